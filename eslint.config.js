@@ -1,0 +1,29 @@
+// Lint: TypeScript rules everywhere, plus the purity rule for the decision core.
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+const pureFolders = ['src/core/**', 'src/predict/**', 'src/decide/**', 'src/schedule/**', 'src/place/**'];
+const impureGlobals = ['Date', 'process', 'setTimeout', 'setInterval', 'setImmediate', 'clearTimeout', 'clearInterval', 'performance', 'queueMicrotask'].map(
+  (name) => ({ name, message: 'Pure decision code takes time and effects as arguments (DESIGN.md): pass nowMs / a Clock / an Rng in.' }),
+);
+
+export default tseslint.config(
+  { ignores: ['dist/**', 'node_modules/**', '.swarmlet/**', 'bench-results/**'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  {
+    languageOptions: { globals: { console: 'readonly', process: 'readonly', URL: 'readonly', setTimeout: 'readonly', clearTimeout: 'readonly', setInterval: 'readonly', clearInterval: 'readonly', setImmediate: 'readonly' } },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-explicit-any': 'error',
+    },
+  },
+  {
+    files: pureFolders,
+    rules: {
+      'no-restricted-globals': ['error', ...impureGlobals],
+      'no-restricted-imports': ['error', { patterns: [{ group: ['node:*', 'fs', 'path', 'os', 'child_process', 'worker_threads'], message: 'Pure folders import nothing impure.' }] }],
+      'no-restricted-properties': ['error', { object: 'Math', property: 'random', message: 'Use a seeded Rng passed in.' }],
+    },
+  },
+);

@@ -1,0 +1,27 @@
+// Bundles the CLI, the public API, the swarmlet host and the benchmark with esbuild.
+// The host is one file so a swarmlet's cold start loads as little as a bare `node` child.
+import { build } from 'esbuild';
+
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'esm',
+  sourcemap: 'linked',
+  logLevel: 'warning',
+  // Keep npm packages external: they resolve from node_modules at run time.
+  packages: 'external',
+};
+
+await build({
+  ...common,
+  entryPoints: {
+    cli: 'src/cli/main.ts',
+    index: 'src/index.ts',
+    'swarmlet-host': 'src/runtime/local/swarmlet-host.ts',
+    bench: 'bench/main.ts',
+  },
+  outdir: 'dist',
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
+});

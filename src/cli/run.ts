@@ -1,0 +1,69 @@
+import { InputError } from '../core/errors.js';
+import { Swarm, type SwarmOptions } from '../swarm.js';
+import { loadJob, parseSetOptions } from './load-job.js';
+import { ProgressBars, ProgressLines } from './progress.js';
+import { renderSummary } from './summary-text.js';
+
+export interface RunCommandOptions {
+  readonly set: string[];
+  readonly json: boolean;
+  readonly progress: boolean;
+  readonly maxSwarmlets?: string;
+  readonly policy: string;
+  readonly tickMs?: string;
+  readonly cacheDir: string;
+}
+
+/** `swarmlet run <job>`: runs a job on this machine and prints its summary. */
+export async function runCommand(target: string, options: RunCommandOptions): Promise<void> {
+  const { definition, taskPaths } = await loadJob(target, options.cacheDir);
+  const jobInput = await definition.build(parseSetOptions(options.set));
+  const swarm = await Swarm.start({
+    tasks: taskPaths,
+    policy: parsePolicy(options.policy),
+    cacheDir: options.cacheDir,
+    ...(options.maxSwarmlets !== undefined && { maxSwarmlets: positiveInteger('--max-swarmlets', options.maxSwarmlets) }),
+    ...(options.tickMs !== undefined && { tickMs: positiveInteger('--tick-ms', options.tickMs) }),
+  });
+  const progress = !options.progress ? undefined : process.stderr.isTTY ? new ProgressBars([...swarm.taskTypes.keys()]) : new ProgressLines();
+  if (progress) swarm.onProgress((view) => progress.update(view));
+  const stopOnSignal = () => void swarm.stop().then(() => process.exit(130));
+  process.once('SIGINT', stopOnSignal);
+  try {
+    const output = await swarm.run(jobInput);
+    progress?.stop();
+    const summary = swarm.summary();
+    if (options.json) process.stdout.write(`${JSON.stringify({ job: definition.name, ...summary, output }, null, 2)}\n`);
+    else process.stdout.write(`${renderSummary(definition.name, summary)}\n\noutput: ${preview(output)}\n`);
+  } finally {
+    progress?.stop();
+    process.off('SIGINT', stopOnSignal);
+    await swarm.stop();
+  }
+}
+
+/** `adaptive`, or `static:hash=2,compress=1`. */
+export function parsePolicy(text: string): SwarmOptions['policy'] {
+  if (text === 'adaptive') return 'adaptive';
+  if (text.startsWith('static:')) {
+    const split: Record<string, number> = {};
+    for (const part of text.slice('static:'.length).split(',')) {
+      const [type, count] = part.split('=');
+      if (!type || count === undefined || !/^\d+$/.test(count)) throw new InputError('--policy', `"${part}" is not type=count`, 'write --policy static:hash=2,compress=1');
+      split[type] = Number(count);
+    }
+    return { static: split };
+  }
+  throw new InputError('--policy', `unknown policy "${text}"`, 'use adaptive or static:type=count,...');
+}
+
+function positiveInteger(field: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new InputError(field, `"${text}" is not a positive integer`, `write ${field} 4`);
+  return value;
+}
+
+function preview(output: unknown): string {
+  const text = JSON.stringify(output) ?? 'undefined';
+  return text.length > 400 ? `${text.slice(0, 400)}… (${text.length} characters)` : text;
+}

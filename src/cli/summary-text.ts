@@ -1,0 +1,35 @@
+import type { RunSummary } from '../runtime/run-report.js';
+
+const seconds = (ms: number): string => `${(ms / 1000).toFixed(2)} s`;
+
+function table(header: string[], rows: (string | number)[][]): string {
+  const cells = [header, ...rows.map((row) => row.map(String))];
+  const widths = header.map((_, i) => Math.max(...cells.map((row) => row[i]!.length)));
+  return cells.map((row) => row.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ')).join('\n');
+}
+
+/** The human summary `swarmlet run` ends with. */
+export function renderSummary(name: string, summary: RunSummary): string {
+  const lines: string[] = [];
+  lines.push(`${name}: ${summary.microTasks} micro-tasks in ${seconds(summary.wallMs)} (${Math.round(summary.throughputPerSec)}/s), ${summary.coldStarts} cold starts, policy ${summary.policy}`);
+  lines.push('');
+  lines.push(
+    table(
+      ['task type', 'done', 'mean ms', 'peak swarmlets', 'cold starts', 'mean cold ms', 'retries'],
+      summary.taskTypes.map((t) => [t.taskType, `${t.done}/${t.total}`, t.meanDurationMs.toFixed(2), t.peakSwarmlets, t.coldStarts, Math.round(t.meanColdStartMs), t.retries]),
+    ),
+  );
+  const kinds = Object.entries(summary.actions);
+  const count = kinds.reduce((sum, [, list]) => sum + list.reduce((n, item) => n + item.count, 0), 0);
+  lines.push('', `morphing actions: ${count}`);
+  for (const [kind, list] of kinds) {
+    lines.push(`  ${kind} (${list.reduce((n, item) => n + item.count, 0)})`);
+    for (const item of list) {
+      const times = item.count > 1 ? ` ×${item.count}` : '';
+      lines.push(`    +${seconds(item.firstAtMs)}${times}  ${item.reason}  [${item.subjects.join(', ')}]`);
+    }
+  }
+  lines.push('', summary.faults.length === 0 ? 'faults: none' : `faults: ${summary.faults.length}`);
+  for (const fault of summary.faults) lines.push(`  +${seconds(fault.atMs)} ${fault.swarmletId} ${fault.detail}; ${fault.requeued} micro-task(s) requeued`);
+  return lines.join('\n');
+}

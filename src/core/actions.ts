@@ -1,0 +1,54 @@
+/**
+ * What a policy decides: a typed union of actions, each with the reason it was taken.
+ * Decisions are values (STYLE.md §2): the runtime and the simulator act on them.
+ */
+export type Action =
+  | { readonly kind: 'replicate'; readonly taskType: string; readonly reason: string }
+  | {
+      readonly kind: 'specialize';
+      readonly swarmletId: string;
+      readonly fromTaskType: string;
+      readonly toTaskType: string;
+      readonly reason: string;
+    }
+  | {
+      readonly kind: 'consolidate';
+      readonly swarmletId: string;
+      readonly taskType: string;
+      readonly reason: string;
+    }
+  | { readonly kind: 'deprovision'; readonly swarmletId: string; readonly reason: string }
+  | { readonly kind: 'prewarm'; readonly taskType: string; readonly reason: string }
+  | { readonly kind: 'reclaim'; readonly swarmletId: string; readonly reason: string };
+
+export type ActionKind = Action['kind'];
+
+/** Actions that reshape the pool while a job runs (the summary groups these). */
+export const MORPH_KINDS: readonly ActionKind[] = ['replicate', 'specialize', 'consolidate', 'deprovision'];
+
+/** What could not be done this tick and why (e.g. at the swarmlet limit). */
+export interface Unplaced {
+  readonly taskType: string;
+  readonly wanted: number;
+  readonly reason: string;
+}
+
+export interface Decision {
+  readonly actions: readonly Action[];
+  readonly unplaced: readonly Unplaced[];
+}
+
+export function describeAction(action: Action): string {
+  switch (action.kind) {
+    case 'replicate':
+    case 'prewarm':
+      return `${action.kind} ${action.taskType}: ${action.reason}`;
+    case 'specialize':
+      return `specialize ${action.swarmletId} ${action.fromTaskType} → ${action.toTaskType}: ${action.reason}`;
+    case 'consolidate':
+      return `consolidate ${action.swarmletId} (${action.taskType}): ${action.reason}`;
+    case 'deprovision':
+    case 'reclaim':
+      return `${action.kind} ${action.swarmletId}: ${action.reason}`;
+  }
+}

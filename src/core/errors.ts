@@ -1,0 +1,49 @@
+/**
+ * Three kinds of failure (STYLE.md §10):
+ * - "no data yet" is a value, never an error;
+ * - operational errors say whether a retry helps (`retryable`);
+ * - broken invariants use `node:assert`-style crashes (outside pure folders: `invariant` below).
+ */
+
+/** Bad input from a user: names the field, the bad value and the fix. Never retryable. */
+export class InputError extends Error {
+  readonly field: string;
+  readonly fix: string;
+  constructor(field: string, problem: string, fix: string) {
+    super(`${field}: ${problem}. Fix: ${fix}`);
+    this.name = 'InputError';
+    this.field = field;
+    this.fix = fix;
+  }
+}
+
+/** A micro-task failed for good (retries exhausted); carries the task's own message and stack. */
+export class TaskFailedError extends Error {
+  readonly taskType: string;
+  readonly taskId: string;
+  readonly attempts: number;
+  readonly taskStack: string | undefined;
+  constructor(taskType: string, taskId: string, attempts: number, message: string, taskStack?: string) {
+    super(`micro-task ${taskId} (${taskType}) failed after ${attempts} attempt(s): ${message}`);
+    this.name = 'TaskFailedError';
+    this.taskType = taskType;
+    this.taskId = taskId;
+    this.attempts = attempts;
+    this.taskStack = taskStack;
+  }
+}
+
+/** A task-type module could not be loaded in a swarmlet (syntax error, missing export...). */
+export class TaskModuleError extends Error {
+  readonly modulePath: string;
+  constructor(modulePath: string, message: string) {
+    super(`cannot load task module ${modulePath}: ${message}`);
+    this.name = 'TaskModuleError';
+    this.modulePath = modulePath;
+  }
+}
+
+/** Broken invariant: a bug in Swarmlet, crash loudly. */
+export function invariant(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new Error(`invariant violated: ${message}`);
+}

@@ -1,0 +1,36 @@
+import type { Resources } from './resources.js';
+
+/** What a running micro-task can see about itself. */
+export interface TaskContext {
+  /** Micro-task id inside its job. */
+  readonly id: string;
+  /** Split depth: 0 for a job's own micro-tasks. */
+  readonly depth: number;
+  /** 1 on the first try. */
+  readonly attempt: number;
+  /** Outputs of the micro-tasks this one depends on, by id. */
+  readonly deps: Readonly<Record<string, unknown>>;
+}
+
+/** A child a `split` returns: an input for the same task type, or another type, optionally with sibling deps. */
+export interface SplitChild {
+  readonly input: unknown;
+  readonly type?: string;
+  readonly id?: string;
+  readonly deps?: readonly string[];
+}
+
+/**
+ * A task type: a named handler module. `split` may break an input into children (recursively);
+ * when it does, `join` (if given) combines the children's outputs, else the output is their array.
+ */
+export interface TaskDefinition<I = unknown, O = unknown> {
+  readonly name: string;
+  run(input: I, context: TaskContext): O | Promise<O>;
+  split?(input: I, context: TaskContext): readonly SplitChild[] | undefined | null;
+  join?(outputs: unknown[], input: I, context: TaskContext): O | Promise<O>;
+  /** Runs once when a swarmlet loads the type, before any micro-task: load caches, JIT hot paths. */
+  warmup?(): void | Promise<void>;
+  /** Hints for the scheduler until measurements exist. */
+  readonly resources?: Partial<Resources & { durationMs: number }>;
+}

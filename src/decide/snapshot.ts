@@ -1,0 +1,60 @@
+import type { SwarmletState } from '../core/swarmlet-lifecycle.js';
+
+/** One swarmlet as the loop sees it at a tick. */
+export interface SwarmletView {
+  readonly id: string;
+  /** The task type it serves, or is warming toward. */
+  readonly taskType: string;
+  readonly state: SwarmletState;
+  readonly startedAtMs: number;
+  /** Last time it held a micro-task (its start time if never). */
+  readonly lastBusyAtMs: number;
+  /** Last time it was started, specialized or reshaped: the cooldown runs from here. */
+  readonly lastMorphAtMs: number;
+  readonly inFlight: number;
+  /** Busy fraction over the last window, 0..1. */
+  readonly utilization: number;
+  /** Resident memory from its monitor; undefined until the first sample. */
+  readonly rssMb: number | undefined;
+  /** Set when a specialization waits for it to finish its current micro-tasks. */
+  readonly pendingTaskType: string | undefined;
+}
+
+/** Demand for one task type at a tick. */
+export interface TaskTypeLoad {
+  readonly taskType: string;
+  /** Queued with all dependencies met. */
+  readonly ready: number;
+  readonly inFlight: number;
+  /** Waiting on dependencies: known future demand. */
+  readonly blocked: number;
+  readonly completedInWindow: number;
+  /** Mean micro-task duration in the window; undefined when nothing completed (no data yet). */
+  readonly meanDurationMsInWindow: number | undefined;
+  /** Declared hint from the task definition, used until measurements exist. */
+  readonly hintDurationMs: number | undefined;
+}
+
+export interface PoolLimits {
+  readonly maxSwarmlets: number;
+  readonly maxMemoryMb: number;
+  /** Memory a swarmlet is assumed to hold before its monitor reports. */
+  readonly swarmletMemoryMb: number;
+}
+
+export interface Snapshot {
+  readonly nowMs: number;
+  readonly windowMs: number;
+  readonly limits: PoolLimits;
+  readonly swarmlets: readonly SwarmletView[];
+  readonly load: readonly TaskTypeLoad[];
+}
+
+/** Swarmlets that count against the pool (everything not on its way out). */
+export function liveSwarmlets(snapshot: Snapshot): SwarmletView[] {
+  return snapshot.swarmlets.filter((s) => s.state !== 'stopped' && s.state !== 'draining');
+}
+
+export function memoryInUseMb(snapshot: Snapshot): number {
+  return liveSwarmlets(snapshot).reduce((sum, s) => sum + (s.rssMb ?? snapshot.limits.swarmletMemoryMb), 0);
+}

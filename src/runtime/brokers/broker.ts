@@ -1,0 +1,34 @@
+/**
+ * The queue of ready micro-tasks, per task type, by priority, with bounded retries.
+ * A task is `ready` until `take` leases it; a lease ends with `complete` or `fail`.
+ * Implementations: memory (embedded) now, BullMQ (cluster) later; one contract suite for both
+ * (test/broker.contract.ts). Everything is batched: the hot path moves many tasks per call.
+ */
+export interface BrokerTask {
+  readonly id: number;
+  readonly taskType: string;
+  /** Higher runs first; FIFO within a priority. */
+  readonly priority: number;
+  /** 1 on the first try; bumped by each `fail` that retries. */
+  readonly attempt: number;
+  readonly maxAttempts: number;
+  readonly payload: unknown;
+}
+
+export type FailOutcome = { readonly id: number; readonly outcome: 'retry' | 'dead' | 'unknown'; readonly attempt: number };
+
+export interface Broker {
+  readonly name: string;
+  enqueue(tasks: readonly BrokerTask[]): Promise<void>;
+  /** Leases up to `max` ready tasks of a type, highest priority first. */
+  take(taskType: string, max: number): Promise<BrokerTask[]>;
+  /** Ends leases successfully. Returns the ids that were leased: a second completion of the same lease returns nothing. */
+  complete(ids: readonly number[]): Promise<number[]>;
+  /** Ends leases in failure: requeued with attempt + 1 while attempts remain, else dead. */
+  fail(ids: readonly number[], reason: string): Promise<FailOutcome[]>;
+  /** Ready (not leased) tasks per type. */
+  depths(): Promise<Map<string, number>>;
+  /** Tasks currently leased. */
+  leased(): Promise<number>;
+  close(): Promise<void>;
+}

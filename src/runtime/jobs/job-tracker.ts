@@ -1,0 +1,252 @@
+import { validateDag, type DagNode } from '../../core/dag.js';
+import { InputError, TaskFailedError, invariant } from '../../core/errors.js';
+import type { Job } from '../../core/job.js';
+import { LIMITS, PRIORITIES } from '../../core/limits.js';
+import type { SplitChild } from '../../core/task-type.js';
+import { MODE_JOIN, MODE_RUN } from '../local/ipc.js';
+import { MicroTask } from './micro-task.js';
+
+const NO_DEPS: readonly number[] = Object.freeze([]);
+
+export interface JobRecord {
+  readonly id: number;
+  readonly priority: number;
+  readonly owner: string;
+  status: 'running' | 'done' | 'failed';
+  output: unknown;
+  error: Error | undefined;
+  created: number;
+  done: number;
+  /** Tasks whose outputs make the job's output: the root, or the DAG's sinks. */
+  readonly resultIds: number[];
+  pendingResults: number;
+  readonly single: boolean;
+}
+
+export interface TrackerLimits {
+  readonly maxSplitDepth: number;
+  readonly maxChildrenPerSplit: number;
+  readonly maxMicroTasksPerJob: number;
+  readonly maxPayloadBytes: number;
+}
+
+/** Per task type counts for progress and the loop's snapshot. */
+export interface TypeCounts {
+  total: number;
+  done: number;
+  blocked: number;
+}
+
+/**
+ * Every job's micro-task DAG: which tasks are ready, what a split adds, when joins run, and
+ * what a job's output is. No I/O; the orchestrator feeds it results and enqueues what it returns.
+ */
+export class JobTracker {
+  readonly tasks = new Map<number, MicroTask>();
+  readonly jobs = new Map<number, JobRecord>();
+  readonly counts = new Map<string, TypeCounts>();
+  private nextTaskId = 1;
+  private nextJobId = 1;
+
+  constructor(
+    private readonly knownTypes: ReadonlySet<string>,
+    private readonly limits: TrackerLimits = LIMITS,
+  ) {}
+
+  /** Validates and creates a job's micro-tasks; throws InputError before creating anything. */
+  submit(job: Job): { job: JobRecord; ready: MicroTask[] } {
+    const nodes: (DagNode & { input: unknown })[] = 'tasks' in job ? job.tasks : [{ id: 'root', type: job.type, input: job.input, deps: [] }];
+    const field = 'tasks' in job ? 'job.tasks' : 'job';
+    if ('tasks' in job) validateDag(nodes, this.knownTypes, field);
+    else if (!this.knownTypes.has(job.type)) validateDag(nodes, this.knownTypes, 'job'); // throws naming the type
+    nodes.forEach((node, i) => this.checkPayload(node.input, 'tasks' in job ? `job.tasks[${i}].input` : 'job.input'));
+    const record: JobRecord = {
+      id: this.nextJobId++, priority: PRIORITIES[job.priority], owner: job.owner, status: 'running',
+      output: undefined, error: undefined, created: 0, done: 0, resultIds: [], pendingResults: 0, single: !('tasks' in job),
+    };
+    this.jobs.set(record.id, record);
+    const created = this.createTasks(record, nodes, 0, -1, '');
+    for (const task of created) {
+      if (task.dependents !== undefined) continue;
+      task.isResult = true;
+      record.resultIds.push(task.id);
+    }
+    record.pendingResults = record.resultIds.length;
+    return { job: record, ready: created.filter((task) => task.status === 'ready') };
+  }
+
+  /** A micro-task finished. Returns the tasks that became ready. Ignores tasks not running (duplicates). */
+  completed(id: number, output: unknown): MicroTask[] {
+    const task = this.tasks.get(id);
+    if (!task || task.status !== 'running') return [];
+    return this.finish(task, output);
+  }
+
+  /** A micro-task split itself. Returns ready children; fails the job when the split breaks a rule. */
+  split(id: number, children: unknown): MicroTask[] {
+    const task = this.tasks.get(id);
+    if (!task || task.status !== 'running') return [];
+    const job = this.jobs.get(task.jobId)!;
+    try {
+      const nodes = this.splitNodes(task, children);
+      task.status = 'split';
+      const created = this.createTasks(job, nodes, task.depth + 1, task.id, `${task.label}/`);
+      task.children = created.map((child) => child.id);
+      task.pendingChildren = created.length;
+      return created.filter((child) => child.status === 'ready');
+    } catch (error) {
+      this.failJob(job, error instanceof Error ? error : new Error(String(error)));
+      return [];
+    }
+  }
+
+  /** Retries are exhausted: the job fails with the task's own error. */
+  failed(id: number, attempts: number, message: string, stack?: string): void {
+    const task = this.tasks.get(id);
+    if (!task || task.status === 'done' || task.status === 'failed') return;
+    task.status = 'failed';
+    this.failJob(this.jobs.get(task.jobId)!, new TaskFailedError(task.taskType, task.label, attempts, message, stack));
+  }
+
+  /** Marks a ready task as handed to a swarmlet; false when its job has already ended (drop it). */
+  start(id: number): boolean {
+    const task = this.tasks.get(id);
+    if (!task || this.jobs.get(task.jobId)!.status !== 'running') return false;
+    task.status = 'running';
+    return true;
+  }
+
+  /** A running task goes back to the queue (its swarmlet died or it threw and will be retried). */
+  requeue(id: number): void {
+    const task = this.tasks.get(id);
+    if (task?.status === 'running') task.status = 'ready';
+  }
+
+  /** Outputs of a task's dependencies, by the user's labels (null when it has none). */
+  depOutputs(task: MicroTask): Record<string, unknown> | null {
+    if (task.deps.length === 0) return null;
+    const outputs: Record<string, unknown> = {};
+    for (const dep of task.deps) {
+      const source = this.tasks.get(dep)!;
+      outputs[source.label.slice(source.label.lastIndexOf('/') + 1)] = source.output;
+    }
+    return outputs;
+  }
+
+  private finish(task: MicroTask, output: unknown): MicroTask[] {
+    const job = this.jobs.get(task.jobId)!;
+    task.status = 'done';
+    task.output = output;
+    job.done += 1;
+    this.countsOf(task.taskType).done += 1;
+    const ready: MicroTask[] = [];
+    for (const dependentId of task.dependents ?? []) {
+      const dependent = this.tasks.get(dependentId)!;
+      if (--dependent.remainingDeps === 0) {
+        dependent.status = 'ready';
+        this.countsOf(dependent.taskType).blocked -= 1;
+        ready.push(dependent);
+      }
+    }
+    if (task.parent >= 0) ready.push(...this.childDone(this.tasks.get(task.parent)!));
+    if (task.isResult && --job.pendingResults === 0 && job.status === 'running') this.completeJob(job);
+    return ready;
+  }
+
+  /** When a split parent's last child is done: queue its join, or finish it with the children's outputs. */
+  private childDone(parent: MicroTask): MicroTask[] {
+    invariant(parent.status === 'split', `parent ${parent.id} of a finished child is ${parent.status}`);
+    if (--parent.pendingChildren > 0) return [];
+    const outputs = parent.children.map((id) => this.tasks.get(id)!.output);
+    if (this.hasJoin(parent.taskType)) {
+      parent.input = { input: parent.input, outputs };
+      parent.mode = MODE_JOIN;
+      parent.status = 'ready';
+      this.countsOf(parent.taskType).total += 1; // the join is one more micro-task of this type
+      this.jobs.get(parent.jobId)!.created += 1;
+      return [parent];
+    }
+    parent.status = 'running';
+    return this.finish(parent, outputs);
+  }
+
+  /** Set by the orchestrator from the task registry. */
+  hasJoin: (taskType: string) => boolean = () => false;
+
+  private splitNodes(task: MicroTask, children: unknown): (DagNode & { input: unknown })[] {
+    const field = `split of ${task.taskType} (micro-task ${task.label})`;
+    if (!Array.isArray(children)) throw new InputError(field, 'split must return an array of { input, type?, id?, deps? }', 'return an array, or undefined to run the task instead');
+    if (task.depth + 1 > this.limits.maxSplitDepth) throw new InputError(field, `split depth ${task.depth + 1} exceeds the limit of ${this.limits.maxSplitDepth}`, 'stop splitting below a size threshold, or raise maxSplitDepth');
+    if (children.length > this.limits.maxChildrenPerSplit) throw new InputError(field, `${children.length} children exceed the limit of ${this.limits.maxChildrenPerSplit}`, 'split into fewer, larger children');
+    const nodes = (children as SplitChild[]).map((child, i) => {
+      if (typeof child !== 'object' || child === null || !('input' in child)) throw new InputError(`${field}[${i}]`, 'a child must be an object with an input', 'return { input } (and optionally type, id, deps)');
+      return { id: child.id ?? String(i), type: child.type ?? task.taskType, input: child.input, deps: child.deps ?? [] };
+    });
+    validateDag(nodes, this.knownTypes, field);
+    nodes.forEach((node, i) => this.checkPayload(node.input, `${field}[${i}].input`));
+    return nodes;
+  }
+
+  private createTasks(job: JobRecord, nodes: readonly (DagNode & { input: unknown })[], depth: number, parent: number, prefix: string): MicroTask[] {
+    if (job.created + nodes.length > this.limits.maxMicroTasksPerJob) {
+      throw new InputError('job', `more than ${this.limits.maxMicroTasksPerJob} micro-tasks`, 'split into fewer, larger micro-tasks or raise maxMicroTasksPerJob');
+    }
+    const idOf = new Map<string, number>();
+    for (const node of nodes) idOf.set(node.id, this.nextTaskId++);
+    const created = nodes.map((node) => {
+      const deps = node.deps.length === 0 ? NO_DEPS : node.deps.map((dep) => idOf.get(dep)!);
+      const task = new MicroTask(idOf.get(node.id)!, job.id, prefix + node.id, node.type, node.input, depth, deps, parent, MODE_RUN);
+      this.tasks.set(task.id, task);
+      const counts = this.countsOf(task.taskType);
+      counts.total += 1;
+      if (deps.length === 0) task.status = 'ready';
+      else counts.blocked += 1;
+      return task;
+    });
+    for (const task of created) {
+      for (const dep of task.deps) (this.tasks.get(dep)!.dependents ??= []).push(task.id);
+    }
+    job.created += created.length;
+    return created;
+  }
+
+  private checkPayload(input: unknown, field: string): void {
+    if (input === undefined || input === null || typeof input !== 'object') return;
+    const bytes = JSON.stringify(input)?.length ?? 0;
+    if (bytes > this.limits.maxPayloadBytes) {
+      throw new InputError(field, `payload of ${bytes} bytes exceeds the limit of ${this.limits.maxPayloadBytes}`, 'pass a file path or a reference instead of the data, or raise maxPayloadBytes');
+    }
+  }
+
+  private completeJob(job: JobRecord): void {
+    job.status = 'done';
+    const outputs = job.resultIds.map((id) => this.tasks.get(id)!);
+    job.output = job.single ? outputs[0]!.output : Object.fromEntries(outputs.map((task) => [task.label, task.output]));
+    this.release(job);
+  }
+
+  private failJob(job: JobRecord, error: Error): void {
+    if (job.status !== 'running') return;
+    job.status = 'failed';
+    job.error = error;
+    this.release(job);
+  }
+
+  /** Forget an ended job's micro-tasks so a long-lived swarm does not grow without bound. */
+  private release(job: JobRecord): void {
+    for (const [id, task] of this.tasks) {
+      if (task.jobId !== job.id) continue;
+      if (task.status === 'blocked') this.countsOf(task.taskType).blocked -= 1;
+      this.tasks.delete(id);
+    }
+  }
+
+  private countsOf(taskType: string): TypeCounts {
+    let counts = this.counts.get(taskType);
+    if (!counts) {
+      counts = { total: 0, done: 0, blocked: 0 };
+      this.counts.set(taskType, counts);
+    }
+    return counts;
+  }
+}

@@ -1,0 +1,62 @@
+import { z } from 'zod';
+
+/**
+ * Typed messages between the director and a swarmlet (STYLE.md §12): a discriminated union,
+ * validated where it crosses the process boundary. Micro-tasks travel in batches as compact
+ * tuples so a message carries many of them and dispatch costs stay far below the work.
+ */
+
+/** How a micro-task is to be run: `run` (split first if the type splits) or `join` children's outputs. */
+export const MODE_RUN = 0;
+export const MODE_JOIN = 1;
+
+/** [taskId, mode, input, depth, attempt, deps (outputs by id) or null, label] */
+export type WireTask = [number, 0 | 1, unknown, number, number, Record<string, unknown> | null, string];
+
+export const RESULT_OK = 0;
+export const RESULT_ERROR = 1;
+export const RESULT_SPLIT = 2;
+/** [taskId, status, value (output | {message, stack} | children), durationUs] */
+export type WireResult = [number, 0 | 1 | 2, unknown, number];
+
+const wireTask = z.tuple([z.number(), z.union([z.literal(0), z.literal(1)]), z.unknown(), z.number(), z.number(), z.record(z.string(), z.unknown()).nullable(), z.string()]);
+
+export const toSwarmletSchema = z.discriminatedUnion('t', [
+  z.object({ t: z.literal('load'), taskType: z.string(), modulePath: z.string() }),
+  z.object({ t: z.literal('run'), tasks: z.array(wireTask) }),
+  z.object({ t: z.literal('stop') }),
+]);
+export type ToSwarmlet = z.infer<typeof toSwarmletSchema>;
+
+export const monitorSampleSchema = z.object({
+  cpuPercent: z.number(),
+  rssMb: z.number(),
+  heapUsedMb: z.number(),
+  eventLoopDelayMsP99: z.number(),
+  tasksDone: z.number(),
+  errors: z.number(),
+  latencyMsMean: z.number(),
+  latencyMsMax: z.number(),
+});
+export type MonitorSample = z.infer<typeof monitorSampleSchema>;
+
+export const fromSwarmletSchema = z.discriminatedUnion('t', [
+  z.object({ t: z.literal('hello'), pid: z.number() }),
+  z.object({ t: z.literal('ready'), taskType: z.string(), loadMs: z.number(), warmupMs: z.number() }),
+  z.object({ t: z.literal('load-failed'), taskType: z.string(), message: z.string() }),
+  // Results are the hot path: the envelope is checked here, each tuple by `isWireResult`.
+  z.object({ t: z.literal('results'), results: z.array(z.unknown()) }),
+  z.object({ t: z.literal('sample'), sample: monitorSampleSchema }),
+]);
+export type FromSwarmlet = z.infer<typeof fromSwarmletSchema>;
+
+/** Per-result check, hand-written because it runs once per micro-task. */
+export function isWireResult(value: unknown): value is WireResult {
+  return (
+    Array.isArray(value) &&
+    value.length === 4 &&
+    typeof value[0] === 'number' &&
+    (value[1] === RESULT_OK || value[1] === RESULT_ERROR || value[1] === RESULT_SPLIT) &&
+    typeof value[3] === 'number'
+  );
+}

@@ -1,0 +1,126 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Clock } from '../../core/clock.js';
+import type { Provider, ProviderEvents } from '../provider.js';
+import { packageRoot } from './package-root.js';
+import { fromSwarmletSchema, isWireResult, type ToSwarmlet, type WireResult, type WireTask } from './ipc.js';
+
+interface Child {
+  readonly process: ChildProcess;
+  /** When the current load was requested: cold start runs from here to `ready`. */
+  loadRequestedAtMs: number;
+  exited: boolean;
+}
+
+/** The bundled host (one plain-JS file built by `npm run build`). */
+export function swarmletHostPath(): string {
+  const path = join(packageRoot(), 'dist', 'swarmlet-host.js');
+  if (!existsSync(path)) throw new Error('dist/swarmlet-host.js is missing. Fix: run `npm run build`.');
+  return path;
+}
+
+/** Swarmlets as child processes of this one (`child_process.fork`, JSON IPC). */
+export class ProcessProvider implements Provider {
+  private readonly children = new Map<string, Child>();
+  private readonly hostPath = swarmletHostPath();
+
+  constructor(
+    private readonly events: ProviderEvents,
+    private readonly clock: Clock,
+    private readonly monitorIntervalMs = 250,
+  ) {}
+
+  start(swarmletId: string, taskType: string, modulePath: string): void {
+    if (this.children.has(swarmletId)) return;
+    const startedAtMs = this.clock.nowMs();
+    // execArgv: [] so a parent run through a TS loader does not make every cold start pay for it.
+    const child = fork(this.hostPath, [], {
+      execArgv: [],
+      env: { ...process.env, SWARMLET_MONITOR_MS: String(this.monitorIntervalMs) },
+      serialization: 'json',
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    const record: Child = { process: child, loadRequestedAtMs: startedAtMs, exited: false };
+    this.children.set(swarmletId, record);
+    child.on('message', (message) => this.receive(swarmletId, record, message));
+    child.on('error', () => undefined); // 'exit' follows and reports it
+    child.on('exit', (code, signal) => {
+      record.exited = true;
+      this.events.exited(swarmletId, this.clock.nowMs(), signal ? `killed by ${signal}` : `exited with code ${code}`);
+    });
+    this.send(record, { t: 'load', taskType, modulePath });
+  }
+
+  load(swarmletId: string, taskType: string, modulePath: string): void {
+    const record = this.children.get(swarmletId);
+    if (!record) return;
+    record.loadRequestedAtMs = this.clock.nowMs();
+    this.send(record, { t: 'load', taskType, modulePath });
+  }
+
+  dispatch(swarmletId: string, tasks: WireTask[]): void {
+    const record = this.children.get(swarmletId);
+    if (record) this.send(record, { t: 'run', tasks });
+  }
+
+  stop(swarmletId: string): void {
+    const record = this.children.get(swarmletId);
+    if (!record || record.exited) return;
+    this.send(record, { t: 'stop' });
+    // A swarmlet stuck in a long synchronous task never reads 'stop'.
+    setTimeout(() => record.exited || record.process.kill('SIGKILL'), 2_000).unref();
+  }
+
+  /** For fault tests and hard limits: kill the process now. */
+  kill(swarmletId: string): void {
+    this.children.get(swarmletId)?.process.kill('SIGKILL');
+  }
+
+  pidOf(swarmletId: string): number | undefined {
+    return this.children.get(swarmletId)?.process.pid;
+  }
+
+  async stopAll(): Promise<void> {
+    const waits = [...this.children.values()]
+      .filter((record) => !record.exited)
+      .map((record) => new Promise<void>((resolve) => {
+        record.process.once('exit', () => resolve());
+        record.process.kill('SIGKILL');
+      }));
+    await Promise.all(waits);
+  }
+
+  private send(record: Child, message: ToSwarmlet): void {
+    if (record.exited || !record.process.connected) return;
+    record.process.send(message);
+  }
+
+  private receive(swarmletId: string, record: Child, raw: unknown): void {
+    const parsed = fromSwarmletSchema.safeParse(raw);
+    const atMs = this.clock.nowMs();
+    if (!parsed.success) {
+      // A swarmlet that speaks nonsense is broken: stop it; its micro-tasks are retried elsewhere.
+      record.process.kill('SIGKILL');
+      return;
+    }
+    const message = parsed.data;
+    switch (message.t) {
+      case 'hello':
+        this.events.up(swarmletId, atMs);
+        return;
+      case 'ready':
+        this.events.ready(swarmletId, message.taskType, atMs, atMs - record.loadRequestedAtMs);
+        return;
+      case 'load-failed':
+        this.events.loadFailed(swarmletId, message.taskType, atMs, message.message);
+        return;
+      case 'results':
+        this.events.results(swarmletId, message.results.filter(isWireResult) as WireResult[], atMs);
+        return;
+      case 'sample':
+        this.events.sample(swarmletId, message.sample, atMs);
+        return;
+    }
+  }
+}

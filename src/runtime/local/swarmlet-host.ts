@@ -1,0 +1,157 @@
+/**
+ * The program inside every swarmlet (a forked `node` process, bundled to one plain-JS file so a
+ * cold start costs little more than a bare fork). It loads compiled task-type modules, runs
+ * `warmup`, executes micro-tasks one at a time in arrival order, batches results back, and its
+ * monitor reports CPU, memory and event-loop delay. It imports nothing heavy on purpose.
+ */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { pathToFileURL } from 'node:url';
+import type { TaskContext, TaskDefinition } from '../../core/task-type.js';
+import { MODE_JOIN, RESULT_ERROR, RESULT_OK, RESULT_SPLIT, type FromSwarmlet, type ToSwarmlet, type WireResult, type WireTask } from './ipc.js';
+
+const FLUSH_EVERY_RESULTS = 512;
+const FLUSH_AFTER_MS = 2;
+const monitorIntervalMs = Number(process.env.SWARMLET_MONITOR_MS ?? 250);
+
+const loaded = new Map<string, TaskDefinition>();
+let current: TaskDefinition | undefined;
+const queue: WireTask[] = [];
+let draining = false;
+let pending: WireResult[] = [];
+let lastFlushMs = performance.now();
+const stats = { tasksDone: 0, errors: 0, latencyMsSum: 0, latencyMsMax: 0 };
+
+function send(message: FromSwarmlet): void {
+  process.send!(message);
+}
+
+function flush(): void {
+  if (pending.length === 0) return;
+  send({ t: 'results', results: pending });
+  pending = [];
+  lastFlushMs = performance.now();
+}
+
+async function load(taskType: string, modulePath: string): Promise<void> {
+  const loadStart = performance.now();
+  try {
+    let definition = loaded.get(taskType);
+    if (!definition) {
+      const module = (await import(pathToFileURL(modulePath).href)) as { default?: TaskDefinition };
+      definition = module.default;
+      if (!definition || typeof definition.run !== 'function') throw new Error('the module has no default export made with defineTask({ name, run })');
+      if (definition.name !== taskType) throw new Error(`the module defines task type "${definition.name}", expected "${taskType}"`);
+      loaded.set(taskType, definition);
+    }
+    const warmupStart = performance.now();
+    await definition.warmup?.();
+    current = definition;
+    send({ t: 'ready', taskType, loadMs: warmupStart - loadStart, warmupMs: performance.now() - warmupStart });
+  } catch (error) {
+    send({ t: 'load-failed', taskType, message: error instanceof Error ? error.message : String(error) });
+  }
+}
+
+async function execute(definition: TaskDefinition, task: WireTask): Promise<WireResult> {
+  const [id, mode, input, depth, attempt, deps, label] = task;
+  const context: TaskContext = { id: label, depth, attempt, deps: deps ?? {} };
+  const start = performance.now();
+  try {
+    let status: 0 | 2 = RESULT_OK;
+    let value: unknown;
+    if (mode === MODE_JOIN) {
+      const { input: original, outputs } = input as { input: unknown; outputs: unknown[] };
+      value = definition.join ? await definition.join(outputs, original, context) : outputs;
+    } else {
+      const children = definition.split?.(input, context);
+      if (children && children.length > 0) {
+        status = RESULT_SPLIT;
+        value = children;
+      } else {
+        value = definition.run(input, context);
+        if (value instanceof Promise) value = await value;
+      }
+    }
+    return [id, status, value, record(start)];
+  } catch (error) {
+    stats.errors += 1;
+    const failure = error instanceof Error ? { message: error.message, stack: error.stack } : { message: String(error) };
+    return [id, RESULT_ERROR, failure, record(start)];
+  }
+}
+
+function record(startMs: number): number {
+  const latencyMs = performance.now() - startMs;
+  stats.tasksDone += 1;
+  stats.latencyMsSum += latencyMs;
+  if (latencyMs > stats.latencyMsMax) stats.latencyMsMax = latencyMs;
+  return Math.round(latencyMs * 1000);
+}
+
+async function drain(): Promise<void> {
+  if (draining) return;
+  draining = true;
+  try {
+    while (queue.length > 0) {
+      const definition = current;
+      const task = queue.shift()!;
+      if (!definition) {
+        pending.push([task[0], RESULT_ERROR, { message: 'swarmlet has no task type loaded' }, 0]);
+        continue;
+      }
+      pending.push(await execute(definition, task));
+      if (pending.length >= FLUSH_EVERY_RESULTS || performance.now() - lastFlushMs >= FLUSH_AFTER_MS) flush();
+    }
+    flush();
+  } finally {
+    draining = false;
+  }
+}
+
+function startMonitor(): void {
+  const delay = monitorEventLoopDelay({ resolution: 10 });
+  delay.enable();
+  let lastCpu = process.cpuUsage();
+  let lastAt = performance.now();
+  setInterval(() => {
+    const now = performance.now();
+    const cpu = process.cpuUsage(lastCpu);
+    const memory = process.memoryUsage();
+    send({
+      t: 'sample',
+      sample: {
+        cpuPercent: ((cpu.user + cpu.system) / 1000 / Math.max(1, now - lastAt)) * 100,
+        rssMb: memory.rss / 2 ** 20,
+        heapUsedMb: memory.heapUsed / 2 ** 20,
+        eventLoopDelayMsP99: delay.percentile(99) / 1e6,
+        tasksDone: stats.tasksDone,
+        errors: stats.errors,
+        latencyMsMean: stats.tasksDone > 0 ? stats.latencyMsSum / stats.tasksDone : 0,
+        latencyMsMax: stats.latencyMsMax,
+      },
+    });
+    stats.latencyMsMax = 0;
+    delay.reset();
+    lastCpu = process.cpuUsage();
+    lastAt = now;
+  }, monitorIntervalMs).unref();
+}
+
+process.on('message', (message: ToSwarmlet) => {
+  switch (message.t) {
+    case 'run':
+      for (const task of message.tasks) queue.push(task);
+      void drain();
+      return;
+    case 'load':
+      void load(message.taskType, message.modulePath);
+      return;
+    case 'stop':
+      flush();
+      process.exit(0);
+  }
+});
+// The director went away: nothing left to serve.
+process.on('disconnect', () => process.exit(0));
+startMonitor();
+send({ t: 'hello', pid: process.pid });

@@ -1,0 +1,369 @@
+import type { Action } from '../core/actions.js';
+import type { Clock } from '../core/clock.js';
+import { TaskModuleError } from '../core/errors.js';
+import type { Job } from '../core/job.js';
+import type { Policy } from '../decide/policy.js';
+import type { PoolLimits, Snapshot } from '../decide/snapshot.js';
+import { initialLoopState, step, type LoopState } from '../decide/step.js';
+import type { Broker } from './brokers/broker.js';
+import { JobTracker, type JobRecord, type TrackerLimits } from './jobs/job-tracker.js';
+import { MODE_RUN, RESULT_ERROR, RESULT_OK, type MonitorSample, type WireResult, type WireTask } from './local/ipc.js';
+import type { TaskTypeInfo } from './local/task-compiler.js';
+import type { Provider, ProviderEvents } from './provider.js';
+import { groupActions, type ActionRecord, type FaultRecord, type RunSummary } from './run-report.js';
+import { SwarmletRecord } from './swarmlet-record.js';
+import { TypeStats, prefetchFor } from './type-stats.js';
+
+export interface OrchestratorOptions {
+  readonly taskTypes: ReadonlyMap<string, TaskTypeInfo>;
+  readonly broker: Broker;
+  readonly policy: Policy;
+  readonly limits: PoolLimits;
+  readonly trackerLimits: TrackerLimits;
+  readonly maxAttempts: number;
+  readonly tickMs: number;
+  readonly clock: Clock;
+  readonly provider: (events: ProviderEvents) => Provider;
+}
+
+export interface ProgressView {
+  readonly atMs: number;
+  readonly taskTypes: readonly { taskType: string; done: number; total: number; swarmlets: number; ratePerSec: number }[];
+}
+
+interface PendingJob {
+  readonly record: JobRecord;
+  resolve(output: unknown): void;
+  reject(error: Error): void;
+}
+
+/**
+ * The runtime's composition of the loop: the only timer (observe → step → act) plus the
+ * event-driven path a micro-task travels (broker → provider → swarmlet → result back).
+ * All state changes run one at a time through `serial`, so async broker calls never interleave.
+ */
+export class Orchestrator implements ProviderEvents {
+  private readonly tracker: JobTracker;
+  private readonly provider: Provider;
+  private readonly swarmlets = new Map<string, SwarmletRecord>();
+  private readonly stats = new Map<string, TypeStats>();
+  private readonly pending = new Map<number, PendingJob>();
+  private readonly actionLog: ActionRecord[] = [];
+  private readonly faults: FaultRecord[] = [];
+  private loopState: LoopState;
+  private serial: Promise<void> = Promise.resolve();
+  private timer: ReturnType<typeof setInterval> | undefined;
+  private nextSwarmletId = 1;
+  private startedAtMs = 0;
+  private lastProgress: ProgressView | undefined;
+  progressListener: ((view: ProgressView) => void) | undefined;
+
+  constructor(private readonly options: OrchestratorOptions) {
+    this.tracker = new JobTracker(new Set(options.taskTypes.keys()), options.trackerLimits);
+    this.tracker.hasJoin = (type) => options.taskTypes.get(type)?.hasJoin ?? false;
+    for (const info of options.taskTypes.values()) this.stats.set(info.name, new TypeStats(info.name, info.hintDurationMs));
+    this.provider = options.provider(this);
+    this.loopState = initialLoopState(options.policy);
+  }
+
+  start(): void {
+    this.startedAtMs = this.options.clock.nowMs();
+    this.timer = setInterval(() => this.run(() => this.tick()), this.options.tickMs);
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.serial;
+    await this.provider.stopAll();
+    for (const job of this.pending.values()) job.reject(new Error('swarm stopped before the job finished'));
+    this.pending.clear();
+  }
+
+  /** Accepts a validated job; the promise settles with its output or its failure. Throws InputError on a bad DAG. */
+  submit(job: Job): Promise<unknown> {
+    const { job: record, ready } = this.tracker.submit(job);
+    const result = new Promise<unknown>((resolve, reject) => this.pending.set(record.id, { record, resolve, reject }));
+    this.run(async () => {
+      await this.enqueue(ready.map((task) => task.id));
+      await this.tick(); // act at once instead of waiting for the next tick
+    });
+    return result;
+  }
+
+  /** Runs `work` after everything queued before it; a throw here is a Swarmlet bug and surfaces on every pending job. */
+  private run(work: () => Promise<void> | void): void {
+    this.serial = this.serial.then(work).catch((error: unknown) => {
+      const failure = error instanceof Error ? error : new Error(String(error));
+      for (const job of this.pending.values()) job.reject(failure);
+      this.pending.clear();
+    });
+  }
+
+  // ── observe → step → act ────────────────────────────────────────────────
+
+  private async tick(): Promise<void> {
+    const snapshot = await this.observe();
+    const { state, decision } = step(this.options.policy, this.loopState, snapshot);
+    this.loopState = state;
+    for (const action of decision.actions) this.act(action, snapshot.nowMs);
+    this.publishProgress(snapshot.nowMs);
+    await this.pump();
+  }
+
+  private async observe(): Promise<Snapshot> {
+    const nowMs = this.options.clock.nowMs();
+    const depths = await this.options.broker.depths();
+    const inFlight = new Map<string, number>();
+    for (const swarmlet of this.swarmlets.values()) {
+      swarmlet.closeWindow(nowMs);
+      inFlight.set(swarmlet.taskType, (inFlight.get(swarmlet.taskType) ?? 0) + swarmlet.inFlight.size);
+    }
+    const load = [...this.stats.values()].map((stats) =>
+      stats.closeWindow(depths.get(stats.taskType) ?? 0, inFlight.get(stats.taskType) ?? 0, this.tracker.counts.get(stats.taskType)?.blocked ?? 0),
+    );
+    const swarmlets = [...this.swarmlets.values()].map((s) => s.view());
+    return { nowMs, windowMs: this.options.tickMs, limits: this.options.limits, swarmlets, load };
+  }
+
+  private act(action: Action, nowMs: number): void {
+    this.actionLog.push({ atMs: nowMs, action });
+    switch (action.kind) {
+      case 'replicate':
+      case 'prewarm':
+        return this.startSwarmlet(action.taskType, nowMs);
+      case 'specialize':
+        return this.specialize(this.swarmlets.get(action.swarmletId)!, action.toTaskType, nowMs);
+      case 'consolidate':
+      case 'deprovision':
+      case 'reclaim':
+        return this.retire(this.swarmlets.get(action.swarmletId)!, action.reason, nowMs);
+    }
+  }
+
+  private startSwarmlet(taskType: string, nowMs: number): void {
+    const swarmlet = new SwarmletRecord(`s${this.nextSwarmletId++}`, taskType, nowMs);
+    this.swarmlets.set(swarmlet.id, swarmlet);
+    this.notePeak(taskType);
+    this.provider.start(swarmlet.id, taskType, this.options.taskTypes.get(taskType)!.modulePath);
+  }
+
+  private specialize(swarmlet: SwarmletRecord, taskType: string, nowMs: number): void {
+    swarmlet.lastMorphAtMs = nowMs;
+    if (swarmlet.state !== 'idle') {
+      swarmlet.pendingTaskType = taskType; // takes no new work; switches once its micro-tasks finish
+      return;
+    }
+    swarmlet.transition('warming', nowMs);
+    swarmlet.taskType = taskType;
+    swarmlet.pendingTaskType = undefined;
+    this.notePeak(taskType);
+    this.provider.load(swarmlet.id, taskType, this.options.taskTypes.get(taskType)!.modulePath);
+  }
+
+  private retire(swarmlet: SwarmletRecord, reason: string, nowMs: number): void {
+    swarmlet.stopReason = reason;
+    if (swarmlet.state === 'idle' || swarmlet.state === 'busy') swarmlet.transition('draining', nowMs);
+    if (swarmlet.inFlight.size === 0) this.provider.stop(swarmlet.id);
+  }
+
+  private notePeak(taskType: string): void {
+    const serving = [...this.swarmlets.values()].filter((s) => s.state !== 'stopped' && s.taskType === taskType).length;
+    const report = this.stats.get(taskType)!.report;
+    report.peakSwarmlets = Math.max(report.peakSwarmlets, serving);
+  }
+
+  // ── dispatch ────────────────────────────────────────────────────────────
+
+  private async enqueue(ids: readonly number[]): Promise<void> {
+    if (ids.length === 0) return;
+    const tasks = ids.map((id) => {
+      const task = this.tracker.tasks.get(id)!;
+      return { id, taskType: task.taskType, priority: this.tracker.jobs.get(task.jobId)!.priority, attempt: 1, maxAttempts: this.options.maxAttempts, payload: null };
+    });
+    await this.options.broker.enqueue(tasks);
+  }
+
+  /** Fills every serving swarmlet up to its type's prefetch depth. */
+  private async pump(): Promise<void> {
+    for (const swarmlet of this.swarmlets.values()) {
+      if (!swarmlet.serving) continue;
+      const room = prefetchFor(this.stats.get(swarmlet.taskType)!.recentDurationMs) - swarmlet.inFlight.size;
+      if (room <= 0) continue;
+      const leased = await this.options.broker.take(swarmlet.taskType, room);
+      const wire: WireTask[] = [];
+      const dropped: number[] = [];
+      for (const lease of leased) {
+        if (!this.tracker.start(lease.id)) {
+          dropped.push(lease.id); // its job already ended
+          continue;
+        }
+        const task = this.tracker.tasks.get(lease.id)!;
+        swarmlet.inFlight.add(lease.id);
+        wire.push([lease.id, task.mode, task.input, task.depth, lease.attempt, this.tracker.depOutputs(task), task.label]);
+      }
+      if (dropped.length > 0) await this.options.broker.complete(dropped);
+      if (wire.length === 0) continue;
+      if (swarmlet.state === 'idle') swarmlet.transition('busy', this.options.clock.nowMs());
+      this.provider.dispatch(swarmlet.id, wire);
+    }
+  }
+
+  // ── provider events ─────────────────────────────────────────────────────
+
+  up(swarmletId: string, atMs: number): void {
+    this.run(() => {
+      const swarmlet = this.swarmlets.get(swarmletId);
+      if (swarmlet?.state === 'starting') swarmlet.transition('warming', atMs);
+    });
+  }
+
+  ready(swarmletId: string, taskType: string, atMs: number, coldStartMs: number): void {
+    this.run(async () => {
+      const swarmlet = this.swarmlets.get(swarmletId);
+      if (!swarmlet || swarmlet.state === 'stopped') return;
+      if (swarmlet.state === 'starting') swarmlet.transition('warming', atMs);
+      swarmlet.transition('idle', atMs);
+      swarmlet.lastBusyAtMs = atMs;
+      if (swarmlet.stopReason !== undefined) return this.retire(swarmlet, swarmlet.stopReason, atMs);
+      const report = this.stats.get(taskType)!.report;
+      report.coldStarts += 1;
+      report.coldStartMsTotal += coldStartMs;
+      await this.pump();
+    });
+  }
+
+  loadFailed(swarmletId: string, taskType: string, _atMs: number, message: string): void {
+    this.run(() => {
+      this.provider.stop(swarmletId);
+      const error = new TaskModuleError(this.options.taskTypes.get(taskType)?.sourcePath ?? taskType, message);
+      for (const job of this.pending.values()) job.reject(error);
+      this.pending.clear();
+    });
+  }
+
+  sample(swarmletId: string, sample: MonitorSample): void {
+    const swarmlet = this.swarmlets.get(swarmletId);
+    if (swarmlet) swarmlet.rssMb = sample.rssMb;
+  }
+
+  results(swarmletId: string, results: WireResult[], atMs: number): void {
+    this.run(async () => {
+      const swarmlet = this.swarmlets.get(swarmletId);
+      if (!swarmlet) return;
+      const ready: number[] = [];
+      const completed: number[] = [];
+      for (const [id, status, value, durationUs] of results) {
+        if (!swarmlet.inFlight.delete(id)) continue; // late or duplicate: recorded once only
+        const task = this.tracker.tasks.get(id);
+        if (!task) {
+          completed.push(id);
+          continue;
+        }
+        const stats = this.stats.get(task.taskType)!;
+        stats.completed(durationUs / 1000);
+        if (status === RESULT_ERROR) {
+          await this.retryOrFail([id], value as { message: string; stack?: string });
+          continue;
+        }
+        completed.push(id);
+        const newlyReady = status === RESULT_OK ? this.tracker.completed(id, value) : this.tracker.split(id, value);
+        for (const next of newlyReady) ready.push(next.id);
+      }
+      await this.options.broker.complete(completed);
+      await this.enqueue(ready);
+      this.afterWork(swarmlet, atMs);
+      this.settleJobs();
+      await this.pump();
+    });
+  }
+
+  exited(swarmletId: string, atMs: number, detail: string): void {
+    this.run(async () => {
+      const swarmlet = this.swarmlets.get(swarmletId);
+      if (!swarmlet || swarmlet.state === 'stopped') return;
+      const orphans = [...swarmlet.inFlight];
+      swarmlet.inFlight.clear();
+      swarmlet.transition('stopped', atMs);
+      if (swarmlet.stopReason === undefined || orphans.length > 0) {
+        this.faults.push({ atMs: atMs - this.startedAtMs, swarmletId, detail, requeued: orphans.length });
+      }
+      await this.retryOrFail(orphans, { message: `swarmlet ${swarmletId} ${detail} while running it` });
+      this.settleJobs();
+      await this.pump();
+    });
+  }
+
+  // ── outcomes ────────────────────────────────────────────────────────────
+
+  private async retryOrFail(ids: readonly number[], failure: { message: string; stack?: string }): Promise<void> {
+    if (ids.length === 0) return;
+    for (const outcome of await this.options.broker.fail(ids, failure.message)) {
+      const task = this.tracker.tasks.get(outcome.id);
+      if (!task) continue;
+      if (outcome.outcome === 'retry') {
+        this.tracker.requeue(outcome.id);
+        this.stats.get(task.taskType)!.report.retries += 1;
+      } else {
+        this.tracker.failed(outcome.id, outcome.attempt, failure.message, failure.stack);
+      }
+    }
+  }
+
+  /** After results: an emptied swarmlet goes idle, or carries out a specialization or stop that waited for it. */
+  private afterWork(swarmlet: SwarmletRecord, atMs: number): void {
+    if (swarmlet.inFlight.size > 0 || swarmlet.state === 'stopped') return;
+    if (swarmlet.state === 'busy') swarmlet.transition('idle', atMs);
+    if (swarmlet.state === 'draining') this.provider.stop(swarmlet.id);
+    else if (swarmlet.pendingTaskType !== undefined && swarmlet.state === 'idle') this.specialize(swarmlet, swarmlet.pendingTaskType, atMs);
+  }
+
+  private settleJobs(): void {
+    for (const [id, job] of this.pending) {
+      if (job.record.status === 'running') continue;
+      this.pending.delete(id);
+      if (job.record.status === 'done') job.resolve(job.record.output);
+      else job.reject(job.record.error!);
+    }
+  }
+
+  // ── reporting ───────────────────────────────────────────────────────────
+
+  private publishProgress(nowMs: number): void {
+    const previous = this.lastProgress;
+    const view: ProgressView = {
+      atMs: nowMs,
+      taskTypes: [...this.stats.values()].map((stats) => {
+        const counts = this.tracker.counts.get(stats.taskType);
+        const done = counts?.done ?? 0;
+        const before = previous?.taskTypes.find((t) => t.taskType === stats.taskType)?.done ?? 0;
+        const elapsedMs = previous ? nowMs - previous.atMs : 0;
+        const swarmlets = [...this.swarmlets.values()].filter((s) => s.state !== 'stopped' && s.taskType === stats.taskType).length;
+        return { taskType: stats.taskType, done, total: counts?.total ?? 0, swarmlets, ratePerSec: elapsedMs > 0 ? ((done - before) * 1000) / elapsedMs : 0 };
+      }),
+    };
+    this.lastProgress = view;
+    this.progressListener?.(view);
+  }
+
+  summary(): RunSummary {
+    const wallMs = this.options.clock.nowMs() - this.startedAtMs;
+    const taskTypes = [...this.stats.values()].map((stats) => {
+      const counts = this.tracker.counts.get(stats.taskType);
+      const report = { ...stats.report, total: counts?.total ?? 0, done: counts?.done ?? 0 };
+      return { ...report, meanDurationMs: report.done > 0 ? report.durationMsTotal / report.done : 0, meanColdStartMs: report.coldStarts > 0 ? report.coldStartMsTotal / report.coldStarts : 0 };
+    });
+    const microTasks = taskTypes.reduce((sum, t) => sum + t.done, 0);
+    return {
+      policy: this.options.policy.name, wallMs, microTasks, throughputPerSec: wallMs > 0 ? (microTasks * 1000) / wallMs : 0,
+      coldStarts: taskTypes.reduce((sum, t) => sum + t.coldStarts, 0), taskTypes,
+      actions: groupActions(this.actionLog.filter(({ action }) => action.kind !== 'prewarm' && action.kind !== 'reclaim'), this.startedAtMs),
+      faults: this.faults,
+    };
+  }
+
+  /** For fault tests: the swarmlets and their states. */
+  swarmletStates(): { id: string; taskType: string; state: string; inFlight: number }[] {
+    return [...this.swarmlets.values()].map((s) => ({ id: s.id, taskType: s.taskType, state: s.state, inFlight: s.inFlight.size }));
+  }
+}

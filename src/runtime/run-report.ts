@@ -1,0 +1,72 @@
+import type { Action, ActionKind } from '../core/actions.js';
+
+/** Per task type, what the run did. */
+export interface TaskTypeReport {
+  readonly taskType: string;
+  total: number;
+  done: number;
+  retries: number;
+  /** Swarmlets that had to load this type (process start or specialization) before serving it. */
+  coldStarts: number;
+  coldStartMsTotal: number;
+  peakSwarmlets: number;
+  durationMsTotal: number;
+}
+
+export interface ActionRecord {
+  readonly atMs: number;
+  readonly action: Action;
+}
+
+export interface FaultRecord {
+  readonly atMs: number;
+  readonly swarmletId: string;
+  readonly detail: string;
+  readonly requeued: number;
+}
+
+/** The summary a run ends with (`--json` prints it as is). */
+export interface RunSummary {
+  readonly policy: string;
+  readonly wallMs: number;
+  readonly microTasks: number;
+  readonly throughputPerSec: number;
+  readonly coldStarts: number;
+  readonly taskTypes: readonly (TaskTypeReport & { meanDurationMs: number; meanColdStartMs: number })[];
+  /** Every morphing action, grouped by kind, then by reason (with how often and when first). */
+  readonly actions: Readonly<Partial<Record<ActionKind, readonly { reason: string; count: number; firstAtMs: number; subjects: string[] }[]>>>;
+  readonly faults: readonly FaultRecord[];
+}
+
+const SUBJECTS_SHOWN = 8;
+
+export function groupActions(records: readonly ActionRecord[], startMs: number): RunSummary['actions'] {
+  const grouped: Partial<Record<ActionKind, { reason: string; count: number; firstAtMs: number; subjects: string[] }[]>> = {};
+  for (const { atMs, action } of records) {
+    const list = (grouped[action.kind] ??= []);
+    const reason = `${subjectType(action)}${action.reason}`;
+    let entry = list.find((item) => item.reason === reason);
+    if (!entry) {
+      entry = { reason, count: 0, firstAtMs: atMs - startMs, subjects: [] };
+      list.push(entry);
+    }
+    entry.count += 1;
+    const subject = 'swarmletId' in action ? action.swarmletId : action.taskType;
+    if (entry.subjects.length < SUBJECTS_SHOWN && !entry.subjects.includes(subject)) entry.subjects.push(subject);
+  }
+  return grouped;
+}
+
+function subjectType(action: Action): string {
+  switch (action.kind) {
+    case 'replicate':
+    case 'prewarm':
+      return `${action.taskType}: `;
+    case 'specialize':
+      return `${action.fromTaskType} → ${action.toTaskType}: `;
+    case 'consolidate':
+      return `${action.taskType}: `;
+    default:
+      return '';
+  }
+}

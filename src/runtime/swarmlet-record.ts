@@ -1,0 +1,81 @@
+import { transitionReason, type SwarmletState } from '../core/swarmlet-lifecycle.js';
+import type { SwarmletView } from '../decide/snapshot.js';
+
+export interface Transition {
+  readonly from: SwarmletState;
+  readonly to: SwarmletState;
+  readonly atMs: number;
+  readonly reason: string;
+}
+
+const HISTORY_LIMIT = 32;
+
+/** The director's record of one swarmlet: lifecycle (through the one table), in-flight work and busy time. */
+export class SwarmletRecord {
+  state: SwarmletState = 'starting';
+  readonly history: Transition[] = [];
+  readonly inFlight = new Set<number>();
+  pendingTaskType: string | undefined;
+  /** Set when chosen to stop; it stops once its in-flight work is done. */
+  stopReason: string | undefined;
+  lastBusyAtMs: number;
+  lastMorphAtMs: number;
+  rssMb: number | undefined;
+  private busySinceMs: number | undefined;
+  private busyMsInWindow = 0;
+  private windowStartMs: number;
+  utilization = 0;
+
+  constructor(
+    readonly id: string,
+    public taskType: string,
+    readonly startedAtMs: number,
+  ) {
+    this.lastBusyAtMs = startedAtMs;
+    this.lastMorphAtMs = startedAtMs;
+    this.windowStartMs = startedAtMs;
+  }
+
+  /** Moves along the lifecycle table; an illegal edge throws (a bug). */
+  transition(to: SwarmletState, atMs: number): void {
+    const reason = transitionReason(this.state, to);
+    if (this.state === 'busy') this.endBusy(atMs);
+    if (to === 'busy') this.busySinceMs = atMs;
+    this.history.push({ from: this.state, to, atMs, reason });
+    if (this.history.length > HISTORY_LIMIT) this.history.shift();
+    this.state = to;
+  }
+
+  /** Can take micro-tasks of its type now. */
+  get serving(): boolean {
+    return (this.state === 'idle' || this.state === 'busy') && this.pendingTaskType === undefined && this.stopReason === undefined;
+  }
+
+  /** Closes the utilisation window (called once per tick). */
+  closeWindow(nowMs: number): void {
+    if (this.busySinceMs !== undefined) {
+      this.busyMsInWindow += nowMs - this.busySinceMs;
+      this.busySinceMs = nowMs;
+      this.lastBusyAtMs = nowMs;
+    }
+    const windowMs = nowMs - this.windowStartMs;
+    this.utilization = windowMs > 0 ? Math.min(1, this.busyMsInWindow / windowMs) : 0;
+    this.busyMsInWindow = 0;
+    this.windowStartMs = nowMs;
+  }
+
+  view(): SwarmletView {
+    return {
+      id: this.id, taskType: this.taskType, state: this.state, startedAtMs: this.startedAtMs,
+      lastBusyAtMs: this.lastBusyAtMs, lastMorphAtMs: this.lastMorphAtMs, inFlight: this.inFlight.size,
+      utilization: this.utilization, rssMb: this.rssMb, pendingTaskType: this.pendingTaskType,
+    };
+  }
+
+  private endBusy(atMs: number): void {
+    if (this.busySinceMs === undefined) return;
+    this.busyMsInWindow += atMs - this.busySinceMs;
+    this.busySinceMs = undefined;
+    this.lastBusyAtMs = atMs;
+  }
+}

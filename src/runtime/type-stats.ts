@@ -1,0 +1,49 @@
+import type { TaskTypeLoad } from '../decide/snapshot.js';
+import type { TaskTypeReport } from './run-report.js';
+
+/** Measurements per task type: the window the loop reads each tick, and totals for the summary. */
+export class TypeStats {
+  readonly report: TaskTypeReport;
+  private windowCount = 0;
+  private windowDurationMs = 0;
+  /** Recent duration (EWMA) for sizing dispatch batches; undefined until a micro-task completes. */
+  recentDurationMs: number | undefined;
+
+  constructor(
+    readonly taskType: string,
+    readonly hintDurationMs: number | undefined,
+  ) {
+    this.report = { taskType, total: 0, done: 0, retries: 0, coldStarts: 0, coldStartMsTotal: 0, peakSwarmlets: 0, durationMsTotal: 0 };
+    this.recentDurationMs = hintDurationMs;
+  }
+
+  completed(durationMs: number): void {
+    this.windowCount += 1;
+    this.windowDurationMs += durationMs;
+    this.report.durationMsTotal += durationMs;
+    this.recentDurationMs = this.recentDurationMs === undefined ? durationMs : this.recentDurationMs + 0.2 * (durationMs - this.recentDurationMs);
+  }
+
+  /** Closes the window into the loop's view of this type's load. */
+  closeWindow(ready: number, inFlight: number, blocked: number): TaskTypeLoad {
+    const load: TaskTypeLoad = {
+      taskType: this.taskType, ready, inFlight, blocked, completedInWindow: this.windowCount,
+      meanDurationMsInWindow: this.windowCount > 0 ? this.windowDurationMs / this.windowCount : undefined,
+      hintDurationMs: this.hintDurationMs,
+    };
+    this.windowCount = 0;
+    this.windowDurationMs = 0;
+    return load;
+  }
+}
+
+/**
+ * How many micro-tasks to keep in flight on one swarmlet: enough to cover ~2 ms of work so
+ * tiny tasks travel in big batches, and 1 for long tasks so queued work is never stranded
+ * behind a busy swarmlet while another sits idle.
+ */
+export function prefetchFor(durationMs: number | undefined): number {
+  if (durationMs === undefined || durationMs >= 20) return 1;
+  // Two in flight hide the IPC round trip behind the work.
+  return Math.max(2, Math.min(1024, Math.floor(2 / Math.max(durationMs, 0.001))));
+}

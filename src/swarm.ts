@@ -1,0 +1,124 @@
+import { availableParallelism, totalmem } from 'node:os';
+import { resolve } from 'node:path';
+import { z } from 'zod';
+import type { Clock } from './core/clock.js';
+import { InputError } from './core/errors.js';
+import { parseJob, type JobInput } from './core/job.js';
+import { LIMITS } from './core/limits.js';
+import type { Policy } from './decide/policy.js';
+import { adaptivePolicy } from './decide/policies/adaptive.js';
+import { staticPolicy } from './decide/policies/static.js';
+import { MemoryBroker } from './runtime/brokers/memory-broker.js';
+import { ProcessProvider } from './runtime/local/process-provider.js';
+import { compileTaskModule, type TaskTypeInfo } from './runtime/local/task-compiler.js';
+import { Orchestrator, type ProgressView } from './runtime/orchestrator.js';
+import type { RunSummary } from './runtime/run-report.js';
+
+const optionsSchema = z.object({
+  tasks: z.array(z.string().min(1)).min(1, 'list at least one task module'),
+  maxSwarmlets: z.number().int().min(1).max(256).default(() => availableParallelism()),
+  maxMemoryMb: z.number().positive().default(() => Math.floor(totalmem() / 2 ** 20 / 2)),
+  swarmletMemoryMb: z.number().positive().default(60),
+  policy: z.union([z.literal('adaptive'), z.object({ static: z.record(z.string(), z.number().int().min(0)) }), z.custom<Policy>((value) => typeof value === 'object' && value !== null && 'decide' in value)]).default('adaptive'),
+  tickMs: z.number().int().min(5).max(60_000).default(100),
+  monitorIntervalMs: z.number().int().min(10).max(60_000).default(250),
+  maxAttempts: z.number().int().min(1).max(100).default(LIMITS.maxAttempts),
+  maxSplitDepth: z.number().int().min(0).max(1000).default(LIMITS.maxSplitDepth),
+  maxChildrenPerSplit: z.number().int().min(1).default(LIMITS.maxChildrenPerSplit),
+  maxMicroTasksPerJob: z.number().int().min(1).default(LIMITS.maxMicroTasksPerJob),
+  maxPayloadBytes: z.number().int().min(1).default(LIMITS.maxPayloadBytes),
+  cacheDir: z.string().default('.swarmlet/cache'),
+}).strict();
+
+export type SwarmOptions = z.input<typeof optionsSchema>;
+
+const wallClock: Clock = { nowMs: () => performance.now() };
+
+/**
+ * The public façade and composition root of the embedded mode: compiles task modules, wires the
+ * memory broker, the process provider and the chosen policy into one orchestrator.
+ *
+ *     const swarm = await Swarm.start({ tasks: ['./sort.ts'] });
+ *     const output = await swarm.run({ type: 'sort', input: { from: 0, to: 1e6 } });
+ *     await swarm.stop();
+ */
+export class Swarm {
+  private constructor(
+    private readonly orchestrator: Orchestrator,
+    readonly taskTypes: ReadonlyMap<string, TaskTypeInfo>,
+  ) {}
+
+  static async start(raw: SwarmOptions): Promise<Swarm> {
+    const options = parseOptions(raw);
+    const taskTypes = await compileAll(options.tasks, resolve(options.cacheDir));
+    const orchestrator = new Orchestrator({
+      taskTypes,
+      broker: new MemoryBroker(),
+      policy: choosePolicy(options.policy, taskTypes),
+      limits: { maxSwarmlets: options.maxSwarmlets, maxMemoryMb: options.maxMemoryMb, swarmletMemoryMb: options.swarmletMemoryMb },
+      trackerLimits: options,
+      maxAttempts: options.maxAttempts,
+      tickMs: options.tickMs,
+      clock: wallClock,
+      provider: (events) => new ProcessProvider(events, wallClock, options.monitorIntervalMs),
+    });
+    orchestrator.start();
+    return new Swarm(orchestrator, taskTypes);
+  }
+
+  /** Submits a job and resolves with its output; rejects with InputError (bad job) or TaskFailedError. */
+  run(job: JobInput): Promise<unknown> {
+    try {
+      return this.orchestrator.submit(parseJob(job));
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  onProgress(listener: (view: ProgressView) => void): void {
+    this.orchestrator.progressListener = listener;
+  }
+
+  summary(): RunSummary {
+    return this.orchestrator.summary();
+  }
+
+  /** For tests and operators: the swarmlets and what they are doing. */
+  swarmlets(): ReturnType<Orchestrator['swarmletStates']> {
+    return this.orchestrator.swarmletStates();
+  }
+
+  async stop(): Promise<void> {
+    await this.orchestrator.stop();
+  }
+}
+
+function parseOptions(raw: SwarmOptions): z.output<typeof optionsSchema> {
+  const parsed = optionsSchema.safeParse(raw);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0]!;
+  const field = `Swarm options.${issue.path.join('.') || '(root)'}`;
+  throw new InputError(field, issue.message, 'see the Swarm options in README.md');
+}
+
+async function compileAll(paths: readonly string[], cacheDir: string): Promise<Map<string, TaskTypeInfo>> {
+  const infos = await Promise.all(paths.map((path) => compileTaskModule(path, cacheDir)));
+  const byName = new Map<string, TaskTypeInfo>();
+  infos.forEach((info, i) => {
+    const other = byName.get(info.name);
+    if (other) throw new InputError(`tasks[${i}]`, `task type "${info.name}" is defined by both ${other.sourcePath} and ${info.sourcePath}`, 'give each task type a unique name');
+    byName.set(info.name, info);
+  });
+  return byName;
+}
+
+function choosePolicy(choice: z.output<typeof optionsSchema>['policy'], taskTypes: ReadonlyMap<string, TaskTypeInfo>): Policy {
+  if (choice === 'adaptive') return adaptivePolicy() as Policy;
+  if ('static' in choice) {
+    for (const type of Object.keys(choice.static)) {
+      if (!taskTypes.has(type)) throw new InputError(`policy.static.${type}`, 'is not a loaded task type', `use one of: ${[...taskTypes.keys()].join(', ')}`);
+    }
+    return staticPolicy(choice.static) as Policy;
+  }
+  return choice as Policy;
+}
