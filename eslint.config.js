@@ -8,7 +8,8 @@ const impureGlobals = ['Date', 'process', 'setTimeout', 'setInterval', 'setImmed
 );
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', '.swarmlet/**', 'bench-results/**'] },
+  { files: ['**/*.cjs'], languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } } },
+  { ignores: ['dist/**', 'node_modules/**', '.swarmlet/**', 'bench-results/**', 'test/fixtures/broken-*'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -1,4 +1,6 @@
+import type { JobDefinition } from '../core/define-job.js';
 import { InputError } from '../core/errors.js';
+import type { JobInput } from '../core/job.js';
 import { Swarm, type SwarmOptions } from '../swarm.js';
 import { loadJob, parseSetOptions } from './load-job.js';
 import { ProgressBars, ProgressLines } from './progress.js';
@@ -17,7 +19,7 @@ export interface RunCommandOptions {
 /** `swarmlet run <job>`: runs a job on this machine and prints its summary. */
 export async function runCommand(target: string, options: RunCommandOptions): Promise<void> {
   const { definition, taskPaths } = await loadJob(target, options.cacheDir);
-  const jobInput = await definition.build(parseSetOptions(options.set));
+  const jobInput = await buildJob(definition, parseSetOptions(options.set));
   const swarm = await Swarm.start({
     tasks: taskPaths,
     policy: parsePolicy(options.policy),
@@ -39,6 +41,15 @@ export async function runCommand(target: string, options: RunCommandOptions): Pr
     progress?.stop();
     process.off('SIGINT', stopOnSignal);
     await swarm.stop();
+  }
+}
+
+/** A job's build() validates its own options; its error is the user's to fix, not a crash. */
+async function buildJob(definition: JobDefinition, options: Record<string, string>): Promise<JobInput> {
+  try {
+    return await definition.build(options);
+  } catch (error) {
+    throw InputError.preformatted(`job ${definition.name}`, error instanceof Error ? error.message : String(error));
   }
 }
 

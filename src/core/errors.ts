@@ -10,10 +10,15 @@ export class InputError extends Error {
   readonly field: string;
   readonly fix: string;
   constructor(field: string, problem: string, fix: string) {
-    super(`${field}: ${problem}. Fix: ${fix}`);
+    super(fix === '' ? `${field}: ${problem}` : `${field}: ${problem}. Fix: ${fix}`);
     this.name = 'InputError';
     this.field = field;
     this.fix = fix;
+  }
+
+  /** For messages user code already wrote with the field and the fix in them (e.g. a job's build()). */
+  static preformatted(field: string, message: string): InputError {
+    return new InputError(field, message, '');
   }
 }
 

@@ -7,7 +7,7 @@ const owner = z.string().min(1).max(200).default('default');
 
 const singleJob = z.object({
   type: z.string().min(1),
-  input: z.unknown(),
+  input: z.unknown().optional(),
   priority,
   owner,
 });
@@ -15,7 +15,7 @@ const singleJob = z.object({
 const dagTask = z.object({
   id: z.string().min(1).max(500),
   type: z.string().min(1),
-  input: z.unknown(),
+  input: z.unknown().optional(),
   deps: z.array(z.string()).default([]),
 });
 

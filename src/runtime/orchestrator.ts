@@ -7,7 +7,7 @@ import type { PoolLimits, Snapshot } from '../decide/snapshot.js';
 import { initialLoopState, step, type LoopState } from '../decide/step.js';
 import type { Broker } from './brokers/broker.js';
 import { JobTracker, type JobRecord, type TrackerLimits } from './jobs/job-tracker.js';
-import { MODE_RUN, RESULT_ERROR, RESULT_OK, type MonitorSample, type WireResult, type WireTask } from './local/ipc.js';
+import { RESULT_ERROR, RESULT_OK, type MonitorSample, type WireResult, type WireTask } from './local/ipc.js';
 import type { TaskTypeInfo } from './local/task-compiler.js';
 import type { Provider, ProviderEvents } from './provider.js';
 import { groupActions, type ActionRecord, type FaultRecord, type RunSummary } from './run-report.js';
@@ -86,7 +86,10 @@ export class Orchestrator implements ProviderEvents {
     const result = new Promise<unknown>((resolve, reject) => this.pending.set(record.id, { record, resolve, reject }));
     this.run(async () => {
       await this.enqueue(ready.map((task) => task.id));
-      await this.tick(); // act at once instead of waiting for the next tick
+      // A type nobody serves yet gets the loop's attention at once instead of at the next tick.
+      const served = new Set([...this.swarmlets.values()].filter((s) => s.state !== 'stopped').map((s) => s.taskType));
+      if (ready.some((task) => !served.has(task.taskType))) await this.tick();
+      else await this.pump();
     });
     return result;
   }

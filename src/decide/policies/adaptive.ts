@@ -116,10 +116,7 @@ class TickPlan {
   private replicate(demand: TypeDemand): boolean {
     const { limits } = this.snapshot;
     if (this.live >= limits.maxSwarmlets) return false;
-    if (this.memoryMb + limits.swarmletMemoryMb > limits.maxMemoryMb) {
-      this.unplaced.push({ taskType: demand.taskType, wanted: 1, reason: `memory limit ${limits.maxMemoryMb} MB reached` });
-      return false;
-    }
+    if (this.memoryMb + limits.swarmletMemoryMb > limits.maxMemoryMb) return false; // specializeInto records why
     const count = this.count(demand);
     this.actions.push({
       kind: 'replicate',
@@ -145,7 +142,9 @@ class TickPlan {
       if (!donor || drainAfter < donor.drainAfter) donor = { demand, swarmlet, drainAfter };
     }
     if (!donor || donor.drainAfter * (1 + this.params.moveMargin) >= needyDrain) {
-      this.unplaced.push({ taskType: needy.taskType, wanted: 1, reason: `at the limit of ${this.snapshot.limits.maxSwarmlets} swarmlets and no swarmlet can be spared` });
+      const { limits } = this.snapshot;
+      const full = this.live >= limits.maxSwarmlets ? `at the limit of ${limits.maxSwarmlets} swarmlets` : `memory limit ${limits.maxMemoryMb} MB reached`;
+      this.unplaced.push({ taskType: needy.taskType, wanted: 1, reason: `${full} and no swarmlet can be spared` });
       return false;
     }
     this.actions.push({

@@ -55,17 +55,20 @@ export class JobTracker {
 
   /** Validates and creates a job's micro-tasks; throws InputError before creating anything. */
   submit(job: Job): { job: JobRecord; ready: MicroTask[] } {
-    const nodes: (DagNode & { input: unknown })[] = 'tasks' in job ? job.tasks : [{ id: 'root', type: job.type, input: job.input, deps: [] }];
+    const nodes: (DagNode & { input?: unknown })[] = 'tasks' in job ? job.tasks : [{ id: 'root', type: job.type, input: job.input, deps: [] }];
     const field = 'tasks' in job ? 'job.tasks' : 'job';
     if ('tasks' in job) validateDag(nodes, this.knownTypes, field);
-    else if (!this.knownTypes.has(job.type)) validateDag(nodes, this.knownTypes, 'job'); // throws naming the type
+    else if (!this.knownTypes.has(job.type)) {
+      const known = [...this.knownTypes].sort().join(', ') || '(none)';
+      throw new InputError('job.type', `unknown task type "${job.type}"`, `use one of: ${known}, or register the task module`);
+    }
     nodes.forEach((node, i) => this.checkPayload(node.input, 'tasks' in job ? `job.tasks[${i}].input` : 'job.input'));
     const record: JobRecord = {
       id: this.nextJobId++, priority: PRIORITIES[job.priority], owner: job.owner, status: 'running',
       output: undefined, error: undefined, created: 0, done: 0, resultIds: [], pendingResults: 0, single: !('tasks' in job),
     };
+    const created = this.createTasks(record, nodes, 0, -1, ''); // may throw (too many micro-tasks): register the job after
     this.jobs.set(record.id, record);
-    const created = this.createTasks(record, nodes, 0, -1, '');
     for (const task of created) {
       if (task.dependents !== undefined) continue;
       task.isResult = true;
@@ -187,7 +190,7 @@ export class JobTracker {
     return nodes;
   }
 
-  private createTasks(job: JobRecord, nodes: readonly (DagNode & { input: unknown })[], depth: number, parent: number, prefix: string): MicroTask[] {
+  private createTasks(job: JobRecord, nodes: readonly (DagNode & { input?: unknown })[], depth: number, parent: number, prefix: string): MicroTask[] {
     if (job.created + nodes.length > this.limits.maxMicroTasksPerJob) {
       throw new InputError('job', `more than ${this.limits.maxMicroTasksPerJob} micro-tasks`, 'split into fewer, larger micro-tasks or raise maxMicroTasksPerJob');
     }
@@ -211,7 +214,7 @@ export class JobTracker {
   }
 
   private checkPayload(input: unknown, field: string): void {
-    if (input === undefined || input === null || typeof input !== 'object') return;
+    if (input === undefined || input === null || (typeof input !== 'object' && typeof input !== 'string')) return;
     const bytes = JSON.stringify(input)?.length ?? 0;
     if (bytes > this.limits.maxPayloadBytes) {
       throw new InputError(field, `payload of ${bytes} bytes exceeds the limit of ${this.limits.maxPayloadBytes}`, 'pass a file path or a reference instead of the data, or raise maxPayloadBytes');
