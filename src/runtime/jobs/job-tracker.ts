@@ -96,6 +96,9 @@ export class JobTracker {
       const created = this.createTasks(job, nodes, task.depth + 1, task.id, `${task.label}/`);
       task.children = created.map((child) => child.id);
       task.pendingChildren = created.length;
+      // The splitting run was a micro-task of its own; a join, if any, will be another.
+      job.done += 1;
+      this.countsOf(task.taskType).done += 1;
       return created.filter((child) => child.status === 'ready');
     } catch (error) {
       this.failJob(job, error instanceof Error ? error : new Error(String(error)));
@@ -136,12 +139,15 @@ export class JobTracker {
     return outputs;
   }
 
-  private finish(task: MicroTask, output: unknown): MicroTask[] {
+  /** `ran` is false when a split parent without join completes from its children (no run of its own). */
+  private finish(task: MicroTask, output: unknown, ran = true): MicroTask[] {
     const job = this.jobs.get(task.jobId)!;
     task.status = 'done';
     task.output = output;
-    job.done += 1;
-    this.countsOf(task.taskType).done += 1;
+    if (ran) {
+      job.done += 1;
+      this.countsOf(task.taskType).done += 1;
+    }
     const ready: MicroTask[] = [];
     for (const dependentId of task.dependents ?? []) {
       const dependent = this.tasks.get(dependentId)!;
@@ -170,7 +176,7 @@ export class JobTracker {
       return [parent];
     }
     parent.status = 'running';
-    return this.finish(parent, outputs);
+    return this.finish(parent, outputs, false);
   }
 
   /** Set by the orchestrator from the task registry. */
