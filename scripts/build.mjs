@@ -13,13 +13,16 @@ const common = {
   packages: 'external',
 };
 
+// The benchmark is built only for `npm run bench` (`--bench`), so installs never depend on it.
+const withBench = process.argv.includes('--bench');
+
 await build({
   ...common,
   entryPoints: {
     cli: 'src/cli/main.ts',
     index: 'src/index.ts',
     'swarmlet-host': 'src/runtime/local/swarmlet-host.ts',
-    bench: 'bench/main.ts',
+    ...(withBench && { bench: 'bench/main.ts' }),
   },
   outdir: 'dist',
   splitting: true,

@@ -97,15 +97,29 @@ describe('adaptive: specialize', () => {
     expect(decision.actions[0]!.reason).toMatch(/compress/);
   });
 
-  it('(c) does not reshape a swarmlet inside its cooldown', () => {
+  // Two busy hash swarmlets (their type still has work) and a compress backlog, at the limit of 3.
+  const busyHashPair = (lastMorphAtMs: number) =>
+    snapshot({
+      nowMs: 10_000,
+      limits: { maxSwarmlets: 3 },
+      swarmlets: [busy('h1', 'hash', { lastMorphAtMs }), busy('h2', 'hash', { lastMorphAtMs }), busy('c1', 'compress')],
+      load: [load('hash', { ready: 2, inFlight: 2, hintDurationMs: 50 }), load('compress', { ready: 200, inFlight: 1, hintDurationMs: 50 })],
+    });
+
+  it('(c) does not reshape a swarmlet whose type still has work inside its cooldown', () => {
     const cooldownMs = ADAPTIVE_DEFAULTS.cooldownMs;
-    const decision = decideOnce(atLimit(swarmlet('h1', 'hash', { lastBusyAtMs: 9_900, lastMorphAtMs: 10_000 - cooldownMs / 2 })));
+    const decision = decideOnce(busyHashPair(10_000 - cooldownMs / 2));
     expect(decision.actions).toEqual([]);
     expect(decision.unplaced.map((u) => u.taskType)).toEqual(['compress']);
     expect(decision.unplaced[0]!.reason).toMatch(/limit/);
     // …and does once the cooldown has passed
-    const later = decideOnce(atLimit(swarmlet('h1', 'hash', { lastBusyAtMs: 9_900, lastMorphAtMs: 10_000 - cooldownMs })));
+    const later = decideOnce(busyHashPair(10_000 - cooldownMs));
     expect(kinds(later)).toEqual(['specialize']);
+  });
+
+  it('(c) an idle swarmlet with nothing of its type queued may move inside its cooldown: nothing to lose', () => {
+    const decision = decideOnce(atLimit(swarmlet('h1', 'hash', { lastBusyAtMs: 9_900, lastMorphAtMs: 10_000 - ADAPTIVE_DEFAULTS.cooldownMs / 2 })));
+    expect(kinds(decision)).toEqual(['specialize']);
   });
 
   it('does not move a swarmlet already waiting on a specialization', () => {
@@ -236,5 +250,35 @@ describe('adaptive: deprovision', () => {
   it('never stops a busy, warming or draining swarmlet for idleness', () => {
     const swarmlets = [busy('b', 'hash', { lastBusyAtMs: 0 }), swarmlet('w', 'hash', { state: 'warming' }), swarmlet('d', 'hash', { state: 'draining' })];
     expect(decideOnce(snapshot({ nowMs: 100_000, swarmlets, load: [load('hash')] })).actions).toEqual([]);
+  });
+});
+
+describe('adaptive: batching a type that has no swarmlet (no ping-pong per micro-task)', () => {
+  // Both swarmlets busy on a long hash backlog; compress has a few small tasks and no swarmlet.
+  const tick = (nowMs: number, compressReady: number) =>
+    snapshot({
+      nowMs,
+      limits: { maxSwarmlets: 2 },
+      swarmlets: busyGroup('h', 'hash', 2),
+      load: [load('hash', { ready: 300, inFlight: 2, hintDurationMs: 50 }), load('compress', { ready: compressReady, hintDurationMs: 10 })],
+    });
+
+  it.each([
+    { compressReady: 5, nowMs: 1_000, expected: [], why: '50 ms of compress work waits for a batch' },
+    { compressReady: 40, nowMs: 1_000, expected: ['specialize'], why: '400 ms of compress work is a batch (≥ 300 ms)' },
+  ])('$why', ({ compressReady, nowMs, expected }) => {
+    expect(kinds(decideOnce(tick(nowMs, compressReady)))).toEqual(expected);
+  });
+
+  it('serves a small queue once it has waited maxWaitMs, so nothing starves', () => {
+    const policy = adaptivePolicy();
+    let state = initialLoopState(policy);
+    const actionsAt: number[] = [];
+    for (let nowMs = 0; nowMs <= 3_000; nowMs += 100) {
+      const result = step(policy, state, tick(nowMs, 5));
+      state = result.state;
+      if (result.decision.actions.length > 0) actionsAt.push(nowMs);
+    }
+    expect(actionsAt[0]).toBe(ADAPTIVE_DEFAULTS.maxWaitMs);
   });
 });
