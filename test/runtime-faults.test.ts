@@ -45,6 +45,14 @@ describe('faults in a real embedded swarm', () => {
     await expect(swarm.run({ type: 'flaky', input: { succeedOnAttempt: 1 } })).resolves.toBe('ok on attempt 1');
   });
 
+  it('stops a swarmlet that breaks the IPC protocol and fails the job clearly after the retries', async () => {
+    swarm = await Swarm.start({ tasks: [fixture('chatty')], maxSwarmlets: 1, maxAttempts: 2 });
+    const failure = await swarm.run({ type: 'chatty', input: null }).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(TaskFailedError);
+    expect((failure as Error).message).toMatch(/invalid message \(results: /);
+    expect(swarm.summary().faults.length).toBe(2);
+  });
+
   it('rejects a task module with a syntax error before anything runs, naming the file', async () => {
     const failure = await Swarm.start({ tasks: [fixture('broken-syntax')] }).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(TaskModuleError);

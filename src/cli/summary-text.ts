@@ -29,6 +29,16 @@ export function renderSummary(name: string, summary: RunSummary): string {
       lines.push(`    +${seconds(item.firstAtMs)}${times}  ${item.reason}  [${item.subjects.join(', ')}]`);
     }
   }
+  lines.push('', 'swarmlets (last monitor sample):');
+  lines.push(
+    table(
+      ['  swarmlet', 'type', 'state', 'morphs', 'tasks', 'cpu %', 'rss MB', 'heap MB', 'loop p99 ms'],
+      summary.swarmlets.map((s) => {
+        const m = s.monitor;
+        return [`  ${s.id}`, s.taskType, s.state, s.morphs, m?.tasksDone ?? '-', m ? Math.round(m.cpuPercent) : '-', m ? Math.round(m.rssMb) : '-', m ? Math.round(m.heapUsedMb) : '-', m ? m.eventLoopDelayMsP99.toFixed(1) : '-'];
+      }),
+    ),
+  );
   lines.push('', summary.faults.length === 0 ? 'faults: none' : `faults: ${summary.faults.length}`);
   for (const fault of summary.faults) lines.push(`  +${seconds(fault.atMs)} ${fault.swarmletId} ${fault.detail}; ${fault.requeued} micro-task(s) requeued`);
   return lines.join('\n');

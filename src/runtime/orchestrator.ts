@@ -247,7 +247,9 @@ export class Orchestrator implements ProviderEvents {
 
   sample(swarmletId: string, sample: MonitorSample): void {
     const swarmlet = this.swarmlets.get(swarmletId);
-    if (swarmlet) swarmlet.rssMb = sample.rssMb;
+    if (!swarmlet) return;
+    swarmlet.rssMb = sample.rssMb;
+    swarmlet.lastSample = sample;
   }
 
   results(swarmletId: string, results: WireResult[], atMs: number): void {
@@ -362,6 +364,10 @@ export class Orchestrator implements ProviderEvents {
       coldStarts: taskTypes.reduce((sum, t) => sum + t.coldStarts, 0), taskTypes,
       actions: groupActions(this.actionLog.filter(({ action }) => action.kind !== 'prewarm' && action.kind !== 'reclaim'), this.startedAtMs),
       faults: this.faults,
+      swarmlets: [...this.swarmlets.values()].map((s) => ({
+        id: s.id, taskType: s.taskType, state: s.state, monitor: s.lastSample,
+        morphs: this.actionLog.filter(({ action }) => 'swarmletId' in action && action.swarmletId === s.id).length,
+      })),
     };
   }
 

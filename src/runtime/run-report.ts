@@ -1,4 +1,5 @@
 import type { Action, ActionKind } from '../core/actions.js';
+import type { MonitorSample } from './local/ipc.js';
 
 /** Per task type, what the run did. */
 export interface TaskTypeReport {
@@ -25,6 +26,15 @@ export interface FaultRecord {
   readonly requeued: number;
 }
 
+/** One swarmlet at the end of the run, with its monitor's last sample (undefined before the first). */
+export interface SwarmletReport {
+  readonly id: string;
+  readonly taskType: string;
+  readonly state: string;
+  readonly morphs: number;
+  readonly monitor: MonitorSample | undefined;
+}
+
 /** The summary a run ends with (`--json` prints it as is). */
 export interface RunSummary {
   readonly policy: string;
@@ -36,6 +46,7 @@ export interface RunSummary {
   /** Every morphing action, grouped by kind, then by reason (with how often and when first). */
   readonly actions: Readonly<Partial<Record<ActionKind, readonly { reason: string; count: number; firstAtMs: number; subjects: string[] }[]>>>;
   readonly faults: readonly FaultRecord[];
+  readonly swarmlets: readonly SwarmletReport[];
 }
 
 const SUBJECTS_SHOWN = 8;

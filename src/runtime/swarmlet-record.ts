@@ -1,5 +1,6 @@
 import { transitionReason, type SwarmletState } from '../core/swarmlet-lifecycle.js';
 import type { SwarmletView } from '../decide/snapshot.js';
+import type { MonitorSample } from './local/ipc.js';
 
 export interface Transition {
   readonly from: SwarmletState;
@@ -21,6 +22,8 @@ export class SwarmletRecord {
   lastBusyAtMs: number;
   lastMorphAtMs: number;
   rssMb: number | undefined;
+  /** The monitor's latest report from inside the swarmlet. */
+  lastSample: MonitorSample | undefined;
   private busySinceMs: number | undefined;
   private busyMsInWindow = 0;
   private windowStartMs: number;

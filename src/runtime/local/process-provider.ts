@@ -11,6 +11,8 @@ interface Child {
   /** When the current load was requested: cold start runs from here to `ready`. */
   loadRequestedAtMs: number;
   exited: boolean;
+  /** Why we killed it, when we did: reported instead of the bare signal. */
+  killReason?: string;
 }
 
 /** The bundled host (one plain-JS file built by `npm run build`). */
@@ -47,7 +49,8 @@ export class ProcessProvider implements Provider {
     child.on('error', () => undefined); // 'exit' follows and reports it
     child.on('exit', (code, signal) => {
       record.exited = true;
-      this.events.exited(swarmletId, this.clock.nowMs(), signal ? `killed by ${signal}` : `exited with code ${code}`);
+      const detail = record.killReason ?? (signal ? `killed by ${signal}` : `exited with code ${code}`);
+      this.events.exited(swarmletId, this.clock.nowMs(), detail);
     });
     this.send(record, { t: 'load', taskType, modulePath });
   }
@@ -101,6 +104,8 @@ export class ProcessProvider implements Provider {
     const atMs = this.clock.nowMs();
     if (!parsed.success) {
       // A swarmlet that speaks nonsense is broken: stop it; its micro-tasks are retried elsewhere.
+      const issue = parsed.error.issues[0];
+      record.killReason = `was stopped after an invalid message (${issue?.path.join('.') || 'message'}: ${issue?.message ?? 'unknown'})`;
       record.process.kill('SIGKILL');
       return;
     }
