@@ -13,6 +13,12 @@ export interface DagNode {
  * Returns the ids in a topological order.
  */
 export function validateDag(nodes: readonly DagNode[], knownTypes: ReadonlySet<string>, field: string): string[] {
+  const { order } = checkDag(nodes, knownTypes, field);
+  return Array.from(order, (i) => nodes[i]!.id);
+}
+
+/** The same checks; returns each id's position in `nodes` (and a topological order of positions). */
+export function checkDag(nodes: readonly DagNode[], knownTypes: ReadonlySet<string>, field: string): { index: Map<string, number>; order: Int32Array } {
   const index = new Map<string, number>();
   for (let i = 0; i < nodes.length; i++) {
     const node = nodes[i]!;
@@ -35,11 +41,11 @@ export function validateDag(nodes: readonly DagNode[], knownTypes: ReadonlySet<s
     }
     edges += deps.length;
   }
-  return topologicalOrder(nodes, index, edges, field);
+  return { index, order: topologicalOrder(nodes, index, edges, field) };
 }
 
 /** Kahn's algorithm over a compact (CSR) dependents table: large flat DAGs stay cheap. */
-function topologicalOrder(nodes: readonly DagNode[], index: Map<string, number>, edges: number, field: string): string[] {
+function topologicalOrder(nodes: readonly DagNode[], index: Map<string, number>, edges: number, field: string): Int32Array {
   const count = nodes.length;
   const remaining = new Int32Array(count);
   const start = new Int32Array(count + 1);
@@ -59,15 +65,16 @@ function topologicalOrder(nodes: readonly DagNode[], index: Map<string, number>,
   const dependents = new Int32Array(edges);
   e = 0;
   for (let i = 0; i < count; i++) for (let k = 0; k < nodes[i]!.deps.length; k++) dependents[fill[depIndex[e++]!]!++] = i;
-  const order: string[] = [];
+  const order = new Int32Array(count);
+  let placed = 0;
   const ready: number[] = [];
   for (let i = 0; i < count; i++) if (remaining[i] === 0) ready.push(i);
   while (ready.length > 0) {
     const i = ready.pop()!;
-    order.push(nodes[i]!.id);
+    order[placed++] = i;
     for (let k = start[i]!; k < start[i + 1]!; k++) if (--remaining[dependents[k]!]! === 0) ready.push(dependents[k]!);
   }
-  if (order.length < count) {
+  if (placed < count) {
     const cycle = findCycle(nodes, index, remaining);
     throw new InputError(`${field}`, `dependency cycle ${cycle.join(' → ')}`, 'remove one of these dependencies so the micro-tasks form a DAG');
   }

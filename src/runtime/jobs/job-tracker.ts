@@ -1,4 +1,4 @@
-import { validateDag, type DagNode } from '../../core/dag.js';
+import { checkDag, type DagNode } from '../../core/dag.js';
 import { InputError, TaskFailedError, invariant } from '../../core/errors.js';
 import type { Job } from '../../core/job.js';
 import { LIMITS, PRIORITIES } from '../../core/limits.js';
@@ -57,8 +57,8 @@ export class JobTracker {
   submit(job: Job): { job: JobRecord; ready: MicroTask[] } {
     const nodes: (DagNode & { input?: unknown })[] = 'tasks' in job ? job.tasks : [{ id: 'root', type: job.type, input: job.input, deps: [] }];
     const field = 'tasks' in job ? 'job.tasks' : 'job';
-    if ('tasks' in job) validateDag(nodes, this.knownTypes, field);
-    else if (!this.knownTypes.has(job.type)) {
+    const index = 'tasks' in job ? checkDag(nodes, this.knownTypes, field).index : undefined;
+    if (!('tasks' in job) && !this.knownTypes.has(job.type)) {
       const known = [...this.knownTypes].sort().join(', ') || '(none)';
       throw new InputError('job.type', `unknown task type "${job.type}"`, `use one of: ${known}, or register the task module`);
     }
@@ -67,7 +67,7 @@ export class JobTracker {
       id: this.nextJobId++, priority: PRIORITIES[job.priority], owner: job.owner, status: 'running',
       output: undefined, error: undefined, created: 0, done: 0, resultIds: [], pendingResults: 0, single: !('tasks' in job),
     };
-    const created = this.createTasks(record, nodes, 0, -1, ''); // may throw (too many micro-tasks): register the job after
+    const created = this.createTasks(record, nodes, index, 0, -1, ''); // may throw (too many micro-tasks): register the job after
     this.jobs.set(record.id, record);
     for (const task of created) {
       if (task.dependents !== undefined) continue;
@@ -91,9 +91,9 @@ export class JobTracker {
     if (!task || task.status !== 'running') return [];
     const job = this.jobs.get(task.jobId)!;
     try {
-      const nodes = this.splitNodes(task, children);
+      const { nodes, index } = this.splitNodes(task, children);
       task.status = 'split';
-      const created = this.createTasks(job, nodes, task.depth + 1, task.id, `${task.label}/`);
+      const created = this.createTasks(job, nodes, index, task.depth + 1, task.id, `${task.label}/`);
       task.children = created.map((child) => child.id);
       task.pendingChildren = created.length;
       // The splitting run was a micro-task of its own; a join, if any, will be another.
@@ -182,7 +182,7 @@ export class JobTracker {
   /** Set by the orchestrator from the task registry. */
   hasJoin: (taskType: string) => boolean = () => false;
 
-  private splitNodes(task: MicroTask, children: unknown): (DagNode & { input: unknown })[] {
+  private splitNodes(task: MicroTask, children: unknown): { nodes: (DagNode & { input: unknown })[]; index: Map<string, number> } {
     const field = `split of ${task.taskType} (micro-task ${task.label})`;
     if (!Array.isArray(children)) throw new InputError(field, 'split must return an array of { input, type?, id?, deps? }', 'return an array, or undefined to run the task instead');
     if (task.depth + 1 > this.limits.maxSplitDepth) throw new InputError(field, `split depth ${task.depth + 1} exceeds the limit of ${this.limits.maxSplitDepth}`, 'stop splitting below a size threshold, or raise maxSplitDepth');
@@ -191,29 +191,35 @@ export class JobTracker {
       if (typeof child !== 'object' || child === null || !('input' in child)) throw new InputError(`${field}[${i}]`, 'a child must be an object with an input', 'return { input } (and optionally type, id, deps)');
       return { id: child.id ?? String(i), type: child.type ?? task.taskType, input: child.input, deps: child.deps ?? [] };
     });
-    validateDag(nodes, this.knownTypes, field);
+    const { index } = checkDag(nodes, this.knownTypes, field);
     nodes.forEach((node, i) => this.checkPayload(node.input, `${field}[${i}].input`));
-    return nodes;
+    return { nodes, index };
   }
 
-  private createTasks(job: JobRecord, nodes: readonly (DagNode & { input?: unknown })[], depth: number, parent: number, prefix: string): MicroTask[] {
+  /**
+   * Creates micro-tasks with consecutive ids; `index` (id → position, from checkDag) resolves
+   * dependencies, and is only absent for a single root task.
+   */
+  private createTasks(job: JobRecord, nodes: readonly (DagNode & { input?: unknown })[], index: Map<string, number> | undefined, depth: number, parent: number, prefix: string): MicroTask[] {
     if (job.created + nodes.length > this.limits.maxMicroTasksPerJob) {
       throw new InputError('job', `more than ${this.limits.maxMicroTasksPerJob} micro-tasks`, 'split into fewer, larger micro-tasks or raise maxMicroTasksPerJob');
     }
-    const idOf = new Map<string, number>();
-    for (const node of nodes) idOf.set(node.id, this.nextTaskId++);
-    const created = nodes.map((node) => {
-      const deps = node.deps.length === 0 ? NO_DEPS : node.deps.map((dep) => idOf.get(dep)!);
-      const task = new MicroTask(idOf.get(node.id)!, job.id, prefix + node.id, node.type, node.input, depth, deps, parent, MODE_RUN);
+    const firstId = this.nextTaskId;
+    this.nextTaskId += nodes.length;
+    const created: MicroTask[] = new Array(nodes.length);
+    for (let i = 0; i < nodes.length; i++) {
+      const node = nodes[i]!;
+      const deps = node.deps.length === 0 || !index ? NO_DEPS : node.deps.map((dep) => firstId + index.get(dep)!);
+      const task = new MicroTask(firstId + i, job.id, prefix + node.id, node.type, node.input, depth, deps, parent, MODE_RUN);
+      created[i] = task;
       this.tasks.set(task.id, task);
       const counts = this.countsOf(task.taskType);
       counts.total += 1;
       if (deps.length === 0) task.status = 'ready';
       else counts.blocked += 1;
-      return task;
-    });
+    }
     for (const task of created) {
-      for (const dep of task.deps) (this.tasks.get(dep)!.dependents ??= []).push(task.id);
+      for (const dep of task.deps) (created[dep - firstId]!.dependents ??= []).push(task.id);
     }
     job.created += created.length;
     return created;
