@@ -100,6 +100,7 @@ export class ProcessProvider implements Provider {
   }
 
   private receive(swarmletId: string, record: Child, raw: unknown): void {
+    if (record.killReason !== undefined) return; // condemned: whatever it still sends is not trusted
     const parsed = fromSwarmletSchema.safeParse(raw);
     const atMs = this.clock.nowMs();
     if (!parsed.success) {
