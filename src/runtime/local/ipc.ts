@@ -6,18 +6,7 @@ import { z } from 'zod';
  * tuples so a message carries many of them and dispatch costs stay far below the work.
  */
 
-/** How a micro-task is to be run: `run` (split first if the type splits) or `join` children's outputs. */
-export const MODE_RUN = 0;
-export const MODE_JOIN = 1;
-
-/** [taskId, mode, input, depth, attempt, deps (outputs by id) or null, label] */
-export type WireTask = [number, 0 | 1, unknown, number, number, Record<string, unknown> | null, string];
-
-export const RESULT_OK = 0;
-export const RESULT_ERROR = 1;
-export const RESULT_SPLIT = 2;
-/** [taskId, status, value (output | {message, stack} | children), durationUs] */
-export type WireResult = [number, 0 | 1 | 2, unknown, number];
+export { MODE_JOIN, MODE_RUN, RESULT_ERROR, RESULT_OK, RESULT_SPLIT, isWireResult, type WireResult, type WireTask } from './wire.js';
 
 const wireTask = z.tuple([z.number(), z.union([z.literal(0), z.literal(1)]), z.unknown(), z.number(), z.number(), z.record(z.string(), z.unknown()).nullable(), z.string()]);
 
@@ -49,14 +38,3 @@ export const fromSwarmletSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('sample'), sample: monitorSampleSchema }),
 ]);
 export type FromSwarmlet = z.infer<typeof fromSwarmletSchema>;
-
-/** Per-result check, hand-written because it runs once per micro-task. */
-export function isWireResult(value: unknown): value is WireResult {
-  return (
-    Array.isArray(value) &&
-    value.length === 4 &&
-    typeof value[0] === 'number' &&
-    (value[1] === RESULT_OK || value[1] === RESULT_ERROR || value[1] === RESULT_SPLIT) &&
-    typeof value[3] === 'number'
-  );
-}

@@ -39,7 +39,7 @@ export class ProcessProvider implements Provider {
     // execArgv: [] so a parent run through a TS loader does not make every cold start pay for it.
     const child = fork(this.hostPath, [], {
       execArgv: [],
-      env: { ...process.env, SWARMLET_MONITOR_MS: String(this.monitorIntervalMs) },
+      env: { ...process.env, SWARMLET_MONITOR_MS: String(this.monitorIntervalMs), SWARMLET_LOAD: JSON.stringify({ taskType, modulePath }) },
       serialization: 'json',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
@@ -52,7 +52,6 @@ export class ProcessProvider implements Provider {
       const detail = record.killReason ?? (signal ? `killed by ${signal}` : `exited with code ${code}`);
       this.events.exited(swarmletId, this.clock.nowMs(), detail);
     });
-    this.send(record, { t: 'load', taskType, modulePath });
   }
 
   load(swarmletId: string, taskType: string, modulePath: string): void {

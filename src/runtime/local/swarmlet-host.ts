@@ -4,10 +4,10 @@
  * `warmup`, executes micro-tasks one at a time in arrival order, batches results back, and its
  * monitor reports CPU, memory and event-loop delay. It imports nothing heavy on purpose.
  */
-import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
 import type { TaskContext, TaskDefinition } from '../../core/task-type.js';
-import { MODE_JOIN, RESULT_ERROR, RESULT_OK, RESULT_SPLIT, type FromSwarmlet, type ToSwarmlet, type WireResult, type WireTask } from './ipc.js';
+import type { FromSwarmlet, ToSwarmlet } from './ipc.js';
+import { MODE_JOIN, RESULT_ERROR, RESULT_OK, RESULT_SPLIT, type WireResult, type WireTask } from './wire.js';
 
 const FLUSH_EVERY_RESULTS = 512;
 const FLUSH_AFTER_MS = 2;
@@ -20,6 +20,7 @@ let draining = false;
 let pending: WireResult[] = [];
 let lastFlushMs = performance.now();
 const stats = { tasksDone: 0, errors: 0, latencyMsSum: 0, latencyMsMax: 0 };
+let monitorStarted = false;
 
 function send(message: FromSwarmlet): void {
   process.send!(message);
@@ -47,6 +48,10 @@ async function load(taskType: string, modulePath: string): Promise<void> {
     await definition.warmup?.();
     current = definition;
     send({ t: 'ready', taskType, loadMs: warmupStart - loadStart, warmupMs: performance.now() - warmupStart });
+    if (!monitorStarted) {
+      monitorStarted = true;
+      void startMonitor();
+    }
   } catch (error) {
     send({ t: 'load-failed', taskType, message: error instanceof Error ? error.message : String(error) });
   }
@@ -108,7 +113,9 @@ async function drain(): Promise<void> {
   }
 }
 
-function startMonitor(): void {
+/** Started after the first `ready` so the monitor's setup is not on the cold-start path. */
+async function startMonitor(): Promise<void> {
+  const { monitorEventLoopDelay } = await import('node:perf_hooks');
   const delay = monitorEventLoopDelay({ resolution: 10 });
   delay.enable();
   let lastCpu = process.cpuUsage();
@@ -153,5 +160,10 @@ process.on('message', (message: ToSwarmlet) => {
 });
 // The director went away: nothing left to serve.
 process.on('disconnect', () => process.exit(0));
-startMonitor();
 send({ t: 'hello', pid: process.pid });
+// The first task type comes with the fork (no round trip before loading starts).
+const initial = process.env.SWARMLET_LOAD;
+if (initial) {
+  const { taskType, modulePath } = JSON.parse(initial) as { taskType: string; modulePath: string };
+  void load(taskType, modulePath);
+}

@@ -1,0 +1,27 @@
+/**
+ * The wire format of micro-tasks and results, with no dependencies: the swarmlet host imports
+ * only this (zod stays in the director), so a cold start loads as little as possible.
+ */
+/** How a micro-task is to be run: `run` (split first if the type splits) or `join` children's outputs. */
+export const MODE_RUN = 0;
+export const MODE_JOIN = 1;
+
+/** [taskId, mode, input, depth, attempt, deps (outputs by id) or null, label] */
+export type WireTask = [number, 0 | 1, unknown, number, number, Record<string, unknown> | null, string];
+
+export const RESULT_OK = 0;
+export const RESULT_ERROR = 1;
+export const RESULT_SPLIT = 2;
+/** [taskId, status, value (output | {message, stack} | children), durationUs] */
+export type WireResult = [number, 0 | 1 | 2, unknown, number];
+
+/** Per-result check, hand-written because it runs once per micro-task. */
+export function isWireResult(value: unknown): value is WireResult {
+  return (
+    Array.isArray(value) &&
+    value.length === 4 &&
+    typeof value[0] === 'number' &&
+    (value[1] === RESULT_OK || value[1] === RESULT_ERROR || value[1] === RESULT_SPLIT) &&
+    typeof value[3] === 'number'
+  );
+}
