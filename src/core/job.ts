@@ -25,14 +25,21 @@ const dagJob = z.object({
   owner,
 });
 
+const singleForm = singleJob.strict();
+const dagForm = dagJob.strict();
+
 /** A job as a user submits it: one root micro-task, or an explicit DAG of micro-tasks. */
-export const jobSchema = z.union([singleJob.strict(), dagJob.strict()]);
+export const jobSchema = z.union([singleForm, dagForm]);
 export type JobInput = z.input<typeof jobSchema>;
 export type Job = z.output<typeof jobSchema>;
 export type DagTask = z.output<typeof dagTask>;
 
 /** Validates a job at the edge; errors name the field and the fix. */
 export function parseJob(raw: unknown): Job {
+  // Fast path: parse the one form the input claims to be (a union tries both); errors take the full path.
+  const form = typeof raw === 'object' && raw !== null ? ('tasks' in raw ? dagForm : 'type' in raw ? singleForm : undefined) : undefined;
+  const quick = form?.safeParse(raw);
+  if (quick?.success) return quick.data;
   const result = jobSchema.safeParse(raw, { error: (issue) => (issue.code === 'invalid_type' && issue.input === undefined ? 'is missing' : undefined) });
   if (result.success) return result.data;
   const shapeHint = 'submit either { type, input } or { tasks: [{ id, type, input, deps? }] }';

@@ -20,6 +20,8 @@ export interface JobRecord {
   /** Tasks whose outputs make the job's output: the root, or the DAG's sinks. */
   readonly resultIds: number[];
   pendingResults: number;
+  /** The job's micro-task ids, as [first id, count] runs (each creation allocates consecutive ids). */
+  readonly idBlocks: [number, number][];
   readonly single: boolean;
 }
 
@@ -65,7 +67,7 @@ export class JobTracker {
     nodes.forEach((node, i) => this.checkPayload(node.input, 'tasks' in job ? `job.tasks[${i}].input` : 'job.input'));
     const record: JobRecord = {
       id: this.nextJobId++, priority: PRIORITIES[job.priority], owner: job.owner, status: 'running',
-      output: undefined, error: undefined, created: 0, done: 0, resultIds: [], pendingResults: 0, single: !('tasks' in job),
+      output: undefined, error: undefined, created: 0, done: 0, resultIds: [], pendingResults: 0, idBlocks: [], single: !('tasks' in job),
     };
     const created = this.createTasks(record, nodes, index, 0, -1, ''); // may throw (too many micro-tasks): register the job after
     this.jobs.set(record.id, record);
@@ -206,6 +208,7 @@ export class JobTracker {
     }
     const firstId = this.nextTaskId;
     this.nextTaskId += nodes.length;
+    job.idBlocks.push([firstId, nodes.length]);
     const created: MicroTask[] = new Array(nodes.length);
     for (let i = 0; i < nodes.length; i++) {
       const node = nodes[i]!;
@@ -235,8 +238,15 @@ export class JobTracker {
 
   private completeJob(job: JobRecord): void {
     job.status = 'done';
-    const outputs = job.resultIds.map((id) => this.tasks.get(id)!);
-    job.output = job.single ? outputs[0]!.output : Object.fromEntries(outputs.map((task) => [task.label, task.output]));
+    if (job.single) job.output = this.tasks.get(job.resultIds[0]!)!.output;
+    else {
+      const output: Record<string, unknown> = {};
+      for (const id of job.resultIds) {
+        const task = this.tasks.get(id)!;
+        output[task.label] = task.output;
+      }
+      job.output = output;
+    }
     this.release(job);
   }
 
@@ -249,10 +259,12 @@ export class JobTracker {
 
   /** Forget an ended job's micro-tasks so a long-lived swarm does not grow without bound. */
   private release(job: JobRecord): void {
-    for (const [id, task] of this.tasks) {
-      if (task.jobId !== job.id) continue;
-      if (task.status === 'blocked') this.countsOf(task.taskType).blocked -= 1;
-      this.tasks.delete(id);
+    for (const [firstId, count] of job.idBlocks) {
+      for (let id = firstId; id < firstId + count; id++) {
+        const task = this.tasks.get(id);
+        if (task?.status === 'blocked') this.countsOf(task.taskType).blocked -= 1;
+        this.tasks.delete(id);
+      }
     }
   }
 
