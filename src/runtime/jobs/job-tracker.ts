@@ -5,6 +5,7 @@ import { LIMITS, PRIORITIES } from '../../core/limits.js';
 import type { SplitChild } from '../../core/task-type.js';
 import { MODE_JOIN, MODE_RUN } from '../local/ipc.js';
 import { MicroTask } from './micro-task.js';
+import { TaskTable } from './task-table.js';
 
 const NO_DEPS: readonly number[] = Object.freeze([]);
 
@@ -44,7 +45,7 @@ export interface TypeCounts {
  * what a job's output is. No I/O; the orchestrator feeds it results and enqueues what it returns.
  */
 export class JobTracker {
-  readonly tasks = new Map<number, MicroTask>();
+  readonly tasks = new TaskTable();
   readonly jobs = new Map<number, JobRecord>();
   readonly counts = new Map<string, TypeCounts>();
   private nextTaskId = 1;
@@ -215,7 +216,6 @@ export class JobTracker {
       const deps = node.deps.length === 0 || !index ? NO_DEPS : node.deps.map((dep) => firstId + index.get(dep)!);
       const task = new MicroTask(firstId + i, job.id, prefix + node.id, node.type, node.input, depth, deps, parent, MODE_RUN);
       created[i] = task;
-      this.tasks.set(task.id, task);
       const counts = this.countsOf(task.taskType);
       counts.total += 1;
       if (deps.length === 0) task.status = 'ready';
@@ -224,6 +224,7 @@ export class JobTracker {
     for (const task of created) {
       for (const dep of task.deps) (created[dep - firstId]!.dependents ??= []).push(task.id);
     }
+    this.tasks.addRun(firstId, created);
     job.created += created.length;
     return created;
   }
