@@ -11,7 +11,9 @@ import { staticPolicy } from './decide/policies/static.js';
 import { MemoryBroker } from './runtime/brokers/memory-broker.js';
 import { ProcessProvider } from './runtime/local/process-provider.js';
 import { compileTaskModule, type TaskTypeInfo } from './runtime/local/task-compiler.js';
+import { JobHistory } from './runtime/job-history.js';
 import { Orchestrator, type ProgressView } from './runtime/orchestrator.js';
+import { EMPTY_HISTORY, FileHistoryStore } from './runtime/stores/history-store.js';
 import type { RunSummary } from './runtime/run-report.js';
 
 const optionsSchema = z.object({
@@ -28,6 +30,8 @@ const optionsSchema = z.object({
   maxMicroTasksPerJob: z.number().int().min(1).default(LIMITS.maxMicroTasksPerJob),
   maxPayloadBytes: z.number().int().min(1).default(LIMITS.maxPayloadBytes),
   cacheDir: z.string().default('.swarmlet/cache'),
+  /** A file where history lives between runs (job profiles for pre-warming); false (default): keep none. */
+  historyFile: z.union([z.string().min(1), z.literal(false)]).default(false),
 }).strict();
 
 export type SwarmOptions = z.input<typeof optionsSchema>;
@@ -51,6 +55,8 @@ export class Swarm {
   static async start(raw: SwarmOptions): Promise<Swarm> {
     const options = parseOptions(raw);
     const taskTypes = await compileAll(options.tasks, resolve(options.cacheDir));
+    const store = options.historyFile === false ? undefined : new FileHistoryStore(resolve(options.historyFile), (message) => process.emitWarning(message));
+    const history = new JobHistory(store ? await store.read() : EMPTY_HISTORY, store, (message) => process.emitWarning(message));
     const orchestrator = new Orchestrator({
       taskTypes,
       broker: new MemoryBroker(),
@@ -61,6 +67,7 @@ export class Swarm {
       tickMs: options.tickMs,
       clock: wallClock,
       provider: (events) => new ProcessProvider(events, wallClock, options.monitorIntervalMs),
+      history,
     });
     orchestrator.start();
     return new Swarm(orchestrator, taskTypes);

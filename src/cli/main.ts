@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { InputError, TaskFailedError, TaskModuleError } from '../core/errors.js';
 import { runCommand } from './run.js';
+import { ALL_POLICIES, simCommand } from './sim.js';
 
 const program = new Command()
   .name('swarmlet')
@@ -18,7 +19,27 @@ program
   .option('--policy <policy>', 'adaptive, or static:type=count,... for a fixed split', 'adaptive')
   .option('--tick-ms <ms>', 'control loop period in ms (default 100)')
   .option('--cache-dir <dir>', 'where compiled task modules are kept', '.swarmlet/cache')
+  .option('--history <file>', 'history kept between runs, so a job\'s next run pre-warms what it needs', '.swarmlet/history.json')
+  .option('--no-history', 'keep no history')
   .action(runCommand);
+
+program
+  .command('sim')
+  .description('replay a workload trace under keep-alive/pre-warm policies and compare them (virtual clock)')
+  .requiredOption('--trace <dir>', 'trace directory in the Azure Functions 2019 format, e.g. ../shared/traces/azure-functions-2019')
+  .option('--policy <list>', 'comma-separated policies', ALL_POLICIES)
+  .option('--seeds <n|list>', 'number of seeds (1..n) or a list like 7,8,9', '3')
+  .option('--functions <n>', 'replay only the first N functions')
+  .option('--hours <A-B>', 'replay only hours A to B of the day, e.g. 8-12')
+  .option('--arrivals <pattern>', 'how a minute\'s invocations are placed: even, uniform or poisson', 'even')
+  .option('--durations <mode>', 'average (each row\'s Average) or sampled (inverse CDF over its percentiles)', 'average')
+  .option('--cold-price <seconds>', 'adaptive\'s knob: a cold start costs this many seconds of the app\'s memory held idle', '3600')
+  .option('--sweep <list>', 'cold prices swept to draw adaptive\'s frontier', '600,1800,3600,7200,14400,28800,57600')
+  .option('--out <dir>', 'where report.json, results.csv and pareto.svg go', 'sim-results')
+  .option('--no-check', 'skip the invariant checkers (faster)')
+  .option('--json', 'print the report as JSON', false)
+  .option('--no-progress', 'no progress bar')
+  .action(simCommand);
 
 try {
   await program.parseAsync(process.argv);

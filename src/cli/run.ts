@@ -14,6 +14,7 @@ export interface RunCommandOptions {
   readonly policy: string;
   readonly tickMs?: string;
   readonly cacheDir: string;
+  readonly history: string | false;
 }
 
 /** `swarmlet run <job>`: runs a job on this machine and prints its summary. */
@@ -24,6 +25,7 @@ export async function runCommand(target: string, options: RunCommandOptions): Pr
     tasks: taskPaths,
     policy: parsePolicy(options.policy),
     cacheDir: options.cacheDir,
+    historyFile: options.history,
     ...(options.maxSwarmlets !== undefined && { maxSwarmlets: positiveInteger('--max-swarmlets', options.maxSwarmlets) }),
     ...(options.tickMs !== undefined && { tickMs: positiveInteger('--tick-ms', options.tickMs) }),
   });
@@ -32,7 +34,7 @@ export async function runCommand(target: string, options: RunCommandOptions): Pr
   const stopOnSignal = () => void swarm.stop().then(() => process.exit(130));
   process.once('SIGINT', stopOnSignal);
   try {
-    const output = await swarm.run(jobInput);
+    const output = await swarm.run({ name: definition.name, ...jobInput });
     progress?.stop();
     const summary = swarm.summary();
     if (options.json) process.stdout.write(`${JSON.stringify({ job: definition.name, ...summary, output }, null, 2)}\n`);

@@ -18,7 +18,8 @@ export type Action =
       readonly reason: string;
     }
   | { readonly kind: 'deprovision'; readonly swarmletId: string; readonly reason: string }
-  | { readonly kind: 'prewarm'; readonly taskType: string; readonly reason: string }
+  /** Without a swarmlet: start a shadow swarmlet for the type; with one: preload the type into it (kept warm, not served yet). */
+  | { readonly kind: 'prewarm'; readonly taskType: string; readonly swarmletId?: string; readonly reason: string }
   | { readonly kind: 'reclaim'; readonly swarmletId: string; readonly reason: string };
 
 export type ActionKind = Action['kind'];
@@ -41,8 +42,9 @@ export interface Decision {
 export function describeAction(action: Action): string {
   switch (action.kind) {
     case 'replicate':
-    case 'prewarm':
       return `${action.kind} ${action.taskType}: ${action.reason}`;
+    case 'prewarm':
+      return `prewarm ${action.taskType}${action.swarmletId ? ` in ${action.swarmletId}` : ''}: ${action.reason}`;
     case 'specialize':
       return `specialize ${action.swarmletId} ${action.fromTaskType} → ${action.toTaskType}: ${action.reason}`;
     case 'consolidate':

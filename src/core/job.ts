@@ -4,12 +4,15 @@ import { LIMITS, PRIORITIES } from './limits.js';
 
 const priority = z.enum(['low', 'normal', 'high']).default('normal');
 const owner = z.string().min(1).max(200).default('default');
+/** Names "the same job" across runs (with the owner), so history can pre-warm what it needs. */
+const name = z.string().min(1).max(200).optional();
 
 const singleJob = z.object({
   type: z.string().min(1),
   input: z.unknown().optional(),
   priority,
   owner,
+  name,
 });
 
 const dagTask = z.object({
@@ -23,6 +26,7 @@ const dagJob = z.object({
   tasks: z.array(dagTask.strict()).min(1).max(LIMITS.maxMicroTasksPerJob),
   priority,
   owner,
+  name,
 });
 
 const singleForm = singleJob.strict();

@@ -18,6 +18,18 @@ export interface SwarmletView {
   readonly rssMb: number | undefined;
   /** Set when a specialization waits for it to finish its current micro-tasks. */
   readonly pendingTaskType: string | undefined;
+  /** Task types loaded and warmed in it, or being preloaded (specializing to one of them is instant). */
+  readonly warmTypes: readonly string[];
+  /** Started ahead of predicted demand (a shadow) and not yet given work. */
+  readonly shadow: boolean;
+}
+
+/** What history says a running job will need: each task type, when (from the job's start) and how much. */
+export interface JobProfileView {
+  readonly jobKey: string;
+  readonly startedAtMs: number;
+  readonly runs: number;
+  readonly types: readonly { readonly taskType: string; readonly firstDemandOffsetMs: number; readonly peakSwarmlets: number }[];
 }
 
 /** Demand for one task type at a tick. */
@@ -48,6 +60,8 @@ export interface Snapshot {
   readonly limits: PoolLimits;
   readonly swarmlets: readonly SwarmletView[];
   readonly load: readonly TaskTypeLoad[];
+  /** Profiles of the running jobs, from earlier runs (empty when there is no history). */
+  readonly jobProfiles: readonly JobProfileView[];
 }
 
 /** Swarmlets that count against the pool (everything not on its way out). */

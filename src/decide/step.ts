@@ -29,6 +29,12 @@ function enforceLimits(decision: Decision, snapshot: Snapshot): Decision {
   const actions: Action[] = [];
   const unplaced: Unplaced[] = [...decision.unplaced];
   for (const action of decision.actions) {
+    if (action.kind === 'prewarm' && action.swarmletId !== undefined) {
+      // A preload takes no slot; several may go to one swarmlet.
+      const target = byId.get(action.swarmletId);
+      if (target && target.state !== 'stopped' && target.state !== 'draining') actions.push(action);
+      continue;
+    }
     if (action.kind === 'replicate' || action.kind === 'prewarm') {
       if (live >= snapshot.limits.maxSwarmlets) {
         unplaced.push({ taskType: action.taskType, wanted: 1, reason: `at the limit of ${snapshot.limits.maxSwarmlets} swarmlets` });

@@ -3,13 +3,14 @@ import type { Clock } from '../core/clock.js';
 import { TaskModuleError } from '../core/errors.js';
 import type { Job } from '../core/job.js';
 import type { Policy } from '../decide/policy.js';
-import type { PoolLimits, Snapshot } from '../decide/snapshot.js';
+import type { PoolLimits, Snapshot, SwarmletView } from '../decide/snapshot.js';
 import { initialLoopState, step, type LoopState } from '../decide/step.js';
 import type { Broker } from './brokers/broker.js';
 import { JobTracker, type JobRecord, type TrackerLimits } from './jobs/job-tracker.js';
 import { RESULT_ERROR, RESULT_OK, type MonitorSample, type WireResult, type WireTask } from './local/ipc.js';
 import type { TaskTypeInfo } from './local/task-compiler.js';
 import type { Provider, ProviderEvents } from './provider.js';
+import type { JobHistory } from './job-history.js';
 import { groupActions, type ActionRecord, type FaultRecord, type RunSummary } from './run-report.js';
 import { SwarmletRecord } from './swarmlet-record.js';
 import { TypeStats, prefetchFor } from './type-stats.js';
@@ -24,6 +25,8 @@ export interface OrchestratorOptions {
   readonly tickMs: number;
   readonly clock: Clock;
   readonly provider: (events: ProviderEvents) => Provider;
+  /** Earlier runs' job profiles, and where finished runs are recorded. */
+  readonly history: JobHistory;
 }
 
 export interface ProgressView {
@@ -50,6 +53,8 @@ export class Orchestrator implements ProviderEvents {
   private readonly pending = new Map<number, PendingJob>();
   private readonly actionLog: ActionRecord[] = [];
   private readonly faults: FaultRecord[] = [];
+  /** Ready micro-tasks in the broker per type, as far as this director knows (for cold-start accounting). */
+  private readonly queued = new Map<string, number>();
   private loopState: LoopState;
   private serial: Promise<void> = Promise.resolve();
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -76,6 +81,7 @@ export class Orchestrator implements ProviderEvents {
     this.timer = undefined;
     await this.serial;
     await this.provider.stopAll();
+    await this.options.history.flush();
     for (const job of this.pending.values()) job.reject(new Error('swarm stopped before the job finished'));
     this.pending.clear();
   }
@@ -83,6 +89,7 @@ export class Orchestrator implements ProviderEvents {
   /** Accepts a validated job; the promise settles with its output or its failure. Throws InputError on a bad DAG. */
   submit(job: Job): Promise<unknown> {
     const { job: record, ready } = this.tracker.submit(job);
+    this.options.history.started(record.id, jobKey(job), this.options.clock.nowMs());
     const result = new Promise<unknown>((resolve, reject) => this.pending.set(record.id, { record, resolve, reject }));
     this.run(async () => {
       await this.enqueue(ready.map((task) => task.id));
@@ -126,15 +133,18 @@ export class Orchestrator implements ProviderEvents {
       stats.closeWindow(depths.get(stats.taskType) ?? 0, inFlight.get(stats.taskType) ?? 0, this.tracker.counts.get(stats.taskType)?.blocked ?? 0),
     );
     const swarmlets = [...this.swarmlets.values()].map((s) => s.view());
-    return { nowMs, windowMs: this.options.tickMs, limits: this.options.limits, swarmlets, load };
+    this.options.history.pool(servingByType(swarmlets));
+    return { nowMs, windowMs: this.options.tickMs, limits: this.options.limits, swarmlets, load, jobProfiles: this.options.history.profiles() };
   }
 
   private act(action: Action, nowMs: number): void {
     this.actionLog.push({ atMs: nowMs, action });
     switch (action.kind) {
       case 'replicate':
+        return this.startSwarmlet(action.taskType, nowMs, false);
       case 'prewarm':
-        return this.startSwarmlet(action.taskType, nowMs);
+        if (action.swarmletId === undefined) return this.startSwarmlet(action.taskType, nowMs, true);
+        return this.preload(this.swarmlets.get(action.swarmletId)!, action.taskType);
       case 'specialize':
         return this.specialize(this.swarmlets.get(action.swarmletId)!, action.toTaskType, nowMs);
       case 'consolidate':
@@ -144,11 +154,27 @@ export class Orchestrator implements ProviderEvents {
     }
   }
 
-  private startSwarmlet(taskType: string, nowMs: number): void {
+  private startSwarmlet(taskType: string, nowMs: number, shadow: boolean): void {
     const swarmlet = new SwarmletRecord(`s${this.nextSwarmletId++}`, taskType, nowMs);
+    swarmlet.shadow = shadow;
     this.swarmlets.set(swarmlet.id, swarmlet);
     this.notePeak(taskType);
+    this.noteLoad(swarmlet, taskType);
     this.provider.start(swarmlet.id, taskType, this.options.taskTypes.get(taskType)!.modulePath);
+  }
+
+  /** A shadow's preload: the type is loaded and warmed in this swarmlet, which keeps serving its own type. */
+  private preload(swarmlet: SwarmletRecord, taskType: string): void {
+    if (swarmlet.warmTypes.has(taskType) || swarmlet.loadingTypes.has(taskType) || swarmlet.state === 'stopped' || swarmlet.state === 'draining') return;
+    this.noteLoad(swarmlet, taskType);
+    swarmlet.loadingTypes.add(taskType);
+    this.provider.load(swarmlet.id, taskType, this.options.taskTypes.get(taskType)!.modulePath, false);
+  }
+
+  /** A load that micro-tasks are already waiting for is a cold start; one ahead of demand is a pre-warm. */
+  private noteLoad(swarmlet: SwarmletRecord, taskType: string): void {
+    if (swarmlet.warmTypes.has(taskType)) return;
+    if ((this.queued.get(taskType) ?? 0) > 0) swarmlet.demandLoads.add(taskType);
   }
 
   private specialize(swarmlet: SwarmletRecord, taskType: string, nowMs: number): void {
@@ -161,7 +187,8 @@ export class Orchestrator implements ProviderEvents {
     swarmlet.taskType = taskType;
     swarmlet.pendingTaskType = undefined;
     this.notePeak(taskType);
-    this.provider.load(swarmlet.id, taskType, this.options.taskTypes.get(taskType)!.modulePath);
+    this.noteLoad(swarmlet, taskType);
+    this.provider.load(swarmlet.id, taskType, this.options.taskTypes.get(taskType)!.modulePath, true);
   }
 
   private retire(swarmlet: SwarmletRecord, reason: string, nowMs: number): void {
@@ -180,8 +207,11 @@ export class Orchestrator implements ProviderEvents {
 
   private async enqueue(ids: readonly number[]): Promise<void> {
     if (ids.length === 0) return;
+    const nowMs = this.options.clock.nowMs();
     const tasks = ids.map((id) => {
       const task = this.tracker.tasks.get(id)!;
+      this.countQueued(task.taskType, 1);
+      this.options.history.demand(task.jobId, task.taskType, nowMs);
       return { id, taskType: task.taskType, priority: this.tracker.jobs.get(task.jobId)!.priority, attempt: 1, maxAttempts: this.options.maxAttempts, payload: null };
     });
     await this.options.broker.enqueue(tasks);
@@ -194,6 +224,9 @@ export class Orchestrator implements ProviderEvents {
       const room = prefetchFor(this.stats.get(swarmlet.taskType)!.recentDurationMs) - swarmlet.inFlight.size;
       if (room <= 0) continue;
       const leased = await this.options.broker.take(swarmlet.taskType, room);
+      if (leased.length === 0) continue;
+      this.countQueued(swarmlet.taskType, -leased.length);
+      swarmlet.shadow = false;
       const wire: WireTask[] = [];
       const dropped: number[] = [];
       for (const lease of leased) {
@@ -215,25 +248,40 @@ export class Orchestrator implements ProviderEvents {
   // ── provider events ─────────────────────────────────────────────────────
 
   up(swarmletId: string, atMs: number): void {
-    this.run(() => {
+    this.run(async () => {
       const swarmlet = this.swarmlets.get(swarmletId);
       if (swarmlet?.state === 'starting') swarmlet.transition('warming', atMs);
+      // With history to act on, let the loop preload into the new process now rather than at the next tick.
+      if (this.options.history.profiles().length > 0) await this.tick();
     });
   }
 
-  ready(swarmletId: string, taskType: string, atMs: number, coldStartMs: number): void {
+  ready(swarmletId: string, taskType: string, atMs: number, loadMs: number, activated: boolean): void {
     this.run(async () => {
       const swarmlet = this.swarmlets.get(swarmletId);
       if (!swarmlet || swarmlet.state === 'stopped') return;
+      this.countLoad(swarmlet, taskType, loadMs);
+      if (!activated) return;
       if (swarmlet.state === 'starting') swarmlet.transition('warming', atMs);
+      if (swarmlet.state !== 'warming') return;
       swarmlet.transition('idle', atMs);
       swarmlet.lastBusyAtMs = atMs;
       if (swarmlet.stopReason !== undefined) return this.retire(swarmlet, swarmlet.stopReason, atMs);
-      const report = this.stats.get(taskType)!.report;
-      report.coldStarts += 1;
-      report.coldStartMsTotal += coldStartMs;
       await this.pump();
     });
+  }
+
+  private countLoad(swarmlet: SwarmletRecord, taskType: string, loadMs: number): void {
+    swarmlet.loadingTypes.delete(taskType);
+    if (swarmlet.warmTypes.has(taskType)) return; // already warm there: switching to it is free
+    swarmlet.warmTypes.add(taskType);
+    const report = this.stats.get(taskType)!.report;
+    if (swarmlet.demandLoads.delete(taskType)) {
+      report.coldStarts += 1;
+      report.coldStartMsTotal += loadMs;
+    } else {
+      report.prewarms += 1;
+    }
   }
 
   loadFailed(swarmletId: string, taskType: string, _atMs: number, message: string): void {
@@ -307,6 +355,7 @@ export class Orchestrator implements ProviderEvents {
       const task = this.tracker.tasks.get(outcome.id);
       if (!task) continue;
       if (outcome.outcome === 'retry') {
+        this.countQueued(task.taskType, 1);
         this.tracker.requeue(outcome.id);
         this.stats.get(task.taskType)!.report.retries += 1;
       } else {
@@ -327,9 +376,14 @@ export class Orchestrator implements ProviderEvents {
     for (const [id, job] of this.pending) {
       if (job.record.status === 'running') continue;
       this.pending.delete(id);
+      this.options.history.ended(id, job.record.status === 'done');
       if (job.record.status === 'done') job.resolve(job.record.output);
       else job.reject(job.record.error!);
     }
+  }
+
+  private countQueued(taskType: string, delta: number): void {
+    this.queued.set(taskType, Math.max(0, (this.queued.get(taskType) ?? 0) + delta));
   }
 
   // ── reporting ───────────────────────────────────────────────────────────
@@ -362,7 +416,7 @@ export class Orchestrator implements ProviderEvents {
     return {
       policy: this.options.policy.name, wallMs, microTasks, throughputPerSec: wallMs > 0 ? (microTasks * 1000) / wallMs : 0,
       coldStarts: taskTypes.reduce((sum, t) => sum + t.coldStarts, 0), taskTypes,
-      actions: groupActions(this.actionLog.filter(({ action }) => action.kind !== 'prewarm' && action.kind !== 'reclaim'), this.startedAtMs),
+      actions: groupActions(this.actionLog, this.startedAtMs),
       faults: this.faults,
       swarmlets: [...this.swarmlets.values()].map((s) => ({
         id: s.id, taskType: s.taskType, state: s.state, monitor: s.lastSample,
@@ -375,4 +429,15 @@ export class Orchestrator implements ProviderEvents {
   swarmletStates(): { id: string; taskType: string; state: string; inFlight: number }[] {
     return [...this.swarmlets.values()].map((s) => ({ id: s.id, taskType: s.taskType, state: s.state, inFlight: s.inFlight.size }));
   }
+}
+
+/** Which job "the same job" is across runs: its owner and name (or its root task type). */
+function jobKey(job: Job): string {
+  return `${job.owner}/${job.name ?? ('type' in job ? job.type : 'dag')}`;
+}
+
+function servingByType(swarmlets: readonly SwarmletView[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const s of swarmlets) if (s.state !== 'stopped' && s.state !== 'draining') counts.set(s.taskType, (counts.get(s.taskType) ?? 0) + 1);
+  return counts;
 }

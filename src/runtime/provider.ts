@@ -8,8 +8,11 @@ import type { MonitorSample, WireResult, WireTask } from './local/ipc.js';
 export interface Provider {
   /** Starts a swarmlet that loads `taskType`; answers with `ready` or `loadFailed`. Idempotent per id. */
   start(swarmletId: string, taskType: string, modulePath: string): void;
-  /** Loads another task type into an idle swarmlet (specialization). */
-  load(swarmletId: string, taskType: string, modulePath: string): void;
+  /**
+   * Loads a task type into a swarmlet and runs its warmup (once per swarmlet). `activate`: serve
+   * it from now on (specialization); otherwise only keep it warm (a shadow's preload).
+   */
+  load(swarmletId: string, taskType: string, modulePath: string, activate: boolean): void;
   dispatch(swarmletId: string, tasks: WireTask[]): void;
   /** Asks a swarmlet to exit; `exited` follows. Idempotent. */
   stop(swarmletId: string): void;
@@ -20,7 +23,8 @@ export interface Provider {
 export interface ProviderEvents {
   /** The swarmlet's process is up and loading its first task type. */
   up(swarmletId: string, atMs: number): void;
-  ready(swarmletId: string, taskType: string, atMs: number, coldStartMs: number): void;
+  /** A load finished; `loadMs` is the time since it was requested. */
+  ready(swarmletId: string, taskType: string, atMs: number, loadMs: number, activated: boolean): void;
   loadFailed(swarmletId: string, taskType: string, atMs: number, message: string): void;
   results(swarmletId: string, results: WireResult[], atMs: number): void;
   sample(swarmletId: string, sample: MonitorSample, atMs: number): void;

@@ -10,6 +10,8 @@ export interface TaskTypeReport {
   /** Swarmlets that had to load this type (process start or specialization) before serving it. */
   coldStarts: number;
   coldStartMsTotal: number;
+  /** Loads done ahead of demand (shadow swarmlets, preloads): no micro-task waited for them. */
+  prewarms: number;
   peakSwarmlets: number;
   durationMsTotal: number;
 }
@@ -62,7 +64,7 @@ export function groupActions(records: readonly ActionRecord[], startMs: number):
       list.push(entry);
     }
     entry.count += 1;
-    const subject = 'swarmletId' in action ? action.swarmletId : action.taskType;
+    const subject = ('swarmletId' in action ? action.swarmletId : undefined) ?? ('taskType' in action ? action.taskType : '');
     if (entry.subjects.length < SUBJECTS_SHOWN && !entry.subjects.includes(subject)) entry.subjects.push(subject);
   }
   return grouped;

@@ -22,6 +22,14 @@ export class SwarmletRecord {
   lastBusyAtMs: number;
   lastMorphAtMs: number;
   rssMb: number | undefined;
+  /** Task types loaded and warmed in it. */
+  readonly warmTypes = new Set<string>();
+  /** Task types being preloaded into it. */
+  readonly loadingTypes = new Set<string>();
+  /** Loads requested while micro-tasks of that type were waiting: they finish as cold starts. */
+  readonly demandLoads = new Set<string>();
+  /** Started ahead of predicted demand and not yet given work. */
+  shadow = false;
   /** The monitor's latest report from inside the swarmlet. */
   lastSample: MonitorSample | undefined;
   private busySinceMs: number | undefined;
@@ -72,6 +80,7 @@ export class SwarmletRecord {
       id: this.id, taskType: this.taskType, state: this.state, startedAtMs: this.startedAtMs,
       lastBusyAtMs: this.lastBusyAtMs, lastMorphAtMs: this.lastMorphAtMs, inFlight: this.inFlight.size,
       utilization: this.utilization, rssMb: this.rssMb, pendingTaskType: this.pendingTaskType,
+      warmTypes: [...this.warmTypes, ...this.loadingTypes], shadow: this.shadow,
     };
   }
 

@@ -13,7 +13,7 @@ export class TypeStats {
     readonly taskType: string,
     readonly hintDurationMs: number | undefined,
   ) {
-    this.report = { taskType, total: 0, done: 0, retries: 0, coldStarts: 0, coldStartMsTotal: 0, peakSwarmlets: 0, durationMsTotal: 0 };
+    this.report = { taskType, total: 0, done: 0, retries: 0, coldStarts: 0, coldStartMsTotal: 0, prewarms: 0, peakSwarmlets: 0, durationMsTotal: 0 };
     this.recentDurationMs = hintDurationMs;
   }
 

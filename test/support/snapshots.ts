@@ -17,6 +17,8 @@ export function swarmlet(id: string, taskType: string, overrides: Partial<Swarml
     utilization: 0,
     rssMb: undefined,
     pendingTaskType: undefined,
+    warmTypes: [taskType],
+    shadow: false,
     ...overrides,
   };
 }
@@ -46,6 +48,7 @@ export interface SnapshotSpec {
   readonly limits?: Partial<PoolLimits>;
   readonly swarmlets?: readonly SwarmletView[];
   readonly load?: readonly TaskTypeLoad[];
+  readonly jobProfiles?: Snapshot['jobProfiles'];
 }
 
 export function snapshot(spec: SnapshotSpec = {}): Snapshot {
@@ -55,6 +58,7 @@ export function snapshot(spec: SnapshotSpec = {}): Snapshot {
     limits: { ...DEFAULT_LIMITS, ...spec.limits },
     swarmlets: spec.swarmlets ?? [],
     load: spec.load ?? [],
+    jobProfiles: spec.jobProfiles ?? [],
   };
 }
 

@@ -19,6 +19,10 @@ export interface AdaptiveParams {
   readonly cooldownMs: number;
   /** Keep-alive: an idle swarmlet with no queued or pending work for its type is stopped after this. */
   readonly keepAliveMs: number;
+  /** Pre-warm this long before a job's predicted first demand for a type (from its history). */
+  readonly lookaheadMs: number;
+  /** Reclaim a shadow that got no work this long after its predicted demand. */
+  readonly reclaimAfterMs: number;
   /** Consolidate a type's swarmlets when their mean utilisation stays under this… */
   readonly consolidateBelowUtilization: number;
   /** …for this many consecutive ticks. */
@@ -34,6 +38,8 @@ export const ADAPTIVE_DEFAULTS: AdaptiveParams = {
   moveMargin: 0.5,
   cooldownMs: 500,
   keepAliveMs: 2_000,
+  lookaheadMs: 30_000,
+  reclaimAfterMs: 5_000,
   consolidateBelowUtilization: 0.3,
   consolidateAfterTicks: 5,
 };

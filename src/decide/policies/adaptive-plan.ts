@@ -21,6 +21,17 @@ export class TickPlan {
     this.memoryMb = memoryInUseMb(snapshot);
   }
 
+  usedSwarmlets(): ReadonlySet<string> {
+    return this.used;
+  }
+
+  add(actions: readonly Action[]): void {
+    for (const action of actions) {
+      this.actions.push(action);
+      if ('swarmletId' in action && action.swarmletId !== undefined && action.kind !== 'prewarm') this.used.add(action.swarmletId);
+    }
+  }
+
   private count(demand: TypeDemand): number {
     return this.counts.get(demand.taskType) ?? demand.swarmlets.length;
   }
@@ -73,7 +84,7 @@ export class TickPlan {
     let donor: { demand: TypeDemand; swarmlet: SwarmletView; drainAfter: number } | undefined;
     for (const demand of demands.values()) {
       if (demand === needy || this.count(demand) === 0) continue;
-      const swarmlet = this.movable(demand);
+      const swarmlet = this.movable(demand, needy.taskType);
       if (!swarmlet) continue;
       const drainAfter = drainMs(demand.workMs, this.count(demand) - 1);
       if (!donor || drainAfter < donor.drainAfter) donor = { demand, swarmlet, drainAfter };
@@ -112,13 +123,14 @@ export class TickPlan {
    * A swarmlet of this type that may be reshaped now, idle ones first: not already chosen, and out
    * of its cooldown unless it sits idle with nothing of its type queued (nothing to lose then).
    */
-  private movable(demand: TypeDemand): SwarmletView | undefined {
+  private movable(demand: TypeDemand, toTaskType: string): SwarmletView | undefined {
     const candidates = demand.swarmlets.filter((s) => {
       if (this.used.has(s.id) || s.pendingTaskType !== undefined || (s.state !== 'idle' && s.state !== 'busy')) return false;
       const idleWithoutWork = s.state === 'idle' && demand.backlog === 0;
       return idleWithoutWork || this.snapshot.nowMs - s.lastMorphAtMs >= this.params.cooldownMs;
     });
-    candidates.sort((a, b) => a.inFlight - b.inFlight || a.utilization - b.utilization);
+    const warmFirst = (s: SwarmletView) => (s.warmTypes.includes(toTaskType) ? 0 : 1);
+    candidates.sort((a, b) => warmFirst(a) - warmFirst(b) || a.inFlight - b.inFlight || a.utilization - b.utilization);
     return candidates[0];
   }
 
@@ -156,7 +168,7 @@ export class TickPlan {
       if (demand.backlog > 0 || demand.blocked > 0) continue;
       for (const swarmlet of demand.swarmlets) {
         const idleMs = this.snapshot.nowMs - swarmlet.lastBusyAtMs;
-        if (this.used.has(swarmlet.id) || swarmlet.state !== 'idle' || idleMs < this.params.keepAliveMs) continue;
+        if (this.used.has(swarmlet.id) || swarmlet.shadow || swarmlet.state !== 'idle' || idleMs < this.params.keepAliveMs) continue;
         this.used.add(swarmlet.id);
         this.actions.push({
           kind: 'deprovision',

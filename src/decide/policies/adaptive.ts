@@ -3,6 +3,7 @@ import { demandByType, type TypeDemand } from '../demand.js';
 import type { Policy } from '../policy.js';
 import type { Snapshot } from '../snapshot.js';
 import { TickPlan } from './adaptive-plan.js';
+import { prewarmActions } from './prewarm-plan.js';
 import { ADAPTIVE_DEFAULTS, type AdaptiveParams } from './adaptive-params.js';
 
 export { ADAPTIVE_DEFAULTS, type AdaptiveParams };
@@ -29,6 +30,7 @@ export function adaptivePolicy(overrides: Partial<AdaptiveParams> = {}): Policy<
       plan.rebalance(demands);
       const lowUseTicks = plan.consolidate(demands, state.lowUseTicks);
       plan.deprovisionIdle(demands);
+      plan.add(prewarmActions(snapshot, plan.usedSwarmlets(), params));
       return { state: { durations, lowUseTicks, waitingSinceMs }, decision: { actions: plan.actions, unplaced: plan.unplaced } };
     },
   };

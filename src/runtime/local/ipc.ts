@@ -11,7 +11,7 @@ export { MODE_JOIN, MODE_RUN, RESULT_ERROR, RESULT_OK, RESULT_SPLIT, isWireResul
 const wireTask = z.tuple([z.number(), z.union([z.literal(0), z.literal(1)]), z.unknown(), z.number(), z.number(), z.record(z.string(), z.unknown()).nullable(), z.string()]);
 
 export const toSwarmletSchema = z.discriminatedUnion('t', [
-  z.object({ t: z.literal('load'), taskType: z.string(), modulePath: z.string() }),
+  z.object({ t: z.literal('load'), taskType: z.string(), modulePath: z.string(), activate: z.boolean() }),
   z.object({ t: z.literal('run'), tasks: z.array(wireTask) }),
   z.object({ t: z.literal('stop') }),
 ]);
@@ -31,7 +31,7 @@ export type MonitorSample = z.infer<typeof monitorSampleSchema>;
 
 export const fromSwarmletSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('hello'), pid: z.number() }),
-  z.object({ t: z.literal('ready'), taskType: z.string(), loadMs: z.number(), warmupMs: z.number() }),
+  z.object({ t: z.literal('ready'), taskType: z.string(), activated: z.boolean(), loadMs: z.number(), warmupMs: z.number() }),
   z.object({ t: z.literal('load-failed'), taskType: z.string(), message: z.string() }),
   // Results are the hot path: the envelope is checked here, each tuple by `isWireResult`.
   z.object({ t: z.literal('results'), results: z.array(z.unknown()) }),

@@ -8,8 +8,8 @@ import { fromSwarmletSchema, isWireResult, type ToSwarmlet, type WireTask } from
 
 interface Child {
   readonly process: ChildProcess;
-  /** When the current load was requested: cold start runs from here to `ready`. */
-  loadRequestedAtMs: number;
+  /** When each pending load was requested: its load time runs from here to `ready`. */
+  readonly loadRequestedAtMs: Map<string, number>;
   exited: boolean;
   /** Why we killed it, when we did: reported instead of the bare signal. */
   killReason?: string;
@@ -47,7 +47,7 @@ export class ProcessProvider implements Provider {
       serialization: 'json',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
-    const record: Child = { process: child, loadRequestedAtMs: startedAtMs, exited: false };
+    const record: Child = { process: child, loadRequestedAtMs: new Map([[taskType, startedAtMs]]), exited: false };
     this.children.set(swarmletId, record);
     child.on('message', (message) => this.receive(swarmletId, record, message));
     child.on('error', () => undefined); // 'exit' follows and reports it
@@ -58,11 +58,11 @@ export class ProcessProvider implements Provider {
     });
   }
 
-  load(swarmletId: string, taskType: string, modulePath: string): void {
+  load(swarmletId: string, taskType: string, modulePath: string, activate: boolean): void {
     const record = this.children.get(swarmletId);
     if (!record) return;
-    record.loadRequestedAtMs = this.clock.nowMs();
-    this.send(record, { t: 'load', taskType, modulePath });
+    record.loadRequestedAtMs.set(taskType, this.clock.nowMs());
+    this.send(record, { t: 'load', taskType, modulePath, activate });
   }
 
   dispatch(swarmletId: string, tasks: WireTask[]): void {
@@ -124,7 +124,7 @@ export class ProcessProvider implements Provider {
         this.events.up(swarmletId, atMs);
         return;
       case 'ready':
-        this.events.ready(swarmletId, message.taskType, atMs, atMs - record.loadRequestedAtMs);
+        this.events.ready(swarmletId, message.taskType, atMs, atMs - (record.loadRequestedAtMs.get(message.taskType) ?? atMs), message.activated);
         return;
       case 'load-failed':
         this.events.loadFailed(swarmletId, message.taskType, atMs, message.message);

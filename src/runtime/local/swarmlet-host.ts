@@ -33,21 +33,28 @@ function flush(): void {
   lastFlushMs = performance.now();
 }
 
-async function load(taskType: string, modulePath: string): Promise<void> {
+/**
+ * Loads a task type and runs its warmup, once per swarmlet; `activate` makes it the type this
+ * swarmlet serves. A preload (activate false) is how a shadow gets a module warm ahead of demand,
+ * so a later specialization to it costs nothing.
+ */
+async function load(taskType: string, modulePath: string, activate: boolean): Promise<void> {
   const loadStart = performance.now();
   try {
     let definition = loaded.get(taskType);
+    let warmupMs = 0;
     if (!definition) {
       const module = (await import(pathToFileURL(modulePath).href)) as { default?: TaskDefinition };
       definition = module.default;
       if (!definition || typeof definition.run !== 'function') throw new Error('the module has no default export made with defineTask({ name, run })');
       if (definition.name !== taskType) throw new Error(`the module defines task type "${definition.name}", expected "${taskType}"`);
+      const warmupStart = performance.now();
+      await definition.warmup?.();
+      warmupMs = performance.now() - warmupStart;
       loaded.set(taskType, definition);
     }
-    const warmupStart = performance.now();
-    await definition.warmup?.();
-    current = definition;
-    send({ t: 'ready', taskType, loadMs: warmupStart - loadStart, warmupMs: performance.now() - warmupStart });
+    if (activate) current = definition;
+    send({ t: 'ready', taskType, activated: activate, loadMs: performance.now() - loadStart - warmupMs, warmupMs });
     if (!monitorStarted) {
       monitorStarted = true;
       void startMonitor();
@@ -151,7 +158,7 @@ process.on('message', (message: ToSwarmlet) => {
       void drain();
       return;
     case 'load':
-      void load(message.taskType, message.modulePath);
+      void load(message.taskType, message.modulePath, message.activate);
       return;
     case 'stop':
       flush();
@@ -165,5 +172,5 @@ send({ t: 'hello', pid: process.pid });
 const initial = process.env.SWARMLET_LOAD;
 if (initial) {
   const { taskType, modulePath } = JSON.parse(initial) as { taskType: string; modulePath: string };
-  void load(taskType, modulePath);
+  void load(taskType, modulePath, true);
 }

@@ -1,0 +1,119 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import cliProgress from 'cli-progress';
+import { InputError } from '../core/errors.js';
+import { ADAPTIVE_WARM_DEFAULTS, adaptiveWarmPolicy } from '../decide/warm/adaptive-warm.js';
+import { warmPolicyByName } from '../decide/warm/registry.js';
+import { paretoSvg } from '../sim/pareto-plot.js';
+import { buildRows, renderTable, toCsv } from '../sim/report.js';
+import { runSimulation, type PolicyEntry } from '../sim/run-sim.js';
+import { loadAzureFunctions } from '../sim/traces/azure-functions.js';
+
+export interface SimCommandOptions {
+  readonly trace: string;
+  readonly policy: string;
+  readonly seeds: string;
+  readonly functions?: string;
+  readonly hours?: string;
+  readonly arrivals: string;
+  readonly durations: string;
+  readonly coldPrice: string;
+  readonly sweep: string;
+  readonly out: string;
+  readonly check: boolean;
+  readonly json: boolean;
+  readonly progress: boolean;
+}
+
+export const ALL_POLICIES = 'adaptive,hybrid-histogram,keepalive-10m,keepalive-20m,never-unload,hpa,kpa,openwhisk,oracle';
+const BASELINE = 'keepalive-10m';
+
+/** `swarmlet sim`: replays a trace under several policies and seeds; prints and writes the comparison. */
+export async function simCommand(options: SimCommandOptions): Promise<void> {
+  const seeds = parseSeeds(options.seeds);
+  const loadOptions = {
+    arrivals: oneOf('--arrivals', options.arrivals, ['even', 'uniform', 'poisson'] as const),
+    durations: oneOf('--durations', options.durations, ['average', 'sampled'] as const),
+    ...(options.functions !== undefined && { functions: wholeNumber('--functions', options.functions) }),
+    ...(options.hours !== undefined && { hours: parseHours(options.hours) }),
+  };
+  const policies = policyEntries(options.policy, positive('--cold-price', options.coldPrice), options.sweep);
+  const bar = options.progress ? new cliProgress.SingleBar({ stream: process.stderr, format: ' replay |{bar}| {value}/{total} · {label}', hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
+  bar?.start(policies.length * seeds.length, 0, { label: 'loading trace' });
+  const issuesSeen: string[] = [];
+  const run = await runSimulation(policies, {
+    seeds, coldStartMs: 0, check: options.check,
+    traceFor: async (seed) => {
+      const { trace, issues } = await loadAzureFunctions(resolve(options.trace), { ...loadOptions, seed });
+      if (issuesSeen.length === 0) for (const issue of issues.slice(0, 20)) issuesSeen.push(`${issue.file}:${issue.line}: ${issue.message}`);
+      return trace;
+    },
+    onProgress: (done, _total, label) => bar?.update(done, { label }),
+  });
+  bar?.stop();
+  const families = new Map(policies.filter((p) => p.family).map((p) => [p.label, p.family!]));
+  const rows = buildRows(run.results, BASELINE, families);
+  const report = { trace: resolve(options.trace), seeds, options: loadOptions, baseline: BASELINE, invocationsPerSeed: run.invocationsPerSeed, rows: rows.map(({ invocationsPerSecond: _speed, ...row }) => row) };
+  await writeOutputs(resolve(options.out), report, run.results, rows);
+  if (options.json) return void process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
+  for (const issue of issuesSeen) process.stderr.write(`skipped row: ${issue}\n`);
+  process.stdout.write(`seeds ${seeds.join(', ')} · ${run.invocationsPerSeed[0]} invocations per seed · arrivals ${loadOptions.arrivals} · durations ${loadOptions.durations}\n\n`);
+  process.stdout.write(`${renderTable(rows, true)}\n\nwritten: ${join(options.out, 'report.json')}, results.csv, pareto.svg\n`);
+}
+
+async function writeOutputs(dir: string, report: object, results: Parameters<typeof toCsv>[0], rows: ReturnType<typeof buildRows>): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
+  await writeFile(join(dir, 'results.csv'), toCsv(results));
+  await writeFile(join(dir, 'pareto.svg'), paretoSvg(rows, 'Keep-alive policies: cold starts vs wasted memory'));
+}
+
+/** Baselines by name; `adaptive` adds its default point and a sweep of its one knob (the frontier). */
+function policyEntries(list: string, coldPriceS: number, sweep: string): PolicyEntry[] {
+  const names = list.split(',').map((name) => name.trim()).filter(Boolean);
+  if (!names.includes(BASELINE)) names.push(BASELINE); // waste is normalised to it
+  const entries: PolicyEntry[] = [];
+  for (const name of names) {
+    if (name !== 'adaptive') {
+      warmPolicyByName(name); // unknown names fail here, before any replay
+      entries.push({ label: name, make: () => warmPolicyByName(name) });
+      continue;
+    }
+    entries.push({ label: `adaptive`, make: () => adaptiveWarmPolicy({ coldPriceS }) });
+    for (const price of sweep.split(',').filter(Boolean).map((value) => positive('--sweep', value))) {
+      entries.push({ label: `adaptive λ=${price}s`, family: 'adaptive', make: () => adaptiveWarmPolicy({ coldPriceS: price }) });
+    }
+  }
+  return entries;
+}
+
+function parseSeeds(text: string): number[] {
+  if (/^\d+$/.test(text)) return Array.from({ length: wholeNumber('--seeds', text) }, (_, i) => i + 1);
+  const seeds = text.split(',').map((value) => wholeNumber('--seeds', value));
+  return seeds;
+}
+
+function parseHours(text: string): [number, number] {
+  const match = /^(\d+(?:\.\d+)?)-(\d+(?:\.\d+)?)$/.exec(text);
+  const from = Number(match?.[1]);
+  const to = Number(match?.[2]);
+  if (!match || !(from < to) || to > 24) throw new InputError('--hours', `"${text}" is not a range A-B within 0-24`, 'write --hours 8-12');
+  return [from, to];
+}
+
+function oneOf<T extends string>(field: string, value: string, allowed: readonly T[]): T {
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new InputError(field, `"${value}" is not one of ${allowed.join(', ')}`, `write ${field} ${allowed[0]}`);
+}
+
+function wholeNumber(field: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1) throw new InputError(field, `"${text}" is not a positive whole number`, `write ${field} 3`);
+  return value;
+}
+
+function positive(field: string, text: string): number {
+  const value = Number(text);
+  if (!(value > 0)) throw new InputError(field, `"${text}" is not a positive number`, `write ${field} ${ADAPTIVE_WARM_DEFAULTS.coldPriceS}`);
+  return value;
+}

@@ -1,0 +1,75 @@
+import type { JobProfileView } from '../decide/snapshot.js';
+import { updateJobProfile, type TypeProfile } from '../predict/job-profile.js';
+import type { History, HistoryStore } from './stores/history-store.js';
+
+interface RunningJob {
+  readonly key: string;
+  readonly startedAtMs: number;
+  readonly firstDemandAtMs: Map<string, number>;
+  readonly peakSwarmlets: Map<string, number>;
+}
+
+/**
+ * Records what each running job needs (when each task type first gets work, how many swarmlets
+ * it peaks at), offers earlier runs' profiles to the loop, and folds each finished run into the
+ * history store so the next run of the same job can pre-warm ahead of demand.
+ */
+export class JobHistory {
+  private readonly running = new Map<number, RunningJob>();
+  private history: History;
+  private saving: Promise<void> = Promise.resolve();
+
+  constructor(
+    history: History,
+    private readonly store: HistoryStore | undefined,
+    private readonly warn: (message: string) => void,
+  ) {
+    this.history = history;
+  }
+
+  started(jobId: number, key: string, atMs: number): void {
+    this.running.set(jobId, { key, startedAtMs: atMs, firstDemandAtMs: new Map(), peakSwarmlets: new Map() });
+  }
+
+  /** Micro-tasks of `taskType` became ready for job `jobId`. */
+  demand(jobId: number, taskType: string, atMs: number): void {
+    const job = this.running.get(jobId);
+    if (job && !job.firstDemandAtMs.has(taskType)) job.firstDemandAtMs.set(taskType, atMs);
+  }
+
+  /** Swarmlets serving each type now (called every tick). */
+  pool(servingByType: ReadonlyMap<string, number>): void {
+    for (const job of this.running.values()) {
+      for (const [type, count] of servingByType) job.peakSwarmlets.set(type, Math.max(count, job.peakSwarmlets.get(type) ?? 0));
+    }
+  }
+
+  /** A job ended: a successful run updates its profile (a failed one says little about the next). */
+  ended(jobId: number, succeeded: boolean): void {
+    const job = this.running.get(jobId);
+    this.running.delete(jobId);
+    if (!job || !succeeded) return;
+    const observed: TypeProfile[] = [...job.firstDemandAtMs].map(([taskType, atMs]) => ({
+      taskType, firstDemandOffsetMs: atMs - job.startedAtMs, peakSwarmlets: job.peakSwarmlets.get(taskType) ?? 1,
+    }));
+    this.history = { ...this.history, jobs: { ...this.history.jobs, [job.key]: updateJobProfile(this.history.jobs[job.key], observed) } };
+    if (!this.store) return;
+    const snapshot = this.history;
+    this.saving = this.saving.then(() => this.store!.write(snapshot)).catch((error: unknown) => this.warn(`could not save history: ${String(error)}`));
+  }
+
+  /** Profiles of running jobs that have history. */
+  profiles(): JobProfileView[] {
+    const views: JobProfileView[] = [];
+    for (const job of this.running.values()) {
+      const profile = this.history.jobs[job.key];
+      if (profile) views.push({ jobKey: job.key, startedAtMs: job.startedAtMs, runs: profile.runs, types: profile.types });
+    }
+    return views;
+  }
+
+  /** Resolves once every history write so far is on disk. */
+  async flush(): Promise<void> {
+    await this.saving;
+  }
+}
