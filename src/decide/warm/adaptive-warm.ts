@@ -21,6 +21,11 @@ export interface AdaptiveWarmParams {
   readonly coldPriceS: number;
   /** Keep-alive of the break-even expert, as a fraction of the price (1 = ski rental). */
   readonly breakEvenFraction: number;
+  /**
+   * Apps with more calls than this pay proportionally less per cold start: one cold start moves a
+   * busy app's cold-start rate less (the objective is each app's rate, as the literature scores it).
+   */
+  readonly rateReferenceCalls: number;
   /** Recent idle times kept per app. */
   readonly historySize: number;
   /** Recompute the window after this many new idle times (and always while history is short). */
@@ -36,13 +41,14 @@ export interface AdaptiveWarmParams {
 }
 
 export const ADAPTIVE_WARM_DEFAULTS: AdaptiveWarmParams = {
-  coldPriceS: 600,
+  coldPriceS: 14_400,
   breakEvenFraction: 1,
+  rateReferenceCalls: 50,
   historySize: 32,
   recomputeEvery: 8,
-  marginFraction: 0.02,
+  marginFraction: 0.1,
   marginMs: 1_000,
-  scoreAlpha: 0.25,
+  scoreAlpha: 0.02,
   forecastAlpha: 0.3,
   forecastZ: 2,
 };
@@ -50,6 +56,8 @@ export const ADAPTIVE_WARM_DEFAULTS: AdaptiveWarmParams = {
 const EXPERTS = ['break-even', 'window', 'forecast'] as const;
 
 interface AppState {
+  calls: number;
+  breakEven: WarmPlan;
   readonly gapsMs: Float64Array;
   readonly sorted: Float64Array;
   gapCount: number;
@@ -67,18 +75,19 @@ interface AppState {
 
 export function adaptiveWarmPolicy(overrides: Partial<AdaptiveWarmParams> = {}): WarmPolicy<AppState> & { readonly expertUse: Map<string, number> } {
   const params = { ...ADAPTIVE_WARM_DEFAULTS, ...overrides };
-  const breakEven: WarmPlan = { keepAliveMs: params.coldPriceS * params.breakEvenFraction * 1000 };
+  const firstBreakEven: WarmPlan = { keepAliveMs: params.coldPriceS * params.breakEvenFraction * 1000 };
   const expertUse = new Map<string, number>(EXPERTS.map((name) => [name, 0]));
   return {
     name: `adaptive(${params.coldPriceS}s)`,
     params: { ...params },
     expertUse,
     newApp: () => ({
-      gapsMs: new Float64Array(params.historySize), sorted: new Float64Array(params.historySize), gapCount: 0, nextGap: 0,
-      sinceRecompute: 0, lastIdleAtMs: Number.NaN, windowPlan: breakEven, logMean: 0, logVariance: 0, forecasts: 0,
-      scores: new Float64Array(EXPERTS.length), lastPlans: [breakEven, breakEven, breakEven], chosen: 0,
+      calls: 0, breakEven: firstBreakEven, gapsMs: new Float64Array(params.historySize), sorted: new Float64Array(params.historySize), gapCount: 0, nextGap: 0,
+      sinceRecompute: 0, lastIdleAtMs: Number.NaN, windowPlan: firstBreakEven, logMean: 0, logVariance: 0, forecasts: 0,
+      scores: new Float64Array(EXPERTS.length), lastPlans: [firstBreakEven, firstBreakEven, firstBreakEven], chosen: 0,
     }),
     onArrival(state, nowMs) {
+      state.calls += 1;
       if (Number.isNaN(state.lastIdleAtMs) || nowMs < state.lastIdleAtMs) return;
       const gapMs = nowMs - state.lastIdleAtMs;
       state.lastIdleAtMs = Number.NaN;
@@ -87,12 +96,16 @@ export function adaptiveWarmPolicy(overrides: Partial<AdaptiveWarmParams> = {}):
     },
     onIdle(state, nowMs) {
       state.lastIdleAtMs = nowMs;
-      if (state.sinceRecompute >= params.recomputeEvery || (state.sinceRecompute > 0 && state.gapCount < params.recomputeEvery * 4)) {
-        state.windowPlan = recomputeWindow(state, params);
+      // Recompute while history is short, then less often as calls pile up (busy apps' windows barely move).
+      const every = Math.min(256, Math.max(params.recomputeEvery, state.calls >> 4));
+      if (state.sinceRecompute >= every || (state.sinceRecompute > 0 && state.gapCount < params.recomputeEvery * 4)) {
+        const priceS = coldPrice(state, params);
+        state.breakEven = priceS === params.coldPriceS ? firstBreakEven : { keepAliveMs: priceS * params.breakEvenFraction * 1000 };
+        state.windowPlan = recomputeWindow(state, params, priceS);
       }
-      state.lastPlans[0] = breakEven;
+      state.lastPlans[0] = state.breakEven;
       state.lastPlans[1] = state.windowPlan;
-      state.lastPlans[2] = forecastPlan(state, params, breakEven);
+      state.lastPlans[2] = forecastPlan(state, params, state.breakEven);
       state.chosen = state.gapCount < 2 ? 0 : argMin(state.scores);
       expertUse.set(EXPERTS[state.chosen]!, expertUse.get(EXPERTS[state.chosen]!)! + 1);
       return state.lastPlans[state.chosen]!;
@@ -104,15 +117,17 @@ export function adaptiveWarmPolicy(overrides: Partial<AdaptiveWarmParams> = {}):
 function score(state: AppState, gapMs: number, params: AdaptiveWarmParams): void {
   for (let e = 0; e < EXPERTS.length; e++) {
     const plan = state.lastPlans[e]!;
-    const costS = (isWarmAfter(plan, gapMs) ? 0 : params.coldPriceS) + idleLoadedMs(plan, gapMs) / 1000;
+    const costS = (isWarmAfter(plan, gapMs) ? 0 : coldPrice(state, params)) + idleLoadedMs(plan, gapMs) / 1000;
     state.scores[e] = state.gapCount === 0 ? costS : state.scores[e]! + params.scoreAlpha * (costS - state.scores[e]!);
   }
 }
 
 function remember(state: AppState, gapMs: number, params: AdaptiveWarmParams): void {
+  if (state.gapCount === params.historySize) removeSorted(state, state.gapsMs[state.nextGap]!);
+  state.gapCount += 1;
+  insertSorted(state, gapMs);
   state.gapsMs[state.nextGap] = gapMs;
   state.nextGap = (state.nextGap + 1) % params.historySize;
-  if (state.gapCount < params.historySize) state.gapCount += 1;
   state.sinceRecompute += 1;
   const logGap = Math.log(Math.max(gapMs, 1));
   if (state.forecasts === 0) state.logMean = logGap;
@@ -122,12 +137,31 @@ function remember(state: AppState, gapMs: number, params: AdaptiveWarmParams): v
   state.forecasts += 1;
 }
 
-function recomputeWindow(state: AppState, params: AdaptiveWarmParams): WarmPlan {
-  state.sinceRecompute = 0;
+/** `sorted` holds the ring's idle times in order (kept incrementally: no sort per recompute). */
+function insertSorted(state: AppState, gapMs: number): void {
+  const used = state.gapCount - 1; // entries already in `sorted`
+  let at = used;
+  while (at > 0 && state.sorted[at - 1]! > gapMs) at -= 1;
+  state.sorted.copyWithin(at + 1, at, used);
+  state.sorted[at] = gapMs;
+}
+
+function removeSorted(state: AppState, gapMs: number): void {
   const count = state.gapCount;
-  state.sorted.set(state.gapsMs.subarray(0, count));
-  const sorted = state.sorted.subarray(0, count).sort();
-  return cheapestWindow(sorted, count, params.coldPriceS, params.marginFraction, params.marginMs).plan;
+  let at = 0;
+  while (at < count && state.sorted[at] !== gapMs) at += 1;
+  state.sorted.copyWithin(at, at + 1, count);
+  state.gapCount -= 1;
+}
+
+/** This app's price of a cold start: the knob, scaled down for apps with many calls. */
+function coldPrice(state: AppState, params: AdaptiveWarmParams): number {
+  return state.calls <= params.rateReferenceCalls ? params.coldPriceS : (params.coldPriceS * params.rateReferenceCalls) / state.calls;
+}
+
+function recomputeWindow(state: AppState, params: AdaptiveWarmParams, priceS: number): WarmPlan {
+  state.sinceRecompute = 0;
+  return cheapestWindow(state.sorted, state.gapCount, priceS, params.marginFraction, params.marginMs).plan;
 }
 
 /** Pre-warm around the forecast next idle time, ± z σ in log space; the break-even plan until it has data. */
