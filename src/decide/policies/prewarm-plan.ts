@@ -20,10 +20,12 @@ export function prewarmActions(snapshot: Snapshot, used: ReadonlySet<string>, pa
   const live = snapshot.swarmlets.filter((s) => s.state !== 'stopped' && s.state !== 'draining');
   let free = snapshot.limits.maxSwarmlets - live.length;
   const preloading = new Set<string>();
+  // Types with work queued or running are the rebalancer's business: pre-warming is for demand to come.
+  const busyTypes = new Set(snapshot.load.filter((load) => load.ready + load.inFlight > 0).map((load) => load.taskType));
   for (const profile of snapshot.jobProfiles) {
     for (const type of profile.types) {
       const dueInMs = profile.startedAtMs + type.firstDemandOffsetMs - snapshot.nowMs;
-      if (dueInMs > params.lookaheadMs) continue;
+      if (dueInMs > params.lookaheadMs || busyTypes.has(type.taskType)) continue;
       const reason = `job ${profile.jobKey} (${profile.runs} earlier run${profile.runs > 1 ? 's' : ''}) needs ${type.taskType} ${dueInMs > 0 ? `in ~${formatMs(dueInMs)}` : 'now'}`;
       const warm = live.filter((s) => s.taskType === type.taskType || s.warmTypes.includes(type.taskType));
       if (warm.length === 0 && free > 0 && !live.some((s) => s.state === 'starting' && s.taskType === type.taskType)) {
