@@ -21,7 +21,7 @@ describe('swarmlet run', () => {
     for (let i = 0; i < 4; i++) writeFileSync(join(dataDir, `big-${i}.txt`), `${'lorem ipsum dolor sit amet '.repeat(40_000)}${i}`);
     writeFileSync(join(dataDir, 'dup-a.txt'), 'same');
     writeFileSync(join(dataDir, 'dup-b.txt'), 'same');
-    const { stdout } = await swarmlet(['run', 'examples/file-pipeline', '--json', '--no-progress', '--set', `dir=${dataDir}`, '--set', 'iterations=2000']);
+    const { stdout } = await swarmlet(['run', 'examples/file-pipeline', '--json', '--no-progress', '--no-history', '--set', `dir=${dataDir}`, '--set', 'iterations=2000']);
     const summary = JSON.parse(stdout) as {
       job: string; microTasks: number; wallMs: number; throughputPerSec: number; coldStarts: number;
       taskTypes: { taskType: string; done: number; total: number; peakSwarmlets: number }[];

@@ -4,6 +4,7 @@ import cliProgress from 'cli-progress';
 import { InputError } from '../core/errors.js';
 import { ADAPTIVE_WARM_DEFAULTS, adaptiveWarmPolicy } from '../decide/warm/adaptive-warm.js';
 import { warmPolicyByName } from '../decide/warm/registry.js';
+import { forecastErrors, type ForecastErrorReport } from '../sim/forecast-report.js';
 import { paretoSvg } from '../sim/pareto-plot.js';
 import { buildRows, renderTable, toCsv } from '../sim/report.js';
 import { runSimulation, type PolicyEntry } from '../sim/run-sim.js';
@@ -41,11 +42,13 @@ export async function simCommand(options: SimCommandOptions): Promise<void> {
   const bar = options.progress ? new cliProgress.SingleBar({ stream: process.stderr, format: ' replay |{bar}| {value}/{total} · {label}', hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
   bar?.start(policies.length * seeds.length, 0, { label: 'loading trace' });
   const issuesSeen: string[] = [];
+  const forecasts: ForecastErrorReport[] = [];
   const run = await runSimulation(policies, {
     seeds, coldStartMs: 0, check: options.check,
     traceFor: async (seed) => {
       const { trace, issues } = await loadAzureFunctions(resolve(options.trace), { ...loadOptions, seed });
       if (issuesSeen.length === 0) for (const issue of issues.slice(0, 20)) issuesSeen.push(`${issue.file}:${issue.line}: ${issue.message}`);
+      forecasts.push(forecastErrors(trace));
       return trace;
     },
     onProgress: (done, _total, label) => bar?.update(done, { label }),
@@ -53,12 +56,16 @@ export async function simCommand(options: SimCommandOptions): Promise<void> {
   bar?.stop();
   const families = new Map(policies.filter((p) => p.family).map((p) => [p.label, p.family!]));
   const rows = buildRows(run.results, BASELINE, families);
-  const report = { trace: resolve(options.trace), seeds, options: loadOptions, baseline: BASELINE, invocationsPerSeed: run.invocationsPerSeed, rows: rows.map(({ invocationsPerSecond: _speed, ...row }) => row) };
+  const report = {
+    trace: resolve(options.trace), seeds, options: loadOptions, baseline: BASELINE, invocationsPerSeed: run.invocationsPerSeed,
+    rows: rows.map(({ invocationsPerSecond: _speed, ...row }) => row),
+    forecastError: forecasts,
+  };
   await writeOutputs(resolve(options.out), report, run.results, rows);
   if (options.json) return void process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   for (const issue of issuesSeen) process.stderr.write(`skipped row: ${issue}\n`);
   process.stdout.write(`seeds ${seeds.join(', ')} · ${run.invocationsPerSeed[0]} invocations per seed · arrivals ${loadOptions.arrivals} · durations ${loadOptions.durations}\n\n`);
-  process.stdout.write(`${renderTable(rows, true)}\n\nwritten: ${join(options.out, 'report.json')}, results.csv, pareto.svg\n`);
+  process.stdout.write(`${renderTable(rows, true)}\n\n${describeForecasts(forecasts)}\nwritten: ${join(options.out, 'report.json')}, results.csv, pareto.svg\n`);
 }
 
 async function writeOutputs(dir: string, report: object, results: Parameters<typeof toCsv>[0], rows: ReturnType<typeof buildRows>): Promise<void> {
@@ -85,6 +92,12 @@ function policyEntries(list: string, coldPriceS: number, sweep: string): PolicyE
     }
   }
   return entries;
+}
+
+function describeForecasts(reports: readonly ForecastErrorReport[]): string {
+  const mean = (pick: (r: ForecastErrorReport) => number) => (reports.reduce((sum, r) => sum + pick(r), 0) / reports.length).toFixed(2);
+  const share = Object.entries(reports[0]?.modelShare ?? {}).map(([model, value]) => `${model} ${Math.round(value * 100)}%`).join(', ');
+  return `forecast error, next-minute arrivals per app (MASE vs seasonal-naive, m=${reports[0]?.seasonMinutes}): median ${mean((r) => r.medianMase)}, p75 ${mean((r) => r.p75Mase)} over ${reports[0]?.apps} apps; model picked by recent error: ${share}\n`;
 }
 
 function parseSeeds(text: string): number[] {

@@ -1,4 +1,5 @@
-import type { JobProfileView } from '../decide/snapshot.js';
+import type { Job } from '../core/job.js';
+import type { JobProfileView, SwarmletView } from '../decide/snapshot.js';
 import { updateJobProfile, type TypeProfile } from '../predict/job-profile.js';
 import type { History, HistoryStore } from './stores/history-store.js';
 
@@ -72,4 +73,15 @@ export class JobHistory {
   async flush(): Promise<void> {
     await this.saving;
   }
+}
+
+/** Which job "the same job" is across runs: its owner and name (or its root task type). */
+export function jobKey(job: Job): string {
+  return `${job.owner}/${job.name ?? ('type' in job ? job.type : 'dag')}`;
+}
+
+export function servingByType(swarmlets: readonly SwarmletView[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const s of swarmlets) if (s.state !== 'stopped' && s.state !== 'draining') counts.set(s.taskType, (counts.get(s.taskType) ?? 0) + 1);
+  return counts;
 }

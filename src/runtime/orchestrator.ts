@@ -3,15 +3,16 @@ import type { Clock } from '../core/clock.js';
 import { TaskModuleError } from '../core/errors.js';
 import type { Job } from '../core/job.js';
 import type { Policy } from '../decide/policy.js';
-import type { PoolLimits, Snapshot, SwarmletView } from '../decide/snapshot.js';
+import type { PoolLimits, Snapshot } from '../decide/snapshot.js';
 import { initialLoopState, step, type LoopState } from '../decide/step.js';
 import type { Broker } from './brokers/broker.js';
 import { JobTracker, type JobRecord, type TrackerLimits } from './jobs/job-tracker.js';
 import { RESULT_ERROR, RESULT_OK, type MonitorSample, type WireResult, type WireTask } from './local/ipc.js';
 import type { TaskTypeInfo } from './local/task-compiler.js';
 import type { Provider, ProviderEvents } from './provider.js';
-import type { JobHistory } from './job-history.js';
-import { groupActions, type ActionRecord, type FaultRecord, type RunSummary } from './run-report.js';
+import { jobKey, servingByType, type JobHistory } from './job-history.js';
+import type { ActionRecord, FaultRecord, RunSummary } from './run-report.js';
+import { progressView, runSummary, type ProgressView, type ReportSources } from './run-reporter.js';
 import { SwarmletRecord } from './swarmlet-record.js';
 import { TypeStats, prefetchFor } from './type-stats.js';
 
@@ -29,10 +30,7 @@ export interface OrchestratorOptions {
   readonly history: JobHistory;
 }
 
-export interface ProgressView {
-  readonly atMs: number;
-  readonly taskTypes: readonly { taskType: string; done: number; total: number; swarmlets: number; ratePerSec: number }[];
-}
+export type { ProgressView } from './run-reporter.js';
 
 interface PendingJob {
   readonly record: JobRecord;
@@ -389,55 +387,21 @@ export class Orchestrator implements ProviderEvents {
   // ── reporting ───────────────────────────────────────────────────────────
 
   private publishProgress(nowMs: number): void {
-    const previous = this.lastProgress;
-    const view: ProgressView = {
-      atMs: nowMs,
-      taskTypes: [...this.stats.values()].map((stats) => {
-        const counts = this.tracker.counts.get(stats.taskType);
-        const done = counts?.done ?? 0;
-        const before = previous?.taskTypes.find((t) => t.taskType === stats.taskType)?.done ?? 0;
-        const elapsedMs = previous ? nowMs - previous.atMs : 0;
-        const swarmlets = [...this.swarmlets.values()].filter((s) => s.state !== 'stopped' && s.taskType === stats.taskType).length;
-        return { taskType: stats.taskType, done, total: counts?.total ?? 0, swarmlets, ratePerSec: elapsedMs > 0 ? ((done - before) * 1000) / elapsedMs : 0 };
-      }),
-    };
+    const view = progressView(nowMs, this.lastProgress, this.reportSources());
     this.lastProgress = view;
     this.progressListener?.(view);
   }
 
   summary(): RunSummary {
-    const wallMs = this.options.clock.nowMs() - this.startedAtMs;
-    const taskTypes = [...this.stats.values()].map((stats) => {
-      const counts = this.tracker.counts.get(stats.taskType);
-      const report = { ...stats.report, total: counts?.total ?? 0, done: counts?.done ?? 0 };
-      return { ...report, meanDurationMs: report.done > 0 ? report.durationMsTotal / report.done : 0, meanColdStartMs: report.coldStarts > 0 ? report.coldStartMsTotal / report.coldStarts : 0 };
-    });
-    const microTasks = taskTypes.reduce((sum, t) => sum + t.done, 0);
-    return {
-      policy: this.options.policy.name, wallMs, microTasks, throughputPerSec: wallMs > 0 ? (microTasks * 1000) / wallMs : 0,
-      coldStarts: taskTypes.reduce((sum, t) => sum + t.coldStarts, 0), taskTypes,
-      actions: groupActions(this.actionLog, this.startedAtMs),
-      faults: this.faults,
-      swarmlets: [...this.swarmlets.values()].map((s) => ({
-        id: s.id, taskType: s.taskType, state: s.state, monitor: s.lastSample,
-        morphs: this.actionLog.filter(({ action }) => 'swarmletId' in action && action.swarmletId === s.id).length,
-      })),
-    };
+    return runSummary(this.options.clock.nowMs() - this.startedAtMs, this.startedAtMs, this.options.policy.name, this.reportSources());
+  }
+
+  private reportSources(): ReportSources {
+    return { stats: this.stats, counts: this.tracker.counts, swarmlets: this.swarmlets, actionLog: this.actionLog, faults: this.faults };
   }
 
   /** For fault tests: the swarmlets and their states. */
   swarmletStates(): { id: string; taskType: string; state: string; inFlight: number }[] {
     return [...this.swarmlets.values()].map((s) => ({ id: s.id, taskType: s.taskType, state: s.state, inFlight: s.inFlight.size }));
   }
-}
-
-/** Which job "the same job" is across runs: its owner and name (or its root task type). */
-function jobKey(job: Job): string {
-  return `${job.owner}/${job.name ?? ('type' in job ? job.type : 'dag')}`;
-}
-
-function servingByType(swarmlets: readonly SwarmletView[]): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const s of swarmlets) if (s.state !== 'stopped' && s.state !== 'draining') counts.set(s.taskType, (counts.get(s.taskType) ?? 0) + 1);
-  return counts;
 }
