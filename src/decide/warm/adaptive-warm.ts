@@ -33,6 +33,11 @@ export interface AdaptiveWarmParams {
   /** Relative and absolute margin around observed idle times (arrival jitter). */
   readonly marginFraction: number;
   readonly marginMs: number;
+  /**
+   * The window expert prices cold starts this many times higher when it fits its window: a window
+   * fitted to a few recent idle times underestimates how often the next one falls outside (hedging).
+   */
+  readonly windowRiskFactor: number;
   /** Weight of the newest idle period in each expert's running cost. */
   readonly scoreAlpha: number;
   /** EWMA weight and interval width (standard deviations) of the forecast expert. */
@@ -48,6 +53,7 @@ export const ADAPTIVE_WARM_DEFAULTS: AdaptiveWarmParams = {
   recomputeEvery: 8,
   marginFraction: 0.1,
   marginMs: 1_000,
+  windowRiskFactor: 1,
   scoreAlpha: 0.02,
   forecastAlpha: 0.3,
   forecastZ: 2,
@@ -161,7 +167,7 @@ function coldPrice(state: AppState, params: AdaptiveWarmParams): number {
 
 function recomputeWindow(state: AppState, params: AdaptiveWarmParams, priceS: number): WarmPlan {
   state.sinceRecompute = 0;
-  return cheapestWindow(state.sorted, state.gapCount, priceS, params.marginFraction, params.marginMs).plan;
+  return cheapestWindow(state.sorted, state.gapCount, priceS * params.windowRiskFactor, params.marginFraction, params.marginMs).plan;
 }
 
 /** Pre-warm around the forecast next idle time, ± z σ in log space; the break-even plan until it has data. */

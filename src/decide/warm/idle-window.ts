@@ -3,13 +3,15 @@ import type { WarmPlan } from './warm-policy.js';
 /**
  * The cost-optimal warm window for an empirical distribution of idle times.
  *
- * For a plan "unload, pre-warm at `pre`, keep loaded until `end`" (pre = 0: keep alive from the
- * start), an idle time g costs, in seconds of memory held per MB:
- *   g < pre        → coldPriceS              (arrived before the pre-warm: cold)
- *   pre ≤ g ≤ end  → (g − pre) / 1000         (warm; loaded and idle meanwhile)
- *   g > end        → coldPriceS + (end − pre) / 1000
- * We try every window whose edges sit on observed idle times (widened by a margin) and keep
- * the cheapest on average, with prefix sums: O(n²) for n samples.
+ * A plan keeps the app loaded for `keep` after it goes idle, unloads, pre-warms at `pre` and keeps
+ * it until `end` (keep = end, no pre-warm: a plain keep-alive). An idle time g then costs, in
+ * milliseconds of memory held per MB, plus the cold-start price when it finds the app unloaded:
+ *   g ≤ keep          → g
+ *   keep < g < pre    → keep + price             (cold)
+ *   pre ≤ g ≤ end     → keep + (g − pre)
+ *   g > end           → keep + (end − pre) + price (cold)
+ * Edges sit on observed idle times (widened by a margin); prefix sums make each candidate O(log n),
+ * and the best keep for a given pre does not depend on end, so the search is O(n²).
  */
 export interface WindowChoice {
   readonly plan: WarmPlan;
@@ -20,27 +22,49 @@ export interface WindowChoice {
 export function cheapestWindow(sortedGapsMs: Float64Array, count: number, coldPriceS: number, marginFraction: number, marginMs: number): WindowChoice {
   const prefix = new Float64Array(count + 1);
   for (let i = 0; i < count; i++) prefix[i + 1] = prefix[i]! + sortedGapsMs[i]!;
+  const priceMs = coldPriceS * 1000;
+  const widen = (gapMs: number) => gapMs * (1 + marginFraction) + marginMs;
   // Baseline: unload at once, every arrival cold.
-  let best: WindowChoice = { plan: { keepAliveMs: 0 }, meanCostS: coldPriceS };
-  for (let a = -1; a < count; a++) {
-    const preMs = a < 0 ? 0 : Math.max(0, sortedGapsMs[a]! * (1 - marginFraction) - marginMs);
-    const lo = a < 0 ? 0 : lowerBound(sortedGapsMs, count, preMs);
-    for (let b = Math.max(a, 0); b < count; b++) {
-      const endMs = sortedGapsMs[b]! * (1 + marginFraction) + marginMs;
+  let bestCostMs = priceMs * count;
+  let best: WarmPlan = { keepAliveMs: 0 };
+  // Keep alive from the start until `end`.
+  for (let b = 0; b < count; b++) {
+    const endMs = widen(sortedGapsMs[b]!);
+    const hi = upperBound(sortedGapsMs, count, endMs);
+    const costMs = prefix[hi]! + (count - hi) * (priceMs + endMs);
+    if (costMs < bestCostMs) [bestCostMs, best] = [costMs, { keepAliveMs: endMs }];
+    if (hi === count) break;
+  }
+  // Unload (after an optional short keep-alive that catches bursts), pre-warm at `pre`, keep until `end`.
+  for (let a = 0; a < count; a++) {
+    const preMs = Math.max(0, sortedGapsMs[a]! * (1 - marginFraction) - marginMs);
+    const lo = lowerBound(sortedGapsMs, count, preMs);
+    const keep = cheapestKeepBefore(sortedGapsMs, prefix, count, lo, preMs, priceMs, widen);
+    for (let b = a; b < count; b++) {
+      const endMs = widen(sortedGapsMs[b]!);
       const hi = upperBound(sortedGapsMs, count, endMs);
-      const warm = hi - lo;
-      const above = count - hi;
-      const idleMs = prefix[hi]! - prefix[lo]! - warm * preMs + above * (endMs - preMs);
-      const costS = (coldPriceS * (lo + above) + idleMs / 1000) / count;
-      if (costS < best.meanCostS) best = { plan: planFor(preMs, endMs), meanCostS: costS };
+      const costMs = keep.costMs + (prefix[hi]! - prefix[lo]! - (hi - lo) * preMs) + (count - hi) * (priceMs + endMs - preMs);
+      if (costMs < bestCostMs) [bestCostMs, best] = [costMs, { keepAliveMs: keep.keepMs, prewarmAfterMs: preMs, prewarmKeepMs: endMs - preMs }];
       if (hi === count) break; // wider windows only add idle time
     }
   }
-  return best;
+  return { plan: best, meanCostS: bestCostMs / 1000 / count };
 }
 
-function planFor(preMs: number, endMs: number): WarmPlan {
-  return preMs <= 0 ? { keepAliveMs: endMs } : { keepAliveMs: 0, prewarmAfterMs: preMs, prewarmKeepMs: endMs - preMs };
+/**
+ * The keep-alive k (0 or an observed idle time, below `pre`) that is cheapest for everything before
+ * the pre-warm: idle times ≤ k are warm (held for g), longer ones hold k and then — if they come
+ * before the pre-warm — are cold.
+ */
+function cheapestKeepBefore(sorted: Float64Array, prefix: Float64Array, count: number, lo: number, preMs: number, priceMs: number, widen: (gapMs: number) => number): { keepMs: number; costMs: number } {
+  let best = { keepMs: 0, costMs: priceMs * lo };
+  for (let j = 0; j < lo; j++) {
+    const keepMs = Math.min(widen(sorted[j]!), preMs);
+    const hiK = upperBound(sorted, count, keepMs);
+    const costMs = prefix[hiK]! + (count - hiK) * keepMs + priceMs * Math.max(0, lo - hiK);
+    if (costMs < best.costMs) best = { keepMs, costMs };
+  }
+  return best;
 }
 
 /** First index with value ≥ x. */
