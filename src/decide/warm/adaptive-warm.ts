@@ -63,6 +63,8 @@ const EXPERTS = ['break-even', 'window', 'forecast'] as const;
 
 interface AppState {
   calls: number;
+  /** History size at which the window is next recomputed early (2, 4, 8, …). */
+  nextDoubling: number;
   breakEven: WarmPlan;
   readonly gapsMs: Float64Array;
   readonly sorted: Float64Array;
@@ -88,7 +90,7 @@ export function adaptiveWarmPolicy(overrides: Partial<AdaptiveWarmParams> = {}):
     params: { ...params },
     expertUse,
     newApp: () => ({
-      calls: 0, breakEven: firstBreakEven, gapsMs: new Float64Array(params.historySize), sorted: new Float64Array(params.historySize), gapCount: 0, nextGap: 0,
+      calls: 0, nextDoubling: 2, breakEven: firstBreakEven, gapsMs: new Float64Array(params.historySize), sorted: new Float64Array(params.historySize), gapCount: 0, nextGap: 0,
       sinceRecompute: 0, lastIdleAtMs: Number.NaN, windowPlan: firstBreakEven, logMean: 0, logVariance: 0, forecasts: 0,
       scores: new Float64Array(EXPERTS.length), lastPlans: [firstBreakEven, firstBreakEven, firstBreakEven], chosen: 0,
     }),
@@ -102,9 +104,11 @@ export function adaptiveWarmPolicy(overrides: Partial<AdaptiveWarmParams> = {}):
     },
     onIdle(state, nowMs) {
       state.lastIdleAtMs = nowMs;
-      // Recompute while history is short, then less often as calls pile up (busy apps' windows barely move).
+      // Recompute as history doubles while it is short, then less often as calls pile up (busy apps' windows barely move).
       const every = Math.min(256, Math.max(params.recomputeEvery, state.calls >> 4));
-      if (state.sinceRecompute >= every || (state.sinceRecompute > 0 && state.gapCount < params.recomputeEvery * 4)) {
+      const doubled = state.gapCount >= state.nextDoubling;
+      if (state.sinceRecompute >= every || doubled) {
+        if (doubled) state.nextDoubling *= 2;
         const priceS = coldPrice(state, params);
         state.breakEven = priceS === params.coldPriceS ? firstBreakEven : { keepAliveMs: priceS * params.breakEvenFraction * 1000 };
         state.windowPlan = recomputeWindow(state, params, priceS);
