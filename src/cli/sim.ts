@@ -82,7 +82,7 @@ function policyEntries(list: string, coldPriceS: number, sweep: string): PolicyE
   const entries: PolicyEntry[] = [];
   for (const name of names) {
     if (name !== 'adaptive') {
-      warmPolicyByName(name); // unknown names fail here, before any replay
+      checkPolicyName(name); // unknown names fail here, before any replay
       entries.push({ label: name, make: () => warmPolicyByName(name) });
       continue;
     }
@@ -98,6 +98,15 @@ function describeForecasts(reports: readonly ForecastErrorReport[]): string {
   const mean = (pick: (r: ForecastErrorReport) => number) => (reports.reduce((sum, r) => sum + pick(r), 0) / reports.length).toFixed(2);
   const share = Object.entries(reports[0]?.modelShare ?? {}).map(([model, value]) => `${model} ${Math.round(value * 100)}%`).join(', ');
   return `forecast error, next-minute arrivals per app (MASE vs seasonal-naive, m=${reports[0]?.seasonMinutes}): median ${mean((r) => r.medianMase)}, p75 ${mean((r) => r.p75Mase)} over ${reports[0]?.apps} apps; model picked by recent error: ${share}\n`;
+}
+
+function checkPolicyName(name: string): void {
+  try {
+    warmPolicyByName(name);
+  } catch (error) {
+    if (error instanceof InputError) throw InputError.preformatted('--policy', error.message.replace(/^policy: /, '').replace('use one of: ', 'use one of: adaptive, '));
+    throw error;
+  }
 }
 
 function parseSeeds(text: string): number[] {

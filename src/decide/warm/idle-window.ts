@@ -23,6 +23,7 @@ export function cheapestWindow(sortedGapsMs: Float64Array, count: number, coldPr
   const prefix = new Float64Array(count + 1);
   for (let i = 0; i < count; i++) prefix[i + 1] = prefix[i]! + sortedGapsMs[i]!;
   const priceMs = coldPriceS * 1000;
+  if (count === 0) return { plan: { keepAliveMs: 0 }, meanCostS: coldPriceS };
   const widen = (gapMs: number) => gapMs * (1 + marginFraction) + marginMs;
   // Baseline: unload at once, every arrival cold.
   let bestCostMs = priceMs * count;
@@ -36,11 +37,13 @@ export function cheapestWindow(sortedGapsMs: Float64Array, count: number, coldPr
     if (hi === count) break;
   }
   // Unload (after an optional short keep-alive that catches bursts), pre-warm at `pre`, keep until `end`.
+  let firstEnd = 0; // ends widened from samples below the pre-warm's own sample may still lie above it
   for (let a = 0; a < count; a++) {
     const preMs = Math.max(0, sortedGapsMs[a]! * (1 - marginFraction) - marginMs);
     const lo = lowerBound(sortedGapsMs, count, preMs);
     const keep = cheapestKeepBefore(sortedGapsMs, prefix, count, lo, preMs, priceMs, widen);
-    for (let b = a; b < count; b++) {
+    while (widen(sortedGapsMs[firstEnd]!) < preMs) firstEnd += 1;
+    for (let b = firstEnd; b < count; b++) {
       const endMs = widen(sortedGapsMs[b]!);
       const hi = upperBound(sortedGapsMs, count, endMs);
       const costMs = keep.costMs + (prefix[hi]! - prefix[lo]! - (hi - lo) * preMs) + (count - hi) * (priceMs + endMs - preMs);

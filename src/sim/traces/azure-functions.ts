@@ -138,12 +138,16 @@ function validateOptions(options: AzureFunctionsOptions): z.infer<typeof options
 
 async function readFiles(dir: string): Promise<FunctionsFiles> {
   const fix = `put the Azure Functions 2019 trace files (${Object.values(AZURE_FUNCTIONS_FILES).join(', ')}) in ${dir}; the full sample is in ../shared/traces/azure-functions-2019`;
-  const [invocations, durations, memory] = await Promise.all([
+  const reads = await Promise.allSettled([
     readCsv(join(dir, AZURE_FUNCTIONS_FILES.invocations), fix),
     readCsv(join(dir, AZURE_FUNCTIONS_FILES.durations), fix),
     readCsv(join(dir, AZURE_FUNCTIONS_FILES.memory), fix),
   ]);
-  return { invocations, durations, memory };
+  // Report the first problem in file order, not whichever read failed first (same input, same message).
+  const failed = reads.find((read) => read.status === 'rejected');
+  if (failed) throw failed.reason;
+  const [invocations, durations, memory] = reads.map((read) => (read as PromiseFulfilledResult<Awaited<ReturnType<typeof readCsv>>>).value);
+  return { invocations: invocations!, durations: durations!, memory: memory! };
 }
 
 function windowOf(hours: readonly [number, number] | undefined, minutes: number): { startMinute: number; endMinute: number } {
