@@ -17,7 +17,11 @@ export interface AdaptiveParams {
   readonly moveMargin: number;
   /** A swarmlet is not reshaped again within this long of its last start or morph (anti-flap). */
   readonly cooldownMs: number;
-  /** Keep-alive: an idle swarmlet with no queued or pending work for its type is stopped after this. */
+  /**
+   * Keep-alive, and the price of a cold start as idle time: before a task type has history, an idle
+   * swarmlet with no work for its type is stopped after this; with history the adaptive keep-alive
+   * policy (the simulator's) may stop it sooner and pre-warm before the type's next predicted burst.
+   */
   readonly keepAliveMs: number;
   /** Pre-warm this long before a job's predicted first demand for a type (from its history). */
   readonly lookaheadMs: number;

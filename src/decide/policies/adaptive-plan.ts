@@ -2,6 +2,7 @@ import type { Action, Unplaced } from '../../core/actions.js';
 import { drainMs, formatMs, type TypeDemand } from '../demand.js';
 import { liveSwarmlets, memoryInUseMb, type Snapshot, type SwarmletView } from '../snapshot.js';
 import type { AdaptiveParams } from './adaptive-params.js';
+import type { KeepWarm } from './keep-warm.js';
 
 /** The actions of one tick, and the counts they change, so later rules see earlier ones. */
 export class TickPlan {
@@ -16,6 +17,7 @@ export class TickPlan {
     private readonly snapshot: Snapshot,
     private readonly params: AdaptiveParams,
     private readonly waitingSinceMs: ReadonlyMap<string, number>,
+    private readonly keepWarm: KeepWarm,
   ) {
     this.live = liveSwarmlets(snapshot).length;
     this.memoryMb = memoryInUseMb(snapshot);
@@ -166,15 +168,15 @@ export class TickPlan {
   deprovisionIdle(demands: Map<string, TypeDemand>): void {
     for (const demand of demands.values()) {
       if (demand.backlog > 0 || demand.blocked > 0) continue;
+      // The type's keep-alive plan decides; before it has one, the fixed keep-alive does.
+      const wanted = this.keepWarm.wantsLoaded(demand.taskType, this.snapshot.nowMs);
       for (const swarmlet of demand.swarmlets) {
         const idleMs = this.snapshot.nowMs - swarmlet.lastBusyAtMs;
-        if (this.used.has(swarmlet.id) || swarmlet.shadow || swarmlet.state !== 'idle' || idleMs < this.params.keepAliveMs) continue;
+        if (this.used.has(swarmlet.id) || swarmlet.shadow || swarmlet.state !== 'idle') continue;
+        if (wanted === true || (wanted === undefined && idleMs < this.params.keepAliveMs)) continue;
         this.used.add(swarmlet.id);
-        this.actions.push({
-          kind: 'deprovision',
-          swarmletId: swarmlet.id,
-          reason: `idle ${formatMs(idleMs)} ≥ keep-alive ${formatMs(this.params.keepAliveMs)}, no ${demand.taskType} work queued or pending`,
-        });
+        const why = wanted === false ? `adaptive keep-alive says unload (${this.keepWarm.describe(demand.taskType, this.snapshot.nowMs)})` : `idle ${formatMs(idleMs)} ≥ keep-alive ${formatMs(this.params.keepAliveMs)}`;
+        this.actions.push({ kind: 'deprovision', swarmletId: swarmlet.id, reason: `${why}, no ${demand.taskType} work queued or pending` });
       }
     }
   }

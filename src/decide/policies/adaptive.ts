@@ -4,6 +4,8 @@ import type { Policy } from '../policy.js';
 import type { Snapshot } from '../snapshot.js';
 import { TickPlan } from './adaptive-plan.js';
 import { prewarmActions } from './prewarm-plan.js';
+import { KeepWarm } from './keep-warm.js';
+import { adaptiveWarmPolicy } from '../warm/adaptive-warm.js';
 import { ADAPTIVE_DEFAULTS, type AdaptiveParams } from './adaptive-params.js';
 
 export { ADAPTIVE_DEFAULTS, type AdaptiveParams };
@@ -14,6 +16,8 @@ export interface AdaptiveState {
   readonly lowUseTicks: ReadonlyMap<string, number>;
   /** Since when each type has had queued work and no swarmlet. */
   readonly waitingSinceMs: ReadonlyMap<string, number>;
+  /** Per task type keep-alive/pre-warm plans (the simulator's adaptive policy); mutable, owned here. */
+  readonly keepWarm: KeepWarm;
 }
 
 /** Ours: keeps every type's backlog draining at the same pace by replicating, specializing, consolidating and deprovisioning. */
@@ -21,17 +25,23 @@ export function adaptivePolicy(overrides: Partial<AdaptiveParams> = {}): Policy<
   const params = { ...ADAPTIVE_DEFAULTS, ...overrides };
   return {
     name: 'adaptive',
-    initialState: () => ({ durations: new Map(), lowUseTicks: new Map(), waitingSinceMs: new Map() }),
+    initialState: () => ({
+      durations: new Map(), lowUseTicks: new Map(), waitingSinceMs: new Map(),
+      // A cold start is priced at keepAliveMs of an idle swarmlet: with no history that is how long one is kept.
+      keepWarm: new KeepWarm(adaptiveWarmPolicy({ coldPriceS: params.keepAliveMs / 1000 })),
+    }),
     decide(state, snapshot) {
+      state.keepWarm.observe(snapshot);
       const durations = learnDurations(state.durations, snapshot, params.durationAlpha);
       const demands = demandByType(snapshot, (load) => durations.get(load.taskType)?.value ?? load.hintDurationMs ?? params.defaultDurationMs);
       const waitingSinceMs = trackWaiting(state.waitingSinceMs, demands, snapshot.nowMs);
-      const plan = new TickPlan(snapshot, params, waitingSinceMs);
+      const plan = new TickPlan(snapshot, params, waitingSinceMs, state.keepWarm);
       plan.rebalance(demands);
       const lowUseTicks = plan.consolidate(demands, state.lowUseTicks);
       plan.deprovisionIdle(demands);
       plan.add(prewarmActions(snapshot, plan.usedSwarmlets(), params));
-      return { state: { durations, lowUseTicks, waitingSinceMs }, decision: { actions: plan.actions, unplaced: plan.unplaced } };
+      plan.add(state.keepWarm.prewarms(snapshot, plan.usedSwarmlets()));
+      return { state: { durations, lowUseTicks, waitingSinceMs, keepWarm: state.keepWarm }, decision: { actions: plan.actions, unplaced: plan.unplaced } };
     },
   };
 }

@@ -1,0 +1,86 @@
+import type { Action } from '../../core/actions.js';
+import { isWarmAfter, type WarmPlan, type WarmPolicy } from '../warm/warm-policy.js';
+import { formatMs } from '../demand.js';
+import type { Snapshot, SwarmletView } from '../snapshot.js';
+
+interface App {
+  readonly state: unknown;
+  busy: boolean;
+  idleAtMs: number;
+  plan: WarmPlan | undefined;
+}
+
+/**
+ * The simulator's keep-alive/pre-warm policy (decide/warm) applied to the runtime: each task type
+ * is an app whose "invocations" are its bursts of demand. When a type goes idle the policy plans
+ * what stays loaded; idle swarmlets of the type are stopped when the plan says unload, and a
+ * shadow is started (or the type preloaded) when the plan's pre-warm window opens.
+ * Mutable by design (like the simulator's per-app state): owned by one adaptive policy's state.
+ */
+export class KeepWarm {
+  private readonly apps = new Map<string, App>();
+
+  constructor(private readonly policy: WarmPolicy) {}
+
+  /** Feeds each type's busy/idle transitions since the last tick to the policy. */
+  observe(snapshot: Snapshot): void {
+    for (const load of snapshot.load) {
+      const active = load.ready + load.inFlight + load.blocked > 0;
+      let app = this.apps.get(load.taskType);
+      if (!app) {
+        if (!active) continue;
+        app = { state: this.policy.newApp({ appId: load.taskType, memoryMb: snapshot.limits.swarmletMemoryMb }), busy: false, idleAtMs: Number.NaN, plan: undefined };
+        this.apps.set(load.taskType, app);
+      }
+      if (active && !app.busy) {
+        const warm = snapshot.swarmlets.some((s) => s.state !== 'stopped' && (s.taskType === load.taskType || s.warmTypes.includes(load.taskType)));
+        this.policy.onArrival(app.state, snapshot.nowMs, !warm);
+        app.busy = true;
+        app.plan = undefined;
+      } else if (!active && app.busy) {
+        app.busy = false;
+        app.idleAtMs = snapshot.nowMs;
+        app.plan = this.policy.onIdle(app.state, snapshot.nowMs, { nextArrivalMs: undefined });
+      }
+    }
+  }
+
+  /** Whether the plan wants the type loaded now; undefined while it is busy or has no plan yet. */
+  wantsLoaded(taskType: string, nowMs: number): boolean | undefined {
+    const app = this.apps.get(taskType);
+    if (!app || app.busy || !app.plan) return undefined;
+    return isWarmAfter(app.plan, nowMs - app.idleAtMs);
+  }
+
+  describe(taskType: string, nowMs: number): string {
+    const app = this.apps.get(taskType);
+    if (!app?.plan) return 'no plan';
+    const { keepAliveMs, prewarmAfterMs, prewarmKeepMs } = app.plan;
+    const window = prewarmAfterMs === undefined ? '' : `, pre-warm ${formatMs(prewarmAfterMs)}–${formatMs(prewarmAfterMs + (prewarmKeepMs ?? 0))}`;
+    return `idle ${formatMs(nowMs - app.idleAtMs)}; plan: keep ${formatMs(keepAliveMs)}${window}`;
+  }
+
+  /** Shadows (or preloads) for types whose pre-warm window is open and that are warm nowhere. */
+  prewarms(snapshot: Snapshot, used: ReadonlySet<string>): Action[] {
+    const actions: Action[] = [];
+    const live = snapshot.swarmlets.filter((s) => s.state !== 'stopped' && s.state !== 'draining');
+    let free = snapshot.limits.maxSwarmlets - live.length;
+    for (const [taskType, app] of this.apps) {
+      if (app.busy || !app.plan || app.plan.prewarmAfterMs === undefined) continue;
+      if (this.wantsLoaded(taskType, snapshot.nowMs) !== true || live.some((s) => isWarmFor(s, taskType))) continue;
+      const reason = `adaptive keep-alive expects ${taskType} again (${this.describe(taskType, snapshot.nowMs)})`;
+      if (free > 0) {
+        actions.push({ kind: 'prewarm', taskType, reason: `${reason}: shadow swarmlet` });
+        free -= 1;
+        continue;
+      }
+      const host = live.find((s) => !used.has(s.id) && (s.state === 'idle' || s.state === 'busy'));
+      if (host) actions.push({ kind: 'prewarm', taskType, swarmletId: host.id, reason: `${reason}: preload` });
+    }
+    return actions;
+  }
+}
+
+function isWarmFor(swarmlet: SwarmletView, taskType: string): boolean {
+  return swarmlet.taskType === taskType || swarmlet.warmTypes.includes(taskType);
+}
