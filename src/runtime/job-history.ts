@@ -1,6 +1,6 @@
 import type { Job } from '../core/job.js';
 import type { JobProfileView, SwarmletView } from '../decide/snapshot.js';
-import { updateJobProfile, type TypeProfile } from '../predict/job-profile.js';
+import { updateJobProfile, type JobProfile, type TypeProfile } from '../predict/job-profile.js';
 import type { History, HistoryStore } from './stores/history-store.js';
 
 interface RunningJob {
@@ -17,15 +17,16 @@ interface RunningJob {
  */
 export class JobHistory {
   private readonly running = new Map<number, RunningJob>();
-  private history: History;
+  private readonly jobs: Map<string, JobProfile>;
   private saving: Promise<void> = Promise.resolve();
+  private saveQueued = false;
 
   constructor(
     history: History,
     private readonly store: HistoryStore | undefined,
     private readonly warn: (message: string) => void,
   ) {
-    this.history = history;
+    this.jobs = new Map(Object.entries(history.jobs));
   }
 
   started(jobId: number, key: string, atMs: number): void {
@@ -53,17 +54,25 @@ export class JobHistory {
     const observed: TypeProfile[] = [...job.firstDemandAtMs].map(([taskType, atMs]) => ({
       taskType, firstDemandOffsetMs: atMs - job.startedAtMs, peakSwarmlets: job.peakSwarmlets.get(taskType) ?? 1,
     }));
-    this.history = { ...this.history, jobs: { ...this.history.jobs, [job.key]: updateJobProfile(this.history.jobs[job.key], observed) } };
-    if (!this.store) return;
-    const snapshot = this.history;
-    this.saving = this.saving.then(() => this.store!.write(snapshot)).catch((error: unknown) => this.warn(`could not save history: ${String(error)}`));
+    this.jobs.set(job.key, updateJobProfile(this.jobs.get(job.key), observed));
+    this.scheduleSave();
+  }
+
+  /** One write at a time; jobs that end meanwhile are folded into the next write (many short jobs, few writes). */
+  private scheduleSave(): void {
+    if (!this.store || this.saveQueued) return;
+    this.saveQueued = true;
+    this.saving = this.saving.then(async () => {
+      this.saveQueued = false;
+      await this.store!.write({ version: 1, jobs: Object.fromEntries(this.jobs) });
+    }).catch((error: unknown) => this.warn(`could not save history: ${String(error)}`));
   }
 
   /** Profiles of running jobs that have history. */
   profiles(): JobProfileView[] {
     const views: JobProfileView[] = [];
     for (const job of this.running.values()) {
-      const profile = this.history.jobs[job.key];
+      const profile = this.jobs.get(job.key);
       if (profile) views.push({ jobKey: job.key, startedAtMs: job.startedAtMs, runs: profile.runs, types: profile.types });
     }
     return views;
