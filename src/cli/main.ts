@@ -34,7 +34,7 @@ program
   .option('--arrivals <pattern>', 'how a minute\'s invocations are placed: even, uniform or poisson', 'even')
   .option('--durations <mode>', 'average (each row\'s Average) or sampled (inverse CDF over its percentiles)', 'average')
   .option('--cold-price <seconds>', 'adaptive\'s knob: a cold start costs this many seconds of the app\'s memory held idle', '14400')
-  .option('--sweep <list>', 'cold prices swept to draw adaptive\'s frontier (empty: none)', '3600,7200,14400,28800,57600,115200')
+  .option('--sweep <list>', 'cold prices swept to draw adaptive\'s frontier (empty: none)', '600,1800,3600,7200,14400,28800,57600,115200')
   .option('--out <dir>', 'where report.json, results.csv and pareto.svg go', 'sim-results')
   .option('--no-check', 'skip the invariant checkers (faster)')
   .option('--json', 'print the report as JSON', false)
