@@ -94,7 +94,7 @@ describe('swarmlet sim (end to end)', () => {
     expect(first.stdout).toMatch(/^seeds 1, 2 · \d+ invocations per seed · arrivals uniform · durations average\n/);
     const tableRows = first.stdout.split('\n').filter((line) => line.startsWith('| ')).map((line) => line.split('|')[1]!.trim());
     for (const name of ALL_NAMES) expect(tableRows, name).toContain(name);
-    expect(tableRows.filter((name) => name.startsWith('adaptive λ='))).toHaveLength(6); // the default sweep
+    expect(tableRows.filter((name) => name.startsWith('adaptive λ='))).toEqual([600, 1800, 3600, 7200, 14400, 28800, 57600, 115200].map((price) => `adaptive λ=${price}s`)); // the default sweep
 
     const report = JSON.parse(await readFile(join(a, 'report.json'), 'utf8')) as { seeds: number[]; baseline: string; rows: { policy: string; seeds: number; wastedPercentOfBaseline: { mean: number } }[] };
     expect(report.seeds).toEqual([1, 2]);

@@ -32,6 +32,10 @@ export interface OrchestratorOptions {
 
 export type { ProgressView } from './run-reporter.js';
 
+/** Bounds on what a long-lived swarm remembers for its summary. */
+const HISTORY_LIMIT = 256;
+const ACTION_LOG_LIMIT = 10_000;
+
 interface PendingJob {
   readonly record: JobRecord;
   resolve(output: unknown): void;
@@ -50,6 +54,8 @@ export class Orchestrator implements ProviderEvents {
   private readonly stats = new Map<string, TypeStats>();
   private readonly pending = new Map<number, PendingJob>();
   private readonly actionLog: ActionRecord[] = [];
+  /** Stopped swarmlets, kept (bounded) for the summary only: the live map stays small in a long-lived swarm. */
+  private readonly stopped: SwarmletRecord[] = [];
   private readonly faults: FaultRecord[] = [];
   /** Ready micro-tasks in the broker per type, as far as this director knows (for cold-start accounting). */
   private readonly queued = new Map<string, number>();
@@ -137,6 +143,7 @@ export class Orchestrator implements ProviderEvents {
 
   private act(action: Action, nowMs: number): void {
     this.actionLog.push({ atMs: nowMs, action });
+    if (this.actionLog.length > ACTION_LOG_LIMIT) this.actionLog.shift();
     switch (action.kind) {
       case 'replicate':
         return this.startSwarmlet(action.taskType, nowMs, false);
@@ -336,6 +343,9 @@ export class Orchestrator implements ProviderEvents {
       const orphans = [...swarmlet.inFlight];
       swarmlet.inFlight.clear();
       swarmlet.transition('stopped', atMs);
+      this.swarmlets.delete(swarmletId);
+      this.stopped.push(swarmlet);
+      if (this.stopped.length > HISTORY_LIMIT) this.stopped.shift();
       if (swarmlet.stopReason === undefined || orphans.length > 0) {
         this.faults.push({ atMs: atMs - this.startedAtMs, swarmletId, detail, requeued: orphans.length });
       }
@@ -397,11 +407,11 @@ export class Orchestrator implements ProviderEvents {
   }
 
   private reportSources(): ReportSources {
-    return { stats: this.stats, counts: this.tracker.counts, swarmlets: this.swarmlets, actionLog: this.actionLog, faults: this.faults };
+    return { stats: this.stats, counts: this.tracker.counts, swarmlets: [...this.stopped, ...this.swarmlets.values()], actionLog: this.actionLog, faults: this.faults };
   }
 
   /** For fault tests: the swarmlets and their states. */
   swarmletStates(): { id: string; taskType: string; state: string; inFlight: number }[] {
-    return [...this.swarmlets.values()].map((s) => ({ id: s.id, taskType: s.taskType, state: s.state, inFlight: s.inFlight.size }));
+    return [...this.stopped, ...this.swarmlets.values()].map((s) => ({ id: s.id, taskType: s.taskType, state: s.state, inFlight: s.inFlight.size }));
   }
 }

@@ -13,7 +13,8 @@ export interface ProgressView {
 export interface ReportSources {
   readonly stats: ReadonlyMap<string, TypeStats>;
   readonly counts: ReadonlyMap<string, TypeCounts>;
-  readonly swarmlets: ReadonlyMap<string, SwarmletRecord>;
+  /** Live and recently stopped swarmlets. */
+  readonly swarmlets: readonly SwarmletRecord[];
   readonly actionLog: readonly ActionRecord[];
   readonly faults: readonly FaultRecord[];
 }
@@ -26,7 +27,7 @@ export function progressView(nowMs: number, previous: ProgressView | undefined, 
       const counts = sources.counts.get(stats.taskType);
       const done = counts?.done ?? 0;
       const before = previous?.taskTypes.find((t) => t.taskType === stats.taskType)?.done ?? 0;
-      const swarmlets = [...sources.swarmlets.values()].filter((s) => s.state !== 'stopped' && s.taskType === stats.taskType).length;
+      const swarmlets = sources.swarmlets.filter((s) => s.state !== 'stopped' && s.taskType === stats.taskType).length;
       return { taskType: stats.taskType, done, total: counts?.total ?? 0, swarmlets, ratePerSec: elapsedMs > 0 ? ((done - before) * 1000) / elapsedMs : 0 };
     }),
   };
@@ -44,7 +45,7 @@ export function runSummary(wallMs: number, startedAtMs: number, policy: string, 
     coldStarts: taskTypes.reduce((sum, t) => sum + t.coldStarts, 0), taskTypes,
     actions: groupActions(sources.actionLog, startedAtMs),
     faults: sources.faults,
-    swarmlets: [...sources.swarmlets.values()].map((s) => ({
+    swarmlets: sources.swarmlets.map((s) => ({
       id: s.id, taskType: s.taskType, state: s.state, monitor: s.lastSample,
       morphs: sources.actionLog.filter(({ action }) => 'swarmletId' in action && action.swarmletId === s.id).length,
     })),
