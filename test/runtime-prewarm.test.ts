@@ -54,3 +54,17 @@ it('without history nothing is pre-warmed, and a corrupt history file does not s
   expect(summary.actions.prewarm).toBeUndefined();
   expect(summary.taskTypes.every((t) => t.prewarms === 0)).toBe(true);
 });
+
+it('a failed preload is a fault, not a failed job: the swarmlet keeps serving its own type', async () => {
+  const historyFile = join(mkdtempSync(join(tmpdir(), 'swarmlet-prewarm-')), 'history.json');
+  // History says this job also needs `bad-warmup` soon; its warmup throws in every swarmlet.
+  writeFileSync(historyFile, JSON.stringify({
+    version: 1,
+    jobs: { 'default/only-noop': { runs: 1, types: [{ taskType: 'noop', firstDemandOffsetMs: 0, peakSwarmlets: 1 }, { taskType: 'bad-warmup', firstDemandOffsetMs: 50, peakSwarmlets: 1 }] } },
+  }));
+  swarm = await Swarm.start({ tasks: [...tasks, 'test/fixtures/bad-warmup.task.ts'], maxSwarmlets: 1, tickMs: 20, historyFile });
+  const output = await swarm.run({ name: 'only-noop', tasks: Array.from({ length: 20 }, (_, i) => ({ id: `n${i}`, type: 'noop', input: i })) });
+  expect(Object.keys(output as object)).toHaveLength(20);
+  const summary = swarm.summary();
+  expect(summary.faults.some((fault) => /preload of bad-warmup failed: model weights missing/.test(fault.detail))).toBe(true);
+});

@@ -289,8 +289,15 @@ export class Orchestrator implements ProviderEvents {
     }
   }
 
-  loadFailed(swarmletId: string, taskType: string, _atMs: number, message: string): void {
+  loadFailed(swarmletId: string, taskType: string, atMs: number, message: string): void {
     this.run(() => {
+      const swarmlet = this.swarmlets.get(swarmletId);
+      if (swarmlet?.loadingTypes.delete(taskType)) {
+        // Only a preload ahead of demand failed: the swarmlet still serves its own type. If the type is
+        // really needed, its demand-driven load will fail the jobs then.
+        this.faults.push({ atMs: atMs - this.startedAtMs, swarmletId, detail: `preload of ${taskType} failed: ${message}`, requeued: 0 });
+        return;
+      }
       this.provider.stop(swarmletId);
       const error = new TaskModuleError(this.options.taskTypes.get(taskType)?.sourcePath ?? taskType, message);
       for (const job of this.pending.values()) job.reject(error);
