@@ -1,0 +1,195 @@
+/**
+ * Anomaly detection: a micro-task whose usage is far above its prediction.
+ *
+ * Per task type and measure, the detector keeps the last `window` log ratios r = log(actual / predicted)
+ * and their median and MAD (rolling-median.ts; exact, allocation-free, bounded cost a completion). A
+ * completion is an anomaly when both
+ *   - its robust z-score (r − median) / (1.4826 × max(MAD, madFloor)) exceeds `zThreshold`, and
+ *   - its ratio actual / predicted exceeds `minFactor`,
+ * so the threshold follows each type's own noise (robust statistics, not a fixed limit) and the jitter of
+ * tiny, very regular tasks (MAD ≈ 0) does not alert on a 20 % wobble.
+ *
+ * Before `minSamples` ratios there are no statistics yet; then only a ratio ≥ `coldFactor` alerts (the
+ * prediction is likely just a hint, so the bar is high), with `zScore` NaN.
+ *
+ * `checkRunning` applies the same test to an in-flight task's elapsed time: elapsed is a lower bound on its
+ * final duration, so once elapsed alone is anomalous the completion will be too, and a runaway is flagged at
+ * the first monitor tick after it crosses `runawayThresholdMs` — within one monitor interval of becoming
+ * one. It never feeds the window (an unfinished task is not an observation).
+ */
+import { checkPositiveInteger } from './forecast.js';
+import { initRollingWindow, pushRolling, rollingMedian, rollingMedianAbsoluteDeviation, type RollingWindow } from './rolling-median.js';
+import type { UsageActual, UsageMeasure, UsagePrediction } from './usage-model.js';
+import { InputError } from '../core/errors.js';
+
+export type AnomalyKind = UsageMeasure;
+
+export interface AnomalyEvent {
+  readonly kind: AnomalyKind;
+  readonly taskType: string;
+  /** 'completed' from a finished micro-task, 'running' from `checkRunning`. */
+  readonly phase: 'completed' | 'running';
+  readonly actual: number;
+  readonly predicted: number;
+  /** actual / predicted. */
+  readonly ratio: number;
+  /** Robust z-score of log(ratio); NaN before `minSamples` (cold rule). */
+  readonly zScore: number;
+  readonly reason: string;
+}
+
+export interface AnomalyOptions {
+  /** Robust z-score above which a ratio is anomalous. 5: under lognormal noise a false alarm is ~1 in 3 million. */
+  readonly zThreshold: number;
+  /** Ratio actual / predicted that must also be exceeded: 2. */
+  readonly minFactor: number;
+  /** Ratios in the rolling window: 256. */
+  readonly window: number;
+  /** Ratios before the robust statistics are used: 20. */
+  readonly minSamples: number;
+  /** Ratio that alerts before `minSamples`: 10. */
+  readonly coldFactor: number;
+  /** Lower bound of the log-ratio MAD (0.05 ≈ 5 %), so a perfectly regular type does not get an infinite z. */
+  readonly madFloor: number;
+}
+
+export const DEFAULT_ANOMALY: AnomalyOptions = { zThreshold: 5, minFactor: 2, window: 256, minSamples: 20, coldFactor: 10, madFloor: 0.05 };
+
+/** MAD × 1.4826 estimates σ for normal data (here: of log ratios under lognormal noise). */
+export const MAD_TO_SIGMA = 1.4826;
+
+interface TypeRatios {
+  readonly duration: RollingWindow;
+  readonly cpu: RollingWindow;
+  readonly memory: RollingWindow;
+}
+
+export interface AnomalyDetector {
+  readonly options: AnomalyOptions;
+  readonly types: Map<string, TypeRatios>;
+}
+
+/** Robust location and scale of one type and measure's log ratios; `ready` false before `minSamples`. */
+export interface RatioStatistics {
+  readonly ready: boolean;
+  readonly samples: number;
+  readonly medianLogRatio: number;
+  readonly madLogRatio: number;
+}
+
+const NO_EVENTS: readonly AnomalyEvent[] = Object.freeze([]);
+
+export function createAnomalyDetector(overrides: Partial<AnomalyOptions> = {}): AnomalyDetector {
+  const options: AnomalyOptions = { ...DEFAULT_ANOMALY, ...overrides };
+  checkPositiveInteger('anomaly.window', options.window);
+  checkPositiveInteger('anomaly.minSamples', options.minSamples);
+  if (options.minSamples > options.window) throw new InputError('anomaly.minSamples', `${options.minSamples} exceeds the window (${options.window})`, 'use minSamples ≤ window');
+  for (const field of ['zThreshold', 'madFloor'] as const) {
+    if (!(options[field] > 0)) throw new InputError(`anomaly.${field}`, `${options[field]} is not positive`, 'use a number > 0');
+  }
+  for (const field of ['minFactor', 'coldFactor'] as const) {
+    if (!(options[field] >= 1)) throw new InputError(`anomaly.${field}`, `${options[field]} is below 1`, 'use a factor ≥ 1');
+  }
+  return { options, types: new Map() };
+}
+
+/**
+ * One completed micro-task's measure against the prediction it was dispatched with. Scores it against the
+ * window, then adds it. Returns the event, or undefined (allocation-free) when normal or unpredicted
+ * (`predicted` NaN or ≤ 0: nothing to compare with).
+ */
+export function observeCompleted(detector: AnomalyDetector, taskType: string, kind: AnomalyKind, actual: number, predicted: number): AnomalyEvent | undefined {
+  if (!Number.isFinite(actual) || actual < 0) throw new RangeError(`actual usage must be a finite number ≥ 0, got ${actual}`);
+  if (!(predicted > 0) || !Number.isFinite(predicted) || actual === 0) return undefined;
+  const window = ratiosOf(detector, taskType)[kind];
+  const event = judge(detector.options, window, taskType, kind, 'completed', actual, predicted);
+  pushRolling(window, Math.log(actual / predicted));
+  return event;
+}
+
+/** All measures of one completion against its `UsagePrediction` (estimates with basis 'none' are skipped). */
+export function observeCompletedUsage(detector: AnomalyDetector, prediction: UsagePrediction, actual: UsageActual): readonly AnomalyEvent[] {
+  const duration = observeCompleted(detector, prediction.taskType, 'duration', actual.durationMs, valueOf(prediction.duration));
+  const cpu = actual.cpu === undefined ? undefined : observeCompleted(detector, prediction.taskType, 'cpu', actual.cpu, valueOf(prediction.cpu));
+  const memory = actual.memoryMb === undefined ? undefined : observeCompleted(detector, prediction.taskType, 'memory', actual.memoryMb, valueOf(prediction.memory));
+  if (duration === undefined && cpu === undefined && memory === undefined) return NO_EVENTS;
+  return [duration, cpu, memory].filter((event): event is AnomalyEvent => event !== undefined);
+}
+
+/** An in-flight micro-task: is its elapsed time alone already anomalous? Does not learn. */
+export function checkRunning(detector: AnomalyDetector, taskType: string, elapsedMs: number, predictedDurationMs: number): AnomalyEvent | undefined {
+  if (!Number.isFinite(elapsedMs) || elapsedMs < 0) throw new RangeError(`elapsedMs must be a finite number ≥ 0, got ${elapsedMs}`);
+  if (!(predictedDurationMs > 0) || !Number.isFinite(predictedDurationMs) || elapsedMs === 0) return undefined;
+  const window = detector.types.get(taskType)?.duration;
+  return judge(detector.options, window, taskType, 'duration', 'running', elapsedMs, predictedDurationMs);
+}
+
+/**
+ * Elapsed time at which `checkRunning` starts flagging a task predicted to take `predictedDurationMs`:
+ * predicted × max(minFactor, exp(median + zThreshold × σ̂)), or × coldFactor before `minSamples`.
+ * The runtime can schedule its check there instead of polling every task.
+ */
+export function runawayThresholdMs(detector: AnomalyDetector, taskType: string, predictedDurationMs: number): number {
+  const { options } = detector;
+  const window = detector.types.get(taskType)?.duration;
+  if (window === undefined || window.size < options.minSamples) return predictedDurationMs * options.coldFactor;
+  const median = rollingMedian(window);
+  const sigma = MAD_TO_SIGMA * Math.max(rollingMedianAbsoluteDeviation(window, median), options.madFloor);
+  return predictedDurationMs * Math.max(options.minFactor, Math.exp(median + options.zThreshold * sigma));
+}
+
+export function ratioStatistics(detector: AnomalyDetector, taskType: string, kind: AnomalyKind): RatioStatistics {
+  const window = detector.types.get(taskType)?.[kind];
+  if (window === undefined || window.size === 0) return { ready: false, samples: 0, medianLogRatio: Number.NaN, madLogRatio: Number.NaN };
+  const median = rollingMedian(window);
+  return { ready: window.size >= detector.options.minSamples, samples: window.size, medianLogRatio: median, madLogRatio: rollingMedianAbsoluteDeviation(window, median) };
+}
+
+function judge(
+  options: AnomalyOptions,
+  window: RollingWindow | undefined,
+  taskType: string,
+  kind: AnomalyKind,
+  phase: 'completed' | 'running',
+  actual: number,
+  predicted: number,
+): AnomalyEvent | undefined {
+  const ratio = actual / predicted;
+  if (ratio <= options.minFactor) return undefined; // the cheap, common exit: no statistics needed
+  const what = phase === 'running' ? `still running after ${formatValue(kind, actual)}` : `used ${formatValue(kind, actual)}`;
+  if (window === undefined || window.size < options.minSamples) {
+    if (ratio < options.coldFactor) return undefined;
+    const samples = window?.size ?? 0;
+    const reason = `${taskType} ${what}, ${ratio.toFixed(1)}× its predicted ${formatValue(kind, predicted)}; only ${samples} of ${options.minSamples} completions for robust statistics, so the cold limit ${options.coldFactor}× applies`;
+    return { kind, taskType, phase, actual, predicted, ratio, zScore: Number.NaN, reason };
+  }
+  const median = rollingMedian(window);
+  const mad = Math.max(rollingMedianAbsoluteDeviation(window, median), options.madFloor);
+  const zScore = (Math.log(ratio) - median) / (MAD_TO_SIGMA * mad);
+  if (zScore <= options.zThreshold) return undefined;
+  const typical = Math.exp(median);
+  const reason =
+    `${taskType} ${what}, ${ratio.toFixed(1)}× its predicted ${formatValue(kind, predicted)} ` +
+    `(typical ratio ${typical.toFixed(2)}×, robust z ${zScore.toFixed(1)} > ${options.zThreshold} over the last ${window.size} completions)`;
+  return { kind, taskType, phase, actual, predicted, ratio, zScore, reason };
+}
+
+function ratiosOf(detector: AnomalyDetector, taskType: string): TypeRatios {
+  let ratios = detector.types.get(taskType);
+  if (ratios === undefined) {
+    const size = detector.options.window;
+    ratios = { duration: initRollingWindow(size), cpu: initRollingWindow(size), memory: initRollingWindow(size) };
+    detector.types.set(taskType, ratios);
+  }
+  return ratios;
+}
+
+function valueOf(estimate: UsagePrediction['duration']): number {
+  return estimate.basis === 'none' ? Number.NaN : estimate.value;
+}
+
+function formatValue(kind: AnomalyKind, value: number): string {
+  const digits = value >= 100 ? 0 : value >= 1 ? 1 : 3;
+  const unit = kind === 'duration' ? ' ms' : kind === 'cpu' ? ' cores' : ' MB';
+  return `${value.toFixed(digits)}${unit}`;
+}

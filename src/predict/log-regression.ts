@@ -1,0 +1,102 @@
+/**
+ * Online robust regression of y = log(value) on u = log(1 + sizeBytes) with exponential forgetting:
+ * value ≈ exp(level) × (1 + size)^slope, the power law most costs follow (sorting, parsing, hashing, model
+ * tokens). Per observation O(1), allocation-free.
+ *
+ * Why exponentially weighted sufficient statistics rather than recursive least squares: with forgetting,
+ * RLS's covariance grows without bound along a direction the data never excites (a type whose inputs all
+ * have the same size), and capping it stops the level from forgetting too. Here the level (weighted mean
+ * of y) always forgets, and the slope is a ridge estimate cov(u, y) / (var(u) + ridge) shrunk towards
+ * `priorSlope` when sizes barely vary, so it cannot blow up.
+ *
+ * Robust: after warm-up, a residual beyond `clipSigmas` standard deviations is clipped (Huber) before it
+ * updates the fit, so one runaway micro-task (the anomaly detector's business) barely moves the model,
+ * while a lasting shift still wins through the forgetting.
+ */
+import { foldSquaredError } from './forecast.js';
+
+export interface LogRegressionOptions {
+  /** Weight kept by the past at each observation, 0 < forgetting ≤ 1; memory ≈ 1 / (1 − forgetting) observations. */
+  readonly forgetting: number;
+  /** Slope (log-log) believed before sizes vary: 0 = "size does not matter". */
+  readonly priorSlope: number;
+  /** How many unit-variance observations of log size the prior is worth. */
+  readonly ridge: number;
+  /** Huber clip, in residual standard deviations. */
+  readonly clipSigmas: number;
+  /** Observations before clipping starts (the residual scale needs a few points first). */
+  readonly clipAfter: number;
+}
+
+export interface LogRegressionState {
+  /** Sum of decayed weights (→ 1 / (1 − forgetting)). */
+  weight: number;
+  meanLogSize: number;
+  meanLogValue: number;
+  /** Decayed co-moments Σ w (u − ū)², Σ w (u − ū)(y − ȳ). */
+  coMomentSize: number;
+  coMomentSizeValue: number;
+  samples: number;
+  /** Mean squared one-step log residual (running mean, then EWMA with weight 1 − forgetting). */
+  residualMeanSquared: number;
+  residuals: number;
+}
+
+export function initLogRegression(): LogRegressionState {
+  return { weight: 0, meanLogSize: 0, meanLogValue: 0, coMomentSize: 0, coMomentSizeValue: 0, samples: 0, residualMeanSquared: 0, residuals: 0 };
+}
+
+export function logSize(sizeBytes: number): number {
+  return Math.log1p(sizeBytes);
+}
+
+/** Fitted log value at log size `u`; NaN = unknown size (predicts the weighted mean level). NaN with no samples. */
+export function predictLog(state: LogRegressionState, options: LogRegressionOptions, u: number): number {
+  if (state.samples === 0) return Number.NaN;
+  if (Number.isNaN(u)) return state.meanLogValue;
+  return state.meanLogValue + slopeOf(state, options) * (u - state.meanLogSize);
+}
+
+export function slopeOf(state: LogRegressionState, options: LogRegressionOptions): number {
+  return (state.coMomentSizeValue + options.ridge * options.priorSlope) / (state.coMomentSize + options.ridge);
+}
+
+/** Standard deviation of one-step log residuals; NaN before two residuals. */
+export function residualSpread(state: LogRegressionState): number {
+  return state.residuals >= 2 ? Math.sqrt(state.residualMeanSquared) : Number.NaN;
+}
+
+/**
+ * Folds in one observation: `u` = log size (NaN = no size feature: the observation teaches the level only,
+ * as if its size were the current mean), `y` = log value. Returns the one-step residual y − ŷ before the
+ * update (NaN for the first sample).
+ */
+export function observeLog(state: LogRegressionState, options: LogRegressionOptions, u: number, y: number): number {
+  const x = Number.isNaN(u) ? (state.samples === 0 ? 0 : state.meanLogSize) : u;
+  let target = y;
+  let residual = Number.NaN;
+  if (state.samples > 0) {
+    const fitted = predictLog(state, options, x);
+    residual = y - fitted;
+    const spread = residualSpread(state);
+    if (state.samples >= options.clipAfter && spread > 0) {
+      const limit = options.clipSigmas * spread;
+      if (residual > limit) target = fitted + limit;
+      else if (residual < -limit) target = fitted - limit;
+    }
+    // The scale learns from the clipped residual too: one huge outlier must not widen every interval.
+    state.residualMeanSquared = foldSquaredError(state.residualMeanSquared, state.residuals, target - fitted, 1 - options.forgetting);
+    state.residuals += 1;
+  }
+  const lambda = options.forgetting;
+  state.weight = lambda * state.weight + 1;
+  const deltaSize = x - state.meanLogSize;
+  state.meanLogSize += deltaSize / state.weight;
+  const deltaValue = target - state.meanLogValue;
+  state.meanLogValue += deltaValue / state.weight;
+  // West's weighted update: the old deviation times the new one keeps the co-moments exact under decay.
+  state.coMomentSize = lambda * state.coMomentSize + deltaSize * (x - state.meanLogSize);
+  state.coMomentSizeValue = lambda * state.coMomentSizeValue + deltaSize * (target - state.meanLogValue);
+  state.samples += 1;
+  return residual;
+}
