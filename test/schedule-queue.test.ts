@@ -240,3 +240,24 @@ describe('SlaQueue at scale', () => {
     expect(elapsedMs).toBeLessThan(3_000); // ~0.7 s here; generous for slow CI
   });
 });
+
+describe('SlaQueue agingBelowHigh: old lower-class work never ties fresh high work', () => {
+  const item = (id: number, priorityClass: 'high' | 'normal' | 'low', enqueuedAtMs: number) => ({ id, owner: 'o', priorityClass, enqueuedAtMs, costMs: 1 });
+
+  it.each([
+    { agingBelowHigh: false, first: 1, why: 'capped at high: a low item that waited 100 s ties, and goes first as the older one' },
+    { agingBelowHigh: true, first: 2, why: 'capped below high: the fresh high item goes first' },
+  ])('$why', ({ agingBelowHigh, first }) => {
+    const queue = new SlaQueue({ agingBelowHigh });
+    queue.push(item(1, 'low', 0));
+    queue.push(item(2, 'high', 100_000));
+    expect(queue.pop(100_000)?.id).toBe(first);
+  });
+
+  it('still lifts old low work above fresh normal work', () => {
+    const queue = new SlaQueue({ agingBelowHigh: true });
+    queue.push(item(1, 'low', 0));
+    queue.push(item(2, 'normal', 100_000));
+    expect(queue.pop(100_000)?.id).toBe(1);
+  });
+});

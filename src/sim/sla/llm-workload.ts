@@ -24,7 +24,7 @@ export const LLM_WORKLOAD_DEFAULTS: Omit<LlmWorkloadOptions, 'seed'> = {
   overload: 1.5,
   servers: 8,
   classShares: { high: 0.2, normal: 0.5, low: 0.3 },
-  deadlineSlackMs: { high: 5_000, normal: 60_000 },
+  deadlineSlackMs: { high: 30_000, normal: 120_000 },
   deadlineStretch: 1,
   prefillMsPerToken: 0.05,
   decodeMsPerToken: 20,
