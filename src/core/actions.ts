@@ -24,9 +24,6 @@ export type Action =
 
 export type ActionKind = Action['kind'];
 
-/** Actions that reshape the pool while a job runs (the summary groups these). */
-export const MORPH_KINDS: readonly ActionKind[] = ['replicate', 'specialize', 'consolidate', 'deprovision'];
-
 /** What could not be done this tick and why (e.g. at the swarmlet limit). */
 export interface Unplaced {
   readonly taskType: string;
@@ -37,20 +34,4 @@ export interface Unplaced {
 export interface Decision {
   readonly actions: readonly Action[];
   readonly unplaced: readonly Unplaced[];
-}
-
-export function describeAction(action: Action): string {
-  switch (action.kind) {
-    case 'replicate':
-      return `${action.kind} ${action.taskType}: ${action.reason}`;
-    case 'prewarm':
-      return `prewarm ${action.taskType}${action.swarmletId ? ` in ${action.swarmletId}` : ''}: ${action.reason}`;
-    case 'specialize':
-      return `specialize ${action.swarmletId} ${action.fromTaskType} → ${action.toTaskType}: ${action.reason}`;
-    case 'consolidate':
-      return `consolidate ${action.swarmletId} (${action.taskType}): ${action.reason}`;
-    case 'deprovision':
-    case 'reclaim':
-      return `${action.kind} ${action.swarmletId}: ${action.reason}`;
-  }
 }
