@@ -15,8 +15,13 @@ export function renderSummary(name: string, summary: RunSummary): string {
   lines.push('');
   lines.push(
     table(
-      ['task type', 'done', 'mean ms', 'peak swarmlets', 'cold starts', 'mean cold ms', 'retries'],
-      summary.taskTypes.map((t) => [t.taskType, `${t.done}/${t.total}`, t.meanDurationMs.toFixed(2), t.peakSwarmlets, t.coldStarts, Math.round(t.meanColdStartMs), t.retries]),
+      ['task type', 'done', 'mean ms', 'predicted ms', 'prediction error', 'peak swarmlets', 'cold starts', 'mean cold ms', 'retries'],
+      summary.taskTypes.map((t) => [
+        t.taskType, `${t.done}/${t.total}`, t.meanDurationMs.toFixed(2),
+        t.usage.predictedDurationMs === undefined ? '-' : `${t.usage.predictedDurationMs.toFixed(2)} (${t.usage.basis})`,
+        t.usage.durationErrorPercent === undefined ? '-' : `${Math.round(t.usage.durationErrorPercent)}%`,
+        t.peakSwarmlets, t.coldStarts, Math.round(t.meanColdStartMs), t.retries,
+      ]),
     ),
   );
   const kinds = Object.entries(summary.actions);
@@ -39,6 +44,8 @@ export function renderSummary(name: string, summary: RunSummary): string {
       }),
     ),
   );
+  lines.push('', summary.anomalies.length === 0 ? 'anomalies: none' : `anomalies: ${summary.anomalies.length}`);
+  for (const anomaly of summary.anomalies.slice(0, 10)) lines.push(`  +${seconds(anomaly.atMs)} ${anomaly.microTask}: ${anomaly.reason}`);
   lines.push('', summary.faults.length === 0 ? 'faults: none' : `faults: ${summary.faults.length}`);
   for (const fault of summary.faults) lines.push(`  +${seconds(fault.atMs)} ${fault.swarmletId} ${fault.detail}; ${fault.requeued} micro-task(s) requeued`);
   return lines.join('\n');

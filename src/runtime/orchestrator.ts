@@ -15,6 +15,7 @@ import type { ActionRecord, FaultRecord, RunSummary } from './run-report.js';
 import { progressView, runSummary, type ProgressView, type ReportSources } from './run-reporter.js';
 import { SwarmletRecord } from './swarmlet-record.js';
 import { TypeStats, prefetchFor } from './type-stats.js';
+import { UsageTracker } from './usage-tracker.js';
 
 export interface OrchestratorOptions {
   readonly taskTypes: ReadonlyMap<string, TaskTypeInfo>;
@@ -59,6 +60,7 @@ export class Orchestrator implements ProviderEvents {
   private readonly faults: FaultRecord[] = [];
   /** Ready micro-tasks in the broker per type, as far as this director knows (for cold-start accounting). */
   private readonly queued = new Map<string, number>();
+  private readonly usage: UsageTracker;
   private loopState: LoopState;
   private serial: Promise<void> = Promise.resolve();
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -71,6 +73,7 @@ export class Orchestrator implements ProviderEvents {
     this.tracker = new JobTracker(new Set(options.taskTypes.keys()), options.trackerLimits);
     this.tracker.hasJoin = (type) => options.taskTypes.get(type)?.hasJoin ?? false;
     for (const info of options.taskTypes.values()) this.stats.set(info.name, new TypeStats(info.name, info.hintDurationMs));
+    this.usage = new UsageTracker(new Map([...options.taskTypes.values()].map((info) => [info.name, { durationMs: info.hintDurationMs }])));
     this.provider = options.provider(this);
     this.loopState = initialLoopState(options.policy);
   }
@@ -327,6 +330,7 @@ export class Orchestrator implements ProviderEvents {
         }
         const stats = this.stats.get(task.taskType)!;
         stats.completed(durationUs / 1000);
+        this.usage.completed(task.taskType, task.label, durationUs / 1000, atMs - this.startedAtMs);
         if (status === RESULT_ERROR) {
           await this.retryOrFail([id], value as { message: string; stack?: string });
           continue;
@@ -414,7 +418,7 @@ export class Orchestrator implements ProviderEvents {
   }
 
   private reportSources(): ReportSources {
-    return { stats: this.stats, counts: this.tracker.counts, swarmlets: [...this.stopped, ...this.swarmlets.values()], actionLog: this.actionLog, faults: this.faults };
+    return { stats: this.stats, counts: this.tracker.counts, swarmlets: [...this.stopped, ...this.swarmlets.values()], actionLog: this.actionLog, faults: this.faults, usage: this.usage };
   }
 
   /** For fault tests: the swarmlets and their states. */

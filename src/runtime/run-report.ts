@@ -1,5 +1,6 @@
 import type { Action, ActionKind } from '../core/actions.js';
 import type { MonitorSample } from './local/ipc.js';
+import type { AnomalyRecord, UsageView } from './usage-tracker.js';
 
 /** Per task type, what the run did. */
 export interface TaskTypeReport {
@@ -44,10 +45,13 @@ export interface RunSummary {
   readonly microTasks: number;
   readonly throughputPerSec: number;
   readonly coldStarts: number;
-  readonly taskTypes: readonly (TaskTypeReport & { meanDurationMs: number; meanColdStartMs: number })[];
+  /** Per type, with the usage model's duration prediction and its error (the feedback loop). */
+  readonly taskTypes: readonly (TaskTypeReport & { meanDurationMs: number; meanColdStartMs: number; usage: UsageView })[];
   /** Every morphing action, grouped by kind, then by reason (with how often and when first). */
   readonly actions: Readonly<Partial<Record<ActionKind, readonly { reason: string; count: number; firstAtMs: number; subjects: string[] }[]>>>;
   readonly faults: readonly FaultRecord[];
+  /** Micro-tasks far above their predicted duration (robust statistics; the last 100). */
+  readonly anomalies: readonly AnomalyRecord[];
   readonly swarmlets: readonly SwarmletReport[];
 }
 

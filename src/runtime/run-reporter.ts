@@ -2,6 +2,7 @@ import type { TypeCounts } from './jobs/job-tracker.js';
 import { groupActions, type ActionRecord, type FaultRecord, type RunSummary } from './run-report.js';
 import type { SwarmletRecord } from './swarmlet-record.js';
 import type { TypeStats } from './type-stats.js';
+import type { UsageTracker } from './usage-tracker.js';
 
 /** Live progress per task type: done/total, rate since the previous view, swarmlets serving it. */
 export interface ProgressView {
@@ -17,6 +18,7 @@ export interface ReportSources {
   readonly swarmlets: readonly SwarmletRecord[];
   readonly actionLog: readonly ActionRecord[];
   readonly faults: readonly FaultRecord[];
+  readonly usage: UsageTracker;
 }
 
 export function progressView(nowMs: number, previous: ProgressView | undefined, sources: ReportSources): ProgressView {
@@ -37,7 +39,12 @@ export function runSummary(wallMs: number, startedAtMs: number, policy: string, 
   const taskTypes = [...sources.stats.values()].map((stats) => {
     const counts = sources.counts.get(stats.taskType);
     const report = { ...stats.report, total: counts?.total ?? 0, done: counts?.done ?? 0 };
-    return { ...report, meanDurationMs: report.done > 0 ? report.durationMsTotal / report.done : 0, meanColdStartMs: report.coldStarts > 0 ? report.coldStartMsTotal / report.coldStarts : 0 };
+    return {
+      ...report,
+      meanDurationMs: report.done > 0 ? report.durationMsTotal / report.done : 0,
+      meanColdStartMs: report.coldStarts > 0 ? report.coldStartMsTotal / report.coldStarts : 0,
+      usage: sources.usage.view(stats.taskType),
+    };
   });
   const microTasks = taskTypes.reduce((sum, t) => sum + t.done, 0);
   return {
@@ -45,6 +52,7 @@ export function runSummary(wallMs: number, startedAtMs: number, policy: string, 
     coldStarts: taskTypes.reduce((sum, t) => sum + t.coldStarts, 0), taskTypes,
     actions: groupActions(sources.actionLog, startedAtMs),
     faults: sources.faults,
+    anomalies: sources.usage.anomalies,
     swarmlets: sources.swarmlets.map((s) => ({
       id: s.id, taskType: s.taskType, state: s.state, monitor: s.lastSample,
       morphs: sources.actionLog.filter(({ action }) => 'swarmletId' in action && action.swarmletId === s.id).length,

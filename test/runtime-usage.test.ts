@@ -1,0 +1,25 @@
+import { afterEach, expect, it } from 'vitest';
+import { Swarm } from '../src/swarm.js';
+
+let swarm: Swarm | undefined;
+afterEach(async () => {
+  await swarm?.stop();
+  swarm = undefined;
+});
+
+it('learns each task type\'s duration from its micro-tasks and flags one that runs far above it', async () => {
+  swarm = await Swarm.start({ tasks: ['test/fixtures/busy.task.ts'], maxSwarmlets: 1 });
+  // 60 micro-tasks of ~5 ms, then one runaway of 100 ms (20× the prediction), run one after another.
+  const tasks = Array.from({ length: 60 }, (_, i) => ({ id: `t${i}`, type: 'busy', input: { ms: 5 }, deps: i > 0 ? [`t${i - 1}`] : [] }));
+  tasks.push({ id: 'runaway', type: 'busy', input: { ms: 100 }, deps: ['t59'] });
+  await swarm.run({ tasks });
+  const summary = swarm.summary();
+  const busy = summary.taskTypes.find((t) => t.taskType === 'busy')!;
+  expect(busy.usage.basis).toBe('history');
+  expect(busy.usage.observations).toBe(61);
+  expect(busy.usage.predictedDurationMs).toBeGreaterThan(3);
+  expect(busy.usage.predictedDurationMs).toBeLessThan(15);
+  expect(busy.usage.durationErrorPercent).toBeDefined();
+  expect(summary.anomalies.map((a) => a.microTask)).toEqual(['runaway']);
+  expect(summary.anomalies[0]!.reason).toMatch(/busy/);
+});
