@@ -25,6 +25,10 @@ const optionsSchema = z.object({
   tickMs: z.number().int().min(5).max(60_000).default(100),
   monitorIntervalMs: z.number().int().min(10).max(60_000).default(250),
   maxAttempts: z.number().int().min(1).max(100).default(LIMITS.maxAttempts),
+  /** A micro-task running longer is stopped (its swarmlet killed) and retried, then fails its job. */
+  taskTimeoutMs: z.number().int().positive().optional(),
+  /** A swarmlet whose resident memory exceeds this is stopped; its running micro-task is retried. */
+  swarmletMemoryLimitMb: z.number().positive().optional(),
   maxSplitDepth: z.number().int().min(0).max(1000).default(LIMITS.maxSplitDepth),
   maxChildrenPerSplit: z.number().int().min(1).default(LIMITS.maxChildrenPerSplit),
   maxMicroTasksPerJob: z.number().int().min(1).default(LIMITS.maxMicroTasksPerJob),
@@ -68,6 +72,7 @@ export class Swarm {
       clock: wallClock,
       provider: (events) => new ProcessProvider(events, wallClock, options.monitorIntervalMs),
       history,
+      hardLimits: { taskTimeoutMs: options.taskTimeoutMs, swarmletMemoryLimitMb: options.swarmletMemoryLimitMb },
     });
     orchestrator.start();
     return new Swarm(orchestrator, taskTypes);

@@ -178,6 +178,19 @@ export function brokerContract(name: string, make: () => Promise<Broker> | Broke
       });
     });
 
+    it('requeue ends leases without counting an attempt: the tasks come back as they were', async () => {
+      await broker.enqueue([task(1), task(2), task(3, 'compress')]);
+      const taken = [...(await broker.take('hash', 10)), ...(await broker.take('compress', 10))];
+      await broker.requeue([1, 3, 99]); // 99 was never leased: ignored
+      expect(await broker.leased()).toBe(1);
+      expect(await depthOf(broker, 'hash')).toBe(1);
+      expect(await depthOf(broker, 'compress')).toBe(1);
+      const again = await broker.take('hash', 10);
+      expect(again.map((t) => [t.id, t.attempt])).toEqual([[1, 1]]);
+      expect(await broker.complete([2])).toEqual([2]);
+      expect(taken).toHaveLength(3);
+    });
+
     it('round-trips 10k tasks across types and priorities, each completed exactly once', async () => {
       const total = 10_000;
       const types = ['hash', 'compress'];

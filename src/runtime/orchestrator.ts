@@ -16,6 +16,7 @@ import { progressView, runSummary, type ProgressView, type ReportSources } from 
 import { SwarmletRecord } from './swarmlet-record.js';
 import { TypeStats, prefetchFor } from './type-stats.js';
 import { UsageTracker } from './usage-tracker.js';
+import { enforceHardLimits, type HardLimits } from './hard-limits.js';
 
 export interface OrchestratorOptions {
   readonly taskTypes: ReadonlyMap<string, TaskTypeInfo>;
@@ -29,6 +30,8 @@ export interface OrchestratorOptions {
   readonly provider: (events: ProviderEvents) => Provider;
   /** Earlier runs' job profiles, and where finished runs are recorded. */
   readonly history: JobHistory;
+  /** Hard limits: a micro-task running longer, or a swarmlet holding more memory, is stopped. */
+  readonly hardLimits: HardLimits;
 }
 
 export type { ProgressView } from './run-reporter.js';
@@ -120,6 +123,7 @@ export class Orchestrator implements ProviderEvents {
   // ── observe → step → act ────────────────────────────────────────────────
 
   private async tick(): Promise<void> {
+    enforceHardLimits([...this.swarmlets.values()], this.options.hardLimits, this.options.clock.nowMs(), (id, reason) => this.provider.kill(id, reason), (id) => this.tracker.tasks.get(id)?.label);
     const snapshot = await this.observe();
     const { state, decision } = step(this.options.policy, this.loopState, snapshot);
     this.loopState = state;
@@ -319,6 +323,7 @@ export class Orchestrator implements ProviderEvents {
     this.run(async () => {
       const swarmlet = this.swarmlets.get(swarmletId);
       if (!swarmlet) return;
+      swarmlet.progressAtMs = atMs;
       const ready: number[] = [];
       const completed: number[] = [];
       for (const [id, status, value, durationUs] of results) {
@@ -351,8 +356,15 @@ export class Orchestrator implements ProviderEvents {
     this.run(async () => {
       const swarmlet = this.swarmlets.get(swarmletId);
       if (!swarmlet || swarmlet.state === 'stopped') return;
-      const orphans = [...swarmlet.inFlight];
+      let orphans = [...swarmlet.inFlight];
       swarmlet.inFlight.clear();
+      if (swarmlet.limitCulprit !== undefined) {
+        // Killed for a hard limit: only the micro-task that broke it pays an attempt; the others never ran.
+        const innocents = orphans.filter((id) => id !== swarmlet.limitCulprit);
+        await this.options.broker.requeue(innocents);
+        for (const id of innocents) this.requeueWaiting(id);
+        orphans = orphans.filter((id) => id === swarmlet.limitCulprit);
+      }
       swarmlet.transition('stopped', atMs);
       this.swarmlets.delete(swarmletId);
       this.stopped.push(swarmlet);
@@ -399,6 +411,13 @@ export class Orchestrator implements ProviderEvents {
       if (job.record.status === 'done') job.resolve(job.record.output);
       else job.reject(job.record.error!);
     }
+  }
+
+  private requeueWaiting(id: number): void {
+    const task = this.tracker.tasks.get(id);
+    if (!task) return;
+    this.tracker.requeue(id);
+    this.countQueued(task.taskType, 1);
   }
 
   private countQueued(taskType: string, delta: number): void {

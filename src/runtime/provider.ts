@@ -16,6 +16,8 @@ export interface Provider {
   dispatch(swarmletId: string, tasks: WireTask[]): void;
   /** Asks a swarmlet to exit; `exited` follows. Idempotent. */
   stop(swarmletId: string): void;
+  /** Stops a swarmlet at once (a hard limit was hit); `exited` follows with `reason` as its detail. */
+  kill(swarmletId: string, reason: string): void;
   /** Kills what is left and resolves once every swarmlet has exited. */
   stopAll(): Promise<void>;
 }

@@ -30,6 +30,10 @@ export class SwarmletRecord {
   readonly demandLoads = new Set<string>();
   /** Started ahead of predicted demand and not yet given work. */
   shadow = false;
+  /** Last time it started work or returned results: a busy swarmlet silent for longer than the task time limit is over it. */
+  progressAtMs: number;
+  /** Set when it is killed for a hard limit: the micro-task that broke it (the others get requeued without penalty). */
+  limitCulprit: number | undefined;
   /** The monitor's latest report from inside the swarmlet. */
   lastSample: MonitorSample | undefined;
   private busySinceMs: number | undefined;
@@ -44,6 +48,7 @@ export class SwarmletRecord {
   ) {
     this.lastBusyAtMs = startedAtMs;
     this.lastMorphAtMs = startedAtMs;
+    this.progressAtMs = startedAtMs;
     this.windowStartMs = startedAtMs;
   }
 
@@ -51,7 +56,10 @@ export class SwarmletRecord {
   transition(to: SwarmletState, atMs: number): void {
     const reason = transitionReason(this.state, to);
     if (this.state === 'busy') this.endBusy(atMs);
-    if (to === 'busy') this.busySinceMs = atMs;
+    if (to === 'busy') {
+      this.busySinceMs = atMs;
+      this.progressAtMs = atMs;
+    }
     this.history.push({ from: this.state, to, atMs, reason });
     if (this.history.length > HISTORY_LIMIT) this.history.shift();
     this.state = to;

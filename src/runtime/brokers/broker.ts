@@ -26,6 +26,8 @@ export interface Broker {
   complete(ids: readonly number[]): Promise<number[]>;
   /** Ends leases in failure: requeued with attempt + 1 while attempts remain, else dead. */
   fail(ids: readonly number[], reason: string): Promise<FailOutcome[]>;
+  /** Ends leases without counting an attempt: the tasks go back to their queues as they were (they never ran). */
+  requeue(ids: readonly number[]): Promise<void>;
   /** Ready (not leased) tasks per type. */
   depths(): Promise<Map<string, number>>;
   /** Tasks currently leased. */

@@ -85,6 +85,15 @@ export class MemoryBroker implements Broker {
     });
   }
 
+  async requeue(ids: readonly number[]): Promise<void> {
+    for (const id of ids) {
+      const task = this.leases.get(id);
+      if (!task) continue;
+      this.leases.delete(id);
+      this.queueOf(task.taskType).push(task);
+    }
+  }
+
   async depths(): Promise<Map<string, number>> {
     return new Map([...this.queues].map(([type, queue]) => [type, queue.size]));
   }

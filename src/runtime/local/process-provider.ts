@@ -78,9 +78,11 @@ export class ProcessProvider implements Provider {
     setTimeout(() => record.exited || record.process.kill('SIGKILL'), 2_000).unref();
   }
 
-  /** For fault tests and hard limits: kill the process now. */
-  kill(swarmletId: string): void {
-    this.children.get(swarmletId)?.process.kill('SIGKILL');
+  kill(swarmletId: string, reason: string): void {
+    const record = this.children.get(swarmletId);
+    if (!record || record.exited) return;
+    record.killReason = reason;
+    record.process.kill('SIGKILL');
   }
 
   pidOf(swarmletId: string): number | undefined {
