@@ -6,6 +6,7 @@ import { InputError } from './core/errors.js';
 import { parseJob, type JobInput } from './core/job.js';
 import { LIMITS } from './core/limits.js';
 import type { Policy } from './decide/policy.js';
+import { DEFAULT_ADMISSION_LIMITS } from './schedule/admission.js';
 import { adaptivePolicy } from './decide/policies/adaptive.js';
 import { staticPolicy } from './decide/policies/static.js';
 import { MemoryBroker } from './runtime/brokers/memory-broker.js';
@@ -29,6 +30,12 @@ const optionsSchema = z.object({
   taskTimeoutMs: z.number().int().positive().optional(),
   /** A swarmlet whose resident memory exceeds this is stopped; its running micro-task is retried. */
   swarmletMemoryLimitMb: z.number().positive().optional(),
+  /**
+   * Admission control: refuse a job of a class when the predicted backlog (queued micro-tasks ×
+   * predicted duration ÷ serving swarmlets) exceeds its limit. true: defaults (low 10 s, normal
+   * 30 s, high 120 s); off by default.
+   */
+  admission: z.union([z.boolean(), z.object({ low: z.number().positive(), normal: z.number().positive(), high: z.number().positive() })]).default(false),
   maxSplitDepth: z.number().int().min(0).max(1000).default(LIMITS.maxSplitDepth),
   maxChildrenPerSplit: z.number().int().min(1).default(LIMITS.maxChildrenPerSplit),
   maxMicroTasksPerJob: z.number().int().min(1).default(LIMITS.maxMicroTasksPerJob),
@@ -73,6 +80,7 @@ export class Swarm {
       provider: (events) => new ProcessProvider(events, wallClock, options.monitorIntervalMs),
       history,
       hardLimits: { taskTimeoutMs: options.taskTimeoutMs, swarmletMemoryLimitMb: options.swarmletMemoryLimitMb },
+      admission: options.admission === false ? undefined : options.admission === true ? DEFAULT_ADMISSION_LIMITS : { maxBacklogMs: options.admission },
     });
     orchestrator.start();
     return new Swarm(orchestrator, taskTypes);

@@ -38,6 +38,12 @@ describe('swarmlet run', () => {
     for (const list of Object.values(summary.actions)) for (const item of list) expect(item.reason.length).toBeGreaterThan(10);
   });
 
+  it('takes a priority and a deadline and reports the deadline met', async () => {
+    const { stdout } = await swarmlet(['run', 'examples/merge-sort', '--json', '--no-progress', '--no-history', '--set', 'length=100000', '--priority', 'high', '--deadline', '60s']);
+    const summary = JSON.parse(stdout) as { jobs: { priority: string; deadlineMs: number; deadlineMet: boolean }[] };
+    expect(summary.jobs).toEqual([expect.objectContaining({ priority: 'high', deadlineMs: 60_000, deadlineMet: true })]);
+  });
+
   it('runs the recursive merge sort and prints a readable summary', async () => {
     const { stdout } = await swarmlet(['run', 'examples/merge-sort', '--no-progress', '--set', 'length=200000', '--set', 'leaf=20000']);
     expect(stdout).toMatch(/^merge-sort: \d+ micro-tasks in [\d.]+ s/);
@@ -53,6 +59,8 @@ describe('swarmlet run', () => {
     [['run', 'examples/merge-sort', '--set', 'length=-5'], /job merge-sort: --set length=-5/],
     [['run', 'examples/merge-sort', '--policy', 'fastest'], /--policy: unknown policy "fastest"/],
     [['run', 'examples/merge-sort', '--max-swarmlets', 'zero'], /--max-swarmlets: "zero" is not a positive integer/],
+    [['run', 'examples/merge-sort', '--priority', 'urgent'], /--priority: "urgent" is not a priority class/],
+    [['run', 'examples/merge-sort', '--deadline', 'soon'], /--deadline: "soon" is not a duration/],
   ])('rejects bad input %j with a clear one-line error and no stack', async (args, message) => {
     const failure = await failing(args);
     expect(failure.code).toBe(2);

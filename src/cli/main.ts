@@ -1,5 +1,5 @@
 import { Command } from 'commander';
-import { InputError, TaskFailedError, TaskModuleError } from '../core/errors.js';
+import { AdmissionError, InputError, TaskFailedError, TaskModuleError } from '../core/errors.js';
 import { runCommand } from './run.js';
 import { ALL_POLICIES, simCommand } from './sim.js';
 
@@ -18,6 +18,8 @@ program
   .option('--max-swarmlets <n>', 'most swarmlets at once (default: CPU cores)')
   .option('--policy <policy>', 'adaptive, or static:type=count,... for a fixed split', 'adaptive')
   .option('--tick-ms <ms>', 'control loop period in ms (default 100)')
+  .option('--priority <class>', 'the job\'s priority class: low, normal or high')
+  .option('--deadline <duration>', 'the job should finish within this long, e.g. 2s, 500ms, 1m (reported met or missed)')
   .option('--cache-dir <dir>', 'where compiled task modules are kept', '.swarmlet/cache')
   .option('--history <file>', 'history kept between runs, so a job\'s next run pre-warms what it needs', '.swarmlet/history.json')
   .option('--no-history', 'keep no history')
@@ -53,6 +55,10 @@ function report(error: unknown): number {
   if (error instanceof InputError || error instanceof TaskModuleError) {
     process.stderr.write(`swarmlet: ${error.message}\n`);
     return 2;
+  }
+  if (error instanceof AdmissionError) {
+    process.stderr.write(`swarmlet: ${error.message}\n`);
+    return 3;
   }
   if (error instanceof TaskFailedError) {
     process.stderr.write(`swarmlet: job failed: ${error.message}\n`);

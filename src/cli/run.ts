@@ -15,6 +15,8 @@ export interface RunCommandOptions {
   readonly tickMs?: string;
   readonly cacheDir: string;
   readonly history: string | false;
+  readonly priority?: string;
+  readonly deadline?: string;
 }
 
 /** `swarmlet run <job>`: runs a job on this machine and prints its summary. */
@@ -34,7 +36,11 @@ export async function runCommand(target: string, options: RunCommandOptions): Pr
   const stopOnSignal = () => void swarm.stop().then(() => process.exit(130));
   process.once('SIGINT', stopOnSignal);
   try {
-    const output = await swarm.run({ name: definition.name, ...jobInput });
+    const output = await swarm.run({
+    name: definition.name, ...jobInput,
+    ...(options.priority !== undefined && { priority: priorityClass(options.priority) }),
+    ...(options.deadline !== undefined && { deadlineMs: durationMs('--deadline', options.deadline) }),
+  });
     progress?.stop();
     const summary = swarm.summary();
     if (options.json) process.stdout.write(`${JSON.stringify({ job: definition.name, ...summary, output }, null, 2)}\n`);
@@ -68,6 +74,20 @@ export function parsePolicy(text: string): SwarmOptions['policy'] {
     return { static: split };
   }
   throw new InputError('--policy', `unknown policy "${text}"`, 'use adaptive or static:type=count,...');
+}
+
+function priorityClass(text: string): 'low' | 'normal' | 'high' {
+  if (text === 'low' || text === 'normal' || text === 'high') return text;
+  throw new InputError('--priority', `"${text}" is not a priority class`, 'write --priority high (or normal, low)');
+}
+
+/** `2s`, `500ms`, `1.5m`, or plain milliseconds. */
+export function durationMs(field: string, text: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[(match?.[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h'];
+  const value = match ? Number(match[1]) * unit : Number.NaN;
+  if (!(value > 0)) throw new InputError(field, `"${text}" is not a duration`, `write ${field} 2s (or 500ms, 1m)`);
+  return value;
 }
 
 function positiveInteger(field: string, text: string): number {

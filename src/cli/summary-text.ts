@@ -44,6 +44,9 @@ export function renderSummary(name: string, summary: RunSummary): string {
       }),
     ),
   );
+  for (const job of summary.jobs.filter((j) => j.deadlineMs !== undefined).slice(-5)) {
+    lines.push('', `deadline ${seconds(job.deadlineMs!)} (${job.priority}): ${job.deadlineMet ? 'met' : 'missed'}, finished in ${seconds(job.wallMs)}`);
+  }
   lines.push('', summary.anomalies.length === 0 ? 'anomalies: none' : `anomalies: ${summary.anomalies.length}`);
   for (const anomaly of summary.anomalies.slice(0, 10)) lines.push(`  +${seconds(anomaly.atMs)} ${anomaly.microTask}: ${anomaly.reason}`);
   lines.push('', summary.faults.length === 0 ? 'faults: none' : `faults: ${summary.faults.length}`);

@@ -22,6 +22,16 @@ export class InputError extends Error {
   }
 }
 
+/** Admission control refused a job under overload; retrying after `retryAfterMs` may succeed. */
+export class AdmissionError extends Error {
+  readonly retryAfterMs: number | undefined;
+  constructor(message: string, retryAfterMs: number | undefined) {
+    super(`job refused by admission control: ${message}${retryAfterMs === undefined ? '' : `; retry in ${Math.ceil(retryAfterMs / 1000)} s`}`);
+    this.name = 'AdmissionError';
+    this.retryAfterMs = retryAfterMs;
+  }
+}
+
 /** A micro-task failed for good (retries exhausted); carries the task's own message and stack. */
 export class TaskFailedError extends Error {
   readonly taskType: string;

@@ -6,6 +6,8 @@ const priority = z.enum(['low', 'normal', 'high']).default('normal');
 const owner = z.string().min(1).max(200).default('default');
 /** Names "the same job" across runs (with the owner), so history can pre-warm what it needs. */
 const name = z.string().min(1).max(200).optional();
+/** The job should finish within this long of its submission (its SLA); reported met or missed. */
+const deadlineMs = z.number().positive().max(7 * 24 * 3_600_000).optional();
 
 const singleJob = z.object({
   type: z.string().min(1),
@@ -13,6 +15,7 @@ const singleJob = z.object({
   priority,
   owner,
   name,
+  deadlineMs,
 });
 
 const dagTask = z.object({
@@ -27,6 +30,7 @@ const dagJob = z.object({
   priority,
   owner,
   name,
+  deadlineMs,
 });
 
 const singleForm = singleJob.strict();

@@ -1,6 +1,6 @@
 import type { Action } from '../core/actions.js';
 import type { Clock } from '../core/clock.js';
-import { TaskModuleError } from '../core/errors.js';
+import { AdmissionError, TaskModuleError } from '../core/errors.js';
 import type { Job } from '../core/job.js';
 import type { Policy } from '../decide/policy.js';
 import type { PoolLimits, Snapshot } from '../decide/snapshot.js';
@@ -17,6 +17,8 @@ import { SwarmletRecord } from './swarmlet-record.js';
 import { TypeStats, prefetchFor } from './type-stats.js';
 import { UsageTracker } from './usage-tracker.js';
 import { enforceHardLimits, type HardLimits } from './hard-limits.js';
+import { JobOutcomes } from './job-outcomes.js';
+import { admit, type AdmissionLimits } from '../schedule/admission.js';
 
 export interface OrchestratorOptions {
   readonly taskTypes: ReadonlyMap<string, TaskTypeInfo>;
@@ -32,6 +34,8 @@ export interface OrchestratorOptions {
   readonly history: JobHistory;
   /** Hard limits: a micro-task running longer, or a swarmlet holding more memory, is stopped. */
   readonly hardLimits: HardLimits;
+  /** Admission control by priority class on the predicted backlog; undefined: admit everything. */
+  readonly admission: AdmissionLimits | undefined;
 }
 
 export type { ProgressView } from './run-reporter.js';
@@ -64,6 +68,7 @@ export class Orchestrator implements ProviderEvents {
   /** Ready micro-tasks in the broker per type, as far as this director knows (for cold-start accounting). */
   private readonly queued = new Map<string, number>();
   private readonly usage: UsageTracker;
+  private readonly outcomes = new JobOutcomes();
   private loopState: LoopState;
   private serial: Promise<void> = Promise.resolve();
   private timer: ReturnType<typeof setInterval> | undefined;
@@ -98,7 +103,9 @@ export class Orchestrator implements ProviderEvents {
 
   /** Accepts a validated job; the promise settles with its output or its failure. Throws InputError on a bad DAG. */
   submit(job: Job): Promise<unknown> {
+    this.admitOrThrow(job);
     const { job: record, ready } = this.tracker.submit(job);
+    this.outcomes.started(record.id, job, this.options.clock.nowMs());
     this.options.history.started(record.id, jobKey(job), this.options.clock.nowMs());
     const result = new Promise<unknown>((resolve, reject) => this.pending.set(record.id, { record, resolve, reject }));
     this.run(async () => {
@@ -408,9 +415,24 @@ export class Orchestrator implements ProviderEvents {
       if (job.record.status === 'running') continue;
       this.pending.delete(id);
       this.options.history.ended(id, job.record.status === 'done');
+      this.outcomes.ended(id, job.record.status === 'done' ? 'done' : 'failed', this.options.clock.nowMs());
       if (job.record.status === 'done') job.resolve(job.record.output);
       else job.reject(job.record.error!);
     }
+  }
+
+  /** Under overload, lower classes are refused with the class, the predicted backlog and the limit. */
+  private admitOrThrow(job: Job): void {
+    if (!this.options.admission) return;
+    let backlogCostMs = 0;
+    let size = 0;
+    for (const [taskType, queued] of this.queued) {
+      size += queued;
+      backlogCostMs += queued * (this.usage.view(taskType).predictedDurationMs ?? this.stats.get(taskType)?.recentDurationMs ?? 0);
+    }
+    const workers = [...this.swarmlets.values()].filter((s) => s.serving).length;
+    const decision = admit({ size, capacity: Number.MAX_SAFE_INTEGER, backlogCostMs, workers }, { priorityClass: job.priority, costMs: 0 }, this.options.admission);
+    if (!decision.admitted) throw new AdmissionError(decision.reason, decision.retryAfterMs);
   }
 
   private requeueWaiting(id: number): void {
@@ -437,7 +459,7 @@ export class Orchestrator implements ProviderEvents {
   }
 
   private reportSources(): ReportSources {
-    return { stats: this.stats, counts: this.tracker.counts, swarmlets: [...this.stopped, ...this.swarmlets.values()], actionLog: this.actionLog, faults: this.faults, usage: this.usage };
+    return { stats: this.stats, counts: this.tracker.counts, swarmlets: [...this.stopped, ...this.swarmlets.values()], actionLog: this.actionLog, faults: this.faults, usage: this.usage, jobs: this.outcomes.finished };
   }
 
   /** For fault tests: the swarmlets and their states. */

@@ -1,6 +1,7 @@
 import type { Action, ActionKind } from '../core/actions.js';
 import type { MonitorSample } from './local/ipc.js';
 import type { AnomalyRecord, UsageView } from './usage-tracker.js';
+import type { JobOutcome } from './job-outcomes.js';
 
 /** Per task type, what the run did. */
 export interface TaskTypeReport {
@@ -52,6 +53,8 @@ export interface RunSummary {
   readonly faults: readonly FaultRecord[];
   /** Micro-tasks far above their predicted duration (robust statistics; the last 100). */
   readonly anomalies: readonly AnomalyRecord[];
+  /** Finished jobs with their wall time against their deadline (the last thousand). */
+  readonly jobs: readonly JobOutcome[];
   readonly swarmlets: readonly SwarmletReport[];
 }
 

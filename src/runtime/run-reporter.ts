@@ -3,6 +3,7 @@ import { groupActions, type ActionRecord, type FaultRecord, type RunSummary } fr
 import type { SwarmletRecord } from './swarmlet-record.js';
 import type { TypeStats } from './type-stats.js';
 import type { UsageTracker } from './usage-tracker.js';
+import type { JobOutcome } from './job-outcomes.js';
 
 /** Live progress per task type: done/total, rate since the previous view, swarmlets serving it. */
 export interface ProgressView {
@@ -19,6 +20,7 @@ export interface ReportSources {
   readonly actionLog: readonly ActionRecord[];
   readonly faults: readonly FaultRecord[];
   readonly usage: UsageTracker;
+  readonly jobs: readonly JobOutcome[];
 }
 
 export function progressView(nowMs: number, previous: ProgressView | undefined, sources: ReportSources): ProgressView {
@@ -53,6 +55,7 @@ export function runSummary(wallMs: number, startedAtMs: number, policy: string, 
     actions: groupActions(sources.actionLog, startedAtMs),
     faults: sources.faults,
     anomalies: sources.usage.anomalies,
+    jobs: sources.jobs,
     swarmlets: sources.swarmlets.map((s) => ({
       id: s.id, taskType: s.taskType, state: s.state, monitor: s.lastSample,
       morphs: sources.actionLog.filter(({ action }) => 'swarmletId' in action && action.swarmletId === s.id).length,

@@ -1,0 +1,38 @@
+import { afterEach, expect, it } from 'vitest';
+import { AdmissionError } from '../src/core/errors.js';
+import { Swarm } from '../src/swarm.js';
+
+let swarm: Swarm | undefined;
+afterEach(async () => {
+  await swarm?.stop();
+  swarm = undefined;
+});
+const tasks = ['test/fixtures/busy.task.ts', 'test/fixtures/noop.task.ts'];
+const busyJob = (count: number, ms: number, priority: 'low' | 'normal' | 'high') =>
+  ({ priority, tasks: Array.from({ length: count }, (_, i) => ({ id: `b${i}`, type: 'busy', input: { ms } })) });
+/** Lets queued work reach the broker (the orchestrator enqueues on its next turn). */
+const settle = () => new Promise((resolve) => setImmediate(resolve));
+
+it('under overload, admission control refuses a low-priority job with the class, the backlog and the limit, and still admits high', async () => {
+  swarm = await Swarm.start({ tasks, maxSwarmlets: 1, admission: { low: 200, normal: 60_000, high: 600_000 } });
+  await swarm.run(busyJob(5, 20, 'normal')); // the usage model learns that busy micro-tasks take ~20 ms
+  const big = swarm.run(busyJob(60, 20, 'normal')); // ~1.2 s of work for one swarmlet
+  await settle();
+  const refused = await swarm.run({ type: 'noop', input: 1, priority: 'low' }).catch((error: unknown) => error);
+  expect(refused).toBeInstanceOf(AdmissionError);
+  expect((refused as AdmissionError).message).toMatch(/^job refused by admission control: low: predicted backlog [\d.]+ s > low limit 200 ms \([\d.]+ s of queued work on 1 worker\(s\)\); retry in \d+ s$/);
+  expect((refused as AdmissionError).retryAfterMs).toBeGreaterThan(0);
+  await expect(swarm.run({ type: 'noop', input: 2, priority: 'high' })).resolves.toBe(2);
+  await expect(big).resolves.toBeDefined(); // accepted work is never lost
+  await expect(swarm.run({ type: 'noop', input: 3, priority: 'low' })).resolves.toBe(3); // backlog drained: admitted again
+});
+
+it('reports each job against its deadline', async () => {
+  swarm = await Swarm.start({ tasks, maxSwarmlets: 1 });
+  await swarm.run({ type: 'busy', input: { ms: 50 }, deadlineMs: 10_000, name: 'relaxed' });
+  await swarm.run({ type: 'busy', input: { ms: 50 }, deadlineMs: 1, name: 'impossible' });
+  await swarm.run({ type: 'noop', input: 0 });
+  const jobs = swarm.summary().jobs;
+  expect(jobs.map((j) => [j.name, j.deadlineMet])).toEqual([['relaxed', true], ['impossible', false], [undefined, undefined]]);
+  expect(jobs[1]!.wallMs).toBeGreaterThanOrEqual(50);
+});
