@@ -30,6 +30,8 @@ const optionsSchema = z.object({
   taskTimeoutMs: z.number().int().positive().optional(),
   /** A swarmlet whose resident memory exceeds this is stopped; its running micro-task is retried. */
   swarmletMemoryLimitMb: z.number().positive().optional(),
+  /** A micro-task running anomalously long for its type (robust statistics on its history): report it, or stop and retry it. */
+  onRunaway: z.enum(['alert', 'kill']).default('alert'),
   /**
    * Admission control: refuse a job of a class when the predicted backlog (queued micro-tasks ×
    * predicted duration ÷ serving swarmlets) exceeds its limit. true: defaults (low 10 s, normal
@@ -79,7 +81,7 @@ export class Swarm {
       clock: wallClock,
       provider: (events) => new ProcessProvider(events, wallClock, options.monitorIntervalMs),
       history,
-      hardLimits: { taskTimeoutMs: options.taskTimeoutMs, swarmletMemoryLimitMb: options.swarmletMemoryLimitMb },
+      hardLimits: { taskTimeoutMs: options.taskTimeoutMs, swarmletMemoryLimitMb: options.swarmletMemoryLimitMb, onRunaway: options.onRunaway },
       admission: options.admission === false ? undefined : options.admission === true ? DEFAULT_ADMISSION_LIMITS : { maxBacklogMs: options.admission },
     });
     orchestrator.start();

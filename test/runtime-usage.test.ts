@@ -23,3 +23,19 @@ it('learns each task type\'s duration from its micro-tasks and flags one that ru
   expect(summary.anomalies.map((a) => a.microTask)).toEqual(['runaway']);
   expect(summary.anomalies[0]!.reason).toMatch(/busy/);
 });
+
+it.each([
+  { onRunaway: 'alert' as const, expectKilled: false },
+  { onRunaway: 'kill' as const, expectKilled: true },
+])('detects a runaway while it is still running (onRunaway: $onRunaway)', async ({ onRunaway, expectKilled }) => {
+  swarm = await Swarm.start({ tasks: ['test/fixtures/busy.task.ts'], maxSwarmlets: 1, tickMs: 20, maxAttempts: 1, onRunaway });
+  const warmup = Array.from({ length: 40 }, (_, i) => ({ id: `t${i}`, type: 'busy', input: { ms: 5 }, deps: i > 0 ? [`t${i - 1}`] : [] }));
+  await swarm.run({ tasks: warmup });
+  // 2 s against a ~5 ms prediction: flagged long before it ends.
+  const outcome = await swarm.run({ type: 'busy', input: { ms: 2_000 }, name: 'runaway' }).then(() => 'finished', (error: unknown) => String(error));
+  const running = swarm.summary().anomalies.filter((a) => a.phase === 'running');
+  expect(running).toHaveLength(1);
+  expect(running[0]!.microTask).toBe('root');
+  if (expectKilled) expect(outcome).toMatch(/ran [\d.]+× its predicted duration \(anomaly\)/);
+  else expect(outcome).toBe('finished');
+});

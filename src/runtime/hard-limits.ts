@@ -1,9 +1,15 @@
+import type { PriorityName } from '../core/limits.js';
+import { admit, type AdmissionDecision, type AdmissionLimits } from '../schedule/admission.js';
+import type { MicroTask } from './jobs/micro-task.js';
 import type { SwarmletRecord } from './swarmlet-record.js';
+import type { UsageTracker } from './usage-tracker.js';
 
 /** Hard limits, enforced whatever the policy decides. Undefined: no limit. */
 export interface HardLimits {
   readonly taskTimeoutMs: number | undefined;
   readonly swarmletMemoryLimitMb: number | undefined;
+  /** What to do with a micro-task running anomalously long for its type: report it, or stop and retry it. */
+  readonly onRunaway: 'alert' | 'kill';
 }
 
 /**
@@ -25,4 +31,29 @@ export function enforceHardLimits(swarmlets: readonly SwarmletRecord[], limits: 
       kill(swarmlet.id, `was stopped: it held ${Math.round(rssMb)} MB, over its memory limit of ${limits.swarmletMemoryLimitMb} MB`);
     }
   }
+}
+
+/** Flags (and with `kill`, stops) running micro-tasks whose elapsed time is anomalous for their type. */
+export function watchRunaways(swarmlets: Iterable<SwarmletRecord>, taskOf: (id: number) => MicroTask | undefined, usage: UsageTracker, nowMs: number, startedAtMs: number, onRunaway: HardLimits['onRunaway'], kill: (swarmletId: string, reason: string) => void): void {
+  for (const swarmlet of swarmlets) {
+    if (swarmlet.state !== 'busy' || swarmlet.limitCulprit !== undefined) continue;
+    const running = swarmlet.inFlight.values().next().value as number | undefined;
+    const task = running === undefined ? undefined : taskOf(running);
+    if (!task) continue;
+    const event = usage.running(task.taskType, task.id, task.label, nowMs - swarmlet.progressAtMs, nowMs - startedAtMs);
+    if (!event || onRunaway !== 'kill') continue;
+    swarmlet.limitCulprit = task.id;
+    kill(swarmlet.id, `was stopped: micro-task ${task.label} ran ${event.ratio.toFixed(1)}× its predicted duration (anomaly)`);
+  }
+}
+
+/** Admission by class on the predicted backlog: queued micro-tasks × predicted duration ÷ serving swarmlets. */
+export function admitJob(priority: PriorityName, queued: ReadonlyMap<string, number>, predictedMs: (taskType: string) => number, workers: number, limits: AdmissionLimits): AdmissionDecision {
+  let size = 0;
+  let backlogCostMs = 0;
+  for (const [taskType, count] of queued) {
+    size += count;
+    backlogCostMs += count * predictedMs(taskType);
+  }
+  return admit({ size, capacity: Number.MAX_SAFE_INTEGER, backlogCostMs, workers }, { priorityClass: priority, costMs: 0 }, limits);
 }

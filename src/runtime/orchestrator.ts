@@ -13,12 +13,13 @@ import type { Provider, ProviderEvents } from './provider.js';
 import { jobKey, servingByType, type JobHistory } from './job-history.js';
 import type { ActionRecord, FaultRecord, RunSummary } from './run-report.js';
 import { progressView, runSummary, type ProgressView, type ReportSources } from './run-reporter.js';
-import { SwarmletRecord } from './swarmlet-record.js';
+import type { SwarmletRecord } from './swarmlet-record.js';
 import { TypeStats, prefetchFor } from './type-stats.js';
 import { UsageTracker } from './usage-tracker.js';
-import { enforceHardLimits, type HardLimits } from './hard-limits.js';
+import { SwarmletPool } from './swarmlet-pool.js';
+import { admitJob, enforceHardLimits, watchRunaways, type HardLimits } from './hard-limits.js';
 import { JobOutcomes } from './job-outcomes.js';
-import { admit, type AdmissionLimits } from '../schedule/admission.js';
+import type { AdmissionLimits } from '../schedule/admission.js';
 
 export interface OrchestratorOptions {
   readonly taskTypes: ReadonlyMap<string, TaskTypeInfo>;
@@ -68,11 +69,11 @@ export class Orchestrator implements ProviderEvents {
   /** Ready micro-tasks in the broker per type, as far as this director knows (for cold-start accounting). */
   private readonly queued = new Map<string, number>();
   private readonly usage: UsageTracker;
+  private readonly pool: SwarmletPool;
   private readonly outcomes = new JobOutcomes();
   private loopState: LoopState;
   private serial: Promise<void> = Promise.resolve();
   private timer: ReturnType<typeof setInterval> | undefined;
-  private nextSwarmletId = 1;
   private startedAtMs = 0;
   private lastProgress: ProgressView | undefined;
   progressListener: ((view: ProgressView) => void) | undefined;
@@ -83,6 +84,7 @@ export class Orchestrator implements ProviderEvents {
     for (const info of options.taskTypes.values()) this.stats.set(info.name, new TypeStats(info.name, info.hintDurationMs));
     this.usage = new UsageTracker(new Map([...options.taskTypes.values()].map((info) => [info.name, { durationMs: info.hintDurationMs }])));
     this.provider = options.provider(this);
+    this.pool = new SwarmletPool(this.swarmlets, this.provider, options.taskTypes, this.stats, this.queued);
     this.loopState = initialLoopState(options.policy);
   }
 
@@ -131,6 +133,7 @@ export class Orchestrator implements ProviderEvents {
 
   private async tick(): Promise<void> {
     enforceHardLimits([...this.swarmlets.values()], this.options.hardLimits, this.options.clock.nowMs(), (id, reason) => this.provider.kill(id, reason), (id) => this.tracker.tasks.get(id)?.label);
+    this.watchRunaways(this.options.clock.nowMs());
     const snapshot = await this.observe();
     const { state, decision } = step(this.options.policy, this.loopState, snapshot);
     this.loopState = state;
@@ -160,66 +163,17 @@ export class Orchestrator implements ProviderEvents {
     if (this.actionLog.length > ACTION_LOG_LIMIT) this.actionLog.shift();
     switch (action.kind) {
       case 'replicate':
-        return this.startSwarmlet(action.taskType, nowMs, false);
+        return void this.pool.start(action.taskType, nowMs, false);
       case 'prewarm':
-        if (action.swarmletId === undefined) return this.startSwarmlet(action.taskType, nowMs, true);
-        return this.preload(this.swarmlets.get(action.swarmletId)!, action.taskType);
+        if (action.swarmletId === undefined) return void this.pool.start(action.taskType, nowMs, true);
+        return this.pool.preload(this.swarmlets.get(action.swarmletId)!, action.taskType);
       case 'specialize':
-        return this.specialize(this.swarmlets.get(action.swarmletId)!, action.toTaskType, nowMs);
+        return this.pool.specialize(this.swarmlets.get(action.swarmletId)!, action.toTaskType, nowMs);
       case 'consolidate':
       case 'deprovision':
       case 'reclaim':
-        return this.retire(this.swarmlets.get(action.swarmletId)!, action.reason, nowMs);
+        return this.pool.retire(this.swarmlets.get(action.swarmletId)!, action.reason, nowMs);
     }
-  }
-
-  private startSwarmlet(taskType: string, nowMs: number, shadow: boolean): void {
-    const swarmlet = new SwarmletRecord(`s${this.nextSwarmletId++}`, taskType, nowMs);
-    swarmlet.shadow = shadow;
-    this.swarmlets.set(swarmlet.id, swarmlet);
-    this.notePeak(taskType);
-    this.noteLoad(swarmlet, taskType);
-    this.provider.start(swarmlet.id, taskType, this.options.taskTypes.get(taskType)!.modulePath);
-  }
-
-  /** A shadow's preload: the type is loaded and warmed in this swarmlet, which keeps serving its own type. */
-  private preload(swarmlet: SwarmletRecord, taskType: string): void {
-    if (swarmlet.warmTypes.has(taskType) || swarmlet.loadingTypes.has(taskType) || swarmlet.state === 'stopped' || swarmlet.state === 'draining') return;
-    this.noteLoad(swarmlet, taskType);
-    swarmlet.loadingTypes.add(taskType);
-    this.provider.load(swarmlet.id, taskType, this.options.taskTypes.get(taskType)!.modulePath, false);
-  }
-
-  /** A load that micro-tasks are already waiting for is a cold start; one ahead of demand is a pre-warm. */
-  private noteLoad(swarmlet: SwarmletRecord, taskType: string): void {
-    if (swarmlet.warmTypes.has(taskType)) return;
-    if ((this.queued.get(taskType) ?? 0) > 0) swarmlet.demandLoads.add(taskType);
-  }
-
-  private specialize(swarmlet: SwarmletRecord, taskType: string, nowMs: number): void {
-    swarmlet.lastMorphAtMs = nowMs;
-    if (swarmlet.state !== 'idle') {
-      swarmlet.pendingTaskType = taskType; // takes no new work; switches once its micro-tasks finish
-      return;
-    }
-    swarmlet.transition('warming', nowMs);
-    swarmlet.taskType = taskType;
-    swarmlet.pendingTaskType = undefined;
-    this.notePeak(taskType);
-    this.noteLoad(swarmlet, taskType);
-    this.provider.load(swarmlet.id, taskType, this.options.taskTypes.get(taskType)!.modulePath, true);
-  }
-
-  private retire(swarmlet: SwarmletRecord, reason: string, nowMs: number): void {
-    swarmlet.stopReason = reason;
-    if (swarmlet.state === 'idle' || swarmlet.state === 'busy') swarmlet.transition('draining', nowMs);
-    if (swarmlet.inFlight.size === 0) this.provider.stop(swarmlet.id);
-  }
-
-  private notePeak(taskType: string): void {
-    const serving = [...this.swarmlets.values()].filter((s) => s.state !== 'stopped' && s.taskType === taskType).length;
-    const report = this.stats.get(taskType)!.report;
-    report.peakSwarmlets = Math.max(report.peakSwarmlets, serving);
   }
 
   // ── dispatch ────────────────────────────────────────────────────────────
@@ -279,28 +233,15 @@ export class Orchestrator implements ProviderEvents {
     this.run(async () => {
       const swarmlet = this.swarmlets.get(swarmletId);
       if (!swarmlet || swarmlet.state === 'stopped') return;
-      this.countLoad(swarmlet, taskType, loadMs);
+      this.pool.countLoad(swarmlet, taskType, loadMs);
       if (!activated) return;
       if (swarmlet.state === 'starting') swarmlet.transition('warming', atMs);
       if (swarmlet.state !== 'warming') return;
       swarmlet.transition('idle', atMs);
       swarmlet.lastBusyAtMs = atMs;
-      if (swarmlet.stopReason !== undefined) return this.retire(swarmlet, swarmlet.stopReason, atMs);
+      if (swarmlet.stopReason !== undefined) return this.pool.retire(swarmlet, swarmlet.stopReason, atMs);
       await this.pump();
     });
-  }
-
-  private countLoad(swarmlet: SwarmletRecord, taskType: string, loadMs: number): void {
-    swarmlet.loadingTypes.delete(taskType);
-    if (swarmlet.warmTypes.has(taskType)) return; // already warm there: switching to it is free
-    swarmlet.warmTypes.add(taskType);
-    const report = this.stats.get(taskType)!.report;
-    if (swarmlet.demandLoads.delete(taskType)) {
-      report.coldStarts += 1;
-      report.coldStartMsTotal += loadMs;
-    } else {
-      report.prewarms += 1;
-    }
   }
 
   loadFailed(swarmletId: string, taskType: string, atMs: number, message: string): void {
@@ -342,7 +283,7 @@ export class Orchestrator implements ProviderEvents {
         }
         const stats = this.stats.get(task.taskType)!;
         stats.completed(durationUs / 1000);
-        this.usage.completed(task.taskType, task.label, durationUs / 1000, atMs - this.startedAtMs);
+        this.usage.completed(task.taskType, task.id, task.label, durationUs / 1000, atMs - this.startedAtMs);
         if (status === RESULT_ERROR) {
           await this.retryOrFail([id], value as { message: string; stack?: string });
           continue;
@@ -407,7 +348,7 @@ export class Orchestrator implements ProviderEvents {
     if (swarmlet.inFlight.size > 0 || swarmlet.state === 'stopped') return;
     if (swarmlet.state === 'busy') swarmlet.transition('idle', atMs);
     if (swarmlet.state === 'draining') this.provider.stop(swarmlet.id);
-    else if (swarmlet.pendingTaskType !== undefined && swarmlet.state === 'idle') this.specialize(swarmlet, swarmlet.pendingTaskType, atMs);
+    else if (swarmlet.pendingTaskType !== undefined && swarmlet.state === 'idle') this.pool.specialize(swarmlet, swarmlet.pendingTaskType, atMs);
   }
 
   private settleJobs(): void {
@@ -421,17 +362,17 @@ export class Orchestrator implements ProviderEvents {
     }
   }
 
+  /** Each busy swarmlet's running micro-task against its type's predicted duration (anomaly detection while it runs). */
+  private watchRunaways(nowMs: number): void {
+    watchRunaways(this.swarmlets.values(), (id) => this.tracker.tasks.get(id), this.usage, nowMs, this.startedAtMs, this.options.hardLimits.onRunaway, (id, reason) => this.provider.kill(id, reason));
+  }
+
   /** Under overload, lower classes are refused with the class, the predicted backlog and the limit. */
   private admitOrThrow(job: Job): void {
     if (!this.options.admission) return;
-    let backlogCostMs = 0;
-    let size = 0;
-    for (const [taskType, queued] of this.queued) {
-      size += queued;
-      backlogCostMs += queued * (this.usage.view(taskType).predictedDurationMs ?? this.stats.get(taskType)?.recentDurationMs ?? 0);
-    }
+    const predictedMs = (taskType: string) => this.usage.view(taskType).predictedDurationMs ?? this.stats.get(taskType)?.recentDurationMs ?? 0;
     const workers = [...this.swarmlets.values()].filter((s) => s.serving).length;
-    const decision = admit({ size, capacity: Number.MAX_SAFE_INTEGER, backlogCostMs, workers }, { priorityClass: job.priority, costMs: 0 }, this.options.admission);
+    const decision = admitJob(job.priority, this.queued, predictedMs, workers, this.options.admission);
     if (!decision.admitted) throw new AdmissionError(decision.reason, decision.retryAfterMs);
   }
 

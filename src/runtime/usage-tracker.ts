@@ -1,4 +1,4 @@
-import { createAnomalyDetector, observeCompleted, type AnomalyDetector } from '../predict/anomaly.js';
+import { checkRunning, createAnomalyDetector, observeCompleted, type AnomalyDetector, type AnomalyEvent } from '../predict/anomaly.js';
 import { createUsageModel, observeUsage, predictUsage, predictUsageValue, usageError, type ResourceHints, type UsageModel } from '../predict/usage-model.js';
 
 /** A micro-task that ran far above its predicted duration. */
@@ -7,6 +7,8 @@ export interface AnomalyRecord {
   readonly taskType: string;
   readonly microTask: string;
   readonly ratio: number;
+  /** Found when it finished, or while it was still running (a runaway). */
+  readonly phase: 'completed' | 'running';
   readonly reason: string;
 }
 
@@ -32,11 +34,13 @@ export class UsageTracker {
   private readonly model: UsageModel = createUsageModel();
   private readonly detector: AnomalyDetector = createAnomalyDetector();
   private readonly completions = new Map<string, number>();
+  /** Running micro-tasks already flagged (by task id), so each is reported once. */
+  private readonly flaggedRunning = new Set<number>();
   readonly anomalies: AnomalyRecord[] = [];
 
   constructor(private readonly hints: ReadonlyMap<string, ResourceHints>) {}
 
-  completed(taskType: string, microTask: string, durationMs: number, atMs: number): void {
+  completed(taskType: string, taskId: number, microTask: string, durationMs: number, atMs: number): void {
     const count = (this.completions.get(taskType) ?? 0) + 1;
     this.completions.set(taskType, count);
     if (durationMs < TINY_MS && count % SAMPLE_EVERY !== 0) return;
@@ -44,8 +48,26 @@ export class UsageTracker {
     observeUsage(this.model, taskType, { hints: this.hints.get(taskType) }, { durationMs });
     if (!Number.isFinite(predicted)) return;
     const event = observeCompleted(this.detector, taskType, 'duration', durationMs, predicted);
-    if (!event) return;
-    this.anomalies.push({ atMs, taskType, microTask, ratio: event.ratio, reason: event.reason });
+    // Reported once per micro-task: one already flagged while running is not reported again.
+    const flagged = this.flaggedRunning.delete(taskId);
+    if (event && !flagged) this.record(event, atMs, microTask);
+  }
+
+  /** A micro-task still running: flags it once when its elapsed time alone is already anomalous. */
+  running(taskType: string, taskId: number, microTask: string, elapsedMs: number, atMs: number): AnomalyEvent | undefined {
+    if (this.flaggedRunning.has(taskId)) return undefined;
+    const predicted = predictUsageValue(this.model, taskType, 'duration');
+    if (!Number.isFinite(predicted)) return undefined;
+    const event = checkRunning(this.detector, taskType, elapsedMs, predicted);
+    if (!event) return undefined;
+    this.flaggedRunning.add(taskId);
+    if (this.flaggedRunning.size > ANOMALIES_KEPT * 10) this.flaggedRunning.clear();
+    this.record(event, atMs, microTask);
+    return event;
+  }
+
+  private record(event: AnomalyEvent, atMs: number, microTask: string): void {
+    this.anomalies.push({ atMs, taskType: event.taskType, microTask, ratio: event.ratio, phase: event.phase, reason: event.reason });
     if (this.anomalies.length > ANOMALIES_KEPT) this.anomalies.shift();
   }
 
