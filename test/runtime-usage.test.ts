@@ -42,3 +42,13 @@ it.each([
   if (expectKilled) expect(outcome).toMatch(/ran [\d.]+× its predicted duration \(anomaly\)/);
   else expect(outcome).toBe('finished');
 });
+
+it('a task type\'s size hook lets the model follow each micro-task\'s size (prediction error ≤ 25% after 200)', async () => {
+  swarm = await Swarm.start({ tasks: ['test/fixtures/scaled.task.ts'], maxSwarmlets: 1 });
+  // Sizes cycle 3…27 units (1.2–10.8 ms, all observed: none is under the 1 ms sampling threshold).
+  const tasks = Array.from({ length: 250 }, (_, i) => ({ id: `s${i}`, type: 'scaled', input: { units: 3 + ((i * 7) % 25) } }));
+  await swarm.run({ tasks });
+  const usage = swarm.summary().taskTypes.find((t) => t.taskType === 'scaled')!.usage;
+  expect(usage.observations).toBe(250);
+  expect(usage.durationErrorPercent).toBeLessThanOrEqual(25);
+});

@@ -9,6 +9,8 @@ export interface CompressInput {
   readonly quality?: number;
   /** When set, the compressed bytes are kept as `<store>/<sha256>.br` (content-addressed: duplicates are stored once). */
   readonly store?: string;
+  /** The file's size when the job was planned: the usage model's size feature. */
+  readonly bytes?: number;
 }
 
 export interface CompressOutput {
@@ -28,6 +30,7 @@ export const DEFAULT_QUALITY = 9;
  */
 export default defineTask<CompressInput, CompressOutput>({
   name: 'compress',
+  size: (input) => input.bytes ?? 0,
   resources: { durationMs: 20 },
   run(input, ctx) {
     const quality = input.quality ?? DEFAULT_QUALITY;

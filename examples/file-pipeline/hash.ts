@@ -6,6 +6,8 @@ export interface HashInput {
   readonly path: string;
   /** PBKDF2 rounds for the fingerprint: a fixed cost per file, whatever its size. */
   readonly iterations?: number;
+  /** The file's size when the job was planned: the usage model's size feature. */
+  readonly bytes?: number;
 }
 
 export interface HashOutput {
@@ -26,6 +28,7 @@ const FINGERPRINT_SALT = 'swarmlet-file-pipeline';
 export default defineTask<HashInput, HashOutput>({
   name: 'hash',
   resources: { durationMs: 20 },
+  size: (input) => input.bytes ?? 0,
   run(input) {
     const iterations = input.iterations ?? DEFAULT_ITERATIONS;
     if (!Number.isInteger(iterations) || iterations < 1) throw new Error(`hash: iterations = ${iterations} must be a positive integer`);

@@ -41,10 +41,10 @@ export default defineJob({
     const files = sample(listFiles(dir).sort(bySize), limit);
     if (files.length === 0) throw new Error(`--set dir=${dir}: no regular files there. Fix: point dir at a directory with files`);
     const tasks = files.flatMap((file, i): PlannedTask[] => [
-      { id: `hash-${i}`, type: 'hash', input: { path: file.path, ...(iterations === undefined ? {} : { iterations }) } },
+      { id: `hash-${i}`, type: 'hash', input: { path: file.path, bytes: file.bytes, ...(iterations === undefined ? {} : { iterations }) } },
       {
         id: `compress-${i}`, type: 'compress', deps: [`hash-${i}`],
-        input: { path: file.path, ...(quality === undefined ? {} : { quality }), ...(store === undefined ? {} : { store }) },
+        input: { path: file.path, bytes: file.bytes, ...(quality === undefined ? {} : { quality }), ...(store === undefined ? {} : { store }) },
       },
     ]);
     tasks.push({ id: 'index', type: 'index', deps: files.map((_, i) => `compress-${i}`), input: out === undefined ? {} : { out } });

@@ -32,6 +32,11 @@ const MAX_INDEX = 2 ** 32;
 export default defineTask<SortInput, SortedRun>({
   name: 'sort',
   resources: { durationMs: 10 },
+  // Numbers in the range (a join's input is { input, outputs }: its range is under `input`).
+  size: (input) => {
+    const range = 'input' in input ? (input as unknown as { input: SortInput }).input : input;
+    return range.to - range.from;
+  },
   split(input) {
     checkInput(input);
     if (input.to - input.from <= input.leaf) return undefined;

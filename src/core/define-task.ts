@@ -13,7 +13,7 @@ export function defineTask<I = unknown, O = unknown>(definition: TaskDefinition<
     throw new InputError('defineTask.name', `"${String(definition.name)}" is not a valid task type name`, 'use 1-64 letters, digits, ".", "_" or "-", starting with a letter');
   }
   if (typeof definition.run !== 'function') throw new InputError(`defineTask(${definition.name}).run`, 'is missing', 'give a function run(input, context)');
-  for (const hook of ['split', 'join', 'warmup'] as const) {
+  for (const hook of ['split', 'join', 'warmup', 'size'] as const) {
     if (definition[hook] !== undefined && typeof definition[hook] !== 'function') {
       throw new InputError(`defineTask(${definition.name}).${hook}`, 'must be a function', `remove ${hook} or make it a function`);
     }

@@ -33,4 +33,9 @@ export interface TaskDefinition<I = unknown, O = unknown> {
   warmup?(): void | Promise<void>;
   /** Hints for the scheduler until measurements exist. */
   readonly resources?: Partial<Resources & { durationMs: number }>;
+  /**
+   * The size of an input (e.g. bytes to process), called by the director: the usage model learns
+   * how this type's cost grows with it, so predictions follow each micro-task's size. Keep it cheap.
+   */
+  size?(input: I): number;
 }

@@ -283,7 +283,7 @@ export class Orchestrator implements ProviderEvents {
         }
         const stats = this.stats.get(task.taskType)!;
         stats.completed(durationUs / 1000);
-        this.usage.completed(task.taskType, task.id, task.label, durationUs / 1000, atMs - this.startedAtMs);
+        this.usage.completed(task.taskType, task.id, task.label, durationUs / 1000, atMs - this.startedAtMs, () => this.sizeOf(task.taskType, task.input));
         if (status === RESULT_ERROR) {
           await this.retryOrFail([id], value as { message: string; stack?: string });
           continue;
@@ -374,6 +374,18 @@ export class Orchestrator implements ProviderEvents {
     const workers = [...this.swarmlets.values()].filter((s) => s.serving).length;
     const decision = admitJob(job.priority, this.queued, predictedMs, workers, this.options.admission);
     if (!decision.admitted) throw new AdmissionError(decision.reason, decision.retryAfterMs);
+  }
+
+  /** The type's `size` feature for an input; a throwing or non-numeric hook just gives no feature. */
+  private sizeOf(taskType: string, input: unknown): number | undefined {
+    const sizeOf = this.options.taskTypes.get(taskType)?.sizeOf;
+    if (!sizeOf) return undefined;
+    try {
+      const size = sizeOf(input);
+      return Number.isFinite(size) && size >= 0 ? size : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   private requeueWaiting(id: number): void {

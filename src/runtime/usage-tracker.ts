@@ -40,12 +40,13 @@ export class UsageTracker {
 
   constructor(private readonly hints: ReadonlyMap<string, ResourceHints>) {}
 
-  completed(taskType: string, taskId: number, microTask: string, durationMs: number, atMs: number): void {
+  completed(taskType: string, taskId: number, microTask: string, durationMs: number, atMs: number, sizeOf?: () => number | undefined): void {
     const count = (this.completions.get(taskType) ?? 0) + 1;
     this.completions.set(taskType, count);
     if (durationMs < TINY_MS && count % SAMPLE_EVERY !== 0) return;
-    const predicted = predictUsageValue(this.model, taskType, 'duration');
-    observeUsage(this.model, taskType, { hints: this.hints.get(taskType) }, { durationMs });
+    const sizeBytes = sizeOf?.();
+    const predicted = predictUsageValue(this.model, taskType, 'duration', sizeBytes);
+    observeUsage(this.model, taskType, { hints: this.hints.get(taskType), ...(sizeBytes !== undefined && { sizeBytes }) }, { durationMs });
     if (!Number.isFinite(predicted)) return;
     const event = observeCompleted(this.detector, taskType, 'duration', durationMs, predicted);
     // Reported once per micro-task: one already flagged while running is not reported again.

@@ -15,6 +15,8 @@ export interface TaskTypeInfo {
   readonly modulePath: string;
   readonly hasJoin: boolean;
   readonly hintDurationMs: number | undefined;
+  /** The definition's `size` hook, if any (a feature for the usage model). */
+  readonly sizeOf: ((input: unknown) => number) | undefined;
 }
 
 /**
@@ -25,7 +27,7 @@ export interface TaskTypeInfo {
 export async function compileTaskModule(sourcePath: string, cacheDir: string): Promise<TaskTypeInfo> {
   const modulePath = await compileModule(sourcePath, cacheDir);
   const definition = await importDefinition(sourcePath, modulePath);
-  return { name: definition.name, sourcePath: resolve(sourcePath), modulePath, hasJoin: typeof definition.join === 'function', hintDurationMs: definition.resources?.durationMs };
+  return { name: definition.name, sourcePath: resolve(sourcePath), modulePath, hasJoin: typeof definition.join === 'function', hintDurationMs: definition.resources?.durationMs, sizeOf: definition.size?.bind(definition) };
 }
 
 /** Bundles a TypeScript or JavaScript module into one cached ESM file; returns its path. */
