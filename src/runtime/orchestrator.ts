@@ -82,7 +82,11 @@ export class Orchestrator implements ProviderEvents {
     this.tracker = new JobTracker(new Set(options.taskTypes.keys()), options.trackerLimits);
     this.tracker.hasJoin = (type) => options.taskTypes.get(type)?.hasJoin ?? false;
     for (const info of options.taskTypes.values()) this.stats.set(info.name, new TypeStats(info.name, info.hintDurationMs));
-    this.usage = new UsageTracker(new Map([...options.taskTypes.values()].map((info) => [info.name, { durationMs: info.hintDurationMs }])));
+    const infos = [...options.taskTypes.values()];
+    this.usage = new UsageTracker(
+      new Map(infos.map((info) => [info.name, { durationMs: info.hintDurationMs }])),
+      new Map(infos.flatMap((info) => (info.sizeOf ? [[info.name, info.sizeOf] as const] : []))),
+    );
     this.provider = options.provider(this);
     this.pool = new SwarmletPool(this.swarmlets, this.provider, options.taskTypes, this.stats, this.queued);
     this.loopState = initialLoopState(options.policy);
@@ -283,7 +287,7 @@ export class Orchestrator implements ProviderEvents {
         }
         const stats = this.stats.get(task.taskType)!;
         stats.completed(durationUs / 1000);
-        this.usage.completed(task.taskType, task.id, task.label, durationUs / 1000, atMs - this.startedAtMs, () => this.sizeOf(task.taskType, task.input));
+        this.usage.completed(task.taskType, task.id, task.label, durationUs / 1000, atMs - this.startedAtMs, task.input);
         if (status === RESULT_ERROR) {
           await this.retryOrFail([id], value as { message: string; stack?: string });
           continue;
@@ -374,18 +378,6 @@ export class Orchestrator implements ProviderEvents {
     const workers = [...this.swarmlets.values()].filter((s) => s.serving).length;
     const decision = admitJob(job.priority, this.queued, predictedMs, workers, this.options.admission);
     if (!decision.admitted) throw new AdmissionError(decision.reason, decision.retryAfterMs);
-  }
-
-  /** The type's `size` feature for an input; a throwing or non-numeric hook just gives no feature. */
-  private sizeOf(taskType: string, input: unknown): number | undefined {
-    const sizeOf = this.options.taskTypes.get(taskType)?.sizeOf;
-    if (!sizeOf) return undefined;
-    try {
-      const size = sizeOf(input);
-      return Number.isFinite(size) && size >= 0 ? size : undefined;
-    } catch {
-      return undefined;
-    }
   }
 
   private requeueWaiting(id: number): void {

@@ -38,13 +38,17 @@ export class UsageTracker {
   private readonly flaggedRunning = new Set<number>();
   readonly anomalies: AnomalyRecord[] = [];
 
-  constructor(private readonly hints: ReadonlyMap<string, ResourceHints>) {}
+  constructor(
+    private readonly hints: ReadonlyMap<string, ResourceHints>,
+    /** Each type's size feature, if it declares one. */
+    private readonly sizeOf: ReadonlyMap<string, (input: unknown) => number> = new Map(),
+  ) {}
 
-  completed(taskType: string, taskId: number, microTask: string, durationMs: number, atMs: number, sizeOf?: () => number | undefined): void {
+  completed(taskType: string, taskId: number, microTask: string, durationMs: number, atMs: number, input: unknown): void {
     const count = (this.completions.get(taskType) ?? 0) + 1;
     this.completions.set(taskType, count);
     if (durationMs < TINY_MS && count % SAMPLE_EVERY !== 0) return;
-    const sizeBytes = sizeOf?.();
+    const sizeBytes = this.sizeFor(taskType, input);
     const predicted = predictUsageValue(this.model, taskType, 'duration', sizeBytes);
     observeUsage(this.model, taskType, { hints: this.hints.get(taskType), ...(sizeBytes !== undefined && { sizeBytes }) }, { durationMs });
     if (!Number.isFinite(predicted)) return;
@@ -70,6 +74,18 @@ export class UsageTracker {
   private record(event: AnomalyEvent, atMs: number, microTask: string): void {
     this.anomalies.push({ atMs, taskType: event.taskType, microTask, ratio: event.ratio, phase: event.phase, reason: event.reason });
     if (this.anomalies.length > ANOMALIES_KEPT) this.anomalies.shift();
+  }
+
+  /** A throwing or non-numeric size hook just gives no feature. */
+  private sizeFor(taskType: string, input: unknown): number | undefined {
+    const sizeOf = this.sizeOf.get(taskType);
+    if (!sizeOf) return undefined;
+    try {
+      const size = sizeOf(input);
+      return Number.isFinite(size) && size >= 0 ? size : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   view(taskType: string): UsageView {
