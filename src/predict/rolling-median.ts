@@ -1,3 +1,4 @@
+import { lowerBound, upperBound } from '../core/sorted-search.js';
 /**
  * Median and MAD (median absolute deviation) of the last `capacity` values, exact, for robust statistics
  * that run once per completed micro-task.
@@ -83,28 +84,4 @@ export function rollingMedianAbsoluteDeviation(window: RollingWindow, center: nu
     if (rank === highRank) return (lowValue + distance) / 2;
   }
   return Number.NaN; // unreachable: highRank < n
-}
-
-/** First index in sorted[0 .. size) whose value is ≥ `value`. */
-function lowerBound(sorted: Float64Array, size: number, value: number): number {
-  let low = 0;
-  let high = size;
-  while (low < high) {
-    const middle = (low + high) >> 1;
-    if ((sorted[middle] ?? 0) < value) low = middle + 1;
-    else high = middle;
-  }
-  return low;
-}
-
-/** First index in sorted[0 .. size) whose value is > `value`. */
-function upperBound(sorted: Float64Array, size: number, value: number): number {
-  let low = 0;
-  let high = size;
-  while (low < high) {
-    const middle = (low + high) >> 1;
-    if ((sorted[middle] ?? 0) <= value) low = middle + 1;
-    else high = middle;
-  }
-  return low;
 }

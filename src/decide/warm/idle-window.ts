@@ -1,3 +1,4 @@
+import { lowerBound, upperBound } from '../../core/sorted-search.js';
 import type { WarmPlan } from './warm-policy.js';
 
 /**
@@ -68,28 +69,4 @@ function cheapestKeepBefore(sorted: Float64Array, prefix: Float64Array, count: n
     if (costMs < best.costMs) best = { keepMs, costMs };
   }
   return best;
-}
-
-/** First index with value ≥ x. */
-function lowerBound(sorted: Float64Array, count: number, x: number): number {
-  let low = 0;
-  let high = count;
-  while (low < high) {
-    const middle = (low + high) >> 1;
-    if (sorted[middle]! < x) low = middle + 1;
-    else high = middle;
-  }
-  return low;
-}
-
-/** First index with value > x. */
-function upperBound(sorted: Float64Array, count: number, x: number): number {
-  let low = 0;
-  let high = count;
-  while (low < high) {
-    const middle = (low + high) >> 1;
-    if (sorted[middle]! <= x) low = middle + 1;
-    else high = middle;
-  }
-  return low;
 }
