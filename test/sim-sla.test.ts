@@ -54,3 +54,20 @@ describe('SLA replay (discrete events, non-preemptive servers)', () => {
     expect(refused.classes.find((c) => c.priorityClass === 'high')).toMatchObject({ requests: 50, rejected: 0, completed: 50 });
   });
 });
+
+describe('swarmlet sim on a request trace (end to end)', () => {
+  it('compares FIFO and the SLA queue per seed and class, the same way every time', async () => {
+    const { execFile } = await import('node:child_process');
+    const { promisify } = await import('node:util');
+    const { join } = await import('node:path');
+    const root = join(import.meta.dirname, '..');
+    const sim = () => promisify(execFile)(process.execPath, [join(root, 'bin', 'swarmlet.js'), 'sim', '--trace', 'test/fixtures/traces/azure-llm-2023', '--seeds', '2', '--no-progress'], { cwd: root });
+    const first = await sim();
+    const second = await sim();
+    expect(second.stdout).toBe(first.stdout); // deterministic per seed
+    expect(first.stdout).toMatch(/^200 requests · 1\.5× the capacity of 8 servers/);
+    for (const scheduler of ['fifo', 'sla-queue (reserve 2)']) {
+      for (const cls of ['high', 'normal', 'low']) expect(first.stdout).toContain(`| 2 | ${scheduler} | ${cls} |`);
+    }
+  });
+});

@@ -5,6 +5,7 @@ import { InputError } from '../core/errors.js';
 import { ADAPTIVE_WARM_DEFAULTS, adaptiveWarmPolicy } from '../decide/warm/adaptive-warm.js';
 import { warmPolicyByName } from '../decide/warm/registry.js';
 import { forecastErrors, type ForecastErrorReport } from '../sim/forecast-report.js';
+import { llmTraceFile, simSla } from './sim-sla.js';
 import { paretoSvg } from '../sim/pareto-plot.js';
 import { buildRows, renderTable, toCsv } from '../sim/report.js';
 import { runSimulation, type PolicyEntry } from '../sim/run-sim.js';
@@ -32,6 +33,8 @@ const BASELINE = 'keepalive-10m';
 /** `swarmlet sim`: replays a trace under several policies and seeds; prints and writes the comparison. */
 export async function simCommand(options: SimCommandOptions): Promise<void> {
   const seeds = parseSeeds(options.seeds);
+  const llmFile = llmTraceFile(resolve(options.trace));
+  if (llmFile) return simSla(llmFile, seeds, options.json); // a request trace: compare schedulers on SLAs
   const loadOptions = {
     arrivals: oneOf('--arrivals', options.arrivals, ['even', 'uniform', 'poisson'] as const),
     durations: oneOf('--durations', options.durations, ['average', 'sampled'] as const),
