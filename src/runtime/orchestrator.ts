@@ -7,16 +7,17 @@ import type { PoolLimits, Snapshot } from '../decide/snapshot.js';
 import { initialLoopState, step, type LoopState } from '../decide/step.js';
 import type { Broker } from './brokers/broker.js';
 import { JobTracker, type JobRecord, type TrackerLimits } from './jobs/job-tracker.js';
-import { RESULT_ERROR, RESULT_OK, type MonitorSample, type WireResult, type WireTask } from './local/ipc.js';
+import { RESULT_ERROR, RESULT_OK, type MonitorSample, type WireResult } from './local/ipc.js';
 import type { TaskTypeInfo } from './local/task-compiler.js';
 import type { Provider, ProviderEvents } from './provider.js';
 import { jobKey, servingByType, type JobHistory } from './job-history.js';
 import type { ActionRecord, FaultRecord, RunSummary } from './run-report.js';
 import { progressView, runSummary, type ProgressView, type ReportSources } from './run-reporter.js';
 import type { SwarmletRecord } from './swarmlet-record.js';
-import { TypeStats, prefetchFor } from './type-stats.js';
+import { TypeStats } from './type-stats.js';
 import { UsageTracker } from './usage-tracker.js';
 import { SwarmletPool } from './swarmlet-pool.js';
+import { Dispatcher } from './dispatcher.js';
 import { admitJob, enforceHardLimits, watchRunaways, type HardLimits } from './hard-limits.js';
 import { JobOutcomes } from './job-outcomes.js';
 import type { AdmissionLimits } from '../schedule/admission.js';
@@ -66,10 +67,9 @@ export class Orchestrator implements ProviderEvents {
   /** Stopped swarmlets, kept (bounded) for the summary only: the live map stays small in a long-lived swarm. */
   private readonly stopped: SwarmletRecord[] = [];
   private readonly faults: FaultRecord[] = [];
-  /** Ready micro-tasks in the broker per type, as far as this director knows (for cold-start accounting). */
-  private readonly queued = new Map<string, number>();
   private readonly usage: UsageTracker;
   private readonly pool: SwarmletPool;
+  private readonly dispatcher: Dispatcher;
   private readonly outcomes = new JobOutcomes();
   private loopState: LoopState;
   private serial: Promise<void> = Promise.resolve();
@@ -88,7 +88,8 @@ export class Orchestrator implements ProviderEvents {
       new Map(infos.flatMap((info) => (info.sizeOf ? [[info.name, info.sizeOf] as const] : []))),
     );
     this.provider = options.provider(this);
-    this.pool = new SwarmletPool(this.swarmlets, this.provider, options.taskTypes, this.stats, this.queued);
+    this.dispatcher = new Dispatcher(this.tracker, options.broker, this.provider, this.swarmlets, this.stats, options.history, options.clock, options.maxAttempts);
+    this.pool = new SwarmletPool(this.swarmlets, this.provider, options.taskTypes, this.stats, this.dispatcher.queued);
     this.loopState = initialLoopState(options.policy);
   }
 
@@ -115,11 +116,11 @@ export class Orchestrator implements ProviderEvents {
     this.options.history.started(record.id, jobKey(job), this.options.clock.nowMs());
     const result = new Promise<unknown>((resolve, reject) => this.pending.set(record.id, { record, resolve, reject }));
     this.run(async () => {
-      await this.enqueue(ready.map((task) => task.id));
+      await this.dispatcher.enqueue(ready.map((task) => task.id));
       // A type nobody serves yet gets the loop's attention at once instead of at the next tick.
       const served = new Set([...this.swarmlets.values()].filter((s) => s.state !== 'stopped').map((s) => s.taskType));
       if (ready.some((task) => !served.has(task.taskType))) await this.tick();
-      else await this.pump();
+      else await this.dispatcher.pump();
     });
     return result;
   }
@@ -143,7 +144,7 @@ export class Orchestrator implements ProviderEvents {
     this.loopState = state;
     for (const action of decision.actions) this.act(action, snapshot.nowMs);
     this.publishProgress(snapshot.nowMs);
-    await this.pump();
+    await this.dispatcher.pump();
   }
 
   private async observe(): Promise<Snapshot> {
@@ -180,48 +181,6 @@ export class Orchestrator implements ProviderEvents {
     }
   }
 
-  // ── dispatch ────────────────────────────────────────────────────────────
-
-  private async enqueue(ids: readonly number[]): Promise<void> {
-    if (ids.length === 0) return;
-    const nowMs = this.options.clock.nowMs();
-    const tasks = ids.map((id) => {
-      const task = this.tracker.tasks.get(id)!;
-      this.countQueued(task.taskType, 1);
-      this.options.history.demand(task.jobId, task.taskType, nowMs);
-      return { id, taskType: task.taskType, priority: this.tracker.jobs.get(task.jobId)!.priority, attempt: 1, maxAttempts: this.options.maxAttempts, payload: null };
-    });
-    await this.options.broker.enqueue(tasks);
-  }
-
-  /** Fills every serving swarmlet up to its type's prefetch depth. */
-  private async pump(): Promise<void> {
-    for (const swarmlet of this.swarmlets.values()) {
-      if (!swarmlet.serving) continue;
-      const room = prefetchFor(this.stats.get(swarmlet.taskType)!.recentDurationMs) - swarmlet.inFlight.size;
-      if (room <= 0) continue;
-      const leased = await this.options.broker.take(swarmlet.taskType, room);
-      if (leased.length === 0) continue;
-      this.countQueued(swarmlet.taskType, -leased.length);
-      swarmlet.shadow = false;
-      const wire: WireTask[] = [];
-      const dropped: number[] = [];
-      for (const lease of leased) {
-        if (!this.tracker.start(lease.id)) {
-          dropped.push(lease.id); // its job already ended
-          continue;
-        }
-        const task = this.tracker.tasks.get(lease.id)!;
-        swarmlet.inFlight.add(lease.id);
-        wire.push([lease.id, task.mode, task.input, task.depth, lease.attempt, this.tracker.depOutputs(task), task.label]);
-      }
-      if (dropped.length > 0) await this.options.broker.complete(dropped);
-      if (wire.length === 0) continue;
-      if (swarmlet.state === 'idle') swarmlet.transition('busy', this.options.clock.nowMs());
-      this.provider.dispatch(swarmlet.id, wire);
-    }
-  }
-
   // ── provider events ─────────────────────────────────────────────────────
 
   up(swarmletId: string, atMs: number): void {
@@ -244,7 +203,7 @@ export class Orchestrator implements ProviderEvents {
       swarmlet.transition('idle', atMs);
       swarmlet.lastBusyAtMs = atMs;
       if (swarmlet.stopReason !== undefined) return this.pool.retire(swarmlet, swarmlet.stopReason, atMs);
-      await this.pump();
+      await this.dispatcher.pump();
     });
   }
 
@@ -297,10 +256,10 @@ export class Orchestrator implements ProviderEvents {
         for (const next of newlyReady) ready.push(next.id);
       }
       await this.options.broker.complete(completed);
-      await this.enqueue(ready);
+      await this.dispatcher.enqueue(ready);
       this.afterWork(swarmlet, atMs);
       this.settleJobs();
-      await this.pump();
+      await this.dispatcher.pump();
     });
   }
 
@@ -314,7 +273,7 @@ export class Orchestrator implements ProviderEvents {
         // Killed for a hard limit: only the micro-task that broke it pays an attempt; the others never ran.
         const innocents = orphans.filter((id) => id !== swarmlet.limitCulprit);
         await this.options.broker.requeue(innocents);
-        for (const id of innocents) this.requeueWaiting(id);
+        for (const id of innocents) this.dispatcher.requeued(id);
         orphans = orphans.filter((id) => id === swarmlet.limitCulprit);
       }
       swarmlet.transition('stopped', atMs);
@@ -326,7 +285,7 @@ export class Orchestrator implements ProviderEvents {
       }
       await this.retryOrFail(orphans, { message: `swarmlet ${swarmletId} ${detail} while running it` });
       this.settleJobs();
-      await this.pump();
+      await this.dispatcher.pump();
     });
   }
 
@@ -338,8 +297,7 @@ export class Orchestrator implements ProviderEvents {
       const task = this.tracker.tasks.get(outcome.id);
       if (!task) continue;
       if (outcome.outcome === 'retry') {
-        this.countQueued(task.taskType, 1);
-        this.tracker.requeue(outcome.id);
+        this.dispatcher.requeued(outcome.id);
         this.stats.get(task.taskType)!.report.retries += 1;
       } else {
         this.tracker.failed(outcome.id, outcome.attempt, failure.message, failure.stack);
@@ -376,19 +334,8 @@ export class Orchestrator implements ProviderEvents {
     if (!this.options.admission) return;
     const predictedMs = (taskType: string) => this.usage.view(taskType).predictedDurationMs ?? this.stats.get(taskType)?.recentDurationMs ?? 0;
     const workers = [...this.swarmlets.values()].filter((s) => s.serving).length;
-    const decision = admitJob(job.priority, this.queued, predictedMs, workers, this.options.admission);
+    const decision = admitJob(job.priority, this.dispatcher.queued, predictedMs, workers, this.options.admission);
     if (!decision.admitted) throw new AdmissionError(decision.reason, decision.retryAfterMs);
-  }
-
-  private requeueWaiting(id: number): void {
-    const task = this.tracker.tasks.get(id);
-    if (!task) return;
-    this.tracker.requeue(id);
-    this.countQueued(task.taskType, 1);
-  }
-
-  private countQueued(taskType: string, delta: number): void {
-    this.queued.set(taskType, Math.max(0, (this.queued.get(taskType) ?? 0) + delta));
   }
 
   // ── reporting ───────────────────────────────────────────────────────────

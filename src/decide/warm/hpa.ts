@@ -1,4 +1,4 @@
-import { tickAtOrAfter } from './ticks.js';
+import { tickAtOrAfter, unloadAtPolicy } from './ticks.js';
 import type { WarmPlan, WarmPolicy } from './warm-policy.js';
 
 /**
@@ -50,22 +50,11 @@ export function hpaDesiredReplicas(currentReplicas: number, currentMetric: numbe
   return Math.ceil(currentReplicas * ratio);
 }
 
-interface HpaState {
-  plan: WarmPlan;
-}
-
-export function hpaPolicy(overrides: Partial<HpaParams> = {}): WarmPolicy<HpaState> {
+export function hpaPolicy(overrides: Partial<HpaParams> = {}): WarmPolicy<{ plan: WarmPlan }> {
   const params: HpaParams = { ...HPA_DEFAULTS, ...overrides };
-  return {
-    name: 'hpa',
-    params: { ...params, scaleToZero: 'KEDA cooldownPeriod after the last execution ends, on the next check tick', source: 'Kubernetes HPA defaults + KEDA ScaledObject defaults' },
-    newApp: () => ({ plan: { keepAliveMs: 0 } }),
-    onArrival: () => undefined,
-    onIdle(state, nowMs) {
-      const keepAliveMs = tickAtOrAfter(nowMs + params.cooldownMs, params.checkPeriodMs) - nowMs;
-      // Same offset to the tick as last time (e.g. idle starts on a tick): reuse the plan object.
-      if (keepAliveMs !== state.plan.keepAliveMs) state.plan = { keepAliveMs };
-      return state.plan;
-    },
-  };
+  return unloadAtPolicy(
+    'hpa',
+    { ...params, scaleToZero: 'KEDA cooldownPeriod after the last execution ends, on the next check tick', source: 'Kubernetes HPA defaults + KEDA ScaledObject defaults' },
+    (idleAtMs) => tickAtOrAfter(idleAtMs + params.cooldownMs, params.checkPeriodMs),
+  );
 }

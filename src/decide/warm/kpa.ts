@@ -1,4 +1,4 @@
-import { tickAtOrAfter } from './ticks.js';
+import { tickAtOrAfter, unloadAtPolicy } from './ticks.js';
 import type { WarmPlan, WarmPolicy } from './warm-policy.js';
 
 /**
@@ -38,22 +38,11 @@ export const KPA_DEFAULTS: KpaParams = {
   scaleToZeroGraceMs: 30_000,
 };
 
-interface KpaState {
-  plan: WarmPlan;
-}
-
-export function kpaPolicy(overrides: Partial<KpaParams> = {}): WarmPolicy<KpaState> {
+export function kpaPolicy(overrides: Partial<KpaParams> = {}): WarmPolicy<{ plan: WarmPlan }> {
   const params: KpaParams = { ...KPA_DEFAULTS, ...overrides };
-  return {
-    name: 'kpa',
-    params: { ...params, scaleToZero: 'first tick at or after idle + stable window, then the grace period', source: 'Knative Serving config-autoscaler defaults' },
-    newApp: () => ({ plan: { keepAliveMs: 0 } }),
-    onArrival: () => undefined,
-    onIdle(state, nowMs) {
-      const unloadAtMs = tickAtOrAfter(nowMs + params.stableWindowMs, params.tickMs) + params.scaleToZeroGraceMs;
-      const keepAliveMs = unloadAtMs - nowMs;
-      if (keepAliveMs !== state.plan.keepAliveMs) state.plan = { keepAliveMs };
-      return state.plan;
-    },
-  };
+  return unloadAtPolicy(
+    'kpa',
+    { ...params, scaleToZero: 'first tick at or after idle + stable window, then the grace period', source: 'Knative Serving config-autoscaler defaults' },
+    (idleAtMs) => tickAtOrAfter(idleAtMs + params.stableWindowMs, params.tickMs) + params.scaleToZeroGraceMs,
+  );
 }

@@ -1,0 +1,80 @@
+import type { Clock } from '../core/clock.js';
+import type { Broker } from './brokers/broker.js';
+import type { JobHistory } from './job-history.js';
+import type { JobTracker } from './jobs/job-tracker.js';
+import type { WireTask } from './local/ipc.js';
+import type { Provider } from './provider.js';
+import type { SwarmletRecord } from './swarmlet-record.js';
+import { prefetchFor, type TypeStats } from './type-stats.js';
+
+/**
+ * The path a micro-task travels one way: ready micro-tasks into the broker, leases out to the
+ * serving swarmlets in batches. Keeps a tally of what waits in the broker per type (read without
+ * a broker round trip by the cold-start accounting and admission control).
+ */
+export class Dispatcher {
+  readonly queued = new Map<string, number>();
+
+  constructor(
+    private readonly tracker: JobTracker,
+    private readonly broker: Broker,
+    private readonly provider: Provider,
+    private readonly swarmlets: ReadonlyMap<string, SwarmletRecord>,
+    private readonly stats: ReadonlyMap<string, TypeStats>,
+    private readonly history: JobHistory,
+    private readonly clock: Clock,
+    private readonly maxAttempts: number,
+  ) {}
+
+  async enqueue(ids: readonly number[]): Promise<void> {
+    if (ids.length === 0) return;
+    const nowMs = this.clock.nowMs();
+    const tasks = ids.map((id) => {
+      const task = this.tracker.tasks.get(id)!;
+      this.count(task.taskType, 1);
+      this.history.demand(task.jobId, task.taskType, nowMs);
+      return { id, taskType: task.taskType, priority: this.tracker.jobs.get(task.jobId)!.priority, attempt: 1, maxAttempts: this.maxAttempts, payload: null };
+    });
+    await this.broker.enqueue(tasks);
+  }
+
+  /** A leased micro-task went back to the broker (retry or requeue): it waits again. */
+  requeued(id: number): void {
+    const task = this.tracker.tasks.get(id);
+    if (!task) return;
+    this.tracker.requeue(id);
+    this.count(task.taskType, 1);
+  }
+
+  /** Fills every serving swarmlet up to its type's prefetch depth. */
+  async pump(): Promise<void> {
+    for (const swarmlet of this.swarmlets.values()) {
+      if (!swarmlet.serving) continue;
+      const room = prefetchFor(this.stats.get(swarmlet.taskType)!.recentDurationMs) - swarmlet.inFlight.size;
+      if (room <= 0) continue;
+      const leased = await this.broker.take(swarmlet.taskType, room);
+      if (leased.length === 0) continue;
+      this.count(swarmlet.taskType, -leased.length);
+      swarmlet.shadow = false;
+      const wire: WireTask[] = [];
+      const dropped: number[] = [];
+      for (const lease of leased) {
+        if (!this.tracker.start(lease.id)) {
+          dropped.push(lease.id); // its job already ended
+          continue;
+        }
+        const task = this.tracker.tasks.get(lease.id)!;
+        swarmlet.inFlight.add(lease.id);
+        wire.push([lease.id, task.mode, task.input, task.depth, lease.attempt, this.tracker.depOutputs(task), task.label]);
+      }
+      if (dropped.length > 0) await this.broker.complete(dropped);
+      if (wire.length === 0) continue;
+      if (swarmlet.state === 'idle') swarmlet.transition('busy', this.clock.nowMs());
+      this.provider.dispatch(swarmlet.id, wire);
+    }
+  }
+
+  private count(taskType: string, delta: number): void {
+    this.queued.set(taskType, Math.max(0, (this.queued.get(taskType) ?? 0) + delta));
+  }
+}
