@@ -72,7 +72,7 @@ export class Swarm {
     const history = new JobHistory(store ? await store.read() : EMPTY_HISTORY, store, (message) => process.emitWarning(message));
     const orchestrator = new Orchestrator({
       taskTypes,
-      broker: new MemoryBroker(),
+      broker: new MemoryBroker({ clock: wallClock }),
       policy: choosePolicy(options.policy, taskTypes),
       limits: { maxSwarmlets: options.maxSwarmlets, maxMemoryMb: options.maxMemoryMb, swarmletMemoryMb: options.swarmletMemoryMb },
       trackerLimits: options,

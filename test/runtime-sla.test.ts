@@ -36,3 +36,28 @@ it('reports each job against its deadline', async () => {
   expect(jobs.map((j) => [j.name, j.deadlineMet])).toEqual([['relaxed', true], ['impossible', false], [undefined, undefined]]);
   expect(jobs[1]!.wallMs).toBeGreaterThanOrEqual(50);
 });
+
+/** Which of the given job promises settle first, by label. */
+async function finishOrder(jobs: Record<string, Promise<unknown>>): Promise<string[]> {
+  const order: string[] = [];
+  await Promise.all(Object.entries(jobs).map(([label, job]) => job.then(() => order.push(label))));
+  return order;
+}
+
+it('dispatch follows the SLA order: a deadline job overtakes earlier work of its class already queued', async () => {
+  swarm = await Swarm.start({ tasks, maxSwarmlets: 1 });
+  await swarm.run(busyJob(2, 20, 'normal')); // the swarmlet is up and the type's duration known
+  const backlog = swarm.run(busyJob(25, 20, 'normal')); // ~0.5 s queued on one swarmlet
+  await settle();
+  const urgent = swarm.run({ ...busyJob(3, 20, 'normal'), deadlineMs: 5_000 });
+  expect(await finishOrder({ backlog, urgent })).toEqual(['urgent', 'backlog']);
+});
+
+it('dispatch shares a class between owners: a small job of a second owner is not stuck behind a flood', async () => {
+  swarm = await Swarm.start({ tasks, maxSwarmlets: 1 });
+  await swarm.run(busyJob(2, 20, 'normal'));
+  const flood = swarm.run({ ...busyJob(30, 20, 'normal'), owner: 'alice' });
+  await settle();
+  const small = swarm.run({ ...busyJob(3, 20, 'normal'), owner: 'bob' });
+  expect(await finishOrder({ flood, small })).toEqual(['small', 'flood']);
+});

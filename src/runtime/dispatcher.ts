@@ -33,7 +33,11 @@ export class Dispatcher {
       const task = this.tracker.tasks.get(id)!;
       this.count(task.taskType, 1);
       this.history.demand(task.jobId, task.taskType, nowMs);
-      return { id, taskType: task.taskType, priority: this.tracker.jobs.get(task.jobId)!.priority, attempt: 1, maxAttempts: this.maxAttempts, payload: null };
+      const job = this.tracker.jobs.get(task.jobId)!;
+      return {
+        id, taskType: task.taskType, priority: job.priority, attempt: 1, maxAttempts: this.maxAttempts, payload: null,
+        owner: job.owner, deadlineAtMs: job.deadlineAtMs, enqueuedAtMs: nowMs, costMs: this.stats.get(task.taskType)?.recentDurationMs ?? 0,
+      };
     });
     await this.broker.enqueue(tasks);
   }

@@ -112,8 +112,10 @@ export class Orchestrator implements ProviderEvents {
   submit(job: Job): Promise<unknown> {
     this.admitOrThrow(job);
     const { job: record, ready } = this.tracker.submit(job);
-    this.outcomes.started(record.id, job, this.options.clock.nowMs());
-    this.options.history.started(record.id, jobKey(job), this.options.clock.nowMs());
+    const nowMs = this.options.clock.nowMs();
+    if (job.deadlineMs !== undefined) record.deadlineAtMs = nowMs + job.deadlineMs;
+    this.outcomes.started(record.id, job, nowMs);
+    this.options.history.started(record.id, jobKey(job), nowMs);
     const result = new Promise<unknown>((resolve, reject) => this.pending.set(record.id, { record, resolve, reject }));
     this.run(async () => {
       await this.dispatcher.enqueue(ready.map((task) => task.id));

@@ -7,8 +7,19 @@
 export interface BrokerTask {
   readonly id: number;
   readonly taskType: string;
-  /** Higher runs first; FIFO within a priority. */
+  /** Class rank (`PRIORITIES`: 0 low, 1 normal, 2 high); higher runs first, FIFO within a class. */
   readonly priority: number;
+  /**
+   * SLA fields. A broker that orders by them (the memory broker: `schedule/sla-queue`) serves
+   * deadlines first within a level, shares a class fairly between owners and ages lower classes so
+   * they never starve; one that does not (BullMQ) still honours class, then FIFO.
+   */
+  readonly owner?: string;
+  readonly deadlineAtMs?: number;
+  /** When the task first became ready (kept across requeues, so a retried task keeps its age). */
+  readonly enqueuedAtMs?: number;
+  /** Predicted duration: the fair-share currency between owners. */
+  readonly costMs?: number;
   /** 1 on the first try; bumped by each `fail` that retries. */
   readonly attempt: number;
   readonly maxAttempts: number;

@@ -1,69 +1,40 @@
+import type { Clock } from '../../core/clock.js';
+import type { SlaQueueOptions } from '../../schedule/sla-queue.js';
 import type { Broker, BrokerTask, FailOutcome } from './broker.js';
+import { TypeQueue } from './type-queue.js';
 
-/** A FIFO with O(1) push and shift (an array plus a head index, compacted now and then). */
-class Fifo<T> {
-  private items: T[] = [];
-  private head = 0;
-  get size(): number {
-    return this.items.length - this.head;
-  }
-  push(item: T): void {
-    this.items.push(item);
-  }
-  shift(): T | undefined {
-    if (this.head >= this.items.length) return undefined;
-    const item = this.items[this.head]!;
-    this.head += 1;
-    if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
-    return item;
-  }
+export interface MemoryBrokerOptions {
+  /** Time for aging and deadlines; the runtime's clock (a virtual one in tests). */
+  readonly clock?: Clock;
+  /** Aging and fairness knobs of the SLA order (`schedule/sla-queue`). */
+  readonly sla?: SlaQueueOptions;
 }
 
-/** Per task type, one FIFO per priority level (priorities are few, small integers). */
-class TypeQueue {
-  private readonly levels = new Map<number, Fifo<BrokerTask>>();
-  private sortedLevels: number[] = [];
-  size = 0;
-  push(task: BrokerTask): void {
-    let level = this.levels.get(task.priority);
-    if (!level) {
-      level = new Fifo();
-      this.levels.set(task.priority, level);
-      this.sortedLevels = [...this.levels.keys()].sort((a, b) => b - a);
-    }
-    level.push(task);
-    this.size += 1;
-  }
-  take(max: number, into: BrokerTask[]): void {
-    for (const priority of this.sortedLevels) {
-      const level = this.levels.get(priority)!;
-      while (into.length < max && level.size > 0) {
-        into.push(level.shift()!);
-        this.size -= 1;
-      }
-      if (into.length >= max) return;
-    }
-  }
-}
+const wallClock: Clock = { nowMs: () => performance.now() };
 
-/** The embedded broker: everything in this process's memory. */
+/** The embedded broker: everything in this process's memory, in SLA order per task type. */
 export class MemoryBroker implements Broker {
   readonly name = 'memory';
+  private readonly clock: Clock;
+  private readonly sla: SlaQueueOptions;
   private readonly queues = new Map<string, TypeQueue>();
   private readonly leases = new Map<number, BrokerTask>();
 
+  constructor(options: MemoryBrokerOptions = {}) {
+    this.clock = options.clock ?? wallClock;
+    this.sla = options.sla ?? {};
+  }
+
   async enqueue(tasks: readonly BrokerTask[]): Promise<void> {
-    for (const task of tasks) this.queueOf(task.taskType).push(task);
+    const nowMs = this.clock.nowMs();
+    for (const task of tasks) this.queueOf(task.taskType).push(task, nowMs);
   }
 
   async take(taskType: string, max: number): Promise<BrokerTask[]> {
     const taken: BrokerTask[] = [];
     const queue = this.queues.get(taskType);
     if (!queue || queue.size === 0 || max <= 0) return taken;
-    queue.take(max, taken);
+    queue.take(max, this.clock.nowMs(), taken);
     for (const task of taken) this.leases.set(task.id, task);
     return taken;
   }
@@ -80,7 +51,7 @@ export class MemoryBroker implements Broker {
       if (!task) return { id, outcome: 'unknown', attempt: 0 };
       this.leases.delete(id);
       if (task.attempt >= task.maxAttempts) return { id, outcome: 'dead', attempt: task.attempt };
-      this.queueOf(task.taskType).push({ ...task, attempt: task.attempt + 1 });
+      this.queueOf(task.taskType).push({ ...task, attempt: task.attempt + 1 }, this.clock.nowMs());
       return { id, outcome: 'retry', attempt: task.attempt + 1 };
     });
   }
@@ -90,7 +61,7 @@ export class MemoryBroker implements Broker {
       const task = this.leases.get(id);
       if (!task) continue;
       this.leases.delete(id);
-      this.queueOf(task.taskType).push(task);
+      this.queueOf(task.taskType).push(task, this.clock.nowMs());
     }
   }
 
@@ -110,7 +81,7 @@ export class MemoryBroker implements Broker {
   private queueOf(taskType: string): TypeQueue {
     let queue = this.queues.get(taskType);
     if (!queue) {
-      queue = new TypeQueue();
+      queue = new TypeQueue(this.sla);
       this.queues.set(taskType, queue);
     }
     return queue;

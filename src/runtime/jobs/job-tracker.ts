@@ -13,6 +13,8 @@ export interface JobRecord {
   readonly id: number;
   readonly priority: number;
   readonly owner: string;
+  /** Absolute deadline on the runtime's clock (set by the orchestrator at submit). */
+  deadlineAtMs: number | undefined;
   status: 'running' | 'done' | 'failed';
   output: unknown;
   error: Error | undefined;
@@ -67,7 +69,7 @@ export class JobTracker {
     }
     nodes.forEach((node, i) => this.checkPayload(node.input, 'tasks' in job ? `job.tasks[${i}].input` : 'job.input'));
     const record: JobRecord = {
-      id: this.nextJobId++, priority: PRIORITIES[job.priority], owner: job.owner, status: 'running',
+      id: this.nextJobId++, priority: PRIORITIES[job.priority], owner: job.owner, deadlineAtMs: undefined, status: 'running',
       output: undefined, error: undefined, created: 0, done: 0, resultIds: [], pendingResults: 0, idBlocks: [], single: !('tasks' in job),
     };
     const created = this.createTasks(record, nodes, index, 0, -1, ''); // may throw (too many micro-tasks): register the job after
