@@ -20,6 +20,15 @@ it('learns each task type\'s duration from its micro-tasks and flags one that ru
   expect(busy.usage.predictedDurationMs).toBeGreaterThan(3);
   expect(busy.usage.predictedDurationMs).toBeLessThan(15);
   expect(busy.usage.durationErrorPercent).toBeDefined();
+  // CPU and memory are measured per micro-task (≥ 1 ms): a spinning task keeps about one core busy,
+  // and the swarmlet's resident memory is that of a small node process; both are predicted too.
+  expect(busy.usage.cpu.observations).toBe(61);
+  expect(busy.usage.cpu.actualMean).toBeGreaterThan(0.5);
+  expect(busy.usage.cpu.actualMean).toBeLessThan(1.2);
+  expect(busy.usage.cpu.predicted).toBeGreaterThan(0.5);
+  expect(busy.usage.memoryMb.actualMean).toBeGreaterThan(20);
+  expect(busy.usage.memoryMb.actualMean).toBeLessThan(500);
+  expect(busy.usage.memoryMb.errorPercent).toBeLessThan(25);
   // The runaway is flagged; on a loaded machine a normal micro-task that really took several times
   // longer (descheduled) may be flagged too, but only a few of the 60.
   const flagged = summary.anomalies.map((a) => a.microTask);

@@ -24,6 +24,21 @@ export function renderSummary(name: string, summary: RunSummary): string {
       ]),
     ),
   );
+  const measured = summary.taskTypes.filter((t) => t.usage.cpu.observations > 0 || t.usage.memoryMb.observations > 0);
+  if (measured.length > 0) {
+    const cell = (value: number | undefined, digits: number): string => (value === undefined ? '-' : value.toFixed(digits));
+    const error = (percent: number | undefined): string => (percent === undefined ? '-' : `${Math.round(percent)}%`);
+    lines.push('', 'usage per micro-task, predicted vs actual (micro-tasks ≥ 1 ms are measured):');
+    lines.push(
+      table(
+        ['  task type', 'cpu pred', 'cpu actual', 'cpu error', 'rss MB pred', 'rss MB actual', 'rss error', 'measured'],
+        measured.map(({ taskType, usage: { cpu, memoryMb } }) => [
+          `  ${taskType}`, cell(cpu.predicted, 2), cell(cpu.actualMean, 2), error(cpu.errorPercent),
+          cell(memoryMb.predicted, 0), cell(memoryMb.actualMean, 0), error(memoryMb.errorPercent), cpu.observations,
+        ]),
+      ),
+    );
+  }
   const kinds = Object.entries(summary.actions);
   const count = kinds.reduce((sum, [, list]) => sum + list.reduce((n, item) => n + item.count, 0), 0);
   lines.push('', `morphing actions: ${count}`);

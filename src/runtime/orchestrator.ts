@@ -239,7 +239,7 @@ export class Orchestrator implements ProviderEvents {
       swarmlet.progressAtMs = atMs;
       const ready: number[] = [];
       const completed: number[] = [];
-      for (const [id, status, value, durationUs] of results) {
+      for (const [id, status, value, durationUs, usage] of results) {
         if (!swarmlet.inFlight.delete(id)) continue; // late or duplicate: recorded once only
         const task = this.tracker.tasks.get(id);
         if (!task) {
@@ -248,7 +248,7 @@ export class Orchestrator implements ProviderEvents {
         }
         const stats = this.stats.get(task.taskType)!;
         stats.completed(durationUs / 1000);
-        this.usage.completed(task.taskType, task.id, task.label, durationUs / 1000, atMs - this.startedAtMs, task.input);
+        this.usage.completed(task.taskType, task.id, task.label, durationUs / 1000, atMs - this.startedAtMs, task.input, usage && { cpuUs: usage[0], rssKb: usage[1] });
         if (status === RESULT_ERROR) {
           await this.retryOrFail([id], value as { message: string; stack?: string });
           continue;

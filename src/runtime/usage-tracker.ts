@@ -19,6 +19,23 @@ export interface UsageView {
   /** Median absolute percentage error of the duration prediction (undefined: too few scored). */
   readonly durationErrorPercent: number | undefined;
   readonly observations: number;
+  /** CPU in cores while a micro-task runs (1 = one core busy), and the swarmlet's resident memory at its end. */
+  readonly cpu: MeasureView;
+  readonly memoryMb: MeasureView;
+}
+
+export interface MeasureView {
+  readonly predicted: number | undefined;
+  /** Mean of what was measured (undefined: nothing measured yet; tiny micro-tasks are not). */
+  readonly actualMean: number | undefined;
+  readonly errorPercent: number | undefined;
+  readonly observations: number;
+}
+
+/** CPU time and resident memory one micro-task reported (the swarmlet host measures them). */
+export interface MeasuredUsage {
+  readonly cpuUs: number;
+  readonly rssKb: number;
 }
 
 const ANOMALIES_KEPT = 100;
@@ -34,6 +51,7 @@ export class UsageTracker {
   private readonly model: UsageModel = createUsageModel();
   private readonly detector: AnomalyDetector = createAnomalyDetector();
   private readonly completions = new Map<string, number>();
+  private readonly measured = new Map<string, { cpuSum: number; memorySum: number; count: number }>();
   /** Running micro-tasks already flagged (by task id), so each is reported once. */
   private readonly flaggedRunning = new Set<number>();
   readonly anomalies: AnomalyRecord[] = [];
@@ -44,13 +62,14 @@ export class UsageTracker {
     private readonly sizeOf: ReadonlyMap<string, (input: unknown) => number> = new Map(),
   ) {}
 
-  completed(taskType: string, taskId: number, microTask: string, durationMs: number, atMs: number, input: unknown): void {
+  completed(taskType: string, taskId: number, microTask: string, durationMs: number, atMs: number, input: unknown, usage?: MeasuredUsage): void {
     const count = (this.completions.get(taskType) ?? 0) + 1;
     this.completions.set(taskType, count);
     if (durationMs < TINY_MS && count % SAMPLE_EVERY !== 0) return;
     const sizeBytes = this.sizeFor(taskType, input);
     const predicted = predictUsageValue(this.model, taskType, 'duration', sizeBytes);
-    observeUsage(this.model, taskType, { hints: this.hints.get(taskType), ...(sizeBytes !== undefined && { sizeBytes }) }, { durationMs });
+    const actual = usage === undefined ? { durationMs } : { durationMs, ...this.measure(taskType, durationMs, usage) };
+    observeUsage(this.model, taskType, { hints: this.hints.get(taskType), ...(sizeBytes !== undefined && { sizeBytes }) }, actual);
     if (!Number.isFinite(predicted)) return;
     const event = observeCompleted(this.detector, taskType, 'duration', durationMs, predicted);
     // Reported once per micro-task: one already flagged while running is not reported again.
@@ -89,13 +108,50 @@ export class UsageTracker {
   }
 
   view(taskType: string): UsageView {
-    const estimate = predictUsage(this.model, taskType, { hints: this.hints.get(taskType) }).duration;
+    const prediction = predictUsage(this.model, taskType, { hints: this.hints.get(taskType) });
+    const estimate = prediction.duration;
     const error = usageError(this.model, taskType, 'duration');
+    const sums = this.measured.get(taskType);
+    const measureView = (measure: 'cpu' | 'memory', sum: number | undefined): MeasureView => {
+      const measureError = usageError(this.model, taskType, measure);
+      const predicted = prediction[measure];
+      return {
+        predicted: predicted.basis === 'none' ? undefined : predicted.value,
+        actualMean: sums && sums.count > 0 && sum !== undefined ? sum / sums.count : undefined,
+        errorPercent: measureError.medianAbsolutePercentageError.ready ? measureError.medianAbsolutePercentageError.value * 100 : undefined,
+        observations: measureError.observations,
+      };
+    };
     return {
       predictedDurationMs: estimate.basis === 'none' ? undefined : estimate.value,
       basis: estimate.basis,
       durationErrorPercent: error.medianAbsolutePercentageError.ready ? error.medianAbsolutePercentageError.value * 100 : undefined,
       observations: error.observations,
+      cpu: measureView('cpu', sums?.cpuSum),
+      memoryMb: measureView('memory', sums?.memorySum),
     };
+  }
+
+  /** Predicted resident memory of a swarmlet serving the type (MB); undefined: no hint and nothing measured. */
+  predictedMemoryMb(taskType: string): number | undefined {
+    const value = predictUsageValue(this.model, taskType, 'memory');
+    return Number.isFinite(value) ? value : this.hints.get(taskType)?.memoryMb;
+  }
+
+  /** Predicted cores a busy swarmlet of the type uses. */
+  predictedCpu(taskType: string): number | undefined {
+    const value = predictUsageValue(this.model, taskType, 'cpu');
+    return Number.isFinite(value) ? value : this.hints.get(taskType)?.cpu;
+  }
+
+  private measure(taskType: string, durationMs: number, usage: MeasuredUsage): { cpu: number; memoryMb: number } {
+    const cpu = durationMs > 0 ? usage.cpuUs / 1000 / durationMs : 0;
+    const memoryMb = usage.rssKb / 1024;
+    const sums = this.measured.get(taskType) ?? { cpuSum: 0, memorySum: 0, count: 0 };
+    sums.cpuSum += cpu;
+    sums.memorySum += memoryMb;
+    sums.count += 1;
+    this.measured.set(taskType, sums);
+    return { cpu, memoryMb };
   }
 }

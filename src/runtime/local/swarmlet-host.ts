@@ -20,6 +20,9 @@ let draining = false;
 let pending: WireResult[] = [];
 let lastFlushMs = performance.now();
 const stats = { tasksDone: 0, errors: 0, latencyMsSum: 0, latencyMsMax: 0 };
+/** Measure CPU and memory for the next micro-task: its type's last one took ≥ 1 ms (or none ran yet). */
+let measureUsage = true;
+const MEASURE_ABOVE_MS = 1;
 let monitorStarted = false;
 
 function send(message: FromSwarmlet): void {
@@ -53,7 +56,10 @@ async function load(taskType: string, modulePath: string, activate: boolean): Pr
       warmupMs = performance.now() - warmupStart;
       loaded.set(taskType, definition);
     }
-    if (activate) current = definition;
+    if (activate) {
+      current = definition;
+      measureUsage = true; // a new type: measure its first micro-task
+    }
     send({ t: 'ready', taskType, activated: activate, loadMs: performance.now() - loadStart - warmupMs, warmupMs });
     if (!monitorStarted) {
       monitorStarted = true;
@@ -67,6 +73,7 @@ async function load(taskType: string, modulePath: string, activate: boolean): Pr
 async function execute(definition: TaskDefinition, task: WireTask): Promise<WireResult> {
   const [id, mode, input, depth, attempt, deps, label] = task;
   const context: TaskContext = { id: label, depth, attempt, deps: deps ?? {} };
+  const cpuAtStart = measureUsage ? process.cpuUsage() : undefined;
   const start = performance.now();
   try {
     let status: 0 | 2 = RESULT_OK;
@@ -84,12 +91,20 @@ async function execute(definition: TaskDefinition, task: WireTask): Promise<Wire
         if (value instanceof Promise) value = await value;
       }
     }
-    return [id, status, value, record(start)];
+    return withUsage([id, status, value, record(start)], cpuAtStart);
   } catch (error) {
     stats.errors += 1;
     const failure = error instanceof Error ? { message: error.message, stack: error.stack } : { message: String(error) };
-    return [id, RESULT_ERROR, failure, record(start)];
+    return withUsage([id, RESULT_ERROR, failure, record(start)], cpuAtStart);
   }
+}
+
+function withUsage(result: WireResult, cpuAtStart: NodeJS.CpuUsage | undefined): WireResult {
+  measureUsage = result[3] >= MEASURE_ABOVE_MS * 1000;
+  if (cpuAtStart === undefined) return result;
+  const cpu = process.cpuUsage(cpuAtStart);
+  result.push([cpu.user + cpu.system, Math.round(process.memoryUsage.rss() / 1024)]);
+  return result;
 }
 
 function record(startMs: number): number {

@@ -12,16 +12,25 @@ export type WireTask = [number, 0 | 1, unknown, number, number, Record<string, u
 export const RESULT_OK = 0;
 export const RESULT_ERROR = 1;
 export const RESULT_SPLIT = 2;
-/** [taskId, status, value (output | {message, stack} | children), durationUs] */
-export type WireResult = [number, 0 | 1 | 2, unknown, number];
+/**
+ * [taskId, status, value (output | {message, stack} | children), durationUs, usage?]
+ * usage = [cpuUs, rssKb]: CPU time the micro-task used and the swarmlet's resident memory when it
+ * ended. Measured only for micro-tasks of a type whose last one took ≥ 1 ms: the two system calls
+ * cost more than a no-op task.
+ */
+export type WireResult = [number, 0 | 1 | 2, unknown, number, ([number, number] | undefined)?];
 
 /** Per-result check, hand-written because it runs once per micro-task. */
 export function isWireResult(value: unknown): value is WireResult {
   return (
     Array.isArray(value) &&
-    value.length === 4 &&
+    (value.length === 4 || (value.length === 5 && isUsage(value[4]))) &&
     typeof value[0] === 'number' &&
     (value[1] === RESULT_OK || value[1] === RESULT_ERROR || value[1] === RESULT_SPLIT) &&
     typeof value[3] === 'number'
   );
+}
+
+function isUsage(value: unknown): boolean {
+  return Array.isArray(value) && value.length === 2 && typeof value[0] === 'number' && typeof value[1] === 'number';
 }
