@@ -82,6 +82,7 @@ export class Swarm {
       provider: (events) => new ProcessProvider(events, wallClock, options.monitorIntervalMs),
       history,
       hardLimits: { taskTimeoutMs: options.taskTimeoutMs, swarmletMemoryLimitMb: options.swarmletMemoryLimitMb, onRunaway: options.onRunaway },
+      cores: availableParallelism(),
       admission: options.admission === false ? undefined : options.admission === true ? DEFAULT_ADMISSION_LIMITS : { maxBacklogMs: options.admission },
     });
     orchestrator.start();
@@ -117,7 +118,14 @@ export class Swarm {
 
 function parseOptions(raw: SwarmOptions): z.output<typeof optionsSchema> {
   const parsed = optionsSchema.safeParse(raw);
-  if (parsed.success) return parsed.data;
+  if (parsed.success) {
+    const { maxMemoryMb, swarmletMemoryMb } = parsed.data;
+    // Below one swarmlet's memory the pool could never start one: every job would wait forever.
+    if (maxMemoryMb < swarmletMemoryMb) {
+      throw new InputError('Swarm options.maxMemoryMb', `${maxMemoryMb} MB is less than one swarmlet (swarmletMemoryMb ${swarmletMemoryMb} MB)`, `give maxMemoryMb ≥ ${swarmletMemoryMb}, or lower swarmletMemoryMb`);
+    }
+    return parsed.data;
+  }
   const issue = parsed.error.issues[0]!;
   const field = `Swarm options.${issue.path.join('.') || '(root)'}`;
   throw new InputError(field, issue.message, 'see the Swarm options in README.md');

@@ -62,6 +62,8 @@ export function renderSummary(name: string, summary: RunSummary): string {
   for (const job of summary.jobs.filter((j) => j.deadlineMs !== undefined).slice(-5)) {
     lines.push('', `deadline ${seconds(job.deadlineMs!)} (${job.priority}): ${job.deadlineMet ? 'met' : 'missed'}, finished in ${seconds(job.wallMs)}`);
   }
+  const r = summary.reservations;
+  lines.push('', `reservations: peak ${Math.round(r.peakReservedMemoryMb)} of ${Math.round(r.budgetMemoryMb)} MB claimed by ${r.peakBusySwarmlets} busy swarmlet(s); ${r.deferred} start(s) deferred for room${r.lastDeferral ? ` (last: ${r.lastDeferral})` : ''}`);
   lines.push('', summary.anomalies.length === 0 ? 'anomalies: none' : `anomalies: ${summary.anomalies.length}`);
   for (const anomaly of summary.anomalies.slice(0, 10)) lines.push(`  +${seconds(anomaly.atMs)} ${anomaly.microTask}: ${anomaly.reason}`);
   lines.push('', summary.faults.length === 0 ? 'faults: none' : `faults: ${summary.faults.length}`);

@@ -2,6 +2,7 @@ import type { Clock } from '../core/clock.js';
 import type { Broker } from './brokers/broker.js';
 import type { JobHistory } from './job-history.js';
 import type { JobTracker } from './jobs/job-tracker.js';
+import type { NodeReservations } from './node-reservations.js';
 import type { WireTask } from './local/ipc.js';
 import type { Provider } from './provider.js';
 import type { SwarmletRecord } from './swarmlet-record.js';
@@ -24,6 +25,7 @@ export class Dispatcher {
     private readonly history: JobHistory,
     private readonly clock: Clock,
     private readonly maxAttempts: number,
+    private readonly reservations: NodeReservations,
   ) {}
 
   async enqueue(ids: readonly number[]): Promise<void> {
@@ -42,6 +44,11 @@ export class Dispatcher {
     await this.broker.enqueue(tasks);
   }
 
+  /** The broker's own counts, once per tick: the tally heals if it ever drifted. */
+  resync(depths: ReadonlyMap<string, number>): void {
+    for (const [taskType, depth] of depths) this.queued.set(taskType, depth);
+  }
+
   /** A leased micro-task went back to the broker (retry or requeue): it waits again. */
   requeued(id: number): void {
     const task = this.tracker.tasks.get(id);
@@ -56,8 +63,13 @@ export class Dispatcher {
       if (!swarmlet.serving) continue;
       const room = prefetchFor(this.stats.get(swarmlet.taskType)!.recentDurationMs) - swarmlet.inFlight.size;
       if (room <= 0) continue;
+      // An idle swarmlet with work waiting claims its type's predicted CPU and memory first; no room in the pool: the work waits.
+      if (swarmlet.inFlight.size === 0 && ((this.queued.get(swarmlet.taskType) ?? 0) === 0 || !this.reservations.hold(swarmlet, this.clock.nowMs()))) continue;
       const leased = await this.broker.take(swarmlet.taskType, room);
-      if (leased.length === 0) continue;
+      if (leased.length === 0) {
+        if (swarmlet.inFlight.size === 0) this.reservations.release(swarmlet.id, this.clock.nowMs());
+        continue;
+      }
       this.count(swarmlet.taskType, -leased.length);
       swarmlet.shadow = false;
       const wire: WireTask[] = [];
@@ -72,7 +84,10 @@ export class Dispatcher {
         wire.push([lease.id, task.mode, task.input, task.depth, lease.attempt, this.tracker.depOutputs(task), task.label]);
       }
       if (dropped.length > 0) await this.broker.complete(dropped);
-      if (wire.length === 0) continue;
+      if (wire.length === 0) {
+        if (swarmlet.inFlight.size === 0) this.reservations.release(swarmlet.id, this.clock.nowMs());
+        continue;
+      }
       if (swarmlet.state === 'idle') swarmlet.transition('busy', this.clock.nowMs());
       this.provider.dispatch(swarmlet.id, wire);
     }

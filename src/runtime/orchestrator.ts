@@ -18,6 +18,7 @@ import { TypeStats } from './type-stats.js';
 import { UsageTracker } from './usage-tracker.js';
 import { SwarmletPool } from './swarmlet-pool.js';
 import { Dispatcher } from './dispatcher.js';
+import { NodeReservations } from './node-reservations.js';
 import { admitJob, enforceHardLimits, watchRunaways, type HardLimits } from './hard-limits.js';
 import { JobOutcomes } from './job-outcomes.js';
 import type { AdmissionLimits } from '../schedule/admission.js';
@@ -38,6 +39,8 @@ export interface OrchestratorOptions {
   readonly hardLimits: HardLimits;
   /** Admission control by priority class on the predicted backlog; undefined: admit everything. */
   readonly admission: AdmissionLimits | undefined;
+  /** Cores of this machine: the reservation pool's CPU. */
+  readonly cores: number;
 }
 
 export type { ProgressView } from './run-reporter.js';
@@ -68,6 +71,7 @@ export class Orchestrator implements ProviderEvents {
   private readonly stopped: SwarmletRecord[] = [];
   private readonly faults: FaultRecord[] = [];
   private readonly usage: UsageTracker;
+  private readonly reservations: NodeReservations;
   private readonly pool: SwarmletPool;
   private readonly dispatcher: Dispatcher;
   private readonly outcomes = new JobOutcomes();
@@ -84,11 +88,15 @@ export class Orchestrator implements ProviderEvents {
     for (const info of options.taskTypes.values()) this.stats.set(info.name, new TypeStats(info.name, info.hintDurationMs));
     const infos = [...options.taskTypes.values()];
     this.usage = new UsageTracker(
-      new Map(infos.map((info) => [info.name, { durationMs: info.hintDurationMs }])),
+      new Map(infos.map((info) => [info.name, { durationMs: info.hintDurationMs, cpu: info.hintCpu, memoryMb: info.hintMemoryMb }])),
       new Map(infos.flatMap((info) => (info.sizeOf ? [[info.name, info.sizeOf] as const] : []))),
     );
     this.provider = options.provider(this);
-    this.dispatcher = new Dispatcher(this.tracker, options.broker, this.provider, this.swarmlets, this.stats, options.history, options.clock, options.maxAttempts);
+    this.reservations = new NodeReservations(
+      { cores: options.cores, memoryMb: options.limits.maxMemoryMb, swarmletLimitMb: options.hardLimits.swarmletMemoryLimitMb, defaultSwarmletMb: options.limits.swarmletMemoryMb },
+      this.usage,
+    );
+    this.dispatcher = new Dispatcher(this.tracker, options.broker, this.provider, this.swarmlets, this.stats, options.history, options.clock, options.maxAttempts, this.reservations);
     this.pool = new SwarmletPool(this.swarmlets, this.provider, options.taskTypes, this.stats, this.dispatcher.queued);
     this.loopState = initialLoopState(options.policy);
   }
@@ -141,6 +149,7 @@ export class Orchestrator implements ProviderEvents {
   private async tick(): Promise<void> {
     enforceHardLimits([...this.swarmlets.values()], this.options.hardLimits, this.options.clock.nowMs(), (id, reason) => this.provider.kill(id, reason), (id) => this.tracker.tasks.get(id)?.label);
     this.watchRunaways(this.options.clock.nowMs());
+    this.reservations.renew([...this.swarmlets.values()].filter((s) => s.inFlight.size > 0), this.options.clock.nowMs());
     const snapshot = await this.observe();
     const { state, decision } = step(this.options.policy, this.loopState, snapshot);
     this.loopState = state;
@@ -152,6 +161,7 @@ export class Orchestrator implements ProviderEvents {
   private async observe(): Promise<Snapshot> {
     const nowMs = this.options.clock.nowMs();
     const depths = await this.options.broker.depths();
+    this.dispatcher.resync(depths);
     const inFlight = new Map<string, number>();
     for (const swarmlet of this.swarmlets.values()) {
       swarmlet.closeWindow(nowMs);
@@ -279,6 +289,7 @@ export class Orchestrator implements ProviderEvents {
         orphans = orphans.filter((id) => id === swarmlet.limitCulprit);
       }
       swarmlet.transition('stopped', atMs);
+      this.reservations.release(swarmletId, atMs);
       this.swarmlets.delete(swarmletId);
       this.stopped.push(swarmlet);
       if (this.stopped.length > HISTORY_LIMIT) this.stopped.shift();
@@ -310,6 +321,7 @@ export class Orchestrator implements ProviderEvents {
   /** After results: an emptied swarmlet goes idle, or carries out a specialization or stop that waited for it. */
   private afterWork(swarmlet: SwarmletRecord, atMs: number): void {
     if (swarmlet.inFlight.size > 0 || swarmlet.state === 'stopped') return;
+    this.reservations.release(swarmlet.id, atMs);
     if (swarmlet.state === 'busy') swarmlet.transition('idle', atMs);
     if (swarmlet.state === 'draining') this.provider.stop(swarmlet.id);
     else if (swarmlet.pendingTaskType !== undefined && swarmlet.state === 'idle') this.pool.specialize(swarmlet, swarmlet.pendingTaskType, atMs);
@@ -333,6 +345,11 @@ export class Orchestrator implements ProviderEvents {
 
   /** Under overload, lower classes are refused with the class, the predicted backlog and the limit. */
   private admitOrThrow(job: Job): void {
+    // A type no swarmlet could hold is refused whatever the load: running it would only be killed.
+    for (const taskType of 'tasks' in job ? new Set(job.tasks.map((t) => t.type)) : [job.type]) {
+      const reason = this.options.taskTypes.has(taskType) ? this.reservations.neverFits(taskType) : undefined;
+      if (reason !== undefined) throw new AdmissionError(reason, undefined);
+    }
     if (!this.options.admission) return;
     const predictedMs = (taskType: string) => this.usage.view(taskType).predictedDurationMs ?? this.stats.get(taskType)?.recentDurationMs ?? 0;
     const workers = [...this.swarmlets.values()].filter((s) => s.serving).length;
@@ -353,7 +370,7 @@ export class Orchestrator implements ProviderEvents {
   }
 
   private reportSources(): ReportSources {
-    return { stats: this.stats, counts: this.tracker.counts, swarmlets: [...this.stopped, ...this.swarmlets.values()], actionLog: this.actionLog, faults: this.faults, usage: this.usage, jobs: this.outcomes.finished };
+    return { stats: this.stats, counts: this.tracker.counts, swarmlets: [...this.stopped, ...this.swarmlets.values()], actionLog: this.actionLog, faults: this.faults, usage: this.usage, jobs: this.outcomes.finished, reservations: this.reservations };
   }
 
   /** For fault tests: the swarmlets and their states. */

@@ -1,3 +1,4 @@
+import type { ReservationReport } from './node-reservations.js';
 import type { Action, ActionKind } from '../core/actions.js';
 import type { MonitorSample } from './local/ipc.js';
 import type { AnomalyRecord, UsageView } from './usage-tracker.js';
@@ -55,6 +56,8 @@ export interface RunSummary {
   readonly anomalies: readonly AnomalyRecord[];
   /** Finished jobs with their wall time against their deadline (the last thousand). */
   readonly jobs: readonly JobOutcome[];
+  /** The reservation pool: busy swarmlets' predicted memory against the budget, and the work it held back. */
+  readonly reservations: ReservationReport;
   readonly swarmlets: readonly SwarmletReport[];
 }
 

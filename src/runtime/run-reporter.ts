@@ -1,3 +1,4 @@
+import type { NodeReservations } from './node-reservations.js';
 import type { TypeCounts } from './jobs/job-tracker.js';
 import { groupActions, type ActionRecord, type FaultRecord, type RunSummary } from './run-report.js';
 import type { SwarmletRecord } from './swarmlet-record.js';
@@ -21,6 +22,7 @@ export interface ReportSources {
   readonly faults: readonly FaultRecord[];
   readonly usage: UsageTracker;
   readonly jobs: readonly JobOutcome[];
+  readonly reservations: NodeReservations;
 }
 
 export function progressView(nowMs: number, previous: ProgressView | undefined, sources: ReportSources): ProgressView {
@@ -56,6 +58,7 @@ export function runSummary(wallMs: number, startedAtMs: number, policy: string, 
     faults: sources.faults,
     anomalies: sources.usage.anomalies,
     jobs: sources.jobs,
+    reservations: sources.reservations.report(),
     swarmlets: sources.swarmlets.map((s) => ({
       id: s.id, taskType: s.taskType, state: s.state, monitor: s.lastSample,
       morphs: sources.actionLog.filter(({ action }) => 'swarmletId' in action && action.swarmletId === s.id).length,

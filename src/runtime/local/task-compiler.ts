@@ -15,6 +15,9 @@ export interface TaskTypeInfo {
   readonly modulePath: string;
   readonly hasJoin: boolean;
   readonly hintDurationMs: number | undefined;
+  /** The type's declared CPU (cores) and memory (MB) while it runs, if any. */
+  readonly hintCpu?: number;
+  readonly hintMemoryMb?: number;
   /** The definition's `size` hook, if any (a feature for the usage model). */
   readonly sizeOf: ((input: unknown) => number) | undefined;
 }
@@ -27,7 +30,7 @@ export interface TaskTypeInfo {
 export async function compileTaskModule(sourcePath: string, cacheDir: string): Promise<TaskTypeInfo> {
   const modulePath = await compileModule(sourcePath, cacheDir);
   const definition = await importDefinition(sourcePath, modulePath);
-  return { name: definition.name, sourcePath: resolve(sourcePath), modulePath, hasJoin: typeof definition.join === 'function', hintDurationMs: definition.resources?.durationMs, sizeOf: definition.size?.bind(definition) };
+  return { name: definition.name, sourcePath: resolve(sourcePath), modulePath, hasJoin: typeof definition.join === 'function', hintDurationMs: definition.resources?.durationMs, hintCpu: definition.resources?.cpu, hintMemoryMb: definition.resources?.memoryMb, sizeOf: definition.size?.bind(definition) };
 }
 
 /** Bundles a TypeScript or JavaScript module into one cached ESM file; returns its path. */
