@@ -31,7 +31,7 @@ const optionsSchema = z.object({
   /** A swarmlet whose resident memory exceeds this is stopped; its running micro-task is retried. */
   swarmletMemoryLimitMb: z.number().positive().optional(),
   /** A micro-task running anomalously long for its type (robust statistics on its history): report it, or stop and retry it. */
-  onRunaway: z.enum(['alert', 'kill']).default('alert'),
+  onRunaway: z.enum(['alert', 'kill', 'isolate']).default('alert'),
   /**
    * Admission control: refuse a job of a class when the predicted backlog (queued micro-tasks ×
    * predicted duration ÷ serving swarmlets) exceeds its limit. true: defaults (low 10 s, normal

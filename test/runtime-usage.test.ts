@@ -61,3 +61,23 @@ it('a task type\'s size hook lets the model follow each micro-task\'s size (pred
   expect(usage.observations).toBe(250);
   expect(usage.durationErrorPercent).toBeLessThanOrEqual(25);
 });
+
+it.each([
+  { onRunaway: 'alert' as const, order: ['runaway', 'others'] },
+  { onRunaway: 'isolate' as const, order: ['others', 'runaway'] },
+])('onRunaway: $onRunaway — micro-tasks queued behind a runaway wait for it, or move to another swarmlet', async ({ onRunaway, order }) => {
+  swarm = await Swarm.start({ tasks: ['test/fixtures/busy.task.ts'], maxSwarmlets: 2, policy: { static: { busy: 2 } }, tickMs: 20, onRunaway });
+  const warmup = Array.from({ length: 40 }, (_, i) => ({ id: `t${i}`, type: 'busy', input: { ms: 5 } }));
+  await swarm.run({ tasks: warmup }); // ~5 ms predicted; two in flight per swarmlet (prefetch)
+  const finished: string[] = [];
+  const runaway = swarm.run({ type: 'busy', input: { ms: 1_500 }, name: 'runaway' }).then(() => finished.push('runaway'));
+  const others = swarm.run({ tasks: Array.from({ length: 20 }, (_, i) => ({ id: `o${i}`, type: 'busy', input: { ms: 5 } })) }).then((out) => {
+    finished.push('others');
+    return out as Record<string, number>;
+  });
+  const [, outputs] = await Promise.all([runaway, others]);
+  expect(Object.keys(outputs)).toHaveLength(20); // nothing lost, each recorded once
+  expect(finished).toEqual(order);
+  const isolations = swarm.summary().faults.filter((f) => f.detail.startsWith('isolated'));
+  expect(isolations.length).toBe(onRunaway === 'isolate' ? 1 : 0);
+});

@@ -60,7 +60,7 @@ export class Dispatcher {
   /** Fills every serving swarmlet up to its type's prefetch depth. */
   async pump(): Promise<void> {
     for (const swarmlet of this.swarmlets.values()) {
-      if (!swarmlet.serving) continue;
+      if (!swarmlet.serving || swarmlet.isolated) continue;
       const room = prefetchFor(this.stats.get(swarmlet.taskType)!.recentDurationMs) - swarmlet.inFlight.size;
       if (room <= 0) continue;
       // An idle swarmlet with work waiting claims its type's predicted CPU and memory first; no room in the pool: the work waits.

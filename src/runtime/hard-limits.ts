@@ -8,8 +8,12 @@ import type { UsageTracker } from './usage-tracker.js';
 export interface HardLimits {
   readonly taskTimeoutMs: number | undefined;
   readonly swarmletMemoryLimitMb: number | undefined;
-  /** What to do with a micro-task running anomalously long for its type: report it, or stop and retry it. */
-  readonly onRunaway: 'alert' | 'kill';
+  /**
+   * What to do with a micro-task running anomalously long for its type: report it (`alert`), stop
+   * and retry it (`kill`), or let it run alone (`isolate`): the micro-tasks queued behind it move to
+   * other swarmlets and its swarmlet gets no more work until it is done.
+   */
+  readonly onRunaway: 'alert' | 'kill' | 'isolate';
 }
 
 /**
@@ -34,14 +38,21 @@ export function enforceHardLimits(swarmlets: readonly SwarmletRecord[], limits: 
 }
 
 /** Flags (and with `kill`, stops) running micro-tasks whose elapsed time is anomalous for their type. */
-export function watchRunaways(swarmlets: Iterable<SwarmletRecord>, taskOf: (id: number) => MicroTask | undefined, usage: UsageTracker, nowMs: number, startedAtMs: number, onRunaway: HardLimits['onRunaway'], kill: (swarmletId: string, reason: string) => void): void {
+export function watchRunaways(
+  swarmlets: Iterable<SwarmletRecord>, taskOf: (id: number) => MicroTask | undefined, usage: UsageTracker, nowMs: number, startedAtMs: number,
+  onRunaway: HardLimits['onRunaway'], kill: (swarmletId: string, reason: string) => void, isolate: (swarmlet: SwarmletRecord, runningId: number) => void,
+): void {
   for (const swarmlet of swarmlets) {
-    if (swarmlet.state !== 'busy' || swarmlet.limitCulprit !== undefined) continue;
+    if (swarmlet.state !== 'busy' || swarmlet.limitCulprit !== undefined || swarmlet.isolated) continue;
     const running = swarmlet.inFlight.values().next().value as number | undefined;
     const task = running === undefined ? undefined : taskOf(running);
     if (!task) continue;
     const event = usage.running(task.taskType, task.id, task.label, nowMs - swarmlet.progressAtMs, nowMs - startedAtMs);
-    if (!event || onRunaway !== 'kill') continue;
+    if (!event || onRunaway === 'alert') continue;
+    if (onRunaway === 'isolate') {
+      isolate(swarmlet, task.id);
+      continue;
+    }
     swarmlet.limitCulprit = task.id;
     kill(swarmlet.id, `was stopped: micro-task ${task.label} ran ${event.ratio.toFixed(1)}× its predicted duration (anomaly)`);
   }

@@ -148,7 +148,7 @@ export class Orchestrator implements ProviderEvents {
 
   private async tick(): Promise<void> {
     enforceHardLimits([...this.swarmlets.values()], this.options.hardLimits, this.options.clock.nowMs(), (id, reason) => this.provider.kill(id, reason), (id) => this.tracker.tasks.get(id)?.label);
-    this.watchRunaways(this.options.clock.nowMs());
+    await this.watchRunaways(this.options.clock.nowMs());
     this.reservations.renew([...this.swarmlets.values()].filter((s) => s.inFlight.size > 0), this.options.clock.nowMs());
     const snapshot = await this.observe();
     const { state, decision } = step(this.options.policy, this.loopState, snapshot);
@@ -322,6 +322,7 @@ export class Orchestrator implements ProviderEvents {
   private afterWork(swarmlet: SwarmletRecord, atMs: number): void {
     if (swarmlet.inFlight.size > 0 || swarmlet.state === 'stopped') return;
     this.reservations.release(swarmlet.id, atMs);
+    swarmlet.isolated = false;
     if (swarmlet.state === 'busy') swarmlet.transition('idle', atMs);
     if (swarmlet.state === 'draining') this.provider.stop(swarmlet.id);
     else if (swarmlet.pendingTaskType !== undefined && swarmlet.state === 'idle') this.pool.specialize(swarmlet, swarmlet.pendingTaskType, atMs);
@@ -339,8 +340,28 @@ export class Orchestrator implements ProviderEvents {
   }
 
   /** Each busy swarmlet's running micro-task against its type's predicted duration (anomaly detection while it runs). */
-  private watchRunaways(nowMs: number): void {
-    watchRunaways(this.swarmlets.values(), (id) => this.tracker.tasks.get(id), this.usage, nowMs, this.startedAtMs, this.options.hardLimits.onRunaway, (id, reason) => this.provider.kill(id, reason));
+  private async watchRunaways(nowMs: number): Promise<void> {
+    const kill = (id: string, reason: string): void => this.provider.kill(id, reason);
+    const moved: number[] = [];
+    watchRunaways(this.swarmlets.values(), (id) => this.tracker.tasks.get(id), this.usage, nowMs, this.startedAtMs, this.options.hardLimits.onRunaway, kill, (swarmlet, runningId) => moved.push(...this.isolate(swarmlet, runningId, nowMs)));
+    if (moved.length === 0) return;
+    await this.options.broker.requeue(moved);
+    for (const id of moved) this.dispatcher.requeued(id);
+  }
+
+  /**
+   * A runaway keeps its swarmlet to itself: what was queued behind it goes back to the broker for
+   * other swarmlets now, and the host is told to skip those (it sees the message once the runaway
+   * ends). A result it still sends for one is ignored: each micro-task is recorded once. Returns the moved ids.
+   */
+  private isolate(swarmlet: SwarmletRecord, runningId: number, nowMs: number): number[] {
+    const moved = [...swarmlet.inFlight].filter((id) => id !== runningId);
+    swarmlet.isolated = true;
+    for (const id of moved) swarmlet.inFlight.delete(id);
+    if (moved.length > 0) this.provider.drop(swarmlet.id, moved);
+    const label = this.tracker.tasks.get(runningId)?.label ?? runningId;
+    this.faults.push({ atMs: nowMs - this.startedAtMs, swarmletId: swarmlet.id, detail: `isolated with runaway micro-task ${label}`, requeued: moved.length });
+    return moved;
   }
 
   /** Under overload, lower classes are refused with the class, the predicted backlog and the limit. */

@@ -14,6 +14,8 @@ export interface Provider {
    */
   load(swarmletId: string, taskType: string, modulePath: string, activate: boolean): void;
   dispatch(swarmletId: string, tasks: WireTask[]): void;
+  /** Queued (not yet started) micro-tasks the swarmlet should skip: they were moved elsewhere. */
+  drop(swarmletId: string, taskIds: number[]): void;
   /** Asks a swarmlet to exit; `exited` follows. Idempotent. */
   stop(swarmletId: string): void;
   /** Stops a swarmlet at once (a hard limit was hit); `exited` follows with `reason` as its detail. */

@@ -34,6 +34,8 @@ export class SwarmletRecord {
   progressAtMs: number;
   /** Set when it is killed for a hard limit: the micro-task that broke it (the others get requeued without penalty). */
   limitCulprit: number | undefined;
+  /** Running a runaway under `onRunaway: 'isolate'`: gets no work until it is empty again. */
+  isolated = false;
   /** The monitor's latest report from inside the swarmlet. */
   lastSample: MonitorSample | undefined;
   private busySinceMs: number | undefined;

@@ -14,6 +14,8 @@ export const toSwarmletSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('load'), taskType: z.string(), modulePath: z.string(), activate: z.boolean() }),
   z.object({ t: z.literal('run'), tasks: z.array(wireTask) }),
   z.object({ t: z.literal('stop') }),
+  // Queued micro-tasks the director moved elsewhere: skip them (an isolated runaway's prefetch).
+  z.object({ t: z.literal('drop'), ids: z.array(z.number()) }),
 ]);
 export type ToSwarmlet = z.infer<typeof toSwarmletSchema>;
 

@@ -70,6 +70,11 @@ export class ProcessProvider implements Provider {
     if (record) this.send(record, { t: 'run', tasks });
   }
 
+  drop(swarmletId: string, taskIds: number[]): void {
+    const record = this.children.get(swarmletId);
+    if (record && !record.exited) this.send(record, { t: 'drop', ids: taskIds });
+  }
+
   stop(swarmletId: string): void {
     const record = this.children.get(swarmletId);
     if (!record || record.exited) return;

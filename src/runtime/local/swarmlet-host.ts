@@ -23,6 +23,7 @@ const stats = { tasksDone: 0, errors: 0, latencyMsSum: 0, latencyMsMax: 0 };
 /** Measure CPU and memory for the next micro-task: its type's last one took ≥ 1 ms (or none ran yet). */
 let measureUsage = true;
 const MEASURE_ABOVE_MS = 1;
+const YIELD_AFTER_US = 10_000;
 let monitorStarted = false;
 
 function send(message: FromSwarmlet): void {
@@ -126,7 +127,10 @@ async function drain(): Promise<void> {
         pending.push([task[0], RESULT_ERROR, { message: 'swarmlet has no task type loaded' }, 0]);
         continue;
       }
-      pending.push(await execute(definition, task));
+      const result = await execute(definition, task);
+      pending.push(result);
+      // After a long micro-task, let messages in (a 'drop' may have come while it ran); free for short ones.
+      if (result[3] >= YIELD_AFTER_US) await new Promise((resolve) => setImmediate(resolve));
       if (pending.length >= FLUSH_EVERY_RESULTS || performance.now() - lastFlushMs >= FLUSH_AFTER_MS) flush();
     }
     flush();
@@ -175,6 +179,11 @@ process.on('message', (message: ToSwarmlet) => {
     case 'load':
       void load(message.taskType, message.modulePath, message.activate);
       return;
+    case 'drop': {
+      const dropped = new Set(message.ids);
+      for (let i = queue.length - 1; i >= 0; i--) if (dropped.has(queue[i]![0])) queue.splice(i, 1);
+      return;
+    }
     case 'stop':
       flush();
       process.exit(0);
