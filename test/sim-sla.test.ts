@@ -11,7 +11,7 @@ function strictPriority(): Scheduler {
   const rank = { high: 0, normal: 1, low: 2 } as const;
   return {
     name: 'strict',
-    push: (r) => (waiting.push(r), true),
+    push: (r) => (waiting.push(r), { accepted: true }),
     pop: () => {
       if (waiting.length === 0) return undefined;
       let best = 0;
@@ -48,10 +48,19 @@ describe('SLA replay (discrete events, non-preemptive servers)', () => {
     const tooFew = replaySla(many, 3, fifoScheduler());
     expect(tooFew.classes.some((c) => c.deadlineMisses > 0)).toBe(true);
     const inner = fifoScheduler();
-    const refusing: Scheduler = { name: 'refuse-low', push: (r, now) => r.priorityClass !== 'low' && inner.push(r, now), pop: (now, idle) => inner.pop(now, idle) };
+    const refusing: Scheduler = {
+      name: 'refuse-low',
+      push: (r, now, servers) => (r.priorityClass === 'low' ? { accepted: false, reason: 'no-low', message: `low request ${r.id} refused` } : inner.push(r, now, servers)),
+      pop: (now, servers) => inner.pop(now, servers),
+    };
     const refused = replaySla(many, 4, refusing);
-    expect(refused.classes.find((c) => c.priorityClass === 'low')).toMatchObject({ requests: 50, rejected: 50, completed: 0 });
+    expect(refused.classes.find((c) => c.priorityClass === 'low')).toMatchObject({ requests: 50, rejected: 50, completed: 0, rejections: [{ reason: 'no-low', count: 50, example: 'low request 1 refused' }] });
     expect(refused.classes.find((c) => c.priorityClass === 'high')).toMatchObject({ requests: 50, rejected: 0, completed: 50 });
+  });
+
+  it('fails loudly when a scheduler loses accepted work', () => {
+    const losing: Scheduler = { name: 'losing', push: () => ({ accepted: true }), pop: () => undefined };
+    expect(() => replaySla(requests, 1, losing)).toThrow(/1 requests, 0 completed \+ 0 rejected: the scheduler lost accepted work/);
   });
 });
 
@@ -66,7 +75,8 @@ describe('swarmlet sim on a request trace (end to end)', () => {
     const second = await sim();
     expect(second.stdout).toBe(first.stdout); // deterministic per seed
     expect(first.stdout).toMatch(/^200 requests · 1\.5× the capacity of 8 servers/);
-    for (const scheduler of ['fifo', 'sla-queue (reserve 2)']) {
+    expect(first.stdout).toContain('| seed | scheduler | class | requests | completed | rejected | deadline misses | wait p50 | wait p99 |');
+    for (const scheduler of ['fifo', 'sla-queue (forecast reserve, admission)']) {
       for (const cls of ['high', 'normal', 'low']) expect(first.stdout).toContain(`| 2 | ${scheduler} | ${cls} |`);
     }
   });

@@ -1,3 +1,4 @@
+import assert from 'node:assert/strict';
 import { percentile } from '../metrics.js';
 
 export type PriorityClass = 'high' | 'normal' | 'low';
@@ -13,13 +14,30 @@ export interface SlaRequest {
   readonly deadlineAtMs: number | undefined;
 }
 
+/** A scheduler's answer at arrival: queued, or refused with a reason code and a message. */
+export type Admission = { readonly accepted: true } | { readonly accepted: false; readonly reason: string; readonly message: string };
+
+/** The servers as a scheduler sees them when it decides. */
+export interface ServerView {
+  readonly total: number;
+  /** What each busy server runs and when it frees (the free ones are `total − running.length`). */
+  readonly running: readonly { readonly priorityClass: PriorityClass; readonly untilMs: number }[];
+}
+
 /** What orders waiting requests: FIFO, or our priority/SLA queue. */
 export interface Scheduler {
   readonly name: string;
-  /** False when the scheduler refuses it (admission control); the replay counts it as rejected. */
-  push(request: SlaRequest, nowMs: number): boolean;
-  /** The next request to start on a free server; `idleServers` counts the free ones, this one included (for reserves). */
-  pop(nowMs: number, idleServers: number): SlaRequest | undefined;
+  /** Queue it, or refuse it (admission control): the replay counts refusals apart, by reason. */
+  push(request: SlaRequest, nowMs: number, servers: ServerView): Admission;
+  /** The next request to start on a free server, or none (empty, or held back by a reserve). */
+  pop(nowMs: number, servers: ServerView): SlaRequest | undefined;
+}
+
+/** Refusals of one reason in one class, with the first message as an example. */
+export interface Rejections {
+  readonly reason: string;
+  readonly count: number;
+  readonly example: string;
 }
 
 export interface ClassOutcome {
@@ -27,6 +45,7 @@ export interface ClassOutcome {
   readonly requests: number;
   readonly completed: number;
   readonly rejected: number;
+  readonly rejections: readonly Rejections[];
   /** Completed after their deadline (rejected ones are counted apart). */
   readonly deadlineMisses: number;
   readonly missPercent: number;
@@ -41,13 +60,20 @@ export interface SlaOutcome {
 }
 
 /**
- * Discrete-event replay of requests on `servers` identical servers: events are arrivals and
- * completions, visited in time order; a free server takes the scheduler's next request.
- * Deterministic: the same requests and scheduler give the same outcome.
+ * Discrete-event replay of requests on `servers` identical, non-preemptive servers: events are
+ * arrivals and completions, visited in time order; after each, free servers take the scheduler's
+ * next requests. Deterministic: the same requests and scheduler give the same outcome. Every
+ * request ends completed or rejected at arrival; an accepted one left unserved is a broken
+ * scheduler and fails the replay (nothing accepted is lost).
  */
 export function replaySla(requests: readonly SlaRequest[], servers: number, scheduler: Scheduler): SlaOutcome {
-  const idle = Number.NEGATIVE_INFINITY;
-  const busyUntil = new Float64Array(servers).fill(idle);
+  const busyUntil = new Float64Array(servers).fill(IDLE);
+  const running: (PriorityClass | undefined)[] = new Array<PriorityClass | undefined>(servers).fill(undefined);
+  const view = (): ServerView => {
+    const busy: { priorityClass: PriorityClass; untilMs: number }[] = [];
+    for (let s = 0; s < servers; s++) if (running[s] !== undefined) busy.push({ priorityClass: running[s]!, untilMs: busyUntil[s]! });
+    return { total: servers, running: busy };
+  };
   const tally = new Tally();
   let next = 0;
   for (;;) {
@@ -57,42 +83,63 @@ export function replaySla(requests: readonly SlaRequest[], servers: number, sche
     if (arrivalMs === Number.POSITIVE_INFINITY && finishMs === Number.POSITIVE_INFINITY) break;
     if (arrivalMs <= finishMs) {
       const request = requests[next++]!;
-      tally.arrived(request, scheduler.push(request, arrivalMs));
-      for (let s = 0; s < servers; s++) if (busyUntil[s] === idle) startNext(s, arrivalMs);
+      assert(next === 1 || request.arrivalMs >= requests[next - 2]!.arrivalMs, `requests must come in arrival order (request ${request.id})`);
+      tally.arrived(request, scheduler.push(request, arrivalMs, view()));
     } else {
-      busyUntil[server] = idle;
-      startNext(server, finishMs);
+      busyUntil[server] = IDLE;
+      running[server] = undefined;
     }
+    fillIdleServers(Math.min(arrivalMs, finishMs));
   }
   return { scheduler: scheduler.name, servers, classes: PRIORITY_CLASSES.map((c) => tally.outcome(c)) };
 
-  function startNext(server: number, nowMs: number): void {
-    let idleServers = 0;
-    for (let s = 0; s < servers; s++) if (busyUntil[s] === idle) idleServers += 1;
-    const request = scheduler.pop(nowMs, idleServers);
-    if (!request) return;
-    busyUntil[server] = nowMs + request.costMs;
-    tally.served(request, nowMs, nowMs + request.costMs);
+  /** All free servers, not only the one just freed: a reserve that shrank may release others. */
+  function fillIdleServers(nowMs: number): void {
+    for (let s = 0; s < servers; s++) {
+      if (busyUntil[s] !== IDLE) continue;
+      const request = scheduler.pop(nowMs, view());
+      if (!request) return;
+      busyUntil[s] = nowMs + request.costMs;
+      running[s] = request.priorityClass;
+      tally.served(request, nowMs, nowMs + request.costMs);
+    }
   }
 }
+
+const IDLE = Number.NEGATIVE_INFINITY;
 
 /** The busy server that finishes first, or −1 when all are idle. */
 function firstToFinish(busyUntil: Float64Array): number {
   let best = -1;
   for (let server = 0; server < busyUntil.length; server++) {
     const until = busyUntil[server]!;
-    if (until !== Number.NEGATIVE_INFINITY && (best < 0 || until < busyUntil[best]!)) best = server;
+    if (until !== IDLE && (best < 0 || until < busyUntil[best]!)) best = server;
   }
   return best;
 }
 
-class Tally {
-  private readonly counts = new Map(PRIORITY_CLASSES.map((c) => [c, { requests: 0, completed: 0, rejected: 0, misses: 0, waits: [] as number[] }]));
+interface ClassCount {
+  requests: number;
+  completed: number;
+  rejected: number;
+  misses: number;
+  readonly waits: number[];
+  readonly rejections: Map<string, { count: number; example: string }>;
+}
 
-  arrived(request: SlaRequest, accepted: boolean): void {
+class Tally {
+  private readonly counts = new Map<PriorityClass, ClassCount>(
+    PRIORITY_CLASSES.map((c) => [c, { requests: 0, completed: 0, rejected: 0, misses: 0, waits: [], rejections: new Map() }]),
+  );
+
+  arrived(request: SlaRequest, admission: Admission): void {
     const count = this.counts.get(request.priorityClass)!;
     count.requests += 1;
-    if (!accepted) count.rejected += 1;
+    if (admission.accepted) return;
+    count.rejected += 1;
+    const seen = count.rejections.get(admission.reason);
+    if (seen) seen.count += 1;
+    else count.rejections.set(admission.reason, { count: 1, example: admission.message });
   }
 
   served(request: SlaRequest, startMs: number, finishMs: number): void {
@@ -104,15 +151,14 @@ class Tally {
 
   outcome(priorityClass: PriorityClass): ClassOutcome {
     const count = this.counts.get(priorityClass)!;
-    return classOutcome(priorityClass, count, count.waits);
+    const { requests, completed, rejected, misses } = count;
+    assert.equal(completed + rejected, requests, `${priorityClass}: ${requests} requests, ${completed} completed + ${rejected} rejected: the scheduler lost accepted work`);
+    const waits = count.waits.sort((a, b) => a - b);
+    return {
+      priorityClass, requests, completed, rejected, deadlineMisses: misses,
+      rejections: [...count.rejections].map(([reason, r]) => ({ reason, ...r })),
+      missPercent: completed > 0 ? (100 * misses) / completed : 0,
+      waitMsP50: percentile(waits, 50), waitMsP99: percentile(waits, 99),
+    };
   }
-}
-
-function classOutcome(priorityClass: PriorityClass, count: { requests: number; completed: number; rejected: number; misses: number }, waits: number[]): ClassOutcome {
-  waits.sort((a, b) => a - b);
-  return {
-    priorityClass, requests: count.requests, completed: count.completed, rejected: count.rejected, deadlineMisses: count.misses,
-    missPercent: count.completed > 0 ? (100 * count.misses) / count.completed : 0,
-    waitMsP50: percentile(waits, 50), waitMsP99: percentile(waits, 99),
-  };
 }
