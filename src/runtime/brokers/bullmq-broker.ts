@@ -1,0 +1,378 @@
+/**
+ * The cluster broker: the Broker contract (broker.ts, test/broker.contract.ts) on BullMQ and Redis.
+ *
+ * Layout: one BullMQ queue per task type, keys `<prefix>:<taskType>:…`; a Redis set
+ * `<prefix>:task-types` names the types so any instance on the prefix sees every queue (a
+ * restarted director picks up where the last one stopped: the data lives in Redis, not here).
+ * A job is one BrokerTask: id `t<task.id>` (BullMQ refuses integer custom ids), data = the task as
+ * enqueued (every field, known or not, round-trips through JSON).
+ *
+ * Priority: BullMQ priority = 3 - rank (rank 2 high → 1, 1 normal → 2, 0 low → 3). Lower BullMQ
+ * numbers run first and 0 means "no priority", which BullMQ serves before every prioritized job
+ * (plain wait list first, then the prioritized set); every task here has a priority ≥ 1, so all of
+ * them share the prioritized set: class first, FIFO within a class (a per-queue counter).
+ *
+ * Leases: `take` is BullMQ's documented manual processing, batched: `Worker.getNextJob(token)` with
+ * autorun off, issued `n` times at once on one connection, so the n moveToActive scripts travel
+ * as one pipeline and run in order (n = min(max, ready): an empty queue costs one count, no pops).
+ * A lease is the active job, locked with this instance's token; the instance keeps job and token
+ * per id. Only the instance that took a lease can end it; ending it twice finds no lease here.
+ * Locks last `lockDurationMs` and are renewed every half of it in one extendLocks call per type,
+ * so a running task never loses its lease in the normal case. If the holder dies, the locks
+ * expire and BullMQ's stalled check (every instance runs it) puts the tasks back in the plain
+ * wait list — ahead of every class, as the oldest work — without counting an attempt.
+ *
+ * Retry: BullMQ's own attempts. A task enqueued at attempt a of m is a job with `attempts:
+ * m - a + 1`; `fail` is `job.moveToFailed`, one Lua script that either re-queues the job at the
+ * back of its class (attemptsMade + 1) or moves it to the failed set (dead, kept for inspection:
+ * the newest `keepDead` per type). `take` reports attempt = data.attempt + attemptsMade. Chosen over
+ * remove-and-re-add because it is atomic (a crash between the two would lose or duplicate the
+ * task) and keeps BullMQ's failure bookkeeping (failedReason, attemptsMade, failed set) intact.
+ *
+ * Requeue: `job.moveToDelayed(now)` without counting an attempt, i.e. delay 0; the next
+ * moveToActive promotes it to the back of its class, in requeue order — as the memory broker does.
+ * (`job.moveToWait` would put it at the front of its class, but ties there sort by id as text.)
+ * Depths count wait + prioritized + delayed: nothing here is delayed for any other reason.
+ *
+ * Close ends this instance: its remaining leases are requeued (so another instance can take them
+ * at once instead of after lock expiry), then workers, queues and the connection are closed.
+ * Enqueue is idempotent by task id while the job exists (queued, leased or dead): BullMQ ignores
+ * an id it already holds, so a failed enqueue can be retried whole — and task ids must be unique
+ * per prefix (a new run with ids from 1 wants a new prefix, or its tasks would be taken as dupes).
+ *
+ * While Redis is unreachable, calls wait for the reconnect (BullMQ's maxRetriesPerRequest: null).
+ */
+import { randomUUID } from 'node:crypto';
+import { Queue, Worker, type Job } from 'bullmq';
+import { Redis, type RedisOptions } from 'ioredis';
+import type { Broker, BrokerTask, FailOutcome } from './broker.js';
+
+export interface BullmqBrokerOptions {
+  /** `redis://host:port/db`; or give `connection`. */
+  readonly url?: string;
+  /** ioredis options (host, port, db, password…). The broker creates and owns its connection. */
+  readonly connection?: RedisOptions;
+  /** Key prefix; queues live at `<prefix>:<taskType>:…`. Default `swarmlet`. */
+  readonly prefix?: string;
+  /** How long a lease survives without renewal (renewed every half of it). Default 30 000. */
+  readonly lockDurationMs?: number;
+  /** Dead tasks kept per type in BullMQ's failed set. Default 10 000. */
+  readonly keepDead?: number;
+  /** Errors of background work (lock renewal, stalled checks); both retry on their next tick. */
+  readonly onBackgroundError?: (error: Error) => void;
+}
+
+interface Lease {
+  readonly job: Job<BrokerTask>;
+  readonly task: BrokerTask;
+}
+
+/** BullMQ priority of a class rank: lower runs first, 0 would mean "unprioritized". */
+const PRIORITY_OF_RANK = [3, 2, 1] as const;
+/** Stalls are the holder's fault (it died), not the task's: never fail a task for stalling. */
+const MAX_STALLED_COUNT = 1_000_000;
+const READY_STATES = ['wait', 'prioritized', 'delayed'] as const;
+const CLOSE_REQUEUE_BOUND_MS = 5_000;
+
+export class BullmqBroker implements Broker {
+  readonly name = 'bullmq';
+  private readonly redis: Redis;
+  private readonly prefix: string;
+  private readonly lockDurationMs: number;
+  private readonly keepDead: number;
+  private readonly onBackgroundError: (error: Error) => void;
+  /** The lock value of every lease this instance holds. */
+  private readonly token = randomUUID();
+  private readonly queues = new Map<string, Queue<BrokerTask>>();
+  private readonly workers = new Map<string, Worker<BrokerTask>>();
+  private readonly registered = new Set<string>();
+  private readonly leases = new Map<number, Lease>();
+  private readonly renewal: NodeJS.Timeout;
+  private renewing = false;
+  private closed = false;
+
+  constructor(options: BullmqBrokerOptions) {
+    this.prefix = options.prefix ?? 'swarmlet';
+    this.lockDurationMs = options.lockDurationMs ?? 30_000;
+    this.keepDead = options.keepDead ?? 10_000;
+    this.onBackgroundError = options.onBackgroundError ?? (() => {});
+    validateOptions(options, this.prefix, this.lockDurationMs, this.keepDead);
+    // BullMQ workers need maxRetriesPerRequest null (commands wait out a reconnect instead of failing).
+    const redisOptions: RedisOptions = { ...options.connection, maxRetriesPerRequest: null };
+    this.redis = options.url ? new Redis(options.url, redisOptions) : new Redis(redisOptions);
+    this.redis.on('error', (error: Error) => this.onBackgroundError(error));
+    this.renewal = setInterval(() => void this.renewLocks(), Math.max(1, Math.floor(this.lockDurationMs / 2)));
+    this.renewal.unref();
+  }
+
+  async enqueue(tasks: readonly BrokerTask[]): Promise<void> {
+    this.assertOpen();
+    const byType = new Map<string, BrokerTask[]>();
+    for (const task of tasks) {
+      validateTask(task);
+      let list = byType.get(task.taskType);
+      if (!list) byType.set(task.taskType, (list = []));
+      list.push(task);
+    }
+    const writes: Promise<unknown>[] = [];
+    const fresh = [...byType.keys()].filter((type) => !this.registered.has(type));
+    if (fresh.length > 0) writes.push(this.redis.sadd(this.typesKey(), ...fresh).then(() => fresh.forEach((type) => this.registered.add(type))));
+    for (const [type, list] of byType) {
+      // addBulk: one pipeline of addPrioritizedJob scripts per type.
+      writes.push(this.queueOf(type).addBulk(list.map((task) => ({ name: type, data: task, opts: jobOptions(task) }))));
+    }
+    await Promise.all(writes);
+  }
+
+  async take(taskType: string, max: number): Promise<BrokerTask[]> {
+    this.assertOpen();
+    if (max <= 0) return [];
+    validateTaskType(taskType);
+    const ready = await this.readyCount(this.queueOf(taskType));
+    const wanted = Math.min(max, ready);
+    if (wanted === 0) return [];
+    const worker = this.workerOf(taskType);
+    const fetches = Array.from({ length: wanted }, () => worker.getNextJob(this.token, { block: false }));
+    const taken: BrokerTask[] = [];
+    let failure: unknown;
+    for (const result of await Promise.allSettled(fetches)) {
+      if (result.status === 'rejected') {
+        failure ??= result.reason;
+        continue;
+      }
+      const job = result.value;
+      if (!job) continue; // another instance took it between our count and our pop
+      const attemptsMade = job.attemptsMade ?? 0;
+      const task = attemptsMade === 0 ? job.data : { ...job.data, attempt: job.data.attempt + attemptsMade };
+      this.leases.set(task.id, { job, task });
+      taken.push(task);
+    }
+    // Leases already taken are handed out (the error will show again on the next call).
+    if (taken.length === 0 && failure !== undefined) throw failure;
+    return taken;
+  }
+
+  async complete(ids: readonly number[]): Promise<number[]> {
+    this.assertOpen();
+    const held = this.release(ids);
+    const results = await Promise.allSettled(held.map(({ job }) => job.moveToCompleted(null, this.token, false)));
+    this.rethrowUnlessLeaseLost(held, results);
+    return held.filter((_, index) => results[index]!.status === 'fulfilled').map(({ task }) => task.id);
+  }
+
+  async fail(ids: readonly number[], reason: string): Promise<FailOutcome[]> {
+    this.assertOpen();
+    // Each id's lease, if held; a repeated id finds it gone, as after any ended lease.
+    const leases = ids.map((id) => {
+      const lease = this.leases.get(id);
+      this.leases.delete(id);
+      return lease;
+    });
+    const held = leases.filter((lease): lease is Lease => lease !== undefined);
+    const error = new Error(reason);
+    const results = await Promise.allSettled(held.map(({ job }) => job.moveToFailed(error, this.token, false)));
+    this.rethrowUnlessLeaseLost(held, results);
+    const ended = new Set(held.filter((_, index) => results[index]!.status === 'fulfilled'));
+    return ids.map((id, index): FailOutcome => {
+      const lease = leases[index];
+      if (!lease || !ended.has(lease)) return { id, outcome: 'unknown', attempt: 0 };
+      const { attempt, maxAttempts } = lease.task;
+      // The rule BullMQ applied inside moveToFailed: retry while attemptsMade + 1 < attempts.
+      return attempt < maxAttempts ? { id, outcome: 'retry', attempt: attempt + 1 } : { id, outcome: 'dead', attempt };
+    });
+  }
+
+  async requeue(ids: readonly number[]): Promise<void> {
+    this.assertOpen();
+    await this.requeueLeases(this.release(ids));
+  }
+
+  async depths(): Promise<Map<string, number>> {
+    this.assertOpen();
+    const types = (await this.redis.smembers(this.typesKey())).sort();
+    const counts = await Promise.all(types.map((type) => this.readyCount(this.queueOf(type))));
+    return new Map(types.map((type, index) => [type, counts[index]!]));
+  }
+
+  /** Leases held by this instance (another director's leases are its own). */
+  async leased(): Promise<number> {
+    return this.leases.size;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    clearInterval(this.renewal);
+    const errors: unknown[] = [];
+    const attempt = async (step: () => Promise<unknown>): Promise<void> => {
+      await step().catch((error: unknown) => errors.push(error));
+    };
+    // Commands wait out a Redis outage (maxRetriesPerRequest null): bound the hand-back so close
+    // always ends; leases it could not hand back return by lock expiry and the stalled check.
+    const boundMs = Math.min(this.lockDurationMs, CLOSE_REQUEUE_BOUND_MS);
+    await attempt(() => withinMs(this.requeueLeases(this.release([...this.leases.keys()])), boundMs, 'requeue of held leases'));
+    await Promise.all([...this.workers.values()].map((worker) => attempt(() => worker.close(true))));
+    await Promise.all([...this.queues.values()].map((queue) => attempt(() => queue.close())));
+    await attempt(() => withinMs(this.redis.quit(), boundMs, 'quit').catch((error: unknown) => {
+      this.redis.disconnect();
+      throw error;
+    }));
+    this.workers.clear();
+    this.queues.clear();
+    if (errors.length > 0) throw new AggregateError(errors, `BullmqBroker.close: ${errors.length} step(s) failed`);
+  }
+
+  /** Takes the held leases among `ids` (each once) out of the table before any await. */
+  private release(ids: readonly number[]): Lease[] {
+    const held: Lease[] = [];
+    for (const id of ids) {
+      const lease = this.leases.get(id);
+      if (!lease) continue;
+      this.leases.delete(id);
+      held.push(lease);
+    }
+    return held;
+  }
+
+  private async requeueLeases(held: readonly Lease[]): Promise<void> {
+    const nowMs = Date.now();
+    const results = await Promise.allSettled(held.map(({ job }) => job.moveToDelayed(nowMs, this.token)));
+    this.rethrowUnlessLeaseLost(held, results);
+  }
+
+  /**
+   * A BullMQ script error with a negative code (no job, no lock, lock of another holder, not active)
+   * means the lease had already been lost: the caller sees "not leased". Anything else (Redis down)
+   * restores the leases it could not end, so a retry of the same call is safe, and rejects.
+   */
+  private rethrowUnlessLeaseLost(held: readonly Lease[], results: readonly PromiseSettledResult<unknown>[]): void {
+    let failure: unknown;
+    results.forEach((result, index) => {
+      if (result.status === 'fulfilled' || isLeaseLost(result.reason)) return;
+      const lease = held[index]!;
+      this.leases.set(lease.task.id, lease);
+      failure ??= result.reason;
+    });
+    if (failure !== undefined) throw failure;
+  }
+
+  private async renewLocks(): Promise<void> {
+    if (this.renewing || this.closed || this.leases.size === 0) return;
+    this.renewing = true;
+    try {
+      const byType = new Map<string, string[]>();
+      for (const { task } of this.leases.values()) {
+        let jobIds = byType.get(task.taskType);
+        if (!jobIds) byType.set(task.taskType, (jobIds = []));
+        jobIds.push(jobIdOf(task.id));
+      }
+      await Promise.all(
+        [...byType].map(async ([type, jobIds]) => {
+          const lost = await this.workerOf(type).extendJobLocks(jobIds, jobIds.map(() => this.token), this.lockDurationMs);
+          for (const jobId of lost) this.leases.delete(Number(jobId.slice(1)));
+        }),
+      );
+    } catch (error) {
+      this.onBackgroundError(error as Error);
+    } finally {
+      this.renewing = false;
+    }
+  }
+
+  private async readyCount(queue: Queue<BrokerTask>): Promise<number> {
+    const counts = await queue.getJobCounts(...READY_STATES);
+    return READY_STATES.reduce((sum, state) => sum + (counts[state] ?? 0), 0);
+  }
+
+  private queueOf(type: string): Queue<BrokerTask> {
+    let queue = this.queues.get(type);
+    if (!queue) {
+      queue = new Queue<BrokerTask>(type, {
+        connection: this.redis,
+        prefix: this.prefix,
+        defaultJobOptions: { removeOnComplete: true, removeOnFail: { count: this.keepDead }, stackTraceLimit: 0 },
+      });
+      queue.on('error', (error: Error) => this.onBackgroundError(error));
+      this.queues.set(type, queue);
+    }
+    return queue;
+  }
+
+  /** A worker that never runs by itself (autorun off): it fetches when `take` asks. */
+  private workerOf(type: string): Worker<BrokerTask> {
+    let worker = this.workers.get(type);
+    if (!worker) {
+      worker = new Worker<BrokerTask>(type, null, {
+        connection: this.redis,
+        prefix: this.prefix,
+        autorun: false,
+        lockDuration: this.lockDurationMs,
+        stalledInterval: this.lockDurationMs,
+        maxStalledCount: MAX_STALLED_COUNT,
+      });
+      worker.on('error', (error: Error) => this.onBackgroundError(error));
+      void worker.startStalledCheckTimer();
+      this.workers.set(type, worker);
+    }
+    return worker;
+  }
+
+  private typesKey(): string {
+    return `${this.prefix}:task-types`;
+  }
+
+  private assertOpen(): void {
+    if (this.closed) throw new Error('BullmqBroker is closed: create a new one to reconnect');
+  }
+}
+
+const jobIdOf = (id: number): string => `t${id}`;
+
+function withinMs<T>(work: Promise<T>, boundMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`BullmqBroker.close: ${what} took over ${boundMs} ms (is Redis reachable?)`)), boundMs);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
+
+function jobOptions(task: BrokerTask): { jobId: string; priority: number; attempts: number } {
+  return {
+    jobId: jobIdOf(task.id),
+    priority: PRIORITY_OF_RANK[task.priority as 0 | 1 | 2],
+    attempts: Math.max(1, task.maxAttempts - task.attempt + 1),
+  };
+}
+
+function isLeaseLost(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'number' && code < 0;
+}
+
+function validateTaskType(taskType: string): void {
+  if (typeof taskType !== 'string' || taskType.length === 0 || taskType.includes(':')) {
+    throw new TypeError(`BullmqBroker: taskType ${JSON.stringify(taskType)} must be a non-empty string without ':' (it names a BullMQ queue)`);
+  }
+}
+
+function validateTask(task: BrokerTask): void {
+  validateTaskType(task.taskType);
+  if (!Number.isSafeInteger(task.id) || task.id < 0) {
+    throw new RangeError(`BullmqBroker: task id ${task.id} must be a non-negative safe integer`);
+  }
+  if (!Number.isInteger(task.priority) || task.priority < 0 || task.priority > 2) {
+    throw new RangeError(`BullmqBroker: priority ${task.priority} of task ${task.id} must be a class rank: 0 low, 1 normal, 2 high (PRIORITIES)`);
+  }
+  if (!Number.isInteger(task.attempt) || task.attempt < 1 || !Number.isInteger(task.maxAttempts) || task.maxAttempts < 1) {
+    throw new RangeError(`BullmqBroker: task ${task.id} has attempt ${task.attempt} of maxAttempts ${task.maxAttempts}: both must be integers ≥ 1`);
+  }
+}
+
+function validateOptions(options: BullmqBrokerOptions, prefix: string, lockDurationMs: number, keepDead: number): void {
+  if (!options.url && !options.connection) throw new TypeError('BullmqBroker: give url (redis://host:port) or connection (ioredis options)');
+  if (prefix.length === 0) throw new TypeError('BullmqBroker: prefix must be non-empty (default swarmlet)');
+  if (!Number.isInteger(lockDurationMs) || lockDurationMs < 10) {
+    throw new RangeError(`BullmqBroker: lockDurationMs = ${lockDurationMs}, must be an integer ≥ 10 (default 30000)`);
+  }
+  if (!Number.isInteger(keepDead) || keepDead < 0) throw new RangeError(`BullmqBroker: keepDead = ${keepDead}, must be an integer ≥ 0`);
+}
