@@ -1,6 +1,7 @@
 import { Command } from 'commander';
 import { AdmissionError, InputError, TaskFailedError, TaskModuleError } from '../core/errors.js';
 import { runCommand } from './run.js';
+import { serveCommand } from './serve.js';
 import { ALL_POLICIES, simCommand } from './sim.js';
 
 const program = new Command()
@@ -23,7 +24,18 @@ program
   .option('--cache-dir <dir>', 'where compiled task modules are kept', '.swarmlet/cache')
   .option('--history <file>', 'history kept between runs, so a job\'s next run pre-warms what it needs', '.swarmlet/history.json')
   .option('--no-history', 'keep no history')
+  .option('--redis <url>', 'run on the cluster behind this Redis (swarmlet serve + agents) instead of this machine')
+  .option('--prefix <prefix>', 'the cluster\'s key prefix in Redis', 'swarmlet')
   .action(runCommand);
+
+program
+  .command('serve')
+  .description('run the cluster director on Redis: places swarmlets on agents by auction, hands micro-tasks to BullMQ')
+  .requiredOption('--redis <url>', 'Redis URL, e.g. redis://127.0.0.1:6379')
+  .option('--prefix <prefix>', 'key prefix in Redis', 'swarmlet')
+  .option('--tick-ms <ms>', 'control loop period', '200')
+  .option('--node-ttl-ms <ms>', 'a node silent this long is dead and its work runs elsewhere', '3000')
+  .action(serveCommand);
 
 program
   .command('sim')

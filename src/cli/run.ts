@@ -4,6 +4,7 @@ import type { JobInput } from '../core/job.js';
 import { Swarm, type SwarmOptions } from '../swarm.js';
 import { loadJob, parseSetOptions } from './load-job.js';
 import { ProgressBars, ProgressLines } from './progress.js';
+import { runClusterJob } from './run-cluster.js';
 import { renderSummary } from './summary-text.js';
 
 export interface RunCommandOptions {
@@ -17,12 +18,22 @@ export interface RunCommandOptions {
   readonly history: string | false;
   readonly priority?: string;
   readonly deadline?: string;
+  /** Run on the cluster behind this Redis instead of this machine. */
+  readonly redis?: string;
+  readonly prefix: string;
 }
 
 /** `swarmlet run <job>`: runs a job on this machine and prints its summary. */
 export async function runCommand(target: string, options: RunCommandOptions): Promise<void> {
   const { definition, taskPaths } = await loadJob(target, options.cacheDir);
   const jobInput = await buildJob(definition, parseSetOptions(options.set));
+  const sla = {
+    ...(options.priority !== undefined && { priority: priorityClass(options.priority) }),
+    ...(options.deadline !== undefined && { deadlineMs: durationMs('--deadline', options.deadline) }),
+  };
+  if (options.redis !== undefined) {
+    return runClusterJob(definition.name, taskPaths, { name: definition.name, ...jobInput, ...sla }, { ...options, redis: options.redis });
+  }
   const swarm = await Swarm.start({
     tasks: taskPaths,
     policy: parsePolicy(options.policy),
@@ -36,11 +47,7 @@ export async function runCommand(target: string, options: RunCommandOptions): Pr
   const stopOnSignal = () => void swarm.stop().then(() => process.exit(130));
   process.once('SIGINT', stopOnSignal);
   try {
-    const output = await swarm.run({
-    name: definition.name, ...jobInput,
-    ...(options.priority !== undefined && { priority: priorityClass(options.priority) }),
-    ...(options.deadline !== undefined && { deadlineMs: durationMs('--deadline', options.deadline) }),
-  });
+    const output = await swarm.run({ name: definition.name, ...jobInput, ...sla });
     progress?.stop();
     const summary = swarm.summary();
     if (options.json) process.stdout.write(`${JSON.stringify({ job: definition.name, ...summary, output }, null, 2)}\n`);

@@ -1,0 +1,51 @@
+import type { JobInput } from '../core/job.js';
+import { TaskFailedError } from '../core/errors.js';
+import { runOnCluster } from '../runtime/cluster/cluster-client.js';
+import type { ProgressView } from '../runtime/run-reporter.js';
+import { ProgressBars, ProgressLines } from './progress.js';
+
+export interface ClusterRunCliOptions {
+  readonly redis: string;
+  readonly prefix: string;
+  readonly cacheDir: string;
+  readonly json: boolean;
+  readonly progress: boolean;
+}
+
+/** `swarmlet run --redis …`: the job runs on the cluster; the same progress and a summary come back. */
+export async function runClusterJob(name: string, taskPaths: readonly string[], job: JobInput, options: ClusterRunCliOptions): Promise<void> {
+  let bars: ProgressBars | ProgressLines | undefined;
+  let last: ProgressView | undefined;
+  const { jobKey, outcome } = await runOnCluster(taskPaths, job, {
+    redisUrl: options.redis, prefix: options.prefix, cacheDir: options.cacheDir,
+    onNoDirector: () => process.stderr.write('swarmlet: no director is running on this Redis yet; the job waits in the log until `swarmlet serve --redis …` starts\n'),
+    onProgress: (progress) => {
+      if (!options.progress) return;
+      const elapsedMs = last ? progress.atMs - last.atMs : 0;
+      const view: ProgressView = {
+        atMs: progress.atMs,
+        taskTypes: progress.taskTypes.map((t) => {
+          const before = last?.taskTypes.find((b) => b.taskType === t.taskType)?.done ?? t.done;
+          return { ...t, ratePerSec: elapsedMs > 0 ? ((t.done - before) * 1000) / elapsedMs : 0 };
+        }),
+      };
+      bars ??= process.stderr.isTTY ? new ProgressBars(view.taskTypes.map((t) => t.taskType)) : new ProgressLines();
+      bars.update(view);
+      last = view;
+    },
+  });
+  bars?.stop();
+  if (options.json) {
+    process.stdout.write(`${JSON.stringify({ job: name, jobKey, ...outcome }, null, 2)}\n`);
+  } else {
+    const duplicates = outcome.duplicateResults > 0 ? `, ${outcome.duplicateResults} duplicate result(s) ignored` : '';
+    process.stdout.write(`${name} (cluster job ${jobKey}): ${outcome.status}, ${outcome.microTasks} micro-tasks in ${(outcome.wallMs / 1000).toFixed(2)} s${duplicates}\n`);
+    if (outcome.status === 'done') process.stdout.write(`\noutput: ${preview(outcome.output)}\n`);
+  }
+  if (outcome.status === 'failed') throw new TaskFailedError(name, jobKey, 0, outcome.error ?? 'failed');
+}
+
+function preview(output: unknown): string {
+  const text = JSON.stringify(output) ?? 'undefined';
+  return text.length > 400 ? `${text.slice(0, 400)}… (${text.length} characters)` : text;
+}

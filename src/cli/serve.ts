@@ -1,0 +1,29 @@
+import { InputError } from '../core/errors.js';
+import { ClusterDirector } from '../runtime/cluster/director.js';
+
+export interface ServeCommandOptions {
+  readonly redis: string;
+  readonly prefix: string;
+  readonly tickMs: string;
+  readonly nodeTtlMs: string;
+}
+
+/** `swarmlet serve --redis …`: runs the director until Ctrl-C. */
+export async function serveCommand(options: ServeCommandOptions): Promise<void> {
+  const tickMs = positive('--tick-ms', options.tickMs);
+  const nodeTtlMs = positive('--node-ttl-ms', options.nodeTtlMs);
+  const log = (line: string): void => void process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+  const director = await ClusterDirector.start({ redisUrl: options.redis, prefix: options.prefix, tickMs, nodeTtlMs, lockDurationMs: nodeTtlMs, log });
+  log(`director up on ${options.redis} (prefix ${options.prefix}); waiting for agents and jobs`);
+  await new Promise<void>((resolve) => {
+    const stop = (): void => void director.stop().then(resolve);
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+}
+
+function positive(field: string, text: string): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) throw new InputError(field, `"${text}" is not a positive number`, `write ${field} 1000`);
+  return value;
+}

@@ -1,0 +1,60 @@
+import { createHash, randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { Redis } from 'ioredis';
+import { parseJob, type JobInput } from '../../core/job.js';
+import { compileTaskModule } from '../local/task-compiler.js';
+import { DEFAULT_PREFIX, jobOutcomeSchema, keys, parseStored, progressSchema, type ClusterProgress, type JobOutcome, type LogEntry, type ModuleRecord } from './protocol.js';
+
+export interface ClusterRunOptions {
+  readonly redisUrl: string;
+  readonly prefix?: string;
+  readonly cacheDir: string;
+  readonly onProgress?: (progress: ClusterProgress) => void;
+  /** Told once when no director is heart-beating: the job waits in the log until one starts. */
+  readonly onNoDirector?: () => void;
+  readonly progressEveryMs?: number;
+}
+
+/**
+ * `swarmlet run --redis`: compiles the job's task modules and stores them in Redis (agents load
+ * them from there, so no machine needs a copy of the job's code), appends the job to the log, and
+ * waits for the director's outcome while polling its progress.
+ */
+export async function runOnCluster(taskPaths: readonly string[], rawJob: JobInput, options: ClusterRunOptions): Promise<{ jobKey: string; outcome: JobOutcome }> {
+  const job = parseJob(rawJob); // bad input fails here, before anything is sent
+  const k = keys(options.prefix ?? DEFAULT_PREFIX);
+  const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+  const listener = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+  try {
+    const modules = await storeModules(redis, k, taskPaths, options.cacheDir);
+    const jobKey = randomUUID();
+    await listener.subscribe(k.jobDone);
+    const done = new Promise<void>((resolve) => listener.on('message', (_channel, key: string) => key === jobKey && resolve()));
+    const entry: LogEntry = { kind: 'job', jobKey, job, modules };
+    await redis.xadd(k.log, '*', 'e', JSON.stringify(entry));
+    if ((await redis.exists(k.director)) === 0) options.onNoDirector?.();
+    for (;;) {
+      const outcome = parseStored(jobOutcomeSchema, await redis.get(k.job(jobKey)), k.job(jobKey));
+      if (outcome) return { jobKey, outcome };
+      const progress = parseStored(progressSchema, await redis.get(k.progress(jobKey)), k.progress(jobKey));
+      if (progress) options.onProgress?.(progress);
+      await Promise.race([done, new Promise((resolve) => setTimeout(resolve, options.progressEveryMs ?? 200))]);
+    }
+  } finally {
+    listener.disconnect();
+    await redis.quit();
+  }
+}
+
+/** Compiles each task module and stores its bundle under `P:module:<type>`; returns the type names. */
+export async function storeModules(redis: Redis, k: ReturnType<typeof keys>, taskPaths: readonly string[], cacheDir: string): Promise<string[]> {
+  const names: string[] = [];
+  for (const path of taskPaths) {
+    const info = await compileTaskModule(path, cacheDir);
+    const code = await readFile(info.modulePath, 'utf8');
+    const record: ModuleRecord = { taskType: info.name, hash: createHash('sha256').update(code).digest('hex').slice(0, 16), code, hintDurationMs: info.hintDurationMs, hasJoin: info.hasJoin };
+    await redis.set(k.module(info.name), JSON.stringify(record));
+    names.push(info.name);
+  }
+  return names;
+}

@@ -1,0 +1,179 @@
+import type { Action } from '../../core/actions.js';
+import type { PoolLimits, SwarmletView } from '../../decide/snapshot.js';
+import { runAuction, type AuctionResult } from '../../place/auction.js';
+import { consentLimits } from '../../place/consent.js';
+import { NEW_NODE_HEALTH, recordHeartbeat, recordOutcome, type HealthOptions, type NodeHealth } from '../../place/node-health.js';
+import type { NodeAdvertisement } from '../../place/node-probe.js';
+import type { AuctionNode } from '../../place/offers.js';
+import type { DesiredState, Heartbeat, SwarmletStatus } from './protocol.js';
+
+/** A live node as the director sees it this tick. */
+export interface LiveNode {
+  readonly advertisement: NodeAdvertisement;
+  readonly heartbeat: Heartbeat;
+}
+
+export interface ClusterPoolOptions {
+  /** What one swarmlet is assumed to hold on a node (the auction's demand per slot). */
+  readonly swarmletCpu: number;
+  readonly swarmletMemoryMb: number;
+  /** A swarmlet's expected life, for pricing a slot (held core-seconds). */
+  readonly slotLifeMs: number;
+  readonly health: HealthOptions;
+}
+
+interface Placed {
+  readonly nodeId: string;
+  taskType: string;
+  readonly startedAtMs: number;
+  lastMorphAtMs: number;
+  lastBusyAtMs: number;
+}
+
+const DECISIONS_KEPT = 200;
+
+/**
+ * The director's side of the pool in cluster mode: the desired swarmlets per node (what agents
+ * reconcile toward), the swarmlet views the policy decides on, and the policy's actions carried out
+ * on desired state — a `replicate` goes to the node that wins the auction for one slot, with the
+ * auction's reasons kept. A node that stops heart-beating loses its desired swarmlets; the policy
+ * then sees the load without them and replicates elsewhere.
+ */
+export class ClusterPool {
+  private readonly placed = new Map<string, Placed>();
+  private readonly health = new Map<string, NodeHealth>();
+  private readonly versions = new Map<string, number>();
+  /** Nodes whose desired state changed since the last `takeChanged`. */
+  private readonly changed = new Set<string>();
+  readonly decisions: { atMs: number; taskType: string; reasons: readonly string[] }[] = [];
+  private nextId = 1;
+
+  constructor(private readonly options: ClusterPoolOptions) {}
+
+  /** A restarted director takes over what its predecessor wanted (ids keep counting up). */
+  restore(nodeId: string, state: DesiredState, nowMs: number): void {
+    this.versions.set(nodeId, state.version);
+    for (const { id, taskType } of state.swarmlets) {
+      this.placed.set(id, { nodeId, taskType, startedAtMs: nowMs, lastMorphAtMs: nowMs, lastBusyAtMs: nowMs });
+      const n = Number(/^s(\d+)$/.exec(id)?.[1] ?? 0);
+      this.nextId = Math.max(this.nextId, n + 1);
+    }
+  }
+
+  /** Updates health from heartbeats; a node not alive any more loses its desired swarmlets. Returns the dead nodes. */
+  observe(nodes: ReadonlyMap<string, LiveNode>, nowMs: number): string[] {
+    for (const [nodeId, node] of nodes) {
+      const health = this.health.get(nodeId) ?? NEW_NODE_HEALTH;
+      if (health.lastHeartbeatMs !== node.heartbeat.atMs) this.health.set(nodeId, recordHeartbeat(health, node.heartbeat.atMs));
+    }
+    const dead = new Set<string>();
+    for (const [id, placed] of this.placed) {
+      if (nodes.has(placed.nodeId) && nodes.get(placed.nodeId)!.advertisement.consent?.granted !== false) continue;
+      dead.add(placed.nodeId);
+      this.placed.delete(id);
+      this.changed.add(placed.nodeId);
+    }
+    for (const nodeId of dead) {
+      if (!nodes.has(nodeId)) this.health.set(nodeId, recordOutcome(this.health.get(nodeId) ?? NEW_NODE_HEALTH, false, nowMs));
+    }
+    return [...dead];
+  }
+
+  /** The swarmlets the policy decides on: desired ones, with what their agents report (starting until reported). */
+  views(nodes: ReadonlyMap<string, LiveNode>, nowMs: number): SwarmletView[] {
+    const reported = new Map<string, SwarmletStatus>();
+    for (const node of nodes.values()) for (const status of node.heartbeat.swarmlets) reported.set(status.id, status);
+    return [...this.placed].map(([id, placed]) => {
+      const status = reported.get(id);
+      const busy = status !== undefined && status.inFlight > 0;
+      if (busy) placed.lastBusyAtMs = nowMs;
+      const state = status === undefined || status.taskType !== placed.taskType ? 'starting' : status.state === 'stopped' ? 'starting' : status.state;
+      return {
+        id, taskType: placed.taskType, state, startedAtMs: placed.startedAtMs, lastBusyAtMs: placed.lastBusyAtMs, lastMorphAtMs: placed.lastMorphAtMs,
+        inFlight: status?.inFlight ?? 0, utilization: busy ? 1 : 0, rssMb: status?.rssMb, pendingTaskType: undefined, warmTypes: [placed.taskType], shadow: false,
+      };
+    });
+  }
+
+  /** Pool limits over the live nodes: slots under capacity and consent caps. */
+  limits(nodes: ReadonlyMap<string, LiveNode>): PoolLimits {
+    let maxSwarmlets = 0;
+    let maxMemoryMb = 0;
+    for (const { advertisement } of nodes.values()) {
+      const caps = consentLimits(advertisement);
+      const cpu = Math.min(advertisement.capacity.cpu, caps.cpu);
+      const memoryMb = Math.min(advertisement.capacity.memoryMb, caps.memoryMb);
+      maxSwarmlets += Math.min(Math.floor(cpu / this.options.swarmletCpu + 1e-9), Math.floor(memoryMb / this.options.swarmletMemoryMb));
+      maxMemoryMb += memoryMb;
+    }
+    return { maxSwarmlets: Math.max(0, maxSwarmlets), maxMemoryMb, swarmletMemoryMb: this.options.swarmletMemoryMb };
+  }
+
+  /** Carries out one policy action on desired state; returns what happened, for the log. */
+  act(action: Action, nodes: ReadonlyMap<string, LiveNode>, nowMs: number): string {
+    switch (action.kind) {
+      case 'replicate':
+        return this.place(action.taskType, nodes, nowMs);
+      case 'prewarm':
+        // A preload into an existing swarmlet is an embedded-mode refinement; a shadow is a placement.
+        return action.swarmletId === undefined ? this.place(action.taskType, nodes, nowMs) : 'preload skipped in cluster mode';
+      case 'specialize': {
+        const placed = this.placed.get(action.swarmletId);
+        if (!placed) return `${action.swarmletId} is gone`;
+        placed.taskType = action.toTaskType;
+        placed.lastMorphAtMs = nowMs;
+        this.changed.add(placed.nodeId);
+        return `${action.swarmletId} on ${placed.nodeId} → ${action.toTaskType}`;
+      }
+      case 'consolidate':
+      case 'deprovision':
+      case 'reclaim': {
+        const placed = this.placed.get(action.swarmletId);
+        if (!placed) return `${action.swarmletId} is gone`;
+        this.placed.delete(action.swarmletId);
+        this.changed.add(placed.nodeId);
+        return `${action.swarmletId} removed from ${placed.nodeId}`;
+      }
+    }
+  }
+
+  /** Desired states that changed, to write; each gets the next version. */
+  takeChanged(): { nodeId: string; state: DesiredState }[] {
+    const out = [...this.changed].map((nodeId) => ({ nodeId, state: this.desiredOf(nodeId) }));
+    this.changed.clear();
+    return out;
+  }
+
+  private desiredOf(nodeId: string): DesiredState {
+    const version = (this.versions.get(nodeId) ?? 0) + 1;
+    this.versions.set(nodeId, version);
+    const swarmlets = [...this.placed].filter(([, p]) => p.nodeId === nodeId).map(([id, p]) => ({ id, taskType: p.taskType }));
+    return { version, swarmlets, reasons: {} };
+  }
+
+  private place(taskType: string, nodes: ReadonlyMap<string, LiveNode>, nowMs: number): string {
+    const result = this.auction(taskType, nodes, nowMs);
+    this.decisions.push({ atMs: nowMs, taskType, reasons: result.decisions.map((d) => `${d.nodeId}: ${d.reasons[0] ?? d.outcome}`) });
+    if (this.decisions.length > DECISIONS_KEPT) this.decisions.shift();
+    const winner = result.placements[0];
+    if (!winner) return `no node can take a ${taskType} swarmlet: ${result.reasons.join('; ') || 'no live node'}`;
+    const id = `s${this.nextId++}`;
+    this.placed.set(id, { nodeId: winner.nodeId, taskType, startedAtMs: nowMs, lastMorphAtMs: nowMs, lastBusyAtMs: nowMs });
+    this.changed.add(winner.nodeId);
+    return `${id} (${taskType}) placed on ${winner.nodeId}: ${result.decisions.find((d) => d.nodeId === winner.nodeId)?.reasons[0] ?? 'won'}`;
+  }
+
+  private auction(taskType: string, nodes: ReadonlyMap<string, LiveNode>, nowMs: number): AuctionResult {
+    const { swarmletCpu, swarmletMemoryMb, slotLifeMs, health } = this.options;
+    const counts = new Map<string, number>();
+    for (const placed of this.placed.values()) counts.set(placed.nodeId, (counts.get(placed.nodeId) ?? 0) + 1);
+    const bidders: AuctionNode[] = [...nodes].map(([nodeId, { advertisement }]) => {
+      const held = counts.get(nodeId) ?? 0; // what we already placed there, started or not
+      return {
+        advertisement: { ...advertisement, inUse: { cpu: held * swarmletCpu, memoryMb: held * swarmletMemoryMb } },
+        health: this.health.get(nodeId) ?? NEW_NODE_HEALTH,
+      };
+    });
+    return runAuction({ swarmlets: 1, demand: { cpu: swarmletCpu, memoryMb: swarmletMemoryMb }, taskType, expectedDurationMs: slotLifeMs, coldStartMs: 100 }, bidders, nowMs, { health });
+  }
+}

@@ -1,0 +1,205 @@
+import { Redis } from 'ioredis';
+import { LIMITS } from '../../core/limits.js';
+import { adaptivePolicy } from '../../decide/policies/adaptive.js';
+import type { Policy } from '../../decide/policy.js';
+import type { Snapshot } from '../../decide/snapshot.js';
+import { initialLoopState, step, type LoopState } from '../../decide/step.js';
+import { DEFAULT_HEALTH_OPTIONS } from '../../place/node-health.js';
+import { BullmqBroker } from '../brokers/bullmq-broker.js';
+import type { MicroTask } from '../jobs/micro-task.js';
+import { ClusterPool } from './cluster-pool.js';
+import { JobBook } from './job-book.js';
+import { readLiveNodes } from './live-nodes.js';
+import { DEFAULT_PREFIX, desiredStateSchema, keys, logEntrySchema, moduleRecordSchema, parseStored, type ClusterProgress, type JobOutcome, type LogEntry } from './protocol.js';
+
+export interface DirectorOptions {
+  readonly redisUrl: string;
+  readonly prefix?: string;
+  readonly policy?: Policy;
+  readonly tickMs?: number;
+  readonly maxAttempts?: number;
+  /** A node silent this long is dead (its heartbeat key expires at its own TTL; this bounds the director's view). */
+  readonly nodeTtlMs?: number;
+  /** A lease not renewed for this long returns to the queue (the holder died). */
+  readonly lockDurationMs?: number;
+  readonly log?: (line: string) => void;
+}
+
+const LOG_PAGE = 1_000;
+const PROGRESS_TTL_MS = 60_000;
+const OUTCOME_TTL_S = 24 * 3600;
+
+/**
+ * `swarmlet serve`: the director of a cluster. It applies the log (jobs from clients, results from
+ * agents) in stream order, hands ready micro-tasks to BullMQ, and every tick runs the same decide
+ * step as the embedded runtime on a snapshot built from agents' heartbeats; the policy's actions
+ * become desired state per node, placed by auction. All of its state can be rebuilt from Redis:
+ * a restarted director replays the log and carries on.
+ */
+export class ClusterDirector {
+  private readonly k: ReturnType<typeof keys>;
+  private readonly book: JobBook;
+  private readonly pool: ClusterPool;
+  private readonly policy: Policy;
+  private loopState: LoopState;
+  private lastLogId = '0-0';
+  private stopped = false;
+  private timer: NodeJS.Timeout | undefined;
+  private consuming: Promise<void> | undefined;
+  private ticking = false;
+
+  private constructor(
+    private readonly options: Required<Omit<DirectorOptions, 'policy' | 'log'>> & Pick<DirectorOptions, 'log'>,
+    policy: Policy,
+    private readonly redis: Redis,
+    private readonly reader: Redis,
+    private readonly broker: BullmqBroker,
+  ) {
+    this.k = keys(options.prefix);
+    this.book = new JobBook(LIMITS, options.maxAttempts);
+    this.pool = new ClusterPool({ swarmletCpu: 1, swarmletMemoryMb: 60, slotLifeMs: 60_000, health: { ...DEFAULT_HEALTH_OPTIONS, ttlMs: options.nodeTtlMs, suspectAfterMs: options.nodeTtlMs / 2 } });
+    this.policy = policy;
+    this.loopState = initialLoopState(policy);
+  }
+
+  static async start(options: DirectorOptions): Promise<ClusterDirector> {
+    const full = { prefix: DEFAULT_PREFIX, tickMs: 200, maxAttempts: LIMITS.maxAttempts, nodeTtlMs: 3_000, lockDurationMs: 3_000, ...options };
+    const redis = new Redis(full.redisUrl, { maxRetriesPerRequest: null });
+    const reader = new Redis(full.redisUrl, { maxRetriesPerRequest: null });
+    const broker = new BullmqBroker({ url: full.redisUrl, prefix: keys(full.prefix).queuePrefix, lockDurationMs: full.lockDurationMs });
+    const director = new ClusterDirector(full, options.policy ?? (adaptivePolicy() as Policy), redis, reader, broker);
+    await director.resume();
+    director.timer = setInterval(() => void director.tick(), full.tickMs);
+    director.consuming = director.consume();
+    return director;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    this.reader.disconnect(); // ends a blocking XREAD at once
+    await this.consuming?.catch(() => undefined);
+    await this.broker.close();
+    await this.redis.quit();
+  }
+
+  /** Takes over: the desired states and the whole log, replayed without enqueueing, then what is still outstanding. */
+  private async resume(): Promise<void> {
+    const nowMs = Date.now();
+    for (const key of await this.redis.keys(`${this.options.prefix}:desired:*`)) {
+      const state = parseStored(desiredStateSchema, await this.redis.get(key), key);
+      if (state) this.pool.restore(key.slice(`${this.options.prefix}:desired:`.length), state, nowMs);
+    }
+    let replayed = 0;
+    for (;;) {
+      const page = await this.redis.xrange(this.k.log, `(${this.lastLogId}`, '+', 'COUNT', LOG_PAGE);
+      for (const [id, fields] of page) {
+        await this.applyEntry(id, fields, false);
+        replayed += 1;
+      }
+      if (page.length < LOG_PAGE) break;
+    }
+    const outstanding = this.book.outstanding();
+    if (outstanding.length > 0) await this.broker.enqueue(outstanding.map((task) => this.book.toBrokerTask(task)));
+    if (replayed > 0) this.options.log?.(`resumed: replayed ${replayed} log entries, ${outstanding.length} micro-task(s) outstanding`);
+  }
+
+  private async consume(): Promise<void> {
+    while (!this.stopped) {
+      let reply: [string, [string, string[]][]][] | null;
+      try {
+        reply = (await this.reader.xread('COUNT', LOG_PAGE, 'BLOCK', 500, 'STREAMS', this.k.log, this.lastLogId)) as typeof reply;
+      } catch (error) {
+        if (this.stopped) return;
+        this.options.log?.(`log read failed, retrying: ${(error as Error).message}`);
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        continue;
+      }
+      for (const [, entries] of reply ?? []) for (const [id, fields] of entries) await this.applyEntry(id, fields, true);
+    }
+  }
+
+  private async applyEntry(id: string, fields: string[], live: boolean): Promise<void> {
+    this.lastLogId = id;
+    const raw = fields[fields.indexOf('e') + 1] ?? null;
+    let entry: LogEntry | undefined;
+    try {
+      entry = parseStored(logEntrySchema, raw, `${this.k.log} ${id}`);
+    } catch (error) {
+      this.options.log?.(`skipped a bad log entry: ${(error as Error).message}`);
+      return;
+    }
+    if (!entry) return;
+    if (entry.kind === 'job') await this.learnModules(entry.modules);
+    const { ready, finished } = this.book.apply(entry, Number(id.split('-')[0]));
+    await this.handOut(ready, live);
+    for (const { jobKey, outcome } of finished) await this.publishOutcome(jobKey, outcome);
+  }
+
+  private async handOut(ready: readonly MicroTask[], live: boolean): Promise<void> {
+    if (ready.length === 0) return;
+    const tasks = ready.map((task) => this.book.toBrokerTask(task));
+    if (live) await this.broker.enqueue(tasks);
+  }
+
+  private async learnModules(taskTypes: readonly string[]): Promise<void> {
+    for (const taskType of taskTypes) {
+      const record = parseStored(moduleRecordSchema, await this.redis.get(this.k.module(taskType)), this.k.module(taskType));
+      if (record) this.book.addTaskType(record);
+    }
+  }
+
+  private async publishOutcome(jobKey: string, outcome: JobOutcome): Promise<void> {
+    await this.redis.set(this.k.job(jobKey), JSON.stringify(outcome), 'EX', OUTCOME_TTL_S);
+    await this.redis.publish(this.k.jobDone, jobKey);
+    this.options.log?.(`job ${jobKey}: ${outcome.status} after ${outcome.microTasks} micro-task(s) in ${outcome.wallMs} ms${outcome.duplicateResults > 0 ? ` (${outcome.duplicateResults} duplicate result(s) ignored)` : ''}`);
+  }
+
+  /** observe → decide → act, on heartbeats and queue depths. */
+  private async tick(): Promise<void> {
+    if (this.ticking || this.stopped) return;
+    this.ticking = true;
+    try {
+      const nowMs = Date.now();
+      await this.redis.set(this.k.director, String(nowMs), 'PX', this.options.tickMs * 10);
+      const nodes = await readLiveNodes(this.redis, this.k, (message) => this.options.log?.(message));
+      for (const nodeId of this.pool.observe(nodes, nowMs)) this.options.log?.(`node ${nodeId} is gone (no heartbeat within its TTL, or consent revoked): its swarmlets will be placed elsewhere`);
+      const snapshot = await this.snapshot(nodes, nowMs);
+      const { state, decision } = step(this.policy, this.loopState, snapshot);
+      this.loopState = state;
+      for (const action of decision.actions) this.options.log?.(`${action.kind}: ${this.pool.act(action, nodes, nowMs)} (${action.reason})`);
+      for (const { nodeId, state: desired } of this.pool.takeChanged()) {
+        await this.redis.set(this.k.desired(nodeId), JSON.stringify(desired));
+        await this.redis.publish(this.k.desiredChanged, nodeId);
+      }
+      await this.publishProgress(snapshot, nowMs);
+    } catch (error) {
+      if (!this.stopped) this.options.log?.(`tick failed: ${(error as Error).message}`);
+    } finally {
+      this.ticking = false;
+    }
+  }
+
+  private async snapshot(nodes: Awaited<ReturnType<typeof readLiveNodes>>, nowMs: number): Promise<Snapshot> {
+    const swarmlets = this.pool.views(nodes, nowMs);
+    const depths = await this.broker.depths();
+    const inFlight = new Map<string, number>();
+    for (const s of swarmlets) inFlight.set(s.taskType, (inFlight.get(s.taskType) ?? 0) + s.inFlight);
+    const load = [...this.book.stats.values()].map((stats) =>
+      stats.closeWindow(depths.get(stats.taskType) ?? 0, inFlight.get(stats.taskType) ?? 0, this.book.tracker.counts.get(stats.taskType)?.blocked ?? 0),
+    );
+    return { nowMs, windowMs: this.options.tickMs, limits: this.pool.limits(nodes), swarmlets, load, jobProfiles: [] };
+  }
+
+  private async publishProgress(snapshot: Snapshot, nowMs: number): Promise<void> {
+    const running = this.book.running();
+    if (running.length === 0) return;
+    const taskTypes = [...this.book.tracker.counts].map(([taskType, counts]) => ({
+      taskType, done: counts.done, total: counts.total, swarmlets: snapshot.swarmlets.filter((s) => s.taskType === taskType).length,
+    }));
+    const progress: ClusterProgress = { atMs: nowMs, taskTypes };
+    const pipeline = this.redis.pipeline();
+    for (const { jobKey } of running) pipeline.set(this.k.progress(jobKey), JSON.stringify(progress), 'PX', PROGRESS_TTL_MS);
+    await pipeline.exec();
+  }
+}

@@ -1,0 +1,138 @@
+import { parseJob } from '../../core/job.js';
+import type { BrokerTask } from '../brokers/broker.js';
+import { JobTracker, type JobRecord, type TrackerLimits } from '../jobs/job-tracker.js';
+import type { MicroTask } from '../jobs/micro-task.js';
+import { TypeStats } from '../type-stats.js';
+import type { ClusterResult, JobOutcome, LogEntry, ModuleRecord, TaskPayload } from './protocol.js';
+
+interface BookedJob {
+  readonly jobKey: string;
+  readonly record: JobRecord;
+  readonly submittedAtMs: number;
+  microTasks: number;
+  duplicateResults: number;
+}
+
+/**
+ * The director's jobs, rebuilt from the log alone: applying the same entries in the same order
+ * gives the same micro-task ids, so a restarted director that replays `P:log` continues where the
+ * last one stopped. No Redis here: entries in, micro-tasks to enqueue and finished jobs out.
+ */
+export class JobBook {
+  private readonly knownTypes = new Set<string>();
+  private readonly joins = new Set<string>();
+  readonly tracker: JobTracker;
+  readonly stats = new Map<string, TypeStats>();
+  private readonly jobs = new Map<number, BookedJob>();
+  /** Job keys seen (a client that retries its XADD is not run twice). */
+  private readonly seenKeys = new Set<string>();
+  private readonly refused: { jobKey: string; outcome: JobOutcome }[] = [];
+  /** Results for micro-tasks already recorded (a re-run after a failover), over all jobs. */
+  duplicateResults = 0;
+
+  constructor(
+    limits: TrackerLimits,
+    private readonly maxAttempts: number,
+  ) {
+    this.tracker = new JobTracker(this.knownTypes, limits);
+    this.tracker.hasJoin = (type) => this.joins.has(type);
+  }
+
+  /** A task type's module became known (the client registered it before logging the job). */
+  addTaskType(module: Pick<ModuleRecord, 'taskType' | 'hasJoin' | 'hintDurationMs'>): void {
+    this.knownTypes.add(module.taskType);
+    if (module.hasJoin) this.joins.add(module.taskType);
+    if (!this.stats.has(module.taskType)) this.stats.set(module.taskType, new TypeStats(module.taskType, module.hintDurationMs));
+  }
+
+  /**
+   * Applies one log entry; `nowMs` is the entry's own time (its stream id), so a replay computes the
+   * same wall times. Returns the micro-tasks that became ready (to enqueue) and the jobs it
+   * finished. A job the tracker refuses (bad DAG, unknown type) finishes at once as failed.
+   */
+  apply(entry: LogEntry, nowMs: number): { ready: MicroTask[]; finished: { jobKey: string; outcome: JobOutcome }[] } {
+    const ready = entry.kind === 'job' ? this.submit(entry.jobKey, entry.job, nowMs) : entry.results.flatMap((result) => this.result(result));
+    return { ready, finished: this.collectFinished(nowMs) };
+  }
+
+  /** Running jobs, for progress and the loop. */
+  running(): { jobKey: string; record: JobRecord }[] {
+    return [...this.jobs.values()].map(({ jobKey, record }) => ({ jobKey, record }));
+  }
+
+  /** Micro-tasks handed to the broker and not yet reported: after a replay, these are enqueued again (idempotent by id). */
+  outstanding(): MicroTask[] {
+    const tasks: MicroTask[] = [];
+    for (const { record } of this.jobs.values()) {
+      for (const [first, count] of record.idBlocks) {
+        for (let id = first; id < first + count; id++) {
+          const task = this.tracker.tasks.get(id);
+          if (task?.status === 'running') tasks.push(task);
+        }
+      }
+    }
+    return tasks;
+  }
+
+  /** The broker's view of a micro-task the director hands out (marks it running: handed over). */
+  toBrokerTask(task: MicroTask): BrokerTask {
+    const job = this.tracker.jobs.get(task.jobId)!;
+    if (task.status === 'ready') this.tracker.start(task.id);
+    const payload: TaskPayload = { mode: task.mode, input: task.input, depth: task.depth, deps: this.tracker.depOutputs(task), label: task.label };
+    return {
+      id: task.id, taskType: task.taskType, priority: job.priority, attempt: 1, maxAttempts: this.maxAttempts, payload,
+      owner: job.owner, costMs: this.stats.get(task.taskType)?.recentDurationMs ?? 0,
+    };
+  }
+
+  private submit(jobKey: string, raw: unknown, nowMs: number): MicroTask[] {
+    if (this.seenKeys.has(jobKey)) return []; // a client retried its XADD
+    this.seenKeys.add(jobKey);
+    let submitted: ReturnType<JobTracker['submit']>;
+    try {
+      submitted = this.tracker.submit(parseJob(raw));
+    } catch (error) {
+      // Refused before it ran (bad DAG, unknown type): it ends at once, with the reason.
+      this.refused.push({ jobKey, outcome: { status: 'failed', error: error instanceof Error ? error.message : String(error), wallMs: 0, microTasks: 0, duplicateResults: 0 } });
+      return [];
+    }
+    const booked: BookedJob = { jobKey, record: submitted.job, submittedAtMs: nowMs, microTasks: 0, duplicateResults: 0 };
+    this.jobs.set(submitted.job.id, booked);
+    return submitted.ready;
+  }
+
+  private result(result: ClusterResult): MicroTask[] {
+    const task = this.tracker.tasks.get(result.id);
+    if (!task || task.status !== 'running') {
+      this.duplicateResults += 1;
+      const booked = task && this.jobs.get(task.jobId);
+      if (booked) booked.duplicateResults += 1;
+      return [];
+    }
+    const booked = this.jobs.get(task.jobId);
+    if (booked) booked.microTasks += 1;
+    this.stats.get(task.taskType)?.completed(result.durationUs / 1000);
+    if (result.status === 'ok') return this.tracker.completed(task.id, result.value);
+    if (result.status === 'split') return this.tracker.split(task.id, result.value);
+    const failure = (result.value ?? {}) as { message?: string; stack?: string };
+    this.tracker.failed(task.id, result.attempt, failure.message ?? 'failed', failure.stack);
+    return [];
+  }
+
+  private collectFinished(nowMs: number): { jobKey: string; outcome: JobOutcome }[] {
+    const finished = this.refused.splice(0);
+    for (const [id, booked] of this.jobs) {
+      const { record } = booked;
+      if (record.status === 'running') continue;
+      this.jobs.delete(id);
+      finished.push({
+        jobKey: booked.jobKey,
+        outcome: {
+          status: record.status, ...(record.status === 'done' ? { output: record.output } : { error: record.error?.message ?? 'failed' }),
+          wallMs: nowMs - booked.submittedAtMs, microTasks: booked.microTasks, duplicateResults: booked.duplicateResults,
+        },
+      });
+    }
+    return finished;
+  }
+}

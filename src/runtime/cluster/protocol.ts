@@ -1,0 +1,136 @@
+/**
+ * What the director, the agents and `swarmlet run --redis` say to each other through Redis: key
+ * names and message shapes, validated with zod wherever they are read (Redis is an edge).
+ *
+ * Keys (prefix P, default `swarmlet`):
+ * - `P:q:<taskType>:…`   micro-task queues (BullmqBroker, prefix `P:q`); payload = `TaskPayload`.
+ * - `P:log`              ONE stream, in order: jobs (from clients) and results (from agents). The
+ *                        director applies it in stream order, so a restarted director that replays
+ *                        it from the start rebuilds exactly the same state (same micro-task ids).
+ * - `P:node:<id>`        the agent's heartbeat: its advertisement + status, with a TTL. A node whose
+ *                        key expired is dead; BullMQ's stalled check hands its leases to others.
+ * - `P:desired:<id>`     the swarmlets the director wants on that node (level-based: the agent
+ *                        reconciles toward it, idempotently, like a Kubernetes controller).
+ * - `P:module:<type>`    a task type's compiled bundle, so agents need no copy of the job's code.
+ * - `P:job:<key>`        a finished job's outcome; `P:progress:<key>` its progress while it runs.
+ * - `P:director`         the director's heartbeat (one director at a time).
+ */
+import { z } from 'zod';
+import { MODE_JOIN, MODE_RUN } from '../local/wire.js';
+
+export const DEFAULT_PREFIX = 'swarmlet';
+
+export const keys = (prefix: string) => ({
+  queuePrefix: `${prefix}:q`,
+  log: `${prefix}:log`,
+  node: (nodeId: string) => `${prefix}:node:${nodeId}`,
+  nodePattern: `${prefix}:node:*`,
+  desired: (nodeId: string) => `${prefix}:desired:${nodeId}`,
+  desiredChanged: `${prefix}:desired-changed`,
+  module: (taskType: string) => `${prefix}:module:${taskType}`,
+  job: (jobKey: string) => `${prefix}:job:${jobKey}`,
+  jobDone: `${prefix}:job-done`,
+  progress: (jobKey: string) => `${prefix}:progress:${jobKey}`,
+  director: `${prefix}:director`,
+});
+
+/** A micro-task as it travels in the queue: everything the agent needs to build the wire task. */
+export const taskPayloadSchema = z.object({
+  mode: z.union([z.literal(MODE_RUN), z.literal(MODE_JOIN)]),
+  input: z.unknown(),
+  depth: z.number().int().min(0),
+  deps: z.record(z.string(), z.unknown()).nullable(),
+  label: z.string(),
+});
+export type TaskPayload = z.infer<typeof taskPayloadSchema>;
+
+/** One result an agent reports: ok output, a split's children, or a failure that used its last attempt. */
+export const clusterResultSchema = z.object({
+  id: z.number().int(),
+  status: z.enum(['ok', 'split', 'dead']),
+  value: z.unknown(),
+  durationUs: z.number().min(0),
+  attempt: z.number().int().min(1),
+});
+export type ClusterResult = z.infer<typeof clusterResultSchema>;
+
+/** Entries of `P:log`. */
+export const logEntrySchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('job'), jobKey: z.string().min(1), job: z.unknown(), modules: z.array(z.string()) }),
+  z.object({ kind: z.literal('results'), nodeId: z.string(), results: z.array(clusterResultSchema) }),
+]);
+export type LogEntry = z.infer<typeof logEntrySchema>;
+
+/** A swarmlet as its agent reports it. */
+export const swarmletStatusSchema = z.object({
+  id: z.string(),
+  taskType: z.string(),
+  state: z.enum(['starting', 'warming', 'idle', 'busy', 'draining', 'stopped']),
+  inFlight: z.number().int().min(0),
+  rssMb: z.number().optional(),
+  cpuPercent: z.number().optional(),
+  tasksDone: z.number().int().min(0),
+});
+export type SwarmletStatus = z.infer<typeof swarmletStatusSchema>;
+
+/** The heartbeat value at `P:node:<id>`: the raw advertisement (parsed by place/node-probe) and status. */
+export const heartbeatSchema = z.object({
+  advertisement: z.unknown(),
+  atMs: z.number(),
+  /** The machine is idle enough for idle-only consent (load below the threshold). */
+  idle: z.boolean(),
+  swarmlets: z.array(swarmletStatusSchema),
+  completed: z.number().int().min(0),
+  failed: z.number().int().min(0),
+});
+export type Heartbeat = z.infer<typeof heartbeatSchema>;
+
+export const desiredSwarmletSchema = z.object({ id: z.string().min(1), taskType: z.string().min(1) });
+export const desiredStateSchema = z.object({
+  version: z.number().int().min(0),
+  swarmlets: z.array(desiredSwarmletSchema),
+  /** Why each swarmlet is there (the auction's reason), for `agent` logs and the API. */
+  reasons: z.record(z.string(), z.string()).default({}),
+});
+export type DesiredState = z.infer<typeof desiredStateSchema>;
+
+export const moduleRecordSchema = z.object({
+  taskType: z.string(),
+  hash: z.string(),
+  code: z.string(),
+  hintDurationMs: z.number().optional(),
+  /** The type joins its split children's outputs (the director schedules a join micro-task). */
+  hasJoin: z.boolean().default(false),
+});
+export type ModuleRecord = z.infer<typeof moduleRecordSchema>;
+
+export const jobOutcomeSchema = z.object({
+  status: z.enum(['done', 'failed']),
+  output: z.unknown().optional(),
+  error: z.string().optional(),
+  wallMs: z.number(),
+  microTasks: z.number().int(),
+  /** Results that arrived for micro-tasks already recorded (a re-run after failover): ignored. */
+  duplicateResults: z.number().int(),
+});
+export type JobOutcome = z.infer<typeof jobOutcomeSchema>;
+
+export const progressSchema = z.object({
+  atMs: z.number(),
+  taskTypes: z.array(z.object({ taskType: z.string(), done: z.number(), total: z.number(), swarmlets: z.number() })),
+});
+export type ClusterProgress = z.infer<typeof progressSchema>;
+
+/** JSON in a Redis value, checked: a bad value names the key instead of throwing somewhere deep. */
+export function parseStored<T>(schema: z.ZodType<T>, raw: string | null, key: string): T | undefined {
+  if (raw === null) return undefined;
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch {
+    throw new Error(`${key}: not JSON (${raw.slice(0, 60)})`);
+  }
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) throw new Error(`${key}: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`);
+  return parsed.data;
+}

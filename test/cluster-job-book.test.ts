@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { LIMITS } from '../src/core/limits.js';
+import { JobBook } from '../src/runtime/cluster/job-book.js';
+import type { LogEntry } from '../src/runtime/cluster/protocol.js';
+
+const book = (): JobBook => {
+  const b = new JobBook(LIMITS, 3);
+  b.addTaskType({ taskType: 'sort', hasJoin: true });
+  b.addTaskType({ taskType: 'square', hasJoin: false });
+  return b;
+};
+const job = (jobKey: string, tasks: { id: string; type: string; input: unknown; deps?: string[] }[]): LogEntry => ({ kind: 'job', jobKey, job: { tasks }, modules: [] });
+const results = (...rs: [number, 'ok' | 'split' | 'dead', unknown][]): LogEntry =>
+  ({ kind: 'results', nodeId: 'n1', results: rs.map(([id, status, value]) => ({ id, status, value, durationUs: 1000, attempt: 1 })) });
+
+/** Applies entries the way the director does (ready micro-tasks are handed out), collecting what it hands out and finishes. */
+function run(b: JobBook, entries: LogEntry[]): { handedOut: number[]; finished: string[] } {
+  const handedOut: number[] = [];
+  const finished: string[] = [];
+  entries.forEach((entry, i) => {
+    const out = b.apply(entry, 1_000 + i);
+    for (const task of out.ready) handedOut.push(b.toBrokerTask(task).id);
+    for (const f of out.finished) finished.push(`${f.jobKey}:${f.outcome.status}:${JSON.stringify(f.outcome.output ?? f.outcome.error)}`);
+  });
+  return { handedOut, finished };
+}
+
+describe('the director job book (rebuilt from the log alone)', () => {
+  const log: LogEntry[] = [
+    job('a', [{ id: 'x', type: 'square', input: 2 }, { id: 'y', type: 'square', input: 3, deps: ['x'] }]),
+    job('b', [{ id: 'z', type: 'square', input: 4 }]),
+    results([1, 'ok', 4]),
+    results([3, 'ok', 16], [2, 'ok', 9]),
+  ];
+
+  it('hands out micro-tasks as their dependencies finish and finishes each job once with its output', () => {
+    const { handedOut, finished } = run(book(), log);
+    expect(handedOut).toEqual([1, 3, 2]);
+    expect(finished).toEqual(['a:done:{"y":9}', 'b:done:{"z":16}']);
+  });
+
+  it('replaying the same log gives the same micro-task ids and outcomes (a restarted director carries on)', () => {
+    const first = run(book(), log.slice(0, 3));
+    const restarted = book();
+    const replay = run(restarted, log.slice(0, 3));
+    expect(replay).toEqual(first);
+    // What is handed out but unreported after the replay is exactly what must be enqueued again.
+    expect(restarted.outstanding().map((t) => t.id).sort()).toEqual([2, 3]);
+    expect(run(restarted, log.slice(3)).finished).toEqual(['a:done:{"y":9}', 'b:done:{"z":16}']);
+  });
+
+  it('a second result for a micro-task (a re-run after failover) is counted and ignored', () => {
+    const b = book();
+    const { finished } = run(b, [...log.slice(0, 3), results([1, 'ok', 999]), log[3]!]);
+    expect(finished).toEqual(['a:done:{"y":9}', 'b:done:{"z":16}']);
+    expect(b.duplicateResults).toBe(1);
+  });
+
+  it('a result with no attempts left fails its job with the task\'s message', () => {
+    const { finished } = run(book(), [job('c', [{ id: 'w', type: 'square', input: 1 }]), results([1, 'dead', { message: 'boom' }])]);
+    expect(finished).toEqual(['c:failed:"micro-task w (square) failed after 1 attempt(s): boom"']);
+  });
+
+  it('a job it cannot run (unknown type) finishes at once as failed with the reason; a repeated job key runs once', () => {
+    const b = book();
+    const { finished, handedOut } = run(b, [job('d', [{ id: 'q', type: 'nope', input: 1 }]), job('e', [{ id: 'q', type: 'square', input: 1 }]), job('e', [{ id: 'q', type: 'square', input: 1 }])]);
+    expect(finished).toHaveLength(1);
+    expect(finished[0]).toMatch(/^d:failed:"job\.tasks\[0\]\.type: unknown/);
+    expect(handedOut).toEqual([1]);
+  });
+});
