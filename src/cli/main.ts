@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { AdmissionError, InputError, TaskFailedError, TaskModuleError } from '../core/errors.js';
 import { runCommand } from './run.js';
 import { serveCommand } from './serve.js';
+import { agentCommand } from './agent.js';
 import { ALL_POLICIES, simCommand } from './sim.js';
 
 const program = new Command()
@@ -36,6 +37,8 @@ program
   .option('--tick-ms <ms>', 'control loop period', '200')
   .option('--node-ttl-ms <ms>', 'a node silent this long is dead and its work runs elsewhere', '3000')
   .action(serveCommand);
+
+agentCommand(program);
 
 program
   .command('sim')

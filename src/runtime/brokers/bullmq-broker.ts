@@ -307,7 +307,9 @@ export class BullmqBroker implements Broker {
         prefix: this.prefix,
         autorun: false,
         lockDuration: this.lockDurationMs,
-        stalledInterval: this.lockDurationMs,
+        // A dead holder's lease is back within lockDuration + this: checking four times per lock
+        // period bounds failover at 1.25 × lockDuration (the check is one small script per type).
+        stalledInterval: Math.max(10, Math.floor(this.lockDurationMs / 4)),
         maxStalledCount: MAX_STALLED_COUNT,
       });
       worker.on('error', (error: Error) => this.onBackgroundError(error));

@@ -1,0 +1,199 @@
+/**
+ * The agent's local swarmlets and how a reconcile plan is carried out on them: start, specialize
+ * (same process, new module), retire (drain, then stop), halt (everything at once). Also what the
+ * provider's events do to them. Called only from the agent's serial chain, so nothing interleaves.
+ *
+ * A desired id (`s3`) may be served by several processes over time (`s3#1`, then `s3#4` after a
+ * crash): the provider's id is the process id, so a late event of an old process never touches the
+ * new one.
+ */
+import type { LocalModule, ModuleCache } from './agent-modules.js';
+import { LocalSwarmlet, type ReconcilePlan } from './agent-swarmlets.js';
+import type { AgentWork } from './agent-work.js';
+import type { Provider } from '../provider.js';
+import { DEFAULT_SWARMLET_MEMORY_MB } from './agent-config.js';
+
+/** A type whose module failed to load is not tried again with the same bundle for this long. */
+const LOAD_RETRY_MS = 10_000;
+
+/** Says a line for a topic only when it differs from the last one said for it ('' clears it): a condition seen every heartbeat is logged once. */
+export class Announcer {
+  private readonly said = new Map<string, string>();
+  constructor(private readonly log: (line: string) => void) {}
+
+  say(topic: string, line: string): void {
+    if (this.said.get(topic) === line) return;
+    this.said.set(topic, line);
+    if (line !== '') this.log(line);
+  }
+}
+
+export interface AgentPoolOptions {
+  readonly provider: Provider;
+  readonly modules: ModuleCache;
+  readonly work: AgentWork;
+  readonly drainTimeoutMs: number;
+  readonly moduleKey: (taskType: string) => string;
+  readonly log: (line: string) => void;
+  readonly announcer: Announcer;
+}
+
+export class AgentPool {
+  /** By process id. */
+  readonly swarmlets = new Map<string, LocalSwarmlet>();
+  private readonly loadFailures = new Map<string, { hash: string; untilMs: number }>();
+  private processes = 0;
+
+  constructor(private readonly options: AgentPoolOptions) {}
+
+  get live(): LocalSwarmlet[] {
+    return [...this.swarmlets.values()];
+  }
+
+  /** Measured resident memory of a swarmlet here (mean of those reporting), else the default assumption. */
+  swarmletMemoryMb(): number {
+    const measured = this.live.flatMap((s) => (s.rssMb === undefined ? [] : [s.rssMb]));
+    return measured.length === 0 ? DEFAULT_SWARMLET_MEMORY_MB : measured.reduce((a, b) => a + b, 0) / measured.length;
+  }
+
+  async apply(plan: ReconcilePlan, reasonOf: (id: string) => string): Promise<void> {
+    await this.expireDrains();
+    for (const { swarmlet, reason } of plan.retire) this.retire(swarmlet, reason);
+    for (const { swarmlet, taskType } of plan.specialize) await this.specialize(swarmlet, taskType, reasonOf(swarmlet.id));
+    for (const { id, taskType } of plan.start) await this.start(id, taskType, reasonOf(id));
+  }
+
+  /** Work is not allowed now: every lease back to its queue and every swarmlet killed, at once. */
+  async halt(reason: string): Promise<void> {
+    const requeued = await this.options.work.requeueAll(this.swarmlets.values());
+    const running = this.live.filter((s) => s.stopReason === undefined);
+    for (const swarmlet of this.live) {
+      swarmlet.stopReason ??= reason;
+      this.options.provider.kill(swarmlet.processId, reason);
+    }
+    if (requeued > 0 || running.length > 0) this.options.log(`stopped ${running.length} swarmlet(s) and requeued ${requeued} micro-task(s): ${reason}`);
+  }
+
+  private async start(id: string, taskType: string, reason: string): Promise<void> {
+    const module = await this.moduleFor(id, taskType);
+    if (module === undefined) return;
+    const swarmlet = new LocalSwarmlet(id, `${id}#${++this.processes}`, taskType, module.hash);
+    this.swarmlets.set(swarmlet.processId, swarmlet);
+    this.options.provider.start(swarmlet.processId, taskType, module.modulePath);
+    this.options.log(`${id}: started (${module.hash}) for ${taskType}: ${reason}`);
+  }
+
+  private async specialize(swarmlet: LocalSwarmlet, taskType: string, reason: string): Promise<void> {
+    if (taskType === swarmlet.taskType) {
+      swarmlet.pending = undefined; // desired back to what it serves: nothing to load
+      swarmlet.drainDeadlineMs = undefined;
+      return;
+    }
+    const module = await this.moduleFor(swarmlet.id, taskType);
+    if (module === undefined) return;
+    swarmlet.pending = { taskType, hash: module.hash, modulePath: module.modulePath, reason };
+    if (swarmlet.state === 'idle' && swarmlet.inFlight.size === 0) return this.load(swarmlet);
+    if (swarmlet.inFlight.size > 0) swarmlet.drainDeadlineMs = Date.now() + this.options.drainTimeoutMs;
+    this.options.log(`${swarmlet.id}: will specialize from ${swarmlet.taskType} to ${taskType} once its ${swarmlet.inFlight.size} micro-task(s) in flight finish: ${reason}`);
+  }
+
+  /** Carries out a pending specialization on an emptied swarmlet: same process, new module. */
+  private load(swarmlet: LocalSwarmlet): void {
+    const pending = swarmlet.pending!;
+    const from = swarmlet.taskType;
+    swarmlet.transition('warming');
+    swarmlet.taskType = pending.taskType;
+    swarmlet.hash = pending.hash;
+    swarmlet.pending = undefined;
+    swarmlet.drainDeadlineMs = undefined;
+    this.options.provider.load(swarmlet.processId, pending.taskType, pending.modulePath, true);
+    this.options.log(`${swarmlet.id}: specialized (${pending.hash}) from ${from} to ${pending.taskType}: ${pending.reason}`);
+  }
+
+  private retire(swarmlet: LocalSwarmlet, reason: string): void {
+    swarmlet.stopReason = reason;
+    swarmlet.pending = undefined;
+    if (swarmlet.state === 'idle' || swarmlet.state === 'busy') swarmlet.transition('draining');
+    const held = swarmlet.inFlight.size;
+    if (held === 0) this.options.provider.stop(swarmlet.processId);
+    else swarmlet.drainDeadlineMs = Date.now() + this.options.drainTimeoutMs;
+    this.options.log(`${swarmlet.id}: stopping (${reason})${held > 0 ? ` after its ${held} micro-task(s) in flight` : ''}`);
+  }
+
+  /** Drains past their deadline: the rest is requeued (no attempt counted) and the stop or load goes ahead. */
+  private async expireDrains(): Promise<void> {
+    const nowMs = Date.now();
+    for (const swarmlet of this.live) {
+      if (swarmlet.drainDeadlineMs === undefined || swarmlet.drainDeadlineMs > nowMs) continue;
+      const requeued = await this.options.work.giveBack(swarmlet);
+      this.options.log(`${swarmlet.id}: waited ${this.options.drainTimeoutMs} ms for its work in flight: requeued ${requeued} micro-task(s)`);
+      this.afterWork(swarmlet);
+    }
+  }
+
+  /** The type's bundle on disk, or undefined (said once) while it is missing, malformed or failed to load recently. */
+  private async moduleFor(id: string, taskType: string): Promise<LocalModule | undefined> {
+    const { announcer } = this.options;
+    let module: LocalModule | undefined;
+    try {
+      module = await this.options.modules.fetch(taskType);
+    } catch (error) {
+      announcer.say(id, `${id}: waiting: module of ${taskType} unusable: ${error instanceof Error ? error.message : String(error)}`);
+      return undefined;
+    }
+    if (module === undefined) {
+      announcer.say(id, `${id}: waiting: no module published for ${taskType} (${this.options.moduleKey(taskType)})`);
+      return undefined;
+    }
+    const failure = this.loadFailures.get(taskType);
+    if (failure !== undefined && failure.hash === module.hash && Date.now() < failure.untilMs) return undefined;
+    announcer.say(id, '');
+    return module;
+  }
+
+  /** After results: an emptied swarmlet goes idle, or carries out the stop or specialization that waited for it. */
+  afterWork(swarmlet: LocalSwarmlet): void {
+    if (swarmlet.inFlight.size > 0 || swarmlet.state === 'stopped') return;
+    swarmlet.drainDeadlineMs = undefined;
+    if (swarmlet.state === 'busy') swarmlet.transition('idle');
+    if (swarmlet.state === 'draining') this.options.provider.stop(swarmlet.processId);
+    else if (swarmlet.pending !== undefined && swarmlet.state === 'idle') this.load(swarmlet);
+  }
+
+  // ── provider events ─────────────────────────────────────────────────────
+
+  /** A load finished; true when the swarmlet now serves and may take work. */
+  ready(swarmlet: LocalSwarmlet, taskType: string, activated: boolean): boolean {
+    swarmlet.warmTypes.add(taskType);
+    if (!activated || taskType !== swarmlet.taskType) return false;
+    if (swarmlet.state === 'starting') swarmlet.transition('warming');
+    if (swarmlet.state !== 'warming') return false;
+    swarmlet.transition('idle');
+    if (swarmlet.stopReason !== undefined) {
+      swarmlet.transition('draining'); // retired while it loaded: already told to stop
+      this.options.provider.stop(swarmlet.processId);
+    } else if (swarmlet.pending !== undefined) {
+      this.load(swarmlet);
+    }
+    return swarmlet.serving;
+  }
+
+  loadFailed(swarmlet: LocalSwarmlet, taskType: string, message: string): void {
+    this.loadFailures.set(taskType, { hash: swarmlet.hash, untilMs: Date.now() + LOAD_RETRY_MS });
+    this.options.log(`${swarmlet.id}: loading ${taskType} (${swarmlet.hash}) failed: ${message}; trying again in ${LOAD_RETRY_MS / 1000} s`);
+    swarmlet.stopReason = `load of ${taskType} failed`;
+    this.options.provider.stop(swarmlet.processId);
+  }
+
+  /** The process is gone: its in-flight micro-tasks failed (an attempt counted), unless their leases were given back already. */
+  async exited(swarmlet: LocalSwarmlet, detail: string): Promise<void> {
+    this.swarmlets.delete(swarmlet.processId);
+    const failed = await this.options.work.orphaned(swarmlet, `swarmlet ${swarmlet.id} ${detail} while running it`);
+    swarmlet.transition('stopped');
+    if (swarmlet.stopReason === undefined || failed > 0) {
+      this.options.log(`${swarmlet.id}: exited unexpectedly (${detail})${failed > 0 ? `: ${failed} micro-task(s) failed` : ''}`);
+    } else {
+      this.options.log(`${swarmlet.id}: stopped (${swarmlet.stopReason})`);
+    }
+  }
+}

@@ -1,0 +1,219 @@
+/**
+ * The agent's work path: leases from the cluster broker out to local swarmlets in batches, results
+ * back to the log. One way, short, and at-least-once with exactly-once recording:
+ *
+ *   take (lease) → dispatch → results → XADD one `results` entry per batch → complete / fail.
+ *
+ * The log entry goes first. If the agent dies after it and before the leases end, the locks expire,
+ * BullMQ hands the tasks to another agent, they run again, and the director ignores the second
+ * result. A task that failed on its last attempt is reported `dead` in that same entry: the broker's
+ * own rule (retry while attempt < maxAttempts) is applied here before `fail`, so a crash between the
+ * two cannot lose the news that a task is dead. A batch whose log write or lease ending fails stays
+ * queued (its leases keep being renewed) and is retried, in order, before any new work is taken.
+ */
+import type { Redis } from 'ioredis';
+import type { Broker, BrokerTask } from '../brokers/broker.js';
+import { RESULT_ERROR, RESULT_SPLIT, type WireResult, type WireTask } from '../local/wire.js';
+import type { Provider } from '../provider.js';
+import { prefetchFor, TypeStats } from '../type-stats.js';
+import type { LocalSwarmlet } from './agent-swarmlets.js';
+import { taskPayloadSchema, type ClusterResult } from './protocol.js';
+
+interface Lease {
+  readonly swarmlet: LocalSwarmlet;
+  readonly task: BrokerTask;
+}
+
+/** What one result batch does in Redis: one log entry, then its leases ended. */
+interface Batch {
+  readonly entries: ClusterResult[];
+  /** ok and split: their leases complete. */
+  readonly completed: number[];
+  /** Failed ids by reason (BullMQ keeps one reason a call). */
+  readonly failures: Map<string, number[]>;
+  logged: boolean;
+}
+
+interface Failure {
+  readonly message: string;
+  readonly stack?: string;
+}
+
+/** Unrecorded batches held while Redis refuses writes; past this no new work is taken. */
+const MAX_UNRECORDED_BATCHES = 1_000;
+
+export interface AgentWorkOptions {
+  readonly broker: Broker;
+  readonly redis: Redis;
+  readonly provider: Provider;
+  readonly nodeId: string;
+  readonly logKey: string;
+  readonly hintDurationMs: (taskType: string) => number | undefined;
+}
+
+export class AgentWork {
+  private readonly leases = new Map<number, Lease>();
+  private readonly stats = new Map<string, TypeStats>();
+  private readonly unrecorded: Batch[] = [];
+  /** Results reported ok or split, and micro-task failures (errors and crashes), for the heartbeat. */
+  completed = 0;
+  failed = 0;
+
+  constructor(private readonly options: AgentWorkOptions) {}
+
+  get leased(): number {
+    return this.leases.size;
+  }
+
+  /** How many more micro-tasks a serving swarmlet should hold: its type's prefetch depth minus what it holds. */
+  roomOf(swarmlet: LocalSwarmlet): number {
+    if (!swarmlet.serving) return 0;
+    return prefetchFor(this.statsOf(swarmlet.taskType).recentDurationMs) - swarmlet.inFlight.size;
+  }
+
+  /** Fills every serving swarmlet up to its room. */
+  async pump(swarmlets: Iterable<LocalSwarmlet>): Promise<void> {
+    if (this.unrecorded.length > 0) await this.flush();
+    if (this.unrecorded.length >= MAX_UNRECORDED_BATCHES) return;
+    // A type whose queue ran dry is not asked again in this pump (one round trip per type, not per swarmlet).
+    const dry = new Set<string>();
+    for (const swarmlet of swarmlets) {
+      const room = this.roomOf(swarmlet);
+      if (room <= 0 || dry.has(swarmlet.taskType)) continue;
+      const leased = await this.options.broker.take(swarmlet.taskType, room);
+      if (leased.length < room) dry.add(swarmlet.taskType);
+      if (leased.length > 0) await this.dispatch(swarmlet, leased);
+    }
+  }
+
+  private async dispatch(swarmlet: LocalSwarmlet, leased: readonly BrokerTask[]): Promise<void> {
+    const wire: WireTask[] = [];
+    const batch = newBatch();
+    for (const task of leased) {
+      const payload = taskPayloadSchema.safeParse(task.payload);
+      if (!payload.success) {
+        const issue = payload.error.issues[0];
+        const where = issue?.path.length ? issue.path.join('.') : 'payload';
+        this.addFailure(batch, task, 0, {
+          message: `micro-task ${task.id} (${task.taskType}) has an invalid payload: ${where}: ${issue?.message ?? 'invalid'}. Fix: enqueue payloads of the cluster protocol's taskPayloadSchema { mode, input, depth, deps, label }`,
+        });
+        continue;
+      }
+      const { mode, input, depth, deps, label } = payload.data;
+      this.leases.set(task.id, { swarmlet, task });
+      swarmlet.inFlight.add(task.id);
+      wire.push([task.id, mode, input, depth, task.attempt, deps, label]);
+    }
+    if (wire.length > 0) {
+      if (swarmlet.state === 'idle') swarmlet.transition('busy');
+      this.options.provider.dispatch(swarmlet.processId, wire);
+    }
+    await this.record(batch);
+  }
+
+  /** A batch of results from a swarmlet. Results of leases given back (requeued) are dropped: another run records them. */
+  async results(swarmlet: LocalSwarmlet, results: readonly WireResult[]): Promise<void> {
+    const batch = newBatch();
+    for (const [id, status, value, durationUs] of results) {
+      const lease = this.leases.get(id);
+      if (lease?.swarmlet !== swarmlet) continue;
+      this.leases.delete(id);
+      swarmlet.inFlight.delete(id);
+      swarmlet.tasksDone += 1;
+      this.statsOf(lease.task.taskType).completed(durationUs / 1000);
+      if (status === RESULT_ERROR) {
+        this.addFailure(batch, lease.task, durationUs, asFailure(value));
+        continue;
+      }
+      batch.entries.push({ id, status: status === RESULT_SPLIT ? 'split' : 'ok', value, durationUs, attempt: lease.task.attempt });
+      batch.completed.push(id);
+      this.completed += 1;
+    }
+    await this.record(batch);
+  }
+
+  /** A swarmlet exited with work in flight: each of its micro-tasks failed (an attempt counted, as in the embedded runtime). */
+  async orphaned(swarmlet: LocalSwarmlet, message: string): Promise<number> {
+    const batch = newBatch();
+    let count = 0;
+    for (const id of swarmlet.inFlight) {
+      const lease = this.leases.get(id);
+      if (lease?.swarmlet !== swarmlet) continue;
+      this.leases.delete(id);
+      this.addFailure(batch, lease.task, 0, { message });
+      count += 1;
+    }
+    swarmlet.inFlight.clear();
+    await this.record(batch);
+    return count;
+  }
+
+  /** Gives a swarmlet's leases back without counting an attempt; the host skips those still queued in it. */
+  async giveBack(swarmlet: LocalSwarmlet): Promise<number> {
+    const ids = [...swarmlet.inFlight].filter((id) => this.leases.get(id)?.swarmlet === swarmlet);
+    swarmlet.inFlight.clear();
+    for (const id of ids) this.leases.delete(id);
+    if (ids.length > 0) this.options.provider.drop(swarmlet.processId, ids);
+    await this.options.broker.requeue(ids);
+    return ids.length;
+  }
+
+  /** Every lease back to its queue at once (consent revoked, agent stopping): other agents take them immediately. */
+  async requeueAll(swarmlets: Iterable<LocalSwarmlet>): Promise<number> {
+    const ids = [...this.leases.keys()];
+    this.leases.clear();
+    for (const swarmlet of swarmlets) swarmlet.inFlight.clear();
+    await this.options.broker.requeue(ids);
+    return ids.length;
+  }
+
+  /** Writes the batches not yet recorded, oldest first; throws (and keeps them) if Redis refuses. */
+  async flush(): Promise<void> {
+    while (this.unrecorded.length > 0) {
+      const batch = this.unrecorded[0]!;
+      if (!batch.logged && batch.entries.length > 0) {
+        await this.options.redis.xadd(this.options.logKey, '*', 'e', JSON.stringify({ kind: 'results', nodeId: this.options.nodeId, results: batch.entries }));
+      }
+      batch.logged = true;
+      const { broker } = this.options;
+      await Promise.all([broker.complete(batch.completed), ...[...batch.failures].map(([reason, ids]) => broker.fail(ids, reason))]);
+      this.unrecorded.shift();
+    }
+  }
+
+  private async record(batch: Batch): Promise<void> {
+    if (batch.entries.length === 0 && batch.completed.length === 0 && batch.failures.size === 0) return;
+    this.unrecorded.push(batch);
+    await this.flush();
+  }
+
+  /** A failed micro-task: retried by the broker while attempts remain, else reported dead in this batch. */
+  private addFailure(batch: Batch, task: BrokerTask, durationUs: number, failure: Failure): void {
+    this.failed += 1;
+    if (task.attempt >= task.maxAttempts) {
+      batch.entries.push({ id: task.id, status: 'dead', value: failure, durationUs, attempt: task.attempt });
+    }
+    const ids = batch.failures.get(failure.message);
+    if (ids) ids.push(task.id);
+    else batch.failures.set(failure.message, [task.id]);
+  }
+
+  private statsOf(taskType: string): TypeStats {
+    let stats = this.stats.get(taskType);
+    if (!stats) this.stats.set(taskType, (stats = new TypeStats(taskType, this.options.hintDurationMs(taskType))));
+    return stats;
+  }
+}
+
+function newBatch(): Batch {
+  return { entries: [], completed: [], failures: new Map(), logged: false };
+}
+
+/** The host sends `{ message, stack }` for a thrown error; anything else is reported as text. */
+function asFailure(value: unknown): Failure {
+  if (typeof value === 'object' && value !== null && typeof (value as { message?: unknown }).message === 'string') {
+    const { message, stack } = value as { message: string; stack?: unknown };
+    return typeof stack === 'string' ? { message, stack } : { message };
+  }
+  return { message: String(value) };
+}

@@ -1,0 +1,359 @@
+/**
+ * The cluster agent: joins one machine to the swarm (`swarmlet agent --redis …`). It advertises the
+ * machine (a heartbeat key with a TTL), reconciles its local swarmlets toward the director's desired
+ * state, and runs micro-tasks from the cluster broker on them (agent-work.ts). Consent caps are
+ * enforced here whatever the director asks.
+ *
+ * Reconcile is level-based and idempotent, like a Kubernetes controller: every heartbeat (and on a
+ * `desired-changed` message naming this node or `*`) it reads `P:desired:<node>` and plans against
+ * what runs (agent-swarmlets.ts): start what is missing, specialize a swarmlet whose type changed
+ * (same process, new module: `provider.load(…, activate)`), retire what is no longer desired.
+ *
+ * Stop semantics: a retired or specializing swarmlet takes no new work and finishes what it holds
+ * (at most `prefetchFor` of its type: one long micro-task, or ~2 ms of tiny ones); past
+ * `drainTimeoutMs` the rest is requeued without counting an attempt and it stops (or loads) at once.
+ * When work is not allowed at all (consent revoked, outside the hours, idle-only on a busy machine)
+ * nothing waits: every lease is requeued at once and every swarmlet killed, so the owner gets the
+ * machine back now and other agents take the work immediately.
+ *
+ * Every state change runs one at a time on one promise chain (`serial`), so broker calls and
+ * swarmlet events never interleave. Timers: the heartbeat, and a short poll that lets idle
+ * swarmlets find work the director enqueued since.
+ */
+import { Redis } from 'ioredis';
+import { InputError } from '../../core/errors.js';
+import type { NodeAdvertisement, NodeAdvertisementInput } from '../../place/node-probe.js';
+import { BullmqBroker } from '../brokers/bullmq-broker.js';
+import type { MonitorSample, WireResult } from '../local/ipc.js';
+import { ProcessProvider, swarmletHostPath } from '../local/process-provider.js';
+import type { ProviderEvents } from '../provider.js';
+import {
+  buildAdvertisement, DEFAULT_SWARMLET_MEMORY_MB, describeNode, machineIdle, resolveAgentConfig, swarmletCap, utcOffsetMinutesNow, workAllowed,
+  type AgentConfig, type ClusterAgentOptions,
+} from './agent-config.js';
+import { ModuleCache } from './agent-modules.js';
+import { AgentPool, Announcer } from './agent-pool.js';
+import { planReconcile } from './agent-swarmlets.js';
+import { AgentWork } from './agent-work.js';
+import { desiredStateSchema, keys, parseStored, type DesiredState, type Heartbeat } from './protocol.js';
+
+export type { ClusterAgentOptions } from './agent-config.js';
+
+const CONNECT_TIMEOUT_MS = 5_000;
+const MONITOR_INTERVAL_MS = 250;
+
+export class ClusterAgent implements ProviderEvents {
+  private readonly keys: ReturnType<typeof keys>;
+  private readonly provider: ProcessProvider;
+  private readonly work: AgentWork;
+  private readonly pool: AgentPool;
+  private readonly announcer: Announcer;
+  private serial: Promise<void> = Promise.resolve();
+  private reconcileQueued = false;
+  private pumpQueued = false;
+  private timers: NodeJS.Timeout[] = [];
+  private idle = false;
+  private revoked = false;
+  /** Work is allowed right now (consent, hours, idle-only); set by each reconcile. */
+  private allowed = true;
+  private closed = false;
+  private stopping: Promise<void> | undefined;
+  private beating = false;
+  private lastAdvertisement: NodeAdvertisement;
+  /** Heartbeats written and reconciles done (for status displays and tests). */
+  beats = 0;
+  reconciles = 0;
+
+  private constructor(
+    private readonly config: AgentConfig,
+    private readonly redis: Redis,
+    private readonly subscriber: Redis,
+    private readonly broker: BullmqBroker,
+  ) {
+    this.keys = keys(config.prefix);
+    this.announcer = new Announcer(config.log);
+    this.provider = new ProcessProvider(this, { nowMs: () => performance.now() }, MONITOR_INTERVAL_MS);
+    const modules = new ModuleCache(redis, config.prefix, config.cacheDir);
+    this.work = new AgentWork({ broker, redis, provider: this.provider, nodeId: config.nodeId, logKey: this.keys.log, hintDurationMs: (type) => modules.hintDurationMs(type) });
+    this.pool = new AgentPool({
+      provider: this.provider, modules, work: this.work, drainTimeoutMs: config.drainTimeoutMs,
+      moduleKey: (type) => this.keys.module(type), log: config.log, announcer: this.announcer,
+    });
+    this.lastAdvertisement = this.advertise().parsed;
+  }
+
+  /** Validates the options (a bad one is an InputError naming it), connects, and joins: first heartbeat and reconcile before it resolves. */
+  static async start(options: ClusterAgentOptions): Promise<ClusterAgent> {
+    const config = resolveAgentConfig(options);
+    buildAdvertisement(config, { consentGranted: true, idle: false, warmTaskTypes: [], inUse: { cpu: 0, memoryMb: 0 }, utcOffsetMinutes: 0 });
+    swarmletHostPath(); // fails with the fix (npm run build) before anything connects
+    const redis = await connect(config.redisUrl);
+    const subscriber = redis.duplicate();
+    const broker = new BullmqBroker({ url: config.redisUrl, prefix: keys(config.prefix).queuePrefix, lockDurationMs: config.ttlMs, onBackgroundError: (error) => config.log(`warning: broker: ${error.message}`) });
+    const agent = new ClusterAgent(config, redis, subscriber, broker);
+    try {
+      await agent.join();
+    } catch (error) {
+      await agent.stop().catch(() => undefined);
+      throw error;
+    }
+    return agent;
+  }
+
+  get nodeId(): string {
+    return this.config.nodeId;
+  }
+
+  /** What the last heartbeat advertised, parsed. */
+  get advertisement(): NodeAdvertisement {
+    return this.lastAdvertisement;
+  }
+
+  private async join(): Promise<void> {
+    this.subscriber.on('error', (error: Error) => this.warn('pub/sub', error));
+    this.subscriber.on('message', (_channel: string, message: string) => {
+      if (message === this.config.nodeId || message === '*') this.scheduleReconcile();
+    });
+    await this.subscriber.subscribe(this.keys.desiredChanged);
+    this.config.log(`agent ${this.config.nodeId} joined ${redactUrl(this.config.redisUrl)} (prefix ${this.config.prefix}): ${describeNode(this.lastAdvertisement)}`);
+    await this.beat();
+    await this.serial;
+    this.timers = [setInterval(() => void this.beat(), this.config.heartbeatMs), setInterval(() => this.poll(), this.config.pollMs)];
+  }
+
+  /** The heartbeat as it is written to Redis. */
+  status(): Heartbeat {
+    return { advertisement: this.advertise().raw, atMs: Date.now(), idle: this.idle, swarmlets: this.pool.live.map((s) => s.status()), completed: this.work.completed, failed: this.work.failed };
+  }
+
+  /**
+   * The owner takes the machine back: every lease is requeued at once (other agents take them
+   * immediately), every swarmlet is killed, the next heartbeat (sent now) says consent is not
+   * granted, and no more work is taken. Results that still arrive are dropped: their leases were given back.
+   */
+  async revokeConsent(): Promise<void> {
+    if (this.revoked || this.closed) return;
+    this.revoked = true;
+    this.allowed = false;
+    await this.enqueue(() => this.halt('consent revoked by the owner'));
+    await this.beat();
+  }
+
+  /** Graceful leave: leases requeued, swarmlets stopped, the node key deleted, connections closed. */
+  stop(): Promise<void> {
+    this.stopping ??= this.shutdown();
+    return this.stopping;
+  }
+
+  private async shutdown(): Promise<void> {
+    for (const timer of this.timers) clearInterval(timer);
+    const errors: unknown[] = [];
+    const attempt = (step: () => Promise<unknown>) => step().catch((error: unknown) => void errors.push(error));
+    await attempt(() => this.subscriber.quit());
+    await this.enqueue(async () => {
+      this.closed = true;
+      await attempt(() => this.work.flush());
+      await attempt(() => this.work.requeueAll(this.pool.live));
+    });
+    await this.provider.stopAll();
+    await attempt(() => this.redis.del(this.keys.node(this.config.nodeId)));
+    await attempt(() => this.broker.close());
+    await attempt(() => this.redis.quit());
+    if (errors.length > 0) throw new AggregateError(errors, `agent ${this.config.nodeId}: ${errors.length} step(s) of stop failed`);
+  }
+
+  // ── heartbeat and reconcile ─────────────────────────────────────────────
+
+  private async beat(): Promise<void> {
+    if (this.beating || this.closed) return;
+    this.beating = true;
+    try {
+      this.idle = machineIdle(this.config.loadPerCore());
+      const heartbeat = this.status();
+      this.lastAdvertisement = this.advertise().parsed;
+      await this.redis.set(this.keys.node(this.config.nodeId), JSON.stringify(heartbeat), 'PX', this.config.ttlMs);
+      this.beats += 1;
+    } catch (error) {
+      this.warn('heartbeat', error);
+    } finally {
+      this.beating = false;
+    }
+    this.scheduleReconcile();
+  }
+
+  private async reconcile(): Promise<void> {
+    if (this.closed) return;
+    this.reconciles += 1;
+    const verdict = this.revoked ? { ok: false as const, reason: 'consent revoked by the owner' } : workAllowed(this.lastAdvertisement, Date.now());
+    if (!verdict.ok) return this.halt(verdict.reason);
+    if (!this.allowed) this.config.log('consent: work allowed again');
+    this.allowed = true;
+    this.announcer.say('consent', '');
+    const desired = await this.readDesired();
+    if (desired === undefined) return;
+    const cap = swarmletCap(this.lastAdvertisement, this.pool.swarmletMemoryMb());
+    const plan = planReconcile(desired, this.pool.live, cap);
+    await this.pool.apply(plan, (id) => desired.reasons[id] ?? `desired (version ${desired.version})`);
+    this.announcer.say('cap', plan.capped.length === 0 ? '' : `${plan.capped.join(', ')}: not run: over the consent cap of ${cap.count} (${cap.limit})`);
+    await this.pump();
+  }
+
+  /** The desired state; none written yet means none wanted. Undefined when unreadable: keep what runs. */
+  private async readDesired(): Promise<DesiredState | undefined> {
+    const key = this.keys.desired(this.config.nodeId);
+    try {
+      const desired = parseStored(desiredStateSchema, await this.redis.get(key), key) ?? { version: 0, swarmlets: [], reasons: {} };
+      this.announcer.say('desired', '');
+      return desired;
+    } catch (error) {
+      this.announcer.say('desired', `warning: desired state unreadable, keeping the current swarmlets: ${messageOf(error)}`);
+      return undefined;
+    }
+  }
+
+  private async halt(reason: string): Promise<void> {
+    this.allowed = false;
+    this.announcer.say('consent', `consent: not working now: ${reason}`);
+    await this.pool.halt(reason);
+  }
+
+  // ── work ────────────────────────────────────────────────────────────────
+
+  private poll(): void {
+    if (this.pumpQueued || this.closed || !this.allowed) return;
+    if (this.pool.live.some((swarmlet) => this.work.roomOf(swarmlet) > 0)) this.schedulePump();
+  }
+
+  private async pump(): Promise<void> {
+    if (this.closed || !this.allowed) return;
+    await this.work.pump(this.pool.live);
+  }
+
+  // ── provider events ─────────────────────────────────────────────────────
+
+  up(processId: string): void {
+    const swarmlet = this.pool.swarmlets.get(processId);
+    if (swarmlet?.state === 'starting') swarmlet.transition('warming');
+  }
+
+  ready(processId: string, taskType: string, _atMs: number, _loadMs: number, activated: boolean): void {
+    this.run('ready', async () => {
+      const swarmlet = this.pool.swarmlets.get(processId);
+      if (swarmlet && !this.closed && this.pool.ready(swarmlet, taskType, activated)) await this.pump();
+    });
+  }
+
+  loadFailed(processId: string, taskType: string, _atMs: number, message: string): void {
+    this.run('load', () => {
+      const swarmlet = this.pool.swarmlets.get(processId);
+      if (swarmlet && !this.closed) this.pool.loadFailed(swarmlet, taskType, message);
+    });
+  }
+
+  results(processId: string, results: WireResult[]): void {
+    this.run('results', async () => {
+      const swarmlet = this.pool.swarmlets.get(processId);
+      if (!swarmlet || this.closed) return;
+      await this.work.results(swarmlet, results);
+      this.pool.afterWork(swarmlet);
+      await this.pump();
+    });
+  }
+
+  sample(processId: string, sample: MonitorSample): void {
+    const swarmlet = this.pool.swarmlets.get(processId);
+    if (!swarmlet) return;
+    swarmlet.rssMb = sample.rssMb;
+    swarmlet.cpuPercent = sample.cpuPercent;
+  }
+
+  exited(processId: string, _atMs: number, detail: string): void {
+    this.run('exit', async () => {
+      const swarmlet = this.pool.swarmlets.get(processId);
+      if (!swarmlet || this.closed) return;
+      await this.pool.exited(swarmlet, detail);
+      this.scheduleReconcile(); // still desired: started again; a replacement that waited for its slot starts now
+    });
+  }
+
+  // ── helpers ─────────────────────────────────────────────────────────────
+
+  private advertise(): { raw: NodeAdvertisementInput; parsed: NodeAdvertisement } {
+    const live = this.pool.live;
+    return buildAdvertisement(this.config, {
+      consentGranted: !this.revoked,
+      idle: this.idle,
+      warmTaskTypes: [...new Set(live.flatMap((s) => [...s.warmTypes]))].sort(),
+      inUse: { cpu: live.length, memoryMb: live.reduce((sum, s) => sum + (s.rssMb ?? DEFAULT_SWARMLET_MEMORY_MB), 0) },
+      utcOffsetMinutes: utcOffsetMinutesNow(),
+    });
+  }
+
+  private scheduleReconcile(): void {
+    if (this.reconcileQueued || this.closed) return;
+    this.reconcileQueued = true;
+    this.run('reconcile', () => {
+      this.reconcileQueued = false;
+      return this.reconcile();
+    });
+  }
+
+  private schedulePump(): void {
+    this.pumpQueued = true;
+    this.run('pump', () => {
+      this.pumpQueued = false;
+      return this.pump();
+    });
+  }
+
+  /** Runs `work` after everything queued before it; a failure is reported and the chain goes on. */
+  private run(topic: string, work: () => Promise<void> | void): void {
+    this.serial = this.serial.then(work).catch((error: unknown) => this.warn(topic, error));
+  }
+
+  private enqueue(work: () => Promise<void> | void): Promise<void> {
+    this.run('agent', work);
+    return this.serial;
+  }
+
+  /** Repeated failures (Redis down: every heartbeat) are said once until the message changes. */
+  private warn(topic: string, error: unknown): void {
+    this.announcer.say(`warning:${topic}`, `warning: ${topic}: ${messageOf(error)}`);
+  }
+}
+
+/** Connects once, bounded, so a wrong URL or a stopped server is a clear error instead of a hang. */
+async function connect(url: string): Promise<Redis> {
+  // Commands wait out a reconnect instead of failing (as BullMQ's connections do).
+  const redis = new Redis(url, { maxRetriesPerRequest: null, lazyConnect: true });
+  let lastError: Error | undefined;
+  redis.on('error', (error: Error) => (lastError = error)); // later ones are reported by the command that meets them
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      redis.connect(),
+      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS))),
+    ]);
+    return redis;
+  } catch (error) {
+    redis.disconnect();
+    throw new InputError('redis', `cannot reach Redis at ${redactUrl(url)} (${messageOf(lastError ?? error)})`, 'start redis-server, or pass the URL the director uses, e.g. --redis redis://10.0.0.5:6379');
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The URL without its password, for logs. */
+function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password !== '') parsed.password = '***';
+    return parsed.toString().replace(/\/$/, '');
+  } catch {
+    return url.replace(/:[^:@/]*@/, ':***@');
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
