@@ -16,7 +16,7 @@ export interface ClusterRunCliOptions {
 export async function runClusterJob(name: string, taskPaths: readonly string[], job: JobInput, options: ClusterRunCliOptions): Promise<void> {
   let bars: ProgressBars | ProgressLines | undefined;
   let last: ProgressView | undefined;
-  const { jobKey, outcome } = await runOnCluster(taskPaths, job, {
+  const { jobKey, outcome, decisions } = await runOnCluster(taskPaths, job, {
     redisUrl: options.redis, prefix: options.prefix, cacheDir: options.cacheDir,
     onNoDirector: () => process.stderr.write('swarmlet: no director is running on this Redis yet; the job waits in the log until `swarmlet serve --redis …` starts\n'),
     onProgress: (progress) => {
@@ -36,10 +36,12 @@ export async function runClusterJob(name: string, taskPaths: readonly string[], 
   });
   bars?.stop();
   if (options.json) {
-    process.stdout.write(`${JSON.stringify({ job: name, jobKey, ...outcome }, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify({ job: name, jobKey, ...outcome, decisions }, null, 2)}\n`);
   } else {
     const duplicates = outcome.duplicateResults > 0 ? `, ${outcome.duplicateResults} duplicate result(s) ignored` : '';
     process.stdout.write(`${name} (cluster job ${jobKey}): ${outcome.status}, ${outcome.microTasks} micro-tasks in ${(outcome.wallMs / 1000).toFixed(2)} s${duplicates}\n`);
+    if (decisions.length > 0) process.stdout.write('\nlatest placement auctions (newest first):\n');
+    for (const decision of decisions) process.stdout.write(`  ${decision.taskType}: ${decision.reasons.join(' | ')}\n`);
     if (outcome.status === 'done') process.stdout.write(`\noutput: ${preview(outcome.output)}\n`);
   }
   if (outcome.status === 'failed') throw new TaskFailedError(name, jobKey, 0, outcome.error ?? 'failed');

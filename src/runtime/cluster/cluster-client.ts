@@ -3,7 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { Redis } from 'ioredis';
 import { parseJob, type JobInput } from '../../core/job.js';
 import { compileTaskModule } from '../local/task-compiler.js';
-import { DEFAULT_PREFIX, jobOutcomeSchema, keys, parseStored, progressSchema, type ClusterProgress, type JobOutcome, type LogEntry, type ModuleRecord } from './protocol.js';
+import { DEFAULT_PREFIX, jobOutcomeSchema, keys, parseStored, placementDecisionSchema, progressSchema, type ClusterProgress, type JobOutcome, type LogEntry, type ModuleRecord, type PlacementDecisionRecord } from './protocol.js';
 
 export interface ClusterRunOptions {
   readonly redisUrl: string;
@@ -20,7 +20,7 @@ export interface ClusterRunOptions {
  * them from there, so no machine needs a copy of the job's code), appends the job to the log, and
  * waits for the director's outcome while polling its progress.
  */
-export async function runOnCluster(taskPaths: readonly string[], rawJob: JobInput, options: ClusterRunOptions): Promise<{ jobKey: string; outcome: JobOutcome }> {
+export async function runOnCluster(taskPaths: readonly string[], rawJob: JobInput, options: ClusterRunOptions): Promise<{ jobKey: string; outcome: JobOutcome; decisions: PlacementDecisionRecord[] }> {
   const job = parseJob(rawJob); // bad input fails here, before anything is sent
   const k = keys(options.prefix ?? DEFAULT_PREFIX);
   const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
@@ -35,7 +35,7 @@ export async function runOnCluster(taskPaths: readonly string[], rawJob: JobInpu
     if ((await redis.exists(k.director)) === 0) options.onNoDirector?.();
     for (;;) {
       const outcome = parseStored(jobOutcomeSchema, await redis.get(k.job(jobKey)), k.job(jobKey));
-      if (outcome) return { jobKey, outcome };
+      if (outcome) return { jobKey, outcome, decisions: await latestDecisions(redis, k, DECISIONS_SHOWN) };
       const progress = parseStored(progressSchema, await redis.get(k.progress(jobKey)), k.progress(jobKey));
       if (progress) options.onProgress?.(progress);
       await Promise.race([done, new Promise((resolve) => setTimeout(resolve, options.progressEveryMs ?? 200))]);
@@ -44,6 +44,17 @@ export async function runOnCluster(taskPaths: readonly string[], rawJob: JobInpu
     listener.disconnect();
     await redis.quit();
   }
+}
+
+const DECISIONS_SHOWN = 5;
+
+/** The latest placement auctions, newest first (bad entries are skipped: they are only a report). */
+export async function latestDecisions(redis: Redis, k: ReturnType<typeof keys>, count: number): Promise<PlacementDecisionRecord[]> {
+  const raw = await redis.lrange(k.decisions, 0, count - 1);
+  return raw.flatMap((text) => {
+    const parsed = placementDecisionSchema.safeParse(JSON.parse(text));
+    return parsed.success ? [parsed.data] : [];
+  });
 }
 
 /** Compiles each task module and stores its bundle under `P:module:<type>`; returns the type names. */

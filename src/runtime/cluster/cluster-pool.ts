@@ -25,12 +25,21 @@ export interface ClusterPoolOptions {
 interface Placed {
   readonly nodeId: string;
   taskType: string;
+  /** Why it is there: the auction's verdict, or the specialization's. */
+  reason: string;
   readonly startedAtMs: number;
   lastMorphAtMs: number;
   lastBusyAtMs: number;
 }
 
 const DECISIONS_KEPT = 200;
+
+export interface PlacementDecision {
+  readonly atMs: number;
+  readonly taskType: string;
+  /** `<node>: <verdict>` per bidder, e.g. "a2: won 1 slot: effective cost …", "a3: filtered: consent …". */
+  readonly reasons: readonly string[];
+}
 
 /**
  * The director's side of the pool in cluster mode: the desired swarmlets per node (what agents
@@ -45,7 +54,8 @@ export class ClusterPool {
   private readonly versions = new Map<string, number>();
   /** Nodes whose desired state changed since the last `takeChanged`. */
   private readonly changed = new Set<string>();
-  readonly decisions: { atMs: number; taskType: string; reasons: readonly string[] }[] = [];
+  /** Auctions since the last `takeDecisions`: each node's verdict with its reason. */
+  private decisions: PlacementDecision[] = [];
   private nextId = 1;
 
   constructor(private readonly options: ClusterPoolOptions) {}
@@ -54,7 +64,7 @@ export class ClusterPool {
   restore(nodeId: string, state: DesiredState, nowMs: number): void {
     this.versions.set(nodeId, state.version);
     for (const { id, taskType } of state.swarmlets) {
-      this.placed.set(id, { nodeId, taskType, startedAtMs: nowMs, lastMorphAtMs: nowMs, lastBusyAtMs: nowMs });
+      this.placed.set(id, { nodeId, taskType, reason: state.reasons[id] ?? 'taken over from the previous director', startedAtMs: nowMs, lastMorphAtMs: nowMs, lastBusyAtMs: nowMs });
       const n = Number(/^s(\d+)$/.exec(id)?.[1] ?? 0);
       this.nextId = Math.max(this.nextId, n + 1);
     }
@@ -121,6 +131,7 @@ export class ClusterPool {
         const placed = this.placed.get(action.swarmletId);
         if (!placed) return `${action.swarmletId} is gone`;
         placed.taskType = action.toTaskType;
+        placed.reason = `specialized: ${action.reason}`;
         placed.lastMorphAtMs = nowMs;
         this.changed.add(placed.nodeId);
         return `${action.swarmletId} on ${placed.nodeId} → ${action.toTaskType}`;
@@ -137,6 +148,13 @@ export class ClusterPool {
     }
   }
 
+  /** The auctions held since the last call (bounded), oldest first. */
+  takeDecisions(): PlacementDecision[] {
+    const taken = this.decisions;
+    this.decisions = [];
+    return taken;
+  }
+
   /** Desired states that changed, to write; each gets the next version. */
   takeChanged(): { nodeId: string; state: DesiredState }[] {
     const out = [...this.changed].map((nodeId) => ({ nodeId, state: this.desiredOf(nodeId) }));
@@ -147,8 +165,8 @@ export class ClusterPool {
   private desiredOf(nodeId: string): DesiredState {
     const version = (this.versions.get(nodeId) ?? 0) + 1;
     this.versions.set(nodeId, version);
-    const swarmlets = [...this.placed].filter(([, p]) => p.nodeId === nodeId).map(([id, p]) => ({ id, taskType: p.taskType }));
-    return { version, swarmlets, reasons: {} };
+    const mine = [...this.placed].filter(([, p]) => p.nodeId === nodeId);
+    return { version, swarmlets: mine.map(([id, p]) => ({ id, taskType: p.taskType })), reasons: Object.fromEntries(mine.map(([id, p]) => [id, p.reason])) };
   }
 
   private place(taskType: string, nodes: ReadonlyMap<string, LiveNode>, nowMs: number): string {
@@ -158,9 +176,10 @@ export class ClusterPool {
     const winner = result.placements[0];
     if (!winner) return `no node can take a ${taskType} swarmlet: ${result.reasons.join('; ') || 'no live node'}`;
     const id = `s${this.nextId++}`;
-    this.placed.set(id, { nodeId: winner.nodeId, taskType, startedAtMs: nowMs, lastMorphAtMs: nowMs, lastBusyAtMs: nowMs });
+    const verdict = result.decisions.find((d) => d.nodeId === winner.nodeId)?.reasons[0] ?? 'won';
+    this.placed.set(id, { nodeId: winner.nodeId, taskType, reason: verdict, startedAtMs: nowMs, lastMorphAtMs: nowMs, lastBusyAtMs: nowMs });
     this.changed.add(winner.nodeId);
-    return `${id} (${taskType}) placed on ${winner.nodeId}: ${result.decisions.find((d) => d.nodeId === winner.nodeId)?.reasons[0] ?? 'won'}`;
+    return `${id} (${taskType}) placed on ${winner.nodeId}: ${verdict}`;
   }
 
   private auction(taskType: string, nodes: ReadonlyMap<string, LiveNode>, nowMs: number): AuctionResult {

@@ -28,6 +28,7 @@ export interface DirectorOptions {
 const LOG_PAGE = 1_000;
 const PROGRESS_TTL_MS = 60_000;
 const OUTCOME_TTL_S = 24 * 3600;
+const DECISIONS_KEPT = 100;
 
 /**
  * `swarmlet serve`: the director of a cluster. It applies the log (jobs from clients, results from
@@ -168,6 +169,11 @@ export class ClusterDirector {
       const { state, decision } = step(this.policy, this.loopState, snapshot);
       this.loopState = state;
       for (const action of decision.actions) this.options.log?.(`${action.kind}: ${this.pool.act(action, nodes, nowMs)} (${action.reason})`);
+      const decisions = this.pool.takeDecisions();
+      if (decisions.length > 0) {
+        await this.redis.lpush(this.k.decisions, ...decisions.map((d) => JSON.stringify(d)));
+        await this.redis.ltrim(this.k.decisions, 0, DECISIONS_KEPT - 1);
+      }
       for (const { nodeId, state: desired } of this.pool.takeChanged()) {
         await this.redis.set(this.k.desired(nodeId), JSON.stringify(desired));
         await this.redis.publish(this.k.desiredChanged, nodeId);

@@ -14,6 +14,7 @@
  * - `P:module:<type>`    a task type's compiled bundle, so agents need no copy of the job's code.
  * - `P:job:<key>`        a finished job's outcome; `P:progress:<key>` its progress while it runs.
  * - `P:director`         the director's heartbeat (one director at a time).
+ * - `P:decisions`        the latest placement auctions with every node's verdict and reason.
  */
 import { z } from 'zod';
 import { MODE_JOIN, MODE_RUN } from '../local/wire.js';
@@ -32,7 +33,12 @@ export const keys = (prefix: string) => ({
   jobDone: `${prefix}:job-done`,
   progress: (jobKey: string) => `${prefix}:progress:${jobKey}`,
   director: `${prefix}:director`,
+  /** The latest placement auctions (newest first), each node's verdict with its reason. */
+  decisions: `${prefix}:decisions`,
 });
+
+export const placementDecisionSchema = z.object({ atMs: z.number(), taskType: z.string(), reasons: z.array(z.string()) });
+export type PlacementDecisionRecord = z.infer<typeof placementDecisionSchema>;
 
 /** A micro-task as it travels in the queue: everything the agent needs to build the wire task. */
 export const taskPayloadSchema = z.object({
