@@ -61,6 +61,29 @@ describe('bullmq broker: what Redis adds', () => {
     expect((await second.take('compress', 10)).map((t) => t.id)).toEqual([3]);
   });
 
+  it('a completion fetches the next ready task in the same script; take serves it first; another instance sees it as taken', async () => {
+    const prefix = freshPrefix();
+    const broker = open(prefix);
+    await broker.enqueue([task(1), task(2), task(3)]);
+    expect((await broker.take('hash', 1)).map((t) => t.id)).toEqual([1]);
+    expect(await broker.complete([1])).toEqual([1]);
+    // Task 2 is now held ahead: still ready to this instance's caller, not a lease it handed out…
+    expect(await broker.depths()).toEqual(new Map([['hash', 2]]));
+    expect(await broker.leased()).toBe(0);
+    // …but active in BullMQ, so another instance cannot take it twice.
+    const other = open(prefix);
+    expect((await other.take('hash', 10)).map((t) => t.id)).toEqual([3]);
+    expect((await broker.take('hash', 10)).map((t) => t.id)).toEqual([2]);
+    expect(await broker.leased()).toBe(1);
+    // With prefetch 0 nothing is fetched ahead.
+    const plainPrefix = freshPrefix();
+    const plain = open(plainPrefix, { prefetch: 0 });
+    await plain.enqueue([task(7), task(8)]);
+    await plain.complete((await plain.take('hash', 1)).map((t) => t.id));
+    expect(await plain.leased()).toBe(0);
+    expect((await inspect(plainPrefix).getJobCounts('active')).active).toBe(0);
+  });
+
   it('close hands held leases back (no attempt counted), behind what was still queued', async () => {
     const prefix = freshPrefix();
     const first = open(prefix);

@@ -66,7 +66,7 @@ describe('cluster pool: policy actions on desired state, placed by auction', () 
     pool.takeChanged();
     pool.act({ kind: 'specialize', swarmletId: 's1', fromTaskType: 'hash', toTaskType: 'compress', reason: 'compress is the bottleneck' }, nodes, NOW);
     expect(pool.takeChanged()).toEqual([{ nodeId: 'laptop', state: { version: 2, swarmlets: [{ id: 's1', taskType: 'compress' }], reasons: { s1: 'specialized: compress is the bottleneck' } } }]);
-    pool.act({ kind: 'deprovision', swarmletId: 's1', taskType: 'compress', reason: 'idle' }, nodes, NOW);
+    pool.act({ kind: 'deprovision', swarmletId: 's1', reason: 'idle' }, nodes, NOW);
     expect(pool.takeChanged()).toEqual([{ nodeId: 'laptop', state: { version: 3, swarmlets: [], reasons: {} } }]);
   });
 });

@@ -1,0 +1,77 @@
+/**
+ * Section 5: cluster throughput. No-op micro-tasks through Swarmlet's cluster mode (director +
+ * one agent with its swarmlets, BullMQ on a real redis-server) against raw BullMQ on the same
+ * Redis in the same run: jobs added in bulk, one Worker at concurrency 50 with a no-op processor.
+ * Both are timed from the first add to the last completion.
+ */
+import { Queue, Worker } from 'bullmq';
+import { Redis } from 'ioredis';
+import { ClusterAgent } from '../src/runtime/cluster/agent.js';
+import { runOnCluster } from '../src/runtime/cluster/cluster-client.js';
+import { ClusterDirector } from '../src/runtime/cluster/director.js';
+import { startRedisServer } from '../test/support/redis-server.js';
+import type { Detail, Row, SectionResult } from './table.js';
+import { CACHE_DIR, NOOP_TASK, fmt, log, median, now } from './util.js';
+
+const SECTION = 'cluster';
+const TASKS = 20_000;
+const REPS = 3;
+
+async function rawBullmq(url: string, rep: number): Promise<number> {
+  const connection = new Redis(url, { maxRetriesPerRequest: null });
+  const name = `raw-${rep}`;
+  const queue = new Queue(name, { connection, prefix: 'bench' });
+  let done = 0;
+  let resolve!: () => void;
+  const finished = new Promise<void>((r) => (resolve = r));
+  const started = now();
+  for (let i = 0; i < TASKS; i += 1_000) {
+    await queue.addBulk(Array.from({ length: Math.min(1_000, TASKS - i) }, (_, j) => ({ name: 'noop', data: i + j, opts: { removeOnComplete: true } })));
+  }
+  const worker = new Worker(name, async () => null, { connection: new Redis(url, { maxRetriesPerRequest: null }), prefix: 'bench', concurrency: 50 });
+  worker.on('completed', () => ++done === TASKS && resolve());
+  await finished;
+  const elapsedMs = now() - started;
+  await worker.close();
+  await queue.close();
+  await connection.quit();
+  return (TASKS * 1000) / elapsedMs;
+}
+
+function noopJob(count: number) {
+  return { tasks: Array.from({ length: count }, (_, i) => ({ id: `t${i}`, type: 'noop', input: i })) };
+}
+
+export async function runCluster(): Promise<SectionResult> {
+  const server = await startRedisServer();
+  const prefix = 'bench-cluster';
+  const director = await ClusterDirector.start({ redisUrl: server.url, prefix, tickMs: 100 });
+  const agent = await ClusterAgent.start({ redisUrl: server.url, prefix, nodeId: 'bench', cacheDir: CACHE_DIR, heartbeatMs: 250, ttlMs: 3_000 });
+  try {
+    await runOnCluster([NOOP_TASK], noopJob(2_000), { redisUrl: server.url, prefix, cacheDir: CACHE_DIR }); // swarmlets up, modules loaded
+    const raw: number[] = [];
+    const ours: number[] = [];
+    for (let rep = 0; rep < REPS; rep++) {
+      raw.push(await rawBullmq(server.url, rep));
+      const started = now();
+      const { outcome } = await runOnCluster([NOOP_TASK], noopJob(TASKS), { redisUrl: server.url, prefix, cacheDir: CACHE_DIR, progressEveryMs: 50 });
+      if (outcome.status !== 'done') throw new Error(`cluster bench job failed: ${outcome.error}`);
+      ours.push((TASKS * 1000) / (now() - started));
+      log(`cluster rep ${rep + 1}: raw BullMQ ${fmt(raw[rep]!)}/s, Swarmlet cluster ${fmt(ours[rep]!)}/s`);
+    }
+    const swarmlet = median(ours);
+    const baseline = median(raw);
+    const rows: Row[] = [
+      { section: SECTION, metric: `no-op micro-tasks/s, ${fmt(TASKS)}-task job, submit → outcome`, unit: 'tasks/s', swarmlet, baseline, baselineName: 'raw BullMQ worker, concurrency 50', ratio: swarmlet / baseline, goal: 'higher', target: 0.9 },
+    ];
+    const details: Detail[] = [
+      { section: SECTION, name: 'cluster runs', value: swarmlet, unit: 'tasks/s', note: ours.map((v) => fmt(v)).join(', ') },
+      { section: SECTION, name: 'raw BullMQ runs', value: baseline, unit: 'tasks/s', note: raw.map((v) => fmt(v)).join(', ') },
+    ];
+    return { rows, details };
+  } finally {
+    await agent.stop();
+    await director.stop();
+    await server.stop();
+  }
+}
