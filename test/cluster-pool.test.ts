@@ -70,3 +70,30 @@ describe('cluster pool: policy actions on desired state, placed by auction', () 
     expect(pool.takeChanged()).toEqual([{ nodeId: 'laptop', state: { version: 3, swarmlets: [], reasons: {} } }]);
   });
 });
+
+describe('cluster pool: measured health feeds the auction', () => {
+  const twins = new Map([
+    node({ nodeId: 'a', kind: 'server', pricePerCoreSecond: 0.0001 }),
+    node({ nodeId: 'b', kind: 'server', pricePerCoreSecond: 0.0001 }),
+  ]);
+
+  it('equal bids: the node that reported dead micro-tasks loses to the one that delivered', () => {
+    const pool = new ClusterPool(OPTIONS);
+    pool.observe(twins, NOW);
+    for (let i = 0; i < 20; i++) pool.recordResults('b', 0, NOW);
+    pool.recordResults('a', 10, NOW);
+    pool.act({ kind: 'replicate', taskType: 'hash', reason: 'test' }, twins, NOW);
+    expect(placedOn(pool)).toEqual({ b: 1 });
+    const [decision] = pool.takeDecisions();
+    expect(decision!.reasons.find((r) => r.startsWith('a:'))).toMatch(/^a: lost: /);
+  });
+
+  it('the round trip an agent measures becomes the node\'s latency', () => {
+    const pool = new ClusterPool(OPTIONS);
+    const slow = new Map([...twins].map(([id, live]) => [id, { ...live, heartbeat: { ...live.heartbeat, rttMs: id === 'a' ? 80 : 2 } }]));
+    pool.observe(slow, NOW);
+    expect(pool.healthOf('a')!.latency).not.toEqual(pool.healthOf('b')!.latency);
+    pool.act({ kind: 'replicate', taskType: 'hash', reason: 'test' }, slow, NOW);
+    expect(placedOn(pool)).toEqual({ b: 1 });
+  });
+});

@@ -58,6 +58,8 @@ export class ClusterAgent implements ProviderEvents {
   private allowed = true;
   private closed = false;
   private stopping: Promise<void> | undefined;
+  /** Round trip to Redis measured at the last heartbeat (the director's latency probe). */
+  private rttMs: number | undefined;
   private beating = false;
   private lastAdvertisement: NodeAdvertisement;
   /** Heartbeats written and reconciles done (for status displays and tests). */
@@ -123,7 +125,10 @@ export class ClusterAgent implements ProviderEvents {
 
   /** The heartbeat as it is written to Redis. */
   status(): Heartbeat {
-    return { advertisement: this.advertise().raw, atMs: Date.now(), idle: this.idle, swarmlets: this.pool.live.map((s) => s.status()), completed: this.work.completed, failed: this.work.failed };
+    return {
+      advertisement: this.advertise().raw, atMs: Date.now(), idle: this.idle, swarmlets: this.pool.live.map((s) => s.status()),
+      completed: this.work.completed, failed: this.work.failed, ...(this.rttMs !== undefined && { rttMs: this.rttMs }),
+    };
   }
 
   /**
@@ -169,6 +174,9 @@ export class ClusterAgent implements ProviderEvents {
     this.beating = true;
     try {
       this.idle = machineIdle(this.config.loadPerCore());
+      const pingedAt = performance.now();
+      await this.redis.ping();
+      this.rttMs = performance.now() - pingedAt;
       const heartbeat = this.status();
       this.lastAdvertisement = this.advertise().parsed;
       await this.redis.set(this.keys.node(this.config.nodeId), JSON.stringify(heartbeat), 'PX', this.config.ttlMs);

@@ -2,7 +2,7 @@ import type { Action } from '../../core/actions.js';
 import type { PoolLimits, SwarmletView } from '../../decide/snapshot.js';
 import { runAuction, type AuctionResult } from '../../place/auction.js';
 import { consentLimits } from '../../place/consent.js';
-import { NEW_NODE_HEALTH, recordHeartbeat, recordOutcome, type HealthOptions, type NodeHealth } from '../../place/node-health.js';
+import { NEW_NODE_HEALTH, recordHeartbeat, recordOutcome, recordRoundTrip, type HealthOptions, type NodeHealth } from '../../place/node-health.js';
 import type { NodeAdvertisement } from '../../place/node-probe.js';
 import type { AuctionNode } from '../../place/offers.js';
 import type { DesiredState, Heartbeat, SwarmletStatus } from './protocol.js';
@@ -52,6 +52,8 @@ export class ClusterPool {
   private readonly placed = new Map<string, Placed>();
   private readonly health = new Map<string, NodeHealth>();
   private readonly versions = new Map<string, number>();
+  /** The agent's own timestamp of the last heartbeat seen per node (to tell a new beat from an old one). */
+  private readonly beatSeen = new Map<string, number>();
   /** Nodes whose desired state changed since the last `takeChanged`. */
   private readonly changed = new Set<string>();
   /** Auctions since the last `takeDecisions`: each node's verdict with its reason. */
@@ -73,8 +75,11 @@ export class ClusterPool {
   /** Updates health from heartbeats; a node not alive any more loses its desired swarmlets. Returns the dead nodes. */
   observe(nodes: ReadonlyMap<string, LiveNode>, nowMs: number): string[] {
     for (const [nodeId, node] of nodes) {
-      const health = this.health.get(nodeId) ?? NEW_NODE_HEALTH;
-      if (health.lastHeartbeatMs !== node.heartbeat.atMs) this.health.set(nodeId, recordHeartbeat(health, node.heartbeat.atMs));
+      // A new beat is timed on the director's clock: agents' clocks may disagree with it.
+      if (this.beatSeen.get(nodeId) === node.heartbeat.atMs) continue;
+      this.beatSeen.set(nodeId, node.heartbeat.atMs);
+      const beat = recordHeartbeat(this.health.get(nodeId) ?? NEW_NODE_HEALTH, nowMs);
+      this.health.set(nodeId, node.heartbeat.rttMs === undefined ? beat : recordRoundTrip(beat, node.heartbeat.rttMs, this.options.health));
     }
     const dead = new Set<string>();
     for (const [id, placed] of this.placed) {
@@ -87,6 +92,22 @@ export class ClusterPool {
       if (!nodes.has(nodeId)) this.health.set(nodeId, recordOutcome(this.health.get(nodeId) ?? NEW_NODE_HEALTH, false, nowMs));
     }
     return [...dead];
+  }
+
+  /**
+   * Measured reliability: a node's batch of results is one success, each micro-task it reports dead
+   * one failure (and a node that drops out is one more, in `observe`). Reliability divides a node's
+   * score in the auction, so claiming more than it delivers costs it work.
+   */
+  recordResults(nodeId: string, dead: number, nowMs: number): void {
+    let health = recordOutcome(this.health.get(nodeId) ?? NEW_NODE_HEALTH, true, nowMs, this.options.health);
+    for (let i = 0; i < dead; i++) health = recordOutcome(health, false, nowMs, this.options.health);
+    this.health.set(nodeId, health);
+  }
+
+  /** Health as measured so far (for reports). */
+  healthOf(nodeId: string): NodeHealth | undefined {
+    return this.health.get(nodeId);
   }
 
   /** The swarmlets the policy decides on: desired ones, with what their agents report (starting until reported). */

@@ -132,6 +132,7 @@ export class ClusterDirector {
     }
     if (!entry) return;
     if (entry.kind === 'job') await this.learnModules(entry.modules);
+    else if (live) this.pool.recordResults(entry.nodeId, entry.results.filter((r) => r.status === 'dead').length, Number(id.split('-')[0]));
     const { ready, finished } = this.book.apply(entry, Number(id.split('-')[0]));
     await this.handOut(ready, live);
     for (const { jobKey, outcome } of finished) await this.publishOutcome(jobKey, outcome);

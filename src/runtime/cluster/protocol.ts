@@ -88,6 +88,8 @@ export const heartbeatSchema = z.object({
   swarmlets: z.array(swarmletStatusSchema),
   completed: z.number().int().min(0),
   failed: z.number().int().min(0),
+  /** The agent's last measured round trip to Redis (the path every micro-task travels): the director's latency probe. */
+  rttMs: z.number().min(0).optional(),
 });
 export type Heartbeat = z.infer<typeof heartbeatSchema>;
 
