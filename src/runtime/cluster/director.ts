@@ -48,6 +48,7 @@ export class ClusterDirector {
   private timer: NodeJS.Timeout | undefined;
   private consuming: Promise<void> | undefined;
   private ticking = false;
+  private readonly log: (line: string) => void;
 
   private constructor(
     private readonly options: Required<Omit<DirectorOptions, 'policy' | 'log'>> & Pick<DirectorOptions, 'log'>,
@@ -57,6 +58,7 @@ export class ClusterDirector {
     private readonly broker: BullmqBroker,
   ) {
     this.k = keys(options.prefix);
+    this.log = options.log ?? (() => undefined);
     this.book = new JobBook(LIMITS, options.maxAttempts);
     this.pool = new ClusterPool({ swarmletCpu: 1, swarmletMemoryMb: 60, slotLifeMs: 60_000, health: { ...DEFAULT_HEALTH_OPTIONS, ttlMs: options.nodeTtlMs, suspectAfterMs: options.nodeTtlMs / 2 } });
     this.policy = policy;
@@ -102,7 +104,7 @@ export class ClusterDirector {
     }
     const outstanding = this.book.outstanding();
     if (outstanding.length > 0) await this.broker.enqueue(outstanding.map((task) => this.book.toBrokerTask(task)));
-    if (replayed > 0) this.options.log?.(`resumed: replayed ${replayed} log entries, ${outstanding.length} micro-task(s) outstanding`);
+    if (replayed > 0) this.log(`resumed: replayed ${replayed} log entries, ${outstanding.length} micro-task(s) outstanding`);
   }
 
   private async consume(): Promise<void> {
@@ -112,7 +114,7 @@ export class ClusterDirector {
         reply = (await this.reader.xread('COUNT', LOG_PAGE, 'BLOCK', 500, 'STREAMS', this.k.log, this.lastLogId)) as typeof reply;
       } catch (error) {
         if (this.stopped) return;
-        this.options.log?.(`log read failed, retrying: ${(error as Error).message}`);
+        this.log(`log read failed, retrying: ${(error as Error).message}`);
         await new Promise((resolve) => setTimeout(resolve, 200));
         continue;
       }
@@ -127,7 +129,7 @@ export class ClusterDirector {
     try {
       entry = parseStored(logEntrySchema, raw, `${this.k.log} ${id}`);
     } catch (error) {
-      this.options.log?.(`skipped a bad log entry: ${(error as Error).message}`);
+      this.log(`skipped a bad log entry: ${(error as Error).message}`);
       return;
     }
     if (!entry) return;
@@ -154,7 +156,7 @@ export class ClusterDirector {
   private async publishOutcome(jobKey: string, outcome: JobOutcome): Promise<void> {
     await this.redis.set(this.k.job(jobKey), JSON.stringify(outcome), 'EX', OUTCOME_TTL_S);
     await this.redis.publish(this.k.jobDone, jobKey);
-    this.options.log?.(`job ${jobKey}: ${outcome.status} after ${outcome.microTasks} micro-task(s) in ${outcome.wallMs} ms${outcome.duplicateResults > 0 ? ` (${outcome.duplicateResults} duplicate result(s) ignored)` : ''}`);
+    this.log(`job ${jobKey}: ${outcome.status} after ${outcome.microTasks} micro-task(s) in ${outcome.wallMs} ms${outcome.duplicateResults > 0 ? ` (${outcome.duplicateResults} duplicate result(s) ignored)` : ''}`);
   }
 
   /** observe → decide → act, on heartbeats and queue depths. */
@@ -164,12 +166,15 @@ export class ClusterDirector {
     try {
       const nowMs = Date.now();
       await this.redis.set(this.k.director, String(nowMs), 'PX', this.options.tickMs * 10);
-      const nodes = await readLiveNodes(this.redis, this.k, (message) => this.options.log?.(message));
-      for (const nodeId of this.pool.observe(nodes, nowMs)) this.options.log?.(`node ${nodeId} is gone (no heartbeat within its TTL, or consent revoked): its swarmlets will be placed elsewhere`);
+      const nodes = await readLiveNodes(this.redis, this.k, (message) => this.log(message));
+      for (const nodeId of this.pool.observe(nodes, nowMs)) this.log(`node ${nodeId} is gone (no heartbeat within its TTL, or consent revoked): its swarmlets will be placed elsewhere`);
       const snapshot = await this.snapshot(nodes, nowMs);
       const { state, decision } = step(this.policy, this.loopState, snapshot);
       this.loopState = state;
-      for (const action of decision.actions) this.options.log?.(`${action.kind}: ${this.pool.act(action, nodes, nowMs)} (${action.reason})`);
+      for (const action of decision.actions) {
+        const outcome = this.pool.act(action, nodes, nowMs); // never inside the log call: it must run without a log
+        this.log(`${action.kind}: ${outcome} (${action.reason})`);
+      }
       const decisions = this.pool.takeDecisions();
       if (decisions.length > 0) {
         await this.redis.lpush(this.k.decisions, ...decisions.map((d) => JSON.stringify(d)));
@@ -181,7 +186,7 @@ export class ClusterDirector {
       }
       await this.publishProgress(snapshot, nowMs);
     } catch (error) {
-      if (!this.stopped) this.options.log?.(`tick failed: ${(error as Error).message}`);
+      if (!this.stopped) this.log(`tick failed: ${(error as Error).message}`);
     } finally {
       this.ticking = false;
     }
