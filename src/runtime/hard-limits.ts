@@ -58,6 +58,20 @@ export function watchRunaways(
   }
 }
 
+/**
+ * `onRunaway: 'isolate'`: a runaway keeps its swarmlet to itself. What was queued behind it is taken
+ * off the swarmlet (the caller requeues it for other swarmlets now) and the host is told to skip
+ * those (it sees the message once the runaway ends); a result it still sends for one is ignored,
+ * so each micro-task is recorded once. Returns the moved ids.
+ */
+export function isolateRunaway(swarmlet: SwarmletRecord, runningId: number, drop: (swarmletId: string, taskIds: number[]) => void): number[] {
+  const moved = [...swarmlet.inFlight].filter((id) => id !== runningId);
+  swarmlet.isolated = true;
+  for (const id of moved) swarmlet.inFlight.delete(id);
+  if (moved.length > 0) drop(swarmlet.id, moved);
+  return moved;
+}
+
 /** Admission by class on the predicted backlog: queued micro-tasks × predicted duration ÷ serving swarmlets. */
 export function admitJob(priority: PriorityName, queued: ReadonlyMap<string, number>, predictedMs: (taskType: string) => number, workers: number, limits: AdmissionLimits): AdmissionDecision {
   let size = 0;

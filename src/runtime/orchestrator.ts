@@ -19,7 +19,7 @@ import { UsageTracker } from './usage-tracker.js';
 import { SwarmletPool } from './swarmlet-pool.js';
 import { Dispatcher } from './dispatcher.js';
 import { NodeReservations } from './node-reservations.js';
-import { admitJob, enforceHardLimits, watchRunaways, type HardLimits } from './hard-limits.js';
+import { admitJob, enforceHardLimits, isolateRunaway, watchRunaways, type HardLimits } from './hard-limits.js';
 import { JobOutcomes } from './job-outcomes.js';
 import type { AdmissionLimits } from '../schedule/admission.js';
 
@@ -343,25 +343,14 @@ export class Orchestrator implements ProviderEvents {
   private async watchRunaways(nowMs: number): Promise<void> {
     const kill = (id: string, reason: string): void => this.provider.kill(id, reason);
     const moved: number[] = [];
-    watchRunaways(this.swarmlets.values(), (id) => this.tracker.tasks.get(id), this.usage, nowMs, this.startedAtMs, this.options.hardLimits.onRunaway, kill, (swarmlet, runningId) => moved.push(...this.isolate(swarmlet, runningId, nowMs)));
+    watchRunaways(this.swarmlets.values(), (id) => this.tracker.tasks.get(id), this.usage, nowMs, this.startedAtMs, this.options.hardLimits.onRunaway, kill, (swarmlet, runningId) => {
+      const ids = isolateRunaway(swarmlet, runningId, (swarmletId, taskIds) => this.provider.drop(swarmletId, taskIds));
+      this.faults.push({ atMs: nowMs - this.startedAtMs, swarmletId: swarmlet.id, detail: `isolated with runaway micro-task ${this.tracker.tasks.get(runningId)?.label ?? runningId}`, requeued: ids.length });
+      moved.push(...ids);
+    });
     if (moved.length === 0) return;
     await this.options.broker.requeue(moved);
     for (const id of moved) this.dispatcher.requeued(id);
-  }
-
-  /**
-   * A runaway keeps its swarmlet to itself: what was queued behind it goes back to the broker for
-   * other swarmlets now, and the host is told to skip those (it sees the message once the runaway
-   * ends). A result it still sends for one is ignored: each micro-task is recorded once. Returns the moved ids.
-   */
-  private isolate(swarmlet: SwarmletRecord, runningId: number, nowMs: number): number[] {
-    const moved = [...swarmlet.inFlight].filter((id) => id !== runningId);
-    swarmlet.isolated = true;
-    for (const id of moved) swarmlet.inFlight.delete(id);
-    if (moved.length > 0) this.provider.drop(swarmlet.id, moved);
-    const label = this.tracker.tasks.get(runningId)?.label ?? runningId;
-    this.faults.push({ atMs: nowMs - this.startedAtMs, swarmletId: swarmlet.id, detail: `isolated with runaway micro-task ${label}`, requeued: moved.length });
-    return moved;
   }
 
   /** Under overload, lower classes are refused with the class, the predicted backlog and the limit. */
