@@ -261,3 +261,20 @@ describe('SlaQueue agingBelowHigh: old lower-class work never ties fresh high wo
     expect(queue.pop(100_000)?.id).toBe(1);
   });
 });
+
+describe('SLA queue: classes without fair shares', () => {
+  it('a class left out of fairShareClasses is served in deadline order whoever owns the work', () => {
+    const item = (id: number, owner: string, deadlineAtMs: number) => ({ id, owner, priorityClass: 'high' as const, enqueuedAtMs: 0, deadlineAtMs, costMs: 10 });
+    // alice queued two urgent items, bob one later deadline.
+    const items = [item(1, 'alice', 100), item(2, 'alice', 200), item(3, 'bob', 900)];
+    const fair = new SlaQueue();
+    const edf = new SlaQueue({ fairShareClasses: ['normal', 'low'] });
+    for (const it of items) {
+      fair.push(it);
+      edf.push(it);
+    }
+    const order = (q: InstanceType<typeof SlaQueue>) => [q.pop(0)!.id, q.pop(0)!.id, q.pop(0)!.id];
+    expect(order(fair)).toEqual([1, 3, 2]); // owners alternate: alice's second urgent item waits for bob
+    expect(order(edf)).toEqual([1, 2, 3]); // pure EDF
+  });
+});

@@ -68,6 +68,13 @@ export interface SlaQueueOptions {
    * by admission control on high work instead.
    */
   agingBelowHigh?: boolean;
+  /**
+   * Classes whose owners share by SFQ (rule 3). A class left out is served in pure EDF/FIFO order
+   * whoever owns the work: for a deadline class that is what meets deadlines (on the LLM trace,
+   * fair shares inside high missed up to 0.9% of high deadlines against ≤ 0.1% in EDF order).
+   * Default: all three.
+   */
+  fairShareClasses?: readonly PriorityName[];
 }
 
 export const DEFAULT_SLA_QUEUE_OPTIONS: Required<SlaQueueOptions> = {
@@ -76,7 +83,11 @@ export const DEFAULT_SLA_QUEUE_OPTIONS: Required<SlaQueueOptions> = {
   agingStepsPerClass: 4,
   noDeadlineSlackMs: 10_000,
   agingBelowHigh: false,
+  fairShareClasses: ['high', 'normal', 'low'],
 };
+
+/** The one owner every item of a class without fair shares is queued under. */
+const SHARED_OWNER = '\u0000shared';
 
 export type PushResult =
   | { accepted: true }
@@ -185,7 +196,7 @@ export class SlaQueue {
     }
     const lane = this.lanes[item.priorityClass];
     const entry: Entry = { item, seq: this.nextSeq++, dueMs: this.dueMs(item, lane), ownerSlot: -1, ageSlot: -1 };
-    const owner = this.ownerFor(lane, item.owner);
+    const owner = this.ownerFor(lane, this.options.fairShareClasses.includes(item.priorityClass) ? item.owner : SHARED_OWNER);
     owner.items.push(entry);
     if (owner.items.size === 1) this.activate(lane, owner);
     else if (owner.items.peek() === entry) lane.active.update(owner); // a new head re-keys the owner

@@ -38,7 +38,8 @@ export const SLA_SCHEDULER_DEFAULTS: SlaSchedulerOptions = {
   // high miss its deadlines (see sla-queue.ts). Low work without a deadline is due (about) when
   // its admission wait limit has passed, so the queue serves it in the order admission predicts:
   // after fresher normal work, yet within the limit — bounded waits, no starvation.
-  queue: { agingBelowHigh: true, noDeadlineSlackMs: ADMISSION_DEFAULTS.noDeadlineWaitLimitMs },
+  // High work in pure deadline order (no per-owner shares inside it): see `fairShareClasses`.
+  queue: { agingBelowHigh: true, noDeadlineSlackMs: ADMISSION_DEFAULTS.noDeadlineWaitLimitMs, fairShareClasses: ['normal', 'low'] },
   reserve: HIGH_RESERVE_DEFAULTS,
   lendWithinMs: 10_000,
   admission: ADMISSION_DEFAULTS,
@@ -65,11 +66,7 @@ export function slaScheduler(options: SlaSchedulerOptions = SLA_SCHEDULER_DEFAUL
       if (request.priorityClass === 'high') reserve.observe(nowMs, request.costMs);
       const admitted = admission?.check(request, nowMs, lowerCapacity(nowMs, servers)) ?? ACCEPTED;
       if (!admitted.accepted) return admitted;
-      // High work is pooled under one owner: inside the deadline class, per-owner fair shares
-      // reorder work away from deadline order (EDF), and on the LLM trace that alone made high
-      // miss up to 0.9% of deadlines with no other work running, against at most 0.1% in EDF order.
-      const owner = request.priorityClass === 'high' ? HIGH_POOL : request.owner;
-      const pushed = queue.push({ ...request, owner, enqueuedAtMs: nowMs });
+      const pushed = queue.push({ ...request, enqueuedAtMs: nowMs });
       if (!pushed.accepted) return { accepted: false, reason: `queue-${pushed.reason}`, message: pushed.message };
       waiting.set(request.id, request);
       admission?.add(request, nowMs);
@@ -108,7 +105,6 @@ export function slaScheduler(options: SlaSchedulerOptions = SLA_SCHEDULER_DEFAUL
   }
 }
 
-const HIGH_POOL = 'high-pool';
 const ACCEPTED: Admission = { accepted: true };
 
 interface Reserve {
