@@ -1,17 +1,18 @@
 /**
- * Section 5: cluster throughput. No-op micro-tasks through Swarmlet's cluster mode (director +
- * one agent with its swarmlets, BullMQ on a real redis-server) against raw BullMQ on the same
+ * Section 5: cluster throughput. No-op micro-tasks through Swarmlet's cluster mode (director in
+ * this process, one agent process with its swarmlets, BullMQ on a real redis-server) against raw BullMQ on the same
  * Redis in the same run: jobs added in bulk, one Worker at concurrency 50 with a no-op processor.
  * Both are timed from the first add to the last completion.
  */
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
-import { ClusterAgent } from '../src/runtime/cluster/agent.js';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
 import { runOnCluster } from '../src/runtime/cluster/cluster-client.js';
 import { ClusterDirector } from '../src/runtime/cluster/director.js';
 import { startRedisServer } from '../test/support/redis-server.js';
 import type { Detail, Row, SectionResult } from './table.js';
-import { CACHE_DIR, NOOP_TASK, fmt, log, median, now } from './util.js';
+import { CACHE_DIR, NOOP_TASK, ROOT, fmt, log, median, now } from './util.js';
 
 const SECTION = 'cluster';
 const TASKS = 20_000;
@@ -28,13 +29,15 @@ async function rawBullmq(url: string, rep: number): Promise<number> {
   for (let i = 0; i < TASKS; i += 1_000) {
     await queue.addBulk(Array.from({ length: Math.min(1_000, TASKS - i) }, (_, j) => ({ name: 'noop', data: i + j, opts: { removeOnComplete: true } })));
   }
-  const worker = new Worker(name, async () => null, { connection: new Redis(url, { maxRetriesPerRequest: null }), prefix: 'bench', concurrency: 50 });
+  const workerConnection = new Redis(url, { maxRetriesPerRequest: null });
+  const worker = new Worker(name, async () => null, { connection: workerConnection, prefix: 'bench', concurrency: 50 });
   worker.on('completed', () => ++done === TASKS && resolve());
   await finished;
   const elapsedMs = now() - started;
   await worker.close();
   await queue.close();
-  await connection.quit();
+  await connection.quit(); // BullMQ never closes connections it was given
+  await workerConnection.quit();
   return (TASKS * 1000) / elapsedMs;
 }
 
@@ -46,7 +49,9 @@ export async function runCluster(): Promise<SectionResult> {
   const server = await startRedisServer();
   const prefix = 'bench-cluster';
   const director = await ClusterDirector.start({ redisUrl: server.url, prefix, tickMs: 100 });
-  const agent = await ClusterAgent.start({ redisUrl: server.url, prefix, nodeId: 'bench', cacheDir: CACHE_DIR, heartbeatMs: 250, ttlMs: 3_000 });
+  // The agent is its own process, as on a real node; the director and the client share this one.
+  const agent = spawn(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'agent', '--redis', server.url, '--prefix', prefix, '--node-id', 'bench', '--cache-dir', CACHE_DIR, '--heartbeat-ms', '250', '--ttl-ms', '3000'], { stdio: 'ignore' });
+  const agentExited = new Promise((resolve) => agent.once('exit', resolve));
   try {
     await runOnCluster([NOOP_TASK], noopJob(2_000), { redisUrl: server.url, prefix, cacheDir: CACHE_DIR }); // swarmlets up, modules loaded
     const raw: number[] = [];
@@ -70,7 +75,8 @@ export async function runCluster(): Promise<SectionResult> {
     ];
     return { rows, details };
   } finally {
-    await agent.stop();
+    agent.kill('SIGTERM');
+    await agentExited;
     await director.stop();
     await server.stop();
   }
