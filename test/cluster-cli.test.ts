@@ -89,3 +89,11 @@ it('serve refuses a bad flag with the field and the fix', () => {
     expect(serve.output()).toMatch(/--tick-ms: "soon" is not a positive number/);
   });
 });
+
+it('run --redis and serve with no Redis behind the URL: one clear line, exit 2, no hang', () => {
+  for (const args of [['run', 'examples/merge-sort', '--redis', 'redis://127.0.0.1:1'], ['serve', '--redis', 'redis://127.0.0.1:1']]) {
+    const result = spawnSync(process.execPath, ['dist/cli.js', ...args], { encoding: 'utf8', timeout: 20_000 });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toMatch(/^swarmlet: --redis: cannot reach Redis at redis:\/\/127\.0\.0\.1:1 \(.*\)\. Fix: start redis-server/);
+  }
+});

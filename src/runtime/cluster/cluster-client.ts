@@ -1,8 +1,9 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { parseJob, type JobInput } from '../../core/job.js';
 import { compileTaskModule } from '../local/task-compiler.js';
+import { connectRedis } from './redis-connect.js';
 import { DEFAULT_PREFIX, jobOutcomeSchema, keys, parseStored, placementDecisionSchema, progressSchema, type ClusterProgress, type JobOutcome, type LogEntry, type ModuleRecord, type PlacementDecisionRecord } from './protocol.js';
 
 export interface ClusterRunOptions {
@@ -23,8 +24,11 @@ export interface ClusterRunOptions {
 export async function runOnCluster(taskPaths: readonly string[], rawJob: JobInput, options: ClusterRunOptions): Promise<{ jobKey: string; outcome: JobOutcome; decisions: PlacementDecisionRecord[] }> {
   const job = parseJob(rawJob); // bad input fails here, before anything is sent
   const k = keys(options.prefix ?? DEFAULT_PREFIX);
-  const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
-  const listener = new Redis(options.redisUrl, { maxRetriesPerRequest: null });
+  const redis = await connectRedis(options.redisUrl);
+  const listener = await connectRedis(options.redisUrl).catch(async (error: unknown) => {
+    await redis.quit();
+    throw error;
+  });
   try {
     const modules = await storeModules(redis, k, taskPaths, options.cacheDir);
     const jobKey = randomUUID();

@@ -1,4 +1,4 @@
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import { LIMITS } from '../../core/limits.js';
 import { adaptivePolicy } from '../../decide/policies/adaptive.js';
 import type { Policy } from '../../decide/policy.js';
@@ -10,6 +10,7 @@ import type { MicroTask } from '../jobs/micro-task.js';
 import { ClusterPool } from './cluster-pool.js';
 import { JobBook } from './job-book.js';
 import { readLiveNodes } from './live-nodes.js';
+import { connectRedis } from './redis-connect.js';
 import { DEFAULT_PREFIX, desiredStateSchema, keys, logEntrySchema, moduleRecordSchema, parseStored, type ClusterProgress, type JobOutcome, type LogEntry } from './protocol.js';
 
 export interface DirectorOptions {
@@ -67,8 +68,12 @@ export class ClusterDirector {
 
   static async start(options: DirectorOptions): Promise<ClusterDirector> {
     const full = { prefix: DEFAULT_PREFIX, tickMs: 200, maxAttempts: LIMITS.maxAttempts, nodeTtlMs: 3_000, lockDurationMs: 3_000, ...options };
-    const redis = new Redis(full.redisUrl, { maxRetriesPerRequest: null });
-    const reader = new Redis(full.redisUrl, { maxRetriesPerRequest: null });
+    let reported = '';
+    const onError = (error: Error): void => {
+      if (error.message !== reported) full.log?.(`redis: ${(reported = error.message)}`); // once per distinct error, not per retry
+    };
+    const redis = await connectRedis(full.redisUrl, onError);
+    const reader = await connectRedis(full.redisUrl, onError);
     const broker = new BullmqBroker({ url: full.redisUrl, prefix: keys(full.prefix).queuePrefix, lockDurationMs: full.lockDurationMs });
     const director = new ClusterDirector(full, options.policy ?? (adaptivePolicy() as Policy), redis, reader, broker);
     await director.resume();
