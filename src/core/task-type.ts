@@ -38,4 +38,12 @@ export interface TaskDefinition<I = unknown, O = unknown> {
    * how this type's cost grows with it, so predictions follow each micro-task's size. Keep it cheap.
    */
   size?(input: I): number;
+  /**
+   * Stateful types (give both or neither): `snapshot` returns the state this module keeps between
+   * micro-tasks as JSON data (it may be async); `restore` puts a snapshot back. Swarmlet takes a
+   * snapshot when a swarmlet stops serving the type (stopped, consolidated, specialized away or
+   * migrated) and restores the type's latest snapshot in the next swarmlet that serves it.
+   */
+  snapshot?(): unknown;
+  restore?(state: unknown): void | Promise<void>;
 }

@@ -17,6 +17,7 @@ import type { SwarmletRecord } from './swarmlet-record.js';
 import { TypeStats } from './type-stats.js';
 import { UsageTracker } from './usage-tracker.js';
 import { SwarmletPool } from './swarmlet-pool.js';
+import type { SavedState } from './task-state.js';
 import { Dispatcher } from './dispatcher.js';
 import { NodeReservations } from './node-reservations.js';
 import { admitJob, enforceHardLimits, isolateRunaway, watchRunaways, type HardLimits } from './hard-limits.js';
@@ -97,7 +98,8 @@ export class Orchestrator implements ProviderEvents {
       this.usage,
     );
     this.dispatcher = new Dispatcher(this.tracker, options.broker, this.provider, this.swarmlets, this.stats, options.history, options.clock, options.maxAttempts, this.reservations);
-    this.pool = new SwarmletPool(this.swarmlets, this.provider, options.taskTypes, this.stats, this.dispatcher.queued);
+    const fault = (swarmletId: string, atMs: number, detail: string) => void this.faults.push({ atMs: atMs - this.startedAtMs, swarmletId, detail, requeued: 0 });
+    this.pool = new SwarmletPool(this.swarmlets, this.provider, options.taskTypes, this.stats, this.dispatcher.queued, fault);
     this.loopState = initialLoopState(options.policy);
   }
 
@@ -109,6 +111,8 @@ export class Orchestrator implements ProviderEvents {
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = undefined;
+    await this.serial;
+    await this.pool.saveAll(this.options.clock.nowMs()); // stateful types hand their state over (bounded)
     await this.serial;
     await this.provider.stopAll();
     await this.options.history.flush();
@@ -149,6 +153,7 @@ export class Orchestrator implements ProviderEvents {
   private async tick(): Promise<void> {
     enforceHardLimits([...this.swarmlets.values()], this.options.hardLimits, this.options.clock.nowMs(), (id, reason) => this.provider.kill(id, reason), (id) => this.tracker.tasks.get(id)?.label);
     await this.watchRunaways(this.options.clock.nowMs());
+    this.pool.expireSnapshots(this.options.clock.nowMs());
     this.reservations.renew([...this.swarmlets.values()].filter((s) => s.inFlight.size > 0), this.options.clock.nowMs());
     const snapshot = await this.observe();
     const { state, decision } = step(this.options.policy, this.loopState, snapshot);
@@ -204,12 +209,16 @@ export class Orchestrator implements ProviderEvents {
     });
   }
 
-  ready(swarmletId: string, taskType: string, atMs: number, loadMs: number, activated: boolean): void {
+  ready(swarmletId: string, taskType: string, atMs: number, loadMs: number, activated: boolean, stateful: boolean): void {
     this.run(async () => {
       const swarmlet = this.swarmlets.get(swarmletId);
       if (!swarmlet || swarmlet.state === 'stopped') return;
       this.pool.countLoad(swarmlet, taskType, loadMs);
       if (!activated) return;
+      if (taskType === swarmlet.taskType) {
+        swarmlet.stateful = stateful;
+        swarmlet.stateSaved = true; // it holds the state it restored: nothing new to save until it runs work
+      }
       if (swarmlet.state === 'starting') swarmlet.transition('warming', atMs);
       if (swarmlet.state !== 'warming') return;
       swarmlet.transition('idle', atMs);
@@ -242,6 +251,14 @@ export class Orchestrator implements ProviderEvents {
     swarmlet.lastSample = sample;
   }
 
+  state(swarmletId: string, taskType: string, atMs: number, state: unknown): void {
+    this.run(() => this.pool.stateAnswered(swarmletId, taskType, atMs, { state }));
+  }
+
+  stateFailed(swarmletId: string, taskType: string, atMs: number, message: string): void {
+    this.run(() => this.pool.stateAnswered(swarmletId, taskType, atMs, { message }));
+  }
+
   results(swarmletId: string, results: WireResult[], atMs: number): void {
     this.run(async () => {
       const swarmlet = this.swarmlets.get(swarmletId);
@@ -251,6 +268,7 @@ export class Orchestrator implements ProviderEvents {
       const completed: number[] = [];
       for (const [id, status, value, durationUs, usage] of results) {
         if (!swarmlet.inFlight.delete(id)) continue; // late or duplicate: recorded once only
+        swarmlet.stateSaved = false; // it ran work: its state may have changed
         const task = this.tracker.tasks.get(id);
         if (!task) {
           completed.push(id);
@@ -291,6 +309,7 @@ export class Orchestrator implements ProviderEvents {
       swarmlet.transition('stopped', atMs);
       this.reservations.release(swarmletId, atMs);
       this.swarmlets.delete(swarmletId);
+      this.pool.states.forget(swarmletId);
       this.stopped.push(swarmlet);
       if (this.stopped.length > HISTORY_LIMIT) this.stopped.shift();
       if (swarmlet.stopReason === undefined || orphans.length > 0) {
@@ -318,14 +337,13 @@ export class Orchestrator implements ProviderEvents {
     }
   }
 
-  /** After results: an emptied swarmlet goes idle, or carries out a specialization or stop that waited for it. */
+  /** After results: an emptied swarmlet goes idle, or carries out a specialization or stop that waited for it (saving a stateful type's state first). */
   private afterWork(swarmlet: SwarmletRecord, atMs: number): void {
     if (swarmlet.inFlight.size > 0 || swarmlet.state === 'stopped') return;
     this.reservations.release(swarmlet.id, atMs);
     swarmlet.isolated = false;
     if (swarmlet.state === 'busy') swarmlet.transition('idle', atMs);
-    if (swarmlet.state === 'draining') this.provider.stop(swarmlet.id);
-    else if (swarmlet.pendingTaskType !== undefined && swarmlet.state === 'idle') this.pool.specialize(swarmlet, swarmlet.pendingTaskType, atMs);
+    this.pool.proceed(swarmlet, atMs);
   }
 
   private settleJobs(): void {
@@ -381,6 +399,11 @@ export class Orchestrator implements ProviderEvents {
 
   private reportSources(): ReportSources {
     return { stats: this.stats, counts: this.tracker.counts, swarmlets: [...this.stopped, ...this.swarmlets.values()], actionLog: this.actionLog, faults: this.faults, usage: this.usage, jobs: this.outcomes.finished, reservations: this.reservations };
+  }
+
+  /** The latest saved state of each stateful task type (task-state.ts). */
+  taskStates(): ReadonlyMap<string, SavedState> {
+    return this.pool.states.saved;
   }
 
   /** For fault tests: the swarmlets and their states. */

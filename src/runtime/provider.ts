@@ -6,13 +6,22 @@ import type { MonitorSample, WireResult, WireTask } from './local/ipc.js';
  * Implementations: local processes now; cluster agents and the simulator later.
  */
 export interface Provider {
-  /** Starts a swarmlet that loads `taskType`; answers with `ready` or `loadFailed`. Idempotent per id. */
-  start(swarmletId: string, taskType: string, modulePath: string): void;
+  /**
+   * Starts a swarmlet that loads `taskType`; answers with `ready` or `loadFailed`. Idempotent per id.
+   * `state` (stateful types): the type's latest snapshot, restored before `ready`.
+   */
+  start(swarmletId: string, taskType: string, modulePath: string, state?: unknown): void;
   /**
    * Loads a task type into a swarmlet and runs its warmup (once per swarmlet). `activate`: serve
-   * it from now on (specialization); otherwise only keep it warm (a shadow's preload).
+   * it from now on (specialization); otherwise only keep it warm (a shadow's preload). `state`:
+   * restored before `ready` (even when the type was loaded already).
    */
-  load(swarmletId: string, taskType: string, modulePath: string, activate: boolean): void;
+  load(swarmletId: string, taskType: string, modulePath: string, activate: boolean, state?: unknown): void;
+  /**
+   * Asks for a stateful type's state; answered with `state` or `stateFailed` once the micro-tasks
+   * dispatched before it have run. Never sent for a type whose `ready` did not say `stateful`.
+   */
+  snapshot(swarmletId: string, taskType: string): void;
   dispatch(swarmletId: string, tasks: WireTask[]): void;
   /** Queued (not yet started) micro-tasks the swarmlet should skip: they were moved elsewhere. */
   drop(swarmletId: string, taskIds: number[]): void;
@@ -27,11 +36,15 @@ export interface Provider {
 export interface ProviderEvents {
   /** The swarmlet's process is up and loading its first task type. */
   up(swarmletId: string, atMs: number): void;
-  /** A load finished; `loadMs` is the time since it was requested. */
-  ready(swarmletId: string, taskType: string, atMs: number, loadMs: number, activated: boolean): void;
+  /** A load finished; `loadMs` is the time since it was requested; `stateful`: the type has snapshot/restore. */
+  ready(swarmletId: string, taskType: string, atMs: number, loadMs: number, activated: boolean, stateful: boolean): void;
   loadFailed(swarmletId: string, taskType: string, atMs: number, message: string): void;
   results(swarmletId: string, results: WireResult[], atMs: number): void;
   sample(swarmletId: string, sample: MonitorSample, atMs: number): void;
+  /** The answer to `snapshot`: the type's state, JSON data within MAX_STATE_BYTES. */
+  state(swarmletId: string, taskType: string, atMs: number, state: unknown): void;
+  /** `snapshot` could not be answered (snapshot() threw, returned no JSON, or too much). */
+  stateFailed(swarmletId: string, taskType: string, atMs: number, message: string): void;
   /** The process is gone: planned (`stop`) or not (crash, kill). */
   exited(swarmletId: string, atMs: number, detail: string): void;
 }

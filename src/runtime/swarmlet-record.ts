@@ -36,6 +36,10 @@ export class SwarmletRecord {
   limitCulprit: number | undefined;
   /** Running a runaway under `onRunaway: 'isolate'`: gets no work until it is empty again. */
   isolated = false;
+  /** The type it serves has snapshot/restore (its `ready` said so): its state is saved before it leaves the type. */
+  stateful = false;
+  /** Its state was saved (or given up on) since it stopped taking work: it may stop, or load its next type. */
+  stateSaved = false;
   /** The monitor's latest report from inside the swarmlet. */
   lastSample: MonitorSample | undefined;
   private busySinceMs: number | undefined;

@@ -24,6 +24,14 @@ export class LocalSwarmlet {
   /** When a drain (stop or specialize) gives up waiting and requeues what is left. */
   drainDeadlineMs: number | undefined;
   readonly warmTypes = new Set<string>();
+  /** The type it serves has snapshot/restore (its `ready` said so): its state is saved before it leaves the type. */
+  stateful = false;
+  /** No micro-task was sent to it since its state was restored or saved: nothing new to save. */
+  stateSaved = false;
+  /** Its state is being saved (agent-state.ts). */
+  saving: Promise<void> | undefined;
+  /** Killed (work not allowed): it answers nothing any more. */
+  killed = false;
   rssMb: number | undefined;
   cpuPercent: number | undefined;
   tasksDone = 0;

@@ -106,6 +106,7 @@ export class AgentWork {
     }
     if (wire.length > 0) {
       if (swarmlet.state === 'idle') swarmlet.transition('busy');
+      swarmlet.stateSaved = false; // its state may change from here
       this.options.provider.dispatch(swarmlet.processId, wire);
     }
     await this.record(batch);

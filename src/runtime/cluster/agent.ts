@@ -16,6 +16,10 @@
  * nothing waits: every lease is requeued at once and every swarmlet killed, so the owner gets the
  * machine back now and other agents take the work immediately.
  *
+ * Stateful task types (agent-state.ts): a swarmlet leaving one (retired, specialized away, the agent
+ * stopping, consent revoked) saves its state to `P:state:<type>` first; a swarmlet starting to
+ * serve one restores it from there.
+ *
  * Every state change runs one at a time on one promise chain (`serial`), so broker calls and
  * swarmlet events never interleave. Timers: the heartbeat, and a short poll that lets idle
  * swarmlets find work the director enqueued since.
@@ -33,6 +37,7 @@ import {
 } from './agent-config.js';
 import { ModuleCache } from './agent-modules.js';
 import { AgentPool, Announcer } from './agent-pool.js';
+import { AgentStates } from './agent-state.js';
 import { planReconcile } from './agent-swarmlets.js';
 import { AgentWork } from './agent-work.js';
 import { desiredStateSchema, keys, parseStored, type DesiredState, type Heartbeat } from './protocol.js';
@@ -48,6 +53,7 @@ export class ClusterAgent implements ProviderEvents {
   private readonly work: AgentWork;
   private readonly pool: AgentPool;
   private readonly announcer: Announcer;
+  private readonly states: AgentStates;
   private serial: Promise<void> = Promise.resolve();
   private reconcileQueued = false;
   private pumpQueued = false;
@@ -77,9 +83,18 @@ export class ClusterAgent implements ProviderEvents {
     this.provider = new ProcessProvider(this, { nowMs: () => performance.now() }, MONITOR_INTERVAL_MS);
     const modules = new ModuleCache(redis, config.prefix, config.cacheDir);
     this.work = new AgentWork({ broker, redis, provider: this.provider, nodeId: config.nodeId, logKey: this.keys.log, hintDurationMs: (type) => modules.hintDurationMs(type) });
+    this.states = new AgentStates({ redis, prefix: config.prefix, nodeId: config.nodeId, provider: this.provider, log: config.log });
     this.pool = new AgentPool({
       provider: this.provider, modules, work: this.work, drainTimeoutMs: config.drainTimeoutMs,
-      moduleKey: (type) => this.keys.module(type), log: config.log, announcer: this.announcer,
+      moduleKey: (type) => this.keys.module(type), log: config.log, announcer: this.announcer, states: this.states,
+      afterSave: (work) => {
+        this.run('state', async () => {
+          if (this.closed) return;
+          await work();
+          await this.pump();
+        });
+        this.scheduleReconcile(); // a start of the type that waited for this handover
+      },
     });
     this.lastAdvertisement = this.advertise().parsed;
   }
@@ -144,7 +159,12 @@ export class ClusterAgent implements ProviderEvents {
     await this.beat();
   }
 
-  /** Graceful leave: leases requeued, swarmlets stopped, the node key deleted, connections closed. */
+  /** States written to `P:state:<type>` by this agent (for status displays and tests). */
+  get statesSaved(): number {
+    return this.states.saves;
+  }
+
+  /** Graceful leave: stateful swarmlets save their state, leases requeued, swarmlets stopped, the node key deleted, connections closed. */
   stop(): Promise<void> {
     this.stopping ??= this.shutdown();
     return this.stopping;
@@ -158,7 +178,9 @@ export class ClusterAgent implements ProviderEvents {
     await this.enqueue(async () => {
       this.closed = true;
       await attempt(() => this.work.flush());
+      const saves = this.pool.saveAll(); // asks now, before the leases go back (their queued micro-tasks are skipped)
       await attempt(() => this.work.requeueAll(this.pool.live));
+      await saves;
     });
     await this.provider.stopAll();
     await attempt(() => this.redis.del(this.keys.node(this.config.nodeId)));
@@ -244,11 +266,20 @@ export class ClusterAgent implements ProviderEvents {
     if (swarmlet?.state === 'starting') swarmlet.transition('warming');
   }
 
-  ready(processId: string, taskType: string, _atMs: number, _loadMs: number, activated: boolean): void {
+  ready(processId: string, taskType: string, _atMs: number, _loadMs: number, activated: boolean, stateful: boolean): void {
     this.run('ready', async () => {
       const swarmlet = this.pool.swarmlets.get(processId);
-      if (swarmlet && !this.closed && this.pool.ready(swarmlet, taskType, activated)) await this.pump();
+      if (swarmlet && !this.closed && (await this.pool.ready(swarmlet, taskType, activated, stateful))) await this.pump();
     });
+  }
+
+  // Answers go straight to the waiting save (not through the serial chain, which may be waiting for them).
+  state(processId: string, taskType: string, _atMs: number, state: unknown): void {
+    this.states.answered(processId, taskType, { state });
+  }
+
+  stateFailed(processId: string, taskType: string, _atMs: number, message: string): void {
+    this.states.answered(processId, taskType, { message });
   }
 
   loadFailed(processId: string, taskType: string, _atMs: number, message: string): void {
@@ -263,7 +294,7 @@ export class ClusterAgent implements ProviderEvents {
       const swarmlet = this.pool.swarmlets.get(processId);
       if (!swarmlet || this.closed) return;
       await this.work.results(swarmlet, results);
-      this.pool.afterWork(swarmlet);
+      await this.pool.afterWork(swarmlet);
       await this.pump();
     });
   }
@@ -276,6 +307,7 @@ export class ClusterAgent implements ProviderEvents {
   }
 
   exited(processId: string, _atMs: number, detail: string): void {
+    this.states.gone(processId);
     this.run('exit', async () => {
       const swarmlet = this.pool.swarmlets.get(processId);
       if (!swarmlet || this.closed) return;

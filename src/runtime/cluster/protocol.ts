@@ -12,6 +12,8 @@
  * - `P:desired:<id>`     the swarmlets the director wants on that node (level-based: the agent
  *                        reconciles toward it, idempotently, like a Kubernetes controller).
  * - `P:module:<type>`    a task type's compiled bundle, so agents need no copy of the job's code.
+ * - `P:state:<type>`     a stateful type's latest state (`snapshot()`), written by the agent whose
+ *                        swarmlet left the type, read by the next to serve it: last writer wins.
  * - `P:job:<key>`        a finished job's outcome; `P:progress:<key>` its progress while it runs.
  * - `P:director`         the director's heartbeat (one director at a time).
  * - `P:decisions`        the latest placement auctions with every node's verdict and reason.
@@ -29,6 +31,8 @@ export const keys = (prefix: string) => ({
   desired: (nodeId: string) => `${prefix}:desired:${nodeId}`,
   desiredChanged: `${prefix}:desired-changed`,
   module: (taskType: string) => `${prefix}:module:${taskType}`,
+  /** A stateful task type's latest saved state (`TaskStateRecord`). */
+  state: (taskType: string) => `${prefix}:state:${taskType}`,
   job: (jobKey: string) => `${prefix}:job:${jobKey}`,
   jobDone: `${prefix}:job-done`,
   progress: (jobKey: string) => `${prefix}:progress:${jobKey}`,
@@ -111,6 +115,20 @@ export const moduleRecordSchema = z.object({
   hasJoin: z.boolean().default(false),
 });
 export type ModuleRecord = z.infer<typeof moduleRecordSchema>;
+
+/** The value at `P:state:<type>`: a stateful type's latest snapshot and where it came from. */
+export const taskStateRecordSchema = z.object({
+  taskType: z.string(),
+  /** The module version whose snapshot() wrote it (for diagnosis: a newer version still restores it). */
+  hash: z.string(),
+  /** When it was saved (the writing agent's wall clock). */
+  atMs: z.number(),
+  nodeId: z.string(),
+  swarmletId: z.string(),
+  /** What snapshot() returned: JSON data within MAX_STATE_BYTES. */
+  state: z.unknown(),
+});
+export type TaskStateRecord = z.infer<typeof taskStateRecordSchema>;
 
 export const jobOutcomeSchema = z.object({
   status: z.enum(['done', 'failed']),

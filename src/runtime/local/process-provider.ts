@@ -13,7 +13,15 @@ interface Child {
   exited: boolean;
   /** Why we killed it, when we did: reported instead of the bare signal. */
   killReason?: string;
+  /** A first load whose state is too big for the environment: sent as a `load` message once the host says `hello`. */
+  deferredLoad?: Extract<ToSwarmlet, { t: 'load' }>;
 }
+
+/**
+ * A state up to this size (as JSON) rides in the fork's environment with the first load; a bigger
+ * one follows as a message (one environment string may hold 128 KiB on Linux).
+ */
+const ENV_STATE_MAX_BYTES = 64 * 1024;
 
 function isResultsMessage(raw: unknown): raw is { t: 'results'; results: unknown[] } {
   return typeof raw === 'object' && raw !== null && (raw as { t?: unknown }).t === 'results' && Array.isArray((raw as { results?: unknown }).results);
@@ -37,17 +45,21 @@ export class ProcessProvider implements Provider {
     private readonly monitorIntervalMs = 250,
   ) {}
 
-  start(swarmletId: string, taskType: string, modulePath: string): void {
+  start(swarmletId: string, taskType: string, modulePath: string, state?: unknown): void {
     if (this.children.has(swarmletId)) return;
     const startedAtMs = this.clock.nowMs();
+    let load = JSON.stringify({ taskType, modulePath, state });
+    const deferred = Buffer.byteLength(load) > ENV_STATE_MAX_BYTES;
+    if (deferred) load = '';
     // execArgv: [] so a parent run through a TS loader does not make every cold start pay for it.
     const child = fork(this.hostPath, [], {
       execArgv: [],
-      env: { ...process.env, SWARMLET_MONITOR_MS: String(this.monitorIntervalMs), SWARMLET_LOAD: JSON.stringify({ taskType, modulePath }) },
+      env: { ...process.env, SWARMLET_MONITOR_MS: String(this.monitorIntervalMs), SWARMLET_LOAD: load },
       serialization: 'json',
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     });
     const record: Child = { process: child, loadRequestedAtMs: new Map([[taskType, startedAtMs]]), exited: false };
+    if (deferred) record.deferredLoad = { t: 'load', taskType, modulePath, activate: true, state };
     this.children.set(swarmletId, record);
     child.on('message', (message) => this.receive(swarmletId, record, message));
     child.on('error', () => undefined); // 'exit' follows and reports it
@@ -58,11 +70,17 @@ export class ProcessProvider implements Provider {
     });
   }
 
-  load(swarmletId: string, taskType: string, modulePath: string, activate: boolean): void {
+  load(swarmletId: string, taskType: string, modulePath: string, activate: boolean, state?: unknown): void {
     const record = this.children.get(swarmletId);
     if (!record) return;
     record.loadRequestedAtMs.set(taskType, this.clock.nowMs());
-    this.send(record, { t: 'load', taskType, modulePath, activate });
+    this.send(record, state === undefined ? { t: 'load', taskType, modulePath, activate } : { t: 'load', taskType, modulePath, activate, state });
+  }
+
+  snapshot(swarmletId: string, taskType: string): void {
+    const record = this.children.get(swarmletId);
+    if (!record || record.exited) return;
+    this.send(record, { t: 'snapshot', taskType });
   }
 
   dispatch(swarmletId: string, tasks: WireTask[]): void {
@@ -128,10 +146,12 @@ export class ProcessProvider implements Provider {
     const message = parsed.data;
     switch (message.t) {
       case 'hello':
+        if (record.deferredLoad) this.send(record, record.deferredLoad);
+        record.deferredLoad = undefined;
         this.events.up(swarmletId, atMs);
         return;
       case 'ready':
-        this.events.ready(swarmletId, message.taskType, atMs, atMs - (record.loadRequestedAtMs.get(message.taskType) ?? atMs), message.activated);
+        this.events.ready(swarmletId, message.taskType, atMs, atMs - (record.loadRequestedAtMs.get(message.taskType) ?? atMs), message.activated, message.stateful ?? false);
         return;
       case 'load-failed':
         this.events.loadFailed(swarmletId, message.taskType, atMs, message.message);
@@ -141,6 +161,12 @@ export class ProcessProvider implements Provider {
         return;
       case 'sample':
         this.events.sample(swarmletId, message.sample, atMs);
+        return;
+      case 'state':
+        this.events.state(swarmletId, message.taskType, atMs, message.state);
+        return;
+      case 'state-failed':
+        this.events.stateFailed(swarmletId, message.taskType, atMs, message.message);
         return;
     }
   }

@@ -3,11 +3,16 @@
  * cold start costs little more than a bare fork). It loads compiled task-type modules, runs
  * `warmup`, executes micro-tasks one at a time in arrival order, batches results back, and its
  * monitor reports CPU, memory and event-loop delay. It imports nothing heavy on purpose.
+ *
+ * Stateful types: a `load` that carries a `state` runs the type's `restore(state)` after warmup and
+ * before `ready`. A `snapshot` request waits in the micro-task queue behind the micro-tasks sent
+ * before it and is answered in that order (`state` or `state-failed`): the state it returns has
+ * seen exactly the micro-tasks the director dispatched before asking.
  */
 import { pathToFileURL } from 'node:url';
 import type { TaskContext, TaskDefinition } from '../../core/task-type.js';
 import type { FromSwarmlet, ToSwarmlet } from './ipc.js';
-import { MODE_JOIN, RESULT_ERROR, RESULT_OK, RESULT_SPLIT, type WireResult, type WireTask } from './wire.js';
+import { MODE_JOIN, RESULT_ERROR, RESULT_OK, RESULT_SPLIT, stateProblem, type WireResult, type WireTask } from './wire.js';
 
 const FLUSH_EVERY_RESULTS = 512;
 const FLUSH_AFTER_MS = 2;
@@ -15,7 +20,11 @@ const monitorIntervalMs = Number(process.env.SWARMLET_MONITOR_MS ?? 250);
 
 const loaded = new Map<string, TaskDefinition>();
 let current: TaskDefinition | undefined;
-const queue: WireTask[] = [];
+/** A snapshot request, queued behind the micro-tasks that came before it. */
+interface StateRequest {
+  readonly snapshotOf: string;
+}
+const queue: (WireTask | StateRequest)[] = [];
 let draining = false;
 let pending: WireResult[] = [];
 let lastFlushMs = performance.now();
@@ -42,7 +51,7 @@ function flush(): void {
  * swarmlet serves. A preload (activate false) is how a shadow gets a module warm ahead of demand,
  * so a later specialization to it costs nothing.
  */
-async function load(taskType: string, modulePath: string, activate: boolean): Promise<void> {
+async function load(taskType: string, modulePath: string, activate: boolean, state: unknown): Promise<void> {
   const loadStart = performance.now();
   try {
     let definition = loaded.get(taskType);
@@ -57,18 +66,50 @@ async function load(taskType: string, modulePath: string, activate: boolean): Pr
       warmupMs = performance.now() - warmupStart;
       loaded.set(taskType, definition);
     }
+    if (state !== undefined && definition.restore) {
+      const restoreStart = performance.now();
+      await restore(definition, state);
+      warmupMs += performance.now() - restoreStart;
+    }
     if (activate) {
       current = definition;
       measureUsage = true; // a new type: measure its first micro-task
     }
-    send({ t: 'ready', taskType, activated: activate, loadMs: performance.now() - loadStart - warmupMs, warmupMs });
+    send({ t: 'ready', taskType, activated: activate, loadMs: performance.now() - loadStart - warmupMs, warmupMs, ...(definition.snapshot && { stateful: true }) });
     if (!monitorStarted) {
       monitorStarted = true;
       void startMonitor();
     }
   } catch (error) {
-    send({ t: 'load-failed', taskType, message: error instanceof Error ? error.message : String(error) });
+    send({ t: 'load-failed', taskType, message: messageOf(error) });
   }
+}
+
+async function restore(definition: TaskDefinition, state: unknown): Promise<void> {
+  try {
+    await definition.restore!(state);
+  } catch (error) {
+    throw new Error(`restore(state) failed: ${messageOf(error)}`);
+  }
+}
+
+/** The type's state as JSON data, checked (serializable, bounded) here so a bad one is reported, never sent. */
+async function answerSnapshot(taskType: string): Promise<void> {
+  flush(); // the results of the micro-tasks before it reach the director first
+  const definition = loaded.get(taskType);
+  if (!definition?.snapshot) return send({ t: 'state-failed', taskType, message: `task type ${taskType} ${definition ? 'has no snapshot()' : 'is not loaded in this swarmlet'}` });
+  try {
+    let state = definition.snapshot();
+    if (state instanceof Promise) state = await state;
+    const problem = stateProblem(state);
+    send(problem === undefined ? { t: 'state', taskType, state } : { t: 'state-failed', taskType, message: problem });
+  } catch (error) {
+    send({ t: 'state-failed', taskType, message: `snapshot() threw: ${messageOf(error)}` });
+  }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 async function execute(definition: TaskDefinition, task: WireTask): Promise<WireResult> {
@@ -123,6 +164,10 @@ async function drain(): Promise<void> {
     while (queue.length > 0) {
       const definition = current;
       const task = queue.shift()!;
+      if (!Array.isArray(task)) {
+        await answerSnapshot(task.snapshotOf);
+        continue;
+      }
       if (!definition) {
         pending.push([task[0], RESULT_ERROR, { message: 'swarmlet has no task type loaded' }, 0]);
         continue;
@@ -177,11 +222,18 @@ process.on('message', (message: ToSwarmlet) => {
       void drain();
       return;
     case 'load':
-      void load(message.taskType, message.modulePath, message.activate);
+      void load(message.taskType, message.modulePath, message.activate, message.state);
+      return;
+    case 'snapshot':
+      queue.push({ snapshotOf: message.taskType });
+      void drain();
       return;
     case 'drop': {
       const dropped = new Set(message.ids);
-      for (let i = queue.length - 1; i >= 0; i--) if (dropped.has(queue[i]![0])) queue.splice(i, 1);
+      for (let i = queue.length - 1; i >= 0; i--) {
+        const item = queue[i]!;
+        if (Array.isArray(item) && dropped.has(item[0])) queue.splice(i, 1);
+      }
       return;
     }
     case 'stop':
@@ -192,9 +244,10 @@ process.on('message', (message: ToSwarmlet) => {
 // The director went away: nothing left to serve.
 process.on('disconnect', () => process.exit(0));
 send({ t: 'hello', pid: process.pid });
-// The first task type comes with the fork (no round trip before loading starts).
+// The first task type comes with the fork (no round trip before loading starts), with its state
+// when that is small; otherwise the director sends a `load` message once it hears `hello`.
 const initial = process.env.SWARMLET_LOAD;
 if (initial) {
-  const { taskType, modulePath } = JSON.parse(initial) as { taskType: string; modulePath: string };
-  void load(taskType, modulePath, true);
+  const { taskType, modulePath, state } = JSON.parse(initial) as { taskType: string; modulePath: string; state?: unknown };
+  void load(taskType, modulePath, true, state);
 }

@@ -2,6 +2,8 @@
  * The wire format of micro-tasks and results, with no dependencies: the swarmlet host imports
  * only this (zod stays in the director), so a cold start loads as little as possible.
  */
+import { LIMITS } from '../../core/limits.js';
+
 /** How a micro-task is to be run: `run` (split first if the type splits) or `join` children's outputs. */
 export const MODE_RUN = 0;
 export const MODE_JOIN = 1;
@@ -33,4 +35,25 @@ export function isWireResult(value: unknown): value is WireResult {
 
 function isUsage(value: unknown): boolean {
   return Array.isArray(value) && value.length === 2 && typeof value[0] === 'number' && typeof value[1] === 'number';
+}
+
+/** A stateful type's snapshot, as JSON, may be at most this big (like a micro-task input). */
+export const MAX_STATE_BYTES = LIMITS.maxPayloadBytes;
+
+/**
+ * Why a value returned by `snapshot()` cannot travel as a task state (JSON, bounded), or
+ * undefined when it can. Runs in the swarmlet, once per snapshot.
+ */
+export function stateProblem(state: unknown, maxBytes = MAX_STATE_BYTES): string | undefined {
+  let json: string | undefined;
+  try {
+    json = JSON.stringify(state);
+  } catch (error) {
+    const reason = (error instanceof Error ? error.message : String(error)).split('\n')[0];
+    return `snapshot() returned data that is not JSON-serializable (${reason}). Fix: return plain objects, arrays, strings, numbers, booleans or null`;
+  }
+  if (json === undefined) return `snapshot() returned ${typeof state === 'function' ? 'a function' : String(state)}. Fix: return the state as JSON data (an object, or null for none)`;
+  const bytes = Buffer.byteLength(json);
+  if (bytes > maxBytes) return `snapshot() returned ${bytes} bytes of JSON, over the limit of ${maxBytes}. Fix: keep the state small (counters, cursors, a bounded cache) and big data in a file or a database`;
+  return undefined;
 }

@@ -1,0 +1,101 @@
+/**
+ * Stateful task types in cluster mode: state shared through Redis, so it moves with a swarmlet that
+ * is specialized, stopped or migrated to another node (the semantics of runtime/task-state.ts):
+ *
+ * - Before a local swarmlet leaves a stateful type (retired, specialized away, the agent stopping
+ *   gracefully, consent revoked), the agent asks it for a snapshot and writes it to
+ *   `P:state:<type>` with the module's hash and the time: last writer wins, across agents.
+ * - A swarmlet started for a stateful type, or specialized to one, restores `P:state:<type>` as it
+ *   is then. On this node a new server of a type waits until a local swarmlet leaving that type has
+ *   saved; two nodes handing one type over at the same moment are not ordered: the newcomer may
+ *   restore the state saved before.
+ * - An agent killed outright (kill -9, power loss) saves nothing: what its swarmlets did since the
+ *   type's last save is lost. A micro-task cut short by a stop may be in the saved state and also
+ *   run again elsewhere (micro-tasks are at-least-once).
+ * - Stateless types cost nothing after the first load of a module: its `ready` says it is stateless,
+ *   and from then on neither a message nor a Redis read is spent on it.
+ *
+ * Answers come straight from the provider's events (not through the agent's serial chain), so a
+ * step of the chain may wait for them, bounded.
+ */
+import type { Redis } from 'ioredis';
+import type { Provider } from '../provider.js';
+import { STATE_TIMEOUT_MS, type StateAnswer } from '../task-state.js';
+import type { LocalSwarmlet } from './agent-swarmlets.js';
+import { keys, parseStored, taskStateRecordSchema, type TaskStateRecord } from './protocol.js';
+
+export interface AgentStatesOptions {
+  readonly redis: Redis;
+  readonly prefix: string;
+  readonly nodeId: string;
+  readonly provider: Provider;
+  readonly log: (line: string) => void;
+}
+
+interface Ask {
+  readonly taskType: string;
+  settle(answer: StateAnswer): void;
+}
+
+export class AgentStates {
+  /** Awaited answers, by process id. */
+  private readonly asks = new Map<string, Ask>();
+  /** Whether a module (by hash) has snapshot/restore, as its `ready` said. */
+  private readonly statefulByHash = new Map<string, boolean>();
+  /** States written to Redis (for status displays and tests). */
+  saves = 0;
+
+  constructor(private readonly options: AgentStatesOptions) {}
+
+  noteModule(hash: string, stateful: boolean): void {
+    this.statefulByHash.set(hash, stateful);
+  }
+
+  /**
+   * The saved state for a swarmlet about to serve the type: `{ state }`, `state` undefined when none
+   * is saved (or the module is known to be stateless: no read). Throws on a malformed record.
+   */
+  async read(taskType: string, hash: string): Promise<{ readonly state: unknown }> {
+    if (this.statefulByHash.get(hash) === false) return { state: undefined };
+    const key = keys(this.options.prefix).state(taskType);
+    const record = parseStored(taskStateRecordSchema, await this.options.redis.get(key), key);
+    if (record !== undefined && record.taskType !== taskType) throw new Error(`${key}: holds the state of task type "${record.taskType}", expected "${taskType}"`);
+    return { state: record?.state };
+  }
+
+  /** Asks the swarmlet for its type's state and writes it to `P:state:<type>`. Never rejects: a failure is said in the log. */
+  async save(swarmlet: LocalSwarmlet, timeoutMs = STATE_TIMEOUT_MS): Promise<void> {
+    const { id, processId, taskType, hash } = swarmlet;
+    const key = keys(this.options.prefix).state(taskType);
+    const answer = await new Promise<StateAnswer>((resolve) => {
+      const settle = (result: StateAnswer): void => {
+        clearTimeout(timer);
+        this.asks.delete(processId);
+        resolve(result);
+      };
+      const timer = setTimeout(() => settle({ message: `no answer in ${timeoutMs} ms` }), timeoutMs);
+      this.asks.set(processId, { taskType, settle });
+      this.options.provider.snapshot(processId, taskType);
+    });
+    if ('message' in answer) return this.options.log(`${id}: state of ${taskType} not saved: ${answer.message}; ${key} keeps the state saved before`);
+    const record: TaskStateRecord = { taskType, hash, atMs: Date.now(), nodeId: this.options.nodeId, swarmletId: id, state: answer.state };
+    try {
+      await this.options.redis.set(key, JSON.stringify(record));
+      this.saves += 1;
+      this.options.log(`${id}: saved the state of ${taskType} to ${key}`);
+    } catch (error) {
+      this.options.log(`${id}: state of ${taskType} not saved: ${key}: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
+  /** A swarmlet's answer to `snapshot` (ignored unless awaited for that type). */
+  answered(processId: string, taskType: string, answer: StateAnswer): void {
+    const ask = this.asks.get(processId);
+    if (ask?.taskType === taskType) ask.settle(answer);
+  }
+
+  /** The process exited: an awaited answer will never come. */
+  gone(processId: string): void {
+    this.asks.get(processId)?.settle({ message: 'the swarmlet exited before it answered' });
+  }
+}

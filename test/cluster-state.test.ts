@@ -1,0 +1,168 @@
+/**
+ * Stateful task types in cluster mode, against a real redis-server and real swarmlet processes:
+ * a swarmlet leaving a stateful type saves its state to `P:state:<type>`, and the next swarmlet
+ * serving the type (on this node or another) restores it. The director's side is played by hand as
+ * in cluster-agent.test.ts. Waits poll with a bound; nothing sleeps for timing.
+ */
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi, type MockInstance } from 'vitest';
+import type { BrokerTask } from '../src/runtime/brokers/broker.js';
+import { BullmqBroker } from '../src/runtime/brokers/bullmq-broker.js';
+import { ClusterAgent, type ClusterAgentOptions } from '../src/runtime/cluster/agent.js';
+import { keys, logEntrySchema, taskStateRecordSchema, type ClusterResult } from '../src/runtime/cluster/protocol.js';
+import { ProcessProvider } from '../src/runtime/local/process-provider.js';
+import { compileTaskModule } from '../src/runtime/local/task-compiler.js';
+import { startRedisServer, type RedisServer } from './support/redis-server.js';
+
+let server: RedisServer;
+let redis: Redis;
+let cacheDir: string;
+const modules = new Map<string, { taskType: string; hash: string; code: string }>();
+
+beforeAll(async () => {
+  server = await startRedisServer();
+  redis = new Redis(server.url, { maxRetriesPerRequest: null });
+  cacheDir = await mkdtemp(join(tmpdir(), 'swarmlet-cluster-state-test-'));
+  for (const fixture of ['stateful-counter', 'noop']) {
+    const info = await compileTaskModule(`test/fixtures/${fixture}.task.ts`, join(cacheDir, 'compiled'));
+    const hash = /-([0-9a-f]+)\.mjs$/.exec(basename(info.modulePath))![1]!;
+    modules.set(info.name, { taskType: info.name, hash, code: await readFile(info.modulePath, 'utf8') });
+  }
+});
+
+afterAll(async () => {
+  await redis?.quit();
+  await server?.stop();
+  if (cacheDir) await rm(cacheDir, { recursive: true, force: true });
+});
+
+const cleanups: (() => Promise<unknown>)[] = [];
+let snapshots: MockInstance<ProcessProvider['snapshot']>;
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => undefined);
+  snapshots?.mockRestore();
+});
+
+let prefixes = 0;
+async function fresh() {
+  const prefix = `state-test-${process.pid}-${++prefixes}`;
+  for (const module of modules.values()) await redis.set(keys(prefix).module(module.taskType), JSON.stringify(module));
+  snapshots = vi.spyOn(ProcessProvider.prototype, 'snapshot');
+  const broker = new BullmqBroker({ url: server.url, prefix: keys(prefix).queuePrefix, lockDurationMs: 1_000 });
+  cleanups.push(() => broker.close());
+  return { prefix, k: keys(prefix), broker };
+}
+
+async function startAgent(prefix: string, nodeId: string, options: Partial<ClusterAgentOptions> = {}) {
+  const lines: string[] = [];
+  const agent = await ClusterAgent.start({ redisUrl: server.url, prefix, nodeId, heartbeatMs: 100, ttlMs: 1_000, cacheDir, cpu: 4, log: (line) => lines.push(line), ...options });
+  cleanups.push(() => agent.stop());
+  return { agent, lines };
+}
+
+async function desire(prefix: string, nodeId: string, swarmlets: [string, string][], version: number): Promise<void> {
+  await redis.set(keys(prefix).desired(nodeId), JSON.stringify({ version, swarmlets: swarmlets.map(([id, taskType]) => ({ id, taskType })), reasons: {} }));
+  await redis.publish(keys(prefix).desiredChanged, nodeId);
+}
+
+const counterTask = (id: number): BrokerTask => ({ id, taskType: 'counter', priority: 1, attempt: 1, maxAttempts: 3, payload: { mode: 0, input: null, depth: 0, deps: null, label: `t${id}` } });
+
+async function results(prefix: string): Promise<ClusterResult[]> {
+  const entries = await redis.xrange(keys(prefix).log, '-', '+');
+  return entries.flatMap(([, fields]) => {
+    const entry = logEntrySchema.parse(JSON.parse(fields[fields.indexOf('e') + 1]!));
+    return entry.kind === 'results' ? entry.results : [];
+  });
+}
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000): Promise<T> {
+  const deadlineMs = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value;
+    if (Date.now() > deadlineMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+const serving = (agent: ClusterAgent, expected: Record<string, string>) => () => {
+  const swarmlets = agent.status().swarmlets;
+  return swarmlets.length === Object.keys(expected).length && swarmlets.every((s) => expected[s.id] === s.taskType && s.state === 'idle');
+};
+
+/** Runs counter tasks `ids` one batch at a time and returns the counts they answered, by id. */
+async function runCounters(prefix: string, broker: BullmqBroker, ids: number[]): Promise<number[]> {
+  await broker.enqueue(ids.map(counterTask));
+  const all = await waitFor(`results of ${ids.join(',')}`, async () => {
+    const byId = new Map((await results(prefix)).map((r) => [r.id, r]));
+    return ids.every((id) => byId.has(id)) ? byId : undefined;
+  });
+  return ids.map((id) => all.get(id)!.value as number);
+}
+
+async function savedState(prefix: string) {
+  const raw = await redis.get(keys(prefix).state('counter'));
+  return raw === null ? undefined : taskStateRecordSchema.parse(JSON.parse(raw));
+}
+
+describe('stateful task types in cluster mode', () => {
+  it('a swarmlet no longer desired saves its count to Redis; the one started in its place restores it', async () => {
+    const { prefix, broker } = await fresh();
+    await desire(prefix, 'n1', [['s1', 'counter']], 1);
+    const { agent, lines } = await startAgent(prefix, 'n1');
+    await waitFor('s1 serving counter', serving(agent, { s1: 'counter' }));
+    expect((await runCounters(prefix, broker, [1, 2, 3])).sort()).toEqual([1, 2, 3]);
+
+    await desire(prefix, 'n1', [['s2', 'counter']], 2);
+    await waitFor('s2 serving counter in place of s1', serving(agent, { s2: 'counter' }));
+    expect(await savedState(prefix)).toMatchObject({ taskType: 'counter', hash: modules.get('counter')!.hash, nodeId: 'n1', swarmletId: 's1', state: { count: 3, pad: '' } });
+    expect(lines).toContain(`s2: started (${modules.get('counter')!.hash}) for counter with its saved state: desired (version 2)`);
+    expect(await runCounters(prefix, broker, [4])).toEqual([4]); // continues from Redis, not from 0
+  });
+
+  it('state moves with a migrated swarmlet: a gracefully stopped agent saves it, another node restores it', async () => {
+    const { prefix, broker } = await fresh();
+    await desire(prefix, 'n1', [['s1', 'counter']], 1);
+    const first = await startAgent(prefix, 'n1');
+    await waitFor('s1 serving counter on n1', serving(first.agent, { s1: 'counter' }));
+    expect((await runCounters(prefix, broker, [1, 2])).sort()).toEqual([1, 2]);
+    await first.agent.stop();
+    expect(first.agent.statesSaved).toBe(1);
+    expect(await savedState(prefix)).toMatchObject({ nodeId: 'n1', state: { count: 2 } });
+
+    await desire(prefix, 'n2', [['s1', 'counter']], 1);
+    const second = await startAgent(prefix, 'n2');
+    await waitFor('s1 serving counter on n2', serving(second.agent, { s1: 'counter' }));
+    expect(await runCounters(prefix, broker, [3])).toEqual([3]);
+  });
+
+  it('specialized away and back in the same process, the count continues; a stateless type never gets a snapshot request', async () => {
+    const { prefix, k, broker } = await fresh();
+    await desire(prefix, 'n1', [['s1', 'counter']], 1);
+    const { agent } = await startAgent(prefix, 'n1');
+    await waitFor('s1 serving counter', serving(agent, { s1: 'counter' }));
+    expect((await runCounters(prefix, broker, [1, 2])).sort()).toEqual([1, 2]);
+
+    await desire(prefix, 'n1', [['s1', 'noop']], 2);
+    await waitFor('s1 serving noop', serving(agent, { s1: 'noop' }));
+    await desire(prefix, 'n1', [['s1', 'counter']], 3);
+    await waitFor('s1 serving counter again', serving(agent, { s1: 'counter' }));
+    expect(await runCounters(prefix, broker, [3])).toEqual([3]);
+    expect(snapshots.mock.calls.map(([, taskType]) => taskType)).toEqual(['counter']);
+    expect(await redis.exists(k.state('noop'))).toBe(0);
+  });
+
+  it('revoking consent saves the state before the swarmlets are killed', async () => {
+    const { prefix, broker } = await fresh();
+    await desire(prefix, 'n1', [['s1', 'counter']], 1);
+    const { agent } = await startAgent(prefix, 'n1');
+    await waitFor('s1 serving counter', serving(agent, { s1: 'counter' }));
+    expect((await runCounters(prefix, broker, [1, 2, 3, 4])).sort()).toEqual([1, 2, 3, 4]);
+    await agent.revokeConsent();
+    expect(await savedState(prefix)).toMatchObject({ swarmletId: 's1', state: { count: 4 } });
+    await waitFor('no swarmlet left', () => agent.status().swarmlets.length === 0);
+  });
+});
