@@ -44,6 +44,21 @@ export class Dispatcher {
     await this.broker.enqueue(tasks);
   }
 
+  /** A leased micro-task failed: retried by the broker while attempts remain, else its job fails with the task's own error. */
+  async retryOrFail(ids: readonly number[], failure: { message: string; stack?: string }): Promise<void> {
+    if (ids.length === 0) return;
+    for (const outcome of await this.broker.fail(ids, failure.message)) {
+      const task = this.tracker.tasks.get(outcome.id);
+      if (!task) continue;
+      if (outcome.outcome === 'retry') {
+        this.requeued(outcome.id);
+        this.stats.get(task.taskType)!.report.retries += 1;
+      } else {
+        this.tracker.failed(outcome.id, outcome.attempt, failure.message, failure.stack);
+      }
+    }
+  }
+
   /** The broker's own counts, once per tick: the tally heals if it ever drifted. */
   resync(depths: ReadonlyMap<string, number>): void {
     for (const [taskType, depth] of depths) this.queued.set(taskType, depth);

@@ -68,6 +68,15 @@ export class NodeReservations {
     return `task type ${taskType} is predicted to need ${Math.round(memoryMb)} MB per swarmlet, more than ${which}; raise that limit or lower the task's memory`;
   }
 
+  /** The reason the first of these task types could never fit, or undefined when all of them can. */
+  firstUnfit(taskTypes: Iterable<string>): string | undefined {
+    for (const taskType of new Set(taskTypes)) {
+      const reason = this.neverFits(taskType);
+      if (reason !== undefined) return reason;
+    }
+    return undefined;
+  }
+
   /** Before handing `swarmlet` work: true when it holds (or just got) its claim. */
   hold(swarmlet: SwarmletRecord, nowMs: number): boolean {
     if (this.ledger.claimOf(swarmlet.id)) return true;

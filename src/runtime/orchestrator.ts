@@ -278,7 +278,7 @@ export class Orchestrator implements ProviderEvents {
         stats.completed(durationUs / 1000);
         this.usage.completed(task.taskType, task.id, task.label, durationUs / 1000, atMs - this.startedAtMs, task.input, usage && { cpuUs: usage[0], rssKb: usage[1] });
         if (status === RESULT_ERROR) {
-          await this.retryOrFail([id], value as { message: string; stack?: string });
+          await this.dispatcher.retryOrFail([id], value as { message: string; stack?: string });
           continue;
         }
         completed.push(id);
@@ -315,27 +315,13 @@ export class Orchestrator implements ProviderEvents {
       if (swarmlet.stopReason === undefined || orphans.length > 0) {
         this.faults.push({ atMs: atMs - this.startedAtMs, swarmletId, detail, requeued: orphans.length });
       }
-      await this.retryOrFail(orphans, { message: `swarmlet ${swarmletId} ${detail} while running it` });
+      await this.dispatcher.retryOrFail(orphans, { message: `swarmlet ${swarmletId} ${detail} while running it` });
       this.settleJobs();
       await this.dispatcher.pump();
     });
   }
 
   // ── outcomes ────────────────────────────────────────────────────────────
-
-  private async retryOrFail(ids: readonly number[], failure: { message: string; stack?: string }): Promise<void> {
-    if (ids.length === 0) return;
-    for (const outcome of await this.options.broker.fail(ids, failure.message)) {
-      const task = this.tracker.tasks.get(outcome.id);
-      if (!task) continue;
-      if (outcome.outcome === 'retry') {
-        this.dispatcher.requeued(outcome.id);
-        this.stats.get(task.taskType)!.report.retries += 1;
-      } else {
-        this.tracker.failed(outcome.id, outcome.attempt, failure.message, failure.stack);
-      }
-    }
-  }
 
   /** After results: an emptied swarmlet goes idle, or carries out a specialization or stop that waited for it (saving a stateful type's state first). */
   private afterWork(swarmlet: SwarmletRecord, atMs: number): void {
@@ -374,10 +360,8 @@ export class Orchestrator implements ProviderEvents {
   /** Under overload, lower classes are refused with the class, the predicted backlog and the limit. */
   private admitOrThrow(job: Job): void {
     // A type no swarmlet could hold is refused whatever the load: running it would only be killed.
-    for (const taskType of 'tasks' in job ? new Set(job.tasks.map((t) => t.type)) : [job.type]) {
-      const reason = this.options.taskTypes.has(taskType) ? this.reservations.neverFits(taskType) : undefined;
-      if (reason !== undefined) throw new AdmissionError(reason, undefined);
-    }
+    const unfit = this.reservations.firstUnfit('tasks' in job ? job.tasks.map((t) => t.type) : [job.type]);
+    if (unfit !== undefined) throw new AdmissionError(unfit, undefined);
     if (!this.options.admission) return;
     const predictedMs = (taskType: string) => this.usage.view(taskType).predictedDurationMs ?? this.stats.get(taskType)?.recentDurationMs ?? 0;
     const workers = [...this.swarmlets.values()].filter((s) => s.serving).length;
