@@ -24,8 +24,7 @@
  * swarmlet events never interleave. Timers: the heartbeat, and a short poll that lets idle
  * swarmlets find work the director enqueued since.
  */
-import { Redis } from 'ioredis';
-import { InputError } from '../../core/errors.js';
+import type { Redis } from 'ioredis';
 import type { NodeAdvertisement, NodeAdvertisementInput } from '../../place/node-probe.js';
 import { BullmqBroker } from '../brokers/bullmq-broker.js';
 import type { MonitorSample, WireResult } from '../local/ipc.js';
@@ -41,10 +40,10 @@ import { AgentStates } from './agent-state.js';
 import { planReconcile } from './agent-swarmlets.js';
 import { AgentWork } from './agent-work.js';
 import { desiredStateSchema, keys, parseStored, type DesiredState, type Heartbeat } from './protocol.js';
+import { connectRedis, redactUrl } from './redis-connect.js';
 
 export type { ClusterAgentOptions } from './agent-config.js';
 
-const CONNECT_TIMEOUT_MS = 5_000;
 const MONITOR_INTERVAL_MS = 250;
 
 export class ClusterAgent implements ProviderEvents {
@@ -104,7 +103,7 @@ export class ClusterAgent implements ProviderEvents {
     const config = resolveAgentConfig(options);
     buildAdvertisement(config, { consentGranted: true, idle: false, warmTaskTypes: [], inUse: { cpu: 0, memoryMb: 0 }, utcOffsetMinutes: 0 });
     swarmletHostPath(); // fails with the fix (npm run build) before anything connects
-    const redis = await connect(config.redisUrl);
+    const redis = await connectRedis(config.redisUrl, () => undefined, 'redis'); // later errors: the command that meets one reports it
     const subscriber = redis.duplicate();
     const broker = new BullmqBroker({ url: config.redisUrl, prefix: keys(config.prefix).queuePrefix, lockDurationMs: config.ttlMs, onBackgroundError: (error) => config.log(`warning: broker: ${error.message}`) });
     const agent = new ClusterAgent(config, redis, subscriber, broker);
@@ -359,38 +358,6 @@ export class ClusterAgent implements ProviderEvents {
   /** Repeated failures (Redis down: every heartbeat) are said once until the message changes. */
   private warn(topic: string, error: unknown): void {
     this.announcer.say(`warning:${topic}`, `warning: ${topic}: ${messageOf(error)}`);
-  }
-}
-
-/** Connects once, bounded, so a wrong URL or a stopped server is a clear error instead of a hang. */
-async function connect(url: string): Promise<Redis> {
-  // Commands wait out a reconnect instead of failing (as BullMQ's connections do).
-  const redis = new Redis(url, { maxRetriesPerRequest: null, lazyConnect: true });
-  let lastError: Error | undefined;
-  redis.on('error', (error: Error) => (lastError = error)); // later ones are reported by the command that meets them
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      redis.connect(),
-      new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no answer in ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS))),
-    ]);
-    return redis;
-  } catch (error) {
-    redis.disconnect();
-    throw new InputError('redis', `cannot reach Redis at ${redactUrl(url)} (${messageOf(lastError ?? error)})`, 'start redis-server, or pass the URL the director uses, e.g. --redis redis://10.0.0.5:6379');
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** The URL without its password, for logs. */
-function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    return parsed.toString().replace(/\/$/, '');
-  } catch {
-    return url.replace(/:[^:@/]*@/, ':***@');
   }
 }
 
