@@ -16,7 +16,7 @@ import { CACHE_DIR, NOOP_TASK, ROOT, fmt, log, median, now } from './util.js';
 
 const SECTION = 'cluster';
 const TASKS = 20_000;
-const REPS = 3;
+const REPS = 5;
 
 async function rawBullmq(url: string, rep: number): Promise<number> {
   const connection = new Redis(url, { maxRetriesPerRequest: null });

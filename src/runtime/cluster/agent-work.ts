@@ -112,8 +112,18 @@ export class AgentWork {
     await this.record(batch);
   }
 
-  /** A batch of results from a swarmlet. Results of leases given back (requeued) are dropped: another run records them. */
+  /** A batch of results from a swarmlet, recorded now. */
   async results(swarmlet: LocalSwarmlet, results: readonly WireResult[]): Promise<void> {
+    this.stage(swarmlet, results);
+    await this.flush();
+  }
+
+  /**
+   * Takes a batch of results in (leases end here, in memory) without writing anything yet: the
+   * next `flush` writes every staged batch as one log entry and one round of lease endings. Results
+   * of leases given back (requeued) are dropped: another run records them.
+   */
+  stage(swarmlet: LocalSwarmlet, results: readonly WireResult[]): void {
     const batch = newBatch();
     for (const [id, status, value, durationUs] of results) {
       const lease = this.leases.get(id);
@@ -130,7 +140,12 @@ export class AgentWork {
       batch.completed.push(id);
       this.completed += 1;
     }
-    await this.record(batch);
+    if (!isEmpty(batch)) this.unrecorded.push(batch);
+  }
+
+  /** Something staged and not yet written. */
+  get pending(): boolean {
+    return this.unrecorded.length > 0;
   }
 
   /** A swarmlet exited with work in flight: each of its micro-tasks failed (an attempt counted, as in the embedded runtime). */
@@ -170,6 +185,7 @@ export class AgentWork {
 
   /** Writes the batches not yet recorded, oldest first; throws (and keeps them) if Redis refuses. */
   async flush(): Promise<void> {
+    this.mergeUnlogged();
     while (this.unrecorded.length > 0) {
       const batch = this.unrecorded[0]!;
       if (!batch.logged && batch.entries.length > 0) {
@@ -182,8 +198,25 @@ export class AgentWork {
     }
   }
 
+  /**
+   * Batches that wait together go out as one: one log entry and one round of lease endings, so when
+   * results arrive faster than Redis answers the round trips do not grow with them. A batch already
+   * logged (its lease endings failed) stays apart: it must not be logged twice.
+   */
+  private mergeUnlogged(): void {
+    const first = this.unrecorded.findIndex((batch) => !batch.logged);
+    if (first < 0 || this.unrecorded.length - first < 2) return;
+    const merged = newBatch();
+    for (const batch of this.unrecorded.splice(first)) {
+      merged.entries.push(...batch.entries);
+      merged.completed.push(...batch.completed);
+      for (const [reason, ids] of batch.failures) merged.failures.set(reason, [...(merged.failures.get(reason) ?? []), ...ids]);
+    }
+    this.unrecorded.push(merged);
+  }
+
   private async record(batch: Batch): Promise<void> {
-    if (batch.entries.length === 0 && batch.completed.length === 0 && batch.failures.size === 0) return;
+    if (isEmpty(batch)) return;
     this.unrecorded.push(batch);
     await this.flush();
   }
@@ -217,4 +250,8 @@ function asFailure(value: unknown): Failure {
     return typeof stack === 'string' ? { message, stack } : { message };
   }
   return { message: String(value) };
+}
+
+function isEmpty(batch: Batch): boolean {
+  return batch.entries.length === 0 && batch.completed.length === 0 && batch.failures.size === 0;
 }

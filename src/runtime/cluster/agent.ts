@@ -37,7 +37,7 @@ import {
 import { ModuleCache } from './agent-modules.js';
 import { AgentPool, Announcer } from './agent-pool.js';
 import { AgentStates } from './agent-state.js';
-import { planReconcile } from './agent-swarmlets.js';
+import { planReconcile, type LocalSwarmlet } from './agent-swarmlets.js';
 import { AgentWork } from './agent-work.js';
 import { desiredStateSchema, keys, parseStored, type DesiredState, type Heartbeat } from './protocol.js';
 import { connectRedis, redactUrl } from './redis-connect.js';
@@ -63,6 +63,9 @@ export class ClusterAgent implements ProviderEvents {
   private allowed = true;
   private closed = false;
   private stopping: Promise<void> | undefined;
+  /** A flush of staged results is queued, and the swarmlets whose results it carries. */
+  private flushQueued = false;
+  private readonly emptied = new Set<LocalSwarmlet>();
   /** Round trip to Redis measured at the last heartbeat (the director's latency probe). */
   private rttMs: number | undefined;
   private beating = false;
@@ -288,12 +291,24 @@ export class ClusterAgent implements ProviderEvents {
     });
   }
 
+  /**
+   * Results are staged at once (their leases end in memory) and written by one queued flush: while
+   * a write is on its way, later batches pile up and go out together in the next one.
+   */
   results(processId: string, results: WireResult[]): void {
+    const swarmlet = this.pool.swarmlets.get(processId);
+    if (!swarmlet || this.closed) return;
+    this.work.stage(swarmlet, results);
+    this.emptied.add(swarmlet);
+    if (this.flushQueued) return;
+    this.flushQueued = true;
     this.run('results', async () => {
-      const swarmlet = this.pool.swarmlets.get(processId);
-      if (!swarmlet || this.closed) return;
-      await this.work.results(swarmlet, results);
-      await this.pool.afterWork(swarmlet);
+      this.flushQueued = false;
+      const emptied = [...this.emptied];
+      this.emptied.clear();
+      if (this.closed) return;
+      await this.work.flush();
+      for (const each of emptied) await this.pool.afterWork(each);
       await this.pump();
     });
   }
