@@ -97,6 +97,26 @@ describe('auction: the heterogeneous 3-node target', () => {
     }
   });
 
+  it.each([1, 2, 4, 6, 8, 12, 20, 24])('%i swarmlets, pay as bid: the total paid is within 10 %% of the cheapest feasible placement, caps honoured', (swarmlets) => {
+    const asBid = runAuction(render(swarmlets), nodes, NOW, { payment: 'bid' });
+    const cheapest = cheapestFeasiblePlacement(render(swarmlets), nodes, NOW, 'bid-cost');
+    if (cheapest.kind !== 'feasible') throw new Error('the 3-node setup is feasible');
+    expect(asBid.totalPaid).toBeLessThanOrEqual(1.1 * cheapest.totalCost);
+    expect(asBid.totalPaid).toBeCloseTo(asBid.totalBidCost, 12);
+    expect(countOn(asBid, 'personal')).toBeLessThanOrEqual(4);
+    // The same placement as critical value: only the payments differ, and they never exceed them.
+    const critical = runAuction(render(swarmlets), nodes, NOW);
+    expect(asBid.placements.map((p) => [p.nodeId, p.count])).toEqual(critical.placements.map((p) => [p.nodeId, p.count]));
+    expect(asBid.totalPaid).toBeLessThanOrEqual(critical.totalPaid + 1e-12);
+  });
+
+  it('pay as bid is not truthful: a winner that raises its bid (and still wins) is paid more — critical value pays it the same', () => {
+    const raised = [server, edge, { ...personal, price: personal.price * 1.5 }].map((spec) => auctionNode(spec));
+    const paidTo = (result: ReturnType<typeof runAuction>) => result.placements.find((p) => p.nodeId === 'personal')!.pricePaid;
+    expect(paidTo(runAuction(render(2), raised, NOW, { payment: 'bid' }))).toBeGreaterThan(paidTo(runAuction(render(2), nodes, NOW, { payment: 'bid' })));
+    expect(paidTo(runAuction(render(2), raised, NOW))).toBeCloseTo(paidTo(runAuction(render(2), nodes, NOW)), 12);
+  });
+
   it('fills the cheapest first: personal (up to its cap), then edge, then server', () => {
     const result = runAuction(render(10), nodes, NOW);
     expect(result.placements.map((placement) => [placement.nodeId, placement.count])).toEqual([

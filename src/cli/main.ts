@@ -36,6 +36,7 @@ program
   .option('--prefix <prefix>', 'key prefix in Redis', 'swarmlet')
   .option('--tick-ms <ms>', 'control loop period', '200')
   .option('--node-ttl-ms <ms>', 'a node silent this long is dead and its work runs elsewhere', '3000')
+  .option('--payment <rule>', 'how auction winners are paid: critical-value (truthful second price) or bid (pay as bid)', 'critical-value')
   .action(serveCommand);
 
 agentCommand(program);

@@ -6,6 +6,7 @@ export interface ServeCommandOptions {
   readonly prefix: string;
   readonly tickMs: string;
   readonly nodeTtlMs: string;
+  readonly payment: string;
 }
 
 /** `swarmlet serve --redis …`: runs the director until Ctrl-C. */
@@ -13,7 +14,8 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
   const tickMs = positive('--tick-ms', options.tickMs);
   const nodeTtlMs = positive('--node-ttl-ms', options.nodeTtlMs);
   const log = (line: string): void => void process.stdout.write(`${new Date().toISOString()} ${line}\n`);
-  const director = await ClusterDirector.start({ redisUrl: options.redis, prefix: options.prefix, tickMs, nodeTtlMs, lockDurationMs: nodeTtlMs, log });
+  if (options.payment !== 'critical-value' && options.payment !== 'bid') throw new InputError('--payment', `"${options.payment}" is not a payment rule`, 'use critical-value (truthful second price, the default) or bid (pay as bid)');
+  const director = await ClusterDirector.start({ redisUrl: options.redis, prefix: options.prefix, tickMs, nodeTtlMs, lockDurationMs: nodeTtlMs, log, payment: options.payment });
   log(`director up on ${options.redis} (prefix ${options.prefix}); waiting for agents and jobs`);
   await new Promise<void>((resolve) => {
     const stop = (): void => void director.stop().then(resolve);

@@ -74,8 +74,18 @@ export interface AuctionResult {
   readonly reasons: readonly string[];
 }
 
+/**
+ * How winners are paid. `critical-value` (default): the second-price payments above; truthful, but
+ * the director pays an information rent. `bid`: each winner is paid its own bid, so the total paid
+ * is the cheapest placement at the bids; a node that wins can then gain by bidding up to just below
+ * its competitor, and what restrains it is the competition it meets and its measured reliability
+ * (reputation), not the rule.
+ */
+export type PaymentRule = 'critical-value' | 'bid';
+
 export interface AuctionOptions {
   readonly health?: HealthOptions;
+  readonly payment?: PaymentRule;
 }
 
 export function runAuction(request: AuctionRequest, nodes: readonly AuctionNode[], nowMs: number, options: AuctionOptions = {}): AuctionResult {
@@ -94,7 +104,7 @@ export function runAuction(request: AuctionRequest, nodes: readonly AuctionNode[
       decisions.push({ nodeId: offer.nodeId, outcome: 'lost', slots: 0, reasons: [lostReason(offer, marginal), ...offer.reasons], offer });
       return;
     }
-    const payment = pay(offer, count, offers, request);
+    const payment = options.payment === 'bid' ? payAsBid(offer, count) : pay(offer, count, offers, request);
     placements.push({ nodeId: offer.nodeId, count, pricePaid: payment.pricePaid, slotPricesPerCoreSecond: payment.slotPrices });
     const verdict = `won ${count} slot(s)${count < offer.slots ? ` of ${offer.slots} offered` : ''}: effective cost ${formatAmount(offer.effectiveCost)} ${rank === 0 ? 'lowest' : `ranked ${rank + 1} of ${offers.length}`}`;
     decisions.push({ nodeId: offer.nodeId, outcome: 'won', slots: count, reasons: [verdict, ...payment.reasons, ...offer.reasons], offer });
@@ -130,6 +140,13 @@ interface Payment {
   readonly pricePaid: number;
   readonly slotPrices: number[];
   readonly reasons: string[];
+}
+
+/** Pay-as-bid: every won slot at the node's own price. */
+function payAsBid(offer: Offer, count: number): Payment {
+  const slotPrices = Array.from({ length: count }, () => offer.bidPricePerCoreSecond);
+  const reason = `paid its own bid ${formatAmount(offer.bidPricePerCoreSecond)} per core-second × ${formatAmount(offer.heldCoreSeconds)} core-seconds per slot (pay as bid)`;
+  return { pricePaid: count * offer.bidPricePerCoreSecond * offer.heldCoreSeconds, slotPrices, reasons: [reason] };
 }
 
 /** Critical value per slot j: the (n − j + 1)-th cheapest slot among the other nodes' offers, as a price for this node. */

@@ -1,6 +1,6 @@
 import type { Action } from '../../core/actions.js';
 import type { PoolLimits, SwarmletView } from '../../decide/snapshot.js';
-import { runAuction, type AuctionResult } from '../../place/auction.js';
+import { runAuction, type AuctionResult, type PaymentRule } from '../../place/auction.js';
 import { consentLimits } from '../../place/consent.js';
 import { NEW_NODE_HEALTH, recordHeartbeat, recordOutcome, recordRoundTrip, type HealthOptions, type NodeHealth } from '../../place/node-health.js';
 import type { NodeAdvertisement } from '../../place/node-probe.js';
@@ -20,6 +20,8 @@ export interface ClusterPoolOptions {
   /** A swarmlet's expected life, for pricing a slot (held core-seconds). */
   readonly slotLifeMs: number;
   readonly health: HealthOptions;
+  /** How auction winners are paid (place/auction.ts); default critical value. */
+  readonly payment?: PaymentRule;
 }
 
 interface Placed {
@@ -214,6 +216,6 @@ export class ClusterPool {
         health: this.health.get(nodeId) ?? NEW_NODE_HEALTH,
       };
     });
-    return runAuction({ swarmlets: 1, demand: { cpu: swarmletCpu, memoryMb: swarmletMemoryMb }, taskType, expectedDurationMs: slotLifeMs, coldStartMs: 100 }, bidders, nowMs, { health });
+    return runAuction({ swarmlets: 1, demand: { cpu: swarmletCpu, memoryMb: swarmletMemoryMb }, taskType, expectedDurationMs: slotLifeMs, coldStartMs: 100 }, bidders, nowMs, { health, payment: this.options.payment });
   }
 }

@@ -4,6 +4,7 @@ import { adaptivePolicy } from '../../decide/policies/adaptive.js';
 import type { Policy } from '../../decide/policy.js';
 import type { Snapshot } from '../../decide/snapshot.js';
 import { initialLoopState, step, type LoopState } from '../../decide/step.js';
+import type { PaymentRule } from '../../place/auction.js';
 import { DEFAULT_HEALTH_OPTIONS } from '../../place/node-health.js';
 import { BullmqBroker } from '../brokers/bullmq-broker.js';
 import type { MicroTask } from '../jobs/micro-task.js';
@@ -24,6 +25,8 @@ export interface DirectorOptions {
   /** A lease not renewed for this long returns to the queue (the holder died). */
   readonly lockDurationMs?: number;
   readonly log?: (line: string) => void;
+  /** How auction winners are paid: `critical-value` (truthful, default) or `bid`. */
+  readonly payment?: PaymentRule;
 }
 
 const LOG_PAGE = 1_000;
@@ -52,7 +55,7 @@ export class ClusterDirector {
   private readonly log: (line: string) => void;
 
   private constructor(
-    private readonly options: Required<Omit<DirectorOptions, 'policy' | 'log'>> & Pick<DirectorOptions, 'log'>,
+    private readonly options: Required<Omit<DirectorOptions, 'policy' | 'log' | 'payment'>> & Pick<DirectorOptions, 'log' | 'payment'>,
     policy: Policy,
     private readonly redis: Redis,
     private readonly reader: Redis,
@@ -61,7 +64,7 @@ export class ClusterDirector {
     this.k = keys(options.prefix);
     this.log = options.log ?? (() => undefined);
     this.book = new JobBook(LIMITS, options.maxAttempts);
-    this.pool = new ClusterPool({ swarmletCpu: 1, swarmletMemoryMb: 60, slotLifeMs: 60_000, health: { ...DEFAULT_HEALTH_OPTIONS, ttlMs: options.nodeTtlMs, suspectAfterMs: options.nodeTtlMs / 2 } });
+    this.pool = new ClusterPool({ swarmletCpu: 1, swarmletMemoryMb: 60, slotLifeMs: 60_000, health: { ...DEFAULT_HEALTH_OPTIONS, ttlMs: options.nodeTtlMs, suspectAfterMs: options.nodeTtlMs / 2 }, payment: options.payment });
     this.policy = policy;
     this.loopState = initialLoopState(policy);
   }
