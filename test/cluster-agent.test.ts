@@ -16,8 +16,9 @@ import type { BrokerTask } from '../src/runtime/brokers/broker.js';
 import { BullmqBroker } from '../src/runtime/brokers/bullmq-broker.js';
 import { ClusterAgent, type ClusterAgentOptions } from '../src/runtime/cluster/agent.js';
 import { PERSONAL_WITHOUT_CONSENT } from '../src/runtime/cluster/agent-config.js';
-import { heartbeatSchema, keys, logEntrySchema, type ClusterResult, type Heartbeat } from '../src/runtime/cluster/protocol.js';
+import { heartbeatSchema, keys, type Heartbeat } from '../src/runtime/cluster/protocol.js';
 import { compileTaskModule } from '../src/runtime/local/task-compiler.js';
+import { loggedResults, servingExactly, waitFor } from './support/cluster.js';
 import { startRedisServer, type RedisServer } from './support/redis-server.js';
 
 let server: RedisServer;
@@ -83,36 +84,13 @@ function task(id: number, taskType: string, input: unknown, maxAttempts = 3, pay
   return { id, taskType, priority: 1, attempt: 1, maxAttempts, payload: payload ?? { mode: 0, input, depth: 0, deps: null, label: `t${id}` } };
 }
 
-async function results(prefix: string): Promise<ClusterResult[]> {
-  const entries = await redis.xrange(keys(prefix).log, '-', '+');
-  return entries.flatMap(([, fields]) => {
-    const entry = logEntrySchema.parse(JSON.parse(fields[fields.indexOf('e') + 1]!));
-    return entry.kind === 'results' ? entry.results : [];
-  });
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000): Promise<T> {
-  const deadlineMs = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadlineMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-const serving = (agent: ClusterAgent, expected: Record<string, string>) => () => {
-  const swarmlets = agent.status().swarmlets;
-  return swarmlets.length === Object.keys(expected).length && swarmlets.every((s) => expected[s.id] === s.taskType && s.state === 'idle');
-};
-
 describe('cluster agent', () => {
   it('starts the desired swarmlets, runs their micro-tasks and logs each result exactly once; heartbeats with a TTL', async () => {
     const { prefix, nodeId, k } = fresh();
     await publish(prefix, 'noop', 'square-sum', 'flaky');
     await desire(prefix, nodeId, [['s1', 'noop'], ['s2', 'square-sum'], ['s3', 'flaky']]);
     const { agent, lines } = await startAgent({ prefix, nodeId, cpu: 4, labels: { zone: 'a' }, pricePerCoreSecond: 0.02 });
-    await waitFor('three idle swarmlets', serving(agent, { s1: 'noop', s2: 'square-sum', s3: 'flaky' }));
+    await waitFor('three idle swarmlets', servingExactly(agent, { s1: 'noop', s2: 'square-sum', s3: 'flaky' }));
     expect(lines).toContain(`s1: started (${modules.get('noop')!.hash}) for noop: reason for s1 (noop)`);
 
     const broker = clientBroker(prefix);
@@ -126,8 +104,8 @@ describe('cluster agent', () => {
       task(300, 'noop', null, 1, { mode: 7, input: 1 }), // not a TaskPayload: dead with the reason
     ]);
     const expectedIds = [...noops.map((t) => t.id), 100, 101, 200, 201, 300];
-    await waitFor('every result', async () => new Set((await results(prefix)).map((r) => r.id)).size === expectedIds.length);
-    const all = await results(prefix);
+    await waitFor('every result', async () => new Set((await loggedResults(redis, prefix)).map((r) => r.id)).size === expectedIds.length);
+    const all = await loggedResults(redis, prefix);
     expect(all.map((r) => r.id).sort((a, b) => a - b)).toEqual(expectedIds.sort((a, b) => a - b)); // each exactly once
     const byId = new Map(all.map((r) => [r.id, r]));
     for (const noop of noops) expect(byId.get(noop.id)).toMatchObject({ status: 'ok', value: { n: noop.id }, attempt: 1 });
@@ -160,18 +138,18 @@ describe('cluster agent', () => {
     await desire(prefix, nodeId, [['s1', 'noop'], ['s2', 'noop']]);
     // A heartbeat far away: every change below arrives by the desired-changed message.
     const { agent, lines } = await startAgent({ prefix, nodeId, heartbeatMs: 60_000, ttlMs: 120_000 });
-    await waitFor('two noop swarmlets', serving(agent, { s1: 'noop', s2: 'noop' }));
+    await waitFor('two noop swarmlets', servingExactly(agent, { s1: 'noop', s2: 'noop' }));
 
     await desire(prefix, nodeId, [['s1', 'square-sum']], 2);
-    await waitFor('s1 specialized, s2 gone', serving(agent, { s1: 'square-sum' }));
+    await waitFor('s1 specialized, s2 gone', servingExactly(agent, { s1: 'square-sum' }));
     expect(lines).toContain('s2: stopping (no longer desired)');
     expect(lines).toContain('s2: stopped (no longer desired)');
     expect(lines).toContain(`s1: specialized (${modules.get('square-sum')!.hash}) from noop to square-sum: reason for s1 (square-sum)`);
     expect(lines.filter((line) => line.startsWith('s1: started'))).toHaveLength(1); // the same process, not a restart
 
     await clientBroker(prefix).enqueue([task(1, 'square-sum', { from: 0, to: 4 })]);
-    await waitFor('the result', async () => (await results(prefix)).length === 1);
-    expect(await results(prefix)).toMatchObject([{ id: 1, status: 'ok', value: 14 }]);
+    await waitFor('the result', async () => (await loggedResults(redis, prefix)).length === 1);
+    expect(await loggedResults(redis, prefix)).toMatchObject([{ id: 1, status: 'ok', value: 14 }]);
     // Level-based and idempotent: the same desired state again changes nothing.
     const before = lines.length;
     const reconciles = agent.reconciles;
@@ -188,7 +166,7 @@ describe('cluster agent', () => {
     await publish(prefix, 'cluster-sleep');
     await desire(prefix, nodeId, [['s1', 'cluster-sleep'], ['s2', 'cluster-sleep']]);
     const { agent, lines } = await startAgent({ prefix, nodeId, cpu: 2, drainTimeoutMs: 500 });
-    await waitFor('two swarmlets', serving(agent, { s1: 'cluster-sleep', s2: 'cluster-sleep' }));
+    await waitFor('two swarmlets', servingExactly(agent, { s1: 'cluster-sleep', s2: 'cluster-sleep' }));
     const broker = clientBroker(prefix);
     await broker.enqueue([task(1, 'cluster-sleep', { ms: 150, value: 'short' }), task(2, 'cluster-sleep', { ms: 30_000 })]);
     await waitFor('both leased', () => agent.status().swarmlets.every((s) => s.inFlight === 1));
@@ -197,7 +175,7 @@ describe('cluster agent', () => {
     await waitFor('both gone', () => agent.status().swarmlets.length === 0);
     expect(lines.filter((line) => line.includes('stopping (no longer desired) after its 1 micro-task(s) in flight'))).toHaveLength(2);
     expect(lines.filter((line) => line.includes('waited 500 ms for its work in flight: requeued 1 micro-task(s)'))).toHaveLength(1);
-    expect(await results(prefix)).toMatchObject([{ id: 1, status: 'ok', value: 'short' }]);
+    expect(await loggedResults(redis, prefix)).toMatchObject([{ id: 1, status: 'ok', value: 'short' }]);
     expect(await broker.take('cluster-sleep', 10)).toMatchObject([{ id: 2, attempt: 1 }]);
   });
 
@@ -212,7 +190,7 @@ describe('cluster agent', () => {
     expect(agent.status()).toMatchObject({ idle: false, swarmlets: [] });
     expect(lines).toContain('consent: not working now: consent is idle-only and the owner is using the machine');
     loadPerCore = 0.1;
-    await waitFor('s1 once idle', serving(agent, { s1: 'noop' }));
+    await waitFor('s1 once idle', servingExactly(agent, { s1: 'noop' }));
     expect(lines).toContain('consent: work allowed again');
     loadPerCore = 0.9; // the owner is back: everything stops at once
     await waitFor('nothing running', () => agent.status().swarmlets.length === 0);
@@ -232,14 +210,14 @@ describe('cluster agent', () => {
     await publish(prefix, 'noop');
     await desire(prefix, nodeId, [['s1', 'noop'], ['s2', 'noop'], ['s3', 'noop'], ['s4', 'noop']]);
     const { agent, lines } = await startAgent({ prefix, nodeId, kind: 'personal', cpu: 2, consent: { granted: true, maxCpuShare: 0.5 } });
-    await waitFor('one swarmlet', serving(agent, { s1: 'noop' }));
+    await waitFor('one swarmlet', servingExactly(agent, { s1: 'noop' }));
     const beats = agent.beats;
     await waitFor('three more heartbeats', () => agent.beats >= beats + 3);
     expect(agent.status().swarmlets.map((s) => s.id)).toEqual(['s1']);
     expect(lines.filter((line) => line.includes('not run: over the consent cap'))).toEqual(['s2, s3, s4: not run: over the consent cap of 1 (CPU cap 0.5 of 2 cores)']);
 
     await clientBroker(prefix).enqueue(Array.from({ length: 20 }, (_, index) => task(index + 1, 'noop', index)));
-    await waitFor('20 results on the one swarmlet', async () => (await results(prefix)).length === 20);
+    await waitFor('20 results on the one swarmlet', async () => (await loggedResults(redis, prefix)).length === 20);
     expect(agent.status().swarmlets).toMatchObject([{ id: 's1', tasksDone: 20 }]);
   });
 
@@ -281,7 +259,7 @@ describe('cluster agent', () => {
     await publish(prefix, 'cluster-sleep');
     await desire(prefix, nodeId, [['s1', 'cluster-sleep']]);
     const { agent, lines } = await startAgent({ prefix, nodeId, kind: 'personal', consent: { granted: true } });
-    await waitFor('s1', serving(agent, { s1: 'cluster-sleep' }));
+    await waitFor('s1', servingExactly(agent, { s1: 'cluster-sleep' }));
     const broker = clientBroker(prefix);
     await broker.enqueue([task(1, 'cluster-sleep', { ms: 30_000 }), task(2, 'cluster-sleep', { ms: 30_000 })]);
     await waitFor('a lease held by s1', () => agent.status().swarmlets[0]?.inFlight === 1);
@@ -300,7 +278,7 @@ describe('cluster agent', () => {
     const beats = agent.beats;
     await waitFor('two more heartbeats', () => agent.beats >= beats + 2);
     expect((await broker.depths()).get('cluster-sleep')).toBe(2);
-    expect(await results(prefix)).toEqual([]);
+    expect(await loggedResults(redis, prefix)).toEqual([]);
   });
 
   it('a swarmlet that dies mid-task: the micro-task fails once, the swarmlet is restarted, the retry succeeds', async () => {
@@ -308,10 +286,10 @@ describe('cluster agent', () => {
     await publish(prefix, 'crashy');
     await desire(prefix, nodeId, [['s1', 'crashy']]);
     const { agent, lines } = await startAgent({ prefix, nodeId });
-    await waitFor('s1', serving(agent, { s1: 'crashy' }));
+    await waitFor('s1', servingExactly(agent, { s1: 'crashy' }));
     await clientBroker(prefix).enqueue([task(7, 'crashy', { index: 0, every: 1 }, 3)]);
-    await waitFor('the result', async () => (await results(prefix)).length === 1);
-    expect(await results(prefix)).toMatchObject([{ id: 7, status: 'ok', value: 0, attempt: 2 }]);
+    await waitFor('the result', async () => (await loggedResults(redis, prefix)).length === 1);
+    expect(await loggedResults(redis, prefix)).toMatchObject([{ id: 7, status: 'ok', value: 0, attempt: 2 }]);
     expect(lines).toContain('s1: exited unexpectedly (killed by SIGKILL): 1 micro-task(s) failed');
     expect(lines.filter((line) => line.startsWith('s1: started'))).toHaveLength(2);
     expect(agent.status().failed).toBe(1);
@@ -322,7 +300,7 @@ describe('cluster agent', () => {
     await publish(prefix, 'cluster-sleep');
     await desire(prefix, nodeId, [['s1', 'cluster-sleep']]);
     const { agent } = await startAgent({ prefix, nodeId });
-    await waitFor('s1', serving(agent, { s1: 'cluster-sleep' }));
+    await waitFor('s1', servingExactly(agent, { s1: 'cluster-sleep' }));
     const broker = clientBroker(prefix);
     await broker.enqueue([task(1, 'cluster-sleep', { ms: 30_000 })]);
     await waitFor('a lease held by s1', () => agent.status().swarmlets[0]?.inFlight === 1);

@@ -6,50 +6,32 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { runOnCluster } from '../src/runtime/cluster/cluster-client.js';
 import { desiredStateSchema } from '../src/runtime/cluster/protocol.js';
-import { spawnCli, startAgent, startDirector, waitFor, type Child } from './support/cluster.js';
-import { startRedisServer, type RedisServer } from './support/redis-server.js';
+import { realCluster, spawnCli, startAgent, startDirector, waitFor } from './support/cluster.js';
 
 const TTL_MS = 1_500;
-let server: RedisServer;
-let redis: Redis;
-let children: Child[] = [];
-
-beforeAll(async () => {
-  server = await startRedisServer();
-  redis = new Redis(server.url);
-});
-afterEach(async () => {
-  await Promise.all(children.map((child) => child.stop('SIGKILL')));
-  children = [];
-  await redis.flushall();
-});
-afterAll(async () => {
-  await redis.quit();
-  await server.stop();
-});
-const spawned = (child: Child): Child => (children.push(child), child);
+const cluster = realCluster();
+const spawned = cluster.spawned;
 
 /** A server (dear, reliable), an edge box (cheaper) and a personal machine (cheapest; consent, half its cores). */
 function heterogeneousCluster(): void {
-  spawned(startDirector(server.url, TTL_MS));
-  spawned(startAgent(server.url, 'server', TTL_MS, ['--kind', 'server', '--price', '0.0001']));
-  spawned(startAgent(server.url, 'edge', TTL_MS, ['--kind', 'edge', '--price', '0.00004']));
-  spawned(startAgent(server.url, 'laptop', TTL_MS, ['--personal', '--consent', '--max-cpu', '50%', '--price', '0.00002']));
+  spawned(startDirector(cluster.server().url, TTL_MS));
+  spawned(startAgent(cluster.server().url, 'server', TTL_MS, ['--kind', 'server', '--price', '0.0001']));
+  spawned(startAgent(cluster.server().url, 'edge', TTL_MS, ['--kind', 'edge', '--price', '0.00004']));
+  spawned(startAgent(cluster.server().url, 'laptop', TTL_MS, ['--personal', '--consent', '--max-cpu', '50%', '--price', '0.00002']));
 }
 
 async function desiredCount(nodeId: string): Promise<number> {
-  const raw = await redis.get(`swarmlet:desired:${nodeId}`);
+  const raw = await cluster.redis().get(`swarmlet:desired:${nodeId}`);
   return raw === null ? 0 : desiredStateSchema.parse(JSON.parse(raw)).swarmlets.length;
 }
 
 it('swarmlet run --redis runs a split/join job on the cluster and prints each node\'s auction verdict', async () => {
   heterogeneousCluster();
-  await waitFor('three agents', async () => ((await redis.keys('swarmlet:node:*')).length === 3 ? true : undefined));
-  const run = spawnSync(process.execPath, ['dist/cli.js', 'run', 'examples/merge-sort', '--set', 'length=200000', '--set', 'leaf=20000', '--redis', server.url, '--no-progress'], { encoding: 'utf8', timeout: 60_000 });
+  await waitFor('three agents', async () => ((await cluster.redis().keys('swarmlet:node:*')).length === 3 ? true : undefined));
+  const run = spawnSync(process.execPath, ['dist/cli.js', 'run', 'examples/merge-sort', '--set', 'length=200000', '--set', 'leaf=20000', '--redis', cluster.server().url, '--no-progress'], { encoding: 'utf8', timeout: 60_000 });
   expect(run.stderr).toBe('');
   expect(run.status).toBe(0);
   expect(run.stdout).toMatch(/^merge-sort \(cluster job [0-9a-f-]+\): done, \d+ micro-tasks in [\d.]+ s/);
@@ -61,10 +43,10 @@ it('swarmlet run --redis runs a split/join job on the cluster and prints each no
 
 it('revoking a personal machine\'s consent (SIGUSR2) drains it at once: its work runs elsewhere and the job completes', async () => {
   heterogeneousCluster();
-  const laptop = children[3]!;
+  const laptop = cluster.children()[3]!;
   const log = join(mkdtempSync(join(tmpdir(), 'swarmlet-revoke-')), 'work.log');
   const job = { tasks: Array.from({ length: 24 }, (_, i) => ({ id: `w${i}`, type: 'cluster-work', input: { ms: 150, log } })) };
-  const running = runOnCluster(['test/fixtures/cluster-work.task.ts'], job, { redisUrl: server.url, cacheDir: '.swarmlet/cache' });
+  const running = runOnCluster(['test/fixtures/cluster-work.task.ts'], job, { redisUrl: cluster.server().url, cacheDir: '.swarmlet/cache' });
   await waitFor('the laptop to get a swarmlet', async () => ((await desiredCount('laptop')) > 0 ? true : undefined));
   laptop.process.kill('SIGUSR2');
   await waitFor('the director to take the laptop\'s swarmlets away', async () => ((await desiredCount('laptop')) === 0 ? true : undefined), 5 * TTL_MS);
@@ -75,15 +57,15 @@ it('revoking a personal machine\'s consent (SIGUSR2) drains it at once: its work
 }, 60_000);
 
 it('a personal machine without --consent is refused with what to add', () => {
-  const agent = spawnSync(process.execPath, ['dist/cli.js', 'agent', '--redis', server.url, '--personal'], { encoding: 'utf8', timeout: 20_000 });
+  const agent = spawnSync(process.execPath, ['dist/cli.js', 'agent', '--redis', cluster.server().url, '--personal'], { encoding: 'utf8', timeout: 20_000 });
   expect(agent.status).toBe(2);
   expect(agent.stderr).toMatch(/personal machines join only with explicit consent: add --consent/);
   expect(agent.stderr).not.toMatch(/\n\s+at /); // no stack trace
 });
 
 it('serve refuses a bad flag with the field and the fix', () => {
-  const serve = spawnCli(['serve', '--redis', server.url, '--tick-ms', 'soon']);
-  children.push(serve);
+  const serve = spawnCli(['serve', '--redis', cluster.server().url, '--tick-ms', 'soon']);
+  spawned(serve);
   return waitFor('serve to exit', () => (serve.process.exitCode !== null ? serve.process.exitCode : undefined)).then((code) => {
     expect(code).toBe(2);
     expect(serve.output()).toMatch(/--tick-ms: "soon" is not a positive number/);

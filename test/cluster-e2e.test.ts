@@ -5,41 +5,22 @@
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { runOnCluster } from '../src/runtime/cluster/cluster-client.js';
 import { logEntrySchema } from '../src/runtime/cluster/protocol.js';
-import { startAgent, startDirector, waitFor, type Child } from './support/cluster.js';
-import { startRedisServer, type RedisServer } from './support/redis-server.js';
+import { realCluster, startAgent, startDirector, waitFor } from './support/cluster.js';
 
 const TTL_MS = 1_500;
 const TASK = 'test/fixtures/cluster-work.task.ts';
-let server: RedisServer;
-let redis: Redis;
-let children: Child[] = [];
 const dir = mkdtempSync(join(tmpdir(), 'swarmlet-cluster-'));
-
-beforeAll(async () => {
-  server = await startRedisServer();
-  redis = new Redis(server.url);
-});
-afterEach(async () => {
-  await Promise.all(children.map((child) => child.stop('SIGKILL')));
-  children = [];
-  await redis.flushall();
-});
-afterAll(async () => {
-  await redis.quit();
-  await server.stop();
-});
-
-const spawned = (child: Child): Child => (children.push(child), child);
+const cluster = realCluster();
+const spawned = cluster.spawned;
 const workJob = (count: number, ms: number, log: string) => ({ tasks: Array.from({ length: count }, (_, i) => ({ id: `w${i}`, type: 'cluster-work', input: { ms, log } })) });
 
 /** Every `ok` result in the log, counted per micro-task id: recorded exactly once is the target. */
 async function okResultsPerTask(): Promise<Map<number, number>> {
   const counts = new Map<number, number>();
-  for (const [, fields] of await redis.xrange('swarmlet:log', '-', '+')) {
+  for (const [, fields] of await cluster.redis().xrange('swarmlet:log', '-', '+')) {
     const entry = logEntrySchema.parse(JSON.parse(fields[1]!));
     if (entry.kind !== 'results') continue;
     for (const result of entry.results) if (result.status === 'ok') counts.set(result.id, (counts.get(result.id) ?? 0) + 1);
@@ -58,19 +39,19 @@ function starts(log: string): Map<string, [number, number][]> {
 }
 
 async function heartbeatInFlight(nodeId: string): Promise<number> {
-  const raw = await redis.get(`swarmlet:node:${nodeId}`);
+  const raw = await cluster.redis().get(`swarmlet:node:${nodeId}`);
   if (!raw) return 0;
   return (JSON.parse(raw) as { swarmlets: { inFlight: number }[] }).swarmlets.reduce((sum, s) => sum + s.inFlight, 0);
 }
 
 it('three agents run a job; kill -9 of one mid-job: its work finishes elsewhere within 2× the TTL, nothing lost, nothing recorded twice', async () => {
-  spawned(startDirector(server.url, TTL_MS));
-  for (const node of ['a1', 'a2', 'a3']) spawned(startAgent(server.url, node, TTL_MS));
+  spawned(startDirector(cluster.server().url, TTL_MS));
+  for (const node of ['a1', 'a2', 'a3']) spawned(startAgent(cluster.server().url, node, TTL_MS));
   const log = join(dir, 'kill-agent.log');
-  const running = runOnCluster([TASK], workJob(36, 150, log), { redisUrl: server.url, cacheDir: '.swarmlet/cache' });
+  const running = runOnCluster([TASK], workJob(36, 150, log), { redisUrl: cluster.server().url, cacheDir: '.swarmlet/cache' });
   await waitFor('agent a1 to be running micro-tasks', async () => ((await heartbeatInFlight('a1')) > 0 ? true : undefined));
   const killedAtMs = Date.now();
-  await children[1]!.stop('SIGKILL'); // a1
+  await cluster.children()[1]!.stop('SIGKILL'); // a1
   const { outcome } = await running;
   expect(outcome.status).toBe('done');
   const output = outcome.output as Record<string, string>;
@@ -91,14 +72,14 @@ it('three agents run a job; kill -9 of one mid-job: its work finishes elsewhere 
 }, 60_000);
 
 it('kill -9 of the director mid-job and a restart: the job completes from what Redis holds, nothing lost', async () => {
-  const director = spawned(startDirector(server.url, TTL_MS));
-  for (const node of ['b1', 'b2']) spawned(startAgent(server.url, node, TTL_MS));
+  const director = spawned(startDirector(cluster.server().url, TTL_MS));
+  for (const node of ['b1', 'b2']) spawned(startAgent(cluster.server().url, node, TTL_MS));
   const log = join(dir, 'kill-director.log');
-  const running = runOnCluster([TASK], workJob(30, 100, log), { redisUrl: server.url, cacheDir: '.swarmlet/cache' });
+  const running = runOnCluster([TASK], workJob(30, 100, log), { redisUrl: cluster.server().url, cacheDir: '.swarmlet/cache' });
   await waitFor('five results', async () => ((await okResultsPerTask()).size >= 5 ? true : undefined));
   await director.stop('SIGKILL');
   await new Promise((resolve) => setTimeout(resolve, 300)); // the cluster goes on without a director for a while
-  const restarted = spawned(startDirector(server.url, TTL_MS));
+  const restarted = spawned(startDirector(cluster.server().url, TTL_MS));
   const { outcome } = await running;
   expect(outcome.status).toBe('done');
   expect(Object.keys(outcome.output as object)).toHaveLength(30);

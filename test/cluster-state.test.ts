@@ -12,9 +12,10 @@ import { afterAll, afterEach, beforeAll, describe, expect, it, vi, type MockInst
 import type { BrokerTask } from '../src/runtime/brokers/broker.js';
 import { BullmqBroker } from '../src/runtime/brokers/bullmq-broker.js';
 import { ClusterAgent, type ClusterAgentOptions } from '../src/runtime/cluster/agent.js';
-import { keys, logEntrySchema, taskStateRecordSchema, type ClusterResult } from '../src/runtime/cluster/protocol.js';
+import { keys, taskStateRecordSchema } from '../src/runtime/cluster/protocol.js';
 import { ProcessProvider } from '../src/runtime/local/process-provider.js';
 import { compileTaskModule } from '../src/runtime/local/task-compiler.js';
+import { loggedResults, servingExactly, waitFor } from './support/cluster.js';
 import { startRedisServer, type RedisServer } from './support/redis-server.js';
 
 let server: RedisServer;
@@ -70,34 +71,11 @@ async function desire(prefix: string, nodeId: string, swarmlets: [string, string
 
 const counterTask = (id: number): BrokerTask => ({ id, taskType: 'counter', priority: 1, attempt: 1, maxAttempts: 3, payload: { mode: 0, input: null, depth: 0, deps: null, label: `t${id}` } });
 
-async function results(prefix: string): Promise<ClusterResult[]> {
-  const entries = await redis.xrange(keys(prefix).log, '-', '+');
-  return entries.flatMap(([, fields]) => {
-    const entry = logEntrySchema.parse(JSON.parse(fields[fields.indexOf('e') + 1]!));
-    return entry.kind === 'results' ? entry.results : [];
-  });
-}
-
-async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 10_000): Promise<T> {
-  const deadlineMs = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadlineMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-const serving = (agent: ClusterAgent, expected: Record<string, string>) => () => {
-  const swarmlets = agent.status().swarmlets;
-  return swarmlets.length === Object.keys(expected).length && swarmlets.every((s) => expected[s.id] === s.taskType && s.state === 'idle');
-};
-
 /** Runs counter tasks `ids` one batch at a time and returns the counts they answered, by id. */
 async function runCounters(prefix: string, broker: BullmqBroker, ids: number[]): Promise<number[]> {
   await broker.enqueue(ids.map(counterTask));
   const all = await waitFor(`results of ${ids.join(',')}`, async () => {
-    const byId = new Map((await results(prefix)).map((r) => [r.id, r]));
+    const byId = new Map((await loggedResults(redis, prefix)).map((r) => [r.id, r]));
     return ids.every((id) => byId.has(id)) ? byId : undefined;
   });
   return ids.map((id) => all.get(id)!.value as number);
@@ -113,11 +91,11 @@ describe('stateful task types in cluster mode', () => {
     const { prefix, broker } = await fresh();
     await desire(prefix, 'n1', [['s1', 'counter']], 1);
     const { agent, lines } = await startAgent(prefix, 'n1');
-    await waitFor('s1 serving counter', serving(agent, { s1: 'counter' }));
+    await waitFor('s1 serving counter', servingExactly(agent, { s1: 'counter' }));
     expect((await runCounters(prefix, broker, [1, 2, 3])).sort()).toEqual([1, 2, 3]);
 
     await desire(prefix, 'n1', [['s2', 'counter']], 2);
-    await waitFor('s2 serving counter in place of s1', serving(agent, { s2: 'counter' }));
+    await waitFor('s2 serving counter in place of s1', servingExactly(agent, { s2: 'counter' }));
     expect(await savedState(prefix)).toMatchObject({ taskType: 'counter', hash: modules.get('counter')!.hash, nodeId: 'n1', swarmletId: 's1', state: { count: 3, pad: '' } });
     expect(lines).toContain(`s2: started (${modules.get('counter')!.hash}) for counter with its saved state: desired (version 2)`);
     expect(await runCounters(prefix, broker, [4])).toEqual([4]); // continues from Redis, not from 0
@@ -127,7 +105,7 @@ describe('stateful task types in cluster mode', () => {
     const { prefix, broker } = await fresh();
     await desire(prefix, 'n1', [['s1', 'counter']], 1);
     const first = await startAgent(prefix, 'n1');
-    await waitFor('s1 serving counter on n1', serving(first.agent, { s1: 'counter' }));
+    await waitFor('s1 serving counter on n1', servingExactly(first.agent, { s1: 'counter' }));
     expect((await runCounters(prefix, broker, [1, 2])).sort()).toEqual([1, 2]);
     await first.agent.stop();
     expect(first.agent.statesSaved).toBe(1);
@@ -135,7 +113,7 @@ describe('stateful task types in cluster mode', () => {
 
     await desire(prefix, 'n2', [['s1', 'counter']], 1);
     const second = await startAgent(prefix, 'n2');
-    await waitFor('s1 serving counter on n2', serving(second.agent, { s1: 'counter' }));
+    await waitFor('s1 serving counter on n2', servingExactly(second.agent, { s1: 'counter' }));
     expect(await runCounters(prefix, broker, [3])).toEqual([3]);
   });
 
@@ -143,13 +121,13 @@ describe('stateful task types in cluster mode', () => {
     const { prefix, k, broker } = await fresh();
     await desire(prefix, 'n1', [['s1', 'counter']], 1);
     const { agent } = await startAgent(prefix, 'n1');
-    await waitFor('s1 serving counter', serving(agent, { s1: 'counter' }));
+    await waitFor('s1 serving counter', servingExactly(agent, { s1: 'counter' }));
     expect((await runCounters(prefix, broker, [1, 2])).sort()).toEqual([1, 2]);
 
     await desire(prefix, 'n1', [['s1', 'noop']], 2);
-    await waitFor('s1 serving noop', serving(agent, { s1: 'noop' }));
+    await waitFor('s1 serving noop', servingExactly(agent, { s1: 'noop' }));
     await desire(prefix, 'n1', [['s1', 'counter']], 3);
-    await waitFor('s1 serving counter again', serving(agent, { s1: 'counter' }));
+    await waitFor('s1 serving counter again', servingExactly(agent, { s1: 'counter' }));
     expect(await runCounters(prefix, broker, [3])).toEqual([3]);
     expect(snapshots.mock.calls.map(([, taskType]) => taskType)).toEqual(['counter']);
     expect(await redis.exists(k.state('noop'))).toBe(0);
@@ -159,7 +137,7 @@ describe('stateful task types in cluster mode', () => {
     const { prefix, broker } = await fresh();
     await desire(prefix, 'n1', [['s1', 'counter']], 1);
     const { agent } = await startAgent(prefix, 'n1');
-    await waitFor('s1 serving counter', serving(agent, { s1: 'counter' }));
+    await waitFor('s1 serving counter', servingExactly(agent, { s1: 'counter' }));
     expect((await runCounters(prefix, broker, [1, 2, 3, 4])).sort()).toEqual([1, 2, 3, 4]);
     await agent.revokeConsent();
     expect(await savedState(prefix)).toMatchObject({ swarmletId: 's1', state: { count: 4 } });

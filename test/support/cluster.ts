@@ -4,6 +4,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll } from 'vitest';
+import { startRedisServer, type RedisServer } from './redis-server.js';
+import type { ClusterAgent } from '../../src/runtime/cluster/agent.js';
+import { keys, logEntrySchema, type ClusterResult } from '../../src/runtime/cluster/protocol.js';
 
 export interface Child {
   readonly process: ChildProcess;
@@ -35,19 +39,58 @@ export const startDirector = (url: string, ttlMs: number): Child => spawnCli(['s
 export const startAgent = (url: string, nodeId: string, ttlMs: number, extra: string[] = []): Child =>
   spawnCli(['agent', '--redis', url, '--node-id', nodeId, '--ttl-ms', String(ttlMs), '--heartbeat-ms', String(Math.round(ttlMs / 4)), ...extra]);
 
-/** Polls `check` until it returns a value (not undefined) or the bound passes. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined> | T | undefined, timeoutMs = 20_000): Promise<T> {
+/** Polls `check` until it returns a value (neither undefined nor false) or the bound passes. */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
-    if (value !== undefined) return value;
+    if (value !== undefined && value !== false) return value;
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
+    await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
+
+/** Every result agents wrote to the log, in order. */
+export async function loggedResults(redis: Redis, prefix = 'swarmlet'): Promise<ClusterResult[]> {
+  const entries = await redis.xrange(keys(prefix).log, '-', '+');
+  return entries.flatMap(([, fields]) => {
+    const entry = logEntrySchema.parse(JSON.parse(fields[fields.indexOf('e') + 1]!));
+    return entry.kind === 'results' ? entry.results : [];
+  });
+}
+
+/** A probe for waitFor: the agent runs exactly these swarmlets (id → task type), all idle. */
+export const servingExactly = (agent: ClusterAgent, expected: Record<string, string>) => (): boolean => {
+  const swarmlets = agent.status().swarmlets;
+  return swarmlets.length === Object.keys(expected).length && swarmlets.every((s) => expected[s.id] === s.taskType && s.state === 'idle');
+};
 
 /** Node ids with a live heartbeat. */
 export async function liveNodes(redis: Redis, prefix = 'swarmlet'): Promise<string[]> {
   const keys = await redis.keys(`${prefix}:node:*`);
   return keys.map((key) => key.slice(`${prefix}:node:`.length)).sort();
+}
+
+/**
+ * One real redis-server for a test file, flushed after each test, and the CLI processes a test
+ * starts (killed after it). Call at the top level of the file.
+ */
+export function realCluster(): { readonly server: () => RedisServer; readonly redis: () => Redis; readonly spawned: (child: Child) => Child; readonly children: () => readonly Child[] } {
+  let server: RedisServer;
+  let redis: Redis;
+  let children: Child[] = [];
+  beforeAll(async () => {
+    server = await startRedisServer();
+    redis = new Redis(server.url);
+  });
+  afterEach(async () => {
+    await Promise.all(children.map((child) => child.stop('SIGKILL')));
+    children = [];
+    await redis.flushall();
+  });
+  afterAll(async () => {
+    await redis.quit();
+    await server.stop();
+  });
+  return { server: () => server, redis: () => redis, spawned: (child) => (children.push(child), child), children: () => children };
 }
