@@ -46,6 +46,7 @@ import { randomUUID } from 'node:crypto';
 import { Job, Queue, Worker, type JobJson } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Broker, BrokerTask, FailOutcome } from './broker.js';
+import { isLeaseLost, jobIdOf, jobOptions, validateOptions, validateTask, validateTaskType, withinMs } from './bullmq-jobs.js';
 
 export interface BullmqBrokerOptions {
   /** `redis://host:port/db`; or give `connection`. */
@@ -69,8 +70,6 @@ interface Lease {
   readonly task: BrokerTask;
 }
 
-/** BullMQ priority of a class rank: lower runs first, 0 would mean "unprioritized". */
-const PRIORITY_OF_RANK = [3, 2, 1] as const;
 /** Stalls are the holder's fault (it died), not the task's: never fail a task for stalling. */
 const MAX_STALLED_COUNT = 1_000_000;
 const READY_STATES = ['wait', 'prioritized', 'delayed'] as const;
@@ -103,7 +102,7 @@ export class BullmqBroker implements Broker {
     if (!Number.isInteger(this.prefetch) || this.prefetch < 0) throw new RangeError(`BullmqBroker: prefetch = ${this.prefetch}, must be an integer ≥ 0 (default 256)`);
     this.keepDead = options.keepDead ?? 10_000;
     this.onBackgroundError = options.onBackgroundError ?? (() => {});
-    validateOptions(options, this.prefix, this.lockDurationMs, this.keepDead);
+    validateOptions(Boolean(options.url) || Boolean(options.connection), this.prefix, this.lockDurationMs, this.keepDead);
     // BullMQ workers need maxRetriesPerRequest null (commands wait out a reconnect instead of failing).
     const redisOptions: RedisOptions = { ...options.connection, maxRetriesPerRequest: null };
     this.redis = options.url ? new Redis(options.url, redisOptions) : new Redis(redisOptions);
@@ -379,55 +378,4 @@ export class BullmqBroker implements Broker {
   private assertOpen(): void {
     if (this.closed) throw new Error('BullmqBroker is closed: create a new one to reconnect');
   }
-}
-
-const jobIdOf = (id: number): string => `t${id}`;
-
-function withinMs<T>(work: Promise<T>, boundMs: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`BullmqBroker.close: ${what} took over ${boundMs} ms (is Redis reachable?)`)), boundMs);
-  });
-  return Promise.race([work, late]).finally(() => clearTimeout(timer));
-}
-
-function jobOptions(task: BrokerTask): { jobId: string; priority: number; attempts: number } {
-  return {
-    jobId: jobIdOf(task.id),
-    priority: PRIORITY_OF_RANK[task.priority as 0 | 1 | 2],
-    attempts: Math.max(1, task.maxAttempts - task.attempt + 1),
-  };
-}
-
-function isLeaseLost(error: unknown): boolean {
-  const code = (error as { code?: unknown } | undefined)?.code;
-  return typeof code === 'number' && code < 0;
-}
-
-function validateTaskType(taskType: string): void {
-  if (typeof taskType !== 'string' || taskType.length === 0 || taskType.includes(':')) {
-    throw new TypeError(`BullmqBroker: taskType ${JSON.stringify(taskType)} must be a non-empty string without ':' (it names a BullMQ queue)`);
-  }
-}
-
-function validateTask(task: BrokerTask): void {
-  validateTaskType(task.taskType);
-  if (!Number.isSafeInteger(task.id) || task.id < 0) {
-    throw new RangeError(`BullmqBroker: task id ${task.id} must be a non-negative safe integer`);
-  }
-  if (!Number.isInteger(task.priority) || task.priority < 0 || task.priority > 2) {
-    throw new RangeError(`BullmqBroker: priority ${task.priority} of task ${task.id} must be a class rank: 0 low, 1 normal, 2 high (PRIORITIES)`);
-  }
-  if (!Number.isInteger(task.attempt) || task.attempt < 1 || !Number.isInteger(task.maxAttempts) || task.maxAttempts < 1) {
-    throw new RangeError(`BullmqBroker: task ${task.id} has attempt ${task.attempt} of maxAttempts ${task.maxAttempts}: both must be integers ≥ 1`);
-  }
-}
-
-function validateOptions(options: BullmqBrokerOptions, prefix: string, lockDurationMs: number, keepDead: number): void {
-  if (!options.url && !options.connection) throw new TypeError('BullmqBroker: give url (redis://host:port) or connection (ioredis options)');
-  if (prefix.length === 0) throw new TypeError('BullmqBroker: prefix must be non-empty (default swarmlet)');
-  if (!Number.isInteger(lockDurationMs) || lockDurationMs < 10) {
-    throw new RangeError(`BullmqBroker: lockDurationMs = ${lockDurationMs}, must be an integer ≥ 10 (default 30000)`);
-  }
-  if (!Number.isInteger(keepDead) || keepDead < 0) throw new RangeError(`BullmqBroker: keepDead = ${keepDead}, must be an integer ≥ 0`);
 }

@@ -1,0 +1,57 @@
+/** How broker tasks become BullMQ jobs, and the checks on what the broker is given (bullmq-broker.ts). */
+import type { BrokerTask } from './broker.js';
+
+/** BullMQ priority of a class rank: lower runs first, 0 would mean "unprioritized". */
+export const PRIORITY_OF_RANK = [3, 2, 1] as const;
+
+/** BullMQ refuses integer-looking custom ids: a task's job id is `t<id>`. */
+export const jobIdOf = (id: number): string => `t${id}`;
+
+export function withinMs<T>(work: Promise<T>, boundMs: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`BullmqBroker.close: ${what} took over ${boundMs} ms (is Redis reachable?)`)), boundMs);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
+
+export function jobOptions(task: BrokerTask): { jobId: string; priority: number; attempts: number } {
+  return {
+    jobId: jobIdOf(task.id),
+    priority: PRIORITY_OF_RANK[task.priority as 0 | 1 | 2],
+    attempts: Math.max(1, task.maxAttempts - task.attempt + 1),
+  };
+}
+
+export function isLeaseLost(error: unknown): boolean {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'number' && code < 0;
+}
+
+export function validateTaskType(taskType: string): void {
+  if (typeof taskType !== 'string' || taskType.length === 0 || taskType.includes(':')) {
+    throw new TypeError(`BullmqBroker: taskType ${JSON.stringify(taskType)} must be a non-empty string without ':' (it names a BullMQ queue)`);
+  }
+}
+
+export function validateTask(task: BrokerTask): void {
+  validateTaskType(task.taskType);
+  if (!Number.isSafeInteger(task.id) || task.id < 0) {
+    throw new RangeError(`BullmqBroker: task id ${task.id} must be a non-negative safe integer`);
+  }
+  if (!Number.isInteger(task.priority) || task.priority < 0 || task.priority > 2) {
+    throw new RangeError(`BullmqBroker: priority ${task.priority} of task ${task.id} must be a class rank: 0 low, 1 normal, 2 high (PRIORITIES)`);
+  }
+  if (!Number.isInteger(task.attempt) || task.attempt < 1 || !Number.isInteger(task.maxAttempts) || task.maxAttempts < 1) {
+    throw new RangeError(`BullmqBroker: task ${task.id} has attempt ${task.attempt} of maxAttempts ${task.maxAttempts}: both must be integers ≥ 1`);
+  }
+}
+
+export function validateOptions(hasConnection: boolean, prefix: string, lockDurationMs: number, keepDead: number): void {
+  if (!hasConnection) throw new TypeError('BullmqBroker: give url (redis://host:port) or connection (ioredis options)');
+  if (prefix.length === 0) throw new TypeError('BullmqBroker: prefix must be non-empty (default swarmlet)');
+  if (!Number.isInteger(lockDurationMs) || lockDurationMs < 10) {
+    throw new RangeError(`BullmqBroker: lockDurationMs = ${lockDurationMs}, must be an integer ≥ 10 (default 30000)`);
+  }
+  if (!Number.isInteger(keepDead) || keepDead < 0) throw new RangeError(`BullmqBroker: keepDead = ${keepDead}, must be an integer ≥ 0`);
+}
