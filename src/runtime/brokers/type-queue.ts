@@ -39,7 +39,9 @@ const NO_OWNER = '';
  */
 export class TypeQueue {
   private readonly fifo = new Fifo<BrokerTask>();
-  private laneKey: string | undefined;
+  /** The one class and owner the FIFO holds (no string built per push: this is the hot path). */
+  private lanePriority = -1;
+  private laneOwner: string | undefined;
   private sla: SlaQueue | undefined;
   private readonly slaTasks = new Map<number, BrokerTask>();
 
@@ -51,11 +53,15 @@ export class TypeQueue {
 
   push(task: BrokerTask, nowMs: number): void {
     if (!this.sla) {
-      const key = task.deadlineAtMs === undefined ? `${task.priority}\u0000${task.owner ?? NO_OWNER}` : undefined;
-      if (this.fifo.size === 0) this.laneKey = key;
-      if (key !== undefined && key === this.laneKey) {
-        this.fifo.push(task);
-        return;
+      if (task.deadlineAtMs === undefined) {
+        if (this.fifo.size === 0) {
+          this.lanePriority = task.priority;
+          this.laneOwner = task.owner;
+        }
+        if (task.priority === this.lanePriority && task.owner === this.laneOwner) {
+          this.fifo.push(task);
+          return;
+        }
       }
       this.toSla(nowMs);
     }
