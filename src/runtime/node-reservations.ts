@@ -49,6 +49,8 @@ export class NodeReservations {
   private peakBusySwarmlets = 0;
   private deferred = 0;
   private lastDeferral: string | undefined;
+  /** Each type's claim, worked out once per tick: a claim is made per idle→busy swarmlet, which with one micro-task in flight is per micro-task. */
+  private readonly needs = new Map<string, { readonly cpu: number; readonly memoryMb: number; readonly durationMs: number }>();
 
   constructor(
     private readonly budget: NodeBudget,
@@ -80,7 +82,8 @@ export class NodeReservations {
   /** Before handing `swarmlet` work: true when it holds (or just got) its claim. */
   hold(swarmlet: SwarmletRecord, nowMs: number): boolean {
     if (this.ledger.claimOf(swarmlet.id)) return true;
-    const result = this.ledger.claim({ taskId: swarmlet.id, resources: this.needOf(swarmlet.taskType), predictedDurationMs: this.durationOf(swarmlet.taskType), nowMs, placeOn: NODE });
+    const need = this.needOf(swarmlet.taskType);
+    const result = this.ledger.claim({ taskId: swarmlet.id, resources: need, predictedDurationMs: need.durationMs, nowMs, placeOn: NODE });
     if (!result.ok) {
       this.deferred += 1;
       this.lastDeferral = `${swarmlet.id} (${swarmlet.taskType}) waits: ${result.reason}`;
@@ -98,9 +101,10 @@ export class NodeReservations {
 
   /** Each tick: busy swarmlets keep their claims; a claim outliving its swarmlet's work expires. */
   renew(busy: Iterable<SwarmletRecord>, nowMs: number): void {
+    this.needs.clear(); // predictions move: work the claims out again this tick
     for (const swarmlet of busy) {
       const claim = this.ledger.claimOf(swarmlet.id);
-      if (claim) this.ledger.extend(swarmlet.id, Math.max(claim.expiresAtMs, nowMs + Math.max(1_000, 2 * this.durationOf(swarmlet.taskType))));
+      if (claim) this.ledger.extend(swarmlet.id, Math.max(claim.expiresAtMs, nowMs + Math.max(1_000, 2 * this.needOf(swarmlet.taskType).durationMs)));
     }
     this.ledger.expire(nowMs);
   }
@@ -117,10 +121,15 @@ export class NodeReservations {
     };
   }
 
-  private needOf(taskType: string): { cpu: number; memoryMb: number } {
-    const cpu = Math.min(this.budget.cores * CPU_OVERCOMMIT, Math.max(0.05, this.usage.predictedCpu(taskType) ?? 1));
-    // Never more than the whole budget: a lone swarmlet always gets to run (its hard limit still guards it).
-    return { cpu, memoryMb: Math.min(this.memoryOf(taskType), this.budget.memoryMb) };
+  private needOf(taskType: string): { readonly cpu: number; readonly memoryMb: number; readonly durationMs: number } {
+    let need = this.needs.get(taskType);
+    if (need === undefined) {
+      const cpu = Math.min(this.budget.cores * CPU_OVERCOMMIT, Math.max(0.05, this.usage.predictedCpu(taskType) ?? 1));
+      // Never more than the whole budget: a lone swarmlet always gets to run (its hard limit still guards it).
+      need = { cpu, memoryMb: Math.min(this.memoryOf(taskType), this.budget.memoryMb), durationMs: this.durationOf(taskType) };
+      this.needs.set(taskType, need);
+    }
+    return need;
   }
 
   private memoryOf(taskType: string): number {
