@@ -69,3 +69,20 @@ describe('the director job book (rebuilt from the log alone)', () => {
     expect(handedOut).toEqual([1]);
   });
 });
+
+describe('per-job progress (each client sees its own job, not the cluster\'s totals)', () => {
+  it('counts each job\'s micro-tasks per type, created and done, including those a split creates', () => {
+    const b = book();
+    b.addTaskType({ taskType: 'square-sum', hasJoin: true });
+    run(b, [job('a', [{ id: 'x', type: 'square', input: 2 }, { id: 'y', type: 'square', input: 3, deps: ['x'] }]), { kind: 'job', jobKey: 's', job: { type: 'square-sum', input: { from: 0, to: 1 } }, modules: [] }]);
+    const byKey = () => Object.fromEntries(b.progress().map((p) => [p.jobKey, p.taskTypes]));
+    expect(byKey()).toEqual({ a: [{ taskType: 'square', done: 0, total: 2 }], s: [{ taskType: 'square-sum', done: 0, total: 1 }] });
+    // job s's root splits into two children (and a join): its total grows; job a is untouched.
+    run(b, [results([3, 'split', [{ input: { from: 0, to: 0 } }, { input: { from: 0, to: 1 } }]]), results([1, 'ok', 4])]);
+    expect(byKey().a).toEqual([{ taskType: 'square', done: 1, total: 2 }]);
+    expect(byKey().s).toEqual([{ taskType: 'square-sum', done: 1, total: 3 }]);
+    // Both children done: the parent comes back as its join, one more micro-task of the type.
+    run(b, [results([4, 'ok', 0], [5, 'ok', 0])]);
+    expect(byKey().s).toEqual([{ taskType: 'square-sum', done: 3, total: 4 }]);
+  });
+});

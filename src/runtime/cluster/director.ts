@@ -212,14 +212,15 @@ export class ClusterDirector {
   }
 
   private async publishProgress(snapshot: Snapshot, nowMs: number): Promise<void> {
-    const running = this.book.running();
-    if (running.length === 0) return;
-    const taskTypes = [...this.book.tracker.counts].map(([taskType, counts]) => ({
-      taskType, done: counts.done, total: counts.total, swarmlets: snapshot.swarmlets.filter((s) => s.taskType === taskType).length,
-    }));
-    const progress: ClusterProgress = { atMs: nowMs, taskTypes };
+    const jobs = this.book.progress();
+    if (jobs.length === 0) return;
+    const serving = new Map<string, number>();
+    for (const s of snapshot.swarmlets) serving.set(s.taskType, (serving.get(s.taskType) ?? 0) + 1);
     const pipeline = this.redis.pipeline();
-    for (const { jobKey } of running) pipeline.set(this.k.progress(jobKey), JSON.stringify(progress), 'PX', PROGRESS_TTL_MS);
+    for (const { jobKey, taskTypes } of jobs) {
+      const progress: ClusterProgress = { atMs: nowMs, taskTypes: taskTypes.map((t) => ({ ...t, swarmlets: serving.get(t.taskType) ?? 0 })) };
+      pipeline.set(this.k.progress(jobKey), JSON.stringify(progress), 'PX', PROGRESS_TTL_MS);
+    }
     await pipeline.exec();
   }
 }

@@ -1,4 +1,5 @@
 import { parseJob } from '../../core/job.js';
+import { MODE_JOIN } from '../local/wire.js';
 import type { BrokerTask } from '../brokers/broker.js';
 import { JobTracker, type JobRecord, type TrackerLimits } from '../jobs/job-tracker.js';
 import type { MicroTask } from '../jobs/micro-task.js';
@@ -11,6 +12,17 @@ interface BookedJob {
   readonly submittedAtMs: number;
   microTasks: number;
   duplicateResults: number;
+  /** This job's micro-tasks per type, created and finished (its own progress, apart from other jobs'). */
+  readonly byType: Map<string, { done: number; total: number }>;
+  /** Where counting into `byType` stopped: block index and ids of that block (blocks only grow, at the end). */
+  countedBlock: number;
+  countedInBlock: number;
+}
+
+/** One running job's progress per task type. */
+export interface JobProgress {
+  readonly jobKey: string;
+  readonly taskTypes: readonly { readonly taskType: string; readonly done: number; readonly total: number }[];
 }
 
 /**
@@ -55,9 +67,9 @@ export class JobBook {
     return { ready, finished: this.collectFinished(nowMs) };
   }
 
-  /** Running jobs, for progress and the loop. */
-  running(): { jobKey: string; record: JobRecord }[] {
-    return [...this.jobs.values()].map(({ jobKey, record }) => ({ jobKey, record }));
+  /** Each running job's own progress per task type. */
+  progress(): JobProgress[] {
+    return [...this.jobs.values()].map((booked) => ({ jobKey: booked.jobKey, taskTypes: [...booked.byType].map(([taskType, counts]) => ({ taskType, ...counts })) }));
   }
 
   /** Micro-tasks handed to the broker and not yet reported: after a replay, these are enqueued again (idempotent by id). */
@@ -96,8 +108,9 @@ export class JobBook {
       this.refused.push({ jobKey, outcome: { status: 'failed', error: error instanceof Error ? error.message : String(error), wallMs: 0, microTasks: 0, duplicateResults: 0 } });
       return [];
     }
-    const booked: BookedJob = { jobKey, record: submitted.job, submittedAtMs: nowMs, microTasks: 0, duplicateResults: 0 };
+    const booked: BookedJob = { jobKey, record: submitted.job, submittedAtMs: nowMs, microTasks: 0, duplicateResults: 0, byType: new Map(), countedBlock: 0, countedInBlock: 0 };
     this.jobs.set(submitted.job.id, booked);
+    this.countCreated(booked);
     return submitted.ready;
   }
 
@@ -110,13 +123,40 @@ export class JobBook {
       return [];
     }
     const booked = this.jobs.get(task.jobId);
-    if (booked) booked.microTasks += 1;
+    if (booked) {
+      booked.microTasks += 1;
+      const counts = booked.byType.get(task.taskType);
+      if (counts) counts.done += 1;
+    }
     this.stats.get(task.taskType)?.completed(result.durationUs / 1000);
-    if (result.status === 'ok') return this.tracker.completed(task.id, result.value);
-    if (result.status === 'split') return this.tracker.split(task.id, result.value);
+    if (result.status === 'ok' || result.status === 'split') {
+      const ready = result.status === 'ok' ? this.tracker.completed(task.id, result.value) : this.tracker.split(task.id, result.value);
+      if (booked) {
+        this.countCreated(booked); // a split's children are new ids
+        // A join reuses its split parent's id: one more micro-task of that type, with no new id.
+        for (const next of ready) if (next.mode === MODE_JOIN) booked.byType.get(next.taskType)!.total += 1;
+      }
+      return ready;
+    }
     const failure = (result.value ?? {}) as { message?: string; stack?: string };
     this.tracker.failed(task.id, result.attempt, failure.message ?? 'failed', failure.stack);
     return [];
+  }
+
+  /** Counts the job's micro-tasks created since the last count, by type (O(1) when nothing is new). */
+  private countCreated(booked: BookedJob): void {
+    const blocks = booked.record.idBlocks;
+    for (; booked.countedBlock < blocks.length; booked.countedBlock++, booked.countedInBlock = 0) {
+      const [first, count] = blocks[booked.countedBlock]!;
+      for (; booked.countedInBlock < count; booked.countedInBlock++) {
+        const taskType = this.tracker.tasks.get(first + booked.countedInBlock)?.taskType;
+        if (taskType === undefined) continue;
+        const counts = booked.byType.get(taskType) ?? { done: 0, total: 0 };
+        counts.total += 1;
+        booked.byType.set(taskType, counts);
+      }
+      if (booked.countedBlock === blocks.length - 1) return; // the last block may still grow: stay on it
+    }
   }
 
   private collectFinished(nowMs: number): { jobKey: string; outcome: JobOutcome }[] {
