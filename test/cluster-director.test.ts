@@ -3,6 +3,9 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ClusterAgent } from '../src/runtime/cluster/agent.js';
 import { runOnCluster } from '../src/runtime/cluster/cluster-client.js';
 import { ClusterDirector } from '../src/runtime/cluster/director.js';
+import { Redis } from 'ioredis';
+import { logBaseSchema } from '../src/runtime/cluster/protocol.js';
+import { loggedResults, waitFor } from './support/cluster.js';
 import { startRedisServer, type RedisServer } from './support/redis-server.js';
 
 let server: RedisServer;
@@ -26,5 +29,36 @@ it('a director and an agent started from code run a split/join job to its output
   } finally {
     await agent.stop();
     await director.stop();
+  }
+}, 30_000);
+
+it('the log is trimmed once jobs finish; a restarted director starts from the trimmed log with the same id counters', async () => {
+  const redis = new Redis(server.url);
+  const director = await ClusterDirector.start({ redisUrl: server.url, prefix: 'trim', tickMs: 50 });
+  const agent = await ClusterAgent.start({ redisUrl: server.url, prefix: 'trim', nodeId: 'lib', heartbeatMs: 100, ttlMs: 1_000 });
+  const job = { type: 'square-sum', input: { from: 0, to: 400 } };
+  const options = { redisUrl: server.url, prefix: 'trim', cacheDir: '.swarmlet/cache' };
+  try {
+    const first = await runOnCluster(['test/fixtures/square.task.ts'], job, options);
+    expect(first.outcome.output).toBe(21_253_400); // Σ i² for i < 400
+    await waitFor('the finished job to be trimmed from the log', async () => ((await redis.xlen('trim:log')) === 0 ? true : undefined));
+    const base = logBaseSchema.parse(JSON.parse((await redis.get('trim:log-base'))!));
+    expect(base.nextTaskId).toBe(8); // 7 ids were used: the root, 2 halves, 4 quarters (a join reuses its parent's id)
+    await director.stop();
+    const restarted = await ClusterDirector.start({ redisUrl: server.url, prefix: 'trim', tickMs: 50 });
+    try {
+      const second = await runOnCluster(['test/fixtures/square.task.ts'], job, options);
+      expect(second.outcome.output).toBe(21_253_400);
+      expect(second.outcome.duplicateResults).toBe(0);
+      // The new job's micro-tasks were numbered after the trimmed ones: no id was reused.
+      const ids = (await loggedResults(redis, 'trim')).map((r) => r.id);
+      expect(Math.min(...ids)).toBeGreaterThanOrEqual(base.nextTaskId);
+    } finally {
+      await restarted.stop();
+    }
+  } finally {
+    await agent.stop();
+    await director.stop().catch(() => undefined);
+    await redis.quit();
   }
 }, 30_000);

@@ -12,7 +12,7 @@ import { ClusterPool } from './cluster-pool.js';
 import { JobBook } from './job-book.js';
 import { readLiveNodes } from './live-nodes.js';
 import { connectRedis } from './redis-connect.js';
-import { DEFAULT_PREFIX, desiredStateSchema, keys, logEntrySchema, moduleRecordSchema, parseStored, type ClusterProgress, type JobOutcome, type LogEntry } from './protocol.js';
+import { DEFAULT_PREFIX, desiredStateSchema, keys, logBaseSchema, logEntrySchema, moduleRecordSchema, parseStored, type ClusterProgress, type JobOutcome, type LogEntry } from './protocol.js';
 
 export interface DirectorOptions {
   readonly redisUrl: string;
@@ -48,6 +48,10 @@ export class ClusterDirector {
   private readonly policy: Policy;
   private loopState: LoopState;
   private lastLogId = '0-0';
+  /** Running jobs in log order: the entry each began at and the id counters just before it (the trim point). */
+  private readonly runningSince = new Map<string, { readonly entryId: string; readonly counters: ReturnType<JobBook['tracker']['counters']> }>();
+  private trimmedTo = '0-0';
+  private applying = false;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
   private consuming: Promise<void> | undefined;
@@ -101,9 +105,14 @@ export class ClusterDirector {
       const state = parseStored(desiredStateSchema, await this.redis.get(key), key);
       if (state) this.pool.restore(key.slice(`${this.options.prefix}:desired:`.length), state, nowMs);
     }
+    const base = parseStored(logBaseSchema, await this.redis.get(this.k.logBase), this.k.logBase);
+    if (base) {
+      this.book.tracker.restoreCounters(base);
+      this.trimmedTo = base.minId;
+    }
     let replayed = 0;
-    for (;;) {
-      const page = await this.redis.xrange(this.k.log, `(${this.lastLogId}`, '+', 'COUNT', LOG_PAGE);
+    for (let start = base ? base.minId : '-'; ; start = `(${this.lastLogId}`) {
+      const page = await this.redis.xrange(this.k.log, start, '+', 'COUNT', LOG_PAGE);
       for (const [id, fields] of page) {
         await this.applyEntry(id, fields, false);
         replayed += 1;
@@ -131,7 +140,16 @@ export class ClusterDirector {
   }
 
   private async applyEntry(id: string, fields: string[], live: boolean): Promise<void> {
-    this.lastLogId = id;
+    this.applying = true; // the log is not trimmed while an entry is half applied
+    try {
+      await this.applyParsed(id, fields, live);
+    } finally {
+      this.lastLogId = id;
+      this.applying = false;
+    }
+  }
+
+  private async applyParsed(id: string, fields: string[], live: boolean): Promise<void> {
     const raw = fields[fields.indexOf('e') + 1] ?? null;
     let entry: LogEntry | undefined;
     try {
@@ -143,7 +161,10 @@ export class ClusterDirector {
     if (!entry) return;
     if (entry.kind === 'job') await this.learnModules(entry.modules);
     else if (live) this.pool.recordResults(entry.nodeId, entry.results.filter((r) => r.status === 'dead').length, Number(id.split('-')[0]));
+    const counters = this.book.tracker.counters();
     const { ready, finished } = this.book.apply(entry, Number(id.split('-')[0]));
+    if (entry.kind === 'job' && !finished.some((f) => f.jobKey === entry.jobKey)) this.runningSince.set(entry.jobKey, { entryId: id, counters });
+    for (const { jobKey } of finished) this.runningSince.delete(jobKey);
     await this.handOut(ready, live);
     for (const { jobKey, outcome } of finished) await this.publishOutcome(jobKey, outcome);
   }
@@ -193,6 +214,7 @@ export class ClusterDirector {
         await this.redis.publish(this.k.desiredChanged, nodeId);
       }
       await this.publishProgress(snapshot, nowMs);
+      await this.trimLog();
     } catch (error) {
       if (!this.stopped) this.log(`tick failed: ${(error as Error).message}`);
     } finally {
@@ -209,6 +231,21 @@ export class ClusterDirector {
       stats.closeWindow(depths.get(stats.taskType) ?? 0, inFlight.get(stats.taskType) ?? 0, this.book.tracker.counts.get(stats.taskType)?.blocked ?? 0),
     );
     return { nowMs, windowMs: this.options.tickMs, limits: this.pool.limits(nodes), swarmlets, load, jobProfiles: [] };
+  }
+
+  /**
+   * Bounds the log: entries before the oldest running job's first entry are no longer needed to
+   * rebuild anything. The counters at that point go to `<prefix>:log-base` first, so a director
+   * that replays the rest allocates the same ids; then XTRIM MINID drops what is older.
+   */
+  private async trimLog(): Promise<void> {
+    const oldest = this.runningSince.values().next().value;
+    const [ms, seq] = this.lastLogId.split('-').map(Number) as [number, number];
+    const base = oldest ? { minId: oldest.entryId, ...oldest.counters } : { minId: `${ms}-${seq + 1}`, ...this.book.tracker.counters() };
+    if (this.applying || base.minId === this.trimmedTo || this.lastLogId === '0-0') return;
+    await this.redis.set(this.k.logBase, JSON.stringify(base));
+    await this.redis.xtrim(this.k.log, 'MINID', base.minId);
+    this.trimmedTo = base.minId;
   }
 
   private async publishProgress(snapshot: Snapshot, nowMs: number): Promise<void> {

@@ -37,9 +37,15 @@ export const keys = (prefix: string) => ({
   jobDone: `${prefix}:job-done`,
   progress: (jobKey: string) => `${prefix}:progress:${jobKey}`,
   director: `${prefix}:director`,
+  /** Where the log now starts after trimming, and the id counters at that point. */
+  logBase: `${prefix}:log-base`,
   /** The latest placement auctions (newest first), each node's verdict with its reason. */
   decisions: `${prefix}:decisions`,
 });
+
+/** The log's start after a trim: replay from `minId` with the tracker's counters set to these. */
+export const logBaseSchema = z.object({ minId: z.string().regex(/^\d+-\d+$/), nextJobId: z.number().int().min(1), nextTaskId: z.number().int().min(1) });
+export type LogBase = z.infer<typeof logBaseSchema>;
 
 export const placementDecisionSchema = z.object({ atMs: z.number(), taskType: z.string(), reasons: z.array(z.string()) });
 export type PlacementDecisionRecord = z.infer<typeof placementDecisionSchema>;

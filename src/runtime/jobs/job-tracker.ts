@@ -51,6 +51,18 @@ export class JobTracker {
   readonly jobs = new Map<number, JobRecord>();
   readonly counts = new Map<string, TypeCounts>();
   private nextTaskId = 1;
+
+  /** The id counters: a director that trims its log stores them, so a replay of the rest allocates the same ids. */
+  counters(): { readonly nextJobId: number; readonly nextTaskId: number } {
+    return { nextJobId: this.nextJobId, nextTaskId: this.nextTaskId };
+  }
+
+  /** Starts counting from a stored point (before anything was submitted). */
+  restoreCounters(counters: { readonly nextJobId: number; readonly nextTaskId: number }): void {
+    invariant(this.jobs.size === 0, 'restoreCounters before any job');
+    this.nextJobId = counters.nextJobId;
+    this.nextTaskId = counters.nextTaskId;
+  }
   private nextJobId = 1;
 
   constructor(
