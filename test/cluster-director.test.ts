@@ -62,3 +62,16 @@ it('the log is trimmed once jobs finish; a restarted director starts from the tr
     await redis.quit();
   }
 }, 30_000);
+
+it('one director per prefix: a second one waits for the lease, takes over at a graceful stop, and gives up clearly while the first lives', async () => {
+  const first = await ClusterDirector.start({ redisUrl: server.url, prefix: 'lease', tickMs: 50 });
+  await expect(ClusterDirector.start({ redisUrl: server.url, prefix: 'lease', tickMs: 50, leaseWaitMs: 300 })).rejects.toThrow(
+    /^--prefix: another director \([0-9a-f-]+\) is running on this Redis with this prefix\. Fix: stop it first/,
+  );
+  const lines: string[] = [];
+  const waiting = ClusterDirector.start({ redisUrl: server.url, prefix: 'lease', tickMs: 50, leaseWaitMs: 10_000, log: (line) => lines.push(line) });
+  await waitFor('the second director to wait', () => (lines.some((l) => l.startsWith('waiting for the lease of director')) ? true : undefined));
+  await first.stop(); // hands the lease over at once
+  const second = await waiting;
+  await second.stop();
+}, 30_000);

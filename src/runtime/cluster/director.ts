@@ -11,6 +11,7 @@ import type { MicroTask } from '../jobs/micro-task.js';
 import { ClusterPool } from './cluster-pool.js';
 import { JobBook } from './job-book.js';
 import { readLiveNodes } from './live-nodes.js';
+import { DirectorLease } from './director-lease.js';
 import { connectRedis } from './redis-connect.js';
 import { DEFAULT_PREFIX, desiredStateSchema, keys, logBaseSchema, logEntrySchema, moduleRecordSchema, parseStored, type ClusterProgress, type JobOutcome, type LogEntry } from './protocol.js';
 
@@ -22,6 +23,8 @@ export interface DirectorOptions {
   readonly maxAttempts?: number;
   /** A node silent this long is dead (its heartbeat key expires at its own TTL; this bounds the director's view). */
   readonly nodeTtlMs?: number;
+  /** How long a second director waits for the first one's lease before it gives up (default 2 × the lease). */
+  readonly leaseWaitMs?: number;
   /** A lease not renewed for this long returns to the queue (the holder died). */
   readonly lockDurationMs?: number;
   readonly log?: (line: string) => void;
@@ -59,11 +62,12 @@ export class ClusterDirector {
   private readonly log: (line: string) => void;
 
   private constructor(
-    private readonly options: Required<Omit<DirectorOptions, 'policy' | 'log' | 'payment'>> & Pick<DirectorOptions, 'log' | 'payment'>,
+    private readonly options: Required<Omit<DirectorOptions, 'policy' | 'log' | 'payment' | 'leaseWaitMs'>> & Pick<DirectorOptions, 'log' | 'payment'>,
     policy: Policy,
     private readonly redis: Redis,
     private readonly reader: Redis,
     private readonly broker: BullmqBroker,
+    private readonly lease: DirectorLease,
   ) {
     this.k = keys(options.prefix);
     this.log = options.log ?? (() => undefined);
@@ -81,8 +85,17 @@ export class ClusterDirector {
     };
     const redis = await connectRedis(full.redisUrl, onError);
     const reader = await connectRedis(full.redisUrl, onError);
+    const leaseMs = Math.max(1_000, full.tickMs * 10);
+    const lease = new DirectorLease(redis, keys(full.prefix).director, leaseMs);
+    try {
+      await lease.acquire(full.leaseWaitMs ?? 2 * leaseMs, (holder) => full.log?.(`waiting for the lease of director ${holder} (one director per prefix; a crashed one's lease expires within ${leaseMs} ms)`));
+    } catch (error) {
+      reader.disconnect();
+      await redis.quit();
+      throw error;
+    }
     const broker = new BullmqBroker({ url: full.redisUrl, prefix: keys(full.prefix).queuePrefix, lockDurationMs: full.lockDurationMs });
-    const director = new ClusterDirector(full, options.policy ?? (adaptivePolicy() as Policy), redis, reader, broker);
+    const director = new ClusterDirector(full, options.policy ?? (adaptivePolicy() as Policy), redis, reader, broker, lease);
     await director.resume();
     director.timer = setInterval(() => void director.tick(), full.tickMs);
     director.consuming = director.consume();
@@ -95,6 +108,7 @@ export class ClusterDirector {
     this.reader.disconnect(); // ends a blocking XREAD at once
     await this.consuming?.catch(() => undefined);
     await this.broker.close();
+    await this.lease.release().catch(() => undefined); // a graceful stop hands over at once
     await this.redis.quit();
   }
 
@@ -194,7 +208,10 @@ export class ClusterDirector {
     this.ticking = true;
     try {
       const nowMs = Date.now();
-      await this.redis.set(this.k.director, String(nowMs), 'PX', this.options.tickMs * 10);
+      if (!(await this.lease.renew())) {
+        this.log('lost the director lease (another director took over): not acting until it is back');
+        return;
+      }
       const nodes = await readLiveNodes(this.redis, this.k, (message) => this.log(message));
       for (const nodeId of this.pool.observe(nodes, nowMs)) this.log(`node ${nodeId} is gone (no heartbeat within its TTL, or consent revoked): its swarmlets will be placed elsewhere`);
       const snapshot = await this.snapshot(nodes, nowMs);
