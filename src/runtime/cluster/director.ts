@@ -10,7 +10,7 @@ import { BullmqBroker } from '../brokers/bullmq-broker.js';
 import type { MicroTask } from '../jobs/micro-task.js';
 import { ClusterPool } from './cluster-pool.js';
 import { JobBook } from './job-book.js';
-import { readLiveNodes } from './live-nodes.js';
+import { readLiveNodes, scanKeys } from './live-nodes.js';
 import { DirectorLease } from './director-lease.js';
 import { connectRedis } from './redis-connect.js';
 import { DEFAULT_PREFIX, desiredStateSchema, keys, logBaseSchema, logEntrySchema, moduleRecordSchema, parseStored, type ClusterProgress, type JobOutcome, type LogEntry } from './protocol.js';
@@ -115,7 +115,7 @@ export class ClusterDirector {
   /** Takes over: the desired states and the whole log, replayed without enqueueing, then what is still outstanding. */
   private async resume(): Promise<void> {
     const nowMs = Date.now();
-    for (const key of await this.redis.keys(`${this.options.prefix}:desired:*`)) {
+    for (const key of await scanKeys(this.redis, `${this.options.prefix}:desired:*`)) {
       const state = parseStored(desiredStateSchema, await this.redis.get(key), key);
       if (state) this.pool.restore(key.slice(`${this.options.prefix}:desired:`.length), state, nowMs);
     }

@@ -9,13 +9,7 @@ import { heartbeatSchema, parseStored, type keys } from './protocol.js';
  * out: a broken agent gets no work rather than breaking the director.
  */
 export async function readLiveNodes(redis: Redis, k: ReturnType<typeof keys>, warn: (message: string) => void): Promise<Map<string, LiveNode>> {
-  const names: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', k.nodePattern, 'COUNT', 1_000);
-    names.push(...batch);
-    cursor = next;
-  } while (cursor !== '0');
+  const names = await scanKeys(redis, k.nodePattern);
   const nodes = new Map<string, LiveNode>();
   if (names.length === 0) return nodes;
   const values = await redis.mget(...names);
@@ -31,4 +25,16 @@ export async function readLiveNodes(redis: Redis, k: ReturnType<typeof keys>, wa
     }
   });
   return nodes;
+}
+
+/** Every key matching `pattern`, by SCAN (never KEYS: it blocks Redis on a big keyspace). */
+export async function scanKeys(redis: Redis, pattern: string): Promise<string[]> {
+  const names = new Set<string>(); // SCAN may return a key twice
+  let cursor = '0';
+  do {
+    const [next, batch] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1_000);
+    for (const name of batch) names.add(name);
+    cursor = next;
+  } while (cursor !== '0');
+  return [...names];
 }
