@@ -75,3 +75,17 @@ it('one director per prefix: a second one waits for the lease, takes over at a g
   const second = await waiting;
   await second.stop();
 }, 30_000);
+
+it('a director that loses its lease to another steps down: done settles, and it stops acting', async () => {
+  const redis = new Redis(server.url);
+  const lines: string[] = [];
+  const director = await ClusterDirector.start({ redisUrl: server.url, prefix: 'usurp', tickMs: 50, log: (line) => lines.push(line) });
+  try {
+    await redis.set('usurp:director', 'someone-else', 'PX', 60_000); // another director took the prefix
+    await director.done;
+    expect(lines).toContain('lost the director lease to another director: stepping down');
+  } finally {
+    await director.stop();
+    await redis.quit();
+  }
+}, 30_000);

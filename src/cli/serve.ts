@@ -17,11 +17,12 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
   if (options.payment !== 'critical-value' && options.payment !== 'bid') throw new InputError('--payment', `"${options.payment}" is not a payment rule`, 'use critical-value (truthful second price, the default) or bid (pay as bid)');
   const director = await ClusterDirector.start({ redisUrl: options.redis, prefix: options.prefix, tickMs, nodeTtlMs, lockDurationMs: nodeTtlMs, log, payment: options.payment });
   log(`director up on ${options.redis} (prefix ${options.prefix}); waiting for agents and jobs`);
-  await new Promise<void>((resolve) => {
-    const stop = (): void => void director.stop().then(resolve);
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  const stop = (): void => void director.stop();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  await director.done; // Ctrl-C, or stepping down after losing the lease
+  process.off('SIGINT', stop);
+  process.off('SIGTERM', stop);
 }
 
 function positive(field: string, text: string): number {

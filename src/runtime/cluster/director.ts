@@ -102,7 +102,12 @@ export class ClusterDirector {
     return director;
   }
 
+  private markDone: () => void = () => undefined;
+  /** Settles once the director has stopped (asked to, or stepping down after losing its lease). */
+  readonly done: Promise<void> = new Promise((resolve) => (this.markDone = resolve));
+
   async stop(): Promise<void> {
+    if (this.stopped) return this.done;
     this.stopped = true;
     clearInterval(this.timer);
     this.reader.disconnect(); // ends a blocking XREAD at once
@@ -110,6 +115,7 @@ export class ClusterDirector {
     await this.broker.close();
     await this.lease.release().catch(() => undefined); // a graceful stop hands over at once
     await this.redis.quit();
+    this.markDone();
   }
 
   /** Takes over: the desired states and the whole log, replayed without enqueueing, then what is still outstanding. */
@@ -131,6 +137,7 @@ export class ClusterDirector {
         await this.applyEntry(id, fields, false);
         replayed += 1;
       }
+      await this.lease.renew(); // a long replay must not let the lease lapse
       if (page.length < LOG_PAGE) break;
     }
     const outstanding = this.book.outstanding();
@@ -209,7 +216,10 @@ export class ClusterDirector {
     try {
       const nowMs = Date.now();
       if (!(await this.lease.renew())) {
-        this.log('lost the director lease (another director took over): not acting until it is back');
+        // Another director holds the prefix now (this one stalled past its lease): two directors
+        // would both apply the log and place swarmlets, so this one steps down.
+        this.log('lost the director lease to another director: stepping down');
+        void this.stop();
         return;
       }
       const nodes = await readLiveNodes(this.redis, this.k, (message) => this.log(message));
