@@ -4,9 +4,9 @@
  * are SET directly, micro-tasks enqueued with a BullmqBroker on the same prefix, results read back
  * from the log stream. Waits poll for a condition with a bound; nothing sleeps for timing.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { InputError } from '../src/core/errors.js';
@@ -17,8 +17,7 @@ import { BullmqBroker } from '../src/runtime/brokers/bullmq-broker.js';
 import { ClusterAgent, type ClusterAgentOptions } from '../src/runtime/cluster/agent.js';
 import { PERSONAL_WITHOUT_CONSENT } from '../src/runtime/cluster/agent-config.js';
 import { heartbeatSchema, keys, type Heartbeat } from '../src/runtime/cluster/protocol.js';
-import { compileTaskModule } from '../src/runtime/local/task-compiler.js';
-import { loggedResults, servingExactly, waitFor } from './support/cluster.js';
+import { compiledModules, loggedResults, servingExactly, waitFor } from './support/cluster.js';
 import { startRedisServer, type RedisServer } from './support/redis-server.js';
 
 let server: RedisServer;
@@ -32,11 +31,7 @@ beforeAll(async () => {
   server = await startRedisServer();
   redis = new Redis(server.url, { maxRetriesPerRequest: null });
   cacheDir = await mkdtemp(join(tmpdir(), 'swarmlet-agent-test-'));
-  for (const fixture of FIXTURES) {
-    const info = await compileTaskModule(`test/fixtures/${fixture}.task.ts`, join(cacheDir, 'compiled'));
-    const hash = /-([0-9a-f]+)\.mjs$/.exec(basename(info.modulePath))![1]!;
-    modules.set(info.name, { taskType: info.name, hash, code: await readFile(info.modulePath, 'utf8') });
-  }
+  for (const [name, module] of await compiledModules(FIXTURES, cacheDir)) modules.set(name, module);
 });
 
 afterAll(async () => {

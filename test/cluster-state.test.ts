@@ -4,9 +4,9 @@
  * serving the type (on this node or another) restores it. The director's side is played by hand as
  * in cluster-agent.test.ts. Waits poll with a bound; nothing sleeps for timing.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi, type MockInstance } from 'vitest';
 import type { BrokerTask } from '../src/runtime/brokers/broker.js';
@@ -14,8 +14,7 @@ import { BullmqBroker } from '../src/runtime/brokers/bullmq-broker.js';
 import { ClusterAgent, type ClusterAgentOptions } from '../src/runtime/cluster/agent.js';
 import { keys, taskStateRecordSchema } from '../src/runtime/cluster/protocol.js';
 import { ProcessProvider } from '../src/runtime/local/process-provider.js';
-import { compileTaskModule } from '../src/runtime/local/task-compiler.js';
-import { loggedResults, servingExactly, waitFor } from './support/cluster.js';
+import { compiledModules, loggedResults, servingExactly, waitFor } from './support/cluster.js';
 import { startRedisServer, type RedisServer } from './support/redis-server.js';
 
 let server: RedisServer;
@@ -27,11 +26,7 @@ beforeAll(async () => {
   server = await startRedisServer();
   redis = new Redis(server.url, { maxRetriesPerRequest: null });
   cacheDir = await mkdtemp(join(tmpdir(), 'swarmlet-cluster-state-test-'));
-  for (const fixture of ['stateful-counter', 'noop']) {
-    const info = await compileTaskModule(`test/fixtures/${fixture}.task.ts`, join(cacheDir, 'compiled'));
-    const hash = /-([0-9a-f]+)\.mjs$/.exec(basename(info.modulePath))![1]!;
-    modules.set(info.name, { taskType: info.name, hash, code: await readFile(info.modulePath, 'utf8') });
-  }
+  for (const [name, module] of await compiledModules(['stateful-counter', 'noop'], cacheDir)) modules.set(name, module);
 });
 
 afterAll(async () => {

@@ -3,10 +3,13 @@
  * processes against a real redis-server (test/support/redis-server.ts). Stopped by PID.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll } from 'vitest';
 import { startRedisServer, type RedisServer } from './redis-server.js';
 import type { ClusterAgent } from '../../src/runtime/cluster/agent.js';
+import { compileTaskModule } from '../../src/runtime/local/task-compiler.js';
 import { keys, logEntrySchema, type ClusterResult } from '../../src/runtime/cluster/protocol.js';
 
 export interface Child {
@@ -93,4 +96,15 @@ export function realCluster(): { readonly server: () => RedisServer; readonly re
     await server.stop();
   });
   return { server: () => server, redis: () => redis, spawned: (child) => (children.push(child), child), children: () => children };
+}
+
+/** Task modules as the cluster stores them (`<prefix>:module:<type>`), compiled from test fixtures. */
+export async function compiledModules(fixtures: readonly string[], cacheDir: string): Promise<Map<string, { taskType: string; hash: string; code: string }>> {
+  const modules = new Map<string, { taskType: string; hash: string; code: string }>();
+  for (const fixture of fixtures) {
+    const info = await compileTaskModule(`test/fixtures/${fixture}.task.ts`, join(cacheDir, 'compiled'));
+    const hash = /-([0-9a-f]+)\.mjs$/.exec(basename(info.modulePath))![1]!;
+    modules.set(info.name, { taskType: info.name, hash, code: await readFile(info.modulePath, 'utf8') });
+  }
+  return modules;
 }
