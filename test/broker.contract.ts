@@ -51,6 +51,19 @@ export function brokerContract(name: string, make: () => Promise<Broker> | Broke
       });
     });
 
+    describe('cancel', () => {
+      it('removes waiting tasks of an ended job; a leased one is left to its lease; unknown ids are ignored', async () => {
+        await broker.enqueue([task(1), task(2), task(3), task(4, 'compress')]);
+        expect(ids(await broker.take('hash', 1))).toEqual([1]);
+        const removed = await broker.cancel([{ id: 1, taskType: 'hash' }, { id: 2, taskType: 'hash' }, { id: 4, taskType: 'compress' }, { id: 99, taskType: 'hash' }]);
+        expect(removed.sort()).toEqual([2, 4]);
+        expect(await depthOf(broker, 'hash')).toBe(1);
+        expect(await depthOf(broker, 'compress')).toBe(0);
+        expect(ids(await broker.take('hash', 10))).toEqual([3]);
+        expect(await broker.complete([1])).toEqual([1]); // the leased one still ends normally
+      });
+    });
+
     describe('take', () => {
       it('leases at most max tasks, in batches', async () => {
         await broker.enqueue([1, 2, 3, 4, 5, 6, 7].map((id) => task(id)));

@@ -86,3 +86,21 @@ describe('per-job progress (each client sees its own job, not the cluster\'s tot
     expect(byKey().s).toEqual([{ taskType: 'square-sum', done: 3, total: 4 }]);
   });
 });
+
+describe('a failed job\'s waiting micro-tasks', () => {
+  it('are listed for cancelling (those handed to the broker and not reported), so they do not run for nothing', () => {
+    const b = book();
+    run(b, [job('f', [{ id: 'a', type: 'square', input: 1 }, { id: 'b', type: 'square', input: 2 }, { id: 'c', type: 'square', input: 3 }])]);
+    b.apply(results([2, 'ok', 4]), 2_000);
+    const { finished } = b.apply(results([1, 'dead', { message: 'boom' }]), 3_000);
+    expect(finished).toHaveLength(1);
+    expect(finished[0]!.outcome.status).toBe('failed');
+    expect(finished[0]!.cancel).toEqual([{ id: 3, taskType: 'square' }]);
+  });
+
+  it('a job that completes has nothing to cancel', () => {
+    const b = book();
+    run(b, [job('g', [{ id: 'a', type: 'square', input: 1 }])]);
+    expect(b.apply(results([1, 'ok', 1]), 2_000).finished[0]!.cancel).toEqual([]);
+  });
+});

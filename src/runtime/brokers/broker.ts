@@ -39,6 +39,11 @@ export interface Broker {
   fail(ids: readonly number[], reason: string): Promise<FailOutcome[]>;
   /** Ends leases without counting an attempt: the tasks go back to their queues as they were (they never ran). */
   requeue(ids: readonly number[]): Promise<void>;
+  /**
+   * Removes tasks still waiting (their job ended): returns the ids it removed. A leased task is not
+   * touched (its lease ends as usual), nor one this instance fetched ahead.
+   */
+  cancel(tasks: readonly { readonly id: number; readonly taskType: string }[]): Promise<number[]>;
   /** Ready (not leased) tasks per type. */
   depths(): Promise<Map<string, number>>;
   /** Tasks currently leased. */

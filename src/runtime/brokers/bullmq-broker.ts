@@ -206,6 +206,13 @@ export class BullmqBroker implements Broker {
     await this.requeueLeases(this.release(ids));
   }
 
+  async cancel(tasks: readonly { readonly id: number; readonly taskType: string }[]): Promise<number[]> {
+    this.assertOpen();
+    const mine = tasks.filter(({ id }) => !this.leases.has(id)); // leased or fetched ahead here: left alone
+    const removed = await Promise.all(mine.map(({ id, taskType }) => this.removeWaiting(taskType, jobIdOf(id))));
+    return mine.filter((_, index) => removed[index]).map(({ id }) => id);
+  }
+
   async depths(): Promise<Map<string, number>> {
     this.assertOpen();
     const types = (await this.redis.smembers(this.typesKey())).sort();
@@ -329,6 +336,14 @@ export class BullmqBroker implements Broker {
     } finally {
       this.renewing = false;
     }
+  }
+
+  /** Removes a job only if it is waiting: Queue.remove answers 1 for an unknown id and refuses (0) an active, locked one. */
+  private async removeWaiting(taskType: string, jobId: string): Promise<boolean> {
+    const queue = this.queueOf(taskType);
+    const state = await queue.getJobState(jobId);
+    if (!(READY_STATES as readonly string[]).includes(state) && state !== 'waiting') return false;
+    return (await queue.remove(jobId).catch(() => 0)) === 1;
   }
 
   private async readyCount(queue: Queue<BrokerTask>): Promise<number> {

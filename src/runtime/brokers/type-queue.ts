@@ -82,6 +82,18 @@ export class TypeQueue {
     if (this.sla.size === 0) this.sla = undefined;
   }
 
+  /** Removes a waiting task; false when it is not queued here. Rare (an ended job), so the FIFO moves to the SLA queue for it. */
+  remove(id: number, nowMs: number): boolean {
+    if (!this.sla) {
+      if (this.fifo.size === 0) return false;
+      this.toSla(nowMs);
+    }
+    const removed = this.sla!.remove(id);
+    if (removed) this.slaTasks.delete(id);
+    if (this.sla!.size === 0) this.sla = undefined;
+    return removed;
+  }
+
   private toSla(nowMs: number): void {
     this.sla = new SlaQueue({ ...this.options, capacity: Number.MAX_SAFE_INTEGER });
     for (let task = this.fifo.shift(); task; task = this.fifo.shift()) this.pushSla(task, nowMs);

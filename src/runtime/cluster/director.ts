@@ -187,7 +187,11 @@ export class ClusterDirector {
     if (entry.kind === 'job' && !finished.some((f) => f.jobKey === entry.jobKey)) this.runningSince.set(entry.jobKey, { entryId: id, counters });
     for (const { jobKey } of finished) this.runningSince.delete(jobKey);
     await this.handOut(ready, live);
-    for (const { jobKey, outcome } of finished) await this.publishOutcome(jobKey, outcome);
+    for (const { jobKey, outcome, cancel } of finished) {
+      // A failed job's micro-tasks still waiting in BullMQ would only run for nothing.
+      if (live && cancel.length > 0) this.log(`job ${jobKey}: cancelled ${(await this.broker.cancel(cancel)).length} waiting micro-task(s)`);
+      await this.publishOutcome(jobKey, outcome);
+    }
   }
 
   private async handOut(ready: readonly MicroTask[], live: boolean): Promise<void> {

@@ -17,6 +17,15 @@ interface BookedJob {
   /** Where counting into `byType` stopped: block index and ids of that block (blocks only grow, at the end). */
   countedBlock: number;
   countedInBlock: number;
+  /** Micro-tasks handed to the broker and not reported yet (id → type): what to cancel if the job fails. */
+  readonly handed: Map<number, string>;
+}
+
+/** A job that ended, and (if it failed) its micro-tasks still in the broker, to cancel. */
+export interface FinishedJob {
+  readonly jobKey: string;
+  readonly outcome: JobOutcome;
+  readonly cancel: readonly { readonly id: number; readonly taskType: string }[];
 }
 
 /** One running job's progress per task type. */
@@ -62,7 +71,7 @@ export class JobBook {
    * same wall times. Returns the micro-tasks that became ready (to enqueue) and the jobs it
    * finished. A job the tracker refuses (bad DAG, unknown type) finishes at once as failed.
    */
-  apply(entry: LogEntry, nowMs: number): { ready: MicroTask[]; finished: { jobKey: string; outcome: JobOutcome }[] } {
+  apply(entry: LogEntry, nowMs: number): { ready: MicroTask[]; finished: FinishedJob[] } {
     const ready = entry.kind === 'job' ? this.submit(entry.jobKey, entry.job, nowMs) : entry.results.flatMap((result) => this.result(result));
     return { ready, finished: this.collectFinished(nowMs) };
   }
@@ -90,6 +99,7 @@ export class JobBook {
   toBrokerTask(task: MicroTask): BrokerTask {
     const job = this.tracker.jobs.get(task.jobId)!;
     if (task.status === 'ready') this.tracker.start(task.id);
+    this.jobs.get(task.jobId)?.handed.set(task.id, task.taskType);
     const payload: TaskPayload = { mode: task.mode, input: task.input, depth: task.depth, deps: this.tracker.depOutputs(task), label: task.label };
     return {
       id: task.id, taskType: task.taskType, priority: job.priority, attempt: 1, maxAttempts: this.maxAttempts, payload,
@@ -108,7 +118,7 @@ export class JobBook {
       this.refused.push({ jobKey, outcome: { status: 'failed', error: error instanceof Error ? error.message : String(error), wallMs: 0, microTasks: 0, duplicateResults: 0 } });
       return [];
     }
-    const booked: BookedJob = { jobKey, record: submitted.job, submittedAtMs: nowMs, microTasks: 0, duplicateResults: 0, byType: new Map(), countedBlock: 0, countedInBlock: 0 };
+    const booked: BookedJob = { jobKey, record: submitted.job, submittedAtMs: nowMs, microTasks: 0, duplicateResults: 0, byType: new Map(), countedBlock: 0, countedInBlock: 0, handed: new Map() };
     this.jobs.set(submitted.job.id, booked);
     this.countCreated(booked);
     return submitted.ready;
@@ -124,6 +134,7 @@ export class JobBook {
     }
     const booked = this.jobs.get(task.jobId);
     if (booked) {
+      booked.handed.delete(task.id);
       booked.microTasks += 1;
       const counts = booked.byType.get(task.taskType);
       if (counts) counts.done += 1;
@@ -159,8 +170,8 @@ export class JobBook {
     }
   }
 
-  private collectFinished(nowMs: number): { jobKey: string; outcome: JobOutcome }[] {
-    const finished = this.refused.splice(0);
+  private collectFinished(nowMs: number): FinishedJob[] {
+    const finished: FinishedJob[] = this.refused.splice(0).map((refused) => ({ ...refused, cancel: [] }));
     for (const [id, booked] of this.jobs) {
       const { record } = booked;
       if (record.status === 'running') continue;
@@ -171,6 +182,7 @@ export class JobBook {
           status: record.status, ...(record.status === 'done' ? { output: record.output } : { error: record.error?.message ?? 'failed' }),
           wallMs: nowMs - booked.submittedAtMs, microTasks: booked.microTasks, duplicateResults: booked.duplicateResults,
         },
+        cancel: [...booked.handed].map(([id, taskType]) => ({ id, taskType })),
       });
     }
     return finished;
