@@ -34,7 +34,7 @@ it('a director and an agent started from code run a split/join job to its output
 
 it('the log is trimmed once jobs finish; a restarted director starts from the trimmed log with the same id counters', async () => {
   const redis = new Redis(server.url);
-  const director = await ClusterDirector.start({ redisUrl: server.url, prefix: 'trim', tickMs: 50 });
+  const director = await ClusterDirector.start({ redisUrl: server.url, prefix: 'trim', tickMs: 50, logRetentionMs: 0 });
   const agent = await ClusterAgent.start({ redisUrl: server.url, prefix: 'trim', nodeId: 'lib', heartbeatMs: 100, ttlMs: 1_000 });
   const job = { type: 'square-sum', input: { from: 0, to: 400 } };
   const options = { redisUrl: server.url, prefix: 'trim', cacheDir: '.swarmlet/cache' };
@@ -45,7 +45,7 @@ it('the log is trimmed once jobs finish; a restarted director starts from the tr
     const base = logBaseSchema.parse(JSON.parse((await redis.get('trim:log-base'))!));
     expect(base.nextTaskId).toBe(8); // 7 ids were used: the root, 2 halves, 4 quarters (a join reuses its parent's id)
     await director.stop();
-    const restarted = await ClusterDirector.start({ redisUrl: server.url, prefix: 'trim', tickMs: 50 });
+    const restarted = await ClusterDirector.start({ redisUrl: server.url, prefix: 'trim', tickMs: 50, logRetentionMs: 0 });
     try {
       const second = await runOnCluster(['test/fixtures/square.task.ts'], job, options);
       expect(second.outcome.output).toBe(21_253_400);
@@ -85,6 +85,24 @@ it('a director that loses its lease to another steps down: done settles, and it 
     await director.done;
     expect(lines).toContain('lost the director lease to another director: stepping down');
   } finally {
+    await director.stop();
+    await redis.quit();
+  }
+}, 30_000);
+
+it('finished jobs stay in the log for the retention time before they are trimmed', async () => {
+  const redis = new Redis(server.url);
+  const director = await ClusterDirector.start({ redisUrl: server.url, prefix: 'keep', tickMs: 50, logRetentionMs: 60_000 });
+  const agent = await ClusterAgent.start({ redisUrl: server.url, prefix: 'keep', nodeId: 'lib', heartbeatMs: 100, ttlMs: 1_000 });
+  try {
+    await runOnCluster(['test/fixtures/square.task.ts'], { type: 'square-sum', input: { from: 0, to: 50 } }, { redisUrl: server.url, prefix: 'keep', cacheDir: '.swarmlet/cache' });
+    const before = await redis.xlen('keep:log');
+    await new Promise((resolve) => setTimeout(resolve, 300)); // several ticks: within the retention nothing goes
+    expect(before).toBeGreaterThan(0);
+    expect(await redis.xlen('keep:log')).toBe(before);
+    expect(await redis.exists('keep:log-base')).toBe(0);
+  } finally {
+    await agent.stop();
     await director.stop();
     await redis.quit();
   }

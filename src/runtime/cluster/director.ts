@@ -13,7 +13,7 @@ import { JobBook } from './job-book.js';
 import { readLiveNodes, scanKeys } from './live-nodes.js';
 import { DirectorLease } from './director-lease.js';
 import { connectRedis } from './redis-connect.js';
-import { DEFAULT_PREFIX, desiredStateSchema, keys, logBaseSchema, logEntrySchema, moduleRecordSchema, parseStored, type ClusterProgress, type JobOutcome, type LogEntry } from './protocol.js';
+import { DEFAULT_PREFIX, desiredStateSchema, keys, logBaseSchema, logEntrySchema, moduleRecordSchema, parseStored, type LogBase, type ClusterProgress, type JobOutcome, type LogEntry } from './protocol.js';
 
 export interface DirectorOptions {
   readonly redisUrl: string;
@@ -23,6 +23,8 @@ export interface DirectorOptions {
   readonly maxAttempts?: number;
   /** A node silent this long is dead (its heartbeat key expires at its own TTL; this bounds the director's view). */
   readonly nodeTtlMs?: number;
+  /** Log entries stay at least this long after they could be trimmed (recent history to inspect). Default 60 000. */
+  readonly logRetentionMs?: number;
   /** How long a second director waits for the first one's lease before it gives up (default 2 × the lease). */
   readonly leaseWaitMs?: number;
   /** A lease not renewed for this long returns to the queue (the holder died). */
@@ -54,6 +56,8 @@ export class ClusterDirector {
   /** Running jobs in log order: the entry each began at and the id counters just before it (the trim point). */
   private readonly runningSince = new Map<string, { readonly entryId: string; readonly counters: ReturnType<JobBook['tracker']['counters']> }>();
   private trimmedTo = '0-0';
+  /** Trim points as they became safe, oldest first: each is used once it is `logRetentionMs` old. */
+  private trimCandidates: { readonly atMs: number; readonly base: LogBase }[] = [];
   private applying = false;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
@@ -78,7 +82,7 @@ export class ClusterDirector {
   }
 
   static async start(options: DirectorOptions): Promise<ClusterDirector> {
-    const full = { prefix: DEFAULT_PREFIX, tickMs: 200, maxAttempts: LIMITS.maxAttempts, nodeTtlMs: 3_000, lockDurationMs: 3_000, ...options };
+    const full = { prefix: DEFAULT_PREFIX, tickMs: 200, maxAttempts: LIMITS.maxAttempts, nodeTtlMs: 3_000, lockDurationMs: 3_000, logRetentionMs: 60_000, ...options };
     let reported = '';
     const onError = (error: Error): void => {
       if (error.message !== reported) full.log?.(`redis: ${(reported = error.message)}`); // once per distinct error, not per retry
@@ -245,7 +249,7 @@ export class ClusterDirector {
         await this.redis.publish(this.k.desiredChanged, nodeId);
       }
       await this.publishProgress(snapshot, nowMs);
-      await this.trimLog();
+      await this.trimLog(nowMs);
     } catch (error) {
       if (!this.stopped) this.log(`tick failed: ${(error as Error).message}`);
     } finally {
@@ -269,11 +273,17 @@ export class ClusterDirector {
    * rebuild anything. The counters at that point go to `<prefix>:log-base` first, so a director
    * that replays the rest allocates the same ids; then XTRIM MINID drops what is older.
    */
-  private async trimLog(): Promise<void> {
+  private async trimLog(nowMs: number): Promise<void> {
+    if (this.applying || this.lastLogId === '0-0') return;
     const oldest = this.runningSince.values().next().value;
     const [ms, seq] = this.lastLogId.split('-').map(Number) as [number, number];
-    const base = oldest ? { minId: oldest.entryId, ...oldest.counters } : { minId: `${ms}-${seq + 1}`, ...this.book.tracker.counters() };
-    if (this.applying || base.minId === this.trimmedTo || this.lastLogId === '0-0') return;
+    const safe: LogBase = oldest ? { minId: oldest.entryId, ...oldest.counters } : { minId: `${ms}-${seq + 1}`, ...this.book.tracker.counters() };
+    // A trim point stays valid later: every job running then or since began at or after it.
+    if (this.trimCandidates.at(-1)?.base.minId !== safe.minId) this.trimCandidates.push({ atMs: nowMs, base: safe });
+    const ripe = this.trimCandidates.filter((c) => c.atMs <= nowMs - this.options.logRetentionMs);
+    const base = ripe.at(-1)?.base;
+    if (base === undefined || base.minId === this.trimmedTo) return;
+    this.trimCandidates = this.trimCandidates.slice(ripe.length);
     await this.redis.set(this.k.logBase, JSON.stringify(base));
     await this.redis.xtrim(this.k.log, 'MINID', base.minId);
     this.trimmedTo = base.minId;
