@@ -2,7 +2,8 @@
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ClusterAgent } from '../src/runtime/cluster/agent.js';
 import { runOnCluster } from '../src/runtime/cluster/cluster-client.js';
-import { ClusterDirector } from '../src/runtime/cluster/director.js';
+import type { JobInput } from '../src/core/job.js';
+import { ClusterDirector, type DirectorOptions } from '../src/runtime/cluster/director.js';
 import { Redis } from 'ioredis';
 import { logBaseSchema } from '../src/runtime/cluster/protocol.js';
 import { loggedResults, waitFor } from './support/cluster.js';
@@ -16,38 +17,51 @@ afterAll(async () => {
   await server.stop();
 });
 
+const SQUARE = ['test/fixtures/square.task.ts'];
+
+/** A director and one agent in this process on `prefix`, and a way to run a job on them. */
+async function libraryCluster(prefix: string, director: Partial<DirectorOptions> = {}) {
+  const options = { redisUrl: server.url, prefix, cacheDir: '.swarmlet/cache' };
+  const started = await ClusterDirector.start({ redisUrl: server.url, prefix, tickMs: 50, ...director });
+  const agent = await ClusterAgent.start({ redisUrl: server.url, prefix, nodeId: 'lib', heartbeatMs: 100, ttlMs: 1_000 });
+  return {
+    director: started,
+    run: (job: JobInput) => runOnCluster(SQUARE, job, options),
+    async stop() {
+      await agent.stop();
+      await started.stop().catch(() => undefined);
+    },
+  };
+}
+
 it('a director and an agent started from code run a split/join job to its output, with no log callbacks given', async () => {
-  const director = await ClusterDirector.start({ redisUrl: server.url, tickMs: 50 });
-  const agent = await ClusterAgent.start({ redisUrl: server.url, nodeId: 'lib', heartbeatMs: 100, ttlMs: 1_000 });
+  const cluster = await libraryCluster('swarmlet');
   try {
     // Splits into halves down to ranges of ≤ 100 (16 leaves), joins back up: split and join across the cluster.
-    const { outcome } = await runOnCluster(['test/fixtures/square.task.ts'], { type: 'square-sum', input: { from: 0, to: 1_000 } }, { redisUrl: server.url, cacheDir: '.swarmlet/cache' });
+    const { outcome } = await cluster.run({ type: 'square-sum', input: { from: 0, to: 1_000 } });
     expect(outcome.error).toBeUndefined();
     expect(outcome.status).toBe('done');
     expect(outcome.output).toBe(332_833_500); // Σ i² for i < 1000
     expect(outcome.microTasks).toBe(31 + 15); // 15 splits + 16 leaves, then 15 joins
   } finally {
-    await agent.stop();
-    await director.stop();
+    await cluster.stop();
   }
 }, 30_000);
 
 it('the log is trimmed once jobs finish; a restarted director starts from the trimmed log with the same id counters', async () => {
   const redis = new Redis(server.url);
-  const director = await ClusterDirector.start({ redisUrl: server.url, prefix: 'trim', tickMs: 50, logRetentionMs: 0 });
-  const agent = await ClusterAgent.start({ redisUrl: server.url, prefix: 'trim', nodeId: 'lib', heartbeatMs: 100, ttlMs: 1_000 });
+  const cluster = await libraryCluster('trim', { logRetentionMs: 0 });
   const job = { type: 'square-sum', input: { from: 0, to: 400 } };
-  const options = { redisUrl: server.url, prefix: 'trim', cacheDir: '.swarmlet/cache' };
   try {
-    const first = await runOnCluster(['test/fixtures/square.task.ts'], job, options);
+    const first = await cluster.run(job);
     expect(first.outcome.output).toBe(21_253_400); // Σ i² for i < 400
     await waitFor('the finished job to be trimmed from the log', async () => ((await redis.xlen('trim:log')) === 0 ? true : undefined));
     const base = logBaseSchema.parse(JSON.parse((await redis.get('trim:log-base'))!));
     expect(base.nextTaskId).toBe(8); // 7 ids were used: the root, 2 halves, 4 quarters (a join reuses its parent's id)
-    await director.stop();
+    await cluster.director.stop();
     const restarted = await ClusterDirector.start({ redisUrl: server.url, prefix: 'trim', tickMs: 50, logRetentionMs: 0 });
     try {
-      const second = await runOnCluster(['test/fixtures/square.task.ts'], job, options);
+      const second = await cluster.run(job);
       expect(second.outcome.output).toBe(21_253_400);
       expect(second.outcome.duplicateResults).toBe(0);
       // The new job's micro-tasks were numbered after the trimmed ones: no id was reused.
@@ -57,8 +71,7 @@ it('the log is trimmed once jobs finish; a restarted director starts from the tr
       await restarted.stop();
     }
   } finally {
-    await agent.stop();
-    await director.stop().catch(() => undefined);
+    await cluster.stop();
     await redis.quit();
   }
 }, 30_000);
@@ -92,18 +105,16 @@ it('a director that loses its lease to another steps down: done settles, and it 
 
 it('finished jobs stay in the log for the retention time before they are trimmed', async () => {
   const redis = new Redis(server.url);
-  const director = await ClusterDirector.start({ redisUrl: server.url, prefix: 'keep', tickMs: 50, logRetentionMs: 60_000 });
-  const agent = await ClusterAgent.start({ redisUrl: server.url, prefix: 'keep', nodeId: 'lib', heartbeatMs: 100, ttlMs: 1_000 });
+  const cluster = await libraryCluster('keep', { logRetentionMs: 60_000 });
   try {
-    await runOnCluster(['test/fixtures/square.task.ts'], { type: 'square-sum', input: { from: 0, to: 50 } }, { redisUrl: server.url, prefix: 'keep', cacheDir: '.swarmlet/cache' });
+    await cluster.run({ type: 'square-sum', input: { from: 0, to: 50 } });
     const before = await redis.xlen('keep:log');
     await new Promise((resolve) => setTimeout(resolve, 300)); // several ticks: within the retention nothing goes
     expect(before).toBeGreaterThan(0);
     expect(await redis.xlen('keep:log')).toBe(before);
     expect(await redis.exists('keep:log-base')).toBe(0);
   } finally {
-    await agent.stop();
-    await director.stop();
+    await cluster.stop();
     await redis.quit();
   }
 }, 30_000);

@@ -56,8 +56,11 @@ const DECISIONS_SHOWN = 5;
 export async function latestDecisions(redis: Redis, k: ReturnType<typeof keys>, count: number): Promise<PlacementDecisionRecord[]> {
   const raw = await redis.lrange(k.decisions, 0, count - 1);
   return raw.flatMap((text) => {
-    const parsed = placementDecisionSchema.safeParse(JSON.parse(text));
-    return parsed.success ? [parsed.data] : [];
+    try {
+      return [parseStored(placementDecisionSchema, text, k.decisions)!];
+    } catch {
+      return [];
+    }
   });
 }
 
