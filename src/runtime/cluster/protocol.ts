@@ -15,7 +15,8 @@
  * - `P:state:<type>`     a stateful type's latest state (`snapshot()`), written by the agent whose
  *                        swarmlet left the type, read by the next to serve it: last writer wins.
  * - `P:job:<key>`        a finished job's outcome; `P:progress:<key>` its progress while it runs.
- * - `P:director`         the director's heartbeat (one director at a time).
+ * - `P:director`         the director's lease (one director at a time); `P:director:epoch` counts
+ *                        its takings, so a paused holder knows whether it may take it back.
  * - `P:decisions`        the latest placement auctions with every node's verdict and reason.
  */
 import { z } from 'zod';
