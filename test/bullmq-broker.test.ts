@@ -84,6 +84,21 @@ describe('bullmq broker: what Redis adds', () => {
     expect((await inspect(plainPrefix).getJobCounts('active')).active).toBe(0);
   });
 
+  it('fetches ahead at most what prefetch(type) allows, and gives back a type nobody here wants at once', async () => {
+    const prefix = freshPrefix();
+    let depth = 2;
+    const broker = open(prefix, { prefetch: (taskType) => (taskType === 'hash' ? depth : 0) });
+    await broker.enqueue([1, 2, 3, 4, 5, 6].map((id) => task(id)));
+    await broker.complete((await broker.take('hash', 3)).map((t) => t.id)); // three completions, room for two ahead
+    expect(await broker.depths()).toEqual(new Map([['hash', 3]])); // 4, 5 held ahead + 6 queued
+    const other = open(prefix);
+    expect((await other.take('hash', 10)).map((t) => t.id)).toEqual([6]);
+    expect(await broker.returnAhead((taskType) => taskType !== 'hash')).toBe(2);
+    depth = 0;
+    expect((await other.take('hash', 10)).map((t) => [t.id, t.attempt])).toEqual([[4, 1], [5, 1]]);
+    expect(await broker.returnAhead(() => false)).toBe(0);
+  });
+
   it('close hands held leases back (no attempt counted), behind what was still queued', async () => {
     const prefix = freshPrefix();
     const first = open(prefix);
@@ -113,19 +128,33 @@ describe('bullmq broker: what Redis adds', () => {
     expect(await broker.take('hash', 1)).toEqual([original]);
   });
 
-  it('stores class ranks as BullMQ priorities 3 - rank, and keeps the dead in the failed set with the reason', async () => {
+  it('keeps each class in its own plain BullMQ queue, and the dead in the failed set with the reason', async () => {
     const prefix = freshPrefix();
     const broker = open(prefix);
-    const queue = inspect(prefix);
+    const [low, normal, high] = [inspect(prefix, 'hash#low'), inspect(prefix), inspect(prefix, 'hash#high')];
     await broker.enqueue([task(1, { priority: 0 }), task(2, { priority: 1 }), task(3, { priority: 2, maxAttempts: 2 })]);
-    expect((await Promise.all(['t1', 't2', 't3'].map((id) => queue.getJob(id)))).map((job) => job?.priority)).toEqual([3, 2, 1]);
+    const waiting = async (queue: Queue): Promise<(string | undefined)[]> => (await queue.getWaiting()).map((job) => job.id);
+    expect([await waiting(low), await waiting(normal), await waiting(high)]).toEqual([['t1'], ['t2'], ['t3']]);
+    expect((await high.getJob('t3'))?.priority).toBe(0); // plain lists, not BullMQ's prioritized set
     for (let attempt = 1; attempt <= 2; attempt++) {
       expect((await broker.take('hash', 1)).map((t) => [t.id, t.attempt])).toEqual([[3, attempt]]);
       await broker.fail([3], `boom ${attempt}`);
     }
-    const [dead] = await queue.getFailed();
+    const [dead] = await high.getFailed();
     expect({ id: dead?.id, reason: dead?.failedReason, attemptsMade: dead?.attemptsMade }).toEqual({ id: 't3', reason: 'boom 2', attemptsMade: 2 });
-    expect(await queue.getJobCounts('completed', 'active')).toEqual({ completed: 0, active: 0 });
+    expect(await high.getJobCounts('completed', 'active')).toEqual({ completed: 0, active: 0 });
+  });
+
+  it('a high task enqueued after normal ones were fetched ahead is taken before them', async () => {
+    const prefix = freshPrefix();
+    const broker = open(prefix);
+    await broker.enqueue([task(1), task(2), task(3)]);
+    await broker.complete((await broker.take('hash', 1)).map((t) => t.id)); // fetches 2 ahead
+    await broker.enqueue([task(9, { priority: 2 })]);
+    expect((await broker.take('hash', 1)).map((t) => t.id)).toEqual([9]);
+    // While the high class had ready work, a normal completion fetched nothing ahead of it.
+    await broker.complete([9]);
+    expect((await broker.take('hash', 10)).map((t) => t.id)).toEqual([2, 3]);
   });
 
   it('completed tasks leave Redis; enqueue is idempotent by task id while the job exists', async () => {
@@ -160,7 +189,8 @@ describe('bullmq broker: what Redis adds', () => {
   it('refuses what BullMQ cannot hold, naming the field and the fix', async () => {
     const broker = open(freshPrefix());
     await expect(broker.enqueue([task(1, { priority: 5 })])).rejects.toThrow(/priority 5 of task 1 must be a class rank: 0 low, 1 normal, 2 high/);
-    await expect(broker.enqueue([task(1, { taskType: 'a:b' })])).rejects.toThrow(/without ':'/);
+    await expect(broker.enqueue([task(1, { taskType: 'a:b' })])).rejects.toThrow(/without ':' or '#'/);
+    await expect(broker.enqueue([task(1, { taskType: 'a#high' })])).rejects.toThrow(/without ':' or '#'/);
     expect(() => new BullmqBroker({ prefix: 'x' })).toThrow(/give url/);
     expect(await broker.depths()).toEqual(new Map());
   });

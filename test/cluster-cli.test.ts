@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { runOnCluster } from '../src/runtime/cluster/cluster-client.js';
 import { desiredStateSchema } from '../src/runtime/cluster/protocol.js';
+import { Redis } from 'ioredis';
 import { realCluster, spawnCli, startAgent, startDirector, waitFor } from './support/cluster.js';
+import { startRedisServer } from './support/redis-server.js';
 
 const TTL_MS = 1_500;
 const cluster = realCluster();
@@ -79,3 +81,16 @@ it('run --redis and serve with no Redis behind the URL: one clear line, exit 2, 
     expect(result.stderr).toMatch(/^swarmlet: --redis: cannot reach Redis at redis:\/\/127\.0\.0\.1:1 \(.*\)\. Fix: start redis-server/);
   }
 });
+
+it('an agent told to leave after its Redis died exits within the bound, saying why, instead of waiting forever', async () => {
+  const own = await startRedisServer();
+  const agent = spawned(startAgent(own.url, 'orphan', TTL_MS));
+  const redis = new Redis(own.url);
+  await waitFor('the agent to join', async () => ((await redis.exists('swarmlet:node:orphan')) === 1 ? true : undefined));
+  await redis.quit();
+  await own.stop();
+  const exited = new Promise<number | null>((resolve) => agent.process.once('exit', (code) => resolve(code)));
+  agent.process.kill('SIGTERM');
+  expect(await exited).toBe(1);
+  expect(agent.output()).toMatch(/could not leave gracefully within 10000 ms \(is Redis reachable\?\): exiting/);
+}, 30_000);

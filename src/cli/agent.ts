@@ -52,7 +52,9 @@ export function agentCommand(program: Command): Command {
     .action((options: AgentCommandOptions) => runAgent(options));
 }
 
-/** Runs the agent until SIGINT or SIGTERM; resolves once it has left the swarm. */
+const LEAVE_BOUND_MS = 10_000;
+
+/** Runs the agent until SIGINT or SIGTERM; resolves once it has left the swarm (or exits after a bound). */
 export async function runAgent(flags: AgentCommandOptions): Promise<void> {
   const options = agentOptionsFromFlags(flags, (line) => process.stdout.write(`${line}\n`));
   let agent: ClusterAgent;
@@ -68,6 +70,13 @@ export async function runAgent(flags: AgentCommandOptions): Promise<void> {
       leaving = true;
       process.stdout.write(`${signal}: leaving the swarm (leases requeued, swarmlets stopped)\n`);
       process.off('SIGUSR2', revoke);
+      // Leaving waits on Redis (results, leases, the node key); with Redis gone it would wait
+      // forever. Past the bound the agent exits: its leases come back by lock expiry elsewhere.
+      const boundMs = Math.max(LEAVE_BOUND_MS, 2 * (options.ttlMs ?? 0));
+      setTimeout(() => {
+        process.stderr.write(`swarmlet: could not leave gracefully within ${boundMs} ms (is Redis reachable?): exiting; its leases return to the queue by lock expiry\n`);
+        process.exit(1);
+      }, boundMs).unref();
       agent.stop().catch((error: unknown) => process.stderr.write(`swarmlet: ${error instanceof Error ? error.message : String(error)}\n`)).finally(resolve);
     };
     const revoke = () => {

@@ -1,16 +1,17 @@
 /**
  * The cluster broker: the Broker contract (broker.ts, test/broker.contract.ts) on BullMQ and Redis.
  *
- * Layout: one BullMQ queue per task type, keys `<prefix>:<taskType>:…`; a Redis set
+ * Layout: one plain BullMQ queue per task type and class (bullmq-jobs.ts `queueNameOf`): `<type>`
+ * for normal, `<type>#high`, `<type>#low`; keys `<prefix>:<queue>:…`. A Redis set
  * `<prefix>:task-types` names the types so any instance on the prefix sees every queue (a
  * restarted director picks up where the last one stopped: the data lives in Redis, not here).
  * A job is one BrokerTask: id `t<task.id>` (BullMQ refuses integer custom ids), data = the task as
  * enqueued (every field, known or not, round-trips through JSON).
  *
- * Priority: BullMQ priority = 3 - rank (rank 2 high → 1, 1 normal → 2, 0 low → 3). Lower BullMQ
- * numbers run first and 0 means "no priority", which BullMQ serves before every prioritized job
- * (plain wait list first, then the prioritized set); every task here has a priority ≥ 1, so all of
- * them share the prioritized set: class first, FIFO within a class (a per-queue counter).
+ * Priority: class first, FIFO within a class. `take` serves the high queue, then normal, then low.
+ * Queues per class rather than BullMQ priorities: a plain queue is a Redis list (LPUSH, RPOPLPUSH),
+ * where BullMQ's prioritized set costs a ZADD, a counter and a ZPOPMIN per job (~18% of raw
+ * throughput measured here), and nearly all work is of one class.
  *
  * Leases: `take` is BullMQ's documented manual processing, batched: `Worker.getNextJob(token)` with
  * autorun off, issued `n` times at once on one connection, so the n moveToActive scripts travel
@@ -19,19 +20,18 @@
  * per id. Only the instance that took a lease can end it; ending it twice finds no lease here.
  * Locks last `lockDurationMs` and are renewed every half of it in one extendLocks call per type,
  * so a running task never loses its lease in the normal case. If the holder dies, the locks
- * expire and BullMQ's stalled check (every instance runs it) puts the tasks back in the plain
- * wait list — ahead of every class, as the oldest work — without counting an attempt.
+ * expire and BullMQ's stalled check (every instance runs it) puts the tasks back at the head of
+ * their class queue, as the oldest work, without counting an attempt.
  *
  * Retry: BullMQ's own attempts. A task enqueued at attempt a of m is a job with `attempts:
  * m - a + 1`; `fail` is `job.moveToFailed`, one Lua script that either re-queues the job at the
  * back of its class (attemptsMade + 1) or moves it to the failed set (dead, kept for inspection:
- * the newest `keepDead` per type). `take` reports attempt = data.attempt + attemptsMade. Chosen over
+ * the newest `keepDead` per queue). `take` reports attempt = data.attempt + attemptsMade. Chosen over
  * remove-and-re-add because it is atomic (a crash between the two would lose or duplicate the
  * task) and keeps BullMQ's failure bookkeeping (failedReason, attemptsMade, failed set) intact.
  *
  * Requeue: `job.moveToDelayed(now)` without counting an attempt, i.e. delay 0; the next
  * moveToActive promotes it to the back of its class, in requeue order — as the memory broker does.
- * (`job.moveToWait` would put it at the front of its class, but ties there sort by id as text.)
  * Depths count wait + prioritized + delayed: nothing here is delayed for any other reason.
  *
  * Close ends this instance: its remaining leases are requeued (so another instance can take them
@@ -46,7 +46,8 @@ import { randomUUID } from 'node:crypto';
 import { Job, Queue, Worker, type JobJson } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Broker, BrokerTask, FailOutcome } from './broker.js';
-import { isLeaseLost, jobIdOf, jobOptions, validateOptions, validateTask, validateTaskType, withinMs } from './bullmq-jobs.js';
+import { FetchedAhead } from './bullmq-ahead.js';
+import { isLeaseLost, jobIdOf, jobOptions, queueNameOf, RANKS_SERVED, validateOptions, validateTask, validateTaskType, withinMs } from './bullmq-jobs.js';
 
 export interface BullmqBrokerOptions {
   /** `redis://host:port/db`; or give `connection`. */
@@ -57,8 +58,12 @@ export interface BullmqBrokerOptions {
   readonly prefix?: string;
   /** How long a lease survives without renewal (renewed every half of it). Default 30 000. */
   readonly lockDurationMs?: number;
-  /** Ready tasks a completion may fetch ahead per type (0: none). Default 256. */
-  readonly prefetch?: number;
+  /**
+   * Ready tasks completions may fetch ahead per type (0: none), or a function of the type: an agent
+   * gives how many its serving swarmlets take at a time, so nothing is held that they will not run
+   * soon. Default 256.
+   */
+  readonly prefetch?: number | ((taskType: string) => number);
   /** Dead tasks kept per type in BullMQ's failed set. Default 10 000. */
   readonly keepDead?: number;
   /** Errors of background work (lock renewal, stalled checks); both retry on their next tick. */
@@ -82,9 +87,11 @@ export class BullmqBroker implements Broker {
   private readonly lockDurationMs: number;
   private readonly keepDead: number;
   private readonly onBackgroundError: (error: Error) => void;
-  /** Per type, leases fetched by completions and not yet handed out by `take`, oldest first. */
-  private readonly prefetched = new Map<string, number[]>();
-  private readonly prefetch: number;
+  /** Per queue, leases fetched by completions and not yet handed out by `take`, oldest first. */
+  private readonly ahead = new FetchedAhead();
+  /** Per type, the highest class rank with ready work at the last count: completions of a lower class fetch nothing ahead. */
+  private readonly topReadyRank = new Map<string, number>();
+  private readonly prefetch: (taskType: string) => number;
   /** The lock value of every lease this instance holds. */
   private readonly token = randomUUID();
   private readonly queues = new Map<string, Queue<BrokerTask>>();
@@ -98,8 +105,9 @@ export class BullmqBroker implements Broker {
   constructor(options: BullmqBrokerOptions) {
     this.prefix = options.prefix ?? 'swarmlet';
     this.lockDurationMs = options.lockDurationMs ?? 30_000;
-    this.prefetch = options.prefetch ?? 256;
-    if (!Number.isInteger(this.prefetch) || this.prefetch < 0) throw new RangeError(`BullmqBroker: prefetch = ${this.prefetch}, must be an integer ≥ 0 (default 256)`);
+    const prefetch = options.prefetch ?? 256;
+    if (typeof prefetch === 'number' && (!Number.isInteger(prefetch) || prefetch < 0)) throw new RangeError(`BullmqBroker: prefetch = ${prefetch}, must be an integer ≥ 0 (default 256)`);
+    this.prefetch = typeof prefetch === 'number' ? () => prefetch : prefetch;
     this.keepDead = options.keepDead ?? 10_000;
     this.onBackgroundError = options.onBackgroundError ?? (() => {});
     validateOptions(Boolean(options.url) || Boolean(options.connection), this.prefix, this.lockDurationMs, this.keepDead);
@@ -113,19 +121,22 @@ export class BullmqBroker implements Broker {
 
   async enqueue(tasks: readonly BrokerTask[]): Promise<void> {
     this.assertOpen();
-    const byType = new Map<string, BrokerTask[]>();
+    const byQueue = new Map<string, BrokerTask[]>();
+    const types = new Set<string>();
     for (const task of tasks) {
       validateTask(task);
-      let list = byType.get(task.taskType);
-      if (!list) byType.set(task.taskType, (list = []));
+      types.add(task.taskType);
+      const name = queueNameOf(task.taskType, task.priority);
+      let list = byQueue.get(name);
+      if (!list) byQueue.set(name, (list = []));
       list.push(task);
     }
     const writes: Promise<unknown>[] = [];
-    const fresh = [...byType.keys()].filter((type) => !this.registered.has(type));
+    const fresh = [...types].filter((type) => !this.registered.has(type));
     if (fresh.length > 0) writes.push(this.redis.sadd(this.typesKey(), ...fresh).then(() => fresh.forEach((type) => this.registered.add(type))));
-    for (const [type, list] of byType) {
-      // addBulk: one pipeline of addPrioritizedJob scripts per type.
-      writes.push(this.queueOf(type).addBulk(list.map((task) => ({ name: type, data: task, opts: jobOptions(task) }))));
+    for (const [name, list] of byQueue) {
+      // addBulk: one pipeline of addStandardJob scripts per queue.
+      writes.push(this.queueOf(name).addBulk(list.map((task) => ({ name: task.taskType, data: task, opts: jobOptions(task) }))));
     }
     await Promise.all(writes);
   }
@@ -134,22 +145,24 @@ export class BullmqBroker implements Broker {
     this.assertOpen();
     if (max <= 0) return [];
     validateTaskType(taskType);
-    const taken = this.takePrefetched(taskType, max);
-    if (taken.length === max) return taken;
-    const ready = await this.readyCount(this.queueOf(taskType));
-    const wanted = Math.min(max - taken.length, ready);
-    if (wanted === 0) return taken;
-    const worker = this.workerOf(taskType);
-    const fetches = Array.from({ length: wanted }, () => worker.getNextJob(this.token, { block: false }));
+    const names = RANKS_SERVED.map((rank) => queueNameOf(taskType, rank));
+    // Counted on every take, even with tasks fetched ahead: those are of the class of the tasks
+    // whose completion fetched them, and a higher class that arrived since goes first.
+    const ready = await Promise.all(names.map((name) => this.readyCount(this.queueOf(name))));
+    this.topReadyRank.set(taskType, RANKS_SERVED[ready.findIndex((count) => count > 0)] ?? 0);
+    // Class first: per class, the tasks fetched ahead, then that queue's ready ones (one pipeline).
+    const slots: Promise<BrokerTask | undefined>[] = [];
+    names.forEach((name, index) => {
+      // An id whose lease is gone (its lock was lost meanwhile) is skipped.
+      slots.push(...this.ahead.take(name, max - slots.length).map((id) => Promise.resolve(this.leases.get(id)?.task)));
+      const count = Math.min(max - slots.length, ready[index]!);
+      if (count > 0) slots.push(...this.fetchNext(name, count).map((job) => job.then((got) => (got ? this.lease(got) : undefined))));
+    });
+    const taken: BrokerTask[] = [];
     let failure: unknown;
-    for (const result of await Promise.allSettled(fetches)) {
-      if (result.status === 'rejected') {
-        failure ??= result.reason;
-        continue;
-      }
-      const job = result.value;
-      if (!job) continue; // another instance took it between our count and our pop
-      taken.push(this.lease(job));
+    for (const result of await Promise.allSettled(slots)) {
+      if (result.status === 'rejected') failure ??= result.reason;
+      else if (result.value) taken.push(result.value); // undefined: another instance took it between our count and our pop
     }
     // Leases already taken are handed out (the error will show again on the next call).
     if (taken.length === 0 && failure !== undefined) throw failure;
@@ -158,23 +171,24 @@ export class BullmqBroker implements Broker {
 
   /**
    * Ends leases. Like a BullMQ worker, each completion also fetches the next ready task of its type
-   * in the same script (one round trip per task instead of two), up to `prefetch` per type; those
-   * are held as leases and served by the next `take` first. The price: a task of a higher class
-   * that arrives meanwhile waits behind at most `prefetch` of them.
+   * in the same script (one round trip per task instead of two), from the completed task's class
+   * queue, up to `prefetch` per queue; those are held as leases and served by the next `take` within
+   * their class. Completions fetch nothing while a higher class had ready work at the last count.
    */
   async complete(ids: readonly number[]): Promise<number[]> {
     this.assertOpen();
     const held = this.release(ids);
     const room = new Map<string, number>();
     const fetchNext = held.map(({ task }) => {
-      const left = room.get(task.taskType) ?? this.prefetch - (this.prefetched.get(task.taskType)?.length ?? 0);
+      if (task.priority < (this.topReadyRank.get(task.taskType) ?? 0)) return false; // a higher class waits: take serves it
+      const left = room.get(task.taskType) ?? this.prefetch(task.taskType) - this.ahead.countOf(task.taskType);
       room.set(task.taskType, left - 1);
       return left > 0;
     });
     const results = await Promise.allSettled(held.map(({ job }, index) => job.moveToCompleted(null, this.token, fetchNext[index])));
     this.rethrowUnlessLeaseLost(held, results);
     results.forEach((result, index) => {
-      if (result.status === 'fulfilled' && Array.isArray(result.value)) this.keepPrefetched(held[index]!.task.taskType, result.value);
+      if (result.status === 'fulfilled' && Array.isArray(result.value)) this.keepPrefetched(held[index]!.task, result.value);
     });
     return held.filter((_, index) => results[index]!.status === 'fulfilled').map(({ task }) => task.id);
   }
@@ -209,23 +223,33 @@ export class BullmqBroker implements Broker {
   async cancel(tasks: readonly { readonly id: number; readonly taskType: string }[]): Promise<number[]> {
     this.assertOpen();
     const mine = tasks.filter(({ id }) => !this.leases.has(id)); // leased or fetched ahead here: left alone
-    const removed = await Promise.all(mine.map(({ id, taskType }) => this.removeWaiting(taskType, jobIdOf(id))));
-    return mine.filter((_, index) => removed[index]).map(({ id }) => id);
+    // The caller does not say the class: the job is looked for in each class queue of its type.
+    const removed = await Promise.all(mine.map(({ id, taskType }) => Promise.all(RANKS_SERVED.map((rank) => this.removeWaiting(queueNameOf(taskType, rank), jobIdOf(id))))));
+    return mine.filter((_, index) => removed[index]!.includes(true)).map(({ id }) => id);
   }
 
   async depths(): Promise<Map<string, number>> {
     this.assertOpen();
     const types = (await this.redis.smembers(this.typesKey())).sort();
-    const counts = await Promise.all(types.map((type) => this.readyCount(this.queueOf(type))));
+    const counts = await Promise.all(types.map(async (type) => {
+      const perClass = await Promise.all(RANKS_SERVED.map((rank) => this.readyCount(this.queueOf(queueNameOf(type, rank)))));
+      return perClass.reduce((sum, count) => sum + count, 0);
+    }));
     // Tasks this instance fetched ahead are ready as far as its caller can tell: the next take gets them.
-    return new Map(types.map((type, index) => [type, counts[index]! + (this.prefetched.get(type)?.length ?? 0)]));
+    return new Map(types.map((type, index) => [type, counts[index]! + this.ahead.countOf(type)]));
+  }
+
+  /** Gives back (no attempt counted) the tasks fetched ahead of types nobody here will take now. */
+  async returnAhead(wanted: (taskType: string) => boolean): Promise<number> {
+    this.assertOpen();
+    const ids = this.ahead.takeUnwanted(wanted);
+    await this.requeueLeases(this.release(ids));
+    return ids.length;
   }
 
   /** Leases held by this instance (another director's leases are its own). */
   async leased(): Promise<number> {
-    let ahead = 0;
-    for (const list of this.prefetched.values()) ahead += list.length;
-    return this.leases.size - ahead;
+    return this.leases.size - this.ahead.total;
   }
 
   async close(): Promise<void> {
@@ -259,27 +283,20 @@ export class BullmqBroker implements Broker {
     return task;
   }
 
-  /** A task fetched by a completion: [job json, job id, …] from BullMQ's moveToFinished script. */
-  private keepPrefetched(taskType: string, next: unknown[]): void {
-    const [json, jobId] = next as [JobJson | null | undefined, string | undefined];
-    if (!json || jobId === undefined) return;
-    const job = Job.fromJSON(this.workerOf(taskType), json, jobId) as Job<BrokerTask>;
-    job.token = this.token;
-    const task = this.lease(job);
-    const list = this.prefetched.get(taskType) ?? [];
-    list.push(task.id);
-    this.prefetched.set(taskType, list);
+  /** `count` moveToActive scripts on one queue, sent together (one pipeline, run in order). */
+  private fetchNext(queueName: string, count: number): Promise<Job<BrokerTask> | undefined>[] {
+    const worker = this.workerOf(queueName);
+    return Array.from({ length: count }, () => worker.getNextJob(this.token, { block: false }));
   }
 
-  private takePrefetched(taskType: string, max: number): BrokerTask[] {
-    const list = this.prefetched.get(taskType);
-    if (!list || list.length === 0) return [];
-    const taken: BrokerTask[] = [];
-    while (taken.length < max && list.length > 0) {
-      const lease = this.leases.get(list.shift()!);
-      if (lease) taken.push(lease.task); // gone: its lock was lost meanwhile
-    }
-    return taken;
+  /** A task fetched by a completion (from the completed task's queue): [job json, job id, …] from BullMQ's moveToFinished script. */
+  private keepPrefetched(completed: BrokerTask, next: unknown[]): void {
+    const [json, jobId] = next as [JobJson | null | undefined, string | undefined];
+    if (!json || jobId === undefined) return;
+    const name = queueNameOf(completed.taskType, completed.priority);
+    const job = Job.fromJSON(this.workerOf(name), json, jobId) as Job<BrokerTask>;
+    job.token = this.token;
+    this.ahead.add(name, this.lease(job).id);
   }
 
   private release(ids: readonly number[]): Lease[] {
@@ -319,15 +336,16 @@ export class BullmqBroker implements Broker {
     if (this.renewing || this.closed || this.leases.size === 0) return;
     this.renewing = true;
     try {
-      const byType = new Map<string, string[]>();
+      const byQueue = new Map<string, string[]>();
       for (const { task } of this.leases.values()) {
-        let jobIds = byType.get(task.taskType);
-        if (!jobIds) byType.set(task.taskType, (jobIds = []));
+        const name = queueNameOf(task.taskType, task.priority);
+        let jobIds = byQueue.get(name);
+        if (!jobIds) byQueue.set(name, (jobIds = []));
         jobIds.push(jobIdOf(task.id));
       }
       await Promise.all(
-        [...byType].map(async ([type, jobIds]) => {
-          const lost = await this.workerOf(type).extendJobLocks(jobIds, jobIds.map(() => this.token), this.lockDurationMs);
+        [...byQueue].map(async ([name, jobIds]) => {
+          const lost = await this.workerOf(name).extendJobLocks(jobIds, jobIds.map(() => this.token), this.lockDurationMs);
           for (const jobId of lost) this.leases.delete(Number(jobId.slice(1)));
         }),
       );
@@ -339,8 +357,8 @@ export class BullmqBroker implements Broker {
   }
 
   /** Removes a job only if it is waiting: Queue.remove answers 1 for an unknown id and refuses (0) an active, locked one. */
-  private async removeWaiting(taskType: string, jobId: string): Promise<boolean> {
-    const queue = this.queueOf(taskType);
+  private async removeWaiting(queueName: string, jobId: string): Promise<boolean> {
+    const queue = this.queueOf(queueName);
     const state = await queue.getJobState(jobId);
     if (!(READY_STATES as readonly string[]).includes(state) && state !== 'waiting') return false;
     return (await queue.remove(jobId).catch(() => 0)) === 1;
@@ -351,25 +369,25 @@ export class BullmqBroker implements Broker {
     return READY_STATES.reduce((sum, state) => sum + (counts[state] ?? 0), 0);
   }
 
-  private queueOf(type: string): Queue<BrokerTask> {
-    let queue = this.queues.get(type);
+  private queueOf(name: string): Queue<BrokerTask> {
+    let queue = this.queues.get(name);
     if (!queue) {
-      queue = new Queue<BrokerTask>(type, {
+      queue = new Queue<BrokerTask>(name, {
         connection: this.redis,
         prefix: this.prefix,
         defaultJobOptions: { removeOnComplete: true, removeOnFail: { count: this.keepDead }, stackTraceLimit: 0 },
       });
       queue.on('error', (error: Error) => this.onBackgroundError(error));
-      this.queues.set(type, queue);
+      this.queues.set(name, queue);
     }
     return queue;
   }
 
   /** A worker that never runs by itself (autorun off): it fetches when `take` asks. */
-  private workerOf(type: string): Worker<BrokerTask> {
-    let worker = this.workers.get(type);
+  private workerOf(name: string): Worker<BrokerTask> {
+    let worker = this.workers.get(name);
     if (!worker) {
-      worker = new Worker<BrokerTask>(type, null, {
+      worker = new Worker<BrokerTask>(name, null, {
         connection: this.redis,
         prefix: this.prefix,
         autorun: false,
@@ -381,7 +399,7 @@ export class BullmqBroker implements Broker {
       });
       worker.on('error', (error: Error) => this.onBackgroundError(error));
       void worker.startStalledCheckTimer();
-      this.workers.set(type, worker);
+      this.workers.set(name, worker);
     }
     return worker;
   }

@@ -1,8 +1,14 @@
 /** How broker tasks become BullMQ jobs, and the checks on what the broker is given (bullmq-broker.ts). */
 import type { BrokerTask } from './broker.js';
 
-/** BullMQ priority of a class rank: lower runs first, 0 would mean "unprioritized". */
-export const PRIORITY_OF_RANK = [3, 2, 1] as const;
+/** Class ranks in the order `take` serves them: high, normal, low. */
+export const RANKS_SERVED = [2, 1, 0] as const;
+
+/** One plain (FIFO) BullMQ queue per task type and class: `<type>` for normal, `<type>#high`, `<type>#low`. */
+const CLASS_SUFFIX = ['#low', '', '#high'] as const;
+export const queueNameOf = (taskType: string, rank: number): string => taskType + CLASS_SUFFIX[rank as 0 | 1 | 2];
+/** Task types never contain '#' (validateTaskType), so this is exact. */
+export const taskTypeOfQueue = (queueName: string): string => queueName.split('#')[0]!;
 
 /** BullMQ refuses integer-looking custom ids: a task's job id is `t<id>`. */
 export const jobIdOf = (id: number): string => `t${id}`;
@@ -15,10 +21,9 @@ export function withinMs<T>(work: Promise<T>, boundMs: number, what: string): Pr
   return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }
 
-export function jobOptions(task: BrokerTask): { jobId: string; priority: number; attempts: number } {
+export function jobOptions(task: BrokerTask): { jobId: string; attempts: number } {
   return {
     jobId: jobIdOf(task.id),
-    priority: PRIORITY_OF_RANK[task.priority as 0 | 1 | 2],
     attempts: Math.max(1, task.maxAttempts - task.attempt + 1),
   };
 }
@@ -29,8 +34,8 @@ export function isLeaseLost(error: unknown): boolean {
 }
 
 export function validateTaskType(taskType: string): void {
-  if (typeof taskType !== 'string' || taskType.length === 0 || taskType.includes(':')) {
-    throw new TypeError(`BullmqBroker: taskType ${JSON.stringify(taskType)} must be a non-empty string without ':' (it names a BullMQ queue)`);
+  if (typeof taskType !== 'string' || taskType.length === 0 || taskType.includes(':') || taskType.includes('#')) {
+    throw new TypeError(`BullmqBroker: taskType ${JSON.stringify(taskType)} must be a non-empty string without ':' or '#' (it names BullMQ queues, '#' marks a class queue)`);
   }
 }
 

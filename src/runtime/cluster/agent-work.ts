@@ -71,6 +71,15 @@ export class AgentWork {
     return prefetchFor(this.statsOf(swarmlet.taskType).recentDurationMs) - swarmlet.inFlight.size;
   }
 
+  /** How many micro-tasks of a type its serving swarmlets hold when full: 0 when none serves it. */
+  depthOf(taskType: string, swarmlets: Iterable<LocalSwarmlet>): number {
+    let depth = 0;
+    for (const swarmlet of swarmlets) {
+      if (swarmlet.serving && swarmlet.taskType === taskType) depth += prefetchFor(this.statsOf(taskType).recentDurationMs);
+    }
+    return depth;
+  }
+
   /** Fills every serving swarmlet up to its room. */
   async pump(swarmlets: Iterable<LocalSwarmlet>): Promise<void> {
     if (this.unrecorded.length > 0) await this.flush();

@@ -108,8 +108,14 @@ export class ClusterAgent implements ProviderEvents {
     swarmletHostPath(); // fails with the fix (npm run build) before anything connects
     const redis = await connectRedis(config.redisUrl, () => undefined, 'redis'); // later errors: the command that meets one reports it
     const subscriber = redis.duplicate();
-    const broker = new BullmqBroker({ url: config.redisUrl, prefix: keys(config.prefix).queuePrefix, lockDurationMs: config.ttlMs, onBackgroundError: (error) => config.log(`warning: broker: ${error.message}`) });
-    const agent = new ClusterAgent(config, redis, subscriber, broker);
+    const late: { agent?: ClusterAgent } = {}; // the broker is made before the agent that answers its prefetch
+    const broker = new BullmqBroker({
+      url: config.redisUrl, prefix: keys(config.prefix).queuePrefix, lockDurationMs: config.ttlMs,
+      // Completions fetch ahead what the type's serving swarmlets take at a time: no round trip to refill them, nothing held idle.
+      prefetch: (taskType) => late.agent?.work.depthOf(taskType, late.agent.pool.live) ?? 0,
+      onBackgroundError: (error) => config.log(`warning: broker: ${error.message}`),
+    });
+    const agent = (late.agent = new ClusterAgent(config, redis, subscriber, broker));
     try {
       await agent.join();
     } catch (error) {
@@ -259,6 +265,8 @@ export class ClusterAgent implements ProviderEvents {
   private async pump(): Promise<void> {
     if (this.closed || !this.allowed) return;
     await this.work.pump(this.pool.live);
+    // Fetched ahead for a type no swarmlet here serves any more (stopped, specialized): back at once.
+    await this.broker.returnAhead((taskType) => this.work.depthOf(taskType, this.pool.live) > 0);
   }
 
   // ── provider events ─────────────────────────────────────────────────────
