@@ -191,7 +191,7 @@ export class ClusterAgent implements ProviderEvents {
       await saves;
     });
     await this.provider.stopAll();
-    await attempt(() => this.redis.del(this.keys.node(this.config.nodeId)));
+    await attempt(() => this.redis.multi().del(this.keys.node(this.config.nodeId)).srem(this.keys.nodes, this.config.nodeId).exec());
     await attempt(() => this.broker.close());
     await attempt(() => this.redis.quit());
     if (errors.length > 0) throw new AggregateError(errors, `agent ${this.config.nodeId}: ${errors.length} step(s) of stop failed`);
@@ -209,7 +209,7 @@ export class ClusterAgent implements ProviderEvents {
       this.rttMs = performance.now() - pingedAt;
       const heartbeat = this.status();
       this.lastAdvertisement = this.advertise().parsed;
-      await this.redis.set(this.keys.node(this.config.nodeId), JSON.stringify(heartbeat), 'PX', this.config.ttlMs);
+      await this.redis.multi().set(this.keys.node(this.config.nodeId), JSON.stringify(heartbeat), 'PX', this.config.ttlMs).sadd(this.keys.nodes, this.config.nodeId).exec();
       this.beats += 1;
     } catch (error) {
       this.warn('heartbeat', error);

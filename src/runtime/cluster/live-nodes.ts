@@ -3,20 +3,32 @@ import { parseNodeAdvertisement } from '../../place/node-probe.js';
 import type { LiveNode } from './cluster-pool.js';
 import { heartbeatSchema, parseStored, type keys } from './protocol.js';
 
+/** Drops from the node set each id whose heartbeat key is gone, atomically (a node that beat again meanwhile stays). */
+const FORGET_EXPIRED = `
+local forgotten = 0
+for i, id in ipairs(ARGV) do
+  if redis.call('EXISTS', KEYS[2] .. id) == 0 then forgotten = forgotten + redis.call('SREM', KEYS[1], id) end
+end
+return forgotten`;
+
 /**
  * The nodes whose heartbeat key still exists (it expires at the agent's TTL: a silent node drops
- * out by itself). A heartbeat or advertisement that does not parse is reported and the node left
- * out: a broken agent gets no work rather than breaking the director.
+ * out by itself). Read from the node set, never by scanning: the keyspace holds every queued
+ * micro-task. A heartbeat or advertisement that does not parse is reported and the node left out:
+ * a broken agent gets no work rather than breaking the director.
  */
 export async function readLiveNodes(redis: Redis, k: ReturnType<typeof keys>, warn: (message: string) => void): Promise<Map<string, LiveNode>> {
-  const names = await scanKeys(redis, k.nodePattern);
+  const ids = (await redis.smembers(k.nodes)).sort();
   const nodes = new Map<string, LiveNode>();
-  if (names.length === 0) return nodes;
+  if (ids.length === 0) return nodes;
+  const names = ids.map((id) => k.node(id));
   const values = await redis.mget(...names);
+  const expired = ids.filter((_, i) => values[i] === null);
+  if (expired.length > 0) await redis.eval(FORGET_EXPIRED, 2, k.nodes, k.node(''), ...expired);
   names.forEach((name, i) => {
     try {
       const heartbeat = parseStored(heartbeatSchema, values[i] ?? null, name);
-      if (!heartbeat) return; // expired between SCAN and MGET
+      if (!heartbeat) return; // its TTL ran out: dead
       const parsed = parseNodeAdvertisement(heartbeat.advertisement);
       if (!parsed.ok) throw new Error(parsed.error.message);
       nodes.set(parsed.value.nodeId, { advertisement: { ...parsed.value, idle: heartbeat.idle }, heartbeat });

@@ -15,6 +15,8 @@
  * - `P:state:<type>`     a stateful type's latest state (`snapshot()`), written by the agent whose
  *                        swarmlet left the type, read by the next to serve it: last writer wins.
  * - `P:job:<key>`        a finished job's outcome; `P:progress:<key>` its progress while it runs.
+ * - `P:nodes`            the set of node ids that have beaten; an id whose heartbeat key expired
+ *                        is dropped by the director.
  * - `P:director`         the director's lease (one director at a time); `P:director:epoch` counts
  *                        its takings, so a paused holder knows whether it may take it back.
  * - `P:decisions`        the latest placement auctions with every node's verdict and reason.
@@ -28,7 +30,8 @@ export const keys = (prefix: string) => ({
   queuePrefix: `${prefix}:q`,
   log: `${prefix}:log`,
   node: (nodeId: string) => `${prefix}:node:${nodeId}`,
-  nodePattern: `${prefix}:node:*`,
+  /** The ids of nodes that have beaten: the director reads these keys instead of scanning the keyspace. */
+  nodes: `${prefix}:nodes`,
   desired: (nodeId: string) => `${prefix}:desired:${nodeId}`,
   desiredChanged: `${prefix}:desired-changed`,
   module: (taskType: string) => `${prefix}:module:${taskType}`,
