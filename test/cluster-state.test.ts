@@ -96,6 +96,23 @@ describe('stateful task types in cluster mode', () => {
     expect(await runCounters(prefix, broker, [4])).toEqual([4]); // continues from Redis, not from 0
   });
 
+  it('a serving stateful swarmlet checkpoints its state while it works, only when it ran something new', async () => {
+    const { prefix, broker } = await fresh();
+    await desire(prefix, 'n1', [['s1', 'counter']], 1);
+    const { agent } = await startAgent(prefix, 'n1', { checkpointMs: 50 });
+    await waitFor('s1 serving counter', servingExactly(agent, { s1: 'counter' }));
+    expect((await runCounters(prefix, broker, [1, 2, 3])).sort()).toEqual([1, 2, 3]);
+    await waitFor('a checkpoint of count 3', async () => ((await savedState(prefix))?.state as { count?: number } | undefined)?.count === 3);
+    expect(await runCounters(prefix, broker, [4])).toEqual([4]);
+    await waitFor('a checkpoint of count 4', async () => ((await savedState(prefix))?.state as { count?: number } | undefined)?.count === 4);
+    // The same swarmlet kept serving throughout: a checkpoint is not a handover.
+    expect(agent.status().swarmlets.map((s) => [s.id, s.taskType, s.state])).toEqual([['s1', 'counter', 'idle']]);
+    const [asked, beats] = [snapshots.mock.calls.length, agent.beats];
+    await waitFor('several idle checkpoint periods', () => (agent.beats >= beats + 3 ? true : undefined)); // 100 ms beats: ≥ 4 periods of 50 ms
+    expect(snapshots.mock.calls.length).toBe(asked); // nothing new ran: nothing asked
+    expect(await runCounters(prefix, broker, [5])).toEqual([5]); // the count is the live one, not reset
+  });
+
   it('state moves with a migrated swarmlet: a gracefully stopped agent saves it, another node restores it', async () => {
     const { prefix, broker } = await fresh();
     await desire(prefix, 'n1', [['s1', 'counter']], 1);

@@ -25,6 +25,7 @@ export interface AgentCommandOptions {
   readonly heartbeatMs?: string;
   readonly ttlMs?: string;
   readonly drainTimeoutMs?: string;
+  readonly checkpointMs?: string;
   readonly cacheDir?: string;
 }
 
@@ -48,6 +49,7 @@ export function agentCommand(program: Command): Command {
     .option('--heartbeat-ms <ms>', 'heartbeat period', '1000')
     .option('--ttl-ms <ms>', 'heartbeat and lease lifetime: a node silent this long is dead', '3000')
     .option('--drain-timeout-ms <ms>', 'how long a swarmlet that is no longer wanted may finish its work before the rest is requeued', '10000')
+    .option('--checkpoint-ms <ms>', 'how often stateful swarmlets save their state to Redis while they work (0: only when they leave their type)', '30000')
     .option('--cache-dir <dir>', 'where task modules from Redis are written', '.swarmlet/cache')
     .action((options: AgentCommandOptions) => runAgent(options));
 }
@@ -114,6 +116,7 @@ export function agentOptionsFromFlags(flags: AgentCommandOptions, log: (line: st
     ...(flags.heartbeatMs !== undefined && { heartbeatMs: integer('--heartbeat-ms', flags.heartbeatMs) }),
     ...(flags.ttlMs !== undefined && { ttlMs: integer('--ttl-ms', flags.ttlMs) }),
     ...(flags.drainTimeoutMs !== undefined && { drainTimeoutMs: integer('--drain-timeout-ms', flags.drainTimeoutMs) }),
+    ...(flags.checkpointMs !== undefined && { checkpointMs: integer('--checkpoint-ms', flags.checkpointMs) }),
     ...(flags.cacheDir !== undefined && { cacheDir: flags.cacheDir }),
   };
 }
@@ -174,7 +177,7 @@ function integer(flag: string, text: string): number {
 /** Option and advertisement fields, as the flags that set them. */
 const FLAG_OF: Readonly<Record<string, string>> = {
   redis: '--redis', prefix: '--prefix', kind: '--kind', consent: '--consent', heartbeatMs: '--heartbeat-ms', ttlMs: '--ttl-ms',
-  drainTimeoutMs: '--drain-timeout-ms', 'node.nodeId': '--node-id', 'node.kind': '--kind', 'node.pricePerCoreSecond': '--price',
+  drainTimeoutMs: '--drain-timeout-ms', checkpointMs: '--checkpoint-ms', 'node.nodeId': '--node-id', 'node.kind': '--kind', 'node.pricePerCoreSecond': '--price',
   'node.labels': '--labels', 'node.consent.maxCpuShare': '--max-cpu', 'node.consent.maxMemoryMb': '--max-memory',
   'node.consent.hours': '--hours', 'node.consent.idleOnly': '--idle-only',
 };

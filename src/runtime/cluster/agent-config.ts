@@ -44,6 +44,12 @@ export interface ClusterAgentOptions {
   readonly cacheDir?: string;
   /** How long a swarmlet that is no longer wanted may finish its in-flight work before the rest is requeued. Default 10 000. */
   readonly drainTimeoutMs?: number;
+  /**
+   * How often serving stateful swarmlets that ran micro-tasks since their last save write their
+   * state to Redis while they keep working, so a node killed outright loses at most this much of
+   * it. 0: only when a swarmlet leaves its type. Default 30 000.
+   */
+  readonly checkpointMs?: number;
   /** How often idle swarmlets look for queued work (queues fill from the director asynchronously). Default 25. */
   readonly pollMs?: number;
   /** Capacity overrides (defaults: os.availableParallelism(), free memory at start). */
@@ -68,6 +74,7 @@ export interface AgentConfig {
   readonly ttlMs: number;
   readonly cacheDir: string;
   readonly drainTimeoutMs: number;
+  readonly checkpointMs: number;
   readonly pollMs: number;
   readonly cpu: number;
   readonly memoryMb: number;
@@ -108,6 +115,7 @@ export function resolveAgentConfig(options: ClusterAgentOptions): AgentConfig {
     heartbeatMs, ttlMs,
     cacheDir: options.cacheDir ?? '.swarmlet/cache',
     drainTimeoutMs: integerAtLeast('drainTimeoutMs', options.drainTimeoutMs ?? 10_000, 0, 'e.g. 10000'),
+    checkpointMs: integerAtLeast('checkpointMs', options.checkpointMs ?? 30_000, 0, 'e.g. 30000 (0: save only when a swarmlet leaves its type)'),
     pollMs: integerAtLeast('pollMs', options.pollMs ?? 25, 1, 'e.g. 25'),
     cpu: options.cpu ?? availableParallelism(),
     memoryMb: options.memoryMb ?? Math.floor(freemem() / 2 ** 20),

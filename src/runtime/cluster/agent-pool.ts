@@ -99,6 +99,22 @@ export class AgentPool {
     return this.saveNow();
   }
 
+  /**
+   * A checkpoint: each serving stateful swarmlet that ran micro-tasks since its last one writes its
+   * state while it keeps working. Nothing is dropped, and its handover flag (`stateSaved`) is left
+   * alone: work dispatched meanwhile may be missing from the snapshot. Never rejects.
+   */
+  async checkpoint(): Promise<void> {
+    const due = this.live.filter((s) => s.serving && s.stateful && !s.killed && !s.checkpointing && s.tasksDone > s.tasksAtCheckpoint);
+    await Promise.all(due.map(async (swarmlet) => {
+      const done = swarmlet.tasksDone;
+      swarmlet.checkpointing = true;
+      await this.options.states.save(swarmlet);
+      swarmlet.checkpointing = false;
+      swarmlet.tasksAtCheckpoint = done;
+    }));
+  }
+
   /** Saves the state of every stateful swarmlet with something new; their queued micro-tasks are skipped (the leases go back). */
   private async saveNow(timeoutMs?: number): Promise<void> {
     const saving = this.live.filter((s) => s.saving !== undefined || (s.stateful && !s.stateSaved && !s.killed));

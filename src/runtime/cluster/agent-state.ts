@@ -9,8 +9,9 @@
  *   is then. On this node a new server of a type waits until a local swarmlet leaving that type has
  *   saved; two nodes handing one type over at the same moment are not ordered: the newcomer may
  *   restore the state saved before.
- * - An agent killed outright (kill -9, power loss) saves nothing: what its swarmlets did since the
- *   type's last save is lost. A micro-task cut short by a stop may be in the saved state and also
+ * - While they work, serving stateful swarmlets checkpoint their state every `checkpointMs`
+ *   (30 s by default) if they ran micro-tasks since. An agent killed outright (kill -9, power loss)
+ *   saves nothing more: what its swarmlets did since the last save is lost. A micro-task cut short by a stop may be in the saved state and also
  *   run again elsewhere (micro-tasks are at-least-once).
  * - Stateless types cost nothing after the first load of a module: its `ready` says it is stateless,
  *   and from then on neither a message nor a Redis read is spent on it.
@@ -38,8 +39,8 @@ interface Ask {
 }
 
 export class AgentStates {
-  /** Awaited answers, by process id. */
-  private readonly asks = new Map<string, Ask>();
+  /** Awaited answers, by process id, oldest first: a process answers snapshots in the order asked. */
+  private readonly asks = new Map<string, Ask[]>();
   /** Whether a module (by hash) has snapshot/restore, as its `ready` said. */
   private readonly statefulByHash = new Map<string, boolean>();
   /** States written to Redis (for status displays and tests). */
@@ -68,13 +69,18 @@ export class AgentStates {
     const { id, processId, taskType, hash } = swarmlet;
     const key = keys(this.options.prefix).state(taskType);
     const answer = await new Promise<StateAnswer>((resolve) => {
-      const settle = (result: StateAnswer): void => {
-        clearTimeout(timer);
-        this.asks.delete(processId);
-        resolve(result);
+      const ask: Ask = {
+        taskType,
+        settle: (result) => {
+          clearTimeout(timer);
+          const left = (this.asks.get(processId) ?? []).filter((other) => other !== ask);
+          if (left.length > 0) this.asks.set(processId, left);
+          else this.asks.delete(processId);
+          resolve(result);
+        },
       };
-      const timer = setTimeout(() => settle({ message: `no answer in ${timeoutMs} ms` }), timeoutMs);
-      this.asks.set(processId, { taskType, settle });
+      const timer = setTimeout(() => ask.settle({ message: `no answer in ${timeoutMs} ms` }), timeoutMs);
+      this.asks.set(processId, [...(this.asks.get(processId) ?? []), ask]);
       this.options.provider.snapshot(processId, taskType);
     });
     if ('message' in answer) return this.options.log(`${id}: state of ${taskType} not saved: ${answer.message}; ${key} keeps the state saved before`);
@@ -90,12 +96,12 @@ export class AgentStates {
 
   /** A swarmlet's answer to `snapshot` (ignored unless awaited for that type). */
   answered(processId: string, taskType: string, answer: StateAnswer): void {
-    const ask = this.asks.get(processId);
+    const ask = this.asks.get(processId)?.[0];
     if (ask?.taskType === taskType) ask.settle(answer);
   }
 
   /** The process exited: an awaited answer will never come. */
   gone(processId: string): void {
-    this.asks.get(processId)?.settle({ message: 'the swarmlet exited before it answered' });
+    for (const ask of this.asks.get(processId) ?? []) ask.settle({ message: 'the swarmlet exited before it answered' });
   }
 }

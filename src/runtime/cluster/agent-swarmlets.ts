@@ -35,6 +35,9 @@ export class LocalSwarmlet {
   rssMb: number | undefined;
   cpuPercent: number | undefined;
   tasksDone = 0;
+  /** `tasksDone` at its last checkpoint, and whether one is under way (agent-pool.ts `checkpoint`). */
+  tasksAtCheckpoint = 0;
+  checkpointing = false;
 
   constructor(
     /** The director's id (`s3`). */

@@ -144,6 +144,8 @@ export class ClusterAgent implements ProviderEvents {
     await this.beat();
     await this.serial;
     this.timers = [setInterval(() => void this.beat(), this.config.heartbeatMs), setInterval(() => this.poll(), this.config.pollMs)];
+    // Outside the serial chain: a snapshot waits for the swarmlet's queued work, and the chain must keep feeding it.
+    if (this.config.checkpointMs > 0) this.timers.push(setInterval(() => void this.pool.checkpoint(), this.config.checkpointMs));
   }
 
   /** The heartbeat as it is written to Redis. */
