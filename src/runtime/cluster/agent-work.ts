@@ -17,6 +17,7 @@ import { RESULT_ERROR, RESULT_SPLIT, type WireResult, type WireTask } from '../l
 import type { Provider } from '../provider.js';
 import { prefetchFor, TypeStats } from '../type-stats.js';
 import type { LocalSwarmlet } from './agent-swarmlets.js';
+import { isTaskPayload } from './hot-checks.js';
 import { taskPayloadSchema, type ClusterResult } from './protocol.js';
 
 interface Lease {
@@ -99,7 +100,7 @@ export class AgentWork {
     const wire: WireTask[] = [];
     const batch = newBatch();
     for (const task of leased) {
-      const payload = taskPayloadSchema.safeParse(task.payload);
+      const payload = isTaskPayload(task.payload) ? { success: true as const, data: task.payload } : taskPayloadSchema.safeParse(task.payload);
       if (!payload.success) {
         const issue = payload.error.issues[0];
         const where = issue?.path.length ? issue.path.join('.') : 'payload';

@@ -13,6 +13,7 @@ import { JobBook } from './job-book.js';
 import { readLiveNodes, scanKeys } from './live-nodes.js';
 import { DirectorLease } from './director-lease.js';
 import { connectRedis } from './redis-connect.js';
+import { isResultsEntry } from './hot-checks.js';
 import { DEFAULT_PREFIX, desiredStateSchema, keys, logBaseSchema, logEntrySchema, moduleRecordSchema, parseStored, type LogBase, type ClusterProgress, type JobOutcome, type LogEntry } from './protocol.js';
 
 export interface DirectorOptions {
@@ -178,7 +179,7 @@ export class ClusterDirector {
     const raw = fields[fields.indexOf('e') + 1] ?? null;
     let entry: LogEntry | undefined;
     try {
-      entry = parseStored(logEntrySchema, raw, `${this.k.log} ${id}`);
+      entry = parseStored(logEntrySchema, raw, `${this.k.log} ${id}`, isResultsEntry); // results: checked by hand, once per micro-task
     } catch (error) {
       this.log(`skipped a bad log entry: ${(error as Error).message}`);
       return;
