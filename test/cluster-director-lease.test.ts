@@ -1,50 +1,40 @@
 /** The director lease on a real redis-server: taken once, lost to another, taken back after a pause. */
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { DirectorLease } from '../src/runtime/cluster/director-lease.js';
-import { startRedisServer, type RedisServer } from './support/redis-server.js';
+import { realCluster } from './support/cluster.js';
 
-let server: RedisServer;
-let redis: Redis;
-beforeAll(async () => {
-  server = await startRedisServer();
-  redis = new Redis(server.url);
-});
-afterAll(async () => {
-  await redis.quit();
-  await server.stop();
-});
+const cluster = realCluster();
 
 const never = (): void => {
   throw new Error('the lease was free: nobody should be waited for');
 };
 
 it('a holder renews its lease; a second instance cannot take it while it lives', async () => {
-  const first = new DirectorLease(redis, 'live:director', 1_000);
+  const first = new DirectorLease(cluster.redis(), 'live:director', 1_000);
   await first.acquire(0, never);
   expect(await first.renew()).toBe(true);
-  const second = new DirectorLease(redis, 'live:director', 1_000);
+  const second = new DirectorLease(cluster.redis(), 'live:director', 1_000);
   await expect(second.acquire(150, () => undefined)).rejects.toThrow(/another director .* is running/);
   expect(await second.renew()).toBe(false);
-  expect(await redis.get('live:director')).toBe(first.instanceId);
+  expect(await cluster.redis().get('live:director')).toBe(first.instanceId);
 });
 
 it('a lease that expired while its holder was paused is taken back when nobody took it meanwhile', async () => {
-  const lease = new DirectorLease(redis, 'paused:director', 1_000);
+  const lease = new DirectorLease(cluster.redis(), 'paused:director', 1_000);
   await lease.acquire(0, never);
-  await redis.del('paused:director'); // the key expired during a pause longer than the lease
+  await cluster.redis().del('paused:director'); // the key expired during a pause longer than the lease
   expect(await lease.renew()).toBe(true);
-  expect(await redis.get('paused:director')).toBe(lease.instanceId);
-  expect(await redis.pttl('paused:director')).toBeGreaterThan(0);
+  expect(await cluster.redis().get('paused:director')).toBe(lease.instanceId);
+  expect(await cluster.redis().pttl('paused:director')).toBeGreaterThan(0);
 });
 
 it('a lease another director held in between is lost for good, even once that one released it', async () => {
-  const first = new DirectorLease(redis, 'between:director', 1_000);
+  const first = new DirectorLease(cluster.redis(), 'between:director', 1_000);
   await first.acquire(0, never);
-  await redis.del('between:director');
-  const second = new DirectorLease(redis, 'between:director', 1_000);
+  await cluster.redis().del('between:director');
+  const second = new DirectorLease(cluster.redis(), 'between:director', 1_000);
   await second.acquire(0, never);
   await second.release(); // it acted (applied the log, maybe trimmed it) and stopped
   expect(await first.renew()).toBe(false);
-  expect(await redis.exists('between:director')).toBe(0);
+  expect(await cluster.redis().exists('between:director')).toBe(0);
 });

@@ -1,27 +1,17 @@
 /** The director's view of live nodes on a real redis-server: read from the node set, never by scanning the keyspace. */
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { ClusterAgent } from '../src/runtime/cluster/agent.js';
 import { readLiveNodes } from '../src/runtime/cluster/live-nodes.js';
 import { keys } from '../src/runtime/cluster/protocol.js';
-import { startRedisServer, type RedisServer } from './support/redis-server.js';
+import { realCluster } from './support/cluster.js';
 
-let server: RedisServer;
-let redis: Redis;
-beforeAll(async () => {
-  server = await startRedisServer();
-  redis = new Redis(server.url);
-});
-afterAll(async () => {
-  await redis.quit();
-  await server.stop();
-});
+const cluster = realCluster();
 
-const scanCalls = async (): Promise<number> => Number(/cmdstat_scan:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
+const scanCalls = async (): Promise<number> => Number(/cmdstat_scan:calls=(\d+)/.exec(await cluster.redis().info('commandstats'))?.[1] ?? 0);
 
 it('lists a beating agent, drops ids whose heartbeat expired, skips a broken heartbeat, and forgets an agent that left', async () => {
-  const k = keys('ln');
-  const agent = await ClusterAgent.start({ redisUrl: server.url, prefix: 'ln', nodeId: 'alive', heartbeatMs: 100, ttlMs: 1_000, log: () => undefined });
+  const [k, redis] = [keys('ln'), cluster.redis()];
+  const agent = await ClusterAgent.start({ redisUrl: cluster.server().url, prefix: 'ln', nodeId: 'alive', heartbeatMs: 100, ttlMs: 1_000, log: () => undefined });
   try {
     await redis.sadd(k.nodes, 'ghost', 'broken'); // ghost: its key expired long ago
     await redis.set(k.node('broken'), '{"not":"a heartbeat"}', 'PX', 60_000);

@@ -32,7 +32,7 @@
  *
  * Requeue: `job.moveToDelayed(now)` without counting an attempt, i.e. delay 0; the next
  * moveToActive promotes it to the back of its class, in requeue order — as the memory broker does.
- * Depths count wait + prioritized + delayed: nothing here is delayed for any other reason.
+ * Depths count wait + delayed: nothing here is delayed for any other reason.
  *
  * Close ends this instance: its remaining leases are requeued (so another instance can take them
  * at once instead of after lock expiry), then workers, queues and the connection are closed.
@@ -47,7 +47,7 @@ import { Job, Queue, Worker, type JobJson } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Broker, BrokerTask, FailOutcome } from './broker.js';
 import { FetchedAhead } from './bullmq-ahead.js';
-import { isLeaseLost, jobIdOf, jobOptions, queueNameOf, RANKS_SERVED, validateOptions, validateTask, validateTaskType, withinMs } from './bullmq-jobs.js';
+import { isLeaseLost, jobIdOf, jobOptions, queueNameOf, RANKS_SERVED, readyCount, removeWaiting, validateOptions, validateTask, validateTaskType, withinMs } from './bullmq-jobs.js';
 
 export interface BullmqBrokerOptions {
   /** `redis://host:port/db`; or give `connection`. */
@@ -77,7 +77,6 @@ interface Lease {
 
 /** Stalls are the holder's fault (it died), not the task's: never fail a task for stalling. */
 const MAX_STALLED_COUNT = 1_000_000;
-const READY_STATES = ['wait', 'prioritized', 'delayed'] as const;
 const CLOSE_REQUEUE_BOUND_MS = 5_000;
 
 export class BullmqBroker implements Broker {
@@ -148,7 +147,7 @@ export class BullmqBroker implements Broker {
     const names = RANKS_SERVED.map((rank) => queueNameOf(taskType, rank));
     // Counted on every take, even with tasks fetched ahead: those are of the class of the tasks
     // whose completion fetched them, and a higher class that arrived since goes first.
-    const ready = await Promise.all(names.map((name) => this.readyCount(this.queueOf(name))));
+    const ready = await Promise.all(names.map((name) => readyCount(this.queueOf(name))));
     this.topReadyRank.set(taskType, RANKS_SERVED[ready.findIndex((count) => count > 0)] ?? 0);
     // Class first: per class, the tasks fetched ahead, then that queue's ready ones (one pipeline).
     const slots: Promise<BrokerTask | undefined>[] = [];
@@ -224,7 +223,7 @@ export class BullmqBroker implements Broker {
     this.assertOpen();
     const mine = tasks.filter(({ id }) => !this.leases.has(id)); // leased or fetched ahead here: left alone
     // The caller does not say the class: the job is looked for in each class queue of its type.
-    const removed = await Promise.all(mine.map(({ id, taskType }) => Promise.all(RANKS_SERVED.map((rank) => this.removeWaiting(queueNameOf(taskType, rank), jobIdOf(id))))));
+    const removed = await Promise.all(mine.map(({ id, taskType }) => Promise.all(RANKS_SERVED.map((rank) => removeWaiting(this.queueOf(queueNameOf(taskType, rank)), jobIdOf(id))))));
     return mine.filter((_, index) => removed[index]!.includes(true)).map(({ id }) => id);
   }
 
@@ -232,7 +231,7 @@ export class BullmqBroker implements Broker {
     this.assertOpen();
     const types = (await this.redis.smembers(this.typesKey())).sort();
     const counts = await Promise.all(types.map(async (type) => {
-      const perClass = await Promise.all(RANKS_SERVED.map((rank) => this.readyCount(this.queueOf(queueNameOf(type, rank)))));
+      const perClass = await Promise.all(RANKS_SERVED.map((rank) => readyCount(this.queueOf(queueNameOf(type, rank)))));
       return perClass.reduce((sum, count) => sum + count, 0);
     }));
     // Tasks this instance fetched ahead are ready as far as its caller can tell: the next take gets them.
@@ -354,19 +353,6 @@ export class BullmqBroker implements Broker {
     } finally {
       this.renewing = false;
     }
-  }
-
-  /** Removes a job only if it is waiting: Queue.remove answers 1 for an unknown id and refuses (0) an active, locked one. */
-  private async removeWaiting(queueName: string, jobId: string): Promise<boolean> {
-    const queue = this.queueOf(queueName);
-    const state = await queue.getJobState(jobId);
-    if (!(READY_STATES as readonly string[]).includes(state) && state !== 'waiting') return false;
-    return (await queue.remove(jobId).catch(() => 0)) === 1;
-  }
-
-  private async readyCount(queue: Queue<BrokerTask>): Promise<number> {
-    const counts = await queue.getJobCounts(...READY_STATES);
-    return READY_STATES.reduce((sum, state) => sum + (counts[state] ?? 0), 0);
   }
 
   private queueOf(name: string): Queue<BrokerTask> {

@@ -1,5 +1,21 @@
-/** How broker tasks become BullMQ jobs, and the checks on what the broker is given (bullmq-broker.ts). */
+/** How broker tasks become BullMQ jobs and queues, the checks on what the broker is given, and small queue reads (bullmq-broker.ts). */
+import type { Queue } from 'bullmq';
 import type { BrokerTask } from './broker.js';
+
+/** Ready: waiting, or requeued (delayed by 0 ms: nothing here is delayed for any other reason). */
+const READY_STATES = ['wait', 'delayed'] as const;
+
+export async function readyCount(queue: Queue): Promise<number> {
+  const counts = await queue.getJobCounts(...READY_STATES);
+  return READY_STATES.reduce((sum, state) => sum + (counts[state] ?? 0), 0);
+}
+
+/** Removes a job only if it is ready: Queue.remove answers 1 for an unknown id and refuses (0) an active, locked one. */
+export async function removeWaiting(queue: Queue, jobId: string): Promise<boolean> {
+  const state = await queue.getJobState(jobId);
+  if (!(READY_STATES as readonly string[]).includes(state) && state !== 'waiting') return false;
+  return (await queue.remove(jobId).catch(() => 0)) === 1;
+}
 
 /** Class ranks in the order `take` serves them: high, normal, low. */
 export const RANKS_SERVED = [2, 1, 0] as const;
