@@ -147,7 +147,7 @@ export class BullmqBroker implements Broker {
     const names = RANKS_SERVED.map((rank) => queueNameOf(taskType, rank));
     // Counted on every take, even with tasks fetched ahead: those are of the class of the tasks
     // whose completion fetched them, and a higher class that arrived since goes first.
-    const ready = await Promise.all(names.map((name) => readyCount(this.queueOf(name))));
+    const ready = await this.readyPerClass(taskType);
     this.topReadyRank.set(taskType, RANKS_SERVED[ready.findIndex((count) => count > 0)] ?? 0);
     // Class first: per class, the tasks fetched ahead, then that queue's ready ones (one pipeline).
     const slots: Promise<BrokerTask | undefined>[] = [];
@@ -230,10 +230,7 @@ export class BullmqBroker implements Broker {
   async depths(): Promise<Map<string, number>> {
     this.assertOpen();
     const types = (await this.redis.smembers(this.typesKey())).sort();
-    const counts = await Promise.all(types.map(async (type) => {
-      const perClass = await Promise.all(RANKS_SERVED.map((rank) => readyCount(this.queueOf(queueNameOf(type, rank)))));
-      return perClass.reduce((sum, count) => sum + count, 0);
-    }));
+    const counts = await Promise.all(types.map(async (type) => (await this.readyPerClass(type)).reduce((sum, count) => sum + count, 0)));
     // Tasks this instance fetched ahead are ready as far as its caller can tell: the next take gets them.
     return new Map(types.map((type, index) => [type, counts[index]! + this.ahead.countOf(type)]));
   }
@@ -242,7 +239,7 @@ export class BullmqBroker implements Broker {
   async returnAhead(wanted: (taskType: string) => boolean): Promise<number> {
     this.assertOpen();
     const ids = this.ahead.takeUnwanted(wanted);
-    await this.requeueLeases(this.release(ids));
+    if (ids.length > 0) await this.requeueLeases(this.release(ids));
     return ids.length;
   }
 
@@ -280,6 +277,11 @@ export class BullmqBroker implements Broker {
     const task = attemptsMade === 0 ? job.data : { ...job.data, attempt: job.data.attempt + attemptsMade };
     this.leases.set(task.id, { job, task });
     return task;
+  }
+
+  /** Ready tasks of a type per class queue, in RANKS_SERVED order (high first), counted in one pipeline. */
+  private readyPerClass(taskType: string): Promise<number[]> {
+    return Promise.all(RANKS_SERVED.map((rank) => readyCount(this.queueOf(queueNameOf(taskType, rank)))));
   }
 
   /** `count` moveToActive scripts on one queue, sent together (one pipeline, run in order). */

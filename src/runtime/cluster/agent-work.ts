@@ -69,16 +69,21 @@ export class AgentWork {
   /** How many more micro-tasks a serving swarmlet should hold: its type's prefetch depth minus what it holds. */
   roomOf(swarmlet: LocalSwarmlet): number {
     if (!swarmlet.serving) return 0;
-    return prefetchFor(this.statsOf(swarmlet.taskType).recentDurationMs) - swarmlet.inFlight.size;
+    return this.depthPerSwarmlet(swarmlet.taskType) - swarmlet.inFlight.size;
   }
 
   /** How many micro-tasks of a type its serving swarmlets hold when full: 0 when none serves it. */
   depthOf(taskType: string, swarmlets: Iterable<LocalSwarmlet>): number {
     let depth = 0;
     for (const swarmlet of swarmlets) {
-      if (swarmlet.serving && swarmlet.taskType === taskType) depth += prefetchFor(this.statsOf(taskType).recentDurationMs);
+      if (swarmlet.serving && swarmlet.taskType === taskType) depth += this.depthPerSwarmlet(taskType);
     }
     return depth;
+  }
+
+  /** The type's prefetch depth: one long micro-task, or ~2 ms of tiny ones. */
+  private depthPerSwarmlet(taskType: string): number {
+    return prefetchFor(this.statsOf(taskType).recentDurationMs);
   }
 
   /** Fills every serving swarmlet up to its room. */
