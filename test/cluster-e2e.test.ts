@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
 import { runOnCluster } from '../src/runtime/cluster/cluster-client.js';
-import { logEntrySchema } from '../src/runtime/cluster/protocol.js';
+import { logEntrySchema, nodeStateRecordSchema } from '../src/runtime/cluster/protocol.js';
 import { realCluster, startAgent, startDirector, waitFor } from './support/cluster.js';
 
 const TTL_MS = 1_500;
@@ -81,7 +81,17 @@ it('three agents run a job; kill -9 of one mid-job: its work finishes elsewhere 
     expect(second[0], `${label} re-ran in another swarmlet`).not.toBe(first[0]);
     expect(second[1] - killedAtMs, `${label} re-ran ${second[1] - killedAtMs} ms after the kill`).toBeLessThanOrEqual(2 * TTL_MS);
   }
+  // The director's node lifecycle saw it: a1 dead within the bound, the others alive, each edge logged with its reason.
+  const a1 = await waitFor('a1 to be declared dead', async () => ((await nodeState('a1'))?.state === 'dead' ? nodeState('a1') : undefined));
+  expect(a1!.sinceMs - killedAtMs).toBeLessThanOrEqual(2 * TTL_MS);
+  expect([(await nodeState('a2'))?.state, (await nodeState('a3'))?.state]).toEqual(['alive', 'alive']);
+  expect(cluster.children()[0]!.output()).toMatch(/node a1: (alive|suspect) → dead: heartbeat key expired or the node left/);
 }, 60_000);
+
+const nodeState = async (nodeId: string) => {
+  const raw = await cluster.redis().hget('swarmlet:node-states', nodeId);
+  return raw === null ? undefined : nodeStateRecordSchema.parse(JSON.parse(raw));
+};
 
 it('kill -9 of the director mid-job and a restart: the job completes from what Redis holds, nothing lost', async () => {
   const director = spawned(startDirector(cluster.server().url, TTL_MS));

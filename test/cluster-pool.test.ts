@@ -97,3 +97,101 @@ describe('cluster pool: measured health feeds the auction', () => {
     expect(placedOn(pool)).toEqual({ b: 1 });
   });
 });
+
+describe('cluster pool: the node lifecycle (place/node-lifecycle.ts)', () => {
+  /** The same nodes heart-beating again at `atMs` (a new beat is a new agent timestamp). */
+  const beatAt = (live: ReadonlyMap<string, LiveNode>, atMs: number) => new Map([...live].map(([id, n]) => [id, { ...n, heartbeat: { ...n.heartbeat, atMs } }]));
+  const without = (live: ReadonlyMap<string, LiveNode>, gone: string) => new Map([...live].filter(([id]) => id !== gone));
+  const edges = (pool: ClusterPool) => pool.takeTransitions().map(({ nodeId, from, to, atMs }) => `${nodeId} ${from ?? 'unseen'}→${to} @${atMs - NOW}`);
+
+  it('join → alive, late → suspect (swarmlets stay), beat again → alive; oldest first, and taking clears', () => {
+    const pool = new ClusterPool(OPTIONS);
+    expect(pool.observe(nodes, NOW)).toEqual([]);
+    const joins = pool.takeTransitions();
+    expect(joins.map((t) => [t.nodeId, t.from, t.to])).toEqual([['server', undefined, 'alive'], ['edge', undefined, 'alive'], ['laptop', undefined, 'alive']]);
+    expect(joins[0]!.reason).toMatch(/^first heartbeat/);
+    expect(pool.takeTransitions()).toEqual([]);
+    pool.act({ kind: 'replicate', taskType: 'hash', reason: 'test' }, nodes, NOW);
+    pool.takeChanged();
+
+    expect(pool.observe(nodes, NOW + 3_000)).toEqual([]); // the same beats: 3 s of silence
+    const late = pool.takeTransitions();
+    expect(late.map((t) => t.to)).toEqual(['suspect', 'suspect', 'suspect']);
+    expect(late[2]).toEqual({ nodeId: 'laptop', from: 'alive', to: 'suspect', reason: 'heartbeat late: no new placements — no heartbeat for 3 s (dead after ttl 5 s)', atMs: NOW + 3_000 });
+    expect(pool.views(nodes, NOW + 3_000)).toHaveLength(1); // a suspect node keeps what it runs until its TTL
+
+    pool.observe(beatAt(nodes, NOW + 3_500), NOW + 3_500);
+    expect(edges(pool)).toEqual(['server suspect→alive @3500', 'edge suspect→alive @3500', 'laptop suspect→alive @3500']);
+    expect(pool.nodeStates()).toEqual(new Map([['server', 'alive'], ['edge', 'alive'], ['laptop', 'alive']]));
+  });
+
+  it('gone → dead with its swarmlets dropped and one failure counted; back → alive keeping its reliability', () => {
+    const pool = new ClusterPool(OPTIONS);
+    pool.observe(nodes, NOW);
+    pool.act({ kind: 'replicate', taskType: 'hash', reason: 'test' }, nodes, NOW);
+    expect(placedOn(pool)).toEqual({ laptop: 1 });
+    pool.recordResults('laptop', 3, NOW);
+    pool.takeTransitions();
+    const before = pool.healthOf('laptop')!.reliability;
+
+    expect(pool.observe(without(nodes, 'laptop'), NOW + 1_000)).toEqual(['laptop']);
+    const [gone] = pool.takeTransitions();
+    expect(gone).toMatchObject({ nodeId: 'laptop', from: 'alive', to: 'dead', atMs: NOW + 1_000 });
+    expect(gone!.reason).toMatch(/^heartbeat key expired or the node left: its swarmlets are placed elsewhere.* — heartbeat key gone, last heartbeat 1 s ago$/);
+    expect(placedOn(pool)).toEqual({ laptop: 0 });
+    const dead = pool.healthOf('laptop')!.reliability;
+    expect(dead.failures).toBeGreaterThan(before.failures); // dropping out counts against it
+    expect(pool.observe(without(beatAt(nodes, NOW + 60_000), 'laptop'), NOW + 60_000)).toEqual([]);
+    expect(pool.takeTransitions()).toEqual([]); // dead stays dead, quietly (the others beat on)
+
+    pool.observe(beatAt(nodes, NOW + 61_000), NOW + 61_000);
+    const back = pool.takeTransitions().find((t) => t.nodeId === 'laptop');
+    expect(back).toMatchObject({ from: 'dead', to: 'alive' });
+    expect(back!.reason).toMatch(/reliability kept/);
+    expect(pool.healthOf('laptop')!.reliability).toEqual(dead); // a heartbeat does not wipe the record
+    expect(pool.nodeStates().get('laptop')).toBe('alive');
+  });
+
+  it('a node whose key is still there but whose beats stopped past the TTL is dead too', () => {
+    const pool = new ClusterPool(OPTIONS);
+    pool.observe(nodes, NOW);
+    pool.act({ kind: 'replicate', taskType: 'hash', reason: 'test' }, nodes, NOW);
+    pool.takeTransitions();
+    const fresh = new Map([...beatAt(nodes, NOW + 5_100)].map(([id, n]) => [id, id === 'laptop' ? nodes.get('laptop')! : n]));
+    expect(pool.observe(fresh, NOW + 5_100)).toEqual(['laptop']);
+    expect(edges(pool)).toEqual(['laptop alive→dead @5100']);
+  });
+
+  it('consent revoked → draining: its swarmlets leave, no failure counted; granted again → alive', () => {
+    const revoked = new Map([...nodes, node({ nodeId: 'laptop', kind: 'personal', pricePerCoreSecond: 0.00002, consent: { granted: false, maxCpuShare: 0.5, maxMemoryMb: 200 } })]);
+    const pool = new ClusterPool(OPTIONS);
+    pool.observe(nodes, NOW);
+    pool.act({ kind: 'replicate', taskType: 'hash', reason: 'test' }, nodes, NOW);
+    pool.takeChanged();
+    pool.takeTransitions();
+    const before = pool.healthOf('laptop')!.reliability;
+
+    expect(pool.observe(beatAt(revoked, NOW + 1_000), NOW + 1_000)).toEqual(['laptop']);
+    const [drain] = pool.takeTransitions();
+    expect(drain).toMatchObject({ nodeId: 'laptop', from: 'alive', to: 'draining' });
+    expect(drain!.reason).toMatch(/^consent revoked: its swarmlets leave now and its micro-tasks are reassigned — consent revoked, heartbeat 0 ms ago$/);
+    expect(pool.takeChanged()).toEqual([{ nodeId: 'laptop', state: { version: 2, swarmlets: [], reasons: {} } }]);
+    expect(pool.healthOf('laptop')!.reliability).toEqual(before);
+
+    pool.observe(beatAt(nodes, NOW + 2_000), NOW + 2_000);
+    expect(edges(pool)).toEqual(['laptop draining→alive @2000']);
+  });
+
+  it('keeps only the last 200 transitions', () => {
+    const pool = new ClusterPool(OPTIONS);
+    const one = new Map([nodes.get('server')!].map((n) => ['server', n]));
+    for (let i = 0; i < 150; i++) {
+      pool.observe(beatAt(one, NOW + i * 10_000), NOW + i * 10_000); // join or back: alive
+      pool.observe(new Map(), NOW + i * 10_000 + 1); // gone: dead
+    }
+    const kept = pool.takeTransitions();
+    expect(kept).toHaveLength(200);
+    expect(kept[0]).toMatchObject({ from: 'dead', to: 'alive', atMs: NOW + 50 * 10_000 });
+    expect(kept.at(-1)).toMatchObject({ from: 'alive', to: 'dead', atMs: NOW + 149 * 10_000 + 1 });
+  });
+});

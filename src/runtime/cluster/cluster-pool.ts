@@ -3,6 +3,7 @@ import type { PoolLimits, SwarmletView } from '../../decide/snapshot.js';
 import { runAuction, type AuctionResult, type PaymentRule } from '../../place/auction.js';
 import { consentLimits } from '../../place/consent.js';
 import { NEW_NODE_HEALTH, recordHeartbeat, recordOutcome, recordRoundTrip, type HealthOptions, type NodeHealth } from '../../place/node-health.js';
+import { canNodeTransition, observeNode, type NodeState } from '../../place/node-lifecycle.js';
 import type { NodeAdvertisement } from '../../place/node-probe.js';
 import type { AuctionNode } from '../../place/offers.js';
 import type { DesiredState, Heartbeat, SwarmletStatus } from './protocol.js';
@@ -35,6 +36,16 @@ interface Placed {
 }
 
 const DECISIONS_KEPT = 200;
+const TRANSITIONS_KEPT = 200;
+
+/** One node lifecycle edge taken in `observe` (place/node-lifecycle.ts); `from` undefined is the join. */
+export interface NodeTransition {
+  readonly nodeId: string;
+  readonly from: NodeState | undefined;
+  readonly to: NodeState;
+  readonly reason: string;
+  readonly atMs: number;
+}
 
 export interface PlacementDecision {
   readonly atMs: number;
@@ -60,6 +71,10 @@ export class ClusterPool {
   private readonly changed = new Set<string>();
   /** Auctions since the last `takeDecisions`: each node's verdict with its reason. */
   private decisions: PlacementDecision[] = [];
+  /** Every node seen, dead ones too: forgetting one would turn its comeback into a join. */
+  private readonly states = new Map<string, NodeState>();
+  /** Lifecycle edges since the last `takeTransitions`. */
+  private transitions: NodeTransition[] = [];
   private nextId = 1;
 
   constructor(private readonly options: ClusterPoolOptions) {}
@@ -74,7 +89,10 @@ export class ClusterPool {
     }
   }
 
-  /** Updates health from heartbeats; a node not alive any more loses its desired swarmlets. Returns the dead nodes. */
+  /**
+   * Updates health from heartbeats and each node's lifecycle state; a node dead or draining (or never
+   * seen) loses its desired swarmlets. Returns the nodes whose swarmlets were dropped.
+   */
   observe(nodes: ReadonlyMap<string, LiveNode>, nowMs: number): string[] {
     for (const [nodeId, node] of nodes) {
       // A new beat is timed on the director's clock: agents' clocks may disagree with it.
@@ -83,17 +101,32 @@ export class ClusterPool {
       const beat = recordHeartbeat(this.health.get(nodeId) ?? NEW_NODE_HEALTH, nowMs);
       this.health.set(nodeId, node.heartbeat.rttMs === undefined ? beat : recordRoundTrip(beat, node.heartbeat.rttMs, this.options.health));
     }
-    const dead = new Set<string>();
+    for (const nodeId of new Set([...this.states.keys(), ...nodes.keys()])) this.step(nodeId, nodes.get(nodeId), nowMs);
+    const dropped = new Set<string>();
     for (const [id, placed] of this.placed) {
-      if (nodes.has(placed.nodeId) && nodes.get(placed.nodeId)!.advertisement.consent?.granted !== false) continue;
-      dead.add(placed.nodeId);
+      const state = this.states.get(placed.nodeId);
+      if (state === 'alive' || state === 'suspect') continue; // suspect: no new placements, but what it runs stays until the TTL
+      dropped.add(placed.nodeId);
       this.placed.delete(id);
       this.changed.add(placed.nodeId);
     }
-    for (const nodeId of dead) {
-      if (!nodes.has(nodeId)) this.health.set(nodeId, recordOutcome(this.health.get(nodeId) ?? NEW_NODE_HEALTH, false, nowMs));
+    // Dropping out is a failure; revoking consent is the owner's right, not unreliability.
+    for (const nodeId of dropped) {
+      if (this.states.get(nodeId) !== 'draining') this.health.set(nodeId, recordOutcome(this.health.get(nodeId) ?? NEW_NODE_HEALTH, false, nowMs, this.options.health));
     }
-    return [...dead];
+    return [...dropped];
+  }
+
+  /** The node lifecycle edges taken since the last call (bounded), oldest first. */
+  takeTransitions(): NodeTransition[] {
+    const taken = this.transitions;
+    this.transitions = [];
+    return taken;
+  }
+
+  /** Each node's lifecycle state (for reports); nodes never seen are absent. */
+  nodeStates(): ReadonlyMap<string, NodeState> {
+    return new Map(this.states);
   }
 
   /**
@@ -190,6 +223,18 @@ export class ClusterPool {
     this.versions.set(nodeId, version);
     const mine = [...this.placed].filter(([, p]) => p.nodeId === nodeId);
     return { version, swarmlets: mine.map(([id, p]) => ({ id, taskType: p.taskType })), reasons: Object.fromEntries(mine.map(([id, p]) => [id, p.reason])) };
+  }
+
+  private step(nodeId: string, node: LiveNode | undefined, nowMs: number): void {
+    const from = this.states.get(nodeId);
+    const last = this.health.get(nodeId)?.lastHeartbeatMs;
+    const seen = { present: node !== undefined, consentGranted: node?.advertisement.consent?.granted !== false, silentMs: last === undefined ? undefined : Math.max(0, nowMs - last) };
+    const next = observeNode(from, seen, this.options.health);
+    // observeNode only yields legal edges; the table check keeps a bug there from corrupting the state.
+    if (next === undefined || next.state === from || !canNodeTransition(from, next.state)) return;
+    this.states.set(nodeId, next.state);
+    this.transitions.push({ nodeId, from, to: next.state, reason: next.reason, atMs: nowMs });
+    if (this.transitions.length > TRANSITIONS_KEPT) this.transitions.shift();
   }
 
   private place(taskType: string, nodes: ReadonlyMap<string, LiveNode>, nowMs: number): string {
