@@ -27,6 +27,7 @@ program
   .option('--no-history', 'keep no history')
   .option('--redis <url>', 'run on the cluster behind this Redis (swarmlet serve + agents) instead of this machine')
   .option('--prefix <prefix>', 'the cluster\'s key prefix in Redis', 'swarmlet')
+  .option('--job-key <key>', 'with --redis: name the job so running this again attaches to it (or gets its outcome, for 24 h) instead of running twice')
   .action(runCommand);
 
 program
@@ -37,6 +38,7 @@ program
   .option('--tick-ms <ms>', 'control loop period', '200')
   .option('--node-ttl-ms <ms>', 'a node silent this long is dead and its work runs elsewhere', '3000')
   .option('--payment <rule>', 'how auction winners are paid: critical-value (truthful second price) or bid (pay as bid)', 'critical-value')
+  .option('--admission [limits]', 'refuse a job whose class\'s predicted backlog is over its limit; limits like low=10s,normal=30s,high=2m (those are the defaults)')
   .action(serveCommand);
 
 agentCommand(program);

@@ -1,6 +1,6 @@
 import type { JobInput } from '../core/job.js';
-import { TaskFailedError } from '../core/errors.js';
-import { runOnCluster } from '../runtime/cluster/cluster-client.js';
+import { AdmissionError, TaskFailedError } from '../core/errors.js';
+import { parseJobKey, runOnCluster } from '../runtime/cluster/cluster-client.js';
 import type { ProgressView } from '../runtime/run-reporter.js';
 import { ProgressBars, ProgressLines } from './progress.js';
 
@@ -10,6 +10,7 @@ export interface ClusterRunCliOptions {
   readonly cacheDir: string;
   readonly json: boolean;
   readonly progress: boolean;
+  readonly jobKey?: string;
 }
 
 /** `swarmlet run --redis …`: the job runs on the cluster; the same progress and a summary come back. */
@@ -18,6 +19,7 @@ export async function runClusterJob(name: string, taskPaths: readonly string[], 
   let last: ProgressView | undefined;
   const { jobKey, outcome, decisions } = await runOnCluster(taskPaths, job, {
     redisUrl: options.redis, prefix: options.prefix, cacheDir: options.cacheDir,
+    ...(options.jobKey !== undefined && { jobKey: parseJobKey(options.jobKey, '--job-key') }),
     onNoDirector: () => process.stderr.write('swarmlet: no director is running on this Redis yet; the job waits in the log until `swarmlet serve --redis …` starts\n'),
     onProgress: (progress) => {
       if (!options.progress) return;
@@ -35,6 +37,7 @@ export async function runClusterJob(name: string, taskPaths: readonly string[], 
     },
   });
   bars?.stop();
+  if (outcome.status === 'refused') throw new AdmissionError(`${outcome.error ?? 'over its class limit'} (cluster job ${jobKey})`, outcome.retryAfterMs);
   if (options.json) {
     process.stdout.write(`${JSON.stringify({ job: name, jobKey, ...outcome, decisions }, null, 2)}\n`);
   } else {

@@ -21,10 +21,13 @@ export interface RunCommandOptions {
   /** Run on the cluster behind this Redis instead of this machine. */
   readonly redis?: string;
   readonly prefix: string;
+  /** With --redis: names the job, so a second submit attaches to it instead of running it again. */
+  readonly jobKey?: string;
 }
 
 /** `swarmlet run <job>`: runs a job on this machine and prints its summary. */
 export async function runCommand(target: string, options: RunCommandOptions): Promise<void> {
+  if (options.jobKey !== undefined && options.redis === undefined) throw new InputError('--job-key', 'names a cluster job, and this run is on this machine', 'add --redis <url>, or drop --job-key');
   const { definition, taskPaths } = await loadJob(target, options.cacheDir);
   const jobInput = await buildJob(definition, parseSetOptions(options.set));
   const sla = {

@@ -1,5 +1,8 @@
 import { InputError } from '../core/errors.js';
+import type { PriorityName } from '../core/limits.js';
 import { ClusterDirector } from '../runtime/cluster/director.js';
+import { DEFAULT_ADMISSION_LIMITS, type AdmissionLimits } from '../schedule/admission.js';
+import { durationMs } from './run.js';
 
 export interface ServeCommandOptions {
   readonly redis: string;
@@ -7,6 +10,8 @@ export interface ServeCommandOptions {
   readonly tickMs: string;
   readonly nodeTtlMs: string;
   readonly payment: string;
+  /** `--admission` alone: the default limits; with a value: per-class limits. */
+  readonly admission?: string | true;
 }
 
 /** `swarmlet serve --redis …`: runs the director until Ctrl-C. */
@@ -15,7 +20,8 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
   const nodeTtlMs = positive('--node-ttl-ms', options.nodeTtlMs);
   const log = (line: string): void => void process.stdout.write(`${new Date().toISOString()} ${line}\n`);
   if (options.payment !== 'critical-value' && options.payment !== 'bid') throw new InputError('--payment', `"${options.payment}" is not a payment rule`, 'use critical-value (truthful second price, the default) or bid (pay as bid)');
-  const director = await ClusterDirector.start({ redisUrl: options.redis, prefix: options.prefix, tickMs, nodeTtlMs, lockDurationMs: nodeTtlMs, log, payment: options.payment });
+  const admission = options.admission === undefined ? undefined : admissionLimits(options.admission);
+  const director = await ClusterDirector.start({ redisUrl: options.redis, prefix: options.prefix, tickMs, nodeTtlMs, lockDurationMs: nodeTtlMs, log, payment: options.payment, admission });
   log(`director up on ${options.redis} (prefix ${options.prefix}); waiting for agents and jobs`);
   const stop = (): void => void director.stop();
   process.once('SIGINT', stop);
@@ -23,6 +29,18 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
   await director.done; // Ctrl-C, or stepping down after losing the lease
   process.off('SIGINT', stop);
   process.off('SIGTERM', stop);
+}
+
+/** `low=10s,normal=30s,high=2m`: each class given replaces its default; `true` keeps all defaults. */
+function admissionLimits(text: string | true): AdmissionLimits {
+  const maxBacklogMs = { ...DEFAULT_ADMISSION_LIMITS.maxBacklogMs };
+  if (text === true) return { maxBacklogMs };
+  for (const pair of text.split(',')) {
+    const [name = '', value = ''] = pair.split('=').map((part) => part.trim());
+    if (!Object.hasOwn(maxBacklogMs, name)) throw new InputError('--admission', `"${name}" is not a priority class`, 'write --admission low=10s,normal=30s,high=2m (any of the three)');
+    maxBacklogMs[name as PriorityName] = durationMs(`--admission ${name}`, value);
+  }
+  return { maxBacklogMs };
 }
 
 function positive(field: string, text: string): number {

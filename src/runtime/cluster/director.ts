@@ -8,13 +8,15 @@ import type { PaymentRule } from '../../place/auction.js';
 import { DEFAULT_HEALTH_OPTIONS } from '../../place/node-health.js';
 import { BullmqBroker } from '../brokers/bullmq-broker.js';
 import type { MicroTask } from '../jobs/micro-task.js';
+import type { AdmissionLimits } from '../../schedule/admission.js';
+import { AdmissionGate } from './admission-gate.js';
 import { ClusterPool } from './cluster-pool.js';
 import { JobBook } from './job-book.js';
 import { readLiveNodes, scanKeys } from './live-nodes.js';
 import { DirectorLease } from './director-lease.js';
 import { connectRedis } from './redis-connect.js';
 import { isResultsEntry } from './hot-checks.js';
-import { DEFAULT_PREFIX, desiredStateSchema, keys, logBaseSchema, logEntrySchema, moduleRecordSchema, parseStored, type LogBase, type ClusterProgress, type JobOutcome, type LogEntry } from './protocol.js';
+import { DEFAULT_PREFIX, desiredStateSchema, keys, logBaseSchema, logEntrySchema, moduleRecordSchema, parseStored, type LogBase, type ClusterProgress, type JobOutcome, type LogEntry, type NodeStateRecord } from './protocol.js';
 
 export interface DirectorOptions {
   readonly redisUrl: string;
@@ -33,6 +35,8 @@ export interface DirectorOptions {
   readonly log?: (line: string) => void;
   /** How auction winners are paid: `critical-value` (truthful, default) or `bid`. */
   readonly payment?: PaymentRule;
+  /** Admission control by class on the predicted backlog (as `Swarm`'s `admission`); undefined: admit everything. */
+  readonly admission?: AdmissionLimits;
 }
 
 const LOG_PAGE = 1_000;
@@ -65,9 +69,12 @@ export class ClusterDirector {
   private consuming: Promise<void> | undefined;
   private ticking = false;
   private readonly log: (line: string) => void;
+  private readonly gate: AdmissionGate;
+  /** Swarmlets serving at the last tick: the admission rule's parallelism. */
+  private servingSwarmlets = 0;
 
   private constructor(
-    private readonly options: Required<Omit<DirectorOptions, 'policy' | 'log' | 'payment' | 'leaseWaitMs'>> & Pick<DirectorOptions, 'log' | 'payment'>,
+    private readonly options: Required<Omit<DirectorOptions, 'policy' | 'log' | 'payment' | 'leaseWaitMs' | 'admission'>> & Pick<DirectorOptions, 'log' | 'payment' | 'admission'>,
     policy: Policy,
     private readonly redis: Redis,
     private readonly reader: Redis,
@@ -80,6 +87,7 @@ export class ClusterDirector {
     this.pool = new ClusterPool({ swarmletCpu: 1, swarmletMemoryMb: 60, slotLifeMs: 60_000, health: { ...DEFAULT_HEALTH_OPTIONS, ttlMs: options.nodeTtlMs, suspectAfterMs: options.nodeTtlMs / 2 }, payment: options.payment });
     this.policy = policy;
     this.loopState = initialLoopState(policy);
+    this.gate = new AdmissionGate(redis, this.k, options.admission, OUTCOME_TTL_S);
   }
 
   static async start(options: DirectorOptions): Promise<ClusterDirector> {
@@ -185,8 +193,10 @@ export class ClusterDirector {
       return;
     }
     if (!entry) return;
-    if (entry.kind === 'job') await this.learnModules(entry.modules);
-    else if (live) this.pool.recordResults(entry.nodeId, entry.results.filter((r) => r.status === 'dead').length, Number(id.split('-')[0]));
+    if (entry.kind === 'job') {
+      if (!(await this.admitted(id, entry, live))) return;
+      await this.learnModules(entry.modules);
+    } else if (live) this.pool.recordResults(entry.nodeId, entry.results.filter((r) => r.status === 'dead').length, Number(id.split('-')[0]));
     const counters = this.book.tracker.counters();
     const { ready, finished } = this.book.apply(entry, Number(id.split('-')[0]));
     if (entry.kind === 'job' && !finished.some((f) => f.jobKey === entry.jobKey)) this.runningSince.set(entry.jobKey, { entryId: id, counters });
@@ -197,6 +207,19 @@ export class ClusterDirector {
       if (live && cancel.length > 0) this.log(`job ${jobKey}: cancelled ${(await this.broker.cancel(cancel)).length} waiting micro-task(s)`);
       await this.publishOutcome(jobKey, outcome);
     }
+  }
+
+  /**
+   * Admission control (off unless configured). Only a live entry is decided: a refusal is recorded
+   * as the job's outcome before the log moves on, so a replay skips exactly the jobs refused live.
+   */
+  private async admitted(id: string, entry: Extract<LogEntry, { kind: 'job' }>, live: boolean): Promise<boolean> {
+    if (await this.gate.refusedBefore(id)) return false;
+    if (!live || this.book.knows(entry.jobKey)) return true; // a duplicate submit: the book ignores it
+    const decision = this.gate.decide(entry.job, this.book, this.servingSwarmlets);
+    if (decision === undefined || decision.admitted) return true;
+    await this.publishOutcome(entry.jobKey, await this.gate.refuse(id, entry.jobKey, decision), true);
+    return false;
   }
 
   private async handOut(ready: readonly MicroTask[], live: boolean): Promise<void> {
@@ -212,9 +235,10 @@ export class ClusterDirector {
     }
   }
 
-  private async publishOutcome(jobKey: string, outcome: JobOutcome): Promise<void> {
-    await this.redis.set(this.k.job(jobKey), JSON.stringify(outcome), 'EX', OUTCOME_TTL_S);
+  private async publishOutcome(jobKey: string, outcome: JobOutcome, stored = false): Promise<void> {
+    if (!stored) await this.redis.set(this.k.job(jobKey), JSON.stringify(outcome), 'EX', OUTCOME_TTL_S);
     await this.redis.publish(this.k.jobDone, jobKey);
+    if (outcome.status === 'refused') return this.log(`job ${jobKey}: refused by admission control: ${outcome.error}`);
     this.log(`job ${jobKey}: ${outcome.status} after ${outcome.microTasks} micro-task(s) in ${outcome.wallMs} ms${outcome.duplicateResults > 0 ? ` (${outcome.duplicateResults} duplicate result(s) ignored)` : ''}`);
   }
 
@@ -232,8 +256,10 @@ export class ClusterDirector {
         return;
       }
       const nodes = await readLiveNodes(this.redis, this.k, (message) => this.log(message));
-      for (const nodeId of this.pool.observe(nodes, nowMs)) this.log(`node ${nodeId} is gone (no heartbeat within its TTL, or consent revoked): its swarmlets will be placed elsewhere`);
+      this.pool.observe(nodes, nowMs);
+      await this.recordNodeTransitions();
       const snapshot = await this.snapshot(nodes, nowMs);
+      this.servingSwarmlets = snapshot.swarmlets.filter((s) => s.state === 'idle' || s.state === 'busy').length;
       const { state, decision } = step(this.policy, this.loopState, snapshot);
       this.loopState = state;
       for (const action of decision.actions) {
@@ -256,6 +282,18 @@ export class ClusterDirector {
     } finally {
       this.ticking = false;
     }
+  }
+
+  /** Each node lifecycle edge goes to the log and to `P:node-states` (the node's latest state, for reports). */
+  private async recordNodeTransitions(): Promise<void> {
+    const transitions = this.pool.takeTransitions();
+    if (transitions.length === 0) return;
+    const latest: Record<string, string> = {};
+    for (const { nodeId, from, to, reason, atMs } of transitions) {
+      this.log(`node ${nodeId}: ${from ?? 'unseen'} → ${to}: ${reason}`);
+      latest[nodeId] = JSON.stringify({ state: to, sinceMs: atMs, reason } satisfies NodeStateRecord);
+    }
+    await this.redis.hset(this.k.nodeStates, latest);
   }
 
   private async snapshot(nodes: Awaited<ReturnType<typeof readLiveNodes>>, nowMs: number): Promise<Snapshot> {
@@ -287,6 +325,7 @@ export class ClusterDirector {
     this.trimCandidates = this.trimCandidates.slice(ripe.length);
     await this.redis.set(this.k.logBase, JSON.stringify(base));
     await this.redis.xtrim(this.k.log, 'MINID', base.minId);
+    await this.gate.forgetBefore(base.minId);
     this.trimmedTo = base.minId;
   }
 

@@ -76,9 +76,23 @@ export class JobBook {
     return { ready, finished: this.collectFinished(nowMs) };
   }
 
+  /** This job key was submitted before (running or ended, as far as the log still tells). */
+  knows(jobKey: string): boolean {
+    return this.seenKeys.has(jobKey);
+  }
+
   /** Each running job's own progress per task type. */
   progress(): JobProgress[] {
     return [...this.jobs.values()].map((booked) => ({ jobKey: booked.jobKey, taskTypes: [...booked.byType].map(([taskType, counts]) => ({ taskType, ...counts })) }));
+  }
+
+  /** Micro-tasks of running jobs not done yet, per type: the accepted work admission weighs (blocked ones included). */
+  outstandingByType(): Map<string, number> {
+    const outstanding = new Map<string, number>();
+    for (const { byType } of this.jobs.values()) {
+      for (const [taskType, { done, total }] of byType) outstanding.set(taskType, (outstanding.get(taskType) ?? 0) + total - done);
+    }
+    return outstanding;
   }
 
   /** Micro-tasks handed to the broker and not yet reported: after a replay, these are enqueued again (idempotent by id). */

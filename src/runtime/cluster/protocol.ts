@@ -14,12 +14,16 @@
  * - `P:module:<type>`    a task type's compiled bundle, so agents need no copy of the job's code.
  * - `P:state:<type>`     a stateful type's latest state (`snapshot()`), written by the agent whose
  *                        swarmlet left the type, read by the next to serve it: last writer wins.
- * - `P:job:<key>`        a finished job's outcome; `P:progress:<key>` its progress while it runs.
+ * - `P:job:<key>`        a finished (or refused) job's outcome, kept 24 h: a job key submitted
+ *                        again within that time gets this outcome instead of running twice.
+ *                        `P:progress:<key>` is its progress while it runs.
  * - `P:nodes`            the set of node ids that have beaten; an id whose heartbeat key expired
  *                        is dropped by the director.
  * - `P:director`         the director's lease (one director at a time); `P:director:epoch` counts
  *                        its takings, so a paused holder knows whether it may take it back.
  * - `P:decisions`        the latest placement auctions with every node's verdict and reason.
+ * - `P:node-states`      each node's lifecycle state (alive, suspect, draining, dead), since when and why.
+ * - `P:refused`          log entry ids of jobs refused by admission control, so a replay skips them.
  */
 import { z } from 'zod';
 import { MODE_JOIN, MODE_RUN } from '../local/wire.js';
@@ -45,11 +49,19 @@ export const keys = (prefix: string) => ({
   logBase: `${prefix}:log-base`,
   /** The latest placement auctions (newest first), each node's verdict with its reason. */
   decisions: `${prefix}:decisions`,
+  /** Each node's lifecycle state as the director last saw it (hash: node id → `NodeStateRecord`). */
+  nodeStates: `${prefix}:node-states`,
+  /** Log entry ids of jobs admission control refused (sorted by entry time): a replay skips them. */
+  refused: `${prefix}:refused`,
 });
+export type ClusterKeys = ReturnType<typeof keys>;
 
 /** The log's start after a trim: replay from `minId` with the tracker's counters set to these. */
 export const logBaseSchema = z.object({ minId: z.string().regex(/^\d+-\d+$/), nextJobId: z.number().int().min(1), nextTaskId: z.number().int().min(1) });
 export type LogBase = z.infer<typeof logBaseSchema>;
+
+export const nodeStateRecordSchema = z.object({ state: z.enum(['alive', 'suspect', 'draining', 'dead']), sinceMs: z.number(), reason: z.string() });
+export type NodeStateRecord = z.infer<typeof nodeStateRecordSchema>;
 
 export const placementDecisionSchema = z.object({ atMs: z.number(), taskType: z.string(), reasons: z.array(z.string()) });
 export type PlacementDecisionRecord = z.infer<typeof placementDecisionSchema>;
@@ -141,9 +153,12 @@ export const taskStateRecordSchema = z.object({
 export type TaskStateRecord = z.infer<typeof taskStateRecordSchema>;
 
 export const jobOutcomeSchema = z.object({
-  status: z.enum(['done', 'failed']),
+  /** `refused`: admission control turned the job away before it ran (nothing of it was queued). */
+  status: z.enum(['done', 'failed', 'refused']),
   output: z.unknown().optional(),
   error: z.string().optional(),
+  /** A refused job: when the predicted backlog should be back under its class limit. */
+  retryAfterMs: z.number().min(0).optional(),
   wallMs: z.number(),
   microTasks: z.number().int(),
   /** Results that arrived for micro-tasks already recorded (a re-run after failover): ignored. */
@@ -156,6 +171,9 @@ export const progressSchema = z.object({
   taskTypes: z.array(z.object({ taskType: z.string(), done: z.number(), total: z.number(), swarmlets: z.number() })),
 });
 export type ClusterProgress = z.infer<typeof progressSchema>;
+
+/** A job key a user may choose (`run --job-key`): safe in a Redis key and in a log line. */
+export const jobKeySchema = z.string().regex(/^[\w.:-]{1,128}$/, 'use 1 to 128 letters, digits, or . _ : -');
 
 /** JSON in a Redis value, checked: a bad value names the key instead of throwing somewhere deep. */
 export function parseStored<T>(schema: z.ZodType<T>, raw: string | null, key: string, fast?: (value: unknown) => value is T): T | undefined {
