@@ -37,6 +37,11 @@ it('refuses a low job over its backlog limit with the reason and when to retry; 
     expect(low.outcome.status).toBe('refused');
     expect(low.outcome.error).toBe('low: predicted backlog 20 s > low limit 5 s (20 s of queued work on 1 worker(s))');
     expect(low.outcome.retryAfterMs).toBe(15_000);
+    // The CLI says the same, with admission control's exit code.
+    const cli = spawnCli(['run', 'examples/merge-sort', '--redis', cluster.server().url, '--prefix', 'adm', '--priority', 'low', '--no-progress']);
+    await new Promise((resolve) => cli.process.once('exit', resolve));
+    expect(cli.process.exitCode).toBe(3);
+    expect(cli.output()).toMatch(/^swarmlet: job refused by admission control: low: predicted backlog 20 s > low limit 5 s \(20 s of queued work on 1 worker\(s\)\) \(cluster job [\w-]+\); retry in 15 s$/m);
     const high = run(hintedJob('high', 1, 'high'), 'high-job'); // under the high limit: admitted
     await waitFor('the high job to be queued', async () => (await waiting('hinted#high')) === 1);
     expect(await waiting('hinted#low')).toBe(0);
