@@ -56,6 +56,9 @@ it('refuses a low job over its backlog limit with the reason and when to retry; 
     const tags = (await loggedResults(cluster.redis(), 'adm')).map((r) => String(r.value).split('-')[0]);
     expect(tags.filter((tag) => tag === 'low')).toEqual([]);
     expect(tags.length).toBe(21);
+    // The module's resource hint reached the director: its swarmlets were placed claiming 120 MB.
+    const placed = (await cluster.redis().lrange('adm:decisions', 0, -1)).map((raw) => JSON.parse(raw) as { taskType: string; claim?: string });
+    expect(placed.filter((d) => d.taskType === 'hinted').map((d) => d.claim)).toContain('1 core(s) (default), 120 MB (hint)');
 
     // The backlog is gone: the same key submitted again is a new entry, admitted and run.
     const retried = await run(hintedJob('low', 1, 'low'), 'low-job');

@@ -195,3 +195,35 @@ describe('cluster pool: the node lifecycle (place/node-lifecycle.ts)', () => {
     expect(kept.at(-1)).toMatchObject({ from: 'alive', to: 'dead', atMs: NOW + 149 * 10_000 + 1 });
   });
 });
+
+describe('cluster pool: each swarmlet claims its type\'s footprint on a node', () => {
+  const claimedOn = (pool: ClusterPool) => Object.fromEntries(pool.takeChanged().map(({ nodeId, state }) => [nodeId, state.swarmlets.length]));
+
+  it('a memory hint keeps swarmlets off nodes without room: claims on a node never add up past its capacity or caps', () => {
+    const pool = new ClusterPool(OPTIONS);
+    pool.observe(nodes, NOW);
+    pool.learnType('big', { cpu: 0.5, memoryMb: 1_500 });
+    for (let i = 0; i < 3; i++) pool.act({ kind: 'replicate', taskType: 'big', reason: 'test' }, nodes, NOW);
+    const decisions = pool.takeDecisions();
+    expect(decisions[0]!.claim).toBe('0.5 core(s) (hint), 1500 MB (hint)');
+    // laptop: 200 MB under consent; edge: 4096 MB holds two of 1500; the third goes to the dear server.
+    expect(decisions[0]!.reasons).toEqual(expect.arrayContaining([expect.stringMatching(/^laptop: filtered: .*1500 MB/), expect.stringMatching(/^edge: won 1 slot/)]));
+    expect(decisions[2]!.reasons).toEqual(expect.arrayContaining([expect.stringMatching(/^edge: filtered: capacity: needs 1500 MB, 1096 of 4096 MB free/), expect.stringMatching(/^server: won 1 slot/)]));
+    expect(claimedOn(pool)).toEqual({ edge: 2, server: 1 });
+  });
+
+  it('measured resident memory raises a type\'s claim above its hint; a type never hinted nor measured claims the default', () => {
+    const pool = new ClusterPool(OPTIONS);
+    pool.learnType('grows', { memoryMb: 100 });
+    const server = nodes.get('server')!;
+    const beating = new Map(nodes);
+    beating.set('server', { ...server, heartbeat: { ...server.heartbeat, atMs: NOW + 1, swarmlets: [{ id: 's9', taskType: 'grows', state: 'busy', inFlight: 1, rssMb: 3_000, tasksDone: 4 }] } });
+    pool.observe(beating, NOW);
+    pool.act({ kind: 'replicate', taskType: 'grows', reason: 'test' }, beating, NOW);
+    pool.act({ kind: 'replicate', taskType: 'small', reason: 'test' }, beating, NOW);
+    const [grows, small] = pool.takeDecisions();
+    expect(grows!.claim).toBe('1 core(s) (default), 3000 MB (measured, 1 sample(s))');
+    expect(grows!.reasons).toEqual(expect.arrayContaining([expect.stringMatching(/^edge: won 1 slot/)])); // 3000 MB fits the edge, not the laptop
+    expect(small!.claim).toBe('1 core(s) (default), 60 MB (default)');
+  });
+});

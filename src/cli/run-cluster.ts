@@ -44,7 +44,7 @@ export async function runClusterJob(name: string, taskPaths: readonly string[], 
     const duplicates = outcome.duplicateResults > 0 ? `, ${outcome.duplicateResults} duplicate result(s) ignored` : '';
     process.stdout.write(`${name} (cluster job ${jobKey}): ${outcome.status}, ${outcome.microTasks} micro-tasks in ${(outcome.wallMs / 1000).toFixed(2)} s${duplicates}\n`);
     if (decisions.length > 0) process.stdout.write('\nlatest placement auctions (newest first):\n');
-    for (const decision of decisions) process.stdout.write(`  ${decision.taskType}: ${decision.reasons.join(' | ')}\n`);
+    for (const decision of decisions) process.stdout.write(`  ${decision.taskType}${decision.claim === undefined ? '' : ` (claims ${decision.claim})`}: ${decision.reasons.join(' | ')}\n`);
     if (outcome.status === 'done') process.stdout.write(`\noutput: ${preview(outcome.output)}\n`);
   }
   if (outcome.status === 'failed') throw new TaskFailedError(name, jobKey, 0, outcome.error ?? 'failed');

@@ -97,7 +97,10 @@ export async function storeModules(redis: Redis, k: ReturnType<typeof keys>, tas
   for (const path of taskPaths) {
     const info = await compileTaskModule(path, cacheDir);
     const code = await readFile(info.modulePath, 'utf8');
-    const record: ModuleRecord = { taskType: info.name, hash: createHash('sha256').update(code).digest('hex').slice(0, 16), code, hintDurationMs: info.hintDurationMs, hasJoin: info.hasJoin };
+    const record: ModuleRecord = {
+      taskType: info.name, hash: createHash('sha256').update(code).digest('hex').slice(0, 16), code, hasJoin: info.hasJoin,
+      hintDurationMs: info.hintDurationMs, hintCpu: info.hintCpu, hintMemoryMb: info.hintMemoryMb,
+    };
     await redis.set(k.module(info.name), JSON.stringify(record));
     names.push(info.name);
   }

@@ -5,6 +5,8 @@ import { consentLimits } from '../../place/consent.js';
 import { NEW_NODE_HEALTH, recordHeartbeat, recordOutcome, recordRoundTrip, type HealthOptions, type NodeHealth } from '../../place/node-health.js';
 import { canNodeTransition, observeNode, type NodeState } from '../../place/node-lifecycle.js';
 import type { NodeAdvertisement } from '../../place/node-probe.js';
+import type { Resources } from '../../core/resources.js';
+import { SwarmletFootprints } from '../../predict/swarmlet-footprint.js';
 import type { AuctionNode } from '../../place/offers.js';
 import type { DesiredState, Heartbeat, SwarmletStatus } from './protocol.js';
 
@@ -15,7 +17,7 @@ export interface LiveNode {
 }
 
 export interface ClusterPoolOptions {
-  /** What one swarmlet is assumed to hold on a node (the auction's demand per slot). */
+  /** What one swarmlet of a type with no hint and no measurement is assumed to hold on a node. */
   readonly swarmletCpu: number;
   readonly swarmletMemoryMb: number;
   /** A swarmlet's expected life, for pricing a slot (held core-seconds). */
@@ -50,6 +52,8 @@ export interface NodeTransition {
 export interface PlacementDecision {
   readonly atMs: number;
   readonly taskType: string;
+  /** What the swarmlet claims on the winning node, and where the numbers come from. */
+  readonly claim: string;
   /** `<node>: <verdict>` per bidder, e.g. "a2: won 1 slot: effective cost …", "a3: filtered: consent …". */
   readonly reasons: readonly string[];
 }
@@ -76,8 +80,17 @@ export class ClusterPool {
   /** Lifecycle edges since the last `takeTransitions`. */
   private transitions: NodeTransition[] = [];
   private nextId = 1;
+  /** Each type's claim per swarmlet: hints, then agents' measurements. */
+  private readonly footprints: SwarmletFootprints;
 
-  constructor(private readonly options: ClusterPoolOptions) {}
+  constructor(private readonly options: ClusterPoolOptions) {
+    this.footprints = new SwarmletFootprints({ cpu: options.swarmletCpu, memoryMb: options.swarmletMemoryMb });
+  }
+
+  /** A task type's declared needs (its module's `resources`): its swarmlets' claim until measured. */
+  learnType(taskType: string, hint: Partial<Resources>): void {
+    this.footprints.hint(taskType, hint);
+  }
 
   /** A restarted director takes over what its predecessor wanted (ids keep counting up). */
   restore(nodeId: string, state: DesiredState, nowMs: number): void {
@@ -100,6 +113,9 @@ export class ClusterPool {
       this.beatSeen.set(nodeId, node.heartbeat.atMs);
       const beat = recordHeartbeat(this.health.get(nodeId) ?? NEW_NODE_HEALTH, nowMs);
       this.health.set(nodeId, node.heartbeat.rttMs === undefined ? beat : recordRoundTrip(beat, node.heartbeat.rttMs, this.options.health));
+      for (const { taskType, state, rssMb } of node.heartbeat.swarmlets) {
+        if (rssMb !== undefined && (state === 'idle' || state === 'busy')) this.footprints.observeMemory(taskType, rssMb);
+      }
     }
     for (const nodeId of new Set([...this.states.keys(), ...nodes.keys()])) this.step(nodeId, nodes.get(nodeId), nowMs);
     const dropped = new Set<string>();
@@ -238,8 +254,9 @@ export class ClusterPool {
   }
 
   private place(taskType: string, nodes: ReadonlyMap<string, LiveNode>, nowMs: number): string {
-    const result = this.auction(taskType, nodes, nowMs);
-    this.decisions.push({ atMs: nowMs, taskType, reasons: result.decisions.map((d) => `${d.nodeId}: ${d.reasons[0] ?? d.outcome}`) });
+    const footprint = this.footprints.of(taskType);
+    const result = this.auction(taskType, footprint, nodes, nowMs);
+    this.decisions.push({ atMs: nowMs, taskType, claim: footprint.reason, reasons: result.decisions.map((d) => `${d.nodeId}: ${d.reasons[0] ?? d.outcome}`) });
     if (this.decisions.length > DECISIONS_KEPT) this.decisions.shift();
     const winner = result.placements[0];
     if (!winner) return `no node can take a ${taskType} swarmlet: ${result.reasons.join('; ') || 'no live node'}`;
@@ -247,20 +264,22 @@ export class ClusterPool {
     const verdict = result.decisions.find((d) => d.nodeId === winner.nodeId)?.reasons[0] ?? 'won';
     this.placed.set(id, { nodeId: winner.nodeId, taskType, reason: verdict, startedAtMs: nowMs, lastMorphAtMs: nowMs, lastBusyAtMs: nowMs });
     this.changed.add(winner.nodeId);
-    return `${id} (${taskType}) placed on ${winner.nodeId}: ${verdict}`;
+    return `${id} (${taskType}, claims ${footprint.reason}) placed on ${winner.nodeId}: ${verdict}`;
   }
 
-  private auction(taskType: string, nodes: ReadonlyMap<string, LiveNode>, nowMs: number): AuctionResult {
-    const { swarmletCpu, swarmletMemoryMb, slotLifeMs, health } = this.options;
-    const counts = new Map<string, number>();
-    for (const placed of this.placed.values()) counts.set(placed.nodeId, (counts.get(placed.nodeId) ?? 0) + 1);
-    const bidders: AuctionNode[] = [...nodes].map(([nodeId, { advertisement }]) => {
-      const held = counts.get(nodeId) ?? 0; // what we already placed there, started or not
-      return {
-        advertisement: { ...advertisement, inUse: { cpu: held * swarmletCpu, memoryMb: held * swarmletMemoryMb } },
-        health: this.health.get(nodeId) ?? NEW_NODE_HEALTH,
-      };
-    });
-    return runAuction({ swarmlets: 1, demand: { cpu: swarmletCpu, memoryMb: swarmletMemoryMb }, taskType, expectedDurationMs: slotLifeMs, coldStartMs: 100 }, bidders, nowMs, { health, payment: this.options.payment });
+  private auction(taskType: string, demand: Resources, nodes: ReadonlyMap<string, LiveNode>, nowMs: number): AuctionResult {
+    const { slotLifeMs, health } = this.options;
+    const held = new Map<string, { cpu: number; memoryMb: number }>();
+    for (const placed of this.placed.values()) {
+      // What we already placed there, started or not, each at its type's claim now.
+      const claim = this.footprints.of(placed.taskType);
+      const sum = held.get(placed.nodeId) ?? { cpu: 0, memoryMb: 0 };
+      held.set(placed.nodeId, { cpu: sum.cpu + claim.cpu, memoryMb: sum.memoryMb + claim.memoryMb });
+    }
+    const bidders: AuctionNode[] = [...nodes].map(([nodeId, { advertisement }]) => ({
+      advertisement: { ...advertisement, inUse: held.get(nodeId) ?? { cpu: 0, memoryMb: 0 } },
+      health: this.health.get(nodeId) ?? NEW_NODE_HEALTH,
+    }));
+    return runAuction({ swarmlets: 1, demand: { cpu: demand.cpu, memoryMb: demand.memoryMb }, taskType, expectedDurationMs: slotLifeMs, coldStartMs: 100 }, bidders, nowMs, { health, payment: this.options.payment });
   }
 }

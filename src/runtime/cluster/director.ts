@@ -231,7 +231,9 @@ export class ClusterDirector {
   private async learnModules(taskTypes: readonly string[]): Promise<void> {
     for (const taskType of taskTypes) {
       const record = parseStored(moduleRecordSchema, await this.redis.get(this.k.module(taskType)), this.k.module(taskType));
-      if (record) this.book.addTaskType(record);
+      if (!record) continue;
+      this.book.addTaskType(record);
+      this.pool.learnType(taskType, { ...(record.hintCpu !== undefined && { cpu: record.hintCpu }), ...(record.hintMemoryMb !== undefined && { memoryMb: record.hintMemoryMb }) });
     }
   }
 

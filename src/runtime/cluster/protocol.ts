@@ -63,7 +63,7 @@ export type LogBase = z.infer<typeof logBaseSchema>;
 export const nodeStateRecordSchema = z.object({ state: z.enum(['alive', 'suspect', 'draining', 'dead']), sinceMs: z.number(), reason: z.string() });
 export type NodeStateRecord = z.infer<typeof nodeStateRecordSchema>;
 
-export const placementDecisionSchema = z.object({ atMs: z.number(), taskType: z.string(), reasons: z.array(z.string()) });
+export const placementDecisionSchema = z.object({ atMs: z.number(), taskType: z.string(), claim: z.string().optional(), reasons: z.array(z.string()) });
 export type PlacementDecisionRecord = z.infer<typeof placementDecisionSchema>;
 
 /** A micro-task as it travels in the queue: everything the agent needs to build the wire task. */
@@ -133,6 +133,9 @@ export const moduleRecordSchema = z.object({
   hash: z.string(),
   code: z.string(),
   hintDurationMs: z.number().optional(),
+  /** The type's declared needs per swarmlet (`resources.cpu`, `resources.memoryMb`): its claim on a node until measured. */
+  hintCpu: z.number().positive().optional(),
+  hintMemoryMb: z.number().positive().optional(),
   /** The type joins its split children's outputs (the director schedules a join micro-task). */
   hasJoin: z.boolean().default(false),
 });
