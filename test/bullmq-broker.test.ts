@@ -24,6 +24,8 @@ afterAll(async () => {
 });
 
 brokerContract('bullmq', () => new BullmqBroker({ url: redis.url, prefix: freshPrefix() }));
+// Several consecutive tasks to a job: every rule of the contract holds for the tasks inside.
+brokerContract('bullmq, batches of up to 3', () => new BullmqBroker({ url: redis.url, prefix: freshPrefix(), batch: () => 3 }));
 
 describe('bullmq broker: what Redis adds', () => {
   const task = (id: number, fields: Partial<BrokerTask> = {}): BrokerTask => ({ id, taskType: 'hash', priority: 1, attempt: 1, maxAttempts: 3, payload: { id }, ...fields });

@@ -1,5 +1,6 @@
 /** Admission control and job keys in cluster mode, on a real redis-server: refusals survive a director restart, keys never run twice. */
 import { expect, it } from 'vitest';
+import { tasksIn } from '../src/runtime/brokers/bullmq-batches.js';
 import { ClusterAgent } from '../src/runtime/cluster/agent.js';
 import { runOnCluster } from '../src/runtime/cluster/cluster-client.js';
 import { ClusterDirector, type DirectorOptions } from '../src/runtime/cluster/director.js';
@@ -22,7 +23,8 @@ function client(prefix: string) {
 
 const director = (prefix: string, extra: Partial<DirectorOptions> = {}) => ClusterDirector.start({ redisUrl: cluster.server().url, prefix, tickMs: 50, ...extra });
 const agent = (prefix: string) => ClusterAgent.start({ redisUrl: cluster.server().url, prefix, nodeId: 'a', heartbeatMs: 100, ttlMs: 1_000, log: () => undefined });
-const waiting = async (queue: string) => cluster.redis().llen(`adm:q:${queue}:wait`);
+/** Micro-tasks waiting in a class queue: a job may carry several (`t<first>+<count>`). */
+const waiting = async (queue: string) => tasksIn(await cluster.redis().lrange(`adm:q:${queue}:wait`, 0, -1));
 
 it('refuses a low job over its backlog limit with the reason and when to retry; a restarted director never runs it; the same key later is decided afresh', async () => {
   const run = client('adm');

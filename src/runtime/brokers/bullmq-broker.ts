@@ -40,6 +40,17 @@
  * an id it already holds, so a failed enqueue can be retried whole — and task ids must be unique
  * per prefix (a new run with ids from 1 wants a new prefix, or its tasks would be taken as dupes).
  *
+ * Batches (option `batch`, off by default): `enqueue` may carry a run of consecutive task ids in
+ * one job, id `t<first>+<count>`, data `{ batch }` (bullmq-batches.ts). A director handing out
+ * thousands of ready micro-tasks then costs BullMQ one add, one move to active and one completion
+ * per batch instead of per task. The lease of every task in a batch is the batch job's lock; the
+ * job completes once all of its tasks ended here. A task of a batch that is failed (with attempts
+ * left) or requeued alone leaves as a one-task job of its own (at the back of its class), while the
+ * rest of the batch goes on; a batch requeued whole goes back as it came. A holder that dies loses
+ * the whole batch, which runs again elsewhere (at-least-once, as for one task). A dead task of a
+ * batch is not kept in the failed set (its failure is its caller's record). `cancel` removes a
+ * waiting batch when every task in it is cancelled. `depths` counts tasks, batch sizes included.
+ *
  * While Redis is unreachable, calls wait for the reconnect (BullMQ's maxRetriesPerRequest: null).
  */
 import { randomUUID } from 'node:crypto';
@@ -47,7 +58,8 @@ import { Job, Queue, Worker, type JobJson } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Broker, BrokerTask, FailOutcome } from './broker.js';
 import { FetchedAhead } from './bullmq-ahead.js';
-import { isLeaseLost, jobIdOf, jobOptions, queueNameOf, RANKS_SERVED, readyCount, removeWaiting, validateOptions, validateTask, validateTaskType, withinMs } from './bullmq-jobs.js';
+import { consecutiveRuns, idsOfJobId, isBatch, jobOf, readyJobIds, tasksIn, untouched, type BatchData, type HeldBatch } from './bullmq-batches.js';
+import { isLeaseLost, jobIdOf, queueNameOf, RANKS_SERVED, readyCount, removeWaiting, validateOptions, validateTask, validateTaskType, withinMs } from './bullmq-jobs.js';
 
 export interface BullmqBrokerOptions {
   /** `redis://host:port/db`; or give `connection`. */
@@ -64,6 +76,12 @@ export interface BullmqBrokerOptions {
    * soon. Default 256.
    */
   readonly prefetch?: number | ((taskType: string) => number);
+  /**
+   * Tasks per job when enqueuing `ready` tasks of a type at once (1: one job per task, the default):
+   * runs of consecutive ids are cut to this size. The director sizes it from the queue and the
+   * serving swarmlets, so batches stay small enough to spread over every swarmlet.
+   */
+  readonly batch?: (taskType: string, ready: number) => number;
   /** Dead tasks kept per type in BullMQ's failed set. Default 10 000. */
   readonly keepDead?: number;
   /** Errors of background work (lock renewal, stalled checks); both retry on their next tick. */
@@ -71,8 +89,17 @@ export interface BullmqBrokerOptions {
 }
 
 interface Lease {
-  readonly job: Job<BrokerTask>;
+  readonly job: Job;
   readonly task: BrokerTask;
+  /** Set when the job carries several tasks: its lock is every one's lease. */
+  readonly batch?: HeldBatch;
+}
+
+/** One Redis call that ends leases: a one-task job, or a batch whose last open tasks are these. */
+interface Ending {
+  readonly job: Job;
+  readonly leases: readonly Lease[];
+  readonly batch?: HeldBatch;
 }
 
 /** Stalls are the holder's fault (it died), not the task's: never fail a task for stalling. */
@@ -91,10 +118,13 @@ export class BullmqBroker implements Broker {
   /** Per type, the highest class rank with ready work at the last count: completions of a lower class fetch nothing ahead. */
   private readonly topReadyRank = new Map<string, number>();
   private readonly prefetch: (taskType: string) => number;
+  private readonly batchSize: ((taskType: string, ready: number) => number) | undefined;
+  /** Per queue, tasks per job fetched lately (EWMA): how many jobs a take needs for its tasks. */
+  private readonly tasksPerJob = new Map<string, number>();
   /** The lock value of every lease this instance holds. */
   private readonly token = randomUUID();
-  private readonly queues = new Map<string, Queue<BrokerTask>>();
-  private readonly workers = new Map<string, Worker<BrokerTask>>();
+  private readonly queues = new Map<string, Queue>();
+  private readonly workers = new Map<string, Worker>();
   private readonly registered = new Set<string>();
   private readonly leases = new Map<number, Lease>();
   private readonly renewal: NodeJS.Timeout;
@@ -108,6 +138,7 @@ export class BullmqBroker implements Broker {
     if (typeof prefetch === 'number' && (!Number.isInteger(prefetch) || prefetch < 0)) throw new RangeError(`BullmqBroker: prefetch = ${prefetch}, must be an integer ≥ 0 (default 256)`);
     this.prefetch = typeof prefetch === 'number' ? () => prefetch : prefetch;
     this.keepDead = options.keepDead ?? 10_000;
+    this.batchSize = options.batch;
     this.onBackgroundError = options.onBackgroundError ?? (() => {});
     validateOptions(Boolean(options.url) || Boolean(options.connection), this.prefix, this.lockDurationMs, this.keepDead);
     // BullMQ workers need maxRetriesPerRequest null (commands wait out a reconnect instead of failing).
@@ -135,7 +166,8 @@ export class BullmqBroker implements Broker {
     if (fresh.length > 0) writes.push(this.redis.sadd(this.typesKey(), ...fresh).then(() => fresh.forEach((type) => this.registered.add(type))));
     for (const [name, list] of byQueue) {
       // addBulk: one pipeline of addStandardJob scripts per queue.
-      writes.push(this.queueOf(name).addBulk(list.map((task) => ({ name: task.taskType, data: task, opts: jobOptions(task) }))));
+      const size = Math.max(1, Math.floor(this.batchSize?.(list[0]!.taskType, list.length) ?? 1));
+      writes.push(this.queueOf(name).addBulk(consecutiveRuns(list, size).map(jobOf)));
     }
     await Promise.all(writes);
   }
@@ -149,20 +181,31 @@ export class BullmqBroker implements Broker {
     // whose completion fetched them, and a higher class that arrived since goes first.
     const ready = await this.readyPerClass(taskType);
     this.topReadyRank.set(taskType, RANKS_SERVED[ready.findIndex((count) => count > 0)] ?? 0);
-    // Class first: per class, the tasks fetched ahead, then that queue's ready ones (one pipeline).
-    const slots: Promise<BrokerTask | undefined>[] = [];
-    names.forEach((name, index) => {
-      // An id whose lease is gone (its lock was lost meanwhile) is skipped.
-      slots.push(...this.ahead.take(name, max - slots.length).map((id) => Promise.resolve(this.leases.get(id)?.task)));
-      const count = Math.min(max - slots.length, ready[index]!);
-      if (count > 0) slots.push(...this.fetchNext(name, count).map((job) => job.then((got) => (got ? this.lease(got) : undefined))));
+    // Class first: per class, the tasks fetched ahead, then that queue's ready jobs. Every class's
+    // fetch is sent before any is awaited (one pipeline); a job may carry several tasks.
+    let wanted = max;
+    const perClass = names.map((name, index) => {
+      const ahead = this.ahead.take(name, wanted);
+      wanted -= ahead.length;
+      const perJob = this.tasksPerJob.get(name) ?? 1;
+      const jobs = Math.min(ready[index]!, Math.ceil(wanted / perJob));
+      wanted -= jobs * perJob; // expected: a batch may carry fewer or more
+      return { name, ahead, fetching: jobs > 0 ? this.fetchNext(name, jobs) : [] };
     });
-    const taken: BrokerTask[] = [];
+    const handed: number[] = [];
     let failure: unknown;
-    for (const result of await Promise.allSettled(slots)) {
-      if (result.status === 'rejected') failure ??= result.reason;
-      else if (result.value) taken.push(result.value); // undefined: another instance took it between our count and our pop
+    for (const { name, ahead, fetching } of perClass) {
+      const room = max - handed.length;
+      handed.push(...ahead.slice(0, room));
+      this.ahead.putBack(name, ahead.slice(room)); // a higher class's batches filled the take
+      for (const result of await Promise.allSettled(fetching)) {
+        if (result.status === 'rejected') failure ??= result.reason;
+        else if (result.value) this.hold(name, result.value); // undefined: another instance took it between our count and our pop
+      }
+      if (fetching.length > 0) handed.push(...this.ahead.take(name, max - handed.length));
     }
+    // An id whose lease is gone (its lock was lost meanwhile) is skipped.
+    const taken = handed.flatMap((id) => this.leases.get(id)?.task ?? []);
     // Leases already taken are handed out (the error will show again on the next call).
     if (taken.length === 0 && failure !== undefined) throw failure;
     return taken;
@@ -177,34 +220,41 @@ export class BullmqBroker implements Broker {
   async complete(ids: readonly number[]): Promise<number[]> {
     this.assertOpen();
     const held = this.release(ids);
+    const { endings, settled } = this.endingsOf(held);
     const room = new Map<string, number>();
-    const fetchNext = held.map(({ task }) => {
+    const fetchNext = endings.map((ending) => {
+      const { task } = ending.leases[0]!; // a batch's tasks share type and class
       if (task.priority < (this.topReadyRank.get(task.taskType) ?? 0)) return false; // a higher class waits: take serves it
       const left = room.get(task.taskType) ?? this.prefetch(task.taskType) - this.ahead.countOf(task.taskType);
       room.set(task.taskType, left - 1);
       return left > 0;
     });
-    const results = await Promise.allSettled(held.map(({ job }, index) => job.moveToCompleted(null, this.token, fetchNext[index])));
-    this.rethrowUnlessLeaseLost(held, results);
+    const results = await Promise.allSettled(endings.map(({ job }, index) => job.moveToCompleted(null, this.token, fetchNext[index])));
+    this.rethrowUnlessLeaseLost(endings, results);
+    const done = new Set(settled.map(({ task }) => task.id));
     results.forEach((result, index) => {
-      if (result.status === 'fulfilled' && Array.isArray(result.value)) this.keepPrefetched(held[index]!.task, result.value);
+      if (result.status !== 'fulfilled') return;
+      const { leases } = endings[index]!;
+      for (const { task } of leases) done.add(task.id);
+      if (Array.isArray(result.value)) this.keepPrefetched(leases[0]!.task, result.value);
     });
-    return held.filter((_, index) => results[index]!.status === 'fulfilled').map(({ task }) => task.id);
+    return held.filter(({ task }) => done.has(task.id)).map(({ task }) => task.id);
   }
 
   async fail(ids: readonly number[], reason: string): Promise<FailOutcome[]> {
     this.assertOpen();
     // Each id's lease, if held; a repeated id finds it gone, as after any ended lease.
-    const leases = ids.map((id) => {
-      const lease = this.leases.get(id);
-      this.leases.delete(id);
-      return lease;
-    });
+    const leases = ids.map((id) => this.release([id])[0]);
     const held = leases.filter((lease): lease is Lease => lease !== undefined);
+    const alone = held.filter((lease) => lease.batch === undefined);
     const error = new Error(reason);
-    const results = await Promise.allSettled(held.map(({ job }) => job.moveToFailed(error, this.token, false)));
-    this.rethrowUnlessLeaseLost(held, results);
-    const ended = new Set(held.filter((_, index) => results[index]!.status === 'fulfilled'));
+    const results = await Promise.allSettled(alone.map(({ job }) => job.moveToFailed(error, this.token, false)));
+    this.rethrowUnlessLeaseLost(alone.map((lease) => ({ job: lease.job, leases: [lease] })), results);
+    const ended = new Set(alone.filter((_, index) => results[index]!.status === 'fulfilled'));
+    // A task of a batch with attempts left is retried as a one-task job of its own; the batch goes on.
+    const batched = held.filter((lease) => lease.batch !== undefined);
+    await this.leaveBatches(batched, batched.flatMap(({ task }) => (task.attempt < task.maxAttempts ? [{ ...task, attempt: task.attempt + 1 }] : [])));
+    for (const lease of batched) ended.add(lease);
     return ids.map((id, index): FailOutcome => {
       const lease = leases[index];
       if (!lease || !ended.has(lease)) return { id, outcome: 'unknown', attempt: 0 };
@@ -221,16 +271,25 @@ export class BullmqBroker implements Broker {
 
   async cancel(tasks: readonly { readonly id: number; readonly taskType: string }[]): Promise<number[]> {
     this.assertOpen();
-    const mine = tasks.filter(({ id }) => !this.leases.has(id)); // leased or fetched ahead here: left alone
+    const ahead = await this.cancelAhead(tasks.filter(({ id }) => this.ahead.has(id)));
+    const mine = tasks.filter(({ id }) => !this.leases.has(id)); // leased here: left to its lease
     // The caller does not say the class: the job is looked for in each class queue of its type.
     const removed = await Promise.all(mine.map(({ id, taskType }) => Promise.all(RANKS_SERVED.map((rank) => removeWaiting(this.queueOf(queueNameOf(taskType, rank)), jobIdOf(id))))));
-    return mine.filter((_, index) => removed[index]!.includes(true)).map(({ id }) => id);
+    const cancelled = mine.filter((_, index) => removed[index]!.includes(true)).map(({ id }) => id);
+    if (this.batchSize) cancelled.push(...(await this.cancelBatches(mine)));
+    return [...ahead, ...cancelled];
   }
 
   async depths(): Promise<Map<string, number>> {
     this.assertOpen();
     const types = (await this.redis.smembers(this.typesKey())).sort();
-    const counts = await Promise.all(types.map(async (type) => (await this.readyPerClass(type)).reduce((sum, count) => sum + count, 0)));
+    const count = async (type: string): Promise<number> => {
+      const queues = RANKS_SERVED.map((rank) => this.queueOf(queueNameOf(type, rank)));
+      // Without batches a job is a task: counting jobs is enough (and O(1)).
+      if (!this.batchSize) return (await Promise.all(queues.map(readyCount))).reduce((sum, n) => sum + n, 0);
+      return tasksIn((await Promise.all(queues.map((queue) => readyJobIds(this.redis, queue)))).flat());
+    };
+    const counts = await Promise.all(types.map(count));
     // Tasks this instance fetched ahead are ready as far as its caller can tell: the next take gets them.
     return new Map(types.map((type, index) => [type, counts[index]! + this.ahead.countOf(type)]));
   }
@@ -259,7 +318,7 @@ export class BullmqBroker implements Broker {
     // Commands wait out a Redis outage (maxRetriesPerRequest null): bound the hand-back so close
     // always ends; leases it could not hand back return by lock expiry and the stalled check.
     const boundMs = Math.min(this.lockDurationMs, CLOSE_REQUEUE_BOUND_MS);
-    await attempt(() => withinMs(this.requeueLeases(this.release([...this.leases.keys()])), boundMs, 'requeue of held leases'));
+    await attempt(() => withinMs(this.requeueLeases(this.release([...this.leases.keys()], true)), boundMs, 'requeue of held leases'));
     await Promise.all([...this.workers.values()].map((worker) => attempt(() => worker.close(true))));
     await Promise.all([...this.queues.values()].map((queue) => attempt(() => queue.close())));
     await attempt(() => withinMs(this.redis.quit(), boundMs, 'quit').catch((error: unknown) => {
@@ -271,50 +330,152 @@ export class BullmqBroker implements Broker {
     if (errors.length > 0) throw new AggregateError(errors, `BullmqBroker.close: ${errors.length} step(s) failed`);
   }
 
-  /** Takes the held leases among `ids` (each once) out of the table before any await. */
-  private lease(job: Job<BrokerTask>): BrokerTask {
-    const attemptsMade = job.attemptsMade ?? 0;
-    const task = attemptsMade === 0 ? job.data : { ...job.data, attempt: job.data.attempt + attemptsMade };
-    this.leases.set(task.id, { job, task });
-    return task;
+  /**
+   * Leases a fetched job's tasks and holds them ahead in their queue (take hands them out). A task
+   * already leased here (enqueued twice, as a director's resume may) is not leased twice: its copy
+   * ends at once.
+   */
+  private hold(queueName: string, job: Job): void {
+    const data = job.data as BrokerTask | BatchData;
+    const tasks = isBatch(data) ? data.batch : [job.attemptsMade ? { ...data, attempt: data.attempt + job.attemptsMade } : data];
+    const batch: HeldBatch | undefined = isBatch(data) ? { job, size: tasks.length, open: 0 } : undefined;
+    for (const task of tasks) {
+      if (this.leases.has(task.id)) continue;
+      this.leases.set(task.id, { job, task, batch });
+      this.ahead.add(queueName, task.id);
+      if (batch) batch.open += 1;
+    }
+    if (batch ? batch.open === 0 : this.leases.get(tasks[0]!.id)?.job !== job) {
+      void job.moveToCompleted(null, this.token, false).catch((error: unknown) => this.onBackgroundError(error as Error));
+    }
+    const perJob = this.tasksPerJob.get(queueName) ?? tasks.length;
+    this.tasksPerJob.set(queueName, perJob + 0.3 * (tasks.length - perJob));
   }
 
-  /** Ready tasks of a type per class queue, in RANKS_SERVED order (high first), counted in one pipeline. */
+  /** Ready jobs of a type per class queue, in RANKS_SERVED order (high first), counted in one pipeline. */
   private readyPerClass(taskType: string): Promise<number[]> {
     return Promise.all(RANKS_SERVED.map((rank) => readyCount(this.queueOf(queueNameOf(taskType, rank)))));
   }
 
   /** `count` moveToActive scripts on one queue, sent together (one pipeline, run in order). */
-  private fetchNext(queueName: string, count: number): Promise<Job<BrokerTask> | undefined>[] {
+  private fetchNext(queueName: string, count: number): Promise<Job | undefined>[] {
     const worker = this.workerOf(queueName);
     return Array.from({ length: count }, () => worker.getNextJob(this.token, { block: false }));
   }
 
-  /** A task fetched by a completion (from the completed task's queue): [job json, job id, …] from BullMQ's moveToFinished script. */
+  /** A job fetched by a completion (from the completed task's queue): [job json, job id, …] from BullMQ's moveToFinished script. */
   private keepPrefetched(completed: BrokerTask, next: unknown[]): void {
     const [json, jobId] = next as [JobJson | null | undefined, string | undefined];
     if (!json || jobId === undefined) return;
     const name = queueNameOf(completed.taskType, completed.priority);
-    const job = Job.fromJSON(this.workerOf(name), json, jobId) as Job<BrokerTask>;
+    const job = Job.fromJSON(this.workerOf(name), json, jobId);
     job.token = this.token;
-    this.ahead.add(name, this.lease(job).id);
+    this.hold(name, job);
   }
 
-  private release(ids: readonly number[]): Lease[] {
+  /**
+   * Takes the held leases among `ids` (each once) out of the table before any await. A task held
+   * ahead was never handed out: to the caller it is still waiting, so it is not released (unless
+   * the broker itself lets go of everything: `close`).
+   */
+  private release(ids: readonly number[], evenAhead = false): Lease[] {
     const held: Lease[] = [];
     for (const id of ids) {
       const lease = this.leases.get(id);
-      if (!lease) continue;
+      if (!lease || (!evenAhead && this.ahead.has(id))) continue;
       this.leases.delete(id);
       held.push(lease);
     }
     return held;
   }
 
+  /**
+   * The Redis calls that end these leases: one per one-task job, one per batch whose last open
+   * tasks these are (each counts its tasks out of the batch). Tasks of a batch that stays open
+   * need no call: they are `settled`.
+   */
+  private endingsOf(held: readonly Lease[]): { endings: Ending[]; settled: Lease[] } {
+    const endings: Ending[] = [];
+    const byBatch = new Map<HeldBatch, Lease[]>();
+    for (const lease of held) {
+      if (!lease.batch) endings.push({ job: lease.job, leases: [lease] });
+      else byBatch.set(lease.batch, [...(byBatch.get(lease.batch) ?? []), lease]);
+    }
+    const settled: Lease[] = [];
+    for (const [batch, leases] of byBatch) {
+      batch.open -= leases.length;
+      if (batch.open === 0) endings.push({ job: batch.job, leases, batch });
+      else settled.push(...leases);
+    }
+    return { endings, settled };
+  }
+
+  /** Back to the queue without an attempt: one-task jobs and untouched batches as they came, other batch tasks alone. */
   private async requeueLeases(held: readonly Lease[]): Promise<void> {
+    const whole: Ending[] = held.filter((lease) => !lease.batch).map((lease) => ({ job: lease.job, leases: [lease] }));
+    const byBatch = new Map<HeldBatch, Lease[]>();
+    for (const lease of held) if (lease.batch) byBatch.set(lease.batch, [...(byBatch.get(lease.batch) ?? []), lease]);
+    const parts: Lease[] = [];
+    for (const [batch, leases] of byBatch) {
+      if (!untouched(batch) || leases.length !== batch.open) {
+        parts.push(...leases);
+        continue;
+      }
+      batch.open = 0;
+      whole.push({ job: batch.job, leases, batch });
+    }
     const nowMs = Date.now();
-    const results = await Promise.allSettled(held.map(({ job }) => job.moveToDelayed(nowMs, this.token)));
-    this.rethrowUnlessLeaseLost(held, results);
+    const [results] = await Promise.all([Promise.allSettled(whole.map(({ job }) => job.moveToDelayed(nowMs, this.token))), this.leaveBatches(parts, parts.map(({ task }) => task))]);
+    this.rethrowUnlessLeaseLost(whole, results);
+  }
+
+  /**
+   * Tasks leave their batches: `alone` go back to their queues as one-task jobs first (at the back
+   * of their class), then each batch whose last task this was completes. A crash in between only
+   * runs tasks again (the batch comes back whole): nothing is lost.
+   */
+  private async leaveBatches(leases: readonly Lease[], alone: readonly BrokerTask[]): Promise<void> {
+    if (leases.length === 0) return;
+    const byQueue = new Map<string, BrokerTask[]>();
+    for (const task of alone) {
+      const name = queueNameOf(task.taskType, task.priority);
+      byQueue.set(name, [...(byQueue.get(name) ?? []), task]);
+    }
+    try {
+      await Promise.all([...byQueue].map(([name, tasks]) => this.queueOf(name).addBulk(tasks.map((task) => jobOf([task])))));
+    } catch (error) {
+      for (const lease of leases) this.leases.set(lease.task.id, lease); // nothing ended: a retry of the call is safe
+      throw error;
+    }
+    const { endings } = this.endingsOf(leases);
+    const results = await Promise.allSettled(endings.map(({ job }) => job.moveToCompleted(null, this.token, false)));
+    this.rethrowUnlessLeaseLost(endings, results);
+  }
+
+  /** Tasks held ahead (still waiting to the caller) are dropped: their jobs end, a batch once its last task is gone. */
+  private async cancelAhead(tasks: readonly { readonly id: number }[]): Promise<number[]> {
+    if (tasks.length === 0) return [];
+    const ids = new Set(tasks.map(({ id }) => id));
+    this.ahead.remove(ids);
+    const { endings } = this.endingsOf(this.release([...ids]));
+    const results = await Promise.allSettled(endings.map(({ job }) => job.moveToCompleted(null, this.token, false)));
+    this.rethrowUnlessLeaseLost(endings, results);
+    return [...ids];
+  }
+
+  /** Waiting batches whose every task is cancelled are removed: their ids. */
+  private async cancelBatches(tasks: readonly { readonly id: number; readonly taskType: string }[]): Promise<number[]> {
+    const cancelled = new Set(tasks.map(({ id }) => id));
+    const removed: number[] = [];
+    for (const queue of [...new Set(tasks.map(({ taskType }) => taskType))].flatMap((type) => RANKS_SERVED.map((rank) => this.queueOf(queueNameOf(type, rank))))) {
+      for (const jobId of await readyJobIds(this.redis, queue)) {
+        const ids = idsOfJobId(jobId);
+        if (!ids || ids.count < 2) continue;
+        const all = Array.from({ length: ids.count }, (_, i) => ids.first + i);
+        if (all.every((id) => cancelled.has(id)) && (await removeWaiting(queue, jobId))) removed.push(...all);
+      }
+    }
+    return removed;
   }
 
   /**
@@ -322,32 +483,36 @@ export class BullmqBroker implements Broker {
    * means the lease had already been lost: the caller sees "not leased". Anything else (Redis down)
    * restores the leases it could not end, so a retry of the same call is safe, and rejects.
    */
-  private rethrowUnlessLeaseLost(held: readonly Lease[], results: readonly PromiseSettledResult<unknown>[]): void {
+  private rethrowUnlessLeaseLost(endings: readonly Ending[], results: readonly PromiseSettledResult<unknown>[]): void {
     let failure: unknown;
     results.forEach((result, index) => {
       if (result.status === 'fulfilled' || isLeaseLost(result.reason)) return;
-      const lease = held[index]!;
-      this.leases.set(lease.task.id, lease);
+      const { leases, batch } = endings[index]!;
+      for (const lease of leases) this.leases.set(lease.task.id, lease);
+      if (batch) batch.open += leases.length;
       failure ??= result.reason;
     });
     if (failure !== undefined) throw failure;
   }
 
+  /** One extendLocks call per queue over the distinct jobs held (a batch's lock is all its tasks' lease). */
   private async renewLocks(): Promise<void> {
     if (this.renewing || this.closed || this.leases.size === 0) return;
     this.renewing = true;
     try {
-      const byQueue = new Map<string, string[]>();
-      for (const { task } of this.leases.values()) {
+      const byQueue = new Map<string, Set<string>>();
+      for (const { job, task } of this.leases.values()) {
         const name = queueNameOf(task.taskType, task.priority);
         let jobIds = byQueue.get(name);
-        if (!jobIds) byQueue.set(name, (jobIds = []));
-        jobIds.push(jobIdOf(task.id));
+        if (!jobIds) byQueue.set(name, (jobIds = new Set()));
+        jobIds.add(job.id!);
       }
       await Promise.all(
-        [...byQueue].map(async ([name, jobIds]) => {
-          const lost = await this.workerOf(name).extendJobLocks(jobIds, jobIds.map(() => this.token), this.lockDurationMs);
-          for (const jobId of lost) this.leases.delete(Number(jobId.slice(1)));
+        [...byQueue].map(async ([name, held]) => {
+          const jobIds = [...held];
+          const lost = new Set(await this.workerOf(name).extendJobLocks(jobIds, jobIds.map(() => this.token), this.lockDurationMs));
+          if (lost.size === 0) return;
+          for (const [id, lease] of this.leases) if (lost.has(lease.job.id!)) this.leases.delete(id);
         }),
       );
     } catch (error) {
@@ -357,10 +522,10 @@ export class BullmqBroker implements Broker {
     }
   }
 
-  private queueOf(name: string): Queue<BrokerTask> {
+  private queueOf(name: string): Queue {
     let queue = this.queues.get(name);
     if (!queue) {
-      queue = new Queue<BrokerTask>(name, {
+      queue = new Queue(name, {
         connection: this.redis,
         prefix: this.prefix,
         defaultJobOptions: { removeOnComplete: true, removeOnFail: { count: this.keepDead }, stackTraceLimit: 0 },
@@ -372,10 +537,10 @@ export class BullmqBroker implements Broker {
   }
 
   /** A worker that never runs by itself (autorun off): it fetches when `take` asks. */
-  private workerOf(name: string): Worker<BrokerTask> {
+  private workerOf(name: string): Worker {
     let worker = this.workers.get(name);
     if (!worker) {
-      worker = new Worker<BrokerTask>(name, null, {
+      worker = new Worker(name, null, {
         connection: this.redis,
         prefix: this.prefix,
         autorun: false,

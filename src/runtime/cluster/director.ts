@@ -9,6 +9,7 @@ import { DEFAULT_HEALTH_OPTIONS } from '../../place/node-health.js';
 import { BullmqBroker } from '../brokers/bullmq-broker.js';
 import type { MicroTask } from '../jobs/micro-task.js';
 import type { AdmissionLimits } from '../../schedule/admission.js';
+import { leaseBatchSize } from '../../schedule/lease-batch.js';
 import { AdmissionGate } from './admission-gate.js';
 import { ClusterPool } from './cluster-pool.js';
 import { JobBook } from './job-book.js';
@@ -37,6 +38,8 @@ export interface DirectorOptions {
   readonly payment?: PaymentRule;
   /** Admission control by class on the predicted backlog (as `Swarm`'s `admission`); undefined: admit everything. */
   readonly admission?: AdmissionLimits;
+  /** Most micro-tasks per BullMQ job when many are ready at once (schedule/lease-batch.ts); 1: one job per micro-task. Default 64. */
+  readonly batchMax?: number;
 }
 
 const LOG_PAGE = 1_000;
@@ -72,6 +75,8 @@ export class ClusterDirector {
   private readonly gate: AdmissionGate;
   /** Swarmlets serving at the last tick: the admission rule's parallelism. */
   private servingSwarmlets = 0;
+  /** The same per task type: how far a type's ready micro-tasks must spread (lease batches). */
+  private servingByType = new Map<string, number>();
 
   private constructor(
     private readonly options: Required<Omit<DirectorOptions, 'policy' | 'log' | 'payment' | 'leaseWaitMs' | 'admission'>> & Pick<DirectorOptions, 'log' | 'payment' | 'admission'>,
@@ -91,7 +96,7 @@ export class ClusterDirector {
   }
 
   static async start(options: DirectorOptions): Promise<ClusterDirector> {
-    const full = { prefix: DEFAULT_PREFIX, tickMs: 200, maxAttempts: LIMITS.maxAttempts, nodeTtlMs: 3_000, lockDurationMs: 3_000, logRetentionMs: 60_000, ...options };
+    const full = { prefix: DEFAULT_PREFIX, tickMs: 200, maxAttempts: LIMITS.maxAttempts, nodeTtlMs: 3_000, lockDurationMs: 3_000, logRetentionMs: 60_000, batchMax: 64, ...options };
     let reported = '';
     const onError = (error: Error): void => {
       if (error.message !== reported) full.log?.(`redis: ${(reported = error.message)}`); // once per distinct error, not per retry
@@ -107,8 +112,12 @@ export class ClusterDirector {
       await redis.quit();
       throw error;
     }
-    const broker = new BullmqBroker({ url: full.redisUrl, prefix: keys(full.prefix).queuePrefix, lockDurationMs: full.lockDurationMs });
-    const director = new ClusterDirector(full, options.policy ?? (adaptivePolicy() as Policy), redis, reader, broker, lease);
+    const late: { director?: ClusterDirector } = {}; // the broker is made before the director that sizes its batches
+    const broker = new BullmqBroker({
+      url: full.redisUrl, prefix: keys(full.prefix).queuePrefix, lockDurationMs: full.lockDurationMs,
+      batch: (taskType, ready) => leaseBatchSize(ready, late.director?.servingByType.get(taskType) ?? 0, full.batchMax),
+    });
+    const director = late.director = new ClusterDirector(full, options.policy ?? (adaptivePolicy() as Policy), redis, reader, broker, lease);
     await director.resume();
     director.timer = setInterval(() => void director.tick(), full.tickMs);
     director.consuming = director.consume();
@@ -261,7 +270,10 @@ export class ClusterDirector {
       this.pool.observe(nodes, nowMs);
       await this.recordNodeTransitions();
       const snapshot = await this.snapshot(nodes, nowMs);
-      this.servingSwarmlets = snapshot.swarmlets.filter((s) => s.state === 'idle' || s.state === 'busy').length;
+      const serving = snapshot.swarmlets.filter((s) => s.state === 'idle' || s.state === 'busy');
+      this.servingSwarmlets = serving.length;
+      this.servingByType = new Map();
+      for (const { taskType } of serving) this.servingByType.set(taskType, (this.servingByType.get(taskType) ?? 0) + 1);
       const { state, decision } = step(this.policy, this.loopState, snapshot);
       this.loopState = state;
       for (const action of decision.actions) {
