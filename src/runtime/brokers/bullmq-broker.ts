@@ -54,11 +54,12 @@
  * While Redis is unreachable, calls wait for the reconnect (BullMQ's maxRetriesPerRequest: null).
  */
 import { randomUUID } from 'node:crypto';
-import { Job, Queue, Worker, type JobJson } from 'bullmq';
+import { Job, type JobJson, type Queue, type Worker } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Broker, BrokerTask, FailOutcome } from './broker.js';
-import { FetchedAhead } from './bullmq-ahead.js';
-import { consecutiveRuns, idsOfJobId, isBatch, jobOf, readyJobIds, tasksIn, untouched, type BatchData, type HeldBatch } from './bullmq-batches.js';
+import { consecutiveRuns, idsOfJobId, jobOf, readyJobIds, tasksIn } from './bullmq-batches.js';
+import { QueueSet } from './bullmq-queues.js';
+import { LeaseTable, type Ending, type Lease } from './bullmq-leases.js';
 import { isLeaseLost, jobIdOf, queueNameOf, RANKS_SERVED, readyCount, removeWaiting, validateOptions, validateTask, validateTaskType, withinMs } from './bullmq-jobs.js';
 
 export interface BullmqBrokerOptions {
@@ -88,22 +89,6 @@ export interface BullmqBrokerOptions {
   readonly onBackgroundError?: (error: Error) => void;
 }
 
-interface Lease {
-  readonly job: Job;
-  readonly task: BrokerTask;
-  /** Set when the job carries several tasks: its lock is every one's lease. */
-  readonly batch?: HeldBatch;
-}
-
-/** One Redis call that ends leases: a one-task job, or a batch whose last open tasks are these. */
-interface Ending {
-  readonly job: Job;
-  readonly leases: readonly Lease[];
-  readonly batch?: HeldBatch;
-}
-
-/** Stalls are the holder's fault (it died), not the task's: never fail a task for stalling. */
-const MAX_STALLED_COUNT = 1_000_000;
 const CLOSE_REQUEUE_BOUND_MS = 5_000;
 
 export class BullmqBroker implements Broker {
@@ -113,20 +98,16 @@ export class BullmqBroker implements Broker {
   private readonly lockDurationMs: number;
   private readonly keepDead: number;
   private readonly onBackgroundError: (error: Error) => void;
-  /** Per queue, leases fetched by completions and not yet handed out by `take`, oldest first. */
-  private readonly ahead = new FetchedAhead();
+  /** Every lease this instance holds, handed out or held ahead. */
+  private readonly leases = new LeaseTable();
   /** Per type, the highest class rank with ready work at the last count: completions of a lower class fetch nothing ahead. */
   private readonly topReadyRank = new Map<string, number>();
   private readonly prefetch: (taskType: string) => number;
   private readonly batchSize: ((taskType: string, ready: number) => number) | undefined;
-  /** Per queue, tasks per job fetched lately (EWMA): how many jobs a take needs for its tasks. */
-  private readonly tasksPerJob = new Map<string, number>();
   /** The lock value of every lease this instance holds. */
   private readonly token = randomUUID();
-  private readonly queues = new Map<string, Queue>();
-  private readonly workers = new Map<string, Worker>();
+  private readonly bull: QueueSet;
   private readonly registered = new Set<string>();
-  private readonly leases = new Map<number, Lease>();
   private readonly renewal: NodeJS.Timeout;
   private renewing = false;
   private closed = false;
@@ -145,6 +126,7 @@ export class BullmqBroker implements Broker {
     const redisOptions: RedisOptions = { ...options.connection, maxRetriesPerRequest: null };
     this.redis = options.url ? new Redis(options.url, redisOptions) : new Redis(redisOptions);
     this.redis.on('error', (error: Error) => this.onBackgroundError(error));
+    this.bull = new QueueSet({ redis: this.redis, prefix: this.prefix, lockDurationMs: this.lockDurationMs, keepDead: this.keepDead, onBackgroundError: (error) => this.onBackgroundError(error) });
     this.renewal = setInterval(() => void this.renewLocks(), Math.max(1, Math.floor(this.lockDurationMs / 2)));
     this.renewal.unref();
   }
@@ -185,9 +167,9 @@ export class BullmqBroker implements Broker {
     // fetch is sent before any is awaited (one pipeline); a job may carry several tasks.
     let wanted = max;
     const perClass = names.map((name, index) => {
-      const ahead = this.ahead.take(name, wanted);
+      const ahead = this.leases.ahead.take(name, wanted);
       wanted -= ahead.length;
-      const perJob = this.tasksPerJob.get(name) ?? 1;
+      const perJob = this.leases.perJob(name);
       const jobs = Math.min(ready[index]!, Math.ceil(wanted / perJob));
       wanted -= jobs * perJob; // expected: a batch may carry fewer or more
       return { name, ahead, fetching: jobs > 0 ? this.fetchNext(name, jobs) : [] };
@@ -197,15 +179,15 @@ export class BullmqBroker implements Broker {
     for (const { name, ahead, fetching } of perClass) {
       const room = max - handed.length;
       handed.push(...ahead.slice(0, room));
-      this.ahead.putBack(name, ahead.slice(room)); // a higher class's batches filled the take
+      this.leases.ahead.putBack(name, ahead.slice(room)); // a higher class's batches filled the take
       for (const result of await Promise.allSettled(fetching)) {
         if (result.status === 'rejected') failure ??= result.reason;
         else if (result.value) this.hold(name, result.value); // undefined: another instance took it between our count and our pop
       }
-      if (fetching.length > 0) handed.push(...this.ahead.take(name, max - handed.length));
+      if (fetching.length > 0) handed.push(...this.leases.ahead.take(name, max - handed.length));
     }
     // An id whose lease is gone (its lock was lost meanwhile) is skipped.
-    const taken = handed.flatMap((id) => this.leases.get(id)?.task ?? []);
+    const taken = handed.flatMap((id) => this.leases.taskOf(id) ?? []);
     // Leases already taken are handed out (the error will show again on the next call).
     if (taken.length === 0 && failure !== undefined) throw failure;
     return taken;
@@ -219,13 +201,13 @@ export class BullmqBroker implements Broker {
    */
   async complete(ids: readonly number[]): Promise<number[]> {
     this.assertOpen();
-    const held = this.release(ids);
-    const { endings, settled } = this.endingsOf(held);
+    const held = this.leases.release(ids);
+    const { endings, settled } = this.leases.endingsOf(held);
     const room = new Map<string, number>();
     const fetchNext = endings.map((ending) => {
       const { task } = ending.leases[0]!; // a batch's tasks share type and class
       if (task.priority < (this.topReadyRank.get(task.taskType) ?? 0)) return false; // a higher class waits: take serves it
-      const left = room.get(task.taskType) ?? this.prefetch(task.taskType) - this.ahead.countOf(task.taskType);
+      const left = room.get(task.taskType) ?? this.prefetch(task.taskType) - this.leases.ahead.countOf(task.taskType);
       room.set(task.taskType, left - 1);
       return left > 0;
     });
@@ -244,7 +226,7 @@ export class BullmqBroker implements Broker {
   async fail(ids: readonly number[], reason: string): Promise<FailOutcome[]> {
     this.assertOpen();
     // Each id's lease, if held; a repeated id finds it gone, as after any ended lease.
-    const leases = ids.map((id) => this.release([id])[0]);
+    const leases = ids.map((id) => this.leases.release([id])[0]);
     const held = leases.filter((lease): lease is Lease => lease !== undefined);
     const alone = held.filter((lease) => lease.batch === undefined);
     const error = new Error(reason);
@@ -266,12 +248,12 @@ export class BullmqBroker implements Broker {
 
   async requeue(ids: readonly number[]): Promise<void> {
     this.assertOpen();
-    await this.requeueLeases(this.release(ids));
+    await this.requeueLeases(this.leases.release(ids));
   }
 
   async cancel(tasks: readonly { readonly id: number; readonly taskType: string }[]): Promise<number[]> {
     this.assertOpen();
-    const ahead = await this.cancelAhead(tasks.filter(({ id }) => this.ahead.has(id)));
+    const ahead = await this.cancelAhead(tasks.filter(({ id }) => this.leases.ahead.has(id)));
     const mine = tasks.filter(({ id }) => !this.leases.has(id)); // leased here: left to its lease
     // The caller does not say the class: the job is looked for in each class queue of its type.
     const removed = await Promise.all(mine.map(({ id, taskType }) => Promise.all(RANKS_SERVED.map((rank) => removeWaiting(this.queueOf(queueNameOf(taskType, rank)), jobIdOf(id))))));
@@ -291,20 +273,20 @@ export class BullmqBroker implements Broker {
     };
     const counts = await Promise.all(types.map(count));
     // Tasks this instance fetched ahead are ready as far as its caller can tell: the next take gets them.
-    return new Map(types.map((type, index) => [type, counts[index]! + this.ahead.countOf(type)]));
+    return new Map(types.map((type, index) => [type, counts[index]! + this.leases.ahead.countOf(type)]));
   }
 
   /** Gives back (no attempt counted) the tasks fetched ahead of types nobody here will take now. */
   async returnAhead(wanted: (taskType: string) => boolean): Promise<number> {
     this.assertOpen();
-    const ids = this.ahead.takeUnwanted(wanted);
-    if (ids.length > 0) await this.requeueLeases(this.release(ids));
+    const ids = this.leases.ahead.takeUnwanted(wanted);
+    if (ids.length > 0) await this.requeueLeases(this.leases.release(ids));
     return ids.length;
   }
 
   /** Leases held by this instance (another director's leases are its own). */
   async leased(): Promise<number> {
-    return this.leases.size - this.ahead.total;
+    return this.leases.size - this.leases.ahead.total;
   }
 
   async close(): Promise<void> {
@@ -318,38 +300,19 @@ export class BullmqBroker implements Broker {
     // Commands wait out a Redis outage (maxRetriesPerRequest null): bound the hand-back so close
     // always ends; leases it could not hand back return by lock expiry and the stalled check.
     const boundMs = Math.min(this.lockDurationMs, CLOSE_REQUEUE_BOUND_MS);
-    await attempt(() => withinMs(this.requeueLeases(this.release([...this.leases.keys()], true)), boundMs, 'requeue of held leases'));
-    await Promise.all([...this.workers.values()].map((worker) => attempt(() => worker.close(true))));
-    await Promise.all([...this.queues.values()].map((queue) => attempt(() => queue.close())));
+    await attempt(() => withinMs(this.requeueLeases(this.leases.release(this.leases.ids(), true)), boundMs, 'requeue of held leases'));
+    await this.bull.close(attempt);
     await attempt(() => withinMs(this.redis.quit(), boundMs, 'quit').catch((error: unknown) => {
       this.redis.disconnect();
       throw error;
     }));
-    this.workers.clear();
-    this.queues.clear();
     if (errors.length > 0) throw new AggregateError(errors, `BullmqBroker.close: ${errors.length} step(s) failed`);
   }
 
-  /**
-   * Leases a fetched job's tasks and holds them ahead in their queue (take hands them out). A task
-   * already leased here (enqueued twice, as a director's resume may) is not leased twice: its copy
-   * ends at once.
-   */
+  /** Leases a fetched job's tasks, held ahead until a take hands them out; a copy of tasks already held ends at once. */
   private hold(queueName: string, job: Job): void {
-    const data = job.data as BrokerTask | BatchData;
-    const tasks = isBatch(data) ? data.batch : [job.attemptsMade ? { ...data, attempt: data.attempt + job.attemptsMade } : data];
-    const batch: HeldBatch | undefined = isBatch(data) ? { job, size: tasks.length, open: 0 } : undefined;
-    for (const task of tasks) {
-      if (this.leases.has(task.id)) continue;
-      this.leases.set(task.id, { job, task, batch });
-      this.ahead.add(queueName, task.id);
-      if (batch) batch.open += 1;
-    }
-    if (batch ? batch.open === 0 : this.leases.get(tasks[0]!.id)?.job !== job) {
-      void job.moveToCompleted(null, this.token, false).catch((error: unknown) => this.onBackgroundError(error as Error));
-    }
-    const perJob = this.tasksPerJob.get(queueName) ?? tasks.length;
-    this.tasksPerJob.set(queueName, perJob + 0.3 * (tasks.length - perJob));
+    const copy = this.leases.hold(queueName, job);
+    if (copy) void copy.moveToCompleted(null, this.token, false).catch((error: unknown) => this.onBackgroundError(error as Error));
   }
 
   /** Ready jobs of a type per class queue, in RANKS_SERVED order (high first), counted in one pipeline. */
@@ -373,57 +336,9 @@ export class BullmqBroker implements Broker {
     this.hold(name, job);
   }
 
-  /**
-   * Takes the held leases among `ids` (each once) out of the table before any await. A task held
-   * ahead was never handed out: to the caller it is still waiting, so it is not released (unless
-   * the broker itself lets go of everything: `close`).
-   */
-  private release(ids: readonly number[], evenAhead = false): Lease[] {
-    const held: Lease[] = [];
-    for (const id of ids) {
-      const lease = this.leases.get(id);
-      if (!lease || (!evenAhead && this.ahead.has(id))) continue;
-      this.leases.delete(id);
-      held.push(lease);
-    }
-    return held;
-  }
-
-  /**
-   * The Redis calls that end these leases: one per one-task job, one per batch whose last open
-   * tasks these are (each counts its tasks out of the batch). Tasks of a batch that stays open
-   * need no call: they are `settled`.
-   */
-  private endingsOf(held: readonly Lease[]): { endings: Ending[]; settled: Lease[] } {
-    const endings: Ending[] = [];
-    const byBatch = new Map<HeldBatch, Lease[]>();
-    for (const lease of held) {
-      if (!lease.batch) endings.push({ job: lease.job, leases: [lease] });
-      else byBatch.set(lease.batch, [...(byBatch.get(lease.batch) ?? []), lease]);
-    }
-    const settled: Lease[] = [];
-    for (const [batch, leases] of byBatch) {
-      batch.open -= leases.length;
-      if (batch.open === 0) endings.push({ job: batch.job, leases, batch });
-      else settled.push(...leases);
-    }
-    return { endings, settled };
-  }
-
   /** Back to the queue without an attempt: one-task jobs and untouched batches as they came, other batch tasks alone. */
   private async requeueLeases(held: readonly Lease[]): Promise<void> {
-    const whole: Ending[] = held.filter((lease) => !lease.batch).map((lease) => ({ job: lease.job, leases: [lease] }));
-    const byBatch = new Map<HeldBatch, Lease[]>();
-    for (const lease of held) if (lease.batch) byBatch.set(lease.batch, [...(byBatch.get(lease.batch) ?? []), lease]);
-    const parts: Lease[] = [];
-    for (const [batch, leases] of byBatch) {
-      if (!untouched(batch) || leases.length !== batch.open) {
-        parts.push(...leases);
-        continue;
-      }
-      batch.open = 0;
-      whole.push({ job: batch.job, leases, batch });
-    }
+    const { whole, parts } = this.leases.splitForRequeue(held);
     const nowMs = Date.now();
     const [results] = await Promise.all([Promise.allSettled(whole.map(({ job }) => job.moveToDelayed(nowMs, this.token))), this.leaveBatches(parts, parts.map(({ task }) => task))]);
     this.rethrowUnlessLeaseLost(whole, results);
@@ -444,10 +359,10 @@ export class BullmqBroker implements Broker {
     try {
       await Promise.all([...byQueue].map(([name, tasks]) => this.queueOf(name).addBulk(tasks.map((task) => jobOf([task])))));
     } catch (error) {
-      for (const lease of leases) this.leases.set(lease.task.id, lease); // nothing ended: a retry of the call is safe
+      this.leases.putBack(leases); // nothing ended: a retry of the call is safe
       throw error;
     }
-    const { endings } = this.endingsOf(leases);
+    const { endings } = this.leases.endingsOf(leases);
     const results = await Promise.allSettled(endings.map(({ job }) => job.moveToCompleted(null, this.token, false)));
     this.rethrowUnlessLeaseLost(endings, results);
   }
@@ -456,8 +371,8 @@ export class BullmqBroker implements Broker {
   private async cancelAhead(tasks: readonly { readonly id: number }[]): Promise<number[]> {
     if (tasks.length === 0) return [];
     const ids = new Set(tasks.map(({ id }) => id));
-    this.ahead.remove(ids);
-    const { endings } = this.endingsOf(this.release([...ids]));
+    this.leases.ahead.remove(ids);
+    const { endings } = this.leases.endingsOf(this.leases.release([...ids]));
     const results = await Promise.allSettled(endings.map(({ job }) => job.moveToCompleted(null, this.token, false)));
     this.rethrowUnlessLeaseLost(endings, results);
     return [...ids];
@@ -487,9 +402,7 @@ export class BullmqBroker implements Broker {
     let failure: unknown;
     results.forEach((result, index) => {
       if (result.status === 'fulfilled' || isLeaseLost(result.reason)) return;
-      const { leases, batch } = endings[index]!;
-      for (const lease of leases) this.leases.set(lease.task.id, lease);
-      if (batch) batch.open += leases.length;
+      this.leases.restore(endings[index]!);
       failure ??= result.reason;
     });
     if (failure !== undefined) throw failure;
@@ -500,19 +413,10 @@ export class BullmqBroker implements Broker {
     if (this.renewing || this.closed || this.leases.size === 0) return;
     this.renewing = true;
     try {
-      const byQueue = new Map<string, Set<string>>();
-      for (const { job, task } of this.leases.values()) {
-        const name = queueNameOf(task.taskType, task.priority);
-        let jobIds = byQueue.get(name);
-        if (!jobIds) byQueue.set(name, (jobIds = new Set()));
-        jobIds.add(job.id!);
-      }
       await Promise.all(
-        [...byQueue].map(async ([name, held]) => {
-          const jobIds = [...held];
-          const lost = new Set(await this.workerOf(name).extendJobLocks(jobIds, jobIds.map(() => this.token), this.lockDurationMs));
-          if (lost.size === 0) return;
-          for (const [id, lease] of this.leases) if (lost.has(lease.job.id!)) this.leases.delete(id);
+        [...this.leases.jobsByQueue()].map(async ([name, jobIds]) => {
+          const lost = await this.workerOf(name).extendJobLocks(jobIds, jobIds.map(() => this.token), this.lockDurationMs);
+          this.leases.dropJobs(new Set(lost));
         }),
       );
     } catch (error) {
@@ -523,38 +427,11 @@ export class BullmqBroker implements Broker {
   }
 
   private queueOf(name: string): Queue {
-    let queue = this.queues.get(name);
-    if (!queue) {
-      queue = new Queue(name, {
-        connection: this.redis,
-        prefix: this.prefix,
-        defaultJobOptions: { removeOnComplete: true, removeOnFail: { count: this.keepDead }, stackTraceLimit: 0 },
-      });
-      queue.on('error', (error: Error) => this.onBackgroundError(error));
-      this.queues.set(name, queue);
-    }
-    return queue;
+    return this.bull.queue(name);
   }
 
-  /** A worker that never runs by itself (autorun off): it fetches when `take` asks. */
   private workerOf(name: string): Worker {
-    let worker = this.workers.get(name);
-    if (!worker) {
-      worker = new Worker(name, null, {
-        connection: this.redis,
-        prefix: this.prefix,
-        autorun: false,
-        lockDuration: this.lockDurationMs,
-        // A dead holder's lease is back within lockDuration + this: checking four times per lock
-        // period bounds failover at 1.25 × lockDuration (the check is one small script per type).
-        stalledInterval: Math.max(10, Math.floor(this.lockDurationMs / 4)),
-        maxStalledCount: MAX_STALLED_COUNT,
-      });
-      worker.on('error', (error: Error) => this.onBackgroundError(error));
-      void worker.startStalledCheckTimer();
-      this.workers.set(name, worker);
-    }
-    return worker;
+    return this.bull.worker(name);
   }
 
   private typesKey(): string {

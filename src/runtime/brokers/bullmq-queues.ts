@@ -1,0 +1,62 @@
+/**
+ * The BullMQ queues and workers of one broker instance (bullmq-broker.ts), one of each per class
+ * queue, made on first use on the broker's own connection.
+ */
+import { Queue, Worker } from 'bullmq';
+import type { Redis } from 'ioredis';
+
+/** Stalls are the holder's fault (it died), not the task's: never fail a task for stalling. */
+const MAX_STALLED_COUNT = 1_000_000;
+
+export interface QueueSetOptions {
+  readonly redis: Redis;
+  readonly prefix: string;
+  readonly lockDurationMs: number;
+  readonly keepDead: number;
+  readonly onBackgroundError: (error: Error) => void;
+}
+
+export class QueueSet {
+  private readonly queues = new Map<string, Queue>();
+  private readonly workers = new Map<string, Worker>();
+
+  constructor(private readonly options: QueueSetOptions) {}
+
+  queue(name: string): Queue {
+    let queue = this.queues.get(name);
+    if (!queue) {
+      const { redis, prefix, keepDead, onBackgroundError } = this.options;
+      queue = new Queue(name, { connection: redis, prefix, defaultJobOptions: { removeOnComplete: true, removeOnFail: { count: keepDead }, stackTraceLimit: 0 } });
+      queue.on('error', onBackgroundError);
+      this.queues.set(name, queue);
+    }
+    return queue;
+  }
+
+  /** A worker that never runs by itself (autorun off): it fetches when `take` asks. */
+  worker(name: string): Worker {
+    let worker = this.workers.get(name);
+    if (!worker) {
+      const { redis, prefix, lockDurationMs, onBackgroundError } = this.options;
+      worker = new Worker(name, null, {
+        connection: redis, prefix, autorun: false, lockDuration: lockDurationMs,
+        // A dead holder's lease is back within lockDuration + this: checking four times per lock
+        // period bounds failover at 1.25 × lockDuration (the check is one small script per type).
+        stalledInterval: Math.max(10, Math.floor(lockDurationMs / 4)),
+        maxStalledCount: MAX_STALLED_COUNT,
+      });
+      worker.on('error', onBackgroundError);
+      void worker.startStalledCheckTimer();
+      this.workers.set(name, worker);
+    }
+    return worker;
+  }
+
+  /** Closes every worker, then every queue; each failure is collected, none stops the rest. */
+  async close(attempt: (step: () => Promise<unknown>) => Promise<void>): Promise<void> {
+    await Promise.all([...this.workers.values()].map((worker) => attempt(() => worker.close(true))));
+    await Promise.all([...this.queues.values()].map((queue) => attempt(() => queue.close())));
+    this.workers.clear();
+    this.queues.clear();
+  }
+}
