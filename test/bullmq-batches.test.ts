@@ -52,12 +52,15 @@ describe('lease batches (pure parts)', () => {
     expect(idsOfJobId('repeat:x')).toBeUndefined();
   });
 
-  it('batch size: one per job for a few ready, growing with the queue, spread over serving swarmlets, capped', () => {
-    expect(leaseBatchSize(3, 2, 64)).toBe(1);
-    expect(leaseBatchSize(80, 2, 64)).toBe(10); // 80 ÷ (4 batches × 2 swarmlets)
-    expect(leaseBatchSize(80, 0, 64)).toBe(20); // nobody serving yet counts as one
-    expect(leaseBatchSize(20_000, 2, 64)).toBe(64);
-    expect(leaseBatchSize(20_000, 2, 1)).toBe(1); // batching off
+  it('batch size: one per job for a few ready, growing with the queue, spread over serving swarmlets, never more than one swarmlet takes, capped', () => {
+    const size = (ready: number, servingSwarmlets: number, perSwarmlet = 1_024, max = 64) => leaseBatchSize({ ready, servingSwarmlets, perSwarmlet, max });
+    expect(size(3, 2)).toBe(1);
+    expect(size(80, 2)).toBe(10); // 80 ÷ (4 batches × 2 swarmlets)
+    expect(size(80, 0)).toBe(20); // nobody serving yet counts as one
+    expect(size(20_000, 2)).toBe(64);
+    expect(size(20_000, 2, 5)).toBe(5); // ~2 ms of 0.4 ms micro-tasks: a batch strands no more than one swarmlet holds
+    expect(size(20_000, 2, 1)).toBe(1); // long or unmeasured micro-tasks travel alone
+    expect(size(20_000, 2, 1_024, 1)).toBe(1); // batching off
   });
 });
 

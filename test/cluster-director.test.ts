@@ -118,3 +118,26 @@ it('finished jobs stay in the log for the retention time before they are trimmed
     await redis.quit();
   }
 }, 30_000);
+
+it('many tiny micro-tasks travel in lease batches once their type is measured: far fewer BullMQ scripts than tasks, every output there', async () => {
+  const redis = new Redis(server.url);
+  const options = { redisUrl: server.url, prefix: 'batch', cacheDir: '.swarmlet/cache' };
+  const director = await ClusterDirector.start({ redisUrl: server.url, prefix: 'batch', tickMs: 50 });
+  const agent = await ClusterAgent.start({ redisUrl: server.url, prefix: 'batch', nodeId: 'b', heartbeatMs: 100, ttlMs: 1_000 });
+  const noopJob = (count: number) => ({ tasks: Array.from({ length: count }, (_, i) => ({ id: `n${i}`, type: 'noop', input: i })) });
+  const scripts = async () => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
+  try {
+    await runOnCluster(['test/fixtures/noop.task.ts'], noopJob(200), options); // measures the type: tiny
+    const before = await scripts();
+    const { outcome } = await runOnCluster(['test/fixtures/noop.task.ts'], noopJob(3_000), options);
+    expect(outcome.status).toBe('done');
+    expect(Object.keys(outcome.output as object)).toHaveLength(3_000);
+    expect((outcome.output as Record<string, number>).n2999).toBe(2_999);
+    // One job per micro-task costs at least an add and a completion each (6,000 scripts).
+    expect(await scripts() - before).toBeLessThan(1_500);
+  } finally {
+    await agent.stop();
+    await director.stop();
+    await redis.quit();
+  }
+}, 30_000);

@@ -38,6 +38,7 @@ program
   .option('--tick-ms <ms>', 'control loop period', '200')
   .option('--node-ttl-ms <ms>', 'a node silent this long is dead and its work runs elsewhere', '3000')
   .option('--payment <rule>', 'how auction winners are paid: critical-value (truthful second price) or bid (pay as bid)', 'critical-value')
+  .option('--batch-max <n>', 'most micro-tasks per BullMQ job when many tiny ones are ready at once (1: one job per micro-task)', '64')
   .option('--admission [limits]', 'refuse a job whose class\'s predicted backlog is over its limit; limits like low=10s,normal=30s,high=2m (those are the defaults)')
   .action(serveCommand);
 

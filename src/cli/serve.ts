@@ -10,6 +10,7 @@ export interface ServeCommandOptions {
   readonly tickMs: string;
   readonly nodeTtlMs: string;
   readonly payment: string;
+  readonly batchMax: string;
   /** `--admission` alone: the default limits; with a value: per-class limits. */
   readonly admission?: string | true;
 }
@@ -21,7 +22,9 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
   const log = (line: string): void => void process.stdout.write(`${new Date().toISOString()} ${line}\n`);
   if (options.payment !== 'critical-value' && options.payment !== 'bid') throw new InputError('--payment', `"${options.payment}" is not a payment rule`, 'use critical-value (truthful second price, the default) or bid (pay as bid)');
   const admission = options.admission === undefined ? undefined : admissionLimits(options.admission);
-  const director = await ClusterDirector.start({ redisUrl: options.redis, prefix: options.prefix, tickMs, nodeTtlMs, lockDurationMs: nodeTtlMs, log, payment: options.payment, admission });
+  const batchMax = positive('--batch-max', options.batchMax);
+  if (!Number.isInteger(batchMax)) throw new InputError('--batch-max', `"${options.batchMax}" is not a whole number`, 'write --batch-max 64 (or 1 for one BullMQ job per micro-task)');
+  const director = await ClusterDirector.start({ redisUrl: options.redis, prefix: options.prefix, tickMs, nodeTtlMs, lockDurationMs: nodeTtlMs, log, payment: options.payment, admission, batchMax });
   log(`director up on ${options.redis} (prefix ${options.prefix}); waiting for agents and jobs`);
   const stop = (): void => void director.stop();
   process.once('SIGINT', stop);

@@ -10,6 +10,7 @@ import { BullmqBroker } from '../brokers/bullmq-broker.js';
 import type { MicroTask } from '../jobs/micro-task.js';
 import type { AdmissionLimits } from '../../schedule/admission.js';
 import { leaseBatchSize } from '../../schedule/lease-batch.js';
+import { prefetchFor } from '../type-stats.js';
 import { AdmissionGate } from './admission-gate.js';
 import { ClusterPool } from './cluster-pool.js';
 import { JobBook } from './job-book.js';
@@ -115,7 +116,7 @@ export class ClusterDirector {
     const late: { director?: ClusterDirector } = {}; // the broker is made before the director that sizes its batches
     const broker = new BullmqBroker({
       url: full.redisUrl, prefix: keys(full.prefix).queuePrefix, lockDurationMs: full.lockDurationMs,
-      batch: (taskType, ready) => leaseBatchSize(ready, late.director?.servingByType.get(taskType) ?? 0, full.batchMax),
+      batch: (taskType, ready) => late.director?.batchSize(taskType, ready) ?? 1,
     });
     const director = late.director = new ClusterDirector(full, options.policy ?? (adaptivePolicy() as Policy), redis, reader, broker, lease);
     await director.resume();
@@ -296,6 +297,12 @@ export class ClusterDirector {
     } finally {
       this.ticking = false;
     }
+  }
+
+  /** Micro-tasks per BullMQ job for `ready` of a type handed out at once (schedule/lease-batch.ts). */
+  private batchSize(taskType: string, ready: number): number {
+    const perSwarmlet = prefetchFor(this.book.stats.get(taskType)?.recentDurationMs);
+    return leaseBatchSize({ ready, servingSwarmlets: this.servingByType.get(taskType) ?? 0, perSwarmlet, max: this.options.batchMax });
   }
 
   /** Each node lifecycle edge goes to the log and to `P:node-states` (the node's latest state, for reports). */
