@@ -1,11 +1,21 @@
 /**
- * Micro-tasks carried several to a BullMQ job (bullmq-broker.ts, "Batches"): the job layout and
- * the bookkeeping of a leased batch. A job without `batch` in its data is one task.
+ * Micro-tasks carried several to a BullMQ job (bullmq-broker.ts): the job layout and the
+ * bookkeeping of a leased batch. A job without `batch` in its data is one task.
+ *
+ * `enqueue` (option `batch`, off by default) may carry a run of consecutive task ids in one job,
+ * id `t<first>+<count>`, data `{ batch }`. A director handing out thousands of ready micro-tasks then costs BullMQ one add, one move to active and one completion
+ * per batch instead of per task. The lease of every task in a batch is the batch job's lock; the
+ * job completes once all of its tasks ended here. A task of a batch that is failed (with attempts
+ * left) or requeued alone leaves as a one-task job of its own (at the back of its class), while the
+ * rest of the batch goes on; a batch requeued whole goes back as it came. A holder that dies loses
+ * the whole batch, which runs again elsewhere (at-least-once, as for one task). A dead task of a
+ * batch is not kept in the failed set (its failure is its caller's record). `cancel` removes a
+ * waiting batch when every task in it is cancelled. `depths` counts tasks, batch sizes included.
  */
 import type { Job, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { BrokerTask } from './broker.js';
-import { jobOptions } from './bullmq-jobs.js';
+import { jobOptions, removeWaiting } from './bullmq-jobs.js';
 
 /** A batch job's data: its tasks, in enqueue order. */
 export interface BatchData {
@@ -68,3 +78,17 @@ export interface HeldBatch {
 
 /** A batch whose every task is still open was not touched: it can go back whole, as it came. */
 export const untouched = (batch: HeldBatch): boolean => batch.open === batch.size;
+
+/** Removes waiting batches whose every task is cancelled; returns their task ids. A batch with a task still wanted stays. */
+export async function removeCancelledBatches(redis: Redis, queues: readonly Queue[], cancelled: ReadonlySet<number>): Promise<number[]> {
+  const removed: number[] = [];
+  for (const queue of queues) {
+    for (const jobId of await readyJobIds(redis, queue)) {
+      const ids = idsOfJobId(jobId);
+      if (!ids || ids.count < 2) continue;
+      const all = Array.from({ length: ids.count }, (_, i) => ids.first + i);
+      if (all.every((id) => cancelled.has(id)) && (await removeWaiting(queue, jobId))) removed.push(...all);
+    }
+  }
+  return removed;
+}

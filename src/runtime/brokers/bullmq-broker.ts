@@ -40,24 +40,16 @@
  * an id it already holds, so a failed enqueue can be retried whole — and task ids must be unique
  * per prefix (a new run with ids from 1 wants a new prefix, or its tasks would be taken as dupes).
  *
- * Batches (option `batch`, off by default): `enqueue` may carry a run of consecutive task ids in
- * one job, id `t<first>+<count>`, data `{ batch }` (bullmq-batches.ts). A director handing out
- * thousands of ready micro-tasks then costs BullMQ one add, one move to active and one completion
- * per batch instead of per task. The lease of every task in a batch is the batch job's lock; the
- * job completes once all of its tasks ended here. A task of a batch that is failed (with attempts
- * left) or requeued alone leaves as a one-task job of its own (at the back of its class), while the
- * rest of the batch goes on; a batch requeued whole goes back as it came. A holder that dies loses
- * the whole batch, which runs again elsewhere (at-least-once, as for one task). A dead task of a
- * batch is not kept in the failed set (its failure is its caller's record). `cancel` removes a
- * waiting batch when every task in it is cancelled. `depths` counts tasks, batch sizes included.
+ * Batches (option `batch`, off by default): a run of consecutive task ids may travel in one job,
+ * each task's lease the job's lock (bullmq-batches.ts says how every operation treats them).
  *
  * While Redis is unreachable, calls wait for the reconnect (BullMQ's maxRetriesPerRequest: null).
  */
 import { randomUUID } from 'node:crypto';
-import { Job, type JobJson, type Queue, type Worker } from 'bullmq';
+import { Job, type JobJson } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import type { Broker, BrokerTask, FailOutcome } from './broker.js';
-import { consecutiveRuns, idsOfJobId, jobOf, readyJobIds, tasksIn } from './bullmq-batches.js';
+import { consecutiveRuns, jobOf, readyJobIds, removeCancelledBatches, tasksIn } from './bullmq-batches.js';
 import { QueueSet } from './bullmq-queues.js';
 import { LeaseTable, type Ending, type Lease } from './bullmq-leases.js';
 import { isLeaseLost, jobIdOf, queueNameOf, RANKS_SERVED, readyCount, removeWaiting, validateOptions, validateTask, validateTaskType, withinMs } from './bullmq-jobs.js';
@@ -149,7 +141,7 @@ export class BullmqBroker implements Broker {
     for (const [name, list] of byQueue) {
       // addBulk: one pipeline of addStandardJob scripts per queue.
       const size = Math.max(1, Math.floor(this.batchSize?.(list[0]!.taskType, list.length) ?? 1));
-      writes.push(this.queueOf(name).addBulk(consecutiveRuns(list, size).map(jobOf)));
+      writes.push(this.bull.queue(name).addBulk(consecutiveRuns(list, size).map(jobOf)));
     }
     await Promise.all(writes);
   }
@@ -256,9 +248,12 @@ export class BullmqBroker implements Broker {
     const ahead = await this.cancelAhead(tasks.filter(({ id }) => this.leases.ahead.has(id)));
     const mine = tasks.filter(({ id }) => !this.leases.has(id)); // leased here: left to its lease
     // The caller does not say the class: the job is looked for in each class queue of its type.
-    const removed = await Promise.all(mine.map(({ id, taskType }) => Promise.all(RANKS_SERVED.map((rank) => removeWaiting(this.queueOf(queueNameOf(taskType, rank)), jobIdOf(id))))));
+    const removed = await Promise.all(mine.map(({ id, taskType }) => Promise.all(RANKS_SERVED.map((rank) => removeWaiting(this.bull.queue(queueNameOf(taskType, rank)), jobIdOf(id))))));
     const cancelled = mine.filter((_, index) => removed[index]!.includes(true)).map(({ id }) => id);
-    if (this.batchSize) cancelled.push(...(await this.cancelBatches(mine)));
+    if (this.batchSize) {
+      const queues = [...new Set(mine.map(({ taskType }) => taskType))].flatMap((type) => RANKS_SERVED.map((rank) => this.bull.queue(queueNameOf(type, rank))));
+      cancelled.push(...(await removeCancelledBatches(this.redis, queues, new Set(mine.map(({ id }) => id)))));
+    }
     return [...ahead, ...cancelled];
   }
 
@@ -266,7 +261,7 @@ export class BullmqBroker implements Broker {
     this.assertOpen();
     const types = (await this.redis.smembers(this.typesKey())).sort();
     const count = async (type: string): Promise<number> => {
-      const queues = RANKS_SERVED.map((rank) => this.queueOf(queueNameOf(type, rank)));
+      const queues = RANKS_SERVED.map((rank) => this.bull.queue(queueNameOf(type, rank)));
       // Without batches a job is a task: counting jobs is enough (and O(1)).
       if (!this.batchSize) return (await Promise.all(queues.map(readyCount))).reduce((sum, n) => sum + n, 0);
       return tasksIn((await Promise.all(queues.map((queue) => readyJobIds(this.redis, queue)))).flat());
@@ -317,12 +312,12 @@ export class BullmqBroker implements Broker {
 
   /** Ready jobs of a type per class queue, in RANKS_SERVED order (high first), counted in one pipeline. */
   private readyPerClass(taskType: string): Promise<number[]> {
-    return Promise.all(RANKS_SERVED.map((rank) => readyCount(this.queueOf(queueNameOf(taskType, rank)))));
+    return Promise.all(RANKS_SERVED.map((rank) => readyCount(this.bull.queue(queueNameOf(taskType, rank)))));
   }
 
   /** `count` moveToActive scripts on one queue, sent together (one pipeline, run in order). */
   private fetchNext(queueName: string, count: number): Promise<Job | undefined>[] {
-    const worker = this.workerOf(queueName);
+    const worker = this.bull.worker(queueName);
     return Array.from({ length: count }, () => worker.getNextJob(this.token, { block: false }));
   }
 
@@ -331,7 +326,7 @@ export class BullmqBroker implements Broker {
     const [json, jobId] = next as [JobJson | null | undefined, string | undefined];
     if (!json || jobId === undefined) return;
     const name = queueNameOf(completed.taskType, completed.priority);
-    const job = Job.fromJSON(this.workerOf(name), json, jobId);
+    const job = Job.fromJSON(this.bull.worker(name), json, jobId);
     job.token = this.token;
     this.hold(name, job);
   }
@@ -357,7 +352,7 @@ export class BullmqBroker implements Broker {
       byQueue.set(name, [...(byQueue.get(name) ?? []), task]);
     }
     try {
-      await Promise.all([...byQueue].map(([name, tasks]) => this.queueOf(name).addBulk(tasks.map((task) => jobOf([task])))));
+      await Promise.all([...byQueue].map(([name, tasks]) => this.bull.queue(name).addBulk(tasks.map((task) => jobOf([task])))));
     } catch (error) {
       this.leases.putBack(leases); // nothing ended: a retry of the call is safe
       throw error;
@@ -376,21 +371,6 @@ export class BullmqBroker implements Broker {
     const results = await Promise.allSettled(endings.map(({ job }) => job.moveToCompleted(null, this.token, false)));
     this.rethrowUnlessLeaseLost(endings, results);
     return [...ids];
-  }
-
-  /** Waiting batches whose every task is cancelled are removed: their ids. */
-  private async cancelBatches(tasks: readonly { readonly id: number; readonly taskType: string }[]): Promise<number[]> {
-    const cancelled = new Set(tasks.map(({ id }) => id));
-    const removed: number[] = [];
-    for (const queue of [...new Set(tasks.map(({ taskType }) => taskType))].flatMap((type) => RANKS_SERVED.map((rank) => this.queueOf(queueNameOf(type, rank))))) {
-      for (const jobId of await readyJobIds(this.redis, queue)) {
-        const ids = idsOfJobId(jobId);
-        if (!ids || ids.count < 2) continue;
-        const all = Array.from({ length: ids.count }, (_, i) => ids.first + i);
-        if (all.every((id) => cancelled.has(id)) && (await removeWaiting(queue, jobId))) removed.push(...all);
-      }
-    }
-    return removed;
   }
 
   /**
@@ -415,7 +395,7 @@ export class BullmqBroker implements Broker {
     try {
       await Promise.all(
         [...this.leases.jobsByQueue()].map(async ([name, jobIds]) => {
-          const lost = await this.workerOf(name).extendJobLocks(jobIds, jobIds.map(() => this.token), this.lockDurationMs);
+          const lost = await this.bull.worker(name).extendJobLocks(jobIds, jobIds.map(() => this.token), this.lockDurationMs);
           this.leases.dropJobs(new Set(lost));
         }),
       );
@@ -424,14 +404,6 @@ export class BullmqBroker implements Broker {
     } finally {
       this.renewing = false;
     }
-  }
-
-  private queueOf(name: string): Queue {
-    return this.bull.queue(name);
-  }
-
-  private workerOf(name: string): Worker {
-    return this.bull.worker(name);
   }
 
   private typesKey(): string {

@@ -74,9 +74,7 @@ export class ClusterDirector {
   private ticking = false;
   private readonly log: (line: string) => void;
   private readonly gate: AdmissionGate;
-  /** Swarmlets serving at the last tick: the admission rule's parallelism. */
-  private servingSwarmlets = 0;
-  /** The same per task type: how far a type's ready micro-tasks must spread (lease batches). */
+  /** Swarmlets serving per task type at the last tick: admission's parallelism, and how far ready micro-tasks must spread (lease batches). */
   private servingByType = new Map<string, number>();
 
   private constructor(
@@ -221,12 +219,14 @@ export class ClusterDirector {
 
   /**
    * Admission control (off unless configured). Only a live entry is decided: a refusal is recorded
-   * as the job's outcome before the log moves on, so a replay skips exactly the jobs refused live.
+   * by entry id (with the job's outcome) before the log moves on, so a replay skips exactly the
+   * entries refused live.
    */
   private async admitted(id: string, entry: Extract<LogEntry, { kind: 'job' }>, live: boolean): Promise<boolean> {
     if (await this.gate.refusedBefore(id)) return false;
     if (!live || this.book.knows(entry.jobKey)) return true; // a duplicate submit: the book ignores it
-    const decision = this.gate.decide(entry.job, this.book, this.servingSwarmlets);
+    const serving = [...this.servingByType.values()].reduce((sum, n) => sum + n, 0);
+    const decision = this.gate.decide(entry.job, this.book, serving);
     if (decision === undefined || decision.admitted) return true;
     await this.publishOutcome(entry.jobKey, await this.gate.refuse(id, entry.jobKey, decision), true);
     return false;
@@ -271,10 +271,8 @@ export class ClusterDirector {
       this.pool.observe(nodes, nowMs);
       await this.recordNodeTransitions();
       const snapshot = await this.snapshot(nodes, nowMs);
-      const serving = snapshot.swarmlets.filter((s) => s.state === 'idle' || s.state === 'busy');
-      this.servingSwarmlets = serving.length;
       this.servingByType = new Map();
-      for (const { taskType } of serving) this.servingByType.set(taskType, (this.servingByType.get(taskType) ?? 0) + 1);
+      for (const { taskType } of snapshot.swarmlets.filter((s) => s.state === 'idle' || s.state === 'busy')) this.servingByType.set(taskType, (this.servingByType.get(taskType) ?? 0) + 1);
       const { state, decision } = step(this.policy, this.loopState, snapshot);
       this.loopState = state;
       for (const action of decision.actions) {
