@@ -52,34 +52,9 @@ import type { Broker, BrokerTask, FailOutcome } from './broker.js';
 import { consecutiveRuns, jobOf, readyJobIds, removeCancelledBatches, tasksIn } from './bullmq-batches.js';
 import { QueueSet } from './bullmq-queues.js';
 import { LeaseTable, type Ending, type Lease } from './bullmq-leases.js';
-import { isLeaseLost, jobIdOf, queueNameOf, RANKS_SERVED, readyCount, removeWaiting, validateOptions, validateTask, validateTaskType, withinMs } from './bullmq-jobs.js';
+import { isLeaseLost, jobIdOf, queueNameOf, RANKS_SERVED, readyCount, removeWaiting, validateOptions, validateTask, validateTaskType, withinMs, type BullmqBrokerOptions } from './bullmq-jobs.js';
 
-export interface BullmqBrokerOptions {
-  /** `redis://host:port/db`; or give `connection`. */
-  readonly url?: string;
-  /** ioredis options (host, port, db, password…). The broker creates and owns its connection. */
-  readonly connection?: RedisOptions;
-  /** Key prefix; queues live at `<prefix>:<taskType>:…`. Default `swarmlet`. */
-  readonly prefix?: string;
-  /** How long a lease survives without renewal (renewed every half of it). Default 30 000. */
-  readonly lockDurationMs?: number;
-  /**
-   * Ready tasks completions may fetch ahead per type (0: none), or a function of the type: an agent
-   * gives how many its serving swarmlets take at a time, so nothing is held that they will not run
-   * soon. Default 256.
-   */
-  readonly prefetch?: number | ((taskType: string) => number);
-  /**
-   * Tasks per job when enqueuing `ready` tasks of a type at once (1: one job per task, the default):
-   * runs of consecutive ids are cut to this size. The director sizes it from the queue and the
-   * serving swarmlets, so batches stay small enough to spread over every swarmlet.
-   */
-  readonly batch?: (taskType: string, ready: number) => number;
-  /** Dead tasks kept per type in BullMQ's failed set. Default 10 000. */
-  readonly keepDead?: number;
-  /** Errors of background work (lock renewal, stalled checks); both retry on their next tick. */
-  readonly onBackgroundError?: (error: Error) => void;
-}
+export type { BullmqBrokerOptions } from './bullmq-jobs.js';
 
 const CLOSE_REQUEUE_BOUND_MS = 5_000;
 
@@ -248,10 +223,10 @@ export class BullmqBroker implements Broker {
     const ahead = await this.cancelAhead(tasks.filter(({ id }) => this.leases.ahead.has(id)));
     const mine = tasks.filter(({ id }) => !this.leases.has(id)); // leased here: left to its lease
     // The caller does not say the class: the job is looked for in each class queue of its type.
-    const removed = await Promise.all(mine.map(({ id, taskType }) => Promise.all(RANKS_SERVED.map((rank) => removeWaiting(this.bull.queue(queueNameOf(taskType, rank)), jobIdOf(id))))));
+    const removed = await Promise.all(mine.map(({ id, taskType }) => Promise.all(this.bull.classQueues(taskType).map((queue) => removeWaiting(queue, jobIdOf(id))))));
     const cancelled = mine.filter((_, index) => removed[index]!.includes(true)).map(({ id }) => id);
     if (this.batchSize) {
-      const queues = [...new Set(mine.map(({ taskType }) => taskType))].flatMap((type) => RANKS_SERVED.map((rank) => this.bull.queue(queueNameOf(type, rank))));
+      const queues = [...new Set(mine.map(({ taskType }) => taskType))].flatMap((type) => this.bull.classQueues(type));
       cancelled.push(...(await removeCancelledBatches(this.redis, queues, new Set(mine.map(({ id }) => id)))));
     }
     return [...ahead, ...cancelled];
@@ -261,7 +236,7 @@ export class BullmqBroker implements Broker {
     this.assertOpen();
     const types = (await this.redis.smembers(this.typesKey())).sort();
     const count = async (type: string): Promise<number> => {
-      const queues = RANKS_SERVED.map((rank) => this.bull.queue(queueNameOf(type, rank)));
+      const queues = this.bull.classQueues(type);
       // Without batches a job is a task: counting jobs is enough (and O(1)).
       if (!this.batchSize) return (await Promise.all(queues.map(readyCount))).reduce((sum, n) => sum + n, 0);
       return tasksIn((await Promise.all(queues.map((queue) => readyJobIds(this.redis, queue)))).flat());
@@ -312,7 +287,7 @@ export class BullmqBroker implements Broker {
 
   /** Ready jobs of a type per class queue, in RANKS_SERVED order (high first), counted in one pipeline. */
   private readyPerClass(taskType: string): Promise<number[]> {
-    return Promise.all(RANKS_SERVED.map((rank) => readyCount(this.bull.queue(queueNameOf(taskType, rank)))));
+    return Promise.all(this.bull.classQueues(taskType).map(readyCount));
   }
 
   /** `count` moveToActive scripts on one queue, sent together (one pipeline, run in order). */

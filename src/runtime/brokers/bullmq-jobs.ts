@@ -1,5 +1,6 @@
-/** How broker tasks become BullMQ jobs and queues, the checks on what the broker is given, and small queue reads (bullmq-broker.ts). */
+/** How broker tasks become BullMQ jobs and queues, the broker's options and the checks on what it is given, and small queue reads (bullmq-broker.ts). */
 import type { Queue } from 'bullmq';
+import type { RedisOptions } from 'ioredis';
 import type { BrokerTask } from './broker.js';
 
 /** Ready: waiting, or requeued (delayed by 0 ms: nothing here is delayed for any other reason). */
@@ -75,4 +76,31 @@ export function validateOptions(hasConnection: boolean, prefix: string, lockDura
     throw new RangeError(`BullmqBroker: lockDurationMs = ${lockDurationMs}, must be an integer ≥ 10 (default 30000)`);
   }
   if (!Number.isInteger(keepDead) || keepDead < 0) throw new RangeError(`BullmqBroker: keepDead = ${keepDead}, must be an integer ≥ 0`);
+}
+
+export interface BullmqBrokerOptions {
+  /** `redis://host:port/db`; or give `connection`. */
+  readonly url?: string;
+  /** ioredis options (host, port, db, password…). The broker creates and owns its connection. */
+  readonly connection?: RedisOptions;
+  /** Key prefix; queues live at `<prefix>:<taskType>:…`. Default `swarmlet`. */
+  readonly prefix?: string;
+  /** How long a lease survives without renewal (renewed every half of it). Default 30 000. */
+  readonly lockDurationMs?: number;
+  /**
+   * Ready tasks completions may fetch ahead per type (0: none), or a function of the type: an agent
+   * gives how many its serving swarmlets take at a time, so nothing is held that they will not run
+   * soon. Default 256.
+   */
+  readonly prefetch?: number | ((taskType: string) => number);
+  /**
+   * Tasks per job when enqueuing `ready` tasks of a type at once (1: one job per task, the default):
+   * runs of consecutive ids are cut to this size. The director sizes it from the queue and the
+   * serving swarmlets, so batches stay small enough to spread over every swarmlet.
+   */
+  readonly batch?: (taskType: string, ready: number) => number;
+  /** Dead tasks kept per type in BullMQ's failed set. Default 10 000. */
+  readonly keepDead?: number;
+  /** Errors of background work (lock renewal, stalled checks); both retry on their next tick. */
+  readonly onBackgroundError?: (error: Error) => void;
 }

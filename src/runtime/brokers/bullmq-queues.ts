@@ -4,6 +4,7 @@
  */
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { queueNameOf, RANKS_SERVED } from './bullmq-jobs.js';
 
 /** Stalls are the holder's fault (it died), not the task's: never fail a task for stalling. */
 const MAX_STALLED_COUNT = 1_000_000;
@@ -31,6 +32,11 @@ export class QueueSet {
       this.queues.set(name, queue);
     }
     return queue;
+  }
+
+  /** A task type's class queues, in the order `take` serves them (high, normal, low). */
+  classQueues(taskType: string): Queue[] {
+    return RANKS_SERVED.map((rank) => this.queue(queueNameOf(taskType, rank)));
   }
 
   /** A worker that never runs by itself (autorun off): it fetches when `take` asks. */
