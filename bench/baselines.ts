@@ -8,9 +8,18 @@ import { FORK_CHILD, PISCINA_WORKER, now } from './util.js';
 
 export const WORKERS = 2;
 
-/** `concurrentTasksPerWorker` > 1 lets a thread take several queued calls per wake-up (Piscina's fastest setting for tiny tasks). */
+/**
+ * `concurrentTasksPerWorker` > 1 lets a thread take several queued calls per wake-up (Piscina's fastest setting for
+ * tiny tasks).
+ */
 export function piscinaPool(concurrentTasksPerWorker = 1): Piscina {
-  return new Piscina({ filename: PISCINA_WORKER, minThreads: WORKERS, maxThreads: WORKERS, idleTimeout: 60_000, concurrentTasksPerWorker });
+  return new Piscina({
+    filename: PISCINA_WORKER,
+    minThreads: WORKERS,
+    maxThreads: WORKERS,
+    idleTimeout: 60_000,
+    concurrentTasksPerWorker,
+  });
 }
 
 /** Tasks/s with `inFlight` calls outstanding at all times (1 = strictly sequential). */

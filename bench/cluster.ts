@@ -29,7 +29,13 @@ async function rawBullmq(url: string, rep: number): Promise<number> {
   const finished = new Promise<void>((r) => (resolve = r));
   const started = now();
   for (let i = 0; i < TASKS; i += 1_000) {
-    await queue.addBulk(Array.from({ length: Math.min(1_000, TASKS - i) }, (_, j) => ({ name: 'noop', data: i + j, opts: { removeOnComplete: true } })));
+    await queue.addBulk(
+      Array.from({ length: Math.min(1_000, TASKS - i) }, (_, j) => ({
+        name: 'noop',
+        data: i + j,
+        opts: { removeOnComplete: true },
+      })),
+    );
   }
   const workerConnection = new Redis(url, { maxRetriesPerRequest: null });
   const worker = new Worker(name, async () => null, { connection: workerConnection, prefix: 'bench', concurrency: 50 });
@@ -47,15 +53,41 @@ function noopJob(count: number) {
   return { tasks: Array.from({ length: count }, (_, i) => ({ id: `t${i}`, type: 'noop', input: i })) };
 }
 
-/** A director (in this process) and one agent process on its own prefix; `batchMax` 1: one BullMQ job per micro-task. */
+/**
+ * A director (in this process) and one agent process on its own prefix; `batchMax` 1: one BullMQ job per micro-task.
+ */
 async function startCluster(url: string, prefix: string, batchMax: number) {
   const director = await ClusterDirector.start({ redisUrl: url, prefix, tickMs: 100, batchMax });
   // The agent is its own process, as on a real node; the director and the client share this one.
-  const agent = spawn(process.execPath, [join(ROOT, 'dist', 'cli.js'), 'agent', '--redis', url, '--prefix', prefix, '--node-id', 'bench', '--cache-dir', CACHE_DIR, '--heartbeat-ms', '250', '--ttl-ms', '3000'], { stdio: 'ignore' });
+  const agent = spawn(
+    process.execPath,
+    [
+      join(ROOT, 'dist', 'cli.js'),
+      'agent',
+      '--redis',
+      url,
+      '--prefix',
+      prefix,
+      '--node-id',
+      'bench',
+      '--cache-dir',
+      CACHE_DIR,
+      '--heartbeat-ms',
+      '250',
+      '--ttl-ms',
+      '3000',
+    ],
+    { stdio: 'ignore' },
+  );
   const agentExited = new Promise((resolve) => agent.once('exit', resolve));
   const run = async (count: number): Promise<number> => {
     const started = now();
-    const { outcome } = await runOnCluster([NOOP_TASK], noopJob(count), { redisUrl: url, prefix, cacheDir: CACHE_DIR, progressEveryMs: 50 });
+    const { outcome } = await runOnCluster([NOOP_TASK], noopJob(count), {
+      redisUrl: url,
+      prefix,
+      cacheDir: CACHE_DIR,
+      progressEveryMs: 50,
+    });
     if (outcome.status !== 'done') throw new Error(`cluster bench job failed: ${outcome.error}`);
     return (count * 1000) / (now() - started);
   };
@@ -83,18 +115,57 @@ export async function runCluster(): Promise<SectionResult> {
       raw.push(await rawBullmq(server.url, rep));
       ours.push(await batched.run(TASKS));
       alone.push(await single.run(TASKS));
-      log(`cluster rep ${rep + 1}: raw BullMQ ${fmt(raw[rep]!)}/s, Swarmlet cluster ${fmt(ours[rep]!)}/s, one job per micro-task ${fmt(alone[rep]!)}/s`);
+      log(
+        `cluster rep ${rep + 1}: raw BullMQ ${fmt(raw[rep]!)}/s, Swarmlet cluster ${fmt(ours[rep]!)}/s, one job per micro-task ${fmt(alone[rep]!)}/s`,
+      );
     }
     const baseline = median(raw);
     const baselineName = 'raw BullMQ worker, concurrency 50';
     const rows: Row[] = [
-      { section: SECTION, metric: `no-op micro-tasks/s, ${fmt(TASKS)}-task job, submit → outcome`, unit: 'tasks/s', swarmlet: median(ours), baseline, baselineName, ratio: median(ours) / baseline, goal: 'higher', target: 0.9 },
-      { section: SECTION, metric: 'same, one BullMQ job per micro-task (serve --batch-max 1)', unit: 'tasks/s', swarmlet: median(alone), baseline, baselineName, ratio: median(alone) / baseline, goal: 'info' },
+      {
+        section: SECTION,
+        metric: `no-op micro-tasks/s, ${fmt(TASKS)}-task job, submit → outcome`,
+        unit: 'tasks/s',
+        swarmlet: median(ours),
+        baseline,
+        baselineName,
+        ratio: median(ours) / baseline,
+        goal: 'higher',
+        target: 0.9,
+      },
+      {
+        section: SECTION,
+        metric: 'same, one BullMQ job per micro-task (serve --batch-max 1)',
+        unit: 'tasks/s',
+        swarmlet: median(alone),
+        baseline,
+        baselineName,
+        ratio: median(alone) / baseline,
+        goal: 'info',
+      },
     ];
     const details: Detail[] = [
-      { section: SECTION, name: 'cluster runs', value: median(ours), unit: 'tasks/s', note: ours.map((v) => fmt(v)).join(', ') },
-      { section: SECTION, name: 'cluster runs, --batch-max 1', value: median(alone), unit: 'tasks/s', note: alone.map((v) => fmt(v)).join(', ') },
-      { section: SECTION, name: 'raw BullMQ runs', value: baseline, unit: 'tasks/s', note: raw.map((v) => fmt(v)).join(', ') },
+      {
+        section: SECTION,
+        name: 'cluster runs',
+        value: median(ours),
+        unit: 'tasks/s',
+        note: ours.map((v) => fmt(v)).join(', '),
+      },
+      {
+        section: SECTION,
+        name: 'cluster runs, --batch-max 1',
+        value: median(alone),
+        unit: 'tasks/s',
+        note: alone.map((v) => fmt(v)).join(', '),
+      },
+      {
+        section: SECTION,
+        name: 'raw BullMQ runs',
+        value: baseline,
+        unit: 'tasks/s',
+        note: raw.map((v) => fmt(v)).join(', '),
+      },
     ];
     return { rows, details };
   } finally {

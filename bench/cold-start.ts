@@ -22,13 +22,19 @@ interface SwarmCold {
 
 async function swarmColdStart(): Promise<SwarmCold> {
   const start = now();
-  const swarm = await Swarm.start({ tasks: [NOOP_TASK], maxSwarmlets: 1, policy: { static: { noop: 1 } }, cacheDir: CACHE_DIR });
+  const swarm = await Swarm.start({
+    tasks: [NOOP_TASK],
+    maxSwarmlets: 1,
+    policy: { static: { noop: 1 } },
+    cacheDir: CACHE_DIR,
+  });
   try {
     const runStart = now();
     await swarm.run({ type: 'noop', input: 0 });
     const end = now();
     const noop = swarm.summary().taskTypes.find((t) => t.taskType === 'noop');
-    if (!noop || noop.coldStarts !== 1) throw new Error(`expected exactly one cold start, got ${noop?.coldStarts ?? 0}`);
+    if (!noop || noop.coldStarts !== 1)
+      throw new Error(`expected exactly one cold start, got ${noop?.coldStarts ?? 0}`);
     return { coldStartMs: noop.meanColdStartMs, startToFirstResultMs: end - start, firstRunMs: end - runStart };
   } finally {
     await swarm.stop();
@@ -57,13 +63,50 @@ export async function runColdStart(): Promise<SectionResult> {
   const bareMs = median(bare);
   const firstRun = median(swarm.map((s) => s.firstRunMs));
   const rows: Row[] = [
-    { section: SECTION, metric: 'cold start: fork → ready (TS task module)', unit: 'ms', swarmlet: cold, baseline: bareMs, baselineName: 'bare fork + 1 IPC reply', ratio: cold / bareMs, goal: 'lower', target: 1.2 },
-    { section: SECTION, metric: 'cold start: fresh swarm run() → first result', unit: 'ms', swarmlet: firstRun, baseline: bareMs, baselineName: 'bare fork + 1 IPC reply', ratio: firstRun / bareMs, goal: 'info' },
+    {
+      section: SECTION,
+      metric: 'cold start: fork → ready (TS task module)',
+      unit: 'ms',
+      swarmlet: cold,
+      baseline: bareMs,
+      baselineName: 'bare fork + 1 IPC reply',
+      ratio: cold / bareMs,
+      goal: 'lower',
+      target: 1.2,
+    },
+    {
+      section: SECTION,
+      metric: 'cold start: fresh swarm run() → first result',
+      unit: 'ms',
+      swarmlet: firstRun,
+      baseline: bareMs,
+      baselineName: 'bare fork + 1 IPC reply',
+      ratio: firstRun / bareMs,
+      goal: 'info',
+    },
   ];
   const details: Detail[] = [
-    { section: SECTION, name: 'Swarmlet fork → ready', value: cold, unit: 'ms', note: `median of ${ROUNDS}; min ${Math.min(...swarm.map((s) => s.coldStartMs)).toFixed(1)}, max ${Math.max(...swarm.map((s) => s.coldStartMs)).toFixed(1)}` },
-    { section: SECTION, name: 'Swarmlet Swarm.start → first result', value: median(swarm.map((s) => s.startToFirstResultMs)), unit: 'ms', note: 'includes esbuild compile (cached output) and the first tick' },
-    { section: SECTION, name: 'bare fork → reply', value: bareMs, unit: 'ms', note: `median of ${ROUNDS}; min ${Math.min(...bare).toFixed(1)}, max ${Math.max(...bare).toFixed(1)}` },
+    {
+      section: SECTION,
+      name: 'Swarmlet fork → ready',
+      value: cold,
+      unit: 'ms',
+      note: `median of ${ROUNDS}; min ${Math.min(...swarm.map((s) => s.coldStartMs)).toFixed(1)}, max ${Math.max(...swarm.map((s) => s.coldStartMs)).toFixed(1)}`,
+    },
+    {
+      section: SECTION,
+      name: 'Swarmlet Swarm.start → first result',
+      value: median(swarm.map((s) => s.startToFirstResultMs)),
+      unit: 'ms',
+      note: 'includes esbuild compile (cached output) and the first tick',
+    },
+    {
+      section: SECTION,
+      name: 'bare fork → reply',
+      value: bareMs,
+      unit: 'ms',
+      note: `median of ${ROUNDS}; min ${Math.min(...bare).toFixed(1)}, max ${Math.max(...bare).toFixed(1)}`,
+    },
   ];
   return { rows, details, extra: { swarmlet: swarm, bareFork: bare } };
 }

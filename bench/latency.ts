@@ -48,14 +48,60 @@ export async function runLatency(): Promise<SectionResult> {
 
   const p = (values: readonly number[], q: number): number => percentile(values, q);
   const rows: Row[] = [
-    { section: SECTION, metric: 'warm dispatch latency p50', unit: 'µs', swarmlet: p(swarmlet.latencies, 50), baseline: p(piscina, 50), baselineName: 'Piscina 1 in flight', ratio: p(swarmlet.latencies, 50) / p(piscina, 50), goal: 'lower', target: 1.5 },
-    { section: SECTION, metric: 'warm dispatch latency p99', unit: 'µs', swarmlet: p(swarmlet.latencies, 99), baseline: p(piscina, 99), baselineName: 'Piscina 1 in flight', ratio: p(swarmlet.latencies, 99) / p(piscina, 99), goal: 'info' },
-    { section: SECTION, metric: 'warm dispatch latency p50 vs bare fork', unit: 'µs', swarmlet: p(swarmlet.latencies, 50), baseline: p(forked, 50), baselineName: 'fork JSON IPC 1 in flight', ratio: p(swarmlet.latencies, 50) / p(forked, 50), goal: 'info' },
+    {
+      section: SECTION,
+      metric: 'warm dispatch latency p50',
+      unit: 'µs',
+      swarmlet: p(swarmlet.latencies, 50),
+      baseline: p(piscina, 50),
+      baselineName: 'Piscina 1 in flight',
+      ratio: p(swarmlet.latencies, 50) / p(piscina, 50),
+      goal: 'lower',
+      target: 1.5,
+    },
+    {
+      section: SECTION,
+      metric: 'warm dispatch latency p99',
+      unit: 'µs',
+      swarmlet: p(swarmlet.latencies, 99),
+      baseline: p(piscina, 99),
+      baselineName: 'Piscina 1 in flight',
+      ratio: p(swarmlet.latencies, 99) / p(piscina, 99),
+      goal: 'info',
+    },
+    {
+      section: SECTION,
+      metric: 'warm dispatch latency p50 vs bare fork',
+      unit: 'µs',
+      swarmlet: p(swarmlet.latencies, 50),
+      baseline: p(forked, 50),
+      baselineName: 'fork JSON IPC 1 in flight',
+      ratio: p(swarmlet.latencies, 50) / p(forked, 50),
+      goal: 'info',
+    },
   ];
   const details: Detail[] = [
-    { section: SECTION, name: 'Swarmlet p50 / p90 / p99 / max', value: p(swarmlet.latencies, 50), unit: 'µs', note: `${p(swarmlet.latencies, 90).toFixed(0)} / ${p(swarmlet.latencies, 99).toFixed(0)} / ${Math.max(...swarmlet.latencies).toFixed(0)} µs; ${swarmlet.swarmlets} swarmlets live` },
-    { section: SECTION, name: 'Piscina p50 / p90 / p99 / max', value: p(piscina, 50), unit: 'µs', note: `${p(piscina, 90).toFixed(0)} / ${p(piscina, 99).toFixed(0)} / ${Math.max(...piscina).toFixed(0)} µs` },
-    { section: SECTION, name: 'bare fork p50 / p90 / p99 / max', value: p(forked, 50), unit: 'µs', note: `${p(forked, 90).toFixed(0)} / ${p(forked, 99).toFixed(0)} / ${Math.max(...forked).toFixed(0)} µs` },
+    {
+      section: SECTION,
+      name: 'Swarmlet p50 / p90 / p99 / max',
+      value: p(swarmlet.latencies, 50),
+      unit: 'µs',
+      note: `${p(swarmlet.latencies, 90).toFixed(0)} / ${p(swarmlet.latencies, 99).toFixed(0)} / ${Math.max(...swarmlet.latencies).toFixed(0)} µs; ${swarmlet.swarmlets} swarmlets live`,
+    },
+    {
+      section: SECTION,
+      name: 'Piscina p50 / p90 / p99 / max',
+      value: p(piscina, 50),
+      unit: 'µs',
+      note: `${p(piscina, 90).toFixed(0)} / ${p(piscina, 99).toFixed(0)} / ${Math.max(...piscina).toFixed(0)} µs`,
+    },
+    {
+      section: SECTION,
+      name: 'bare fork p50 / p90 / p99 / max',
+      value: p(forked, 50),
+      unit: 'µs',
+      note: `${p(forked, 90).toFixed(0)} / ${p(forked, 99).toFixed(0)} / ${Math.max(...forked).toFixed(0)} µs`,
+    },
   ];
   return { rows, details };
 }

@@ -40,7 +40,9 @@ function parseArgs(argv: readonly string[]): Args {
       pipelineReps = Number(value);
       i++;
     } else {
-      throw new UsageError(`bench: bad argument "${arg}${value === undefined ? '' : ` ${value}`}". Usage: --only ${SECTIONS.join('|')} · --pipeline-reps N (≥ 1)`);
+      throw new UsageError(
+        `bench: bad argument "${arg}${value === undefined ? '' : ` ${value}`}". Usage: --only ${SECTIONS.join('|')} · --pipeline-reps N (≥ 1)`,
+      );
     }
   }
   return { only, pipelineReps };
@@ -77,11 +79,18 @@ async function main(): Promise<void> {
   const rows = done.flatMap((result) => result.rows);
   const details = done.flatMap((result) => result.details);
   const totalMs = now() - started;
-  process.stdout.write(`\nSwarmlet benchmark — node ${process.version}, ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${(totalMs / 1000).toFixed(1)} s\n\n`);
+  process.stdout.write(
+    `\nSwarmlet benchmark — node ${process.version}, ${availableParallelism()} cores (${cpus()[0]?.model ?? 'unknown CPU'}), ${(totalMs / 1000).toFixed(1)} s\n\n`,
+  );
   process.stdout.write(`${renderRows(rows)}\n\n`);
   process.stdout.write(`${renderDetails(details)}\n\n`);
   const path = writeJson(results, {
-    at: new Date().toISOString(), node: process.version, cores: availableParallelism(), totalMs: Math.round(totalMs), sectionMs: timings, only: args.only ?? null,
+    at: new Date().toISOString(),
+    node: process.version,
+    cores: availableParallelism(),
+    totalMs: Math.round(totalMs),
+    sectionMs: timings,
+    only: args.only ?? null,
   });
   process.stdout.write(`results: ${path}\n`);
 }
@@ -89,7 +98,12 @@ async function main(): Promise<void> {
 main().then(
   () => process.exit(0),
   (error: unknown) => {
-    const text = error instanceof UsageError ? error.message : error instanceof Error ? (error.stack ?? error.message) : String(error);
+    const text =
+      error instanceof UsageError
+        ? error.message
+        : error instanceof Error
+          ? (error.stack ?? error.message)
+          : String(error);
     process.stderr.write(`bench failed: ${text}\n`);
     process.exit(1);
   },

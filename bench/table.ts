@@ -51,7 +51,8 @@ function verdict(row: Row): string {
 
 function renderTable(header: readonly string[], body: readonly string[][]): string {
   const widths = header.map((title, i) => Math.max(title.length, ...body.map((cells) => cells[i]!.length)));
-  const line = (cells: readonly string[]): string => `| ${cells.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |`;
+  const line = (cells: readonly string[]): string =>
+    `| ${cells.map((cell, i) => cell.padEnd(widths[i]!)).join(' | ')} |`;
   const rule = `|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`;
   return [line(header), rule, ...body.map(line)].join('\n');
 }
@@ -69,7 +70,12 @@ export function renderRows(rows: readonly Row[]): string {
 }
 
 export function renderDetails(details: readonly Detail[]): string {
-  const body = details.map((detail) => [detail.section, detail.name, `${fmt(detail.value)} ${detail.unit}`, detail.note ?? '']);
+  const body = details.map((detail) => [
+    detail.section,
+    detail.name,
+    `${fmt(detail.value)} ${detail.unit}`,
+    detail.note ?? '',
+  ]);
   return renderTable(['section', 'measurement', 'value', 'note'], body);
 }
 
@@ -78,10 +84,14 @@ export function writeJson(results: Record<string, SectionResult>, meta: Record<s
   mkdirSync(directory, { recursive: true });
   const path = join(directory, 'latest.json');
   const sections = Object.fromEntries(
-    Object.entries(results).map(([name, result]) => [name, { ...result, rows: result.rows.map((row) => ({ ...row, pass: passOf(row) ?? null })) }]),
+    Object.entries(results).map(([name, result]) => [
+      name,
+      { ...result, rows: result.rows.map((row) => ({ ...row, pass: passOf(row) ?? null })) },
+    ]),
   );
   writeFileSync(path, `${JSON.stringify({ ...meta, sections }, null, 2)}\n`);
   // One file per section as well, so an `--only` run does not lose the other sections' last results.
-  for (const [name, section] of Object.entries(sections)) writeFileSync(join(directory, `${name}.json`), `${JSON.stringify({ ...meta, ...section }, null, 2)}\n`);
+  for (const [name, section] of Object.entries(sections))
+    writeFileSync(join(directory, `${name}.json`), `${JSON.stringify({ ...meta, ...section }, null, 2)}\n`);
   return path;
 }

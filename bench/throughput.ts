@@ -67,12 +67,17 @@ async function swarmletRuns(): Promise<{ runs: JobRun[]; swarmlets: number; tick
       await result;
       const wallMs = now() - start;
       const run = {
-        wallMs, submitSyncMs, throughput: (TASKS_PER_JOB * 1000) / wallMs,
-        steadyThroughput: steadyRate(samples, doneBefore, TASKS_PER_JOB), views: samples.length,
+        wallMs,
+        submitSyncMs,
+        throughput: (TASKS_PER_JOB * 1000) / wallMs,
+        steadyThroughput: steadyRate(samples, doneBefore, TASKS_PER_JOB),
+        views: samples.length,
       };
       runs.push(run);
       doneBefore += TASKS_PER_JOB;
-      log(`swarmlet job ${j + 1}/${JOBS}: ${fmt(run.throughput)}/s run→result (${run.wallMs.toFixed(0)} ms, submit ${submitSyncMs.toFixed(0)} ms sync), steady ${fmt(run.steadyThroughput)}/s from ${run.views} views`);
+      log(
+        `swarmlet job ${j + 1}/${JOBS}: ${fmt(run.throughput)}/s run→result (${run.wallMs.toFixed(0)} ms, submit ${submitSyncMs.toFixed(0)} ms sync), steady ${fmt(run.steadyThroughput)}/s from ${run.views} views`,
+      );
     }
     return { runs, swarmlets, tickMs };
   } finally {
@@ -100,7 +105,9 @@ export async function runThroughput(): Promise<SectionResult> {
   const tuned: number[] = [];
   for (let r = 0; r < REPS; r++) tuned.push(await piscinaThroughput(tunedPool, 64, 60_000));
   await tunedPool.destroy();
-  log(`piscina: 1 in flight ${oneInFlight.map((v) => fmt(v)).join(', ')}/s; 64 in flight ${pipelined.map((v) => fmt(v)).join(', ')}/s; 64 in flight ×16 per thread ${tuned.map((v) => fmt(v)).join(', ')}/s`);
+  log(
+    `piscina: 1 in flight ${oneInFlight.map((v) => fmt(v)).join(', ')}/s; 64 in flight ${pipelined.map((v) => fmt(v)).join(', ')}/s; 64 in flight ×16 per thread ${tuned.map((v) => fmt(v)).join(', ')}/s`,
+  );
   await settle();
 
   log('throughput: bare fork pool, 2 children, JSON IPC, 512 tasks per message, 2 messages in flight per child');
@@ -123,19 +130,97 @@ export async function runThroughput(): Promise<SectionResult> {
   const fork = median(forked);
 
   const rows: Row[] = [
-    { section: SECTION, metric: `no-op tasks/s, run→result (${fmt(TASKS_PER_JOB)} DAG)`, unit: '/s', swarmlet: wall, baseline: piscinaBest, baselineName: piscinaBestName, ratio: wall / piscinaBest, goal: 'higher', target: 5 },
-    { section: SECTION, metric: 'no-op tasks/s, steady state (progress-sampled)', unit: '/s', swarmlet: steady, baseline: piscinaBest, baselineName: piscinaBestName, ratio: steady / piscinaBest, goal: 'higher', target: 5 },
-    { section: SECTION, metric: 'no-op tasks/s, steady state vs tuned Piscina', unit: '/s', swarmlet: steady, baseline: piscinaTuned, baselineName: 'Piscina 64 in flight, 16/thread', ratio: steady / piscinaTuned, goal: 'info' },
-    { section: SECTION, metric: 'no-op tasks/s, run→result vs bare fork pool', unit: '/s', swarmlet: wall, baseline: fork, baselineName: 'fork pool, 512/msg', ratio: wall / fork, goal: 'info' },
+    {
+      section: SECTION,
+      metric: `no-op tasks/s, run→result (${fmt(TASKS_PER_JOB)} DAG)`,
+      unit: '/s',
+      swarmlet: wall,
+      baseline: piscinaBest,
+      baselineName: piscinaBestName,
+      ratio: wall / piscinaBest,
+      goal: 'higher',
+      target: 5,
+    },
+    {
+      section: SECTION,
+      metric: 'no-op tasks/s, steady state (progress-sampled)',
+      unit: '/s',
+      swarmlet: steady,
+      baseline: piscinaBest,
+      baselineName: piscinaBestName,
+      ratio: steady / piscinaBest,
+      goal: 'higher',
+      target: 5,
+    },
+    {
+      section: SECTION,
+      metric: 'no-op tasks/s, steady state vs tuned Piscina',
+      unit: '/s',
+      swarmlet: steady,
+      baseline: piscinaTuned,
+      baselineName: 'Piscina 64 in flight, 16/thread',
+      ratio: steady / piscinaTuned,
+      goal: 'info',
+    },
+    {
+      section: SECTION,
+      metric: 'no-op tasks/s, run→result vs bare fork pool',
+      unit: '/s',
+      swarmlet: wall,
+      baseline: fork,
+      baselineName: 'fork pool, 512/msg',
+      ratio: wall / fork,
+      goal: 'info',
+    },
   ];
   const details: Detail[] = [
-    { section: SECTION, name: 'Swarmlet run→result (median of jobs)', value: wall, unit: '/s', note: `${JOBS} jobs of ${TASKS_PER_JOB}, ${swarmlet.swarmlets} swarmlets warm` },
-    { section: SECTION, name: 'Swarmlet excluding sync submit (parse+DAG)', value: excludingSubmit, unit: '/s', note: `submit ${median(swarmlet.runs.map((r) => r.submitSyncMs)).toFixed(0)} ms of ${median(swarmlet.runs.map((r) => r.wallMs)).toFixed(0)} ms` },
-    { section: SECTION, name: 'Swarmlet steady state', value: steady, unit: '/s', note: `done-count slope between progress views (tickMs ${swarmlet.tickMs})` },
+    {
+      section: SECTION,
+      name: 'Swarmlet run→result (median of jobs)',
+      value: wall,
+      unit: '/s',
+      note: `${JOBS} jobs of ${TASKS_PER_JOB}, ${swarmlet.swarmlets} swarmlets warm`,
+    },
+    {
+      section: SECTION,
+      name: 'Swarmlet excluding sync submit (parse+DAG)',
+      value: excludingSubmit,
+      unit: '/s',
+      note: `submit ${median(swarmlet.runs.map((r) => r.submitSyncMs)).toFixed(0)} ms of ${median(swarmlet.runs.map((r) => r.wallMs)).toFixed(0)} ms`,
+    },
+    {
+      section: SECTION,
+      name: 'Swarmlet steady state',
+      value: steady,
+      unit: '/s',
+      note: `done-count slope between progress views (tickMs ${swarmlet.tickMs})`,
+    },
     { section: SECTION, name: 'Piscina 1 in flight', value: piscina1, unit: '/s', note: `median of ${REPS}` },
     { section: SECTION, name: 'Piscina 64 in flight', value: piscina64, unit: '/s', note: `median of ${REPS}` },
-    { section: SECTION, name: 'Piscina 64 in flight, concurrentTasksPerWorker 16', value: piscinaTuned, unit: '/s', note: `median of ${REPS}; tuned, not part of "Piscina's best"` },
-    { section: SECTION, name: 'fork pool batched (512/msg, 2 in flight/child)', value: fork, unit: '/s', note: `median of ${REPS}` },
+    {
+      section: SECTION,
+      name: 'Piscina 64 in flight, concurrentTasksPerWorker 16',
+      value: piscinaTuned,
+      unit: '/s',
+      note: `median of ${REPS}; tuned, not part of "Piscina's best"`,
+    },
+    {
+      section: SECTION,
+      name: 'fork pool batched (512/msg, 2 in flight/child)',
+      value: fork,
+      unit: '/s',
+      note: `median of ${REPS}`,
+    },
   ];
-  return { rows, details, extra: { swarmletRuns: swarmlet.runs, piscinaOneInFlight: oneInFlight, piscina64InFlight: pipelined, piscina64InFlight16PerThread: tuned, forkPool: forked } };
+  return {
+    rows,
+    details,
+    extra: {
+      swarmletRuns: swarmlet.runs,
+      piscinaOneInFlight: oneInFlight,
+      piscina64InFlight: pipelined,
+      piscina64InFlight16PerThread: tuned,
+      forkPool: forked,
+    },
+  };
 }

@@ -14,9 +14,14 @@ const has = (command) => {
 if (!has('redis-server')) {
   if (process.getuid?.() === 0 && has('apt-get')) {
     console.error('redis-server is missing: installing the Debian package (apt-get install -y redis-server)…');
-    execSync('apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server', { stdio: 'inherit', shell: '/bin/sh' });
+    execSync('apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server', {
+      stdio: 'inherit',
+      shell: '/bin/sh',
+    });
   } else {
-    console.error('redis-server not found: the cluster tests need it. Install it with: sudo apt-get install -y redis-server');
+    console.error(
+      'redis-server not found: the cluster tests need it. Install it with: sudo apt-get install -y redis-server',
+    );
     process.exit(1);
   }
 }

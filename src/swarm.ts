@@ -17,35 +17,59 @@ import { Orchestrator, type ProgressView } from './runtime/orchestrator.js';
 import { EMPTY_HISTORY, FileHistoryStore } from './runtime/stores/history-store.js';
 import type { RunSummary } from './runtime/run-report.js';
 
-const optionsSchema = z.object({
-  tasks: z.array(z.string().min(1)).min(1, 'list at least one task module'),
-  maxSwarmlets: z.number().int().min(1).max(256).default(() => availableParallelism()),
-  maxMemoryMb: z.number().positive().default(() => Math.floor(totalmem() / 2 ** 20 / 2)),
-  swarmletMemoryMb: z.number().positive().default(60),
-  policy: z.union([z.literal('adaptive'), z.object({ static: z.record(z.string(), z.number().int().min(0)) }), z.custom<Policy>((value) => typeof value === 'object' && value !== null && 'decide' in value)]).default('adaptive'),
-  tickMs: z.number().int().min(5).max(60_000).default(100),
-  monitorIntervalMs: z.number().int().min(10).max(60_000).default(250),
-  maxAttempts: z.number().int().min(1).max(100).default(LIMITS.maxAttempts),
-  /** A micro-task running longer is stopped (its swarmlet killed) and retried, then fails its job. */
-  taskTimeoutMs: z.number().int().positive().optional(),
-  /** A swarmlet whose resident memory exceeds this is stopped; its running micro-task is retried. */
-  swarmletMemoryLimitMb: z.number().positive().optional(),
-  /** A micro-task running anomalously long for its type (robust statistics on its history): report it, or stop and retry it. */
-  onRunaway: z.enum(['alert', 'kill', 'isolate']).default('alert'),
-  /**
-   * Admission control: refuse a job of a class when the predicted backlog (queued micro-tasks ×
-   * predicted duration ÷ serving swarmlets) exceeds its limit. true: defaults (low 10 s, normal
-   * 30 s, high 120 s); off by default.
-   */
-  admission: z.union([z.boolean(), z.object({ low: z.number().positive(), normal: z.number().positive(), high: z.number().positive() })]).default(false),
-  maxSplitDepth: z.number().int().min(0).max(1000).default(LIMITS.maxSplitDepth),
-  maxChildrenPerSplit: z.number().int().min(1).default(LIMITS.maxChildrenPerSplit),
-  maxMicroTasksPerJob: z.number().int().min(1).default(LIMITS.maxMicroTasksPerJob),
-  maxPayloadBytes: z.number().int().min(1).default(LIMITS.maxPayloadBytes),
-  cacheDir: z.string().default('.swarmlet/cache'),
-  /** A file where history lives between runs (job profiles for pre-warming); false (default): keep none. */
-  historyFile: z.union([z.string().min(1), z.literal(false)]).default(false),
-}).strict();
+const optionsSchema = z
+  .object({
+    tasks: z.array(z.string().min(1)).min(1, 'list at least one task module'),
+    maxSwarmlets: z
+      .number()
+      .int()
+      .min(1)
+      .max(256)
+      .default(() => availableParallelism()),
+    maxMemoryMb: z
+      .number()
+      .positive()
+      .default(() => Math.floor(totalmem() / 2 ** 20 / 2)),
+    swarmletMemoryMb: z.number().positive().default(60),
+    policy: z
+      .union([
+        z.literal('adaptive'),
+        z.object({ static: z.record(z.string(), z.number().int().min(0)) }),
+        z.custom<Policy>((value) => typeof value === 'object' && value !== null && 'decide' in value),
+      ])
+      .default('adaptive'),
+    tickMs: z.number().int().min(5).max(60_000).default(100),
+    monitorIntervalMs: z.number().int().min(10).max(60_000).default(250),
+    maxAttempts: z.number().int().min(1).max(100).default(LIMITS.maxAttempts),
+    /** A micro-task running longer is stopped (its swarmlet killed) and retried, then fails its job. */
+    taskTimeoutMs: z.number().int().positive().optional(),
+    /** A swarmlet whose resident memory exceeds this is stopped; its running micro-task is retried. */
+    swarmletMemoryLimitMb: z.number().positive().optional(),
+    /**
+     * A micro-task running anomalously long for its type (robust statistics on its history): report it, or stop and
+     * retry it.
+     */
+    onRunaway: z.enum(['alert', 'kill', 'isolate']).default('alert'),
+    /**
+     * Admission control: refuse a job of a class when the predicted backlog (queued micro-tasks ×
+     * predicted duration ÷ serving swarmlets) exceeds its limit. true: defaults (low 10 s, normal
+     * 30 s, high 120 s); off by default.
+     */
+    admission: z
+      .union([
+        z.boolean(),
+        z.object({ low: z.number().positive(), normal: z.number().positive(), high: z.number().positive() }),
+      ])
+      .default(false),
+    maxSplitDepth: z.number().int().min(0).max(1000).default(LIMITS.maxSplitDepth),
+    maxChildrenPerSplit: z.number().int().min(1).default(LIMITS.maxChildrenPerSplit),
+    maxMicroTasksPerJob: z.number().int().min(1).default(LIMITS.maxMicroTasksPerJob),
+    maxPayloadBytes: z.number().int().min(1).default(LIMITS.maxPayloadBytes),
+    cacheDir: z.string().default('.swarmlet/cache'),
+    /** A file where history lives between runs (job profiles for pre-warming); false (default): keep none. */
+    historyFile: z.union([z.string().min(1), z.literal(false)]).default(false),
+  })
+  .strict();
 
 export type SwarmOptions = z.input<typeof optionsSchema>;
 
@@ -68,22 +92,40 @@ export class Swarm {
   static async start(raw: SwarmOptions): Promise<Swarm> {
     const options = parseOptions(raw);
     const taskTypes = await compileAll(options.tasks, resolve(options.cacheDir));
-    const store = options.historyFile === false ? undefined : new FileHistoryStore(resolve(options.historyFile), (message) => process.emitWarning(message));
-    const history = new JobHistory(store ? await store.read() : EMPTY_HISTORY, store, (message) => process.emitWarning(message));
+    const store =
+      options.historyFile === false
+        ? undefined
+        : new FileHistoryStore(resolve(options.historyFile), (message) => process.emitWarning(message));
+    const history = new JobHistory(store ? await store.read() : EMPTY_HISTORY, store, (message) =>
+      process.emitWarning(message),
+    );
     const orchestrator = new Orchestrator({
       taskTypes,
       broker: new MemoryBroker({ clock: wallClock }),
       policy: choosePolicy(options.policy, taskTypes),
-      limits: { maxSwarmlets: options.maxSwarmlets, maxMemoryMb: options.maxMemoryMb, swarmletMemoryMb: options.swarmletMemoryMb },
+      limits: {
+        maxSwarmlets: options.maxSwarmlets,
+        maxMemoryMb: options.maxMemoryMb,
+        swarmletMemoryMb: options.swarmletMemoryMb,
+      },
       trackerLimits: options,
       maxAttempts: options.maxAttempts,
       tickMs: options.tickMs,
       clock: wallClock,
       provider: (events) => new ProcessProvider(events, wallClock, options.monitorIntervalMs),
       history,
-      hardLimits: { taskTimeoutMs: options.taskTimeoutMs, swarmletMemoryLimitMb: options.swarmletMemoryLimitMb, onRunaway: options.onRunaway },
+      hardLimits: {
+        taskTimeoutMs: options.taskTimeoutMs,
+        swarmletMemoryLimitMb: options.swarmletMemoryLimitMb,
+        onRunaway: options.onRunaway,
+      },
       cores: availableParallelism(),
-      admission: options.admission === false ? undefined : options.admission === true ? DEFAULT_ADMISSION_LIMITS : { maxBacklogMs: options.admission },
+      admission:
+        options.admission === false
+          ? undefined
+          : options.admission === true
+            ? DEFAULT_ADMISSION_LIMITS
+            : { maxBacklogMs: options.admission },
     });
     orchestrator.start();
     return new Swarm(orchestrator, taskTypes);
@@ -122,7 +164,11 @@ function parseOptions(raw: SwarmOptions): z.output<typeof optionsSchema> {
     const { maxMemoryMb, swarmletMemoryMb } = parsed.data;
     // Below one swarmlet's memory the pool could never start one: every job would wait forever.
     if (maxMemoryMb < swarmletMemoryMb) {
-      throw new InputError('Swarm options.maxMemoryMb', `${maxMemoryMb} MB is less than one swarmlet (swarmletMemoryMb ${swarmletMemoryMb} MB)`, `give maxMemoryMb ≥ ${swarmletMemoryMb}, or lower swarmletMemoryMb`);
+      throw new InputError(
+        'Swarm options.maxMemoryMb',
+        `${maxMemoryMb} MB is less than one swarmlet (swarmletMemoryMb ${swarmletMemoryMb} MB)`,
+        `give maxMemoryMb ≥ ${swarmletMemoryMb}, or lower swarmletMemoryMb`,
+      );
     }
     return parsed.data;
   }
@@ -136,17 +182,30 @@ async function compileAll(paths: readonly string[], cacheDir: string): Promise<M
   const byName = new Map<string, TaskTypeInfo>();
   infos.forEach((info, i) => {
     const other = byName.get(info.name);
-    if (other) throw new InputError(`tasks[${i}]`, `task type "${info.name}" is defined by both ${other.sourcePath} and ${info.sourcePath}`, 'give each task type a unique name');
+    if (other)
+      throw new InputError(
+        `tasks[${i}]`,
+        `task type "${info.name}" is defined by both ${other.sourcePath} and ${info.sourcePath}`,
+        'give each task type a unique name',
+      );
     byName.set(info.name, info);
   });
   return byName;
 }
 
-function choosePolicy(choice: z.output<typeof optionsSchema>['policy'], taskTypes: ReadonlyMap<string, TaskTypeInfo>): Policy {
+function choosePolicy(
+  choice: z.output<typeof optionsSchema>['policy'],
+  taskTypes: ReadonlyMap<string, TaskTypeInfo>,
+): Policy {
   if (choice === 'adaptive') return adaptivePolicy() as Policy;
   if ('static' in choice) {
     for (const type of Object.keys(choice.static)) {
-      if (!taskTypes.has(type)) throw new InputError(`policy.static.${type}`, 'is not a loaded task type', `use one of: ${[...taskTypes.keys()].join(', ')}`);
+      if (!taskTypes.has(type))
+        throw new InputError(
+          `policy.static.${type}`,
+          'is not a loaded task type',
+          `use one of: ${[...taskTypes.keys()].join(', ')}`,
+        );
     }
     return staticPolicy(choice.static) as Policy;
   }

@@ -13,7 +13,8 @@ function decideOnce(snap: Snapshot, params: Partial<AdaptiveParams> = {}): Decis
 
 function expectReasons(decision: Decision): void {
   for (const action of decision.actions) expect(action.reason.trim(), `${action.kind} has a reason`).not.toBe('');
-  for (const entry of decision.unplaced) expect(entry.reason.trim(), `unplaced ${entry.taskType} has a reason`).not.toBe('');
+  for (const entry of decision.unplaced)
+    expect(entry.reason.trim(), `unplaced ${entry.taskType} has a reason`).not.toBe('');
 }
 
 const of = <K extends Action['kind']>(decision: Decision, kind: K): Extract<Action, { kind: K }>[] =>
@@ -21,7 +22,9 @@ const of = <K extends Action['kind']>(decision: Decision, kind: K): Extract<Acti
 
 describe('adaptive: replicate', () => {
   it('(a) empty pool, 100 ready hash tasks of 50 ms → replicates up to maxSwarmlets, then says why it stopped', () => {
-    const decision = decideOnce(snapshot({ limits: { maxSwarmlets: 8 }, load: [load('hash', { ready: 100, hintDurationMs: 50 })] }));
+    const decision = decideOnce(
+      snapshot({ limits: { maxSwarmlets: 8 }, load: [load('hash', { ready: 100, hintDurationMs: 50 })] }),
+    );
     expectReasons(decision);
     expect(kinds(decision)).toEqual(Array(8).fill('replicate'));
     expect(of(decision, 'replicate').every((action) => action.taskType === 'hash')).toBe(true);
@@ -30,22 +33,39 @@ describe('adaptive: replicate', () => {
 
   it('uses a measured duration over the hint', () => {
     // 10 tasks: with the 1000 ms hint, 8 swarmlets are worth it; measured at 1 ms, one swarmlet drains it in 10 ms
-    const decision = decideOnce(snapshot({ load: [load('hash', { ready: 10, hintDurationMs: 1000, meanDurationMsInWindow: 1, completedInWindow: 5 })] }));
+    const decision = decideOnce(
+      snapshot({
+        load: [load('hash', { ready: 10, hintDurationMs: 1000, meanDurationMsInWindow: 1, completedInWindow: 5 })],
+      }),
+    );
     expect(kinds(decision)).toEqual(['replicate']);
   });
 
   it.each([
-    { name: 'little queued work: one swarmlet, a second cold start is not worth it', ready: 3, durationMs: 50, expected: 1 },
+    {
+      name: 'little queued work: one swarmlet, a second cold start is not worth it',
+      ready: 3,
+      durationMs: 50,
+      expected: 1,
+    },
     { name: 'more swarmlets than tasks cannot help', ready: 2, durationMs: 10_000, expected: 2 },
     { name: 'nothing queued: nothing started', ready: 0, durationMs: 50, expected: 0 },
   ])('$name', ({ ready, durationMs, expected }) => {
-    const decision = decideOnce(snapshot({ load: [load('hash', { ready, hintDurationMs: durationMs })] }), { replicateAboveMs: 150 });
+    const decision = decideOnce(snapshot({ load: [load('hash', { ready, hintDurationMs: durationMs })] }), {
+      replicateAboveMs: 150,
+    });
     expect(kinds(decision)).toEqual(Array(expected).fill('replicate'));
   });
 
   it('splits a fresh pool between two types in proportion to their work', () => {
     const decision = decideOnce(
-      snapshot({ limits: { maxSwarmlets: 8 }, load: [load('hash', { ready: 300, hintDurationMs: 100 }), load('compress', { ready: 100, hintDurationMs: 100 })] }),
+      snapshot({
+        limits: { maxSwarmlets: 8 },
+        load: [
+          load('hash', { ready: 300, hintDurationMs: 100 }),
+          load('compress', { ready: 100, hintDurationMs: 100 }),
+        ],
+      }),
     );
     const replicas = of(decision, 'replicate');
     expect(replicas).toHaveLength(8);
@@ -54,14 +74,23 @@ describe('adaptive: replicate', () => {
   });
 
   it('(f) refuses to replicate past the memory limit, with an unplaced entry that says memory', () => {
-    const fresh = decideOnce(snapshot({ limits: { maxSwarmlets: 8, maxMemoryMb: 250, swarmletMemoryMb: 100 }, load: [load('hash', { ready: 100, hintDurationMs: 50 })] }));
+    const fresh = decideOnce(
+      snapshot({
+        limits: { maxSwarmlets: 8, maxMemoryMb: 250, swarmletMemoryMb: 100 },
+        load: [load('hash', { ready: 100, hintDurationMs: 50 })],
+      }),
+    );
     expect(kinds(fresh)).toEqual(['replicate', 'replicate']);
     expect(fresh.unplaced).toHaveLength(1);
     expect(fresh.unplaced[0]!.reason).toMatch(/memory/);
 
     // measured RSS counts instead of the assumed 100 MB
     const measured = decideOnce(
-      snapshot({ limits: { maxSwarmlets: 8, maxMemoryMb: 250, swarmletMemoryMb: 100 }, swarmlets: [busy('s1', 'hash', { rssMb: 200 })], load: [load('hash', { ready: 100, inFlight: 1, hintDurationMs: 50 })] }),
+      snapshot({
+        limits: { maxSwarmlets: 8, maxMemoryMb: 250, swarmletMemoryMb: 100 },
+        swarmlets: [busy('s1', 'hash', { rssMb: 200 })],
+        load: [load('hash', { ready: 100, inFlight: 1, hintDurationMs: 50 })],
+      }),
     );
     expect(measured.actions).toEqual([]);
     expect(measured.unplaced.map((u) => [u.taskType, /memory/.test(u.reason)])).toEqual([['hash', true]]);
@@ -93,7 +122,12 @@ describe('adaptive: specialize', () => {
     const decision = decideOnce(atLimit(swarmlet('h1', 'hash', { lastBusyAtMs: 9_900 })));
     expectReasons(decision);
     expect(decision.actions).toHaveLength(1);
-    expect(decision.actions[0]).toMatchObject({ kind: 'specialize', swarmletId: 'h1', fromTaskType: 'hash', toTaskType: 'compress' });
+    expect(decision.actions[0]).toMatchObject({
+      kind: 'specialize',
+      swarmletId: 'h1',
+      fromTaskType: 'hash',
+      toTaskType: 'compress',
+    });
     expect(decision.actions[0]!.reason).toMatch(/compress/);
   });
 
@@ -103,7 +137,10 @@ describe('adaptive: specialize', () => {
       nowMs: 10_000,
       limits: { maxSwarmlets: 3 },
       swarmlets: [busy('h1', 'hash', { lastMorphAtMs }), busy('h2', 'hash', { lastMorphAtMs }), busy('c1', 'compress')],
-      load: [load('hash', { ready: 2, inFlight: 2, hintDurationMs: 50 }), load('compress', { ready: 200, inFlight: 1, hintDurationMs: 50 })],
+      load: [
+        load('hash', { ready: 2, inFlight: 2, hintDurationMs: 50 }),
+        load('compress', { ready: 200, inFlight: 1, hintDurationMs: 50 }),
+      ],
     });
 
   it('(c) does not reshape a swarmlet whose type still has work inside its cooldown', () => {
@@ -118,20 +155,30 @@ describe('adaptive: specialize', () => {
   });
 
   it('(c) an idle swarmlet with nothing of its type queued may move inside its cooldown: nothing to lose', () => {
-    const decision = decideOnce(atLimit(swarmlet('h1', 'hash', { lastBusyAtMs: 9_900, lastMorphAtMs: 10_000 - ADAPTIVE_DEFAULTS.cooldownMs / 2 })));
+    const decision = decideOnce(
+      atLimit(
+        swarmlet('h1', 'hash', { lastBusyAtMs: 9_900, lastMorphAtMs: 10_000 - ADAPTIVE_DEFAULTS.cooldownMs / 2 }),
+      ),
+    );
     expect(kinds(decision)).toEqual(['specialize']);
   });
 
   it('does not move a swarmlet already waiting on a specialization', () => {
-    const decision = decideOnce(atLimit(swarmlet('h1', 'hash', { pendingTaskType: 'compress', state: 'busy', inFlight: 1 })));
+    const decision = decideOnce(
+      atLimit(swarmlet('h1', 'hash', { pendingTaskType: 'compress', state: 'busy', inFlight: 1 })),
+    );
     expect(of(decision, 'specialize')).toEqual([]);
   });
 
-  // hash: 4 swarmlets, 80 × 50 ms (1000 ms each, 1333 ms with one fewer); compress: 2 swarmlets, 68 × 50 ms (1700 ms each)
+  // hash: 4 swarmlets, 80 × 50 ms (1000 ms each, 1333 ms with one fewer); compress: 2 swarmlets, 68 × 50 ms (1700 ms
+  // each)
   const uneven = snapshot({
     limits: { maxSwarmlets: 6 },
     swarmlets: [...busyGroup('h', 'hash', 4), ...busyGroup('c', 'compress', 2)],
-    load: [load('hash', { ready: 76, inFlight: 4, hintDurationMs: 50 }), load('compress', { ready: 66, inFlight: 2, hintDurationMs: 50 })],
+    load: [
+      load('hash', { ready: 76, inFlight: 4, hintDurationMs: 50 }),
+      load('compress', { ready: 66, inFlight: 2, hintDurationMs: 50 }),
+    ],
   });
   it.each([
     { moveMargin: 0.5, moves: 0, why: 'a move that helps by less than the margin is not made' },
@@ -154,10 +201,24 @@ describe('adaptive: no flapping under small fluctuations', () => {
       const swing = tick % 2 === 0 ? 100 : -100;
       const inFlight = (type: string): number => pool.filter((s) => s.taskType === type).length;
       const loads: TaskTypeLoad[] = [
-        load('hash', { ready: 1000 + swing, inFlight: inFlight('hash'), meanDurationMsInWindow: tick % 2 === 0 ? 49 : 51, completedInWindow: 20 }),
-        load('compress', { ready: 1000 - swing, inFlight: inFlight('compress'), meanDurationMsInWindow: 50, completedInWindow: 20 }),
+        load('hash', {
+          ready: 1000 + swing,
+          inFlight: inFlight('hash'),
+          meanDurationMsInWindow: tick % 2 === 0 ? 49 : 51,
+          completedInWindow: 20,
+        }),
+        load('compress', {
+          ready: 1000 - swing,
+          inFlight: inFlight('compress'),
+          meanDurationMsInWindow: 50,
+          completedInWindow: 20,
+        }),
       ];
-      const result = step(policy, state, snapshot({ nowMs, limits: { maxSwarmlets: 20 }, swarmlets: pool, load: loads }));
+      const result = step(
+        policy,
+        state,
+        snapshot({ nowMs, limits: { maxSwarmlets: 20 }, swarmlets: pool, load: loads }),
+      );
       state = result.state;
       decisions.push(result.decision);
       pool = applyDecision(pool, result.decision, nowMs, () => `s${next++}`);
@@ -181,11 +242,15 @@ describe('adaptive: no flapping under small fluctuations', () => {
 
 describe('adaptive: consolidate', () => {
   const params = { consolidateAfterTicks: 4, consolidateBelowUtilization: 0.3, keepAliveMs: 60_000 };
-  /** 3 hash swarmlets at 10% utilisation, recently busy (so keep-alive does not stop them), nothing queued unless told. */
+  /**
+   * 3 hash swarmlets at 10% utilisation, recently busy (so keep-alive does not stop them), nothing queued unless told.
+   */
   const quiet = (nowMs: number, ready = 0): Snapshot =>
     snapshot({
       nowMs,
-      swarmlets: ['a', 'b', 'c'].map((id, i) => swarmlet(id, 'hash', { utilization: 0.1 + i * 0.01, lastBusyAtMs: nowMs - 10 })),
+      swarmlets: ['a', 'b', 'c'].map((id, i) =>
+        swarmlet(id, 'hash', { utilization: 0.1 + i * 0.01, lastBusyAtMs: nowMs - 10 }),
+      ),
       load: [load('hash', { ready, hintDurationMs: 5 })],
     });
 
@@ -220,7 +285,15 @@ describe('adaptive: consolidate', () => {
     const policy = adaptivePolicy(params);
     let state = initialLoopState(policy);
     for (let tick = 0; tick < 10; tick++) {
-      const result = step(policy, state, snapshot({ nowMs: 1_000 + tick * 100, swarmlets: busyGroup('h', 'hash', 3, { utilization: 0.9 }), load: [load('hash', { inFlight: 3, hintDurationMs: 5 })] }));
+      const result = step(
+        policy,
+        state,
+        snapshot({
+          nowMs: 1_000 + tick * 100,
+          swarmlets: busyGroup('h', 'hash', 3, { utilization: 0.9 }),
+          load: [load('hash', { inFlight: 3, hintDurationMs: 5 })],
+        }),
+      );
       state = result.state;
       expect(of(result.decision, 'consolidate')).toEqual([]);
     }
@@ -230,25 +303,50 @@ describe('adaptive: consolidate', () => {
 describe('adaptive: deprovision', () => {
   const keepAliveMs = ADAPTIVE_DEFAULTS.keepAliveMs;
   const idleFor = (idleMs: number, hashLoad: Partial<TaskTypeLoad>): Snapshot =>
-    snapshot({ nowMs: 100_000, swarmlets: [swarmlet('s1', 'hash', { lastBusyAtMs: 100_000 - idleMs })], load: [load('hash', hashLoad)] });
+    snapshot({
+      nowMs: 100_000,
+      swarmlets: [swarmlet('s1', 'hash', { lastBusyAtMs: 100_000 - idleMs })],
+      load: [load('hash', hashLoad)],
+    });
 
   it.each([
     { name: 'idle past keep-alive, nothing queued or blocked', idleMs: keepAliveMs + 1, hashLoad: {}, stopped: true },
-    { name: 'idle past keep-alive but blocked work is coming', idleMs: keepAliveMs + 1, hashLoad: { blocked: 3 }, stopped: false },
+    {
+      name: 'idle past keep-alive but blocked work is coming',
+      idleMs: keepAliveMs + 1,
+      hashLoad: { blocked: 3 },
+      stopped: false,
+    },
     { name: 'idle less than the keep-alive', idleMs: keepAliveMs - 1, hashLoad: {}, stopped: false },
   ])('(e) $name → deprovisioned: $stopped', ({ idleMs, hashLoad, stopped }) => {
     const decision = decideOnce(idleFor(idleMs, hashLoad));
     expectReasons(decision);
-    expect(decision.actions).toEqual(stopped ? [expect.objectContaining({ kind: 'deprovision', swarmletId: 's1', reason: expect.stringMatching(/keep-alive/) })] : []);
+    expect(decision.actions).toEqual(
+      stopped
+        ? [
+            expect.objectContaining({
+              kind: 'deprovision',
+              swarmletId: 's1',
+              reason: expect.stringMatching(/keep-alive/),
+            }),
+          ]
+        : [],
+    );
   });
 
   it('stops an idle swarmlet of a type that has no load entry at all', () => {
-    const decision = decideOnce(snapshot({ nowMs: 100_000, swarmlets: [swarmlet('s1', 'resize', { lastBusyAtMs: 0 })], load: [] }));
+    const decision = decideOnce(
+      snapshot({ nowMs: 100_000, swarmlets: [swarmlet('s1', 'resize', { lastBusyAtMs: 0 })], load: [] }),
+    );
     expect(decision.actions).toMatchObject([{ kind: 'deprovision', swarmletId: 's1' }]);
   });
 
   it('never stops a busy, warming or draining swarmlet for idleness', () => {
-    const swarmlets = [busy('b', 'hash', { lastBusyAtMs: 0 }), swarmlet('w', 'hash', { state: 'warming' }), swarmlet('d', 'hash', { state: 'draining' })];
+    const swarmlets = [
+      busy('b', 'hash', { lastBusyAtMs: 0 }),
+      swarmlet('w', 'hash', { state: 'warming' }),
+      swarmlet('d', 'hash', { state: 'draining' }),
+    ];
     expect(decideOnce(snapshot({ nowMs: 100_000, swarmlets, load: [load('hash')] })).actions).toEqual([]);
   });
 });
@@ -260,7 +358,10 @@ describe('adaptive: batching a type that has no swarmlet (no ping-pong per micro
       nowMs,
       limits: { maxSwarmlets: 2 },
       swarmlets: busyGroup('h', 'hash', 2),
-      load: [load('hash', { ready: 300, inFlight: 2, hintDurationMs: 50 }), load('compress', { ready: compressReady, hintDurationMs: 10 })],
+      load: [
+        load('hash', { ready: 300, inFlight: 2, hintDurationMs: 50 }),
+        load('compress', { ready: compressReady, hintDurationMs: 10 }),
+      ],
     });
 
   it.each([

@@ -55,7 +55,12 @@ export function brokerContract(name: string, make: () => Promise<Broker> | Broke
       it('removes waiting tasks of an ended job; a leased one is left to its lease; unknown ids are ignored', async () => {
         await broker.enqueue([task(1), task(2), task(3), task(4, 'compress')]);
         expect(ids(await broker.take('hash', 1))).toEqual([1]);
-        const removed = await broker.cancel([{ id: 1, taskType: 'hash' }, { id: 2, taskType: 'hash' }, { id: 4, taskType: 'compress' }, { id: 99, taskType: 'hash' }]);
+        const removed = await broker.cancel([
+          { id: 1, taskType: 'hash' },
+          { id: 2, taskType: 'hash' },
+          { id: 4, taskType: 'compress' },
+          { id: 99, taskType: 'hash' },
+        ]);
         expect(removed.sort()).toEqual([2, 4]);
         expect(await depthOf(broker, 'hash')).toBe(1);
         expect(await depthOf(broker, 'compress')).toBe(0);

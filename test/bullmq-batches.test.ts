@@ -30,7 +30,15 @@ afterAll(async () => {
   await server.stop();
 });
 
-const task = (id: number, fields: Partial<BrokerTask> = {}): BrokerTask => ({ id, taskType: 'hash', priority: 1, attempt: 1, maxAttempts: 3, payload: { id }, ...fields });
+const task = (id: number, fields: Partial<BrokerTask> = {}): BrokerTask => ({
+  id,
+  taskType: 'hash',
+  priority: 1,
+  attempt: 1,
+  maxAttempts: 3,
+  payload: { id },
+  ...fields,
+});
 const ids = (tasks: readonly BrokerTask[]): number[] => tasks.map((t) => t.id);
 
 function open(prefix: string, options: Partial<BullmqBrokerOptions> = {}): BullmqBroker {
@@ -46,14 +54,20 @@ async function waitingJobIds(prefix: string): Promise<string[]> {
 
 describe('lease batches (pure parts)', () => {
   it('runs of consecutive ids, cut to the size; a gap starts a new run', () => {
-    expect(consecutiveRuns([1, 2, 3, 4, 5, 7, 8, 10].map((id) => task(id)), 3).map(ids)).toEqual([[1, 2, 3], [4, 5], [7, 8], [10]]);
+    expect(
+      consecutiveRuns(
+        [1, 2, 3, 4, 5, 7, 8, 10].map((id) => task(id)),
+        3,
+      ).map(ids),
+    ).toEqual([[1, 2, 3], [4, 5], [7, 8], [10]]);
     expect(idsOfJobId('t7+3')).toEqual({ first: 7, count: 3 });
     expect(idsOfJobId('t7')).toEqual({ first: 7, count: 1 });
     expect(idsOfJobId('repeat:x')).toBeUndefined();
   });
 
   it('batch size: one per job for a few ready, growing with the queue, spread over serving swarmlets, never more than one swarmlet takes, capped', () => {
-    const size = (ready: number, servingSwarmlets: number, perSwarmlet = 1_024, max = 64) => leaseBatchSize({ ready, servingSwarmlets, perSwarmlet, max });
+    const size = (ready: number, servingSwarmlets: number, perSwarmlet = 1_024, max = 64) =>
+      leaseBatchSize({ ready, servingSwarmlets, perSwarmlet, max });
     expect(size(3, 2)).toBe(1);
     expect(size(80, 2)).toBe(10); // 80 ÷ (4 batches × 2 swarmlets)
     expect(size(80, 0)).toBe(20); // nobody serving yet counts as one
@@ -95,7 +109,10 @@ describe('lease batches on BullMQ', () => {
     const broker = open(prefix);
     await broker.enqueue([task(1, { attempt: 3 }), task(2, { attempt: 3 })]);
     await broker.take('hash', 2);
-    expect(await broker.fail([1, 2], 'boom')).toEqual([{ id: 1, outcome: 'dead', attempt: 3 }, { id: 2, outcome: 'dead', attempt: 3 }]);
+    expect(await broker.fail([1, 2], 'boom')).toEqual([
+      { id: 1, outcome: 'dead', attempt: 3 },
+      { id: 2, outcome: 'dead', attempt: 3 },
+    ]);
     expect(await broker.depths()).toEqual(new Map([['hash', 0]]));
     expect(await admin.exists(`${prefix}:hash:t1+2`)).toBe(0);
   });

@@ -25,10 +25,21 @@ afterAll(async () => {
 
 brokerContract('bullmq', () => new BullmqBroker({ url: redis.url, prefix: freshPrefix() }));
 // Several consecutive tasks to a job: every rule of the contract holds for the tasks inside.
-brokerContract('bullmq, batches of up to 3', () => new BullmqBroker({ url: redis.url, prefix: freshPrefix(), batch: () => 3 }));
+brokerContract(
+  'bullmq, batches of up to 3',
+  () => new BullmqBroker({ url: redis.url, prefix: freshPrefix(), batch: () => 3 }),
+);
 
 describe('bullmq broker: what Redis adds', () => {
-  const task = (id: number, fields: Partial<BrokerTask> = {}): BrokerTask => ({ id, taskType: 'hash', priority: 1, attempt: 1, maxAttempts: 3, payload: { id }, ...fields });
+  const task = (id: number, fields: Partial<BrokerTask> = {}): BrokerTask => ({
+    id,
+    taskType: 'hash',
+    priority: 1,
+    attempt: 1,
+    maxAttempts: 3,
+    payload: { id },
+    ...fields,
+  });
   const opened: BullmqBroker[] = [];
   const cleanups: (() => Promise<unknown>)[] = [];
   const open = (prefix: string, options: Partial<BullmqBrokerOptions> = {}): BullmqBroker => {
@@ -58,7 +69,12 @@ describe('bullmq broker: what Redis adds', () => {
     await first.enqueue([task(1), task(2, { priority: 2 }), task(3, { taskType: 'compress' })]);
     await first.close();
     const second = open(prefix);
-    expect(await second.depths()).toEqual(new Map([['compress', 1], ['hash', 2]]));
+    expect(await second.depths()).toEqual(
+      new Map([
+        ['compress', 1],
+        ['hash', 2],
+      ]),
+    );
     expect((await second.take('hash', 10)).map((t) => t.id)).toEqual([2, 1]);
     expect((await second.take('compress', 10)).map((t) => t.id)).toEqual([3]);
   });
@@ -97,7 +113,10 @@ describe('bullmq broker: what Redis adds', () => {
     expect((await other.take('hash', 10)).map((t) => t.id)).toEqual([6]);
     expect(await broker.returnAhead((taskType) => taskType !== 'hash')).toBe(2);
     depth = 0;
-    expect((await other.take('hash', 10)).map((t) => [t.id, t.attempt])).toEqual([[4, 1], [5, 1]]);
+    expect((await other.take('hash', 10)).map((t) => [t.id, t.attempt])).toEqual([
+      [4, 1],
+      [5, 1],
+    ]);
     expect(await broker.returnAhead(() => false)).toBe(0);
   });
 
@@ -109,7 +128,11 @@ describe('bullmq broker: what Redis adds', () => {
     await first.close();
     const second = open(prefix);
     const again = await second.take('hash', 10);
-    expect(again.map((t) => [t.id, t.attempt])).toEqual([[3, 1], [1, 1], [2, 1]]);
+    expect(again.map((t) => [t.id, t.attempt])).toEqual([
+      [3, 1],
+      [1, 1],
+      [2, 1],
+    ]);
   });
 
   it('a lease belongs to the instance that took it', async () => {
@@ -125,7 +148,16 @@ describe('bullmq broker: what Redis adds', () => {
 
   it('every field round-trips, including SLA fields and ones this broker does not know', async () => {
     const broker = open(freshPrefix());
-    const original = { ...task(7, { owner: 'alice', deadlineAtMs: 1_234, enqueuedAtMs: 1_000, costMs: 12.5, payload: { nested: [1, 'two', null] } }), extra: 'kept' };
+    const original = {
+      ...task(7, {
+        owner: 'alice',
+        deadlineAtMs: 1_234,
+        enqueuedAtMs: 1_000,
+        costMs: 12.5,
+        payload: { nested: [1, 'two', null] },
+      }),
+      extra: 'kept',
+    };
     await broker.enqueue([original]);
     expect(await broker.take('hash', 1)).toEqual([original]);
   });
@@ -134,8 +166,13 @@ describe('bullmq broker: what Redis adds', () => {
     const prefix = freshPrefix();
     const broker = open(prefix);
     const [low, normal, high] = [inspect(prefix, 'hash#low'), inspect(prefix), inspect(prefix, 'hash#high')];
-    await broker.enqueue([task(1, { priority: 0 }), task(2, { priority: 1 }), task(3, { priority: 2, maxAttempts: 2 })]);
-    const waiting = async (queue: Queue): Promise<(string | undefined)[]> => (await queue.getWaiting()).map((job) => job.id);
+    await broker.enqueue([
+      task(1, { priority: 0 }),
+      task(2, { priority: 1 }),
+      task(3, { priority: 2, maxAttempts: 2 }),
+    ]);
+    const waiting = async (queue: Queue): Promise<(string | undefined)[]> =>
+      (await queue.getWaiting()).map((job) => job.id);
     expect([await waiting(low), await waiting(normal), await waiting(high)]).toEqual([['t1'], ['t2'], ['t3']]);
     expect((await high.getJob('t3'))?.priority).toBe(0); // plain lists, not BullMQ's prioritized set
     for (let attempt = 1; attempt <= 2; attempt++) {
@@ -143,7 +180,11 @@ describe('bullmq broker: what Redis adds', () => {
       await broker.fail([3], `boom ${attempt}`);
     }
     const [dead] = await high.getFailed();
-    expect({ id: dead?.id, reason: dead?.failedReason, attemptsMade: dead?.attemptsMade }).toEqual({ id: 't3', reason: 'boom 2', attemptsMade: 2 });
+    expect({ id: dead?.id, reason: dead?.failedReason, attemptsMade: dead?.attemptsMade }).toEqual({
+      id: 't3',
+      reason: 'boom 2',
+      attemptsMade: 2,
+    });
     expect(await high.getJobCounts('completed', 'active')).toEqual({ completed: 0, active: 0 });
   });
 
@@ -190,7 +231,9 @@ describe('bullmq broker: what Redis adds', () => {
 
   it('refuses what BullMQ cannot hold, naming the field and the fix', async () => {
     const broker = open(freshPrefix());
-    await expect(broker.enqueue([task(1, { priority: 5 })])).rejects.toThrow(/priority 5 of task 1 must be a class rank: 0 low, 1 normal, 2 high/);
+    await expect(broker.enqueue([task(1, { priority: 5 })])).rejects.toThrow(
+      /priority 5 of task 1 must be a class rank: 0 low, 1 normal, 2 high/,
+    );
     await expect(broker.enqueue([task(1, { taskType: 'a:b' })])).rejects.toThrow(/without ':' or '#'/);
     await expect(broker.enqueue([task(1, { taskType: 'a#high' })])).rejects.toThrow(/without ':' or '#'/);
     expect(() => new BullmqBroker({ prefix: 'x' })).toThrow(/give url/);

@@ -8,8 +8,15 @@ import { afterAll, describe, expect, it } from 'vitest';
 // End to end: the real `swarmlet` bin (built dist/) on the examples, as a user runs it.
 const run = promisify(execFile);
 const bin = join(import.meta.dirname, '..', 'bin', 'swarmlet.js');
-const swarmlet = (args: string[]) => run(process.execPath, [bin, ...args], { cwd: join(import.meta.dirname, '..'), maxBuffer: 64 * 2 ** 20 });
-const failing = (args: string[]) => swarmlet(args).then(() => { throw new Error('expected a failure'); }, (error: { code: number; stdout: string; stderr: string }) => error);
+const swarmlet = (args: string[]) =>
+  run(process.execPath, [bin, ...args], { cwd: join(import.meta.dirname, '..'), maxBuffer: 64 * 2 ** 20 });
+const failing = (args: string[]) =>
+  swarmlet(args).then(
+    () => {
+      throw new Error('expected a failure');
+    },
+    (error: { code: number; stdout: string; stderr: string }) => error,
+  );
 
 const dataDir = mkdtempSync(join(tmpdir(), 'swarmlet-cli-'));
 afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
@@ -18,34 +25,76 @@ describe('swarmlet run', () => {
   it('runs the file pipeline and prints a JSON summary with morphing actions and their reasons', async () => {
     // Many small files, then a few big ones: the bottleneck moves from hash to compress.
     for (let i = 0; i < 60; i++) writeFileSync(join(dataDir, `small-${i}.txt`), `file ${i}\n`.repeat(20));
-    for (let i = 0; i < 4; i++) writeFileSync(join(dataDir, `big-${i}.txt`), `${'lorem ipsum dolor sit amet '.repeat(40_000)}${i}`);
+    for (let i = 0; i < 4; i++)
+      writeFileSync(join(dataDir, `big-${i}.txt`), `${'lorem ipsum dolor sit amet '.repeat(40_000)}${i}`);
     writeFileSync(join(dataDir, 'dup-a.txt'), 'same');
     writeFileSync(join(dataDir, 'dup-b.txt'), 'same');
-    const { stdout } = await swarmlet(['run', 'examples/file-pipeline', '--json', '--no-progress', '--no-history', '--set', `dir=${dataDir}`, '--set', 'iterations=2000']);
+    const { stdout } = await swarmlet([
+      'run',
+      'examples/file-pipeline',
+      '--json',
+      '--no-progress',
+      '--no-history',
+      '--set',
+      `dir=${dataDir}`,
+      '--set',
+      'iterations=2000',
+    ]);
     const summary = JSON.parse(stdout) as {
-      job: string; microTasks: number; wallMs: number; throughputPerSec: number; coldStarts: number;
+      job: string;
+      microTasks: number;
+      wallMs: number;
+      throughputPerSec: number;
+      coldStarts: number;
       taskTypes: { taskType: string; done: number; total: number; peakSwarmlets: number }[];
       actions: Record<string, { reason: string; count: number }[]>;
       output: { index: { files: number; duplicates: { groups: number } } };
     };
     expect(summary.job).toBe('file-pipeline');
     expect(summary.microTasks).toBe(66 * 2 + 1);
-    expect(summary.taskTypes.map((t) => [t.taskType, t.done, t.total])).toEqual([['hash', 66, 66], ['compress', 66, 66], ['index', 1, 1]]);
+    expect(summary.taskTypes.map((t) => [t.taskType, t.done, t.total])).toEqual([
+      ['hash', 66, 66],
+      ['compress', 66, 66],
+      ['index', 1, 1],
+    ]);
     expect(summary.coldStarts).toBeGreaterThanOrEqual(3);
     expect(summary.output.index.files).toBe(66);
     expect(summary.output.index.duplicates.groups).toBeGreaterThanOrEqual(1);
     expect(summary.actions.replicate?.length).toBeGreaterThan(0);
-    for (const list of Object.values(summary.actions)) for (const item of list) expect(item.reason.length).toBeGreaterThan(10);
+    for (const list of Object.values(summary.actions))
+      for (const item of list) expect(item.reason.length).toBeGreaterThan(10);
   });
 
   it('takes a priority and a deadline and reports the deadline met', async () => {
-    const { stdout } = await swarmlet(['run', 'examples/merge-sort', '--json', '--no-progress', '--no-history', '--set', 'length=100000', '--priority', 'high', '--deadline', '60s']);
+    const { stdout } = await swarmlet([
+      'run',
+      'examples/merge-sort',
+      '--json',
+      '--no-progress',
+      '--no-history',
+      '--set',
+      'length=100000',
+      '--priority',
+      'high',
+      '--deadline',
+      '60s',
+    ]);
     const summary = JSON.parse(stdout) as { jobs: { priority: string; deadlineMs: number; deadlineMet: boolean }[] };
-    expect(summary.jobs).toEqual([expect.objectContaining({ priority: 'high', deadlineMs: 60_000, deadlineMet: true })]);
+    expect(summary.jobs).toEqual([
+      expect.objectContaining({ priority: 'high', deadlineMs: 60_000, deadlineMet: true }),
+    ]);
   });
 
   it('runs the recursive merge sort and prints a readable summary', async () => {
-    const { stdout } = await swarmlet(['run', 'examples/merge-sort', '--no-progress', '--set', 'length=200000', '--set', 'leaf=20000']);
+    const { stdout } = await swarmlet([
+      'run',
+      'examples/merge-sort',
+      '--no-progress',
+      '--set',
+      'length=200000',
+      '--set',
+      'leaf=20000',
+    ]);
     expect(stdout).toMatch(/^merge-sort: \d+ micro-tasks in [\d.]+ s/);
     expect(stdout).toContain('task type');
     expect(stdout).toContain('morphing actions');

@@ -1,4 +1,7 @@
-/** Admission control and job keys in cluster mode, on a real redis-server: refusals survive a director restart, keys never run twice. */
+/**
+ * Admission control and job keys in cluster mode, on a real redis-server: refusals survive a director restart, keys
+ * never run twice.
+ */
 import { expect, it } from 'vitest';
 import { tasksIn } from '../src/runtime/brokers/bullmq-batches.js';
 import { ClusterAgent } from '../src/runtime/cluster/agent.js';
@@ -13,7 +16,8 @@ const LIMITS = { maxBacklogMs: { low: 5_000, normal: 60_000, high: 120_000 } };
 
 /** `count` micro-tasks of a type predicted at 1 s each; inputs tagged so the log shows whose they were. */
 const hintedJob = (priority: 'low' | 'normal' | 'high', count: number, tag: string): JobInput => ({
-  priority, tasks: Array.from({ length: count }, (_, i) => ({ id: `t${i}`, type: 'hinted', input: `${tag}-${i}` })),
+  priority,
+  tasks: Array.from({ length: count }, (_, i) => ({ id: `t${i}`, type: 'hinted', input: `${tag}-${i}` })),
 });
 
 function client(prefix: string) {
@@ -21,8 +25,17 @@ function client(prefix: string) {
   return (job: JobInput, jobKey: string) => runOnCluster(HINTED, job, { ...options, jobKey, progressEveryMs: 20 });
 }
 
-const director = (prefix: string, extra: Partial<DirectorOptions> = {}) => ClusterDirector.start({ redisUrl: cluster.server().url, prefix, tickMs: 50, ...extra });
-const agent = (prefix: string) => ClusterAgent.start({ redisUrl: cluster.server().url, prefix, nodeId: 'a', heartbeatMs: 100, ttlMs: 1_000, log: () => undefined });
+const director = (prefix: string, extra: Partial<DirectorOptions> = {}) =>
+  ClusterDirector.start({ redisUrl: cluster.server().url, prefix, tickMs: 50, ...extra });
+const agent = (prefix: string) =>
+  ClusterAgent.start({
+    redisUrl: cluster.server().url,
+    prefix,
+    nodeId: 'a',
+    heartbeatMs: 100,
+    ttlMs: 1_000,
+    log: () => undefined,
+  });
 /** Micro-tasks waiting in a class queue: a job may carry several (`t<first>+<count>`). */
 const waiting = async (queue: string) => tasksIn(await cluster.redis().lrange(`adm:q:${queue}:wait`, 0, -1));
 
@@ -40,10 +53,22 @@ it('refuses a low job over its backlog limit with the reason and when to retry; 
     expect(low.outcome.error).toBe('low: predicted backlog 20 s > low limit 5 s (20 s of queued work on 1 worker(s))');
     expect(low.outcome.retryAfterMs).toBe(15_000);
     // The CLI says the same, with admission control's exit code.
-    const cli = spawnCli(['run', 'examples/merge-sort', '--redis', cluster.server().url, '--prefix', 'adm', '--priority', 'low', '--no-progress']);
+    const cli = spawnCli([
+      'run',
+      'examples/merge-sort',
+      '--redis',
+      cluster.server().url,
+      '--prefix',
+      'adm',
+      '--priority',
+      'low',
+      '--no-progress',
+    ]);
     await new Promise((resolve) => cli.process.once('exit', resolve));
     expect(cli.process.exitCode).toBe(3);
-    expect(cli.output()).toMatch(/^swarmlet: job refused by admission control: low: predicted backlog 20 s > low limit 5 s \(20 s of queued work on 1 worker\(s\)\) \(cluster job [\w-]+\); retry in 15 s$/m);
+    expect(cli.output()).toMatch(
+      /^swarmlet: job refused by admission control: low: predicted backlog 20 s > low limit 5 s \(20 s of queued work on 1 worker\(s\)\) \(cluster job [\w-]+\); retry in 15 s$/m,
+    );
     const high = run(hintedJob('high', 1, 'high'), 'high-job'); // under the high limit: admitted
     await waitFor('the high job to be queued', async () => (await waiting('hinted#high')) === 1);
     expect(await waiting('hinted#low')).toBe(0);
@@ -59,8 +84,12 @@ it('refuses a low job over its backlog limit with the reason and when to retry; 
     expect(tags.filter((tag) => tag === 'low')).toEqual([]);
     expect(tags.length).toBe(21);
     // The module's resource hint reached the director: its swarmlets were placed claiming 120 MB.
-    const placed = (await cluster.redis().lrange('adm:decisions', 0, -1)).map((raw) => JSON.parse(raw) as { taskType: string; claim?: string });
-    expect(placed.filter((d) => d.taskType === 'hinted').map((d) => d.claim)).toContain('1 core(s) (default), 120 MB (hint)');
+    const placed = (await cluster.redis().lrange('adm:decisions', 0, -1)).map(
+      (raw) => JSON.parse(raw) as { taskType: string; claim?: string },
+    );
+    expect(placed.filter((d) => d.taskType === 'hinted').map((d) => d.claim)).toContain(
+      '1 core(s) (default), 120 MB (hint)',
+    );
 
     // The backlog is gone: the same key submitted again is a new entry, admitted and run.
     const retried = await run(hintedJob('low', 1, 'low'), 'low-job');
@@ -78,12 +107,18 @@ it('a job key runs once: concurrent submits share one run, and a submit after th
   const worker = await agent('keys');
   let second: ClusterDirector | undefined;
   try {
-    const [a, b] = await Promise.all([run(hintedJob('normal', 5, 'k1'), 'k1'), run(hintedJob('normal', 5, 'k1'), 'k1')]);
+    const [a, b] = await Promise.all([
+      run(hintedJob('normal', 5, 'k1'), 'k1'),
+      run(hintedJob('normal', 5, 'k1'), 'k1'),
+    ]);
     expect(a.outcome).toEqual(b.outcome);
     expect(a.outcome.output).toEqual({ t0: 'k1-0', t1: 'k1-1', t2: 'k1-2', t3: 'k1-3', t4: 'k1-4' });
     expect(worker.status().completed).toBe(5); // one run, not two (the log itself is trimmed at once here)
 
-    await waitFor('the finished job to be trimmed from the log', async () => (await cluster.redis().xlen('keys:log')) === 0);
+    await waitFor(
+      'the finished job to be trimmed from the log',
+      async () => (await cluster.redis().xlen('keys:log')) === 0,
+    );
     await first.stop();
     second = await director('keys', { logRetentionMs: 0 }); // knows nothing of k1 from the log
     const again = await run(hintedJob('normal', 5, 'k1'), 'k1');
@@ -109,9 +144,15 @@ it('bad admission limits, batch sizes and job keys are refused at the edge, nami
   ];
   await Promise.all(runs.map((child) => new Promise((resolve) => child.process.once('exit', resolve))));
   expect(runs.map((child) => child.process.exitCode)).toEqual([2, 2, 2, 2, 2]);
-  expect(runs[0]!.output()).toContain('swarmlet: --admission: "urgent" is not a priority class. Fix: write --admission low=10s,normal=30s,high=2m');
+  expect(runs[0]!.output()).toContain(
+    'swarmlet: --admission: "urgent" is not a priority class. Fix: write --admission low=10s,normal=30s,high=2m',
+  );
   expect(runs[1]!.output()).toContain('swarmlet: --admission low: "soon" is not a duration');
-  expect(runs[2]!.output()).toContain('swarmlet: --job-key: names a cluster job, and this run is on this machine. Fix: add --redis <url>');
-  expect(runs[3]!.output()).toContain('swarmlet: --job-key: "has space" is not a job key. Fix: use 1 to 128 letters, digits, or . _ : -');
+  expect(runs[2]!.output()).toContain(
+    'swarmlet: --job-key: names a cluster job, and this run is on this machine. Fix: add --redis <url>',
+  );
+  expect(runs[3]!.output()).toContain(
+    'swarmlet: --job-key: "has space" is not a job key. Fix: use 1 to 128 letters, digits, or . _ : -',
+  );
   expect(runs[4]!.output()).toContain('swarmlet: --batch-max: "2.5" is not a whole number. Fix: write --batch-max 64');
 }, 30_000);

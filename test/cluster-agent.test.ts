@@ -52,9 +52,18 @@ function fresh() {
   return { prefix, nodeId: `node-${prefixes}`, k: keys(prefix) };
 }
 
-async function startAgent(options: Partial<ClusterAgentOptions> & { prefix: string; nodeId: string }): Promise<{ agent: ClusterAgent; lines: string[] }> {
+async function startAgent(
+  options: Partial<ClusterAgentOptions> & { prefix: string; nodeId: string },
+): Promise<{ agent: ClusterAgent; lines: string[] }> {
   const lines: string[] = [];
-  const agent = await ClusterAgent.start({ redisUrl: server.url, heartbeatMs: 100, ttlMs: 1_000, cacheDir, log: (line) => lines.push(line), ...options });
+  const agent = await ClusterAgent.start({
+    redisUrl: server.url,
+    heartbeatMs: 100,
+    ttlMs: 1_000,
+    cacheDir,
+    log: (line) => lines.push(line),
+    ...options,
+  });
   cleanups.push(() => agent.stop());
   return { agent, lines };
 }
@@ -66,25 +75,46 @@ function clientBroker(prefix: string): BullmqBroker {
 }
 
 async function publish(prefix: string, ...taskTypes: string[]): Promise<void> {
-  for (const taskType of taskTypes) await redis.set(keys(prefix).module(taskType), JSON.stringify(modules.get(taskType)!));
+  for (const taskType of taskTypes)
+    await redis.set(keys(prefix).module(taskType), JSON.stringify(modules.get(taskType)!));
 }
 
 async function desire(prefix: string, nodeId: string, swarmlets: [string, string][], version = 1): Promise<void> {
   const reasons = Object.fromEntries(swarmlets.map(([id, taskType]) => [id, `reason for ${id} (${taskType})`]));
-  await redis.set(keys(prefix).desired(nodeId), JSON.stringify({ version, swarmlets: swarmlets.map(([id, taskType]) => ({ id, taskType })), reasons }));
+  await redis.set(
+    keys(prefix).desired(nodeId),
+    JSON.stringify({ version, swarmlets: swarmlets.map(([id, taskType]) => ({ id, taskType })), reasons }),
+  );
   await redis.publish(keys(prefix).desiredChanged, nodeId);
 }
 
 function task(id: number, taskType: string, input: unknown, maxAttempts = 3, payload?: unknown): BrokerTask {
-  return { id, taskType, priority: 1, attempt: 1, maxAttempts, payload: payload ?? { mode: 0, input, depth: 0, deps: null, label: `t${id}` } };
+  return {
+    id,
+    taskType,
+    priority: 1,
+    attempt: 1,
+    maxAttempts,
+    payload: payload ?? { mode: 0, input, depth: 0, deps: null, label: `t${id}` },
+  };
 }
 
 describe('cluster agent', () => {
   it('starts the desired swarmlets, runs their micro-tasks and logs each result exactly once; heartbeats with a TTL', async () => {
     const { prefix, nodeId, k } = fresh();
     await publish(prefix, 'noop', 'square-sum', 'flaky');
-    await desire(prefix, nodeId, [['s1', 'noop'], ['s2', 'square-sum'], ['s3', 'flaky']]);
-    const { agent, lines } = await startAgent({ prefix, nodeId, cpu: 4, labels: { zone: 'a' }, pricePerCoreSecond: 0.02 });
+    await desire(prefix, nodeId, [
+      ['s1', 'noop'],
+      ['s2', 'square-sum'],
+      ['s3', 'flaky'],
+    ]);
+    const { agent, lines } = await startAgent({
+      prefix,
+      nodeId,
+      cpu: 4,
+      labels: { zone: 'a' },
+      pricePerCoreSecond: 0.02,
+    });
     await waitFor('three idle swarmlets', servingExactly(agent, { s1: 'noop', s2: 'square-sum', s3: 'flaky' }));
     expect(lines).toContain(`s1: started (${modules.get('noop')!.hash}) for noop: reason for s1 (noop)`);
 
@@ -99,18 +129,27 @@ describe('cluster agent', () => {
       task(300, 'noop', null, 1, { mode: 7, input: 1 }), // not a TaskPayload: dead with the reason
     ]);
     const expectedIds = [...noops.map((t) => t.id), 100, 101, 200, 201, 300];
-    await waitFor('every result', async () => new Set((await loggedResults(redis, prefix)).map((r) => r.id)).size === expectedIds.length);
+    await waitFor(
+      'every result',
+      async () => new Set((await loggedResults(redis, prefix)).map((r) => r.id)).size === expectedIds.length,
+    );
     const all = await loggedResults(redis, prefix);
     expect(all.map((r) => r.id).sort((a, b) => a - b)).toEqual(expectedIds.sort((a, b) => a - b)); // each exactly once
     const byId = new Map(all.map((r) => [r.id, r]));
-    for (const noop of noops) expect(byId.get(noop.id)).toMatchObject({ status: 'ok', value: { n: noop.id }, attempt: 1 });
-    expect(byId.get(100)).toMatchObject({ status: 'split', value: [{ input: { from: 0, to: 500 } }, { input: { from: 500, to: 1_000 } }] });
+    for (const noop of noops)
+      expect(byId.get(noop.id)).toMatchObject({ status: 'ok', value: { n: noop.id }, attempt: 1 });
+    expect(byId.get(100)).toMatchObject({
+      status: 'split',
+      value: [{ input: { from: 0, to: 500 } }, { input: { from: 500, to: 1_000 } }],
+    });
     expect(byId.get(101)).toMatchObject({ status: 'ok', value: 285 });
     expect(byId.get(200)).toMatchObject({ status: 'dead', attempt: 2, value: { message: 'flaky refused attempt 2' } });
     expect((byId.get(200)!.value as { stack: string }).stack).toContain('flaky refused');
     expect(byId.get(201)).toMatchObject({ status: 'ok', attempt: 2, value: 'ok on attempt 2' });
     expect(byId.get(300)).toMatchObject({ status: 'dead', attempt: 1 });
-    expect((byId.get(300)!.value as { message: string }).message).toMatch(/invalid payload: mode: .*Fix: enqueue payloads/);
+    expect((byId.get(300)!.value as { message: string }).message).toMatch(
+      /invalid payload: mode: .*Fix: enqueue payloads/,
+    );
     // Every lease ended: nothing waits, nothing is held.
     await waitFor('empty queues', async () => [...(await broker.depths()).values()].every((depth) => depth === 0));
 
@@ -124,13 +163,23 @@ describe('cluster agent', () => {
     expect(heartbeat.failed).toBe(4); // task 200 twice, task 201 once (then ok), the bad payload once
     expect(heartbeat.swarmlets.map((s) => s.id).sort()).toEqual(['s1', 's2', 's3']);
     const advertisement = parseNodeAdvertisement(heartbeat.advertisement);
-    expect(advertisement.ok && advertisement.value).toMatchObject({ nodeId, kind: 'server', labels: { zone: 'a' }, pricePerCoreSecond: 0.02, warmTaskTypes: ['flaky', 'noop', 'square-sum'], consent: { granted: true } });
+    expect(advertisement.ok && advertisement.value).toMatchObject({
+      nodeId,
+      kind: 'server',
+      labels: { zone: 'a' },
+      pricePerCoreSecond: 0.02,
+      warmTaskTypes: ['flaky', 'noop', 'square-sum'],
+      consent: { granted: true },
+    });
   });
 
   it('reconciles a changed desired state: stops what is no longer desired, specializes a swarmlet in place', async () => {
     const { prefix, nodeId } = fresh();
     await publish(prefix, 'noop', 'square-sum');
-    await desire(prefix, nodeId, [['s1', 'noop'], ['s2', 'noop']]);
+    await desire(prefix, nodeId, [
+      ['s1', 'noop'],
+      ['s2', 'noop'],
+    ]);
     // A heartbeat far away: every change below arrives by the desired-changed message.
     const { agent, lines } = await startAgent({ prefix, nodeId, heartbeatMs: 60_000, ttlMs: 120_000 });
     await waitFor('two noop swarmlets', servingExactly(agent, { s1: 'noop', s2: 'noop' }));
@@ -139,7 +188,9 @@ describe('cluster agent', () => {
     await waitFor('s1 specialized, s2 gone', servingExactly(agent, { s1: 'square-sum' }));
     expect(lines).toContain('s2: stopping (no longer desired)');
     expect(lines).toContain('s2: stopped (no longer desired)');
-    expect(lines).toContain(`s1: specialized (${modules.get('square-sum')!.hash}) from noop to square-sum: reason for s1 (square-sum)`);
+    expect(lines).toContain(
+      `s1: specialized (${modules.get('square-sum')!.hash}) from noop to square-sum: reason for s1 (square-sum)`,
+    );
     expect(lines.filter((line) => line.startsWith('s1: started'))).toHaveLength(1); // the same process, not a restart
 
     await clientBroker(prefix).enqueue([task(1, 'square-sum', { from: 0, to: 4 })]);
@@ -159,17 +210,27 @@ describe('cluster agent', () => {
   it('a stopped swarmlet finishes its work in flight; past the drain timeout the rest is requeued without an attempt', async () => {
     const { prefix, nodeId } = fresh();
     await publish(prefix, 'cluster-sleep');
-    await desire(prefix, nodeId, [['s1', 'cluster-sleep'], ['s2', 'cluster-sleep']]);
+    await desire(prefix, nodeId, [
+      ['s1', 'cluster-sleep'],
+      ['s2', 'cluster-sleep'],
+    ]);
     const { agent, lines } = await startAgent({ prefix, nodeId, cpu: 2, drainTimeoutMs: 500 });
     await waitFor('two swarmlets', servingExactly(agent, { s1: 'cluster-sleep', s2: 'cluster-sleep' }));
     const broker = clientBroker(prefix);
-    await broker.enqueue([task(1, 'cluster-sleep', { ms: 150, value: 'short' }), task(2, 'cluster-sleep', { ms: 30_000 })]);
+    await broker.enqueue([
+      task(1, 'cluster-sleep', { ms: 150, value: 'short' }),
+      task(2, 'cluster-sleep', { ms: 30_000 }),
+    ]);
     await waitFor('both leased', () => agent.status().swarmlets.every((s) => s.inFlight === 1));
 
     await desire(prefix, nodeId, [], 2);
     await waitFor('both gone', () => agent.status().swarmlets.length === 0);
-    expect(lines.filter((line) => line.includes('stopping (no longer desired) after its 1 micro-task(s) in flight'))).toHaveLength(2);
-    expect(lines.filter((line) => line.includes('waited 500 ms for its work in flight: requeued 1 micro-task(s)'))).toHaveLength(1);
+    expect(
+      lines.filter((line) => line.includes('stopping (no longer desired) after its 1 micro-task(s) in flight')),
+    ).toHaveLength(2);
+    expect(
+      lines.filter((line) => line.includes('waited 500 ms for its work in flight: requeued 1 micro-task(s)')),
+    ).toHaveLength(1);
     expect(await loggedResults(redis, prefix)).toMatchObject([{ id: 1, status: 'ok', value: 'short' }]);
     expect(await broker.take('cluster-sleep', 10)).toMatchObject([{ id: 2, attempt: 1 }]);
   });
@@ -179,7 +240,13 @@ describe('cluster agent', () => {
     await publish(prefix, 'noop');
     await desire(prefix, nodeId, [['s1', 'noop']]);
     let loadPerCore = 0.9;
-    const { agent, lines } = await startAgent({ prefix, nodeId, kind: 'personal', consent: { granted: true, idleOnly: true }, loadPerCore: () => loadPerCore });
+    const { agent, lines } = await startAgent({
+      prefix,
+      nodeId,
+      kind: 'personal',
+      consent: { granted: true, idleOnly: true },
+      loadPerCore: () => loadPerCore,
+    });
     const beats = agent.beats;
     await waitFor('two more heartbeats', () => agent.beats >= beats + 2);
     expect(agent.status()).toMatchObject({ idle: false, swarmlets: [] });
@@ -195,21 +262,41 @@ describe('cluster agent', () => {
     const { prefix: prefix2, nodeId: node2 } = fresh();
     await publish(prefix2, 'noop');
     await desire(prefix2, node2, [['s1', 'noop']]);
-    const night = await startAgent({ prefix: prefix2, nodeId: node2, kind: 'personal', consent: { granted: true, hours: [closed] } });
+    const night = await startAgent({
+      prefix: prefix2,
+      nodeId: node2,
+      kind: 'personal',
+      consent: { granted: true, hours: [closed] },
+    });
     expect(night.agent.status().swarmlets).toEqual([]);
-    expect(night.lines).toContain(`consent: not working now: outside consent hours ${closed.from}–${closed.to} (local hour ${hour})`);
+    expect(night.lines).toContain(
+      `consent: not working now: outside consent hours ${closed.from}–${closed.to} (local hour ${hour})`,
+    );
   });
 
   it('enforces the consent cap whatever the director asks: 4 desired, a 50% share of 2 cores runs 1', async () => {
     const { prefix, nodeId } = fresh();
     await publish(prefix, 'noop');
-    await desire(prefix, nodeId, [['s1', 'noop'], ['s2', 'noop'], ['s3', 'noop'], ['s4', 'noop']]);
-    const { agent, lines } = await startAgent({ prefix, nodeId, kind: 'personal', cpu: 2, consent: { granted: true, maxCpuShare: 0.5 } });
+    await desire(prefix, nodeId, [
+      ['s1', 'noop'],
+      ['s2', 'noop'],
+      ['s3', 'noop'],
+      ['s4', 'noop'],
+    ]);
+    const { agent, lines } = await startAgent({
+      prefix,
+      nodeId,
+      kind: 'personal',
+      cpu: 2,
+      consent: { granted: true, maxCpuShare: 0.5 },
+    });
     await waitFor('one swarmlet', servingExactly(agent, { s1: 'noop' }));
     const beats = agent.beats;
     await waitFor('three more heartbeats', () => agent.beats >= beats + 3);
     expect(agent.status().swarmlets.map((s) => s.id)).toEqual(['s1']);
-    expect(lines.filter((line) => line.includes('not run: over the consent cap'))).toEqual(['s2, s3, s4: not run: over the consent cap of 1 (CPU cap 0.5 of 2 cores)']);
+    expect(lines.filter((line) => line.includes('not run: over the consent cap'))).toEqual([
+      's2, s3, s4: not run: over the consent cap of 1 (CPU cap 0.5 of 2 cores)',
+    ]);
 
     await clientBroker(prefix).enqueue(Array.from({ length: 20 }, (_, index) => task(index + 1, 'noop', index)));
     await waitFor('20 results on the one swarmlet', async () => (await loggedResults(redis, prefix)).length === 20);
@@ -217,11 +304,23 @@ describe('cluster agent', () => {
   });
 
   it('refuses a personal machine without consent, and bad flags, naming the flag and the fix', async () => {
-    await expect(ClusterAgent.start({ redisUrl: server.url, kind: 'personal' })).rejects.toThrow(PERSONAL_WITHOUT_CONSENT);
+    await expect(ClusterAgent.start({ redisUrl: server.url, kind: 'personal' })).rejects.toThrow(
+      PERSONAL_WITHOUT_CONSENT,
+    );
     const personal = agentOptionsFromFlags({ redis: server.url, personal: true, maxCpu: '50%' }, () => {});
-    await expect(ClusterAgent.start(personal)).rejects.toThrow('personal machines join only with explicit consent: add --consent (and caps such as --max-cpu 50%)');
-    expect(agentOptionsFromFlags({ redis: server.url, personal: true, consent: true, maxCpu: '50%', hours: '22-7', idleOnly: true }, () => {}).consent).toEqual({
-      granted: true, maxCpuShare: 0.5, hours: [{ from: 22, to: 7 }], idleOnly: true,
+    await expect(ClusterAgent.start(personal)).rejects.toThrow(
+      'personal machines join only with explicit consent: add --consent (and caps such as --max-cpu 50%)',
+    );
+    expect(
+      agentOptionsFromFlags(
+        { redis: server.url, personal: true, consent: true, maxCpu: '50%', hours: '22-7', idleOnly: true },
+        () => {},
+      ).consent,
+    ).toEqual({
+      granted: true,
+      maxCpuShare: 0.5,
+      hours: [{ from: 22, to: 7 }],
+      idleOnly: true,
     });
     const flagError = (flags: Parameters<typeof agentOptionsFromFlags>[0]) => {
       try {
@@ -244,9 +343,13 @@ describe('cluster agent', () => {
       expect((error as InputError).fix).toMatch(fix);
     }
     // Advertisement fields come back named by their flag.
-    await expect(runAgent({ redis: server.url, nodeId: 'my laptop' })).rejects.toThrow(/^--node-id: has characters outside .* Fix: use a stable id/);
+    await expect(runAgent({ redis: server.url, nodeId: 'my laptop' })).rejects.toThrow(
+      /^--node-id: has characters outside .* Fix: use a stable id/,
+    );
     await expect(runAgent({ redis: server.url, heartbeatMs: '1000', ttlMs: '500' })).rejects.toThrow(/^--ttl-ms: /);
-    await expect(runAgent({ redis: 'redis://127.0.0.1:1', nodeId: 'n' })).rejects.toThrow(/^--redis: cannot reach Redis at redis:\/\/127\.0\.0\.1:1/);
+    await expect(runAgent({ redis: 'redis://127.0.0.1:1', nodeId: 'n' })).rejects.toThrow(
+      /^--redis: cannot reach Redis at redis:\/\/127\.0\.0\.1:1/,
+    );
   });
 
   it('revokeConsent requeues every lease at once (another broker takes them), stops the swarmlets and advertises no consent', async () => {

@@ -22,7 +22,16 @@ function heterogeneousCluster(): void {
   spawned(startDirector(cluster.server().url, TTL_MS));
   spawned(startAgent(cluster.server().url, 'server', TTL_MS, ['--kind', 'server', '--price', '0.0001']));
   spawned(startAgent(cluster.server().url, 'edge', TTL_MS, ['--kind', 'edge', '--price', '0.00004']));
-  spawned(startAgent(cluster.server().url, 'laptop', TTL_MS, ['--personal', '--consent', '--max-cpu', '50%', '--price', '0.00002']));
+  spawned(
+    startAgent(cluster.server().url, 'laptop', TTL_MS, [
+      '--personal',
+      '--consent',
+      '--max-cpu',
+      '50%',
+      '--price',
+      '0.00002',
+    ]),
+  );
 }
 
 async function desiredCount(nodeId: string): Promise<number> {
@@ -30,10 +39,27 @@ async function desiredCount(nodeId: string): Promise<number> {
   return raw === null ? 0 : desiredStateSchema.parse(JSON.parse(raw)).swarmlets.length;
 }
 
-it('swarmlet run --redis runs a split/join job on the cluster and prints each node\'s auction verdict', async () => {
+it("swarmlet run --redis runs a split/join job on the cluster and prints each node's auction verdict", async () => {
   heterogeneousCluster();
-  await waitFor('three agents', async () => ((await cluster.redis().keys('swarmlet:node:*')).length === 3 ? true : undefined));
-  const run = spawnSync(process.execPath, ['dist/cli.js', 'run', 'examples/merge-sort', '--set', 'length=200000', '--set', 'leaf=20000', '--redis', cluster.server().url, '--no-progress'], { encoding: 'utf8', timeout: 60_000 });
+  await waitFor('three agents', async () =>
+    (await cluster.redis().keys('swarmlet:node:*')).length === 3 ? true : undefined,
+  );
+  const run = spawnSync(
+    process.execPath,
+    [
+      'dist/cli.js',
+      'run',
+      'examples/merge-sort',
+      '--set',
+      'length=200000',
+      '--set',
+      'leaf=20000',
+      '--redis',
+      cluster.server().url,
+      '--no-progress',
+    ],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
   expect(run.stderr).toBe('');
   expect(run.status).toBe(0);
   expect(run.stdout).toMatch(/^merge-sort \(cluster job [0-9a-f-]+\): done, \d+ micro-tasks in [\d.]+ s/);
@@ -43,15 +69,24 @@ it('swarmlet run --redis runs a split/join job on the cluster and prints each no
   expect(await desiredCount('laptop')).toBeLessThanOrEqual(1); // its consent cap: half of 2 cores
 }, 60_000);
 
-it('revoking a personal machine\'s consent (SIGUSR2) drains it at once: its work runs elsewhere and the job completes', async () => {
+it("revoking a personal machine's consent (SIGUSR2) drains it at once: its work runs elsewhere and the job completes", async () => {
   heterogeneousCluster();
   const laptop = cluster.children()[3]!;
   const log = join(mkdtempSync(join(tmpdir(), 'swarmlet-revoke-')), 'work.log');
-  const job = { tasks: Array.from({ length: 24 }, (_, i) => ({ id: `w${i}`, type: 'cluster-work', input: { ms: 150, log } })) };
-  const running = runOnCluster(['test/fixtures/cluster-work.task.ts'], job, { redisUrl: cluster.server().url, cacheDir: '.swarmlet/cache' });
+  const job = {
+    tasks: Array.from({ length: 24 }, (_, i) => ({ id: `w${i}`, type: 'cluster-work', input: { ms: 150, log } })),
+  };
+  const running = runOnCluster(['test/fixtures/cluster-work.task.ts'], job, {
+    redisUrl: cluster.server().url,
+    cacheDir: '.swarmlet/cache',
+  });
   await waitFor('the laptop to get a swarmlet', async () => ((await desiredCount('laptop')) > 0 ? true : undefined));
   laptop.process.kill('SIGUSR2');
-  await waitFor('the director to take the laptop\'s swarmlets away', async () => ((await desiredCount('laptop')) === 0 ? true : undefined), 5 * TTL_MS);
+  await waitFor(
+    "the director to take the laptop's swarmlets away",
+    async () => ((await desiredCount('laptop')) === 0 ? true : undefined),
+    5 * TTL_MS,
+  );
   const { outcome } = await running;
   expect(outcome.status).toBe('done');
   expect(Object.keys(outcome.output as object)).toHaveLength(24);
@@ -59,7 +94,10 @@ it('revoking a personal machine\'s consent (SIGUSR2) drains it at once: its work
 }, 60_000);
 
 it('a personal machine without --consent is refused with what to add', () => {
-  const agent = spawnSync(process.execPath, ['dist/cli.js', 'agent', '--redis', cluster.server().url, '--personal'], { encoding: 'utf8', timeout: 20_000 });
+  const agent = spawnSync(process.execPath, ['dist/cli.js', 'agent', '--redis', cluster.server().url, '--personal'], {
+    encoding: 'utf8',
+    timeout: 20_000,
+  });
   expect(agent.status).toBe(2);
   expect(agent.stderr).toMatch(/personal machines join only with explicit consent: add --consent/);
   expect(agent.stderr).not.toMatch(/\n\s+at /); // no stack trace
@@ -68,17 +106,24 @@ it('a personal machine without --consent is refused with what to add', () => {
 it('serve refuses a bad flag with the field and the fix', () => {
   const serve = spawnCli(['serve', '--redis', cluster.server().url, '--tick-ms', 'soon']);
   spawned(serve);
-  return waitFor('serve to exit', () => (serve.process.exitCode !== null ? serve.process.exitCode : undefined)).then((code) => {
-    expect(code).toBe(2);
-    expect(serve.output()).toMatch(/--tick-ms: "soon" is not a positive number/);
-  });
+  return waitFor('serve to exit', () => (serve.process.exitCode !== null ? serve.process.exitCode : undefined)).then(
+    (code) => {
+      expect(code).toBe(2);
+      expect(serve.output()).toMatch(/--tick-ms: "soon" is not a positive number/);
+    },
+  );
 });
 
 it('run --redis and serve with no Redis behind the URL: one clear line, exit 2, no hang', () => {
-  for (const args of [['run', 'examples/merge-sort', '--redis', 'redis://127.0.0.1:1'], ['serve', '--redis', 'redis://127.0.0.1:1']]) {
+  for (const args of [
+    ['run', 'examples/merge-sort', '--redis', 'redis://127.0.0.1:1'],
+    ['serve', '--redis', 'redis://127.0.0.1:1'],
+  ]) {
     const result = spawnSync(process.execPath, ['dist/cli.js', ...args], { encoding: 'utf8', timeout: 20_000 });
     expect(result.status).toBe(2);
-    expect(result.stderr).toMatch(/^swarmlet: --redis: cannot reach Redis at redis:\/\/127\.0\.0\.1:1 \(.*\)\. Fix: start redis-server/);
+    expect(result.stderr).toMatch(
+      /^swarmlet: --redis: cannot reach Redis at redis:\/\/127\.0\.0\.1:1 \(.*\)\. Fix: start redis-server/,
+    );
   }
 });
 
@@ -86,7 +131,9 @@ it('an agent told to leave after its Redis died exits within the bound, saying w
   const own = await startRedisServer();
   const agent = spawned(startAgent(own.url, 'orphan', TTL_MS));
   const redis = new Redis(own.url);
-  await waitFor('the agent to join', async () => ((await redis.exists('swarmlet:node:orphan')) === 1 ? true : undefined));
+  await waitFor('the agent to join', async () =>
+    (await redis.exists('swarmlet:node:orphan')) === 1 ? true : undefined,
+  );
   await redis.quit();
   await own.stop();
   const exited = new Promise<number | null>((resolve) => agent.process.once('exit', (code) => resolve(code)));

@@ -23,7 +23,13 @@ const SQUARE = ['test/fixtures/square.task.ts'];
 async function libraryCluster(prefix: string, director: Partial<DirectorOptions> = {}) {
   const options = { redisUrl: server.url, prefix, cacheDir: '.swarmlet/cache' };
   const started = await ClusterDirector.start({ redisUrl: server.url, prefix, tickMs: 50, ...director });
-  const agent = await ClusterAgent.start({ redisUrl: server.url, prefix, nodeId: 'lib', heartbeatMs: 100, ttlMs: 1_000 });
+  const agent = await ClusterAgent.start({
+    redisUrl: server.url,
+    prefix,
+    nodeId: 'lib',
+    heartbeatMs: 100,
+    ttlMs: 1_000,
+  });
   return {
     director: started,
     run: (job: JobInput) => runOnCluster(SQUARE, job, options),
@@ -55,11 +61,18 @@ it('the log is trimmed once jobs finish; a restarted director starts from the tr
   try {
     const first = await cluster.run(job);
     expect(first.outcome.output).toBe(21_253_400); // Σ i² for i < 400
-    await waitFor('the finished job to be trimmed from the log', async () => ((await redis.xlen('trim:log')) === 0 ? true : undefined));
+    await waitFor('the finished job to be trimmed from the log', async () =>
+      (await redis.xlen('trim:log')) === 0 ? true : undefined,
+    );
     const base = logBaseSchema.parse(JSON.parse((await redis.get('trim:log-base'))!));
     expect(base.nextTaskId).toBe(8); // 7 ids were used: the root, 2 halves, 4 quarters (a join reuses its parent's id)
     await cluster.director.stop();
-    const restarted = await ClusterDirector.start({ redisUrl: server.url, prefix: 'trim', tickMs: 50, logRetentionMs: 0 });
+    const restarted = await ClusterDirector.start({
+      redisUrl: server.url,
+      prefix: 'trim',
+      tickMs: 50,
+      logRetentionMs: 0,
+    });
     try {
       const second = await cluster.run(job);
       expect(second.outcome.output).toBe(21_253_400);
@@ -78,12 +91,22 @@ it('the log is trimmed once jobs finish; a restarted director starts from the tr
 
 it('one director per prefix: a second one waits for the lease, takes over at a graceful stop, and gives up clearly while the first lives', async () => {
   const first = await ClusterDirector.start({ redisUrl: server.url, prefix: 'lease', tickMs: 50 });
-  await expect(ClusterDirector.start({ redisUrl: server.url, prefix: 'lease', tickMs: 50, leaseWaitMs: 300 })).rejects.toThrow(
+  await expect(
+    ClusterDirector.start({ redisUrl: server.url, prefix: 'lease', tickMs: 50, leaseWaitMs: 300 }),
+  ).rejects.toThrow(
     /^--prefix: another director \([0-9a-f-]+\) is running on this Redis with this prefix\. Fix: stop it first/,
   );
   const lines: string[] = [];
-  const waiting = ClusterDirector.start({ redisUrl: server.url, prefix: 'lease', tickMs: 50, leaseWaitMs: 10_000, log: (line) => lines.push(line) });
-  await waitFor('the second director to wait', () => (lines.some((l) => l.startsWith('waiting for the lease of director')) ? true : undefined));
+  const waiting = ClusterDirector.start({
+    redisUrl: server.url,
+    prefix: 'lease',
+    tickMs: 50,
+    leaseWaitMs: 10_000,
+    log: (line) => lines.push(line),
+  });
+  await waitFor('the second director to wait', () =>
+    lines.some((l) => l.startsWith('waiting for the lease of director')) ? true : undefined,
+  );
   await first.stop(); // hands the lease over at once
   const second = await waiting;
   await second.stop();
@@ -92,7 +115,12 @@ it('one director per prefix: a second one waits for the lease, takes over at a g
 it('a director that loses its lease to another steps down: done settles, and it stops acting', async () => {
   const redis = new Redis(server.url);
   const lines: string[] = [];
-  const director = await ClusterDirector.start({ redisUrl: server.url, prefix: 'usurp', tickMs: 50, log: (line) => lines.push(line) });
+  const director = await ClusterDirector.start({
+    redisUrl: server.url,
+    prefix: 'usurp',
+    tickMs: 50,
+    log: (line) => lines.push(line),
+  });
   try {
     await redis.set('usurp:director', 'someone-else', 'PX', 60_000); // another director took the prefix
     await director.done;
@@ -123,8 +151,16 @@ it('many tiny micro-tasks travel in lease batches once their type is measured: f
   const redis = new Redis(server.url);
   const options = { redisUrl: server.url, prefix: 'batch', cacheDir: '.swarmlet/cache' };
   const director = await ClusterDirector.start({ redisUrl: server.url, prefix: 'batch', tickMs: 50 });
-  const agent = await ClusterAgent.start({ redisUrl: server.url, prefix: 'batch', nodeId: 'b', heartbeatMs: 100, ttlMs: 1_000 });
-  const noopJob = (count: number) => ({ tasks: Array.from({ length: count }, (_, i) => ({ id: `n${i}`, type: 'noop', input: i })) });
+  const agent = await ClusterAgent.start({
+    redisUrl: server.url,
+    prefix: 'batch',
+    nodeId: 'b',
+    heartbeatMs: 100,
+    ttlMs: 1_000,
+  });
+  const noopJob = (count: number) => ({
+    tasks: Array.from({ length: count }, (_, i) => ({ id: `n${i}`, type: 'noop', input: i })),
+  });
   const scripts = async () => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
   try {
     await runOnCluster(['test/fixtures/noop.task.ts'], noopJob(200), options); // measures the type: tiny
@@ -134,7 +170,7 @@ it('many tiny micro-tasks travel in lease batches once their type is measured: f
     expect(Object.keys(outcome.output as object)).toHaveLength(3_000);
     expect((outcome.output as Record<string, number>).n2999).toBe(2_999);
     // One job per micro-task costs at least an add and a completion each (6,000 scripts).
-    expect(await scripts() - before).toBeLessThan(1_500);
+    expect((await scripts()) - before).toBeLessThan(1_500);
   } finally {
     await agent.stop();
     await director.stop();

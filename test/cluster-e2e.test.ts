@@ -15,7 +15,9 @@ const TASK = 'test/fixtures/cluster-work.task.ts';
 const dir = mkdtempSync(join(tmpdir(), 'swarmlet-cluster-'));
 const cluster = realCluster();
 const spawned = cluster.spawned;
-const workJob = (count: number, ms: number, log: string) => ({ tasks: Array.from({ length: count }, (_, i) => ({ id: `w${i}`, type: 'cluster-work', input: { ms, log } })) });
+const workJob = (count: number, ms: number, log: string) => ({
+  tasks: Array.from({ length: count }, (_, i) => ({ id: `w${i}`, type: 'cluster-work', input: { ms, log } })),
+});
 
 /** Every `ok` result in the log, counted per micro-task id: recorded exactly once is the target. */
 async function okResultsPerTask(): Promise<Map<number, number>> {
@@ -23,7 +25,8 @@ async function okResultsPerTask(): Promise<Map<number, number>> {
   for (const [, fields] of await cluster.redis().xrange('swarmlet:log', '-', '+')) {
     const entry = logEntrySchema.parse(JSON.parse(fields[1]!));
     if (entry.kind !== 'results') continue;
-    for (const result of entry.results) if (result.status === 'ok') counts.set(result.id, (counts.get(result.id) ?? 0) + 1);
+    for (const result of entry.results)
+      if (result.status === 'ok') counts.set(result.id, (counts.get(result.id) ?? 0) + 1);
   }
   return counts;
 }
@@ -63,8 +66,13 @@ it('three agents run a job; kill -9 of one mid-job: its work finishes elsewhere 
   spawned(startDirector(cluster.server().url, TTL_MS));
   for (const node of ['a1', 'a2', 'a3']) spawned(startAgent(cluster.server().url, node, TTL_MS));
   const log = join(dir, 'kill-agent.log');
-  const running = runOnCluster([TASK], workJob(36, 150, log), { redisUrl: cluster.server().url, cacheDir: '.swarmlet/cache' });
-  await waitFor('agent a1 to be running micro-tasks', async () => ((await heartbeatInFlight('a1')) > 0 ? true : undefined));
+  const running = runOnCluster([TASK], workJob(36, 150, log), {
+    redisUrl: cluster.server().url,
+    cacheDir: '.swarmlet/cache',
+  });
+  await waitFor('agent a1 to be running micro-tasks', async () =>
+    (await heartbeatInFlight('a1')) > 0 ? true : undefined,
+  );
   const killedAtMs = Date.now();
   await cluster.children()[1]!.stop('SIGKILL'); // a1
   const { outcome } = await running;
@@ -79,13 +87,19 @@ it('three agents run a job; kill -9 of one mid-job: its work finishes elsewhere 
   for (const [label, runs] of rerun) {
     const [first, second] = runs as [[number, number], [number, number]];
     expect(second[0], `${label} re-ran in another swarmlet`).not.toBe(first[0]);
-    expect(second[1] - killedAtMs, `${label} re-ran ${second[1] - killedAtMs} ms after the kill`).toBeLessThanOrEqual(2 * TTL_MS);
+    expect(second[1] - killedAtMs, `${label} re-ran ${second[1] - killedAtMs} ms after the kill`).toBeLessThanOrEqual(
+      2 * TTL_MS,
+    );
   }
   // The director's node lifecycle saw it: a1 dead within the bound, the others alive, each edge logged with its reason.
-  const a1 = await waitFor('a1 to be declared dead', async () => ((await nodeState('a1'))?.state === 'dead' ? nodeState('a1') : undefined));
+  const a1 = await waitFor('a1 to be declared dead', async () =>
+    (await nodeState('a1'))?.state === 'dead' ? nodeState('a1') : undefined,
+  );
   expect(a1!.sinceMs - killedAtMs).toBeLessThanOrEqual(2 * TTL_MS);
   expect([(await nodeState('a2'))?.state, (await nodeState('a3'))?.state]).toEqual(['alive', 'alive']);
-  expect(cluster.children()[0]!.output()).toMatch(/node a1: (alive|suspect) → dead: heartbeat key expired or the node left/);
+  expect(cluster.children()[0]!.output()).toMatch(
+    /node a1: (alive|suspect) → dead: heartbeat key expired or the node left/,
+  );
 }, 60_000);
 
 const nodeState = async (nodeId: string) => {
@@ -97,7 +111,10 @@ it('kill -9 of the director mid-job and a restart: the job completes from what R
   const director = spawned(startDirector(cluster.server().url, TTL_MS));
   for (const node of ['b1', 'b2']) spawned(startAgent(cluster.server().url, node, TTL_MS));
   const log = join(dir, 'kill-director.log');
-  const running = runOnCluster([TASK], workJob(30, 100, log), { redisUrl: cluster.server().url, cacheDir: '.swarmlet/cache' });
+  const running = runOnCluster([TASK], workJob(30, 100, log), {
+    redisUrl: cluster.server().url,
+    cacheDir: '.swarmlet/cache',
+  });
   await waitFor('five results', async () => ((await okResultsPerTask()).size >= 5 ? true : undefined));
   await director.stop('SIGKILL');
   await new Promise((resolve) => setTimeout(resolve, 300)); // the cluster goes on without a director for a while

@@ -1,17 +1,32 @@
-/** The hand checks on the cluster's per-micro-task path accept nothing their schemas refuse, and accept the shapes the cluster writes. */
+/**
+ * The hand checks on the cluster's per-micro-task path accept nothing their schemas refuse, and accept the shapes the
+ * cluster writes.
+ */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isResultsEntry, isTaskPayload } from '../src/runtime/cluster/hot-checks.js';
 import { logEntrySchema, taskPayloadSchema } from '../src/runtime/cluster/protocol.js';
 
 const result = { id: 7, status: 'ok', value: { any: 'thing' }, durationUs: 12.5, attempt: 1 };
-const entry = (results: unknown[], extra: Record<string, unknown> = {}) => ({ kind: 'results', nodeId: 'n1', results, ...extra });
+const entry = (results: unknown[], extra: Record<string, unknown> = {}) => ({
+  kind: 'results',
+  nodeId: 'n1',
+  results,
+  ...extra,
+});
 const payload = { mode: 0, input: [1, 2], depth: 0, deps: null, label: 't0' };
 
 describe('isResultsEntry', () => {
   it.each([
     ['one ok result', entry([result]), true],
-    ['split and dead', entry([{ ...result, status: 'split' }, { id: 8, status: 'dead', value: { message: 'x' }, durationUs: 0, attempt: 3 }]), true],
+    [
+      'split and dead',
+      entry([
+        { ...result, status: 'split' },
+        { id: 8, status: 'dead', value: { message: 'x' }, durationUs: 0, attempt: 3 },
+      ]),
+      true,
+    ],
     ['no value key (the schema wants it)', entry([{ id: 8, status: 'ok', durationUs: 0, attempt: 1 }]), false],
     ['no results', entry([]), true],
     ['a job entry (left to the schema)', { kind: 'job', jobKey: 'k', job: {}, modules: [] }, false],
@@ -29,11 +44,23 @@ describe('isResultsEntry', () => {
   });
 
   it('never accepts what logEntrySchema refuses (random results)', () => {
-    const anyResult = fc.record({ id: fc.oneof(fc.integer(), fc.double(), fc.string()), status: fc.constantFrom('ok', 'split', 'dead', 'done'), value: fc.anything(), durationUs: fc.oneof(fc.double({ noNaN: true }), fc.constant('1')), attempt: fc.oneof(fc.integer({ min: -1, max: 4 }), fc.double()) }, { requiredKeys: [] });
-    fc.assert(fc.property(fc.array(anyResult, { maxLength: 4 }), (results) => {
-      const value = entry(results);
-      if (isResultsEntry(value)) expect(logEntrySchema.safeParse(value).success).toBe(true);
-    }), { numRuns: 2_000 });
+    const anyResult = fc.record(
+      {
+        id: fc.oneof(fc.integer(), fc.double(), fc.string()),
+        status: fc.constantFrom('ok', 'split', 'dead', 'done'),
+        value: fc.anything(),
+        durationUs: fc.oneof(fc.double({ noNaN: true }), fc.constant('1')),
+        attempt: fc.oneof(fc.integer({ min: -1, max: 4 }), fc.double()),
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(fc.array(anyResult, { maxLength: 4 }), (results) => {
+        const value = entry(results);
+        if (isResultsEntry(value)) expect(logEntrySchema.safeParse(value).success).toBe(true);
+      }),
+      { numRuns: 2_000 },
+    );
   });
 });
 
@@ -54,9 +81,21 @@ describe('isTaskPayload', () => {
   });
 
   it('never accepts what taskPayloadSchema refuses (random payloads)', () => {
-    const anyPayload = fc.record({ mode: fc.constantFrom(0, 1, 2, '0'), input: fc.anything(), depth: fc.oneof(fc.integer({ min: -2, max: 5 }), fc.double()), deps: fc.oneof(fc.constant(null), fc.dictionary(fc.string(), fc.anything()), fc.array(fc.anything())), label: fc.oneof(fc.string(), fc.integer()) }, { requiredKeys: [] });
-    fc.assert(fc.property(anyPayload, (value) => {
-      if (isTaskPayload(value)) expect(taskPayloadSchema.safeParse(value).success).toBe(true);
-    }), { numRuns: 2_000 });
+    const anyPayload = fc.record(
+      {
+        mode: fc.constantFrom(0, 1, 2, '0'),
+        input: fc.anything(),
+        depth: fc.oneof(fc.integer({ min: -2, max: 5 }), fc.double()),
+        deps: fc.oneof(fc.constant(null), fc.dictionary(fc.string(), fc.anything()), fc.array(fc.anything())),
+        label: fc.oneof(fc.string(), fc.integer()),
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(anyPayload, (value) => {
+        if (isTaskPayload(value)) expect(taskPayloadSchema.safeParse(value).success).toBe(true);
+      }),
+      { numRuns: 2_000 },
+    );
   });
 });

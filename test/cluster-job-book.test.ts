@@ -9,25 +9,40 @@ const book = (): JobBook => {
   b.addTaskType({ taskType: 'square', hasJoin: false });
   return b;
 };
-const job = (jobKey: string, tasks: { id: string; type: string; input: unknown; deps?: string[] }[]): LogEntry => ({ kind: 'job', jobKey, job: { tasks }, modules: [] });
-const results = (...rs: [number, 'ok' | 'split' | 'dead', unknown][]): LogEntry =>
-  ({ kind: 'results', nodeId: 'n1', results: rs.map(([id, status, value]) => ({ id, status, value, durationUs: 1000, attempt: 1 })) });
+const job = (jobKey: string, tasks: { id: string; type: string; input: unknown; deps?: string[] }[]): LogEntry => ({
+  kind: 'job',
+  jobKey,
+  job: { tasks },
+  modules: [],
+});
+const results = (...rs: [number, 'ok' | 'split' | 'dead', unknown][]): LogEntry => ({
+  kind: 'results',
+  nodeId: 'n1',
+  results: rs.map(([id, status, value]) => ({ id, status, value, durationUs: 1000, attempt: 1 })),
+});
 
-/** Applies entries the way the director does (ready micro-tasks are handed out), collecting what it hands out and finishes. */
+/**
+ * Applies entries the way the director does (ready micro-tasks are handed out), collecting what it hands out and
+ * finishes.
+ */
 function run(b: JobBook, entries: LogEntry[]): { handedOut: number[]; finished: string[] } {
   const handedOut: number[] = [];
   const finished: string[] = [];
   entries.forEach((entry, i) => {
     const out = b.apply(entry, 1_000 + i);
     for (const task of out.ready) handedOut.push(b.toBrokerTask(task).id);
-    for (const f of out.finished) finished.push(`${f.jobKey}:${f.outcome.status}:${JSON.stringify(f.outcome.output ?? f.outcome.error)}`);
+    for (const f of out.finished)
+      finished.push(`${f.jobKey}:${f.outcome.status}:${JSON.stringify(f.outcome.output ?? f.outcome.error)}`);
   });
   return { handedOut, finished };
 }
 
 describe('the director job book (rebuilt from the log alone)', () => {
   const log: LogEntry[] = [
-    job('a', [{ id: 'x', type: 'square', input: 2 }, { id: 'y', type: 'square', input: 3, deps: ['x'] }]),
+    job('a', [
+      { id: 'x', type: 'square', input: 2 },
+      { id: 'y', type: 'square', input: 3, deps: ['x'] },
+    ]),
     job('b', [{ id: 'z', type: 'square', input: 4 }]),
     results([1, 'ok', 4]),
     results([3, 'ok', 16], [2, 'ok', 9]),
@@ -45,7 +60,12 @@ describe('the director job book (rebuilt from the log alone)', () => {
     const replay = run(restarted, log.slice(0, 3));
     expect(replay).toEqual(first);
     // What is handed out but unreported after the replay is exactly what must be enqueued again.
-    expect(restarted.outstanding().map((t) => t.id).sort()).toEqual([2, 3]);
+    expect(
+      restarted
+        .outstanding()
+        .map((t) => t.id)
+        .sort(),
+    ).toEqual([2, 3]);
     expect(run(restarted, log.slice(3)).finished).toEqual(['a:done:{"y":9}', 'b:done:{"z":16}']);
   });
 
@@ -56,29 +76,48 @@ describe('the director job book (rebuilt from the log alone)', () => {
     expect(b.duplicateResults).toBe(1);
   });
 
-  it('a result with no attempts left fails its job with the task\'s message', () => {
-    const { finished } = run(book(), [job('c', [{ id: 'w', type: 'square', input: 1 }]), results([1, 'dead', { message: 'boom' }])]);
+  it("a result with no attempts left fails its job with the task's message", () => {
+    const { finished } = run(book(), [
+      job('c', [{ id: 'w', type: 'square', input: 1 }]),
+      results([1, 'dead', { message: 'boom' }]),
+    ]);
     expect(finished).toEqual(['c:failed:"micro-task w (square) failed after 1 attempt(s): boom"']);
   });
 
   it('a job it cannot run (unknown type) finishes at once as failed with the reason; a repeated job key runs once', () => {
     const b = book();
-    const { finished, handedOut } = run(b, [job('d', [{ id: 'q', type: 'nope', input: 1 }]), job('e', [{ id: 'q', type: 'square', input: 1 }]), job('e', [{ id: 'q', type: 'square', input: 1 }])]);
+    const { finished, handedOut } = run(b, [
+      job('d', [{ id: 'q', type: 'nope', input: 1 }]),
+      job('e', [{ id: 'q', type: 'square', input: 1 }]),
+      job('e', [{ id: 'q', type: 'square', input: 1 }]),
+    ]);
     expect(finished).toHaveLength(1);
     expect(finished[0]).toMatch(/^d:failed:"job\.tasks\[0\]\.type: unknown/);
     expect(handedOut).toEqual([1]);
   });
 });
 
-describe('per-job progress (each client sees its own job, not the cluster\'s totals)', () => {
-  it('counts each job\'s micro-tasks per type, created and done, including those a split creates', () => {
+describe("per-job progress (each client sees its own job, not the cluster's totals)", () => {
+  it("counts each job's micro-tasks per type, created and done, including those a split creates", () => {
     const b = book();
     b.addTaskType({ taskType: 'square-sum', hasJoin: true });
-    run(b, [job('a', [{ id: 'x', type: 'square', input: 2 }, { id: 'y', type: 'square', input: 3, deps: ['x'] }]), { kind: 'job', jobKey: 's', job: { type: 'square-sum', input: { from: 0, to: 1 } }, modules: [] }]);
+    run(b, [
+      job('a', [
+        { id: 'x', type: 'square', input: 2 },
+        { id: 'y', type: 'square', input: 3, deps: ['x'] },
+      ]),
+      { kind: 'job', jobKey: 's', job: { type: 'square-sum', input: { from: 0, to: 1 } }, modules: [] },
+    ]);
     const byKey = () => Object.fromEntries(b.progress().map((p) => [p.jobKey, p.taskTypes]));
-    expect(byKey()).toEqual({ a: [{ taskType: 'square', done: 0, total: 2 }], s: [{ taskType: 'square-sum', done: 0, total: 1 }] });
+    expect(byKey()).toEqual({
+      a: [{ taskType: 'square', done: 0, total: 2 }],
+      s: [{ taskType: 'square-sum', done: 0, total: 1 }],
+    });
     // job s's root splits into two children (and a join): its total grows; job a is untouched.
-    run(b, [results([3, 'split', [{ input: { from: 0, to: 0 } }, { input: { from: 0, to: 1 } }]]), results([1, 'ok', 4])]);
+    run(b, [
+      results([3, 'split', [{ input: { from: 0, to: 0 } }, { input: { from: 0, to: 1 } }]]),
+      results([1, 'ok', 4]),
+    ]);
     expect(byKey().a).toEqual([{ taskType: 'square', done: 1, total: 2 }]);
     expect(byKey().s).toEqual([{ taskType: 'square-sum', done: 1, total: 3 }]);
     // Both children done: the parent comes back as its join, one more micro-task of the type.
@@ -87,10 +126,16 @@ describe('per-job progress (each client sees its own job, not the cluster\'s tot
   });
 });
 
-describe('a failed job\'s waiting micro-tasks', () => {
+describe("a failed job's waiting micro-tasks", () => {
   it('are listed for cancelling (those handed to the broker and not reported), so they do not run for nothing', () => {
     const b = book();
-    run(b, [job('f', [{ id: 'a', type: 'square', input: 1 }, { id: 'b', type: 'square', input: 2 }, { id: 'c', type: 'square', input: 3 }])]);
+    run(b, [
+      job('f', [
+        { id: 'a', type: 'square', input: 1 },
+        { id: 'b', type: 'square', input: 2 },
+        { id: 'c', type: 'square', input: 3 },
+      ]),
+    ]);
     b.apply(results([2, 'ok', 4]), 2_000);
     const { finished } = b.apply(results([1, 'dead', { message: 'boom' }]), 3_000);
     expect(finished).toHaveLength(1);

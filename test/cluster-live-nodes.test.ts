@@ -7,11 +7,19 @@ import { realCluster } from './support/cluster.js';
 
 const cluster = realCluster();
 
-const scanCalls = async (): Promise<number> => Number(/cmdstat_scan:calls=(\d+)/.exec(await cluster.redis().info('commandstats'))?.[1] ?? 0);
+const scanCalls = async (): Promise<number> =>
+  Number(/cmdstat_scan:calls=(\d+)/.exec(await cluster.redis().info('commandstats'))?.[1] ?? 0);
 
 it('lists a beating agent, drops ids whose heartbeat expired, skips a broken heartbeat, and forgets an agent that left', async () => {
   const [k, redis] = [keys('ln'), cluster.redis()];
-  const agent = await ClusterAgent.start({ redisUrl: cluster.server().url, prefix: 'ln', nodeId: 'alive', heartbeatMs: 100, ttlMs: 1_000, log: () => undefined });
+  const agent = await ClusterAgent.start({
+    redisUrl: cluster.server().url,
+    prefix: 'ln',
+    nodeId: 'alive',
+    heartbeatMs: 100,
+    ttlMs: 1_000,
+    log: () => undefined,
+  });
   try {
     await redis.sadd(k.nodes, 'ghost', 'broken'); // ghost: its key expired long ago
     await redis.set(k.node('broken'), '{"not":"a heartbeat"}', 'PX', 60_000);
@@ -22,7 +30,8 @@ it('lists a beating agent, drops ids whose heartbeat expired, skips a broken hea
     expect([...nodes.keys()]).toEqual(['alive']);
     expect(nodes.get('alive')?.heartbeat.swarmlets).toEqual([]);
     expect(warnings).toEqual([expect.stringMatching(/^ignoring node ln:node:broken: /)]);
-    expect((await redis.smembers(k.nodes)).sort()).toEqual(['alive', 'broken']); // ghost forgotten, broken still beating
+    // ghost forgotten, broken still beating
+    expect((await redis.smembers(k.nodes)).sort()).toEqual(['alive', 'broken']);
     expect(await scanCalls()).toBe(0);
   } finally {
     await agent.stop();

@@ -7,17 +7,31 @@ import { ClusterPool, type LiveNode } from '../src/runtime/cluster/cluster-pool.
 const NOW = 1_000_000;
 const OPTIONS = { swarmletCpu: 1, swarmletMemoryMb: 60, slotLifeMs: 60_000, health: DEFAULT_HEALTH_OPTIONS };
 
-function node(input: Omit<NodeAdvertisementInput, 'capacity'> & { capacity?: NodeAdvertisementInput['capacity'] }): [string, LiveNode] {
+function node(
+  input: Omit<NodeAdvertisementInput, 'capacity'> & { capacity?: NodeAdvertisementInput['capacity'] },
+): [string, LiveNode] {
   const parsed = parseNodeAdvertisement({ capacity: { cpu: 4, memoryMb: 8_192 }, ...input });
   if (!parsed.ok) throw parsed.error;
-  return [parsed.value.nodeId, { advertisement: parsed.value, heartbeat: { advertisement: input, atMs: NOW, idle: true, swarmlets: [], completed: 0, failed: 0 } }];
+  return [
+    parsed.value.nodeId,
+    {
+      advertisement: parsed.value,
+      heartbeat: { advertisement: input, atMs: NOW, idle: true, swarmlets: [], completed: 0, failed: 0 },
+    },
+  ];
 }
 
-// The issue's heterogeneous 3-node setup: a dear server, a cheaper edge box, the cheapest personal machine behind consent caps.
+// The issue's heterogeneous 3-node setup: a dear server, a cheaper edge box, the cheapest personal machine behind
+// consent caps.
 const nodes = new Map([
   node({ nodeId: 'server', kind: 'server', pricePerCoreSecond: 0.0001 }),
   node({ nodeId: 'edge', kind: 'edge', pricePerCoreSecond: 0.00004, capacity: { cpu: 2, memoryMb: 4_096 } }),
-  node({ nodeId: 'laptop', kind: 'personal', pricePerCoreSecond: 0.00002, consent: { granted: true, maxCpuShare: 0.5, maxMemoryMb: 200 } }),
+  node({
+    nodeId: 'laptop',
+    kind: 'personal',
+    pricePerCoreSecond: 0.00002,
+    consent: { granted: true, maxCpuShare: 0.5, maxMemoryMb: 200 },
+  }),
 ]);
 const placedOn = (pool: ClusterPool) => {
   const counts: Record<string, number> = {};
@@ -26,32 +40,55 @@ const placedOn = (pool: ClusterPool) => {
 };
 
 describe('cluster pool: policy actions on desired state, placed by auction', () => {
-  it.each([1, 2, 3, 4, 5, 6, 7, 8])('%i replicas: consent caps hold and the placement costs what the cheapest feasible one does (within 10%)', (count) => {
-    const pool = new ClusterPool(OPTIONS);
-    pool.observe(nodes, NOW); // heartbeats first, as each director tick does
-    for (let i = 0; i < count; i++) pool.act({ kind: 'replicate', taskType: 'hash', reason: 'test' }, nodes, NOW);
-    const counts = placedOn(pool);
-    // laptop: 2 of 4 cores by its 50% share, and 200 MB holds 3 swarmlets of 60 MB: the cap is 2.
-    expect(counts.laptop ?? 0).toBeLessThanOrEqual(2);
-    expect(counts.edge ?? 0).toBeLessThanOrEqual(2);
-    const placed = Object.values(counts).reduce((a, b) => a + b, 0);
-    expect(placed).toBe(count);
-    const priceOf = (nodeId: string) => nodes.get(nodeId)!.advertisement.pricePerCoreSecond;
-    const ours = Object.entries(counts).reduce((sum, [nodeId, n]) => sum + n * priceOf(nodeId), 0);
-    const bidders = [...nodes.values()].map(({ advertisement }) => ({ advertisement, health: recordHeartbeat(NEW_NODE_HEALTH, NOW) }));
-    const best = cheapestFeasiblePlacement({ swarmlets: count, demand: { cpu: 1, memoryMb: 60 }, taskType: 'hash', expectedDurationMs: 60_000, coldStartMs: 100 }, bidders, NOW, 'bid-cost');
-    expect(best.kind).toBe('feasible');
-    if (best.kind !== 'feasible') return;
-    const cheapest = best.placements.reduce((sum, p) => sum + p.count * priceOf(p.nodeId), 0);
-    expect(ours).toBeLessThanOrEqual(cheapest * 1.1);
-  });
+  it.each([1, 2, 3, 4, 5, 6, 7, 8])(
+    '%i replicas: consent caps hold and the placement costs what the cheapest feasible one does (within 10%)',
+    (count) => {
+      const pool = new ClusterPool(OPTIONS);
+      pool.observe(nodes, NOW); // heartbeats first, as each director tick does
+      for (let i = 0; i < count; i++) pool.act({ kind: 'replicate', taskType: 'hash', reason: 'test' }, nodes, NOW);
+      const counts = placedOn(pool);
+      // laptop: 2 of 4 cores by its 50% share, and 200 MB holds 3 swarmlets of 60 MB: the cap is 2.
+      expect(counts.laptop ?? 0).toBeLessThanOrEqual(2);
+      expect(counts.edge ?? 0).toBeLessThanOrEqual(2);
+      const placed = Object.values(counts).reduce((a, b) => a + b, 0);
+      expect(placed).toBe(count);
+      const priceOf = (nodeId: string) => nodes.get(nodeId)!.advertisement.pricePerCoreSecond;
+      const ours = Object.entries(counts).reduce((sum, [nodeId, n]) => sum + n * priceOf(nodeId), 0);
+      const bidders = [...nodes.values()].map(({ advertisement }) => ({
+        advertisement,
+        health: recordHeartbeat(NEW_NODE_HEALTH, NOW),
+      }));
+      const best = cheapestFeasiblePlacement(
+        {
+          swarmlets: count,
+          demand: { cpu: 1, memoryMb: 60 },
+          taskType: 'hash',
+          expectedDurationMs: 60_000,
+          coldStartMs: 100,
+        },
+        bidders,
+        NOW,
+        'bid-cost',
+      );
+      expect(best.kind).toBe('feasible');
+      if (best.kind !== 'feasible') return;
+      const cheapest = best.placements.reduce((sum, p) => sum + p.count * priceOf(p.nodeId), 0);
+      expect(ours).toBeLessThanOrEqual(cheapest * 1.1);
+    },
+  );
 
-  it('keeps each auction\'s verdicts, and a node that stops heart-beating loses its swarmlets', () => {
+  it("keeps each auction's verdicts, and a node that stops heart-beating loses its swarmlets", () => {
     const pool = new ClusterPool(OPTIONS);
     pool.observe(nodes, NOW); // heartbeats first, as each director tick does
     pool.act({ kind: 'replicate', taskType: 'hash', reason: 'test' }, nodes, NOW);
     const [decision] = pool.takeDecisions();
-    expect(decision!.reasons).toEqual(expect.arrayContaining([expect.stringMatching(/^laptop: won 1 slot/), expect.stringMatching(/^edge: lost: /), expect.stringMatching(/^server: lost: /)]));
+    expect(decision!.reasons).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^laptop: won 1 slot/),
+        expect.stringMatching(/^edge: lost: /),
+        expect.stringMatching(/^server: lost: /),
+      ]),
+    );
     expect(placedOn(pool)).toEqual({ laptop: 1 });
     const withoutLaptop = new Map([...nodes].filter(([id]) => id !== 'laptop'));
     expect(pool.observe(withoutLaptop, NOW + 5_000)).toEqual(['laptop']);
@@ -59,13 +96,32 @@ describe('cluster pool: policy actions on desired state, placed by auction', () 
     expect(pool.takeChanged()).toEqual([{ nodeId: 'laptop', state: { version: 2, swarmlets: [], reasons: {} } }]);
   });
 
-  it('a specialization and a deprovision change only the desired state of the swarmlet\'s node, with the reason', () => {
+  it("a specialization and a deprovision change only the desired state of the swarmlet's node, with the reason", () => {
     const pool = new ClusterPool(OPTIONS);
     pool.observe(nodes, NOW); // heartbeats first, as each director tick does
     pool.act({ kind: 'replicate', taskType: 'hash', reason: 'test' }, nodes, NOW);
     pool.takeChanged();
-    pool.act({ kind: 'specialize', swarmletId: 's1', fromTaskType: 'hash', toTaskType: 'compress', reason: 'compress is the bottleneck' }, nodes, NOW);
-    expect(pool.takeChanged()).toEqual([{ nodeId: 'laptop', state: { version: 2, swarmlets: [{ id: 's1', taskType: 'compress' }], reasons: { s1: 'specialized: compress is the bottleneck' } } }]);
+    pool.act(
+      {
+        kind: 'specialize',
+        swarmletId: 's1',
+        fromTaskType: 'hash',
+        toTaskType: 'compress',
+        reason: 'compress is the bottleneck',
+      },
+      nodes,
+      NOW,
+    );
+    expect(pool.takeChanged()).toEqual([
+      {
+        nodeId: 'laptop',
+        state: {
+          version: 2,
+          swarmlets: [{ id: 's1', taskType: 'compress' }],
+          reasons: { s1: 'specialized: compress is the bottleneck' },
+        },
+      },
+    ]);
     pool.act({ kind: 'deprovision', swarmletId: 's1', reason: 'idle' }, nodes, NOW);
     expect(pool.takeChanged()).toEqual([{ nodeId: 'laptop', state: { version: 3, swarmlets: [], reasons: {} } }]);
   });
@@ -88,9 +144,11 @@ describe('cluster pool: measured health feeds the auction', () => {
     expect(decision!.reasons.find((r) => r.startsWith('a:'))).toMatch(/^a: lost: /);
   });
 
-  it('the round trip an agent measures becomes the node\'s latency', () => {
+  it("the round trip an agent measures becomes the node's latency", () => {
     const pool = new ClusterPool(OPTIONS);
-    const slow = new Map([...twins].map(([id, live]) => [id, { ...live, heartbeat: { ...live.heartbeat, rttMs: id === 'a' ? 80 : 2 } }]));
+    const slow = new Map(
+      [...twins].map(([id, live]) => [id, { ...live, heartbeat: { ...live.heartbeat, rttMs: id === 'a' ? 80 : 2 } }]),
+    );
     pool.observe(slow, NOW);
     expect(pool.healthOf('a')!.latency).not.toEqual(pool.healthOf('b')!.latency);
     pool.act({ kind: 'replicate', taskType: 'hash', reason: 'test' }, slow, NOW);
@@ -100,15 +158,22 @@ describe('cluster pool: measured health feeds the auction', () => {
 
 describe('cluster pool: the node lifecycle (place/node-lifecycle.ts)', () => {
   /** The same nodes heart-beating again at `atMs` (a new beat is a new agent timestamp). */
-  const beatAt = (live: ReadonlyMap<string, LiveNode>, atMs: number) => new Map([...live].map(([id, n]) => [id, { ...n, heartbeat: { ...n.heartbeat, atMs } }]));
-  const without = (live: ReadonlyMap<string, LiveNode>, gone: string) => new Map([...live].filter(([id]) => id !== gone));
-  const edges = (pool: ClusterPool) => pool.takeTransitions().map(({ nodeId, from, to, atMs }) => `${nodeId} ${from ?? 'unseen'}→${to} @${atMs - NOW}`);
+  const beatAt = (live: ReadonlyMap<string, LiveNode>, atMs: number) =>
+    new Map([...live].map(([id, n]) => [id, { ...n, heartbeat: { ...n.heartbeat, atMs } }]));
+  const without = (live: ReadonlyMap<string, LiveNode>, gone: string) =>
+    new Map([...live].filter(([id]) => id !== gone));
+  const edges = (pool: ClusterPool) =>
+    pool.takeTransitions().map(({ nodeId, from, to, atMs }) => `${nodeId} ${from ?? 'unseen'}→${to} @${atMs - NOW}`);
 
   it('join → alive, late → suspect (swarmlets stay), beat again → alive; oldest first, and taking clears', () => {
     const pool = new ClusterPool(OPTIONS);
     expect(pool.observe(nodes, NOW)).toEqual([]);
     const joins = pool.takeTransitions();
-    expect(joins.map((t) => [t.nodeId, t.from, t.to])).toEqual([['server', undefined, 'alive'], ['edge', undefined, 'alive'], ['laptop', undefined, 'alive']]);
+    expect(joins.map((t) => [t.nodeId, t.from, t.to])).toEqual([
+      ['server', undefined, 'alive'],
+      ['edge', undefined, 'alive'],
+      ['laptop', undefined, 'alive'],
+    ]);
     expect(joins[0]!.reason).toMatch(/^first heartbeat/);
     expect(pool.takeTransitions()).toEqual([]);
     pool.act({ kind: 'replicate', taskType: 'hash', reason: 'test' }, nodes, NOW);
@@ -117,12 +182,28 @@ describe('cluster pool: the node lifecycle (place/node-lifecycle.ts)', () => {
     expect(pool.observe(nodes, NOW + 3_000)).toEqual([]); // the same beats: 3 s of silence
     const late = pool.takeTransitions();
     expect(late.map((t) => t.to)).toEqual(['suspect', 'suspect', 'suspect']);
-    expect(late[2]).toEqual({ nodeId: 'laptop', from: 'alive', to: 'suspect', reason: 'heartbeat late: no new placements — no heartbeat for 3 s (dead after ttl 5 s)', atMs: NOW + 3_000 });
+    expect(late[2]).toEqual({
+      nodeId: 'laptop',
+      from: 'alive',
+      to: 'suspect',
+      reason: 'heartbeat late: no new placements — no heartbeat for 3 s (dead after ttl 5 s)',
+      atMs: NOW + 3_000,
+    });
     expect(pool.views(nodes, NOW + 3_000)).toHaveLength(1); // a suspect node keeps what it runs until its TTL
 
     pool.observe(beatAt(nodes, NOW + 3_500), NOW + 3_500);
-    expect(edges(pool)).toEqual(['server suspect→alive @3500', 'edge suspect→alive @3500', 'laptop suspect→alive @3500']);
-    expect(pool.nodeStates()).toEqual(new Map([['server', 'alive'], ['edge', 'alive'], ['laptop', 'alive']]));
+    expect(edges(pool)).toEqual([
+      'server suspect→alive @3500',
+      'edge suspect→alive @3500',
+      'laptop suspect→alive @3500',
+    ]);
+    expect(pool.nodeStates()).toEqual(
+      new Map([
+        ['server', 'alive'],
+        ['edge', 'alive'],
+        ['laptop', 'alive'],
+      ]),
+    );
   });
 
   it('gone → dead with its swarmlets dropped and one failure counted; back → alive keeping its reliability', () => {
@@ -137,7 +218,9 @@ describe('cluster pool: the node lifecycle (place/node-lifecycle.ts)', () => {
     expect(pool.observe(without(nodes, 'laptop'), NOW + 1_000)).toEqual(['laptop']);
     const [gone] = pool.takeTransitions();
     expect(gone).toMatchObject({ nodeId: 'laptop', from: 'alive', to: 'dead', atMs: NOW + 1_000 });
-    expect(gone!.reason).toMatch(/^heartbeat key expired or the node left: its swarmlets are placed elsewhere.* — heartbeat key gone, last heartbeat 1 s ago$/);
+    expect(gone!.reason).toMatch(
+      /^heartbeat key expired or the node left: its swarmlets are placed elsewhere.* — heartbeat key gone, last heartbeat 1 s ago$/,
+    );
     expect(placedOn(pool)).toEqual({ laptop: 0 });
     const dead = pool.healthOf('laptop')!.reliability;
     expect(dead.failures).toBeGreaterThan(before.failures); // dropping out counts against it
@@ -157,13 +240,23 @@ describe('cluster pool: the node lifecycle (place/node-lifecycle.ts)', () => {
     pool.observe(nodes, NOW);
     pool.act({ kind: 'replicate', taskType: 'hash', reason: 'test' }, nodes, NOW);
     pool.takeTransitions();
-    const fresh = new Map([...beatAt(nodes, NOW + 5_100)].map(([id, n]) => [id, id === 'laptop' ? nodes.get('laptop')! : n]));
+    const fresh = new Map(
+      [...beatAt(nodes, NOW + 5_100)].map(([id, n]) => [id, id === 'laptop' ? nodes.get('laptop')! : n]),
+    );
     expect(pool.observe(fresh, NOW + 5_100)).toEqual(['laptop']);
     expect(edges(pool)).toEqual(['laptop alive→dead @5100']);
   });
 
   it('consent revoked → draining: its swarmlets leave, no failure counted; granted again → alive', () => {
-    const revoked = new Map([...nodes, node({ nodeId: 'laptop', kind: 'personal', pricePerCoreSecond: 0.00002, consent: { granted: false, maxCpuShare: 0.5, maxMemoryMb: 200 } })]);
+    const revoked = new Map([
+      ...nodes,
+      node({
+        nodeId: 'laptop',
+        kind: 'personal',
+        pricePerCoreSecond: 0.00002,
+        consent: { granted: false, maxCpuShare: 0.5, maxMemoryMb: 200 },
+      }),
+    ]);
     const pool = new ClusterPool(OPTIONS);
     pool.observe(nodes, NOW);
     pool.act({ kind: 'replicate', taskType: 'hash', reason: 'test' }, nodes, NOW);
@@ -174,7 +267,9 @@ describe('cluster pool: the node lifecycle (place/node-lifecycle.ts)', () => {
     expect(pool.observe(beatAt(revoked, NOW + 1_000), NOW + 1_000)).toEqual(['laptop']);
     const [drain] = pool.takeTransitions();
     expect(drain).toMatchObject({ nodeId: 'laptop', from: 'alive', to: 'draining' });
-    expect(drain!.reason).toMatch(/^consent revoked: its swarmlets leave now and its micro-tasks are reassigned — consent revoked, heartbeat 0 ms ago$/);
+    expect(drain!.reason).toMatch(
+      /^consent revoked: its swarmlets leave now and its micro-tasks are reassigned — consent revoked, heartbeat 0 ms ago$/,
+    );
     expect(pool.takeChanged()).toEqual([{ nodeId: 'laptop', state: { version: 2, swarmlets: [], reasons: {} } }]);
     expect(pool.healthOf('laptop')!.reliability).toEqual(before);
 
@@ -196,8 +291,9 @@ describe('cluster pool: the node lifecycle (place/node-lifecycle.ts)', () => {
   });
 });
 
-describe('cluster pool: each swarmlet claims its type\'s footprint on a node', () => {
-  const claimedOn = (pool: ClusterPool) => Object.fromEntries(pool.takeChanged().map(({ nodeId, state }) => [nodeId, state.swarmlets.length]));
+describe("cluster pool: each swarmlet claims its type's footprint on a node", () => {
+  const claimedOn = (pool: ClusterPool) =>
+    Object.fromEntries(pool.takeChanged().map(({ nodeId, state }) => [nodeId, state.swarmlets.length]));
 
   it('a memory hint keeps swarmlets off nodes without room: claims on a node never add up past its capacity or caps', () => {
     const pool = new ClusterPool(OPTIONS);
@@ -207,23 +303,41 @@ describe('cluster pool: each swarmlet claims its type\'s footprint on a node', (
     const decisions = pool.takeDecisions();
     expect(decisions[0]!.claim).toBe('0.5 core(s) (hint), 1500 MB (hint)');
     // laptop: 200 MB under consent; edge: 4096 MB holds two of 1500; the third goes to the dear server.
-    expect(decisions[0]!.reasons).toEqual(expect.arrayContaining([expect.stringMatching(/^laptop: filtered: .*1500 MB/), expect.stringMatching(/^edge: won 1 slot/)]));
-    expect(decisions[2]!.reasons).toEqual(expect.arrayContaining([expect.stringMatching(/^edge: filtered: capacity: needs 1500 MB, 1096 of 4096 MB free/), expect.stringMatching(/^server: won 1 slot/)]));
+    expect(decisions[0]!.reasons).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^laptop: filtered: .*1500 MB/),
+        expect.stringMatching(/^edge: won 1 slot/),
+      ]),
+    );
+    expect(decisions[2]!.reasons).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^edge: filtered: capacity: needs 1500 MB, 1096 of 4096 MB free/),
+        expect.stringMatching(/^server: won 1 slot/),
+      ]),
+    );
     expect(claimedOn(pool)).toEqual({ edge: 2, server: 1 });
   });
 
-  it('measured resident memory raises a type\'s claim above its hint; a type never hinted nor measured claims the default', () => {
+  it("measured resident memory raises a type's claim above its hint; a type never hinted nor measured claims the default", () => {
     const pool = new ClusterPool(OPTIONS);
     pool.learnType('grows', { memoryMb: 100 });
     const server = nodes.get('server')!;
     const beating = new Map(nodes);
-    beating.set('server', { ...server, heartbeat: { ...server.heartbeat, atMs: NOW + 1, swarmlets: [{ id: 's9', taskType: 'grows', state: 'busy', inFlight: 1, rssMb: 3_000, tasksDone: 4 }] } });
+    beating.set('server', {
+      ...server,
+      heartbeat: {
+        ...server.heartbeat,
+        atMs: NOW + 1,
+        swarmlets: [{ id: 's9', taskType: 'grows', state: 'busy', inFlight: 1, rssMb: 3_000, tasksDone: 4 }],
+      },
+    });
     pool.observe(beating, NOW);
     pool.act({ kind: 'replicate', taskType: 'grows', reason: 'test' }, beating, NOW);
     pool.act({ kind: 'replicate', taskType: 'small', reason: 'test' }, beating, NOW);
     const [grows, small] = pool.takeDecisions();
     expect(grows!.claim).toBe('1 core(s) (default), 3000 MB (measured, 1 sample(s))');
-    expect(grows!.reasons).toEqual(expect.arrayContaining([expect.stringMatching(/^edge: won 1 slot/)])); // 3000 MB fits the edge, not the laptop
+    // 3000 MB fits the edge, not the laptop
+    expect(grows!.reasons).toEqual(expect.arrayContaining([expect.stringMatching(/^edge: won 1 slot/)]));
     expect(small!.claim).toBe('1 core(s) (default), 60 MB (default)');
   });
 });

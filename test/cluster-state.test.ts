@@ -54,17 +54,37 @@ async function fresh() {
 
 async function startAgent(prefix: string, nodeId: string, options: Partial<ClusterAgentOptions> = {}) {
   const lines: string[] = [];
-  const agent = await ClusterAgent.start({ redisUrl: server.url, prefix, nodeId, heartbeatMs: 100, ttlMs: 1_000, cacheDir, cpu: 4, log: (line) => lines.push(line), ...options });
+  const agent = await ClusterAgent.start({
+    redisUrl: server.url,
+    prefix,
+    nodeId,
+    heartbeatMs: 100,
+    ttlMs: 1_000,
+    cacheDir,
+    cpu: 4,
+    log: (line) => lines.push(line),
+    ...options,
+  });
   cleanups.push(() => agent.stop());
   return { agent, lines };
 }
 
 async function desire(prefix: string, nodeId: string, swarmlets: [string, string][], version: number): Promise<void> {
-  await redis.set(keys(prefix).desired(nodeId), JSON.stringify({ version, swarmlets: swarmlets.map(([id, taskType]) => ({ id, taskType })), reasons: {} }));
+  await redis.set(
+    keys(prefix).desired(nodeId),
+    JSON.stringify({ version, swarmlets: swarmlets.map(([id, taskType]) => ({ id, taskType })), reasons: {} }),
+  );
   await redis.publish(keys(prefix).desiredChanged, nodeId);
 }
 
-const counterTask = (id: number): BrokerTask => ({ id, taskType: 'counter', priority: 1, attempt: 1, maxAttempts: 3, payload: { mode: 0, input: null, depth: 0, deps: null, label: `t${id}` } });
+const counterTask = (id: number): BrokerTask => ({
+  id,
+  taskType: 'counter',
+  priority: 1,
+  attempt: 1,
+  maxAttempts: 3,
+  payload: { mode: 0, input: null, depth: 0, deps: null, label: `t${id}` },
+});
 
 /** Runs counter tasks `ids` one batch at a time and returns the counts they answered, by id. */
 async function runCounters(prefix: string, broker: BullmqBroker, ids: number[]): Promise<number[]> {
@@ -91,8 +111,16 @@ describe('stateful task types in cluster mode', () => {
 
     await desire(prefix, 'n1', [['s2', 'counter']], 2);
     await waitFor('s2 serving counter in place of s1', servingExactly(agent, { s2: 'counter' }));
-    expect(await savedState(prefix)).toMatchObject({ taskType: 'counter', hash: modules.get('counter')!.hash, nodeId: 'n1', swarmletId: 's1', state: { count: 3, pad: '' } });
-    expect(lines).toContain(`s2: started (${modules.get('counter')!.hash}) for counter with its saved state: desired (version 2)`);
+    expect(await savedState(prefix)).toMatchObject({
+      taskType: 'counter',
+      hash: modules.get('counter')!.hash,
+      nodeId: 'n1',
+      swarmletId: 's1',
+      state: { count: 3, pad: '' },
+    });
+    expect(lines).toContain(
+      `s2: started (${modules.get('counter')!.hash}) for counter with its saved state: desired (version 2)`,
+    );
     expect(await runCounters(prefix, broker, [4])).toEqual([4]); // continues from Redis, not from 0
   });
 
@@ -102,13 +130,20 @@ describe('stateful task types in cluster mode', () => {
     const { agent } = await startAgent(prefix, 'n1', { checkpointMs: 50 });
     await waitFor('s1 serving counter', servingExactly(agent, { s1: 'counter' }));
     expect((await runCounters(prefix, broker, [1, 2, 3])).sort()).toEqual([1, 2, 3]);
-    await waitFor('a checkpoint of count 3', async () => ((await savedState(prefix))?.state as { count?: number } | undefined)?.count === 3);
+    await waitFor(
+      'a checkpoint of count 3',
+      async () => ((await savedState(prefix))?.state as { count?: number } | undefined)?.count === 3,
+    );
     expect(await runCounters(prefix, broker, [4])).toEqual([4]);
-    await waitFor('a checkpoint of count 4', async () => ((await savedState(prefix))?.state as { count?: number } | undefined)?.count === 4);
+    await waitFor(
+      'a checkpoint of count 4',
+      async () => ((await savedState(prefix))?.state as { count?: number } | undefined)?.count === 4,
+    );
     // The same swarmlet kept serving throughout: a checkpoint is not a handover.
     expect(agent.status().swarmlets.map((s) => [s.id, s.taskType, s.state])).toEqual([['s1', 'counter', 'idle']]);
     const [asked, beats] = [snapshots.mock.calls.length, agent.beats];
-    await waitFor('several idle checkpoint periods', () => (agent.beats >= beats + 3 ? true : undefined)); // 100 ms beats: ≥ 4 periods of 50 ms
+    // 100 ms beats: ≥ 4 periods of 50 ms
+    await waitFor('several idle checkpoint periods', () => (agent.beats >= beats + 3 ? true : undefined));
     expect(snapshots.mock.calls.length).toBe(asked); // nothing new ran: nothing asked
     expect(await runCounters(prefix, broker, [5])).toEqual([5]); // the count is the live one, not reset
   });

@@ -12,7 +12,8 @@ function node(id: string, deps: string[] = [], type = 'hash'): DagNode {
 function expectTopological(nodes: readonly DagNode[], order: readonly string[]): void {
   expect([...order].sort()).toEqual(nodes.map((n) => n.id).sort());
   const position = new Map(order.map((id, i) => [id, i]));
-  for (const n of nodes) for (const dep of n.deps) expect(position.get(dep)!, `${dep} before ${n.id}`).toBeLessThan(position.get(n.id)!);
+  for (const n of nodes)
+    for (const dep of n.deps) expect(position.get(dep)!, `${dep} before ${n.id}`).toBeLessThan(position.get(n.id)!);
 }
 
 function inputError(run: () => unknown): InputError {
@@ -48,7 +49,9 @@ describe('validateDag: valid DAGs', () => {
       )
       .map(([depPicks, permutation]) => {
         // node i may only depend on nodes j < i, which makes it acyclic; then shuffle declaration order
-        const nodes = depPicks.map((picks, i) => node(`n${i}`, i === 0 ? [] : [...new Set(picks.map((p) => `n${p % i}`))]));
+        const nodes = depPicks.map((picks, i) =>
+          node(`n${i}`, i === 0 ? [] : [...new Set(picks.map((p) => `n${p % i}`))]),
+        );
         return permutation.map((i) => nodes[i]!);
       });
     fc.assert(fc.property(dag, (nodes) => expectTopological(nodes, validateDag(nodes, TYPES, 'job.tasks'))));
@@ -57,10 +60,30 @@ describe('validateDag: valid DAGs', () => {
 
 describe('validateDag: rejected inputs name the field', () => {
   const cases: { name: string; nodes: DagNode[]; field: string; mentions: string[] }[] = [
-    { name: 'duplicate id', nodes: [node('a'), node('b'), node('a')], field: 'job.tasks[2].id', mentions: ['duplicate', '"a"', 'unique'] },
-    { name: 'unknown type', nodes: [node('a'), node('b', [], 'resize')], field: 'job.tasks[1].type', mentions: ['"resize"', 'compress, hash'] },
-    { name: 'missing dependency', nodes: [node('a'), node('b', ['nope'])], field: 'job.tasks[1].deps[0]', mentions: ['"nope"'] },
-    { name: 'second dependency missing', nodes: [node('a'), node('b', ['a', 'ghost'])], field: 'job.tasks[1].deps[1]', mentions: ['"ghost"'] },
+    {
+      name: 'duplicate id',
+      nodes: [node('a'), node('b'), node('a')],
+      field: 'job.tasks[2].id',
+      mentions: ['duplicate', '"a"', 'unique'],
+    },
+    {
+      name: 'unknown type',
+      nodes: [node('a'), node('b', [], 'resize')],
+      field: 'job.tasks[1].type',
+      mentions: ['"resize"', 'compress, hash'],
+    },
+    {
+      name: 'missing dependency',
+      nodes: [node('a'), node('b', ['nope'])],
+      field: 'job.tasks[1].deps[0]',
+      mentions: ['"nope"'],
+    },
+    {
+      name: 'second dependency missing',
+      nodes: [node('a'), node('b', ['a', 'ghost'])],
+      field: 'job.tasks[1].deps[1]',
+      mentions: ['"ghost"'],
+    },
   ];
   it.each(cases)('$name → $field', ({ nodes, field, mentions }) => {
     const error = inputError(() => validateDag(nodes, TYPES, 'job.tasks'));

@@ -16,7 +16,8 @@ function scriptedPolicy(actions: Action[]): Policy<number> {
   };
 }
 
-const greedy = (count: number, taskType = 'hash'): Action[] => Array.from({ length: count }, () => ({ kind: 'replicate' as const, taskType, reason: 'greedy wants more' }));
+const greedy = (count: number, taskType = 'hash'): Action[] =>
+  Array.from({ length: count }, () => ({ kind: 'replicate' as const, taskType, reason: 'greedy wants more' }));
 
 describe('step: hard limits for any policy', () => {
   it('(g) caps a greedy policy at maxSwarmlets; the rest become unplaced with the limit as reason', () => {
@@ -25,13 +26,21 @@ describe('step: hard limits for any policy', () => {
     const { decision } = step(policy, initialLoopState(policy), snap);
     expect(kinds(decision)).toEqual(['replicate', 'replicate']);
     expect(decision.unplaced).toHaveLength(8);
-    for (const entry of decision.unplaced) expect(entry).toEqual({ taskType: 'hash', wanted: 1, reason: expect.stringContaining('limit of 3') });
+    for (const entry of decision.unplaced)
+      expect(entry).toEqual({ taskType: 'hash', wanted: 1, reason: expect.stringContaining('limit of 3') });
   });
 
   it('counts prewarms against the limit too, and does not count draining or stopped swarmlets', () => {
     const prewarm: Action = { kind: 'prewarm', taskType: 'compress', reason: 'forecast' };
     const policy = scriptedPolicy([prewarm, ...greedy(2)]);
-    const snap = snapshot({ limits: { maxSwarmlets: 2 }, swarmlets: [swarmlet('d', 'hash', { state: 'draining' }), swarmlet('x', 'hash', { state: 'stopped' }), busy('b', 'hash')] });
+    const snap = snapshot({
+      limits: { maxSwarmlets: 2 },
+      swarmlets: [
+        swarmlet('d', 'hash', { state: 'draining' }),
+        swarmlet('x', 'hash', { state: 'stopped' }),
+        busy('b', 'hash'),
+      ],
+    });
     const { decision } = step(policy, initialLoopState(policy), snap);
     expect(kinds(decision)).toEqual(['prewarm']);
     expect(decision.unplaced).toHaveLength(2);
@@ -47,7 +56,14 @@ describe('step: hard limits for any policy', () => {
       { kind: 'deprovision', swarmletId: 'b', reason: 'r' },
     ];
     const policy = scriptedPolicy(actions);
-    const snap = snapshot({ swarmlets: [swarmlet('a', 'hash'), swarmlet('b', 'hash'), swarmlet('gone', 'hash', { state: 'stopped' }), swarmlet('leaving', 'hash', { state: 'draining' })] });
+    const snap = snapshot({
+      swarmlets: [
+        swarmlet('a', 'hash'),
+        swarmlet('b', 'hash'),
+        swarmlet('gone', 'hash', { state: 'stopped' }),
+        swarmlet('leaving', 'hash', { state: 'draining' }),
+      ],
+    });
     const { decision } = step(policy, initialLoopState(policy), snap);
     expect(decision.actions.map((a) => [a.kind, 'swarmletId' in a ? a.swarmletId : '', a.reason])).toEqual([
       ['specialize', 'a', 'first'],
@@ -56,8 +72,17 @@ describe('step: hard limits for any policy', () => {
   });
 
   it('keeps the unplaced entries the policy reported', () => {
-    const policy: Policy<null> = { name: 'p', initialState: () => null, decide: (state) => ({ state, decision: { actions: [], unplaced: [{ taskType: 'hash', wanted: 2, reason: 'no node fits' }] } }) };
-    expect(step(policy, initialLoopState(policy), snapshot()).decision.unplaced).toEqual([{ taskType: 'hash', wanted: 2, reason: 'no node fits' }]);
+    const policy: Policy<null> = {
+      name: 'p',
+      initialState: () => null,
+      decide: (state) => ({
+        state,
+        decision: { actions: [], unplaced: [{ taskType: 'hash', wanted: 2, reason: 'no node fits' }] },
+      }),
+    };
+    expect(step(policy, initialLoopState(policy), snapshot()).decision.unplaced).toEqual([
+      { taskType: 'hash', wanted: 2, reason: 'no node fits' },
+    ]);
   });
 
   it('threads the policy state and counts ticks', () => {
@@ -76,20 +101,40 @@ describe('staticPolicy', () => {
   });
 
   it('fills its split from an empty pool, with reasons', () => {
-    const { decision } = step(policy, initialLoopState(policy), snapshot({ load: [load('hash', { ready: 1000, hintDurationMs: 50 })] }));
-    expect(decision.actions.map((a) => (a.kind === 'replicate' ? a.taskType : a.kind)).sort()).toEqual(['compress', 'hash', 'hash']);
+    const { decision } = step(
+      policy,
+      initialLoopState(policy),
+      snapshot({ load: [load('hash', { ready: 1000, hintDurationMs: 50 })] }),
+    );
+    expect(decision.actions.map((a) => (a.kind === 'replicate' ? a.taskType : a.kind)).sort()).toEqual([
+      'compress',
+      'hash',
+      'hash',
+    ]);
     for (const action of decision.actions) expect(action.reason).toMatch(/static/);
   });
 
   it('tops up only what is missing, replacing stopped swarmlets', () => {
-    const snap = snapshot({ swarmlets: [busy('h1', 'hash'), swarmlet('h2', 'hash', { state: 'stopped' }), busy('c1', 'compress')] });
-    expect(step(policy, initialLoopState(policy), snap).decision.actions).toMatchObject([{ kind: 'replicate', taskType: 'hash' }]);
+    const snap = snapshot({
+      swarmlets: [busy('h1', 'hash'), swarmlet('h2', 'hash', { state: 'stopped' }), busy('c1', 'compress')],
+    });
+    expect(step(policy, initialLoopState(policy), snap).decision.actions).toMatchObject([
+      { kind: 'replicate', taskType: 'hash' },
+    ]);
   });
 
   it('never morphs: no specialize, consolidate or deprovision however skewed or idle the pool', () => {
     const pools: Snapshot[] = [
-      snapshot({ nowMs: 1e9, swarmlets: [swarmlet('h1', 'hash'), swarmlet('h2', 'hash'), swarmlet('c1', 'compress')], load: [load('compress', { ready: 10_000, hintDurationMs: 500 })] }),
-      snapshot({ nowMs: 1e9, swarmlets: [...busyGroup('h', 'hash', 2, { utilization: 0.01 }), swarmlet('c1', 'compress')], load: [] }),
+      snapshot({
+        nowMs: 1e9,
+        swarmlets: [swarmlet('h1', 'hash'), swarmlet('h2', 'hash'), swarmlet('c1', 'compress')],
+        load: [load('compress', { ready: 10_000, hintDurationMs: 500 })],
+      }),
+      snapshot({
+        nowMs: 1e9,
+        swarmlets: [...busyGroup('h', 'hash', 2, { utilization: 0.01 }), swarmlet('c1', 'compress')],
+        load: [],
+      }),
     ];
     let state = initialLoopState(policy);
     for (let tick = 0; tick < 10; tick++) {
@@ -115,9 +160,18 @@ describe('determinism', () => {
         snapshot({
           nowMs,
           limits: { maxSwarmlets: 6 },
-          swarmlets: pool.map((s) => ({ ...s, state: s.taskType === 'hash' ? (hashReady > 0 ? 'busy' : 'idle') : compressReady > 0 ? 'busy' : 'idle', utilization: 0.05, lastBusyAtMs: tick < 20 ? nowMs : 5_000 })),
+          swarmlets: pool.map((s) => ({
+            ...s,
+            state: s.taskType === 'hash' ? (hashReady > 0 ? 'busy' : 'idle') : compressReady > 0 ? 'busy' : 'idle',
+            utilization: 0.05,
+            lastBusyAtMs: tick < 20 ? nowMs : 5_000,
+          })),
           load: [
-            load('hash', { ready: hashReady, meanDurationMsInWindow: hashReady > 0 ? 20 + (tick % 3) : undefined, completedInWindow: 10 }),
+            load('hash', {
+              ready: hashReady,
+              meanDurationMsInWindow: hashReady > 0 ? 20 + (tick % 3) : undefined,
+              completedInWindow: 10,
+            }),
             load('compress', { ready: compressReady, blocked: tick < 8 ? 50 : 0, hintDurationMs: 80 }),
           ],
         }),
@@ -135,7 +189,9 @@ describe('determinism', () => {
     const second = replay(adaptivePolicy() as Policy<unknown>);
     expect(second).toEqual(first);
     // the run exercises every rule: scale up for hash, reshape toward compress, then shrink in the silence
-    expect(new Set(first.flatMap((decision) => kinds(decision)))).toEqual(new Set(['replicate', 'specialize', 'consolidate', 'deprovision']));
+    expect(new Set(first.flatMap((decision) => kinds(decision)))).toEqual(
+      new Set(['replicate', 'specialize', 'consolidate', 'deprovision']),
+    );
   });
 
   it('(h) every action in that run carries a non-empty reason', () => {

@@ -16,16 +16,26 @@ function rejected(definition: unknown): InputError {
 }
 
 describe('defineTask', () => {
-  it.each(['hash', 'a', 'Resize.v2', 'image_resize-2', `a${'b'.repeat(63)}`])('accepts the name %j and returns a frozen definition', (name) => {
-    const definition = defineTask({ name, run });
-    expect(definition.name).toBe(name);
-    expect(Object.isFrozen(definition)).toBe(true);
-    expect(definition.run(7, { id: 'root', depth: 0, attempt: 1, deps: {} })).toBe(7);
-  });
+  it.each(['hash', 'a', 'Resize.v2', 'image_resize-2', `a${'b'.repeat(63)}`])(
+    'accepts the name %j and returns a frozen definition',
+    (name) => {
+      const definition = defineTask({ name, run });
+      expect(definition.name).toBe(name);
+      expect(Object.isFrozen(definition)).toBe(true);
+      expect(definition.run(7, { id: 'root', depth: 0, attempt: 1, deps: {} })).toBe(7);
+    },
+  );
 
   it('accepts the optional hooks and resources when they are well formed', () => {
     const split = (): [] => [];
-    const definition = defineTask({ name: 'sort', run, split, join: (outputs) => outputs, warmup: () => undefined, resources: { durationMs: 5, memoryMb: 64 } });
+    const definition = defineTask({
+      name: 'sort',
+      run,
+      split,
+      join: (outputs) => outputs,
+      warmup: () => undefined,
+      resources: { durationMs: 5, memoryMb: 64 },
+    });
     expect(definition.split).toBe(split);
   });
 
@@ -56,9 +66,21 @@ describe('defineTask', () => {
     ['split not a function', { name: 'sort', run, split: [1, 2] }, 'defineTask(sort).split'],
     ['join not a function', { name: 'sort', run, join: 'concat' }, 'defineTask(sort).join'],
     ['warmup not a function', { name: 'sort', run, warmup: true }, 'defineTask(sort).warmup'],
-    ['zero duration hint', { name: 'hash', run, resources: { durationMs: 0 } }, 'defineTask(hash).resources.durationMs'],
-    ['negative duration hint', { name: 'hash', run, resources: { durationMs: -5 } }, 'defineTask(hash).resources.durationMs'],
-    ['NaN duration hint', { name: 'hash', run, resources: { durationMs: Number.NaN } }, 'defineTask(hash).resources.durationMs'],
+    [
+      'zero duration hint',
+      { name: 'hash', run, resources: { durationMs: 0 } },
+      'defineTask(hash).resources.durationMs',
+    ],
+    [
+      'negative duration hint',
+      { name: 'hash', run, resources: { durationMs: -5 } },
+      'defineTask(hash).resources.durationMs',
+    ],
+    [
+      'NaN duration hint',
+      { name: 'hash', run, resources: { durationMs: Number.NaN } },
+      'defineTask(hash).resources.durationMs',
+    ],
   ])('%s → InputError on %s', (_, definition, field) => {
     const error = rejected(definition);
     expect(error.field).toBe(field);

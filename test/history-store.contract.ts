@@ -3,7 +3,15 @@ import { EMPTY_HISTORY, type History, type HistoryStore } from '../src/runtime/s
 
 const sample: History = {
   version: 1,
-  jobs: { 'alice/file-pipeline': { runs: 2, types: [{ taskType: 'hash', firstDemandOffsetMs: 0.5, peakSwarmlets: 2 }, { taskType: 'index', firstDemandOffsetMs: 4200, peakSwarmlets: 1 }] } },
+  jobs: {
+    'alice/file-pipeline': {
+      runs: 2,
+      types: [
+        { taskType: 'hash', firstDemandOffsetMs: 0.5, peakSwarmlets: 2 },
+        { taskType: 'index', firstDemandOffsetMs: 4200, peakSwarmlets: 1 },
+      ],
+    },
+  },
 };
 
 /** The one contract every history store meets (memory and file now; Redis in cluster mode). */

@@ -122,13 +122,19 @@ describe('JobTracker: DAG job', () => {
     expect(t.start(b!.id)).toBe(false);
     expect(t.completed(a!.id, 'late')).toEqual([]);
     expect(job.done).toBe(1);
-    expect(t.counts.get('hash')!.blocked + t.counts.get('compress')!.blocked).toBe(0); // released blocked tasks are uncounted
+    // released blocked tasks are uncounted
+    expect(t.counts.get('hash')!.blocked + t.counts.get('compress')!.blocked).toBe(0);
   });
 
   it('start returns false once the job has ended', () => {
     const t = tracker();
     const first = submit(t, { type: 'hash', input: 1 });
-    const second = submit(t, { tasks: [{ id: 'a', type: 'hash', input: 1 }, { id: 'b', type: 'hash', input: 1 }] });
+    const second = submit(t, {
+      tasks: [
+        { id: 'a', type: 'hash', input: 1 },
+        { id: 'b', type: 'hash', input: 1 },
+      ],
+    });
     const [a, b] = second.ready;
     runToDone(t, first.ready[0]!, 'x');
     expect(t.start(first.ready[0]!.id)).toBe(false);
@@ -139,7 +145,10 @@ describe('JobTracker: DAG job', () => {
 });
 
 describe('JobTracker: split', () => {
-  function startedSortJob(t: JobTracker, input: unknown = [3, 1, 2]): { job: ReturnType<JobTracker['submit']>['job']; root: MicroTask } {
+  function startedSortJob(
+    t: JobTracker,
+    input: unknown = [3, 1, 2],
+  ): { job: ReturnType<JobTracker['submit']>['job']; root: MicroTask } {
     const { job, ready } = submit(t, { type: 'sort', input });
     expect(t.start(ready[0]!.id)).toBe(true);
     return { job, root: ready[0]! };
@@ -149,7 +158,11 @@ describe('JobTracker: split', () => {
     const t = tracker();
     t.hasJoin = (type) => type === 'sort';
     const { job, root } = startedSortJob(t);
-    const children = t.split(root.id, [{ input: [3, 1] }, { input: [2] }, { id: 'check', type: 'hash', input: null, deps: ['0', '1'] }]);
+    const children = t.split(root.id, [
+      { input: [3, 1] },
+      { input: [2] },
+      { id: 'check', type: 'hash', input: null, deps: ['0', '1'] },
+    ]);
     expect(labels(children)).toEqual(['root/0', 'root/1']);
     expect(children.every((child) => child.depth === 1 && child.parent === root.id)).toBe(true);
     // The splitting run of the root counts as one micro-task done.
@@ -202,14 +215,47 @@ describe('JobTracker: split', () => {
   });
 
   const failures: { name: string; limits: Partial<TrackerLimits>; children: unknown; mentions: RegExp }[] = [
-    { name: 'too many children', limits: { maxChildrenPerSplit: 2 }, children: [{ input: 1 }, { input: 2 }, { input: 3 }], mentions: /3 children exceed the limit of 2.*fewer/ },
-    { name: 'unknown child type', limits: {}, children: [{ input: 1, type: 'resize' }], mentions: /"resize".*register the task module/ },
+    {
+      name: 'too many children',
+      limits: { maxChildrenPerSplit: 2 },
+      children: [{ input: 1 }, { input: 2 }, { input: 3 }],
+      mentions: /3 children exceed the limit of 2.*fewer/,
+    },
+    {
+      name: 'unknown child type',
+      limits: {},
+      children: [{ input: 1, type: 'resize' }],
+      mentions: /"resize".*register the task module/,
+    },
     { name: 'not an array', limits: {}, children: { input: 1 }, mentions: /array/ },
     { name: 'child without input', limits: {}, children: [{ type: 'hash' }], mentions: /\[0\].*input/ },
-    { name: 'sibling cycle', limits: {}, children: [{ id: 'a', input: 1, deps: ['b'] }, { id: 'b', input: 2, deps: ['a'] }], mentions: /cycle/ },
-    { name: 'split depth', limits: { maxSplitDepth: 0 }, children: [{ input: 1 }], mentions: /depth 1 exceeds the limit of 0.*maxSplitDepth/ },
-    { name: 'micro-tasks per job', limits: { maxMicroTasksPerJob: 3 }, children: [{ input: 1 }, { input: 2 }, { input: 3 }], mentions: /more than 3 micro-tasks.*maxMicroTasksPerJob/ },
-    { name: 'oversized child payload', limits: { maxPayloadBytes: 50 }, children: [{ input: { blob: 'x'.repeat(100) } }], mentions: /\[0\]\.input.*exceeds the limit of 50/ },
+    {
+      name: 'sibling cycle',
+      limits: {},
+      children: [
+        { id: 'a', input: 1, deps: ['b'] },
+        { id: 'b', input: 2, deps: ['a'] },
+      ],
+      mentions: /cycle/,
+    },
+    {
+      name: 'split depth',
+      limits: { maxSplitDepth: 0 },
+      children: [{ input: 1 }],
+      mentions: /depth 1 exceeds the limit of 0.*maxSplitDepth/,
+    },
+    {
+      name: 'micro-tasks per job',
+      limits: { maxMicroTasksPerJob: 3 },
+      children: [{ input: 1 }, { input: 2 }, { input: 3 }],
+      mentions: /more than 3 micro-tasks.*maxMicroTasksPerJob/,
+    },
+    {
+      name: 'oversized child payload',
+      limits: { maxPayloadBytes: 50 },
+      children: [{ input: { blob: 'x'.repeat(100) } }],
+      mentions: /\[0\]\.input.*exceeds the limit of 50/,
+    },
   ];
   it.each(failures)('$name fails the job with a message naming the fix', ({ limits, children, mentions }) => {
     const t = tracker(limits);
@@ -245,7 +291,16 @@ describe('JobTracker: limits at submit', () => {
   const oversized: { name: string; job: JobInput; field: string }[] = [
     { name: 'an object input', job: { type: 'hash', input: { blob: 'x'.repeat(100) } }, field: 'job.input' },
     { name: 'a string input', job: { type: 'hash', input: 'x'.repeat(100) }, field: 'job.input' },
-    { name: 'a DAG task input', job: { tasks: [{ id: 'a', type: 'hash', input: 1 }, { id: 'b', type: 'hash', input: ['y'.repeat(100)] }] }, field: 'job.tasks[1].input' },
+    {
+      name: 'a DAG task input',
+      job: {
+        tasks: [
+          { id: 'a', type: 'hash', input: 1 },
+          { id: 'b', type: 'hash', input: ['y'.repeat(100)] },
+        ],
+      },
+      field: 'job.tasks[1].input',
+    },
   ];
   it.each(oversized)('rejects $name over maxPayloadBytes, naming $field', ({ job, field }) => {
     const t = tracker(small);

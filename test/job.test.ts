@@ -14,11 +14,21 @@ function rejected(raw: unknown): InputError {
 
 describe('parseJob: accepted shapes', () => {
   it('fills defaults for a single job { type, input }', () => {
-    expect(parseJob({ type: 'hash', input: { n: 3 } })).toEqual({ type: 'hash', input: { n: 3 }, priority: 'normal', owner: 'default' });
+    expect(parseJob({ type: 'hash', input: { n: 3 } })).toEqual({
+      type: 'hash',
+      input: { n: 3 },
+      priority: 'normal',
+      owner: 'default',
+    });
   });
 
   it('fills defaults for a DAG job, including empty deps', () => {
-    const job = parseJob({ tasks: [{ id: 'a', type: 'hash', input: 1 }, { id: 'b', type: 'compress', input: null, deps: ['a'] }] });
+    const job = parseJob({
+      tasks: [
+        { id: 'a', type: 'hash', input: 1 },
+        { id: 'b', type: 'compress', input: null, deps: ['a'] },
+      ],
+    });
     expect(job).toEqual({
       tasks: [
         { id: 'a', type: 'hash', input: 1, deps: [] },
@@ -31,7 +41,9 @@ describe('parseJob: accepted shapes', () => {
 
   it('allows leaving the input out (a task that needs none, or only its deps)', () => {
     expect(parseJob({ type: 'tick' })).toMatchObject({ type: 'tick', priority: 'normal', owner: 'default' });
-    expect(parseJob({ tasks: [{ id: 'a', type: 'hash' }] })).toMatchObject({ tasks: [{ id: 'a', type: 'hash', deps: [] }] });
+    expect(parseJob({ tasks: [{ id: 'a', type: 'hash' }] })).toMatchObject({
+      tasks: [{ id: 'a', type: 'hash', deps: [] }],
+    });
   });
 
   it('keeps an explicit priority and owner', () => {
@@ -49,7 +61,8 @@ describe('parseJob: accepted shapes', () => {
   });
 
   it('orders priorities low < normal < high', () => {
-    const rank = (priority: 'low' | 'normal' | 'high'): number => priorityValue(parseJob({ type: 't', input: 0, priority }));
+    const rank = (priority: 'low' | 'normal' | 'high'): number =>
+      priorityValue(parseJob({ type: 't', input: 0, priority }));
     expect(rank('low')).toBeLessThan(rank('normal'));
     expect(rank('normal')).toBeLessThan(rank('high'));
   });
@@ -62,18 +75,68 @@ describe('parseJob: rejected shapes name the field', () => {
     { name: 'nothing at all', raw: undefined, field: 'job', mentions: /missing/ },
     { name: 'empty object', raw: {}, field: 'job.type', mentions: /missing/ },
     { name: 'empty type', raw: { type: '', input: 1 }, field: 'job.type', mentions: />=1/ },
-    { name: 'unknown priority', raw: { type: 'hash', input: 1, priority: 'urgent' }, field: 'job.priority', mentions: /low|normal|high/ },
+    {
+      name: 'unknown priority',
+      raw: { type: 'hash', input: 1, priority: 'urgent' },
+      field: 'job.priority',
+      mentions: /low|normal|high/,
+    },
     { name: 'empty owner', raw: { type: 'hash', input: 1, owner: '' }, field: 'job.owner', mentions: />=1/ },
-    { name: 'unknown top-level key', raw: { type: 'hash', input: 1, retries: 3 }, field: 'job.retries', mentions: /not a known field/ },
+    {
+      name: 'unknown top-level key',
+      raw: { type: 'hash', input: 1, retries: 3 },
+      field: 'job.retries',
+      mentions: /not a known field/,
+    },
     { name: 'tasks not an array', raw: { tasks: 'a,b' }, field: 'job.tasks', mentions: /array/ },
     { name: 'no tasks', raw: { tasks: [] }, field: 'job.tasks', mentions: />=1/ },
-    { name: 'task without id', raw: { tasks: [{ type: 'hash', input: 1 }] }, field: 'job.tasks[0].id', mentions: /missing/ },
-    { name: 'second task has a numeric type', raw: { tasks: [{ id: 'a', type: 'hash', input: 1 }, { id: 'b', type: 5, input: 1 }] }, field: 'job.tasks[1].type', mentions: /string/ },
-    { name: 'deps not an array', raw: { tasks: [{ id: 'a', type: 'hash', input: 1, deps: 'b' }] }, field: 'job.tasks[0].deps', mentions: /array/ },
-    { name: 'non-string dep', raw: { tasks: [{ id: 'a', type: 'hash', input: 1, deps: ['x', 7] }] }, field: 'job.tasks[0].deps[1]', mentions: /string/ },
+    {
+      name: 'task without id',
+      raw: { tasks: [{ type: 'hash', input: 1 }] },
+      field: 'job.tasks[0].id',
+      mentions: /missing/,
+    },
+    {
+      name: 'second task has a numeric type',
+      raw: {
+        tasks: [
+          { id: 'a', type: 'hash', input: 1 },
+          { id: 'b', type: 5, input: 1 },
+        ],
+      },
+      field: 'job.tasks[1].type',
+      mentions: /string/,
+    },
+    {
+      name: 'deps not an array',
+      raw: { tasks: [{ id: 'a', type: 'hash', input: 1, deps: 'b' }] },
+      field: 'job.tasks[0].deps',
+      mentions: /array/,
+    },
+    {
+      name: 'non-string dep',
+      raw: { tasks: [{ id: 'a', type: 'hash', input: 1, deps: ['x', 7] }] },
+      field: 'job.tasks[0].deps[1]',
+      mentions: /string/,
+    },
     // a typo such as `dep` must not be dropped silently: the task would run without its dependency
-    { name: 'misspelt deps', raw: { tasks: [{ id: 'a', type: 'hash', input: 1 }, { id: 'b', type: 'hash', input: 1, dep: ['a'] }] }, field: 'job.tasks[1].dep', mentions: /not a known field/ },
-    { name: 'both shapes at once', raw: { type: 'hash', input: 1, tasks: [{ id: 'a', type: 'hash', input: 1 }] }, field: 'job.type', mentions: /not a known field/ },
+    {
+      name: 'misspelt deps',
+      raw: {
+        tasks: [
+          { id: 'a', type: 'hash', input: 1 },
+          { id: 'b', type: 'hash', input: 1, dep: ['a'] },
+        ],
+      },
+      field: 'job.tasks[1].dep',
+      mentions: /not a known field/,
+    },
+    {
+      name: 'both shapes at once',
+      raw: { type: 'hash', input: 1, tasks: [{ id: 'a', type: 'hash', input: 1 }] },
+      field: 'job.type',
+      mentions: /not a known field/,
+    },
   ];
 
   it.each(cases)('$name → $field', ({ raw, field, mentions }) => {

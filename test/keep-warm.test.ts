@@ -8,7 +8,12 @@ const PERIOD_MS = 10_000;
 const BUSY_MS = 1_000;
 const busyAt = (nowMs: number) => nowMs % PERIOD_MS < BUSY_MS;
 const tickAt = (nowMs: number, swarmlets = [swarmlet('s1', 'other')]) =>
-  snapshot({ nowMs, limits: { maxSwarmlets: 3 }, swarmlets, load: [load('tick', { ready: busyAt(nowMs) ? 5 : 0 }), load('other')] });
+  snapshot({
+    nowMs,
+    limits: { maxSwarmlets: 3 },
+    swarmlets,
+    load: [load('tick', { ready: busyAt(nowMs) ? 5 : 0 }), load('other')],
+  });
 
 /** Feeds `cycles` periods of 100 ms ticks to a KeepWarm whose cold start costs 5 s of idle swarmlet. */
 function trained(cycles: number): KeepWarm {
@@ -17,7 +22,7 @@ function trained(cycles: number): KeepWarm {
   return keepWarm;
 }
 
-describe('KeepWarm: the simulator\'s adaptive keep-alive driving the runtime', () => {
+describe("KeepWarm: the simulator's adaptive keep-alive driving the runtime", () => {
   it('has no plan while a type is busy or before it was ever seen', () => {
     const keepWarm = trained(1);
     expect(keepWarm.wantsLoaded('never-seen', 5_000)).toBeUndefined();
@@ -43,7 +48,9 @@ describe('KeepWarm: the simulator\'s adaptive keep-alive driving the runtime', (
     expect(actions[0]).toMatchObject({ kind: 'prewarm', taskType: 'tick' });
     expect(actions[0]!.reason).toMatch(/adaptive keep-alive expects tick again .*pre-warm/);
     // Already warm somewhere: nothing to do.
-    expect(keepWarm.prewarms(tickAt(beforeBurst, [swarmlet('s1', 'other', { warmTypes: ['other', 'tick'] })]), new Set())).toEqual([]);
+    expect(
+      keepWarm.prewarms(tickAt(beforeBurst, [swarmlet('s1', 'other', { warmTypes: ['other', 'tick'] })]), new Set()),
+    ).toEqual([]);
   });
 
   it('preloads into a running swarmlet when there is no free slot', () => {

@@ -8,8 +8,17 @@ brokerContract('memory', () => new MemoryBroker({ clock: { nowMs: () => 0 } }));
 describe('memory broker: SLA order (schedule/sla-queue) per task type', () => {
   const at = { ms: 0 };
   const make = (): MemoryBroker => new MemoryBroker({ clock: { nowMs: () => at.ms } });
-  const task = (id: number, fields: Partial<BrokerTask> = {}): BrokerTask => ({ id, taskType: 'hash', priority: 1, attempt: 1, maxAttempts: 3, payload: null, ...fields });
-  const takeIds = async (broker: MemoryBroker, max = 100): Promise<number[]> => (await broker.take('hash', max)).map((t) => t.id);
+  const task = (id: number, fields: Partial<BrokerTask> = {}): BrokerTask => ({
+    id,
+    taskType: 'hash',
+    priority: 1,
+    attempt: 1,
+    maxAttempts: 3,
+    payload: null,
+    ...fields,
+  });
+  const takeIds = async (broker: MemoryBroker, max = 100): Promise<number[]> =>
+    (await broker.take('hash', max)).map((t) => t.id);
 
   it('within a class, the earliest deadline goes first; work without a deadline keeps its FIFO place among itself', async () => {
     at.ms = 0;

@@ -21,10 +21,28 @@ describe('heartbeat liveness', () => {
     { name: 'never heard', lastMs: undefined, nowMs: 10_000, state: 'dead', reason: /no heartbeat yet/ },
     { name: 'fresh', lastMs: 9_000, nowMs: 10_000, state: 'alive', reason: /heartbeat 1 s ago/ },
     { name: 'half the ttl exactly', lastMs: 7_500, nowMs: 10_000, state: 'alive', reason: /alive/ },
-    { name: 'missed a beat', lastMs: 7_000, nowMs: 10_000, state: 'suspect', reason: /no heartbeat for 3 s \(dead after ttl 5 s\)/ },
+    {
+      name: 'missed a beat',
+      lastMs: 7_000,
+      nowMs: 10_000,
+      state: 'suspect',
+      reason: /no heartbeat for 3 s \(dead after ttl 5 s\)/,
+    },
     { name: 'the ttl exactly', lastMs: 5_000, nowMs: 10_000, state: 'suspect', reason: /suspect/ },
-    { name: 'past the ttl', lastMs: 900, nowMs: 10_000, state: 'dead', reason: /dead, no heartbeat for 9.1 s > ttl 5 s/ },
-    { name: 'heartbeat stamped after now (reordering)', lastMs: 10_500, nowMs: 10_000, state: 'alive', reason: /0 ms ago/ },
+    {
+      name: 'past the ttl',
+      lastMs: 900,
+      nowMs: 10_000,
+      state: 'dead',
+      reason: /dead, no heartbeat for 9.1 s > ttl 5 s/,
+    },
+    {
+      name: 'heartbeat stamped after now (reordering)',
+      lastMs: 10_500,
+      nowMs: 10_000,
+      state: 'alive',
+      reason: /0 ms ago/,
+    },
   ];
   it.each(cases)('$name → $state', ({ lastMs, nowMs, state, reason }) => {
     const view = liveness(lastMs, nowMs, options);
@@ -34,20 +52,27 @@ describe('heartbeat liveness', () => {
 
   it('dead exactly when silent longer than the ttl (the bounded failover time), whatever the heartbeat pattern', () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 0, max: 60_000 }), { minLength: 1, maxLength: 20 }), fc.integer({ min: 0, max: 60_000 }), (beats, nowMs) => {
-        const health = beats.reduce<NodeHealth>((state, atMs) => recordHeartbeat(state, atMs), NEW_NODE_HEALTH);
-        const newest = Math.max(...beats);
-        expect(health.lastHeartbeatMs).toBe(newest);
-        const { state } = liveness(health.lastHeartbeatMs, nowMs, options);
-        expect(state === 'dead').toBe(nowMs - newest > options.ttlMs);
-      }),
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 60_000 }), { minLength: 1, maxLength: 20 }),
+        fc.integer({ min: 0, max: 60_000 }),
+        (beats, nowMs) => {
+          const health = beats.reduce<NodeHealth>((state, atMs) => recordHeartbeat(state, atMs), NEW_NODE_HEALTH);
+          const newest = Math.max(...beats);
+          expect(health.lastHeartbeatMs).toBe(newest);
+          const { state } = liveness(health.lastHeartbeatMs, nowMs, options);
+          expect(state === 'dead').toBe(nowMs - newest > options.ttlMs);
+        },
+      ),
     );
   });
 });
 
 describe('measured reliability', () => {
   const after = (outcomes: readonly boolean[], spacingMs = 1_000): NodeHealth =>
-    outcomes.reduce<NodeHealth>((health, ok, index) => recordOutcome(health, ok, index * spacingMs, options), NEW_NODE_HEALTH);
+    outcomes.reduce<NodeHealth>(
+      (health, ok, index) => recordOutcome(health, ok, index * spacingMs, options),
+      NEW_NODE_HEALTH,
+    );
 
   const cases: { name: string; outcomes: boolean[]; expected: number }[] = [
     { name: 'new node: the prior, 9 in 10', outcomes: [], expected: 0.9 },
@@ -67,13 +92,17 @@ describe('measured reliability', () => {
     const oneHalfLife = estimateReliability(failedLongAgo.reliability, 9_000 + options.reliabilityHalfLifeMs, options);
     expect(oneHalfLife.value).toBeCloseTo(9 / 15, 3);
     expect(oneHalfLife.value).toBeGreaterThan(fresh);
-    expect(estimateReliability(failedLongAgo.reliability, 100 * options.reliabilityHalfLifeMs, options).value).toBeCloseTo(0.9, 3);
+    expect(
+      estimateReliability(failedLongAgo.reliability, 100 * options.reliabilityHalfLifeMs, options).value,
+    ).toBeCloseTo(0.9, 3);
     expect(oneHalfLife.reason).toMatch(/5 failures in 5 recent outcomes/);
   });
 
   it('stays within [minReliability, 1] and the reason says when it is the prior alone', () => {
     const harsh = { ...options, priorSuccesses: 0, priorFailures: 1 };
-    expect(estimateReliability(after(Array<boolean>(50).fill(false)).reliability, 49_000, harsh).value).toBe(options.minReliability);
+    expect(estimateReliability(after(Array<boolean>(50).fill(false)).reliability, 49_000, harsh).value).toBe(
+      options.minReliability,
+    );
     expect(estimateReliability(NEW_NODE_HEALTH.reliability, 0, options).reason).toMatch(/prior, no outcomes yet/);
   });
 
@@ -82,8 +111,16 @@ describe('measured reliability', () => {
       fc.property(fc.array(fc.boolean(), { maxLength: 40 }), (outcomes) => {
         const end = outcomes.length * 1_000;
         const base = estimateReliability(after(outcomes).reliability, end, options).value;
-        const worse = estimateReliability(recordOutcome(after(outcomes), false, end, options).reliability, end, options).value;
-        const better = estimateReliability(recordOutcome(after(outcomes), true, end, options).reliability, end, options).value;
+        const worse = estimateReliability(
+          recordOutcome(after(outcomes), false, end, options).reliability,
+          end,
+          options,
+        ).value;
+        const better = estimateReliability(
+          recordOutcome(after(outcomes), true, end, options).reliability,
+          end,
+          options,
+        ).value;
         expect(worse).toBeLessThanOrEqual(base + 1e-12);
         expect(better).toBeGreaterThanOrEqual(base - 1e-12);
       }),

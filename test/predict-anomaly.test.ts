@@ -10,7 +10,12 @@ import {
   ratioStatistics,
   runawayThresholdMs,
 } from '../src/predict/anomaly.js';
-import { initRollingWindow, pushRolling, rollingMedian, rollingMedianAbsoluteDeviation } from '../src/predict/rolling-median.js';
+import {
+  initRollingWindow,
+  pushRolling,
+  rollingMedian,
+  rollingMedianAbsoluteDeviation,
+} from '../src/predict/rolling-median.js';
 import { createUsageModel, observeUsage, predictUsage, predictUsageValue } from '../src/predict/usage-model.js';
 
 function gaussian(rng: Rng): number {
@@ -58,13 +63,19 @@ describe('rolling median and MAD: hand cases', () => {
 
   it('matches brute force on the last `capacity` values (property)', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 12 }), fc.array(fc.integer({ min: -50, max: 50 }), { minLength: 1, maxLength: 60 }), (capacity, values) => {
-        const window = windowOf(values, capacity);
-        const kept = values.slice(-capacity);
-        const median = bruteMedian(kept);
-        expect(rollingMedian(window)).toBe(median);
-        expect(rollingMedianAbsoluteDeviation(window, median)).toBe(bruteMedian(kept.map((v) => Math.abs(v - median))));
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 12 }),
+        fc.array(fc.integer({ min: -50, max: 50 }), { minLength: 1, maxLength: 60 }),
+        (capacity, values) => {
+          const window = windowOf(values, capacity);
+          const kept = values.slice(-capacity);
+          const median = bruteMedian(kept);
+          expect(rollingMedian(window)).toBe(median);
+          expect(rollingMedianAbsoluteDeviation(window, median)).toBe(
+            bruteMedian(kept.map((v) => Math.abs(v - median))),
+          );
+        },
+      ),
     );
   });
 });
@@ -93,7 +104,13 @@ function simulate(seed: number, count: number, sigma: number, runawayRate: numbe
       if (event !== undefined) falsePositives += 1;
     }
   }
-  return { falsePositiveRate: falsePositives / normal, falsePositives, recall: runaways === 0 ? Number.NaN : detected / runaways, runaways, detected };
+  return {
+    falsePositiveRate: falsePositives / normal,
+    falsePositives,
+    recall: runaways === 0 ? Number.NaN : detected / runaways,
+    runaways,
+    detected,
+  };
 }
 
 describe('anomaly detection on synthetic runs', () => {
@@ -104,14 +121,18 @@ describe('anomaly detection on synthetic runs', () => {
       rates.push(result.falsePositiveRate);
       expect(result.falsePositiveRate, `seed ${seed}`).toBeLessThanOrEqual(0.01);
     }
-    console.log(`normal runs: false positive rate per seed ${rates.map((r) => (100 * r).toFixed(3) + ' %').join(', ')}`);
+    console.log(
+      `normal runs: false positive rate per seed ${rates.map((r) => (100 * r).toFixed(3) + ' %').join(', ')}`,
+    );
   });
 
   it('injected runaways (10× the prediction, 2 % of 10k tasks): recall ≥ 95 %, false positives still ≤ 1 %', () => {
     const lines: string[] = [];
     for (const seed of [4, 5, 6]) {
       const result = simulate(seed, 10_000, 0.3, 0.02);
-      lines.push(`seed ${seed}: ${result.detected}/${result.runaways} = ${(100 * result.recall).toFixed(1)} % recall, FP ${(100 * result.falsePositiveRate).toFixed(3)} %`);
+      lines.push(
+        `seed ${seed}: ${result.detected}/${result.runaways} = ${(100 * result.recall).toFixed(1)} % recall, FP ${(100 * result.falsePositiveRate).toFixed(3)} %`,
+      );
       expect(result.recall, `seed ${seed}`).toBeGreaterThanOrEqual(0.95);
       expect(result.falsePositiveRate, `seed ${seed}`).toBeLessThanOrEqual(0.01);
     }
@@ -134,7 +155,8 @@ describe('anomaly detection on synthetic runs', () => {
     expect(event).toMatchObject({ kind: 'memory', ratio: 12 });
     expect(event!.zScore).toBeNaN();
     expect(event!.reason).toMatch(/only 1 of 20 completions/);
-    expect(observeCompleted(detector, 'new', 'cpu', 4, Number.NaN)).toBeUndefined(); // no prediction: nothing to compare
+    // no prediction: nothing to compare
+    expect(observeCompleted(detector, 'new', 'cpu', 4, Number.NaN)).toBeUndefined();
   });
 
   it('observeCompletedUsage checks every reported measure against a UsagePrediction', () => {
@@ -156,7 +178,8 @@ describe('checkRunning: in-flight runaways', () => {
   function warmDetector(sigma: number) {
     const detector = createAnomalyDetector();
     const rng = seededRng(8);
-    for (let i = 0; i < 256; i += 1) observeCompleted(detector, 'parse', 'duration', 100 * Math.exp(sigma * gaussian(rng)), 100);
+    for (let i = 0; i < 256; i += 1)
+      observeCompleted(detector, 'parse', 'duration', 100 * Math.exp(sigma * gaussian(rng)), 100);
     return detector;
   }
 
@@ -183,7 +206,9 @@ describe('checkRunning: in-flight runaways', () => {
     const predictedMs = 200;
     const thresholdMs = runawayThresholdMs(detector, 'parse', predictedMs);
     const stats = ratioStatistics(detector, 'parse', 'duration');
-    console.log(`σ=0.3: median log ratio ${stats.medianLogRatio.toFixed(3)}, MAD ${stats.madLogRatio.toFixed(3)}, runaway threshold ${(thresholdMs / predictedMs).toFixed(2)}× the prediction`);
+    console.log(
+      `σ=0.3: median log ratio ${stats.medianLogRatio.toFixed(3)}, MAD ${stats.madLogRatio.toFixed(3)}, runaway threshold ${(thresholdMs / predictedMs).toFixed(2)}× the prediction`,
+    );
     expect(thresholdMs / predictedMs).toBeGreaterThan(2);
     expect(thresholdMs / predictedMs).toBeLessThan(10);
     const intervalMs = 250;

@@ -1,6 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { initMase, mase, maseOf, medianAbsolutePercentageError, observeMase, type ErrorResult } from '../src/predict/forecast-error.js';
+import {
+  initMase,
+  mase,
+  maseOf,
+  medianAbsolutePercentageError,
+  observeMase,
+  type ErrorResult,
+} from '../src/predict/forecast-error.js';
 
 function value(result: ErrorResult): number {
   if (!result.ready) throw new Error(`expected a value, got: ${result.reason}`);
@@ -17,7 +24,13 @@ describe('MASE: hand-computed', () => {
     // errors 0,1,1,0,0,2 → 4/6; seasonal scale (m = 2) |2−1|,|6−5|,|3−2|,|7−6| → 1.
     { name: 'season 2', actual: [1, 5, 2, 6, 3, 7], predicted: [1, 4, 3, 6, 3, 9], season: 2, expected: 4 / 6 },
     // the seasonal-naive forecast itself: errors are the scale's own differences.
-    { name: 'seasonal-naive itself', actual: [1, 5, 2, 6, 3, 8], predicted: [N, N, 1, 5, 2, 6], season: 2, expected: 1 },
+    {
+      name: 'seasonal-naive itself',
+      actual: [1, 5, 2, 6, 3, 8],
+      predicted: [N, N, 1, 5, 2, 6],
+      season: 2,
+      expected: 1,
+    },
     { name: 'season 0 means naive', actual: [1, 2, 3, 4], predicted: [1, 3, 3, 5], season: 0, expected: 0.5 },
   ])('$name → $expected', ({ actual, predicted, season, expected }) => {
     expect(value(mase(actual, predicted, season))).toBeCloseTo(expected, 12);
@@ -36,9 +49,27 @@ describe('MASE: no data yet', () => {
   it.each([
     { name: 'nothing', actual: [], predicted: [], season: 1, reason: /0 of 2/ },
     { name: 'one forecast', actual: [1, 2], predicted: [Number.NaN, 2], season: 1, reason: /1 of 2/ },
-    { name: 'shorter than a season', actual: [1, 2, 3], predicted: [1, 2, 3], season: 24, reason: /no value one season/ },
-    { name: 'constant series: scale 0', actual: [5, 5, 5, 5], predicted: [5, 4, 5, 6], season: 1, reason: /scale is 0/ },
-    { name: 'exactly periodic: seasonal scale 0', actual: [1, 9, 1, 9], predicted: [1, 9, 2, 9], season: 2, reason: /scale is 0/ },
+    {
+      name: 'shorter than a season',
+      actual: [1, 2, 3],
+      predicted: [1, 2, 3],
+      season: 24,
+      reason: /no value one season/,
+    },
+    {
+      name: 'constant series: scale 0',
+      actual: [5, 5, 5, 5],
+      predicted: [5, 4, 5, 6],
+      season: 1,
+      reason: /scale is 0/,
+    },
+    {
+      name: 'exactly periodic: seasonal scale 0',
+      actual: [1, 9, 1, 9],
+      predicted: [1, 9, 2, 9],
+      season: 2,
+      reason: /scale is 0/,
+    },
   ])('$name → ready: false', ({ actual, predicted, season, reason }) => {
     const result = mase(actual, predicted, season);
     expect(result.ready).toBe(false);
@@ -53,12 +84,16 @@ describe('MASE: no data yet', () => {
 describe('property: MASE of the seasonal-naive forecast is 1', () => {
   it('on any non-constant series and season', () => {
     fc.assert(
-      fc.property(fc.integer({ min: 1, max: 12 }), fc.array(fc.integer({ min: 0, max: 100 }), { minLength: 30, maxLength: 80 }), (season, actual) => {
-        const predicted = actual.map((_, t) => (t < season ? Number.NaN : actual[t - season]!));
-        const result = mase(actual, predicted, season);
-        if (result.ready) expect(result.value).toBeCloseTo(1, 9);
-        else expect(result.reason).toMatch(/scale is 0/);
-      }),
+      fc.property(
+        fc.integer({ min: 1, max: 12 }),
+        fc.array(fc.integer({ min: 0, max: 100 }), { minLength: 30, maxLength: 80 }),
+        (season, actual) => {
+          const predicted = actual.map((_, t) => (t < season ? Number.NaN : actual[t - season]!));
+          const result = mase(actual, predicted, season);
+          if (result.ready) expect(result.value).toBeCloseTo(1, 9);
+          else expect(result.reason).toMatch(/scale is 0/);
+        },
+      ),
     );
   });
 });

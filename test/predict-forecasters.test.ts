@@ -77,10 +77,25 @@ describe('too little data is a value, not an error', () => {
   const cases: { name: string; forecaster: Forecaster<unknown>; values: number[]; reason: RegExp }[] = [
     { name: 'ewma, nothing', forecaster: ewmaForecaster(), values: [], reason: /no observations yet/ },
     { name: 'ewma, 1 of 2', forecaster: ewmaForecaster(), values: [3], reason: /1 of 2/ },
-    { name: 'holt-winters, nothing', forecaster: holtWinters({ seasonLength: 24 }), values: [], reason: /no observations yet/ },
+    {
+      name: 'holt-winters, nothing',
+      forecaster: holtWinters({ seasonLength: 24 }),
+      values: [],
+      reason: /no observations yet/,
+    },
     { name: 'holt-winters, 2 of 3', forecaster: holtWinters({ seasonLength: 24 }), values: [1, 2], reason: /2 of 3/ },
-    { name: 'holt-winters, minPoints 10', forecaster: holtWinters({ seasonLength: 4, minPoints: 10 }), values: [1, 2, 3, 4, 5], reason: /5 of 10/ },
-    { name: 'selector, nothing', forecaster: selectByRecentError([ewmaForecaster(), holtWinters({ seasonLength: 4 })]), values: [], reason: /no candidate ready/ },
+    {
+      name: 'holt-winters, minPoints 10',
+      forecaster: holtWinters({ seasonLength: 4, minPoints: 10 }),
+      values: [1, 2, 3, 4, 5],
+      reason: /5 of 10/,
+    },
+    {
+      name: 'selector, nothing',
+      forecaster: selectByRecentError([ewmaForecaster(), holtWinters({ seasonLength: 4 })]),
+      values: [],
+      reason: /no candidate ready/,
+    },
   ];
   it.each(cases)('$name → ready: false with a reason', ({ forecaster, values, reason }) => {
     const state = feed(forecaster, values);
@@ -100,7 +115,10 @@ describe('constant series → forecast = constant, narrow interval, high confide
     { name: 'selector', forecaster: selectByRecentError([ewmaForecaster(), holtWinters({ seasonLength: 12 })]) },
   ];
   it.each(forecasters)('$name', ({ forecaster }) => {
-    const state = feed(forecaster, Array.from({ length: 100 }, () => 7));
+    const state = feed(
+      forecaster,
+      Array.from({ length: 100 }, () => 7),
+    );
     for (const horizon of [1, 5, 30]) {
       const f = ready(forecaster.forecast(state, horizon));
       expect(f.value).toBeCloseTo(7, 9);
@@ -135,7 +153,8 @@ describe('Holt-Winters', () => {
     const forecaster = holtWinters({ seasonLength: 24 });
     const state = feed(forecaster, series.slice(0, 24 * 10));
     const clean = seasonalSeries(24 * 11, 0);
-    for (let h = 1; h <= 24; h += 1) expect(Math.abs(forecaster.forecastValue(state, h) - clean[24 * 10 - 1 + h]!)).toBeLessThan(0.4);
+    for (let h = 1; h <= 24; h += 1)
+      expect(Math.abs(forecaster.forecastValue(state, h) - clean[24 * 10 - 1 + h]!)).toBeLessThan(0.4);
     const f = ready(forecaster.forecast(state, 1));
     expect(f.high - f.low).toBeLessThan(2 * 1.96 * 0.2 * 1.5); // one-step se within 1.5 × the noise σ
   });
@@ -199,7 +218,9 @@ describe('property: forecasts are finite and non-negative for non-negative input
     fc.assert(
       fc.property(
         fc.constantFrom(...forecasters),
-        fc.array(fc.oneof(fc.integer({ min: 0, max: 1000 }), fc.double({ min: 0, max: 1e6, noNaN: true })), { maxLength: 60 }),
+        fc.array(fc.oneof(fc.integer({ min: 0, max: 1000 }), fc.double({ min: 0, max: 1e6, noNaN: true })), {
+          maxLength: 60,
+        }),
         fc.integer({ min: 1, max: 500 }),
         (forecaster, values, horizon) => {
           const state = feed(forecaster, values);

@@ -6,7 +6,9 @@ import { selectByRecentError } from '../src/predict/select.js';
 
 function noisySine(length: number, seed: number): number[] {
   const rng = seededRng(seed);
-  return Array.from({ length }, (_, t) => Math.round(20 + 10 * Math.sin((2 * Math.PI * t) / 24) + 2 * (rng.next() - 0.5)));
+  return Array.from({ length }, (_, t) =>
+    Math.round(20 + 10 * Math.sin((2 * Math.PI * t) / 24) + 2 * (rng.next() - 0.5)),
+  );
 }
 
 describe('selectByRecentError', () => {
@@ -33,7 +35,9 @@ describe('selectByRecentError', () => {
       ['holt-winters', true],
     ]);
     expect(report[1]!.recentAbsoluteError!).toBeLessThan(report[0]!.recentAbsoluteError! / 2);
-    expect(selector.forecastValue(state, 3)).toBe(holtWinters({ seasonLength: 24 }).forecastValue(state.states[1] as never, 3));
+    expect(selector.forecastValue(state, 3)).toBe(
+      holtWinters({ seasonLength: 24 }).forecastValue(state.states[1] as never, 3),
+    );
   });
 
   it('picks the naive forecast (EWMA α = 1) on a random walk', () => {

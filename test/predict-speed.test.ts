@@ -13,7 +13,9 @@ const CALLS = 5_000_000;
 const WARM_UP = 200_000;
 
 /** Per-minute arrival counts with a daily rhythm, precomputed so the loops time observe() only. */
-const SERIES = Float64Array.from({ length: 4096 }, (_, t) => Math.round(5 + 4 * Math.sin((2 * Math.PI * t) / 1440) + ((t * 7919) % 5)));
+const SERIES = Float64Array.from({ length: 4096 }, (_, t) =>
+  Math.round(5 + 4 * Math.sin((2 * Math.PI * t) / 1440) + ((t * 7919) % 5)),
+);
 
 function millionsPerSecond(loop: (calls: number) => void): number {
   loop(WARM_UP);
@@ -51,7 +53,11 @@ describe('observe() throughput (printed, not asserted)', () => {
       }),
     };
     for (const [name, rate] of Object.entries(rates)) console.log(`${name.padEnd(36)} ${rate.toFixed(1)} M observe/s`);
-    expect(ewma.forecast(ewmaState, 1).ready && daily.forecast(dailyState, 1).ready && selector.forecast(selectorState, 1).ready).toBe(true);
+    expect(
+      ewma.forecast(ewmaState, 1).ready &&
+        daily.forecast(dailyState, 1).ready &&
+        selector.forecast(selectorState, 1).ready,
+    ).toBe(true);
     expect(maseOf(mase).ready).toBe(true);
   });
 });

@@ -20,10 +20,14 @@ describe('swarmlet footprints: what one swarmlet of a type claims on a node', ()
     expect(footprints.of('parse').reason).toBe('1 core(s) (default), 200 MB (hint)');
     footprints.observeMemory('parse', 600); // EWMA: 100 + 0.2 × (600 − 100) = 200, then 200 + 0.2 × (600 − 200) = 280
     footprints.observeMemory('parse', 600);
-    expect(footprints.of('parse')).toEqual({ cpu: 1, memoryMb: 280, reason: '1 core(s) (default), 280 MB (measured, 3 sample(s))' });
+    expect(footprints.of('parse')).toEqual({
+      cpu: 1,
+      memoryMb: 280,
+      reason: '1 core(s) (default), 280 MB (measured, 3 sample(s))',
+    });
   });
 
-  it('measurements of one type never change another type\'s claim', () => {
+  it("measurements of one type never change another type's claim", () => {
     const footprints = new SwarmletFootprints(defaults);
     footprints.observeMemory('a', 900);
     expect(footprints.of('a').memoryMb).toBe(900);

@@ -57,7 +57,9 @@ describe('usage model: accuracy on synthetic task types', () => {
       results.push(mdape);
       expect(mdape, `seed ${seed}`).toBeLessThanOrEqual(0.25);
     }
-    console.log(`power law σ=0.3: MdAPE of completions 201..400 per seed ${results.map((r) => r.toFixed(3)).join(', ')}`);
+    console.log(
+      `power law σ=0.3: MdAPE of completions 201..400 per seed ${results.map((r) => r.toFixed(3)).join(', ')}`,
+    );
   });
 
   it('the tracker over the first 200 completions (cold start included) is also ≤ 25 %', () => {
@@ -68,7 +70,9 @@ describe('usage model: accuracy on synthetic task types', () => {
       observeUsage(model, 'parse', { sizeBytes: task.sizeBytes }, { durationMs: task.durationMs });
     }
     const report = usageError(model, 'parse', 'duration');
-    console.log(`power law σ=0.3: tracker MdAPE at completion 200 = ${value(report.medianAbsolutePercentageError).toFixed(3)}`);
+    console.log(
+      `power law σ=0.3: tracker MdAPE at completion 200 = ${value(report.medianAbsolutePercentageError).toFixed(3)}`,
+    );
     expect(report.observations).toBe(200);
     expect(report.scored).toBe(199); // the first completion had no prediction (no hint)
     expect(value(report.medianAbsolutePercentageError)).toBeLessThanOrEqual(0.25);
@@ -78,7 +82,12 @@ describe('usage model: accuracy on synthetic task types', () => {
     const rng = seededRng(7);
     const model = createUsageModel();
     for (let i = 0; i < 400; i += 1) {
-      observeUsage(model, 'ping', {}, { durationMs: 40 * Math.exp(0.05 * gaussian(rng)), cpu: 0.5, memoryMb: 64 * Math.exp(0.05 * gaussian(rng)) });
+      observeUsage(
+        model,
+        'ping',
+        {},
+        { durationMs: 40 * Math.exp(0.05 * gaussian(rng)), cpu: 0.5, memoryMb: 64 * Math.exp(0.05 * gaussian(rng)) },
+      );
     }
     const duration = value(usageError(model, 'ping', 'duration').medianAbsolutePercentageError);
     const memory = value(usageError(model, 'ping', 'memory').medianAbsolutePercentageError);
@@ -109,7 +118,14 @@ describe('usage model: hints and no data yet', () => {
     const model = createUsageModel();
     const prediction = predictUsage(model, 'resize', { sizeBytes: 1000, hints: { durationMs: 200, memoryMb: 128 } });
     expect(prediction.hasData).toBe(false);
-    expect(ready(prediction.duration)).toMatchObject({ basis: 'hint', value: 200, low: 200 / 3, high: 600, samples: 0, confidence: 0.2 });
+    expect(ready(prediction.duration)).toMatchObject({
+      basis: 'hint',
+      value: 200,
+      low: 200 / 3,
+      high: 600,
+      samples: 0,
+      confidence: 0.2,
+    });
     expect(ready(prediction.memory)).toMatchObject({ basis: 'hint', value: 128 });
     expect(prediction.cpu.basis).toBe('none');
     expect(prediction.cpu.reason).toMatch(/no data yet/);
@@ -128,7 +144,8 @@ describe('usage model: hints and no data yet', () => {
     const model = createUsageModel();
     const hints = { durationMs: 1000 };
     for (let i = 0; i < DEFAULT_USAGE_MODEL.minHistory; i += 1) {
-      expect(predictUsage(model, 'render').duration.basis).toBe(i === 0 ? 'none' : 'hint'); // hints given below, from the 1st observe
+      // hints given below, from the 1st observe
+      expect(predictUsage(model, 'render').duration.basis).toBe(i === 0 ? 'none' : 'hint');
       observeUsage(model, 'render', { hints }, { durationMs: 100 });
     }
     const after = ready(predictUsage(model, 'render').duration);
@@ -200,7 +217,8 @@ describe('usage model: adapts to a shift', () => {
 describe('usage model: error tracker', () => {
   it('equals a hand-computed MdAPE on a small example', () => {
     // No hint: completion 1 is unscored; then each prediction is the geometric-mean level learned so far.
-    // With forgetting 1 and no size, the level is the plain mean of logs: predictions 10, √(10·40) = 20, ∛(10·40·160) = 40.
+    // With forgetting 1 and no size, the level is the plain mean of logs: predictions 10, √(10·40) = 20, ∛(10·40·160) =
+    // 40.
     const model = createUsageModel({ forgetting: 1 });
     const actual = [10, 40, 160, 40];
     for (const durationMs of actual) observeUsage(model, 'hand', {}, { durationMs });
@@ -222,25 +240,37 @@ describe('usage model: error tracker', () => {
 });
 
 describe('log regression: decayed statistics match brute force', () => {
-  const options: LogRegressionOptions = { forgetting: 0.9, priorSlope: 0, ridge: 1e-12, clipSigmas: 1e9, clipAfter: 1e9 };
+  const options: LogRegressionOptions = {
+    forgetting: 0.9,
+    priorSlope: 0,
+    ridge: 1e-12,
+    clipSigmas: 1e9,
+    clipAfter: 1e9,
+  };
   it('weighted means and co-moments equal the direct weighted sums', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.double({ min: 0, max: 20, noNaN: true }), fc.double({ min: -5, max: 5, noNaN: true })), { minLength: 2, maxLength: 40 }), (points) => {
-        const state = initLogRegression();
-        for (const [u, y] of points) observeLog(state, options, u, y);
-        const n = points.length;
-        const weights = points.map((_, i) => options.forgetting ** (n - 1 - i));
-        const total = weights.reduce((s, w) => s + w, 0);
-        const mu = points.reduce((s, [u], i) => s + weights[i]! * u, 0) / total;
-        const my = points.reduce((s, [, y], i) => s + weights[i]! * y, 0) / total;
-        const cuu = points.reduce((s, [u], i) => s + weights[i]! * (u - mu) ** 2, 0);
-        const cuy = points.reduce((s, [u, y], i) => s + weights[i]! * (u - mu) * (y - my), 0);
-        expect(state.weight).toBeCloseTo(total, 9);
-        expect(state.meanLogSize).toBeCloseTo(mu, 9);
-        expect(state.meanLogValue).toBeCloseTo(my, 9);
-        expect(state.coMomentSize).toBeCloseTo(cuu, 6);
-        expect(state.coMomentSizeValue).toBeCloseTo(cuy, 6);
-      }),
+      fc.property(
+        fc.array(fc.tuple(fc.double({ min: 0, max: 20, noNaN: true }), fc.double({ min: -5, max: 5, noNaN: true })), {
+          minLength: 2,
+          maxLength: 40,
+        }),
+        (points) => {
+          const state = initLogRegression();
+          for (const [u, y] of points) observeLog(state, options, u, y);
+          const n = points.length;
+          const weights = points.map((_, i) => options.forgetting ** (n - 1 - i));
+          const total = weights.reduce((s, w) => s + w, 0);
+          const mu = points.reduce((s, [u], i) => s + weights[i]! * u, 0) / total;
+          const my = points.reduce((s, [, y], i) => s + weights[i]! * y, 0) / total;
+          const cuu = points.reduce((s, [u], i) => s + weights[i]! * (u - mu) ** 2, 0);
+          const cuy = points.reduce((s, [u, y], i) => s + weights[i]! * (u - mu) * (y - my), 0);
+          expect(state.weight).toBeCloseTo(total, 9);
+          expect(state.meanLogSize).toBeCloseTo(mu, 9);
+          expect(state.meanLogValue).toBeCloseTo(my, 9);
+          expect(state.coMomentSize).toBeCloseTo(cuu, 6);
+          expect(state.coMomentSizeValue).toBeCloseTo(cuy, 6);
+        },
+      ),
     );
   });
 

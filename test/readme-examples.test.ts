@@ -4,7 +4,9 @@ import { expect, it, vi } from 'vitest';
 
 // The README's code blocks are the public API's documentation: run them as written.
 const root = resolve(import.meta.dirname, '..');
-const blocks = [...readFileSync(join(root, 'README.md'), 'utf8').matchAll(/```ts\n([\s\S]*?)```/g)].map((match) => match[1]!);
+const blocks = [...readFileSync(join(root, 'README.md'), 'utf8').matchAll(/```ts\n([\s\S]*?)```/g)].map(
+  (match) => match[1]!,
+);
 
 it('the README task type and Swarm façade example run and print what they say', async () => {
   const [taskBlock, facadeBlock] = blocks;

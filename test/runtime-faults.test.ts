@@ -14,7 +14,11 @@ describe('faults in a real embedded swarm', () => {
   it('retries micro-tasks of a killed swarmlet elsewhere: nothing lost, nothing recorded twice', async () => {
     swarm = await Swarm.start({ tasks: [fixture('crashy')], maxSwarmlets: 2, maxAttempts: 3 });
     const count = 200;
-    const tasks = Array.from({ length: count }, (_, index) => ({ id: `t${index}`, type: 'crashy', input: { index, every: 50 } }));
+    const tasks = Array.from({ length: count }, (_, index) => ({
+      id: `t${index}`,
+      type: 'crashy',
+      input: { index, every: 50 },
+    }));
     const output = (await swarm.run({ tasks })) as Record<string, number>;
     expect(Object.keys(output)).toHaveLength(count);
     for (let index = 0; index < count; index++) expect(output[`t${index}`]).toBe(index * 2);
@@ -34,9 +38,11 @@ describe('faults in a real embedded swarm', () => {
     expect(swarm.summary().taskTypes[0]!.retries).toBe(2);
   });
 
-  it('fails the job with the task\'s own error once retries are exhausted', async () => {
+  it("fails the job with the task's own error once retries are exhausted", async () => {
     swarm = await Swarm.start({ tasks: [fixture('flaky')], maxSwarmlets: 1, maxAttempts: 2 });
-    const failure = await swarm.run({ type: 'flaky', input: { succeedOnAttempt: 'never' } }).catch((error: unknown) => error);
+    const failure = await swarm
+      .run({ type: 'flaky', input: { succeedOnAttempt: 'never' } })
+      .catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(TaskFailedError);
     expect((failure as TaskFailedError).message).toContain('flaky refused attempt 2');
     expect((failure as TaskFailedError).attempts).toBe(2);
@@ -76,8 +82,19 @@ describe('faults in a real embedded swarm', () => {
     swarm = await Swarm.start({ tasks: [fixture('flaky')], maxSwarmlets: 1 });
     const cases: [unknown, RegExp][] = [
       [{ type: 'nope', input: 1 }, /unknown task type "nope"/],
-      [{ tasks: [{ id: 'a', type: 'flaky', input: {}, deps: ['b'] }] }, /job\.tasks\[0\]\.deps\[0\].*missing micro-task "b"/],
-      [{ tasks: [{ id: 'a', type: 'flaky', deps: ['b'] }, { id: 'b', type: 'flaky', deps: ['a'] }] }, /cycle/],
+      [
+        { tasks: [{ id: 'a', type: 'flaky', input: {}, deps: ['b'] }] },
+        /job\.tasks\[0\]\.deps\[0\].*missing micro-task "b"/,
+      ],
+      [
+        {
+          tasks: [
+            { id: 'a', type: 'flaky', deps: ['b'] },
+            { id: 'b', type: 'flaky', deps: ['a'] },
+          ],
+        },
+        /cycle/,
+      ],
       [{ tasks: 'all of them' }, /job\.tasks/],
     ];
     for (const [job, message] of cases) {

@@ -29,15 +29,25 @@ it('micro-tasks queued behind a runaway on the killed swarmlet are requeued with
   // Teach the swarm that busy micro-tasks are short, so it keeps two in flight per swarmlet.
   await swarm.run({ tasks: Array.from({ length: 20 }, (_, i) => ({ id: `w${i}`, type: 'busy', input: { ms: 1 } })) });
   const runaway = swarm.run({ type: 'busy', input: { ms: 5_000 } }).catch((error: unknown) => error);
-  // q0 is dispatched behind the runaway on the same swarmlet; with one attempt allowed, it must not be charged for the kill.
-  const quick = swarm.run({ tasks: Array.from({ length: 5 }, (_, i) => ({ id: `q${i}`, type: 'busy', input: { ms: 1 } })) });
+  // q0 is dispatched behind the runaway on the same swarmlet; with one attempt allowed, it must not be charged for the
+  // kill.
+  const quick = swarm.run({
+    tasks: Array.from({ length: 5 }, (_, i) => ({ id: `q${i}`, type: 'busy', input: { ms: 1 } })),
+  });
   await expect(quick).resolves.toHaveProperty('q4');
   expect(await runaway).toBeInstanceOf(TaskFailedError); // the culprit, with one attempt, fails
   expect(swarm.summary().faults.filter((fault) => fault.detail.includes('time limit'))).toHaveLength(1);
 });
 
 it('stops a swarmlet over its memory limit and fails the micro-task that grew it', async () => {
-  swarm = await Swarm.start({ tasks, maxSwarmlets: 1, tickMs: 20, monitorIntervalMs: 20, maxAttempts: 1, swarmletMemoryLimitMb: 200 });
+  swarm = await Swarm.start({
+    tasks,
+    maxSwarmlets: 1,
+    tickMs: 20,
+    monitorIntervalMs: 20,
+    maxAttempts: 1,
+    swarmletMemoryLimitMb: 200,
+  });
   const failure = await swarm.run({ type: 'hog', input: { mb: 300, holdMs: 3_000 } }).catch((error: unknown) => error);
   expect(failure).toBeInstanceOf(TaskFailedError);
   expect((failure as Error).message).toMatch(/held \d+ MB, over its memory limit of 200 MB/);

@@ -13,11 +13,18 @@ afterEach(async () => {
 });
 
 const live = (s: Swarm) => s.swarmlets().filter((x) => x.state !== 'stopped');
-const busyJob = (count: number, ms: number) => ({ tasks: Array.from({ length: count }, (_, i) => ({ id: `b${i}`, type: 'busy', input: { ms } })) });
+const busyJob = (count: number, ms: number) => ({
+  tasks: Array.from({ length: count }, (_, i) => ({ id: `b${i}`, type: 'busy', input: { ms } })),
+});
 
 describe('morphing in a real embedded swarm', () => {
   it('replicates a bottleneck type up to the limit and deprovisions idle swarmlets after the keep-alive', async () => {
-    swarm = await Swarm.start({ tasks, maxSwarmlets: 2, tickMs: 20, policy: adaptivePolicy({ keepAliveMs: 100, consolidateAfterTicks: 1_000 }) as Policy });
+    swarm = await Swarm.start({
+      tasks,
+      maxSwarmlets: 2,
+      tickMs: 20,
+      policy: adaptivePolicy({ keepAliveMs: 100, consolidateAfterTicks: 1_000 }) as Policy,
+    });
     await swarm.run(busyJob(40, 20));
     const busy = swarm.summary().taskTypes.find((t) => t.taskType === 'busy')!;
     expect(busy.peakSwarmlets).toBe(2);
@@ -29,7 +36,12 @@ describe('morphing in a real embedded swarm', () => {
   });
 
   it('specializes an idle swarmlet to the type that needs it instead of starting a process', async () => {
-    swarm = await Swarm.start({ tasks, maxSwarmlets: 1, tickMs: 20, policy: adaptivePolicy({ keepAliveMs: 60_000, cooldownMs: 0 }) as Policy });
+    swarm = await Swarm.start({
+      tasks,
+      maxSwarmlets: 1,
+      tickMs: 20,
+      policy: adaptivePolicy({ keepAliveMs: 60_000, cooldownMs: 0 }) as Policy,
+    });
     await swarm.run({ type: 'noop', input: 1 });
     const [first] = swarm.swarmlets();
     await swarm.run(busyJob(10, 30));
@@ -43,7 +55,9 @@ describe('morphing in a real embedded swarm', () => {
 
   it('consolidates under-used swarmlets of a type once the queue is gone', async () => {
     swarm = await Swarm.start({
-      tasks, maxSwarmlets: 2, tickMs: 20,
+      tasks,
+      maxSwarmlets: 2,
+      tickMs: 20,
       policy: adaptivePolicy({ keepAliveMs: 60_000, consolidateAfterTicks: 3 }) as Policy,
     });
     await swarm.run(busyJob(30, 20));

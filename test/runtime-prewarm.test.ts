@@ -19,7 +19,12 @@ const threeStageJob = {
   tasks: [
     ...Array.from({ length: 6 }, (_, i) => ({ id: `busy-${i}`, type: 'busy', input: { ms: 30 } })),
     ...Array.from({ length: 6 }, (_, i) => ({ id: `noop-${i}`, type: 'noop', input: i, deps: [`busy-${i}`] })),
-    { id: 'last', type: 'flaky', input: { succeedOnAttempt: 1 }, deps: Array.from({ length: 6 }, (_, i) => `noop-${i}`) },
+    {
+      id: 'last',
+      type: 'flaky',
+      input: { succeedOnAttempt: 1 },
+      deps: Array.from({ length: 6 }, (_, i) => `noop-${i}`),
+    },
   ],
 };
 
@@ -44,7 +49,9 @@ it('the second run of a job has at least 50% fewer cold starts than the first, t
     expect(report.coldStarts).toBe(0);
     expect(report.prewarms).toBe(1);
   }
-  expect(second.actions.prewarm?.[0]?.reason).toMatch(/job default\/three-stage \(1 earlier run\) needs (noop|flaky) in ~\d+ ms: preload/);
+  expect(second.actions.prewarm?.[0]?.reason).toMatch(
+    /job default\/three-stage \(1 earlier run\) needs (noop|flaky) in ~\d+ ms: preload/,
+  );
 });
 
 it('without history nothing is pre-warmed, and a corrupt history file does not stop the run', async () => {
@@ -58,13 +65,34 @@ it('without history nothing is pre-warmed, and a corrupt history file does not s
 it('a failed preload is a fault, not a failed job: the swarmlet keeps serving its own type', async () => {
   const historyFile = join(mkdtempSync(join(tmpdir(), 'swarmlet-prewarm-')), 'history.json');
   // History says this job also needs `bad-warmup` soon; its warmup throws in every swarmlet.
-  writeFileSync(historyFile, JSON.stringify({
-    version: 1,
-    jobs: { 'default/only-noop': { runs: 1, types: [{ taskType: 'noop', firstDemandOffsetMs: 0, peakSwarmlets: 1 }, { taskType: 'bad-warmup', firstDemandOffsetMs: 50, peakSwarmlets: 1 }] } },
-  }));
-  swarm = await Swarm.start({ tasks: [...tasks, 'test/fixtures/bad-warmup.task.ts'], maxSwarmlets: 1, tickMs: 20, historyFile });
-  const output = await swarm.run({ name: 'only-noop', tasks: Array.from({ length: 20 }, (_, i) => ({ id: `n${i}`, type: 'noop', input: i })) });
+  writeFileSync(
+    historyFile,
+    JSON.stringify({
+      version: 1,
+      jobs: {
+        'default/only-noop': {
+          runs: 1,
+          types: [
+            { taskType: 'noop', firstDemandOffsetMs: 0, peakSwarmlets: 1 },
+            { taskType: 'bad-warmup', firstDemandOffsetMs: 50, peakSwarmlets: 1 },
+          ],
+        },
+      },
+    }),
+  );
+  swarm = await Swarm.start({
+    tasks: [...tasks, 'test/fixtures/bad-warmup.task.ts'],
+    maxSwarmlets: 1,
+    tickMs: 20,
+    historyFile,
+  });
+  const output = await swarm.run({
+    name: 'only-noop',
+    tasks: Array.from({ length: 20 }, (_, i) => ({ id: `n${i}`, type: 'noop', input: i })),
+  });
   expect(Object.keys(output as object)).toHaveLength(20);
   const summary = swarm.summary();
-  expect(summary.faults.some((fault) => /preload of bad-warmup failed: model weights missing/.test(fault.detail))).toBe(true);
+  expect(summary.faults.some((fault) => /preload of bad-warmup failed: model weights missing/.test(fault.detail))).toBe(
+    true,
+  );
 });

@@ -8,21 +8,26 @@ afterEach(async () => {
   swarm = undefined;
 });
 const tasks = ['test/fixtures/heavy.task.ts', 'test/fixtures/noop.task.ts'];
-const heavyJob = (count: number) => ({ tasks: Array.from({ length: count }, (_, i) => ({ id: `h${i}`, type: 'heavy', input: { ms: 15 } })) });
+const heavyJob = (count: number) => ({
+  tasks: Array.from({ length: count }, (_, i) => ({ id: `h${i}`, type: 'heavy', input: { ms: 15 } })),
+});
 
 it.each([
   { limits: { maxMemoryMb: 50, swarmletMemoryMb: 40 }, names: /more than the memory budget \(maxMemoryMb\) 50 MB/ },
   { limits: { swarmletMemoryLimitMb: 40 }, names: /more than swarmletMemoryLimitMb 40 MB/ },
-])('a type predicted to need more memory than a swarmlet may hold is refused before it runs ($limits)', async ({ limits, names }) => {
-  swarm = await Swarm.start({ tasks, maxSwarmlets: 2, ...limits });
-  const refused = await swarm.run(heavyJob(3)).catch((error: unknown) => error);
-  expect(refused).toBeInstanceOf(AdmissionError);
-  expect((refused as Error).message).toMatch(/task type heavy is predicted to need 60 MB per swarmlet/);
-  expect((refused as Error).message).toMatch(names);
-  expect((refused as Error).message).toMatch(/raise that limit or lower the task's memory/);
-  await expect(swarm.run({ type: 'noop', input: 7 })).resolves.toBe(7); // other work goes on
-  expect(swarm.summary().taskTypes.find((t) => t.taskType === 'heavy')!.done).toBe(0);
-});
+])(
+  'a type predicted to need more memory than a swarmlet may hold is refused before it runs ($limits)',
+  async ({ limits, names }) => {
+    swarm = await Swarm.start({ tasks, maxSwarmlets: 2, ...limits });
+    const refused = await swarm.run(heavyJob(3)).catch((error: unknown) => error);
+    expect(refused).toBeInstanceOf(AdmissionError);
+    expect((refused as Error).message).toMatch(/task type heavy is predicted to need 60 MB per swarmlet/);
+    expect((refused as Error).message).toMatch(names);
+    expect((refused as Error).message).toMatch(/raise that limit or lower the task's memory/);
+    await expect(swarm.run({ type: 'noop', input: 7 })).resolves.toBe(7); // other work goes on
+    expect(swarm.summary().taskTypes.find((t) => t.taskType === 'heavy')!.done).toBe(0);
+  },
+);
 
 it('busy swarmlets never claim more predicted memory than the budget: the rest of the work waits its turn', async () => {
   // Four swarmlets (static policy), but 130 MB holds only two busy 60 MB claims.
@@ -33,7 +38,9 @@ it('busy swarmlets never claim more predicted memory than the budget: the rest o
   expect(reservations.peakBusySwarmlets).toBe(2);
   expect(reservations.peakReservedMemoryMb).toBeLessThanOrEqual(130);
   expect(reservations.deferred).toBeGreaterThan(0);
-  expect(reservations.lastDeferral).toMatch(/^s\d+ \(heavy\) waits: task s\d+ \(placeOn node\) needs [\d.]+ MB, largest free is [\d.]+ MB on node$/);
+  expect(reservations.lastDeferral).toMatch(
+    /^s\d+ \(heavy\) waits: task s\d+ \(placeOn node\) needs [\d.]+ MB, largest free is [\d.]+ MB on node$/,
+  );
   expect(reservations.reservedMemoryMb).toBe(0); // every claim ended with its work
 });
 

@@ -8,8 +8,10 @@ afterEach(async () => {
   swarm = undefined;
 });
 const tasks = ['test/fixtures/busy.task.ts', 'test/fixtures/noop.task.ts'];
-const busyJob = (count: number, ms: number, priority: 'low' | 'normal' | 'high') =>
-  ({ priority, tasks: Array.from({ length: count }, (_, i) => ({ id: `b${i}`, type: 'busy', input: { ms } })) });
+const busyJob = (count: number, ms: number, priority: 'low' | 'normal' | 'high') => ({
+  priority,
+  tasks: Array.from({ length: count }, (_, i) => ({ id: `b${i}`, type: 'busy', input: { ms } })),
+});
 /** Lets queued work reach the broker (the orchestrator enqueues on its next turn). */
 const settle = () => new Promise((resolve) => setImmediate(resolve));
 
@@ -20,11 +22,14 @@ it('under overload, admission control refuses a low-priority job with the class,
   await settle();
   const refused = await swarm.run({ type: 'noop', input: 1, priority: 'low' }).catch((error: unknown) => error);
   expect(refused).toBeInstanceOf(AdmissionError);
-  expect((refused as AdmissionError).message).toMatch(/^job refused by admission control: low: predicted backlog [\d.]+ s > low limit 200 ms \([\d.]+ s of queued work on 1 worker\(s\)\); retry in \d+ s$/);
+  expect((refused as AdmissionError).message).toMatch(
+    /^job refused by admission control: low: predicted backlog [\d.]+ s > low limit 200 ms \([\d.]+ s of queued work on 1 worker\(s\)\); retry in \d+ s$/,
+  );
   expect((refused as AdmissionError).retryAfterMs).toBeGreaterThan(0);
   await expect(swarm.run({ type: 'noop', input: 2, priority: 'high' })).resolves.toBe(2);
   await expect(big).resolves.toBeDefined(); // accepted work is never lost
-  await expect(swarm.run({ type: 'noop', input: 3, priority: 'low' })).resolves.toBe(3); // backlog drained: admitted again
+  // backlog drained: admitted again
+  await expect(swarm.run({ type: 'noop', input: 3, priority: 'low' })).resolves.toBe(3);
 });
 
 it('reports each job against its deadline', async () => {
@@ -33,7 +38,11 @@ it('reports each job against its deadline', async () => {
   await swarm.run({ type: 'busy', input: { ms: 50 }, deadlineMs: 1, name: 'impossible' });
   await swarm.run({ type: 'noop', input: 0 });
   const jobs = swarm.summary().jobs;
-  expect(jobs.map((j) => [j.name, j.deadlineMet])).toEqual([['relaxed', true], ['impossible', false], [undefined, undefined]]);
+  expect(jobs.map((j) => [j.name, j.deadlineMet])).toEqual([
+    ['relaxed', true],
+    ['impossible', false],
+    [undefined, undefined],
+  ]);
   expect(jobs[1]!.wallMs).toBeGreaterThanOrEqual(50);
 });
 

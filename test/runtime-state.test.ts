@@ -36,7 +36,11 @@ function scriptedPolicy() {
       const live = snapshot.swarmlets.filter((s) => s.state !== 'stopped' && s.state !== 'draining');
       const actions: Action[] = [];
       for (const load of snapshot.load) {
-        if (load.ready > 0 && !live.some((s) => s.taskType === load.taskType) && live.length + actions.length < snapshot.limits.maxSwarmlets) {
+        if (
+          load.ready > 0 &&
+          !live.some((s) => s.taskType === load.taskType) &&
+          live.length + actions.length < snapshot.limits.maxSwarmlets
+        ) {
           actions.push({ kind: 'replicate', taskType: load.taskType, reason: `scripted: ${load.taskType} has work` });
         }
       }
@@ -45,7 +49,11 @@ function scriptedPolicy() {
       return { state, decision: { actions, unplaced: [] } };
     },
   };
-  return { policy: policy as Policy, force: (next: (swarmlets: readonly SwarmletView[]) => Action[]) => void (script = (snapshot) => next(snapshot.swarmlets)) };
+  return {
+    policy: policy as Policy,
+    force: (next: (swarmlets: readonly SwarmletView[]) => Action[]) =>
+      void (script = (snapshot) => next(snapshot.swarmlets)),
+  };
 }
 
 const live = (swarm: Swarm) => swarm.swarmlets().filter((s) => s.state !== 'stopped');
@@ -88,10 +96,26 @@ describe('stateful task types in the embedded runtime', () => {
     const { swarm, force } = await start([COUNTER, NOOP]);
     for (const expected of [1, 2, 3]) expect(await counter(swarm)).toBe(expected);
     const [first] = live(swarm);
-    force((swarmlets) => swarmlets.map((s) => ({ kind: 'specialize', swarmletId: s.id, fromTaskType: 'counter', toTaskType: 'noop', reason: 'test: away' })));
+    force((swarmlets) =>
+      swarmlets.map((s) => ({
+        kind: 'specialize',
+        swarmletId: s.id,
+        fromTaskType: 'counter',
+        toTaskType: 'noop',
+        reason: 'test: away',
+      })),
+    );
     await until(() => expect(live(swarm)).toMatchObject([{ id: first!.id, taskType: 'noop', state: 'idle' }]));
     expect(await swarm.run({ type: 'noop', input: 'n' })).toBe('n');
-    force((swarmlets) => swarmlets.map((s) => ({ kind: 'specialize', swarmletId: s.id, fromTaskType: 'noop', toTaskType: 'counter', reason: 'test: back' })));
+    force((swarmlets) =>
+      swarmlets.map((s) => ({
+        kind: 'specialize',
+        swarmletId: s.id,
+        fromTaskType: 'noop',
+        toTaskType: 'counter',
+        reason: 'test: back',
+      })),
+    );
     await until(() => expect(live(swarm)).toMatchObject([{ id: first!.id, taskType: 'counter', state: 'idle' }]));
     expect(await counter(swarm)).toBe(4); // continues from the snapshot, not from 0
     expect(typesAsked()).toEqual(['counter']); // once, when it left counter; never for noop
@@ -102,7 +126,9 @@ describe('stateful task types in the embedded runtime', () => {
     const { swarm, force } = await start([COUNTER, NOOP], 2);
     for (const expected of [1, 2, 3]) expect(await counter(swarm)).toBe(expected);
     const [first] = live(swarm);
-    force(() => [{ kind: 'specialize', swarmletId: first!.id, fromTaskType: 'counter', toTaskType: 'noop', reason: 'test: away' }]);
+    force(() => [
+      { kind: 'specialize', swarmletId: first!.id, fromTaskType: 'counter', toTaskType: 'noop', reason: 'test: away' },
+    ]);
     await until(() => expect(live(swarm)).toMatchObject([{ id: first!.id, taskType: 'noop', state: 'idle' }]));
     // A second swarmlet starts for counter with the saved 3, counts on, and is stopped: it saves 5.
     for (const expected of [4, 5]) expect(await counter(swarm)).toBe(expected);
@@ -110,7 +136,9 @@ describe('stateful task types in the embedded runtime', () => {
     force(() => [{ kind: 'deprovision', swarmletId: second.id, reason: 'test: stop it' }]);
     await until(() => expect(live(swarm).map((s) => s.id)).toEqual([first!.id]));
     // The first still holds 3 in its warm counter module; it restores the latest, 5.
-    force(() => [{ kind: 'specialize', swarmletId: first!.id, fromTaskType: 'noop', toTaskType: 'counter', reason: 'test: back' }]);
+    force(() => [
+      { kind: 'specialize', swarmletId: first!.id, fromTaskType: 'noop', toTaskType: 'counter', reason: 'test: back' },
+    ]);
     await until(() => expect(live(swarm)).toMatchObject([{ id: first!.id, taskType: 'counter', state: 'idle' }]));
     expect(await counter(swarm)).toBe(6);
   });
@@ -155,7 +183,9 @@ describe('stateful task types in the embedded runtime', () => {
     force((swarmlets) => swarmlets.map((s) => ({ kind: 'deprovision', swarmletId: s.id, reason: 'test: stop it' })));
     await until(() => expect(live(swarm)).toEqual([]));
     const [fault] = swarm.summary().faults;
-    expect(fault!.detail).toMatch(/^state of broken-state not saved: snapshot\(\) returned data that is not JSON-serializable \(.*circular.*\)\. Fix: /i);
+    expect(fault!.detail).toMatch(
+      /^state of broken-state not saved: snapshot\(\) returned data that is not JSON-serializable \(.*circular.*\)\. Fix: /i,
+    );
     expect(await swarm.run({ type: 'broken-state', input: null })).toBe(1);
   });
 });
@@ -167,7 +197,9 @@ describe('stateProblem (checked in the swarmlet before a state is sent)', () => 
     expect(stateProblem(undefined)).toMatch(/returned undefined\. Fix: return the state as JSON data/);
     expect(stateProblem(() => 1)).toMatch(/returned a function/);
     expect(stateProblem({ big: 10n })).toMatch(/not JSON-serializable \(.*BigInt.*\)/);
-    expect(stateProblem({ text: 'x'.repeat(100) }, 64)).toMatch(/returned 111 bytes of JSON, over the limit of 64\. Fix: keep the state small/);
+    expect(stateProblem({ text: 'x'.repeat(100) }, 64)).toMatch(
+      /returned 111 bytes of JSON, over the limit of 64\. Fix: keep the state small/,
+    );
     expect(MAX_STATE_BYTES).toBe(16 * 1024 * 1024);
   });
 });
@@ -175,11 +207,19 @@ describe('stateProblem (checked in the swarmlet before a state is sent)', () => 
 describe('defineTask with snapshot/restore', () => {
   const run = () => 1;
   it('accepts both hooks, and rejects one without the other, naming the missing field and the fix', () => {
-    expect(defineTask({ name: 'kept', run, snapshot: () => ({}), restore: () => undefined }).snapshot).toBeTypeOf('function');
+    expect(defineTask({ name: 'kept', run, snapshot: () => ({}), restore: () => undefined }).snapshot).toBeTypeOf(
+      'function',
+    );
     expect(() => defineTask({ name: 'half', run, snapshot: () => ({}) })).toThrow(InputError);
-    expect(() => defineTask({ name: 'half', run, snapshot: () => ({}) })).toThrow('defineTask(half).restore: is missing while snapshot is given. Fix: add restore(state)');
-    expect(() => defineTask({ name: 'half', run, restore: () => undefined })).toThrow('defineTask(half).snapshot: is missing while restore is given. Fix: add snapshot()');
-    expect(() => defineTask({ name: 'odd', run, snapshot: 3, restore: () => undefined } as never)).toThrow('defineTask(odd).snapshot: must be a function');
+    expect(() => defineTask({ name: 'half', run, snapshot: () => ({}) })).toThrow(
+      'defineTask(half).restore: is missing while snapshot is given. Fix: add restore(state)',
+    );
+    expect(() => defineTask({ name: 'half', run, restore: () => undefined })).toThrow(
+      'defineTask(half).snapshot: is missing while restore is given. Fix: add snapshot()',
+    );
+    expect(() => defineTask({ name: 'odd', run, snapshot: 3, restore: () => undefined } as never)).toThrow(
+      'defineTask(odd).snapshot: must be a function',
+    );
   });
 });
 
@@ -187,32 +227,71 @@ describe('the swarmlet host protocol for state', () => {
   /** A provider whose events are recorded in arrival order. */
   function recordingProvider() {
     const events: [string, ...unknown[]][] = [];
-    const note = (name: string) => (...args: unknown[]) => void events.push([name, ...args]);
-    const sink = { up: note('up'), ready: note('ready'), loadFailed: note('loadFailed'), results: note('results'), sample: () => undefined, state: note('state'), stateFailed: note('stateFailed'), exited: note('exited') } as ProviderEvents;
+    const note =
+      (name: string) =>
+      (...args: unknown[]) =>
+        void events.push([name, ...args]);
+    const sink = {
+      up: note('up'),
+      ready: note('ready'),
+      loadFailed: note('loadFailed'),
+      results: note('results'),
+      sample: () => undefined,
+      state: note('state'),
+      stateFailed: note('stateFailed'),
+      exited: note('exited'),
+    } as ProviderEvents;
     return { events, provider: new ProcessProvider(sink, { nowMs: () => performance.now() }, 60_000) };
   }
-  const tasks = (from: number, count: number): WireTask[] => Array.from({ length: count }, (_, i) => [from + i, 0, null, 0, 1, null, `t${from + i}`]);
+  const tasks = (from: number, count: number): WireTask[] =>
+    Array.from({ length: count }, (_, i) => [from + i, 0, null, 0, 1, null, `t${from + i}`]);
 
   it('restores a given state before ready, says the type is stateful, and answers a snapshot after the micro-tasks sent before it', async () => {
     const { modulePath } = await compileTaskModule(COUNTER, join(dir, 'cache'));
     const { events, provider } = recordingProvider();
     try {
       provider.start('s1', 'counter', modulePath, { count: 10, pad: '' });
-      await until(() => expect(events.find(([name]) => name === 'ready')).toMatchObject(['ready', 's1', 'counter', expect.any(Number), expect.any(Number), true, true]));
+      await until(() =>
+        expect(events.find(([name]) => name === 'ready')).toMatchObject([
+          'ready',
+          's1',
+          'counter',
+          expect.any(Number),
+          expect.any(Number),
+          true,
+          true,
+        ]),
+      );
       provider.dispatch('s1', tasks(1, 40));
       provider.snapshot('s1', 'counter'); // queued behind the 40
       provider.dispatch('s1', tasks(41, 5)); // not in the snapshot
-      await until(() => expect(events.filter(([name]) => name === 'results').flatMap(([, , results]) => results as unknown[])).toHaveLength(45));
+      await until(() =>
+        expect(
+          events.filter(([name]) => name === 'results').flatMap(([, , results]) => results as unknown[]),
+        ).toHaveLength(45),
+      );
       const stateAt = events.findIndex(([name]) => name === 'state');
       expect(events[stateAt]).toEqual(['state', 's1', 'counter', expect.any(Number), { count: 50, pad: '' }]);
-      const before = events.slice(0, stateAt).filter(([name]) => name === 'results').flatMap(([, , results]) => results as [number, number, unknown][]);
-      expect(before.map(([id]) => id)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1)); // every result before it arrived first
+      const before = events
+        .slice(0, stateAt)
+        .filter(([name]) => name === 'results')
+        .flatMap(([, , results]) => results as [number, number, unknown][]);
+      // every result before it arrived first
+      expect(before.map(([id]) => id)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
       expect(before.at(-1)![2]).toBe(50);
 
       provider.load('s1', 'counter', modulePath, true, { count: 100, pad: '' }); // a load of a warm type restores too
       await until(() => expect(events.filter(([name]) => name === 'ready')).toHaveLength(2));
       provider.dispatch('s1', tasks(46, 1));
-      await until(() => expect(events.filter(([name]) => name === 'results').flatMap(([, , results]) => results as [number, number, unknown][]).at(-1)?.slice(0, 3)).toEqual([46, 0, 101]));
+      await until(() =>
+        expect(
+          events
+            .filter(([name]) => name === 'results')
+            .flatMap(([, , results]) => results as [number, number, unknown][])
+            .at(-1)
+            ?.slice(0, 3),
+        ).toEqual([46, 0, 101]),
+      );
     } finally {
       await provider.stopAll();
     }
@@ -223,7 +302,15 @@ describe('the swarmlet host protocol for state', () => {
     const { events, provider } = recordingProvider();
     try {
       provider.start('s1', 'counter', modulePath, null); // restore destructures null: throws
-      await until(() => expect(events.find(([name]) => name === 'loadFailed')).toEqual(['loadFailed', 's1', 'counter', expect.any(Number), expect.stringMatching(/^restore\(state\) failed: /)]));
+      await until(() =>
+        expect(events.find(([name]) => name === 'loadFailed')).toEqual([
+          'loadFailed',
+          's1',
+          'counter',
+          expect.any(Number),
+          expect.stringMatching(/^restore\(state\) failed: /),
+        ]),
+      );
     } finally {
       await provider.stopAll();
     }

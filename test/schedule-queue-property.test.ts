@@ -9,18 +9,27 @@ import { SlaQueue, type SlaItem } from '../src/schedule/sla-queue.js';
 // pop is of the highest class queued, and EDF-then-FIFO among the same owner's items of that class.
 
 type Op =
-  | { kind: 'push'; priorityClass: SlaItem['priorityClass']; owner: string; deadlineInMs: number | undefined; costMs: number }
+  | {
+      kind: 'push';
+      priorityClass: SlaItem['priorityClass'];
+      owner: string;
+      deadlineInMs: number | undefined;
+      costMs: number;
+    }
   | { kind: 'pop' }
   | { kind: 'remove'; pick: number };
 
 const opArbitrary: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 3, arbitrary: fc.record({
-    kind: fc.constant('push' as const),
-    priorityClass: fc.constantFrom('high' as const, 'normal' as const, 'low' as const),
-    owner: fc.constantFrom('a', 'b', 'c'),
-    deadlineInMs: fc.option(fc.integer({ min: -1_000, max: 20_000 }), { nil: undefined }),
-    costMs: fc.integer({ min: 0, max: 500 }),
-  }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      kind: fc.constant('push' as const),
+      priorityClass: fc.constantFrom('high' as const, 'normal' as const, 'low' as const),
+      owner: fc.constantFrom('a', 'b', 'c'),
+      deadlineInMs: fc.option(fc.integer({ min: -1_000, max: 20_000 }), { nil: undefined }),
+      costMs: fc.integer({ min: 0, max: 500 }),
+    }),
+  },
   { weight: 2, arbitrary: fc.constant({ kind: 'pop' as const }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('remove' as const), pick: fc.nat() }) },
 );
@@ -30,7 +39,10 @@ const scenario = fc.record({
   ops: fc.array(fc.tuple(opArbitrary, fc.integer({ min: 0, max: 3_000 })), { maxLength: 150 }),
 });
 
-/** Due time with aging off (agingMs = Infinity): deadline clamped to enqueue; no deadline: high is due at enqueue + slack, others never. */
+/**
+ * Due time with aging off (agingMs = Infinity): deadline clamped to enqueue; no deadline: high is due at enqueue +
+ * slack, others never.
+ */
 function dueWithoutAging(it: SlaItem): number {
   if (it.deadlineAtMs !== undefined) return Math.max(it.deadlineAtMs, it.enqueuedAtMs);
   return it.priorityClass === 'high' ? it.enqueuedAtMs + 10_000 : Infinity;
@@ -62,7 +74,13 @@ function run(capacity: number, ops: [Op, number][], agingMs: number): void {
   for (const [op, advanceMs] of ops) {
     nowMs += advanceMs;
     if (op.kind === 'push') {
-      const it: SlaItem = { id: nextId++, owner: op.owner, priorityClass: op.priorityClass, enqueuedAtMs: nowMs, costMs: op.costMs };
+      const it: SlaItem = {
+        id: nextId++,
+        owner: op.owner,
+        priorityClass: op.priorityClass,
+        enqueuedAtMs: nowMs,
+        costMs: op.costMs,
+      };
       if (op.deadlineInMs !== undefined) it.deadlineAtMs = nowMs + op.deadlineInMs;
       const result = queue.push(it);
       expect(result.accepted).toBe(model.size < capacity);
@@ -89,10 +107,16 @@ function run(capacity: number, ops: [Op, number][], agingMs: number): void {
 
 describe('SlaQueue properties', () => {
   it('aging off: no loss, no duplicate, bounded, class order and per-owner EDF/FIFO hold', () => {
-    fc.assert(fc.property(scenario, ({ capacity, ops }) => run(capacity, ops, Infinity)), { numRuns: 300 });
+    fc.assert(
+      fc.property(scenario, ({ capacity, ops }) => run(capacity, ops, Infinity)),
+      { numRuns: 300 },
+    );
   });
 
   it('aging on (2 s and 50 ms): no loss, no duplicate, bounded', () => {
-    fc.assert(fc.property(scenario, fc.constantFrom(2_000, 50), ({ capacity, ops }, agingMs) => run(capacity, ops, agingMs)), { numRuns: 300 });
+    fc.assert(
+      fc.property(scenario, fc.constantFrom(2_000, 50), ({ capacity, ops }, agingMs) => run(capacity, ops, agingMs)),
+      { numRuns: 300 },
+    );
   });
 });

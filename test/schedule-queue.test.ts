@@ -5,7 +5,12 @@ import { SlaQueue, type SlaItem, type SlaQueueOptions } from '../src/schedule/sl
 // So a normal item ties fresh high work after 8 000 ms, a low item after 16 000 ms.
 const NO_AGING: SlaQueueOptions = { agingMs: Infinity };
 
-function item(id: number, priorityClass: SlaItem['priorityClass'], enqueuedAtMs: number, extra: Partial<SlaItem> = {}): SlaItem {
+function item(
+  id: number,
+  priorityClass: SlaItem['priorityClass'],
+  enqueuedAtMs: number,
+  extra: Partial<SlaItem> = {},
+): SlaItem {
   return { id, owner: 'o', priorityClass, enqueuedAtMs, costMs: 100, ...extra };
 }
 
@@ -48,7 +53,10 @@ describe('SlaQueue order', () => {
     },
     {
       name: 'EDF across owners of one class whose turn it equally is',
-      items: [item(1, 'normal', 0, { owner: 'a', deadlineAtMs: 900 }), item(2, 'normal', 0, { owner: 'b', deadlineAtMs: 100 })],
+      items: [
+        item(1, 'normal', 0, { owner: 'a', deadlineAtMs: 900 }),
+        item(2, 'normal', 0, { owner: 'b', deadlineAtMs: 100 }),
+      ],
       nowMs: 0,
       expected: [2, 1],
     },
@@ -114,18 +122,21 @@ describe('SlaQueue starvation', () => {
     { options: {}, highDeadlineInMs: 500, lowOutAtPop: 255 },
     { options: { agingMs: 1_000 }, highDeadlineInMs: undefined, lowOutAtPop: 80 },
     { options: NO_AGING, highDeadlineInMs: undefined, lowOutAtPop: undefined },
-  ])('low item under a stream of high work (aging $options.agingMs, deadline $highDeadlineInMs) → pop $lowOutAtPop', ({ options, highDeadlineInMs, lowOutAtPop }) => {
-    const queue = new SlaQueue(options);
-    pushAll(queue, [item(0, 'low', 0)]);
-    let lowOutAt: number | undefined;
-    for (let pop = 0; pop < 1_000 && lowOutAt === undefined; pop += 1) {
-      const nowMs = pop * 100;
-      const deadline = highDeadlineInMs === undefined ? {} : { deadlineAtMs: nowMs + highDeadlineInMs };
-      pushAll(queue, [item(pop + 1, 'high', nowMs, { owner: 'flood', ...deadline })]);
-      if (queue.pop(nowMs)?.id === 0) lowOutAt = pop;
-    }
-    expect(lowOutAt).toBe(lowOutAtPop);
-  });
+  ])(
+    'low item under a stream of high work (aging $options.agingMs, deadline $highDeadlineInMs) → pop $lowOutAtPop',
+    ({ options, highDeadlineInMs, lowOutAtPop }) => {
+      const queue = new SlaQueue(options);
+      pushAll(queue, [item(0, 'low', 0)]);
+      let lowOutAt: number | undefined;
+      for (let pop = 0; pop < 1_000 && lowOutAt === undefined; pop += 1) {
+        const nowMs = pop * 100;
+        const deadline = highDeadlineInMs === undefined ? {} : { deadlineAtMs: nowMs + highDeadlineInMs };
+        pushAll(queue, [item(pop + 1, 'high', nowMs, { owner: 'flood', ...deadline })]);
+        if (queue.pop(nowMs)?.id === 0) lowOutAt = pop;
+      }
+      expect(lowOutAt).toBe(lowOutAtPop);
+    },
+  );
 });
 
 describe('SlaQueue per-owner fairness (start-time fair queuing)', () => {
@@ -137,20 +148,32 @@ describe('SlaQueue per-owner fairness (start-time fair queuing)', () => {
     { costA: 100, costB: 100, lastBPop: 19, bPops: [1, 3, 5, 7, 9, 11, 13, 15, 17, 19] },
     { costA: 100, costB: 50, lastBPop: 14, bPops: [1, 2, 4, 5, 7, 8, 10, 11, 13, 14] },
     { costA: 100, costB: 200, lastBPop: 28, bPops: [1, 4, 7, 10, 13, 16, 19, 22, 25, 28] },
-  ])('A floods 1 000 (cost $costA), B adds 10 (cost $costB): B done by pop $lastBPop', ({ costA, costB, lastBPop, bPops }) => {
-    const queue = new SlaQueue();
-    pushAll(queue, Array.from({ length: 1_000 }, (_, i) => item(i, 'normal', 0, { owner: 'A', costMs: costA })));
-    expect(drain5(queue)).toEqual([0, 1, 2, 3, 4]);
-    pushAll(queue, Array.from({ length: 10 }, (_, i) => item(10_000 + i, 'normal', 1_000, { owner: 'B', costMs: costB })));
-    const served: number[] = [];
-    for (let pop = 1; pop <= 40; pop += 1) if ((queue.pop(1_000)?.id ?? -1) >= 10_000) served.push(pop);
-    expect(served).toEqual(bPops);
-    expect(Math.max(...served)).toBe(lastBPop);
-  });
+  ])(
+    'A floods 1 000 (cost $costA), B adds 10 (cost $costB): B done by pop $lastBPop',
+    ({ costA, costB, lastBPop, bPops }) => {
+      const queue = new SlaQueue();
+      pushAll(
+        queue,
+        Array.from({ length: 1_000 }, (_, i) => item(i, 'normal', 0, { owner: 'A', costMs: costA })),
+      );
+      expect(drain5(queue)).toEqual([0, 1, 2, 3, 4]);
+      pushAll(
+        queue,
+        Array.from({ length: 10 }, (_, i) => item(10_000 + i, 'normal', 1_000, { owner: 'B', costMs: costB })),
+      );
+      const served: number[] = [];
+      for (let pop = 1; pop <= 40; pop += 1) if ((queue.pop(1_000)?.id ?? -1) >= 10_000) served.push(pop);
+      expect(served).toEqual(bPops);
+      expect(Math.max(...served)).toBe(lastBPop);
+    },
+  );
 
   it('an owner that empties and refills at once keeps its debt (no banked credit by re-queuing)', () => {
     const queue = new SlaQueue();
-    pushAll(queue, Array.from({ length: 20 }, (_, i) => item(i, 'normal', 0, { owner: 'B' })));
+    pushAll(
+      queue,
+      Array.from({ length: 20 }, (_, i) => item(i, 'normal', 0, { owner: 'B' })),
+    );
     // A pushes one item right after each of its items is served: it must still only get every other turn.
     let nextA = 1_000;
     pushAll(queue, [item(nextA, 'normal', 0, { owner: 'A' })]);
@@ -174,7 +197,11 @@ describe('SlaQueue capacity, refusals and remove', () => {
     const queue = new SlaQueue({ capacity: 3 });
     pushAll(queue, [item(1, 'low', 0), item(2, 'high', 0), item(3, 'normal', 0)]);
     const refused = queue.push(item(4, 'high', 0));
-    expect(refused).toEqual({ accepted: false, reason: 'full', message: 'queue full: 3/3 items; item 4 (high) not queued' });
+    expect(refused).toEqual({
+      accepted: false,
+      reason: 'full',
+      message: 'queue full: 3/3 items; item 4 (high) not queued',
+    });
     expect(queue.size).toBe(3);
     expect(drain(queue, 0)).toEqual([2, 3, 1]);
     expect(queue.push(item(4, 'high', 0)).accepted).toBe(true); // room again
@@ -182,9 +209,21 @@ describe('SlaQueue capacity, refusals and remove', () => {
 
   it.each([
     { bad: item(1, 'high', 0), reason: 'duplicate-id', message: 'id 1 is already queued' },
-    { bad: item(2, 'high', 0, { costMs: -1 }), reason: 'invalid-item', message: 'costMs = -1: must be a finite number ≥ 0 (the predicted duration)' },
-    { bad: item(3, 'high', Number.NaN), reason: 'invalid-item', message: 'enqueuedAtMs = NaN: must be a finite number' },
-    { bad: item(4, 'urgent' as never, 0), reason: 'invalid-item', message: 'priorityClass = urgent: must be high, normal or low' },
+    {
+      bad: item(2, 'high', 0, { costMs: -1 }),
+      reason: 'invalid-item',
+      message: 'costMs = -1: must be a finite number ≥ 0 (the predicted duration)',
+    },
+    {
+      bad: item(3, 'high', Number.NaN),
+      reason: 'invalid-item',
+      message: 'enqueuedAtMs = NaN: must be a finite number',
+    },
+    {
+      bad: item(4, 'urgent' as never, 0),
+      reason: 'invalid-item',
+      message: 'priorityClass = urgent: must be high, normal or low',
+    },
   ])('refuses $reason: $message', ({ bad, reason, message }) => {
     const queue = new SlaQueue();
     pushAll(queue, [item(1, 'high', 0)]);
@@ -194,7 +233,12 @@ describe('SlaQueue capacity, refusals and remove', () => {
 
   it('remove drops a queued item, keeps order of the rest, and says false for unknown ids', () => {
     const queue = new SlaQueue(NO_AGING);
-    pushAll(queue, [item(1, 'normal', 0, { owner: 'a' }), item(2, 'normal', 1, { owner: 'a' }), item(3, 'normal', 2, { owner: 'b' }), item(4, 'high', 3)]);
+    pushAll(queue, [
+      item(1, 'normal', 0, { owner: 'a' }),
+      item(2, 'normal', 1, { owner: 'a' }),
+      item(3, 'normal', 2, { owner: 'b' }),
+      item(4, 'high', 3),
+    ]);
     expect(queue.remove(4)).toBe(true);
     expect(queue.remove(1)).toBe(true);
     expect(queue.remove(1)).toBe(false);
@@ -242,10 +286,20 @@ describe('SlaQueue at scale', () => {
 });
 
 describe('SlaQueue agingBelowHigh: old lower-class work never ties fresh high work', () => {
-  const item = (id: number, priorityClass: 'high' | 'normal' | 'low', enqueuedAtMs: number) => ({ id, owner: 'o', priorityClass, enqueuedAtMs, costMs: 1 });
+  const item = (id: number, priorityClass: 'high' | 'normal' | 'low', enqueuedAtMs: number) => ({
+    id,
+    owner: 'o',
+    priorityClass,
+    enqueuedAtMs,
+    costMs: 1,
+  });
 
   it.each([
-    { agingBelowHigh: false, first: 1, why: 'capped at high: a low item that waited 100 s ties, and goes first as the older one' },
+    {
+      agingBelowHigh: false,
+      first: 1,
+      why: 'capped at high: a low item that waited 100 s ties, and goes first as the older one',
+    },
     { agingBelowHigh: true, first: 2, why: 'capped below high: the fresh high item goes first' },
   ])('$why', ({ agingBelowHigh, first }) => {
     const queue = new SlaQueue({ agingBelowHigh });
@@ -264,7 +318,14 @@ describe('SlaQueue agingBelowHigh: old lower-class work never ties fresh high wo
 
 describe('SLA queue: classes without fair shares', () => {
   it('a class left out of fairShareClasses is served in deadline order whoever owns the work', () => {
-    const item = (id: number, owner: string, deadlineAtMs: number) => ({ id, owner, priorityClass: 'high' as const, enqueuedAtMs: 0, deadlineAtMs, costMs: 10 });
+    const item = (id: number, owner: string, deadlineAtMs: number) => ({
+      id,
+      owner,
+      priorityClass: 'high' as const,
+      enqueuedAtMs: 0,
+      deadlineAtMs,
+      costMs: 10,
+    });
     // alice queued two urgent items, bob one later deadline.
     const items = [item(1, 'alice', 100), item(2, 'alice', 200), item(3, 'bob', 900)];
     const fair = new SlaQueue();

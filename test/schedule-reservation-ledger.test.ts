@@ -16,8 +16,15 @@ function ledgerWith(pool = POOL, options: Partial<LedgerOptions> = {}): Reservat
   return ledger;
 }
 
-const ask = (taskId: string, cpu: number, memoryMb: number, extra: Partial<ClaimRequest> = {}): ClaimRequest => ({ taskId, resources: { cpu, memoryMb }, predictedDurationMs: 1_000, nowMs: 0, ...extra });
-const freeOf = (ledger: ReservationLedger): Record<string, Resources> => Object.fromEntries(ledger.swarmlets().map((view) => [view.id, view.free]));
+const ask = (taskId: string, cpu: number, memoryMb: number, extra: Partial<ClaimRequest> = {}): ClaimRequest => ({
+  taskId,
+  resources: { cpu, memoryMb },
+  predictedDurationMs: 1_000,
+  nowMs: 0,
+  ...extra,
+});
+const freeOf = (ledger: ReservationLedger): Record<string, Resources> =>
+  Object.fromEntries(ledger.swarmlets().map((view) => [view.id, view.free]));
 
 type Step =
   | { claim: ClaimRequest; placed?: string; refused?: RegExp }
@@ -28,7 +35,8 @@ function run(ledger: ReservationLedger, steps: readonly Step[]): void {
   for (const step of steps) {
     if ('claim' in step) {
       const result = ledger.claim(step.claim);
-      if (step.placed !== undefined) expect(result, step.claim.taskId).toMatchObject({ ok: true, swarmletId: step.placed });
+      if (step.placed !== undefined)
+        expect(result, step.claim.taskId).toMatchObject({ ok: true, swarmletId: step.placed });
       if (step.refused !== undefined) {
         expect(result.ok, step.claim.taskId).toBe(false);
         if (!result.ok) expect(result.reason).toMatch(step.refused);
@@ -68,7 +76,8 @@ describe('reservation ledger: claim / release / expire sequences', () => {
       steps: [
         { claim: ask('slow', 0.5, 100, { predictedDurationMs: 5_000 }), placed: 's3' }, // expires at 10 000
         { claim: ask('fast', 0.25, 100, { predictedDurationMs: 1_000 }), placed: 's3' }, // expires at 2 000
-        { claim: ask('mid', 0.25, 100, { predictedDurationMs: 2_000, nowMs: 1_000 }), placed: 's3' }, // expires at 5 000
+        // expires at 5 000
+        { claim: ask('mid', 0.25, 100, { predictedDurationMs: 2_000, nowMs: 1_000 }), placed: 's3' },
         { expire: 1_999, expired: [] },
         { expire: 5_000, expired: ['fast', 'mid'] }, // due at exactly its expiry
         { expire: 5_000, expired: [] },
@@ -82,7 +91,10 @@ describe('reservation ledger: claim / release / expire sequences', () => {
         { claim: ask('big', 1, 1500), placed: 's2' },
         { claim: ask('mid', 0.5, 900), placed: 's1' },
         { claim: ask('more', 0.5, 600), refused: /^task more needs 600 MB, largest free is 548 MB on s2$/ },
-        { claim: ask('huge', 1, 4096), refused: /needs 4096 MB, the largest capacity is 2048 MB on s2; it can never fit/ },
+        {
+          claim: ask('huge', 1, 4096),
+          refused: /needs 4096 MB, the largest capacity is 2048 MB on s2; it can never fit/,
+        },
         { claim: ask('cores', 8, 10), refused: /needs 8 cpu, the largest claimable is 4 cpu on s2; it can never fit/ },
         { claim: ask('busy-cpu', 3.5, 10), refused: /needs 3.5 cpu, largest free is 3 cpu on s2$/ },
       ],
@@ -108,35 +120,92 @@ describe('reservation ledger: claim / release / expire sequences', () => {
     expect(ledger.claim(ask('a', 1, 2000))).toMatchObject({ ok: true, swarmletId: 's2' });
     expect(ledger.claim(ask('b', 1, 2000))).toMatchObject({ ok: false, code: 'insufficient-free' });
     expect(ledger.claim(ask('c', 1, 3000))).toMatchObject({ ok: false, code: 'exceeds-capacity' });
-    expect(ledger.claim(ask('a', 1, 10))).toMatchObject({ ok: false, code: 'duplicate', reason: 'task a already holds a claim on s2' });
-    expect(ledger.claim(ask('d', -1, 10))).toMatchObject({ ok: false, code: 'invalid', reason: 'task d: resources.cpu must be finite and ≥ 0 (got -1)' });
+    expect(ledger.claim(ask('a', 1, 10))).toMatchObject({
+      ok: false,
+      code: 'duplicate',
+      reason: 'task a already holds a claim on s2',
+    });
+    expect(ledger.claim(ask('d', -1, 10))).toMatchObject({
+      ok: false,
+      code: 'invalid',
+      reason: 'task d: resources.cpu must be finite and ≥ 0 (got -1)',
+    });
     expect(ledger.claim(ask('e', 1, Number.NaN))).toMatchObject({ ok: false, code: 'invalid' });
-    expect(new ReservationLedger().claim(ask('f', 1, 10))).toEqual({ ok: false, code: 'exceeds-capacity', reason: 'task f needs 1 cpu + 10 MB; no swarmlets are registered' });
+    expect(new ReservationLedger().claim(ask('f', 1, 10))).toEqual({
+      ok: false,
+      code: 'exceeds-capacity',
+      reason: 'task f needs 1 cpu + 10 MB; no swarmlets are registered',
+    });
   });
 
   it('says when each resource fits somewhere but no swarmlet has both', () => {
-    const skewed = ledgerWith([{ id: 'cpu-rich', cpu: 8, memoryMb: 256 }, { id: 'memory-rich', cpu: 1, memoryMb: 4096 }]);
+    const skewed = ledgerWith([
+      { id: 'cpu-rich', cpu: 8, memoryMb: 256 },
+      { id: 'memory-rich', cpu: 1, memoryMb: 4096 },
+    ]);
     const never = skewed.claim(ask('t', 4, 1024));
     expect(never).toMatchObject({ ok: false, code: 'exceeds-capacity' });
-    if (!never.ok) expect(never.reason).toBe('task t needs 4 cpu + 1024 MB, no swarmlet has that much of both; it can never fit there');
-    const ledger = ledgerWith([{ id: 'a', cpu: 4, memoryMb: 1000 }, { id: 'b', cpu: 4, memoryMb: 1000 }]);
-    run(ledger, [{ claim: ask('x', 3, 100, { placeOn: 'a' }), placed: 'a' }, { claim: ask('y', 1, 900, { placeOn: 'b' }), placed: 'b' }]);
+    if (!never.ok)
+      expect(never.reason).toBe(
+        'task t needs 4 cpu + 1024 MB, no swarmlet has that much of both; it can never fit there',
+      );
+    const ledger = ledgerWith([
+      { id: 'a', cpu: 4, memoryMb: 1000 },
+      { id: 'b', cpu: 4, memoryMb: 1000 },
+    ]);
+    run(ledger, [
+      { claim: ask('x', 3, 100, { placeOn: 'a' }), placed: 'a' },
+      { claim: ask('y', 1, 900, { placeOn: 'b' }), placed: 'b' },
+    ]);
     const busy = ledger.claim(ask('z', 2, 500)); // a has 900 MB but 1 cpu free, b has 3 cpu but 100 MB free
     expect(busy).toMatchObject({ ok: false, code: 'insufficient-free' });
-    if (!busy.ok) expect(busy.reason).toBe('task z needs 2 cpu + 500 MB, no swarmlet has both free (most free memory: 900 MB with 1 cpu on a)');
+    if (!busy.ok)
+      expect(busy.reason).toBe(
+        'task z needs 2 cpu + 500 MB, no swarmlet has both free (most free memory: 900 MB with 1 cpu on a)',
+      );
   });
 });
 
 describe('reservation ledger: placeOn', () => {
   it.each([
-    { name: 'honoured even when another swarmlet fits better', placeOn: 's2', need: [0.5, 100] as const, expected: { ok: true, swarmletId: 's2' } },
-    { name: 'refused when the pinned swarmlet is full; never moved elsewhere', placeOn: 's3', need: [0.5, 600] as const, expected: { ok: false, code: 'exceeds-capacity', reason: 'task t (placeOn s3) needs 600 MB, the largest capacity is 512 MB on s3; it can never fit there' } },
-    { name: 'refused with the free amount when the pinned swarmlet is busy', placeOn: 's1', need: [0.5, 800] as const, expected: { ok: false, code: 'insufficient-free', reason: 'task t (placeOn s1) needs 800 MB, largest free is 524 MB on s1' } },
-    { name: 'refused for an unknown swarmlet', placeOn: 'nope', need: [0.5, 10] as const, expected: { ok: false, code: 'unknown-swarmlet', reason: 'task t: placeOn swarmlet nope is not registered' } },
+    {
+      name: 'honoured even when another swarmlet fits better',
+      placeOn: 's2',
+      need: [0.5, 100] as const,
+      expected: { ok: true, swarmletId: 's2' },
+    },
+    {
+      name: 'refused when the pinned swarmlet is full; never moved elsewhere',
+      placeOn: 's3',
+      need: [0.5, 600] as const,
+      expected: {
+        ok: false,
+        code: 'exceeds-capacity',
+        reason: 'task t (placeOn s3) needs 600 MB, the largest capacity is 512 MB on s3; it can never fit there',
+      },
+    },
+    {
+      name: 'refused with the free amount when the pinned swarmlet is busy',
+      placeOn: 's1',
+      need: [0.5, 800] as const,
+      expected: {
+        ok: false,
+        code: 'insufficient-free',
+        reason: 'task t (placeOn s1) needs 800 MB, largest free is 524 MB on s1',
+      },
+    },
+    {
+      name: 'refused for an unknown swarmlet',
+      placeOn: 'nope',
+      need: [0.5, 10] as const,
+      expected: { ok: false, code: 'unknown-swarmlet', reason: 'task t: placeOn swarmlet nope is not registered' },
+    },
   ])('$name', ({ placeOn, need, expected }) => {
     const ledger = ledgerWith();
     expect(ledger.claim(ask('pre', 0.5, 500, { placeOn: 's1' }))).toMatchObject({ ok: true, swarmletId: 's1' });
-    expect(ledger.claim(ask('t', need[0], need[1], { placeOn }))).toEqual(expected.ok ? { ...expected, expiresAtMs: 2_000 } : expected);
+    expect(ledger.claim(ask('t', need[0], need[1], { placeOn }))).toEqual(
+      expected.ok ? { ...expected, expiresAtMs: 2_000 } : expected,
+    );
   });
 });
 
@@ -160,11 +229,17 @@ describe('reservation ledger: remove, extend, queries, options', () => {
   it('extend moves the expiry later, never earlier, and only for live claims', () => {
     const ledger = ledgerWith();
     expect(ledger.claim(ask('a', 0.5, 100))).toMatchObject({ ok: true, expiresAtMs: 2_000 });
-    expect(ledger.extend('a', 1_500)).toEqual({ ok: false, reason: 'task a: untilMs 1500 is before its current expiry 2000; extend never shortens' });
+    expect(ledger.extend('a', 1_500)).toEqual({
+      ok: false,
+      reason: 'task a: untilMs 1500 is before its current expiry 2000; extend never shortens',
+    });
     expect(ledger.extend('a', 5_000)).toMatchObject({ ok: true, claim: { taskId: 'a', expiresAtMs: 5_000 } });
     expect(ledger.expire(4_999)).toEqual([]);
     expect(ledger.expire(5_000).map((claim) => [claim.taskId, claim.expiresAtMs])).toEqual([['a', 5_000]]);
-    expect(ledger.extend('a', 9_000)).toEqual({ ok: false, reason: 'task a holds no live claim (released, expired or removed)' });
+    expect(ledger.extend('a', 9_000)).toEqual({
+      ok: false,
+      reason: 'task a holds no live claim (released, expired or removed)',
+    });
   });
 
   it('a task id may claim again after its claim ended', () => {
@@ -178,11 +253,20 @@ describe('reservation ledger: remove, extend, queries, options', () => {
 
   it('totals and utilisation', () => {
     const ledger = ledgerWith();
-    run(ledger, [{ claim: ask('a', 1, 1024), placed: 's1' }, { claim: ask('b', 0.75, 512), placed: 's3' }]);
+    run(ledger, [
+      { claim: ask('a', 1, 1024), placed: 's1' },
+      { claim: ask('b', 0.75, 512), placed: 's3' },
+    ]);
     expect(ledger.totalCapacity()).toEqual({ cpu: 7, memoryMb: 3584 });
     expect(ledger.totalReserved()).toEqual({ cpu: 1.75, memoryMb: 1536 });
     expect(ledger.utilisation()).toEqual({ cpu: 0.25, memory: 1536 / 3584 });
-    expect(ledger.swarmlet('s1')).toEqual({ id: 's1', capacity: { cpu: 2, memoryMb: 1024 }, reserved: { cpu: 1, memoryMb: 1024 }, free: { cpu: 1, memoryMb: 0 }, claimCount: 1 });
+    expect(ledger.swarmlet('s1')).toEqual({
+      id: 's1',
+      capacity: { cpu: 2, memoryMb: 1024 },
+      reserved: { cpu: 1, memoryMb: 1024 },
+      free: { cpu: 1, memoryMb: 0 },
+      claimCount: 1,
+    });
     expect(ledger.free('gone')).toBeUndefined();
     expect(new ReservationLedger().utilisation()).toEqual({ cpu: 0, memory: 0 });
   });
@@ -200,18 +284,31 @@ describe('reservation ledger: remove, extend, queries, options', () => {
 
   it('fractions of a core and of a megabyte add up without drift', () => {
     const ledger = ledgerWith([{ id: 'n', cpu: 0.3, memoryMb: 0.3 }]);
-    run(ledger, [{ claim: ask('a', 0.1, 0.1), placed: 'n' }, { claim: ask('b', 0.2, 0.2), placed: 'n' }]);
+    run(ledger, [
+      { claim: ask('a', 0.1, 0.1), placed: 'n' },
+      { claim: ask('b', 0.2, 0.2), placed: 'n' },
+    ]);
     expect(ledger.free('n')).toEqual({ cpu: 0, memoryMb: 0 });
   });
 
   it('register refuses duplicates, bad capacity and going over maxSwarmlets; claims stop at maxClaims', () => {
     const ledger = ledgerWith([{ id: 's1', cpu: 1, memoryMb: 100 }], { maxSwarmlets: 2, maxClaims: 1 });
-    expect(ledger.register({ id: 's1', cpu: 1, memoryMb: 100 })).toEqual({ ok: false, reason: 'swarmlet s1 is already registered' });
+    expect(ledger.register({ id: 's1', cpu: 1, memoryMb: 100 })).toEqual({
+      ok: false,
+      reason: 'swarmlet s1 is already registered',
+    });
     expect(ledger.register({ id: 'bad', cpu: -1, memoryMb: 100 })).toMatchObject({ ok: false });
     expect(ledger.register({ id: 's2', cpu: 1, memoryMb: 100 })).toEqual({ ok: true });
-    expect(ledger.register({ id: 's3', cpu: 1, memoryMb: 100 })).toEqual({ ok: false, reason: 'swarmlet s3: the ledger already holds 2 swarmlets (maxSwarmlets)' });
+    expect(ledger.register({ id: 's3', cpu: 1, memoryMb: 100 })).toEqual({
+      ok: false,
+      reason: 'swarmlet s3: the ledger already holds 2 swarmlets (maxSwarmlets)',
+    });
     expect(ledger.claim(ask('a', 0.1, 10))).toMatchObject({ ok: true });
-    expect(ledger.claim(ask('b', 0.1, 10))).toEqual({ ok: false, code: 'limit', reason: 'task b: 1 live claims already (maxClaims)' });
+    expect(ledger.claim(ask('b', 0.1, 10))).toEqual({
+      ok: false,
+      code: 'limit',
+      reason: 'task b: 1 live claims already (maxClaims)',
+    });
   });
 
   it.each([

@@ -10,18 +10,37 @@ const swarmletId = fc.constantFrom('s0', 's1', 's2', 's3', 's4');
 const taskId = fc.constantFrom(...Array.from({ length: 6 }, (_, index) => `t${index}`));
 const cpuTenths = (max: number) => fc.integer({ min: 0, max }).map((tenths) => tenths / 10);
 const op = fc.oneof(
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('register' as const), id: swarmletId, cpu: cpuTenths(40), memoryMb: fc.integer({ min: 0, max: 4096 }) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('register' as const),
+      id: swarmletId,
+      cpu: cpuTenths(40),
+      memoryMb: fc.integer({ min: 0, max: 4096 }),
+    }),
+  },
   {
     weight: 6,
     arbitrary: fc.record({
-      kind: fc.constant('claim' as const), taskId, cpu: cpuTenths(20), memoryMb: fc.integer({ min: 0, max: 2048 }),
-      durationMs: fc.integer({ min: 0, max: 3_000 }), placeOn: fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: swarmletId }),
+      kind: fc.constant('claim' as const),
+      taskId,
+      cpu: cpuTenths(20),
+      memoryMb: fc.integer({ min: 0, max: 2048 }),
+      durationMs: fc.integer({ min: 0, max: 3_000 }),
+      placeOn: fc.oneof({ weight: 3, arbitrary: fc.constant(undefined) }, { weight: 1, arbitrary: swarmletId }),
     }),
   },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('release' as const), taskId }) },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('expire' as const) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('remove' as const), id: swarmletId }) },
-  { weight: 2, arbitrary: fc.record({ kind: fc.constant('extend' as const), taskId, byMs: fc.integer({ min: -1_000, max: 5_000 }) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      kind: fc.constant('extend' as const),
+      taskId,
+      byMs: fc.integer({ min: -1_000, max: 5_000 }),
+    }),
+  },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('tick' as const), ms: fc.integer({ min: 0, max: 1_500 }) }) },
 );
 
@@ -71,7 +90,9 @@ function modelFree(model: Model, id: string, cpuOvercommit: number): { cpuMilli:
   const capacity = model.capacity.get(id) as { cpu: number; memoryMb: number };
   const mine = [...model.live.values()].filter((claim) => claim.swarmletId === id);
   return {
-    cpuMilli: Math.floor(milli(capacity.cpu) * cpuOvercommit) - mine.reduce((sum, claim) => sum + milli(claim.resources.cpu), 0),
+    cpuMilli:
+      Math.floor(milli(capacity.cpu) * cpuOvercommit) -
+      mine.reduce((sum, claim) => sum + milli(claim.resources.cpu), 0),
     memoryMb: capacity.memoryMb - mine.reduce((sum, claim) => sum + claim.resources.memoryMb, 0),
   };
 }
@@ -99,12 +120,23 @@ describe('reservation ledger properties', () => {
             }
             case 'claim': {
               const need = { cpuMilli: milli(step.cpu), memoryMb: step.memoryMb };
-              const candidates = step.placeOn === undefined ? [...model.capacity.keys()] : model.capacity.has(step.placeOn) ? [step.placeOn] : [];
+              const candidates =
+                step.placeOn === undefined
+                  ? [...model.capacity.keys()]
+                  : model.capacity.has(step.placeOn)
+                    ? [step.placeOn]
+                    : [];
               const fitting = candidates.filter((id) => {
                 const free = modelFree(model, id, cpuOvercommit);
                 return need.cpuMilli <= free.cpuMilli && need.memoryMb <= free.memoryMb;
               });
-              const result = ledger.claim({ taskId: step.taskId, resources: { cpu: step.cpu, memoryMb: step.memoryMb }, predictedDurationMs: step.durationMs, nowMs, placeOn: step.placeOn });
+              const result = ledger.claim({
+                taskId: step.taskId,
+                resources: { cpu: step.cpu, memoryMb: step.memoryMb },
+                predictedDurationMs: step.durationMs,
+                nowMs,
+                placeOn: step.placeOn,
+              });
               if (model.live.has(step.taskId)) {
                 expect(result).toMatchObject({ ok: false, code: 'duplicate' });
               } else if (fitting.length > 0) {
@@ -131,7 +163,9 @@ describe('reservation ledger properties', () => {
               break;
             }
             case 'expire': {
-              const due = [...model.live.values()].filter((claim) => claim.expiresAtMs <= nowMs).map((claim) => claim.taskId);
+              const due = [...model.live.values()]
+                .filter((claim) => claim.expiresAtMs <= nowMs)
+                .map((claim) => claim.taskId);
               const expired = ledger.expire(nowMs);
               expect(new Set(expired.map((claim) => claim.taskId))).toEqual(new Set(due)); // exactly the due ones
               for (const claim of expired) end(model, claim, 'expire');
@@ -139,7 +173,9 @@ describe('reservation ledger properties', () => {
             }
             case 'remove': {
               const returned = ledger.remove(step.id);
-              const expected = [...model.live.values()].filter((claim) => claim.swarmletId === step.id).map((claim) => claim.taskId);
+              const expected = [...model.live.values()]
+                .filter((claim) => claim.swarmletId === step.id)
+                .map((claim) => claim.taskId);
               expect(new Set(returned.map((claim) => claim.taskId))).toEqual(new Set(expected));
               for (const claim of returned) end(model, claim, 'remove');
               model.capacity.delete(step.id);
@@ -172,12 +208,21 @@ describe('reservation ledger properties', () => {
     const ledger = new ReservationLedger();
     ledger.register({ id: 'n', cpu: 1_000, memoryMb: 1_000_000 });
     for (let index = 0; index < 20_000; index += 1) {
-      expect(ledger.claim({ taskId: `t${index}`, resources: { cpu: 0.01, memoryMb: 1 }, predictedDurationMs: 1_000, nowMs: index })).toMatchObject({ ok: true });
+      expect(
+        ledger.claim({
+          taskId: `t${index}`,
+          resources: { cpu: 0.01, memoryMb: 1 },
+          predictedDurationMs: 1_000,
+          nowMs: index,
+        }),
+      ).toMatchObject({ ok: true });
       if (index >= 10) ledger.release(`t${index - 10}`, index);
     }
     expect(ledger.claimCount).toBe(10);
     // Only the 10 live claims come back, however many stale heap entries the releases left.
-    expect(ledger.expire(Number.MAX_SAFE_INTEGER).map((claim) => claim.taskId)).toEqual(Array.from({ length: 10 }, (_, index) => `t${19_990 + index}`));
+    expect(ledger.expire(Number.MAX_SAFE_INTEGER).map((claim) => claim.taskId)).toEqual(
+      Array.from({ length: 10 }, (_, index) => `t${19_990 + index}`),
+    );
     expect((ledger as unknown as { heap: unknown[] }).heap.length).toBe(0);
   });
 });

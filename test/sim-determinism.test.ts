@@ -14,7 +14,16 @@ import { withoutTimings } from './support/sim-traces.js';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const FIXTURE = 'test/fixtures/traces/azure-functions-2019';
-const BASELINES = ['hybrid-histogram', 'keepalive-10m', 'keepalive-20m', 'never-unload', 'hpa', 'kpa', 'openwhisk', 'oracle'];
+const BASELINES = [
+  'hybrid-histogram',
+  'keepalive-10m',
+  'keepalive-20m',
+  'never-unload',
+  'hpa',
+  'kpa',
+  'openwhisk',
+  'oracle',
+];
 const ALL_NAMES = ['adaptive', ...BASELINES];
 
 const POLICIES: PolicyEntry[] = [
@@ -25,24 +34,32 @@ const POLICIES: PolicyEntry[] = [
 
 function options(seeds: number[], arrivals: ArrivalPattern, durations: 'average' | 'sampled' = 'average'): SimOptions {
   return {
-    seeds, coldStartMs: 0, check: true,
+    seeds,
+    coldStartMs: 0,
+    check: true,
     traceFor: async (seed) => (await loadAzureFunctions(resolve(ROOT, FIXTURE), { arrivals, durations, seed })).trace,
   };
 }
 
 describe('runSimulation is deterministic', () => {
-  it.each<ArrivalPattern>(['poisson', 'uniform'])('same seeds, %s arrivals → deep-equal results (timings aside)', async (arrivals) => {
-    const first = await runSimulation(POLICIES, options([1, 2], arrivals, 'sampled'));
-    const second = await runSimulation(POLICIES, options([1, 2], arrivals, 'sampled'));
-    expect(first.results).toHaveLength(POLICIES.length * 2);
-    expect(withoutTimings(second.results)).toEqual(withoutTimings(first.results));
-    expect(second.invocationsPerSeed).toEqual(first.invocationsPerSeed);
-    expect(first.results.map((r) => [r.policy, r.seed])).toEqual([1, 2].flatMap((seed) => POLICIES.map((p) => [p.label, seed])));
-  });
+  it.each<ArrivalPattern>(['poisson', 'uniform'])(
+    'same seeds, %s arrivals → deep-equal results (timings aside)',
+    async (arrivals) => {
+      const first = await runSimulation(POLICIES, options([1, 2], arrivals, 'sampled'));
+      const second = await runSimulation(POLICIES, options([1, 2], arrivals, 'sampled'));
+      expect(first.results).toHaveLength(POLICIES.length * 2);
+      expect(withoutTimings(second.results)).toEqual(withoutTimings(first.results));
+      expect(second.invocationsPerSeed).toEqual(first.invocationsPerSeed);
+      expect(first.results.map((r) => [r.policy, r.seed])).toEqual(
+        [1, 2].flatMap((seed) => POLICIES.map((p) => [p.label, seed])),
+      );
+    },
+  );
 
   it('different seeds with uniform arrivals give different results (the seed reaches the trace)', async () => {
     const { results } = await runSimulation(POLICIES, options([1, 2], 'uniform'));
-    const bySeed = (seed: number) => withoutTimings(results.filter((r) => r.seed === seed)).map(({ seed: _seed, ...rest }) => rest);
+    const bySeed = (seed: number) =>
+      withoutTimings(results.filter((r) => r.seed === seed)).map(({ seed: _seed, ...rest }) => rest);
     expect(bySeed(2)).not.toEqual(bySeed(1));
     // Uniform keeps every minute's count, so the invocations match; their placement does not.
     const kpa = (seed: number) => results.find((r) => r.policy === 'kpa' && r.seed === seed)!;
@@ -52,13 +69,17 @@ describe('runSimulation is deterministic', () => {
 
   it('even arrivals with average durations use no randomness: every seed gives the same numbers', async () => {
     const { results } = await runSimulation(POLICIES, options([3, 11], 'even'));
-    const bySeed = (seed: number) => withoutTimings(results.filter((r) => r.seed === seed)).map(({ seed: _seed, ...rest }) => rest);
+    const bySeed = (seed: number) =>
+      withoutTimings(results.filter((r) => r.seed === seed)).map(({ seed: _seed, ...rest }) => rest);
     expect(bySeed(11)).toEqual(bySeed(3));
   });
 
   it('reports progress once per policy and seed', async () => {
     const seen: [number, number, string][] = [];
-    await runSimulation(POLICIES.slice(0, 3), { ...options([1, 2], 'uniform'), onProgress: (done, total, label) => seen.push([done, total, label]) });
+    await runSimulation(POLICIES.slice(0, 3), {
+      ...options([1, 2], 'uniform'),
+      onProgress: (done, total, label) => seen.push([done, total, label]),
+    });
     expect(seen.map(([done, total]) => `${done}/${total}`)).toEqual(['1/6', '2/6', '3/6', '4/6', '5/6', '6/6']);
     expect(seen.map(([, , label]) => label).slice(0, 3)).toEqual(POLICIES.slice(0, 3).map((p) => p.label));
   });
@@ -68,7 +89,13 @@ describe('runSimulation is deterministic', () => {
 const run = promisify(execFile);
 const bin = join(ROOT, 'bin', 'swarmlet.js');
 const swarmlet = (args: string[]) => run(process.execPath, [bin, ...args], { cwd: ROOT, maxBuffer: 64 * 2 ** 20 });
-const failing = (args: string[]) => swarmlet(args).then(() => { throw new Error(`expected ${args.join(' ')} to fail`); }, (error: { code: number; stdout: string; stderr: string }) => error);
+const failing = (args: string[]) =>
+  swarmlet(args).then(
+    () => {
+      throw new Error(`expected ${args.join(' ')} to fail`);
+    },
+    (error: { code: number; stdout: string; stderr: string }) => error,
+  );
 
 const tempDirs: string[] = [];
 afterAll(() => Promise.all(tempDirs.map((dir) => rm(dir, { recursive: true, force: true }))));
@@ -81,7 +108,18 @@ async function tempDir(): Promise<string> {
 describe('swarmlet sim (end to end)', () => {
   it('two runs with the same seeds write byte-identical reports and print every policy', async () => {
     const [a, b] = [await tempDir(), await tempDir()];
-    const args = (out: string) => ['sim', '--trace', FIXTURE, '--seeds', '2', '--arrivals', 'uniform', '--out', out, '--no-progress'];
+    const args = (out: string) => [
+      'sim',
+      '--trace',
+      FIXTURE,
+      '--seeds',
+      '2',
+      '--arrivals',
+      'uniform',
+      '--out',
+      out,
+      '--no-progress',
+    ];
     const first = await swarmlet(args(a));
     await swarmlet(args(b));
     for (const file of ['report.json', 'results.csv', 'pareto.svg']) {
@@ -92,11 +130,20 @@ describe('swarmlet sim (end to end)', () => {
     expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
 
     expect(first.stdout).toMatch(/^seeds 1, 2 · \d+ invocations per seed · arrivals uniform · durations average\n/);
-    const tableRows = first.stdout.split('\n').filter((line) => line.startsWith('| ')).map((line) => line.split('|')[1]!.trim());
+    const tableRows = first.stdout
+      .split('\n')
+      .filter((line) => line.startsWith('| '))
+      .map((line) => line.split('|')[1]!.trim());
     for (const name of ALL_NAMES) expect(tableRows, name).toContain(name);
-    expect(tableRows.filter((name) => name.startsWith('adaptive λ='))).toEqual([600, 1800, 3600, 7200, 14400, 28800, 57600, 115200].map((price) => `adaptive λ=${price}s`)); // the default sweep
+    expect(tableRows.filter((name) => name.startsWith('adaptive λ='))).toEqual(
+      [600, 1800, 3600, 7200, 14400, 28800, 57600, 115200].map((price) => `adaptive λ=${price}s`),
+    ); // the default sweep
 
-    const report = JSON.parse(await readFile(join(a, 'report.json'), 'utf8')) as { seeds: number[]; baseline: string; rows: { policy: string; seeds: number; wastedPercentOfBaseline: { mean: number } }[] };
+    const report = JSON.parse(await readFile(join(a, 'report.json'), 'utf8')) as {
+      seeds: number[];
+      baseline: string;
+      rows: { policy: string; seeds: number; wastedPercentOfBaseline: { mean: number } }[];
+    };
     expect(report.seeds).toEqual([1, 2]);
     expect(report.baseline).toBe('keepalive-10m');
     expect(report.rows.find((r) => r.policy === 'keepalive-10m')!.wastedPercentOfBaseline.mean).toBe(100);
@@ -110,11 +157,24 @@ describe('swarmlet sim (end to end)', () => {
 
   it('--json prints the same report it writes; --seeds as a list is honoured', async () => {
     const out = await tempDir();
-    const { stdout } = await swarmlet(['sim', '--trace', FIXTURE, '--seeds', '7,9', '--policy', 'oracle,never-unload', '--out', out, '--no-progress', '--json']);
+    const { stdout } = await swarmlet([
+      'sim',
+      '--trace',
+      FIXTURE,
+      '--seeds',
+      '7,9',
+      '--policy',
+      'oracle,never-unload',
+      '--out',
+      out,
+      '--no-progress',
+      '--json',
+    ]);
     expect(stdout).toBe(await readFile(join(out, 'report.json'), 'utf8'));
     const report = JSON.parse(stdout) as { seeds: number[]; rows: { policy: string }[] };
     expect(report.seeds).toEqual([7, 9]);
-    expect(report.rows.map((r) => r.policy)).toEqual(['oracle', 'never-unload', 'keepalive-10m']); // the baseline is always added
+    // the baseline is always added
+    expect(report.rows.map((r) => r.policy)).toEqual(['oracle', 'never-unload', 'keepalive-10m']);
   });
 
   it.each([

@@ -25,17 +25,33 @@ describe('percentile (numpy linear)', () => {
   });
 });
 
-const outcome = (appId: string, calls: number, coldStarts: number, wastedMbMs = 0): AppOutcome => ({ appId, calls, coldStarts, wastedMbMs });
+const outcome = (appId: string, calls: number, coldStarts: number, wastedMbMs = 0): AppOutcome => ({
+  appId,
+  calls,
+  coldStarts,
+  wastedMbMs,
+});
 
 describe('summarize', () => {
-  const outcomes = [outcome('one-call', 1, 1, 1024 * 1000), outcome('b', 5, 1), outcome('c', 5, 3, 2048 * 500), outcome('d', 3, 3), outcome('none', 0, 0)];
+  const outcomes = [
+    outcome('one-call', 1, 1, 1024 * 1000),
+    outcome('b', 5, 1),
+    outcome('c', 5, 3, 2048 * 500),
+    outcome('d', 3, 3),
+    outcome('none', 0, 0),
+  ];
 
   it('per-app percentiles cover apps with ≥ 2 calls; first calls excluded and included', () => {
     const result = summarize('p', 4, outcomes, 12.5);
     // Without the first call: b 0/4 = 0 %, c 2/4 = 50 %, d 2/2 = 100 % → p75 of [0, 50, 100] = 75.
     // With it: b 1/5 = 20 %, c 3/5 = 60 %, d 3/3 = 100 % → p75 of [20, 60, 100] = 80.
     expect(result).toEqual({
-      policy: 'p', seed: 4, apps: 5, appsWithTwoCalls: 3, calls: 14, coldStarts: 8,
+      policy: 'p',
+      seed: 4,
+      apps: 5,
+      appsWithTwoCalls: 3,
+      calls: 14,
+      coldStarts: 8,
       coldPercentOverall: (100 * 8) / 14,
       p75AppColdPercent: 75,
       p75AppColdPercentWithFirst: 80,
@@ -67,18 +83,38 @@ describe('summarize', () => {
 });
 
 function result(policy: string, seed: number, wastedGbSeconds: number, p75 = 10, replayMs = 1): PolicyResult {
-  return { policy, seed, apps: 3, appsWithTwoCalls: 2, calls: 100, coldStarts: 5, coldPercentOverall: 5, p75AppColdPercent: p75, p75AppColdPercentWithFirst: p75 + 1, wastedGbSeconds, replayMs };
+  return {
+    policy,
+    seed,
+    apps: 3,
+    appsWithTwoCalls: 2,
+    calls: 100,
+    coldStarts: 5,
+    coldPercentOverall: 5,
+    p75AppColdPercent: p75,
+    p75AppColdPercentWithFirst: p75 + 1,
+    wastedGbSeconds,
+    replayMs,
+  };
 }
 
 describe('buildRows', () => {
   const results = [
-    result('keepalive-10m', 1, 10, 50), result('x', 1, 5, 2), result('adaptive λ=1s', 1, 20, 1),
-    result('keepalive-10m', 2, 20, 50), result('x', 2, 30, 4), result('adaptive λ=1s', 2, 10, 3),
+    result('keepalive-10m', 1, 10, 50),
+    result('x', 1, 5, 2),
+    result('adaptive λ=1s', 1, 20, 1),
+    result('keepalive-10m', 2, 20, 50),
+    result('x', 2, 30, 4),
+    result('adaptive λ=1s', 2, 10, 3),
   ];
   const rows = buildRows(results, 'keepalive-10m', new Map([['adaptive λ=1s', 'adaptive']]));
 
   it('one row per policy in first-seen order, with seeds counted and families attached', () => {
-    expect(rows.map((r) => [r.policy, r.seeds, r.family])).toEqual([['keepalive-10m', 2, undefined], ['x', 2, undefined], ['adaptive λ=1s', 2, 'adaptive']]);
+    expect(rows.map((r) => [r.policy, r.seeds, r.family])).toEqual([
+      ['keepalive-10m', 2, undefined],
+      ['x', 2, undefined],
+      ['adaptive λ=1s', 2, 'adaptive'],
+    ]);
   });
 
   it('waste is normalised to the baseline of the same seed (baseline = 100), spread over seeds', () => {
@@ -97,7 +133,12 @@ describe('buildRows', () => {
 });
 
 describe('renderTable and toCsv', () => {
-  const results = [result('keepalive-10m', 1, 10, 50), result('x', 1, 5, 2), result('keepalive-10m', 2, 20, 50), result('x', 2, 30, 4)];
+  const results = [
+    result('keepalive-10m', 1, 10, 50),
+    result('x', 1, 5, 2),
+    result('keepalive-10m', 2, 20, 50),
+    result('x', 2, 30, 4),
+  ];
   const rows = buildRows(results, 'keepalive-10m', new Map());
 
   it('the table has a header, a rule and one line per policy; a spread shows as mean (min–max)', () => {
@@ -116,7 +157,9 @@ describe('renderTable and toCsv', () => {
   it('the CSV has one line per result, numbers bare and names quoted (quotes doubled)', () => {
     const csv = toCsv([...results, result('odd "name", really', 3, 1)]);
     const lines = csv.split('\n');
-    expect(lines[0]).toBe('policy,seed,apps,appsWithTwoCalls,calls,coldStarts,coldPercentOverall,p75AppColdPercent,p75AppColdPercentWithFirst,wastedGbSeconds');
+    expect(lines[0]).toBe(
+      'policy,seed,apps,appsWithTwoCalls,calls,coldStarts,coldPercentOverall,p75AppColdPercent,p75AppColdPercentWithFirst,wastedGbSeconds',
+    );
     expect(lines[1]).toBe('"keepalive-10m",1,3,2,100,5,5,50,51,10');
     expect(lines[5]).toBe('"odd ""name"", really",3,3,2,100,5,5,10,11,1');
     expect(lines).toHaveLength(results.length + 3); // header, rows, trailing newline
@@ -139,13 +182,26 @@ function tagsBalance(svg: string): boolean {
 describe('paretoSvg', () => {
   const spread = (mean: number) => ({ mean, min: mean, max: mean });
   const row = (policy: string, x: number, y: number, family?: string): PolicyRow => ({
-    policy, family, seeds: 1, p75AppColdPercent: spread(x), p75AppColdPercentWithFirst: spread(x), coldPercentOverall: spread(1),
-    wastedPercentOfBaseline: spread(y), wastedGbHours: spread(1), invocationsPerSecond: 1,
+    policy,
+    family,
+    seeds: 1,
+    p75AppColdPercent: spread(x),
+    p75AppColdPercentWithFirst: spread(x),
+    coldPercentOverall: spread(1),
+    wastedPercentOfBaseline: spread(y),
+    wastedGbHours: spread(1),
+    invocationsPerSecond: 1,
   });
   const rows = [
-    row('keepalive-10m', 50, 100), row('never-unload', 0, 185), row('oracle', 0, 0), row('a<b & c', 20, 90),
-    row('adaptive λ=1', 17, 120, 'adaptive'), row('adaptive λ=2', 8, 135, 'adaptive'), row('adaptive λ=3', 4, 160, 'adaptive'),
-    row('other 1', 30, 80, 'other'), row('other 2', 10, 95, 'other'),
+    row('keepalive-10m', 50, 100),
+    row('never-unload', 0, 185),
+    row('oracle', 0, 0),
+    row('a<b & c', 20, 90),
+    row('adaptive λ=1', 17, 120, 'adaptive'),
+    row('adaptive λ=2', 8, 135, 'adaptive'),
+    row('adaptive λ=3', 4, 160, 'adaptive'),
+    row('other 1', 30, 80, 'other'),
+    row('other 2', 10, 95, 'other'),
   ];
   const svg = paretoSvg(rows, 'cold <vs> waste & more');
 

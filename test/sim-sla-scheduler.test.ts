@@ -4,8 +4,13 @@ import { HighReserve } from '../src/sim/sla/high-reserve.js';
 import { slaScheduler, type SlaSchedulerOptions } from '../src/sim/sla/schedulers.js';
 import { replaySla, type Scheduler, type SlaRequest } from '../src/sim/sla/sla-replay.js';
 
-const request = (id: number, arrivalMs: number, costMs: number, priorityClass: SlaRequest['priorityClass'], deadlineAtMs?: number): SlaRequest =>
-  ({ id, owner: 'o', arrivalMs, costMs, priorityClass, deadlineAtMs });
+const request = (
+  id: number,
+  arrivalMs: number,
+  costMs: number,
+  priorityClass: SlaRequest['priorityClass'],
+  deadlineAtMs?: number,
+): SlaRequest => ({ id, owner: 'o', arrivalMs, costMs, priorityClass, deadlineAtMs });
 
 describe('admission control (predicted wait against deadline or limit)', () => {
   const control = () => new AdmissionControl({ exempt: ['high'], noDeadlineWaitLimitMs: 60_000 });
@@ -26,7 +31,10 @@ describe('admission control (predicted wait against deadline or limit)', () => {
     admission.add(request(1, 0, 15_000, 'normal', 20_000), 0);
     // Due after request 1: it waits 15 s, and 15 + 10 > 22.
     const late = request(2, 0, 10_000, 'normal', 22_000);
-    expect(admission.check(late, 0, { servers: 1, aheadMs: 0 })).toMatchObject({ accepted: false, reason: 'deadline-unreachable' });
+    expect(admission.check(late, 0, { servers: 1, aheadMs: 0 })).toMatchObject({
+      accepted: false,
+      reason: 'deadline-unreachable',
+    });
     admission.remove(1);
     expect(admission.check(late, 0, { servers: 1, aheadMs: 0 })).toEqual({ accepted: true });
   });
@@ -39,15 +47,21 @@ describe('admission control (predicted wait against deadline or limit)', () => {
     expect(pushy.accepted === false && pushy.message).toContain('admitted normal request 1');
     const hopeless = control();
     hopeless.add(request(1, 0, 10_000, 'normal', 5_000), 0); // late whatever comes
-    expect(hopeless.check(request(2, 0, 2_000, 'normal', 3_000), 0, { servers: 1, aheadMs: 0 })).toEqual({ accepted: true });
+    expect(hopeless.check(request(2, 0, 2_000, 'normal', 3_000), 0, { servers: 1, aheadMs: 0 })).toEqual({
+      accepted: true,
+    });
   });
 
   it('holds work without a deadline to the wait limit, and never refuses an exempt class', () => {
-    expect(control().check(request(1, 0, 1_000, 'low'), 0, { servers: 1, aheadMs: 59_000 })).toEqual({ accepted: true });
+    expect(control().check(request(1, 0, 1_000, 'low'), 0, { servers: 1, aheadMs: 59_000 })).toEqual({
+      accepted: true,
+    });
     const refused = control().check(request(1, 0, 1_000, 'low'), 0, { servers: 1, aheadMs: 61_000 });
     expect(refused).toMatchObject({ accepted: false, reason: 'wait-over-limit' });
     expect(refused.accepted === false && refused.message).toContain('exceeds the limit of 60.0 s');
-    expect(control().check(request(1, 0, 1_000, 'high', 2_000), 0, { servers: 1, aheadMs: 1e9 })).toEqual({ accepted: true });
+    expect(control().check(request(1, 0, 1_000, 'high', 2_000), 0, { servers: 1, aheadMs: 1e9 })).toEqual({
+      accepted: true,
+    });
   });
 });
 
@@ -76,8 +90,12 @@ describe('high reserve sized from forecast high demand', () => {
   });
 
   it('names the field, the value and the fix for bad options', () => {
-    expect(() => new HighReserve({ ...options, headroom: 0.5 })).toThrow('high reserve headroom = 0.5: use a factor ≥ 1 (1 = exactly the forecast)');
-    expect(() => new HighReserve({ ...options, fastWindowMs: 0 })).toThrow('high reserve fastWindowMs = 0: use a window > 0 ms');
+    expect(() => new HighReserve({ ...options, headroom: 0.5 })).toThrow(
+      'high reserve headroom = 0.5: use a factor ≥ 1 (1 = exactly the forecast)',
+    );
+    expect(() => new HighReserve({ ...options, fastWindowMs: 0 })).toThrow(
+      'high reserve fastWindowMs = 0: use a window > 0 ms',
+    );
   });
 });
 
@@ -97,12 +115,22 @@ function startTimes(requests: readonly SlaRequest[], servers: number, scheduler:
 }
 
 describe('SLA scheduler: reserve, lending and admission wired together', () => {
-  const fixed = (fixedServers: number, admission: SlaSchedulerOptions['admission'] = false): SlaSchedulerOptions =>
-    ({ queue: { agingBelowHigh: true }, reserve: { fixedServers }, lendWithinMs: 10_000, admission });
+  const fixed = (fixedServers: number, admission: SlaSchedulerOptions['admission'] = false): SlaSchedulerOptions => ({
+    queue: { agingBelowHigh: true },
+    reserve: { fixedServers },
+    lendWithinMs: 10_000,
+    admission,
+  });
 
   it('keeps long lower work off the reserved servers, lends them to short work, and high starts at once', () => {
     // 4 servers, 2 reserved. At 0: two long low requests, a short one, a third long one; a high one at 1 s.
-    const requests = [request(0, 0, 60_000, 'low'), request(1, 0, 60_000, 'low'), request(2, 0, 5_000, 'low'), request(3, 0, 60_000, 'low'), request(4, 1_000, 5_000, 'high', 41_000)];
+    const requests = [
+      request(0, 0, 60_000, 'low'),
+      request(1, 0, 60_000, 'low'),
+      request(2, 0, 5_000, 'low'),
+      request(3, 0, 60_000, 'low'),
+      request(4, 1_000, 5_000, 'high', 41_000),
+    ];
     const reserved = startTimes(requests, 4, slaScheduler(fixed(2)));
     expect(Object.fromEntries(reserved)).toEqual({ 0: 0, 1: 0, 2: 0, 3: 60_000, 4: 1_000 });
     // Without a reserve the third long request takes the last server, and high waits for the short one.
@@ -112,12 +140,26 @@ describe('SLA scheduler: reserve, lending and admission wired together', () => {
 
   it('refuses lower work that cannot make its deadline, counts it apart with the reason, and completes all it accepted', () => {
     // One server busy 100 s with the first request: the second (deadline 50 s) cannot start before 100 s.
-    const requests = [request(0, 0, 100_000, 'normal', 300_000), request(1, 1_000, 10_000, 'normal', 50_000), request(2, 2_000, 1_000, 'high', 40_000)];
+    const requests = [
+      request(0, 0, 100_000, 'normal', 300_000),
+      request(1, 1_000, 10_000, 'normal', 50_000),
+      request(2, 2_000, 1_000, 'high', 40_000),
+    ];
     const outcome = replaySla(requests, 1, slaScheduler(fixed(0, { exempt: ['high'], noDeadlineWaitLimitMs: 60_000 })));
     expect(outcome.scheduler).toBe('sla-queue (reserve 0, admission)');
     const normal = outcome.classes.find((c) => c.priorityClass === 'normal')!;
     expect(normal).toMatchObject({ requests: 2, completed: 1, rejected: 1, deadlineMisses: 0 });
-    expect(normal.rejections).toEqual([{ reason: 'deadline-unreachable', count: 1, example: expect.stringContaining('normal request 1 refused: predicted wait 99.0 s') }]);
-    expect(outcome.classes.find((c) => c.priorityClass === 'high')).toMatchObject({ requests: 1, completed: 1, rejected: 0 });
+    expect(normal.rejections).toEqual([
+      {
+        reason: 'deadline-unreachable',
+        count: 1,
+        example: expect.stringContaining('normal request 1 refused: predicted wait 99.0 s'),
+      },
+    ]);
+    expect(outcome.classes.find((c) => c.priorityClass === 'high')).toMatchObject({
+      requests: 1,
+      completed: 1,
+      rejected: 0,
+    });
   });
 });

@@ -6,7 +6,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { seededRng } from '../src/core/clock.js';
 import { InputError } from '../src/core/errors.js';
 import { placeArrivals, sampleDurations, Scratch } from '../src/sim/traces/arrivals.js';
-import { AZURE_FUNCTIONS_FILES, loadAzureFunctions, type AzureFunctionsOptions } from '../src/sim/traces/azure-functions.js';
+import {
+  AZURE_FUNCTIONS_FILES,
+  loadAzureFunctions,
+  type AzureFunctionsOptions,
+} from '../src/sim/traces/azure-functions.js';
 import { llmTrace, loadAzureLlm } from '../src/sim/traces/azure-llm.js';
 import type { TraceApp } from '../src/sim/trace.js';
 
@@ -21,7 +25,11 @@ const DAY_MS = 24 * 3_600_000;
 /** The fixture parsed independently of the loader: per row, the fields of each file. */
 async function rowsOf(dir: string, file: string): Promise<string[][]> {
   const text = await readFile(join(dir, file), 'utf8');
-  return text.trim().split(/\r?\n/).slice(1).map((line) => line.split(','));
+  return text
+    .trim()
+    .split(/\r?\n/)
+    .slice(1)
+    .map((line) => line.split(','));
 }
 
 async function fixtureCounts(): Promise<number[][]> {
@@ -36,7 +44,9 @@ function perMinute(arrivalsMs: Float64Array, minutes: number): number[] {
 
 /** Apps whose arrivals are not ascending (a plain loop: one expect per call would take seconds on the real trace). */
 function unsortedApps(apps: readonly TraceApp[]): string[] {
-  return apps.filter((app) => app.arrivalsMs.some((t, i) => i > 0 && t < app.arrivalsMs[i - 1]!)).map((app) => app.appId);
+  return apps
+    .filter((app) => app.arrivalsMs.some((t, i) => i > 0 && t < app.arrivalsMs[i - 1]!))
+    .map((app) => app.appId);
 }
 
 function load(options: Partial<AzureFunctionsOptions> = {}, dir = GOOD) {
@@ -77,7 +87,14 @@ describe('loadAzureFunctions: the fixture (first 12 rows)', () => {
       expect(Array.from(app.arrivalsMs)).toEqual(expected);
     });
     const total = counts.flat().reduce((a, b) => a + b, 0);
-    expect(stats).toMatchObject({ rows: 12, apps: 12, skippedRows: 0, invocations: total, countedInvocations: total, hashMismatches: 0 });
+    expect(stats).toMatchObject({
+      rows: 12,
+      apps: 12,
+      skippedRows: 0,
+      invocations: total,
+      countedInvocations: total,
+      hashMismatches: 0,
+    });
   });
 
   it('one app per row: ids from the invocation file, memory = AverageAllocatedMb, durations = Average', async () => {
@@ -179,7 +196,13 @@ describe('durations', () => {
     const draws = sampleDurations(points, 200_000, seededRng(9));
     expect(draws.every((d) => d >= 10 && d <= 5000)).toBe(true);
     // The share of draws at or below each point is its rank (sd of a share ≈ 0.001 here).
-    for (const [rank, value] of [[1, 20], [25, 100], [50, 200], [75, 400], [99, 1000]] as const) {
+    for (const [rank, value] of [
+      [1, 20],
+      [25, 100],
+      [50, 200],
+      [75, 400],
+      [99, 1000],
+    ] as const) {
       const share = draws.filter((d) => d <= value).length / draws.length;
       expect(Math.abs(share - rank / 100), `p${rank}`).toBeLessThan(0.005);
     }
@@ -211,9 +234,17 @@ describe('bad input', () => {
     const { trace, issues, stats } = await load({}, BAD);
     const where = issues.map((issue) => `${issue.file.split('/').at(-1)}:${issue.line}`);
     expect(where.sort()).toEqual(
-      ['invocations_per_minute.csv:4', 'invocations_per_minute.csv:8', 'invocations_per_minute.csv:13', 'durations_ms.csv:6', 'durations_ms.csv:12', 'memory_mb.csv:10'].sort(),
+      [
+        'invocations_per_minute.csv:4',
+        'invocations_per_minute.csv:8',
+        'invocations_per_minute.csv:13',
+        'durations_ms.csv:6',
+        'durations_ms.csv:12',
+        'memory_mb.csv:10',
+      ].sort(),
     );
-    const message = (line: number, file: string) => issues.find((issue) => issue.line === line && issue.file.endsWith(file))?.message;
+    const message = (line: number, file: string) =>
+      issues.find((issue) => issue.line === line && issue.file.endsWith(file))?.message;
     expect(message(4, 'invocations_per_minute.csv')).toMatch(/minute_7 = 'abc' is not a number/);
     expect(message(8, 'invocations_per_minute.csv')).toMatch(/minute_100 = 1\.5, must be a whole number/);
     expect(message(13, 'invocations_per_minute.csv')).toMatch(/expected 1443 columns as in the header, found 1433/);
@@ -227,47 +258,76 @@ describe('bad input', () => {
 
   it('a missing file throws, naming the file and where to get it', async () => {
     const dir = await tempCopy((name, text) => (name === AZURE_FUNCTIONS_FILES.memory ? undefined : text));
-    await expect(load({}, dir)).rejects.toThrow(/memory_mb\.csv: cannot read the file \(ENOENT\)\. Fix: put the Azure Functions 2019 trace files/);
+    await expect(load({}, dir)).rejects.toThrow(
+      /memory_mb\.csv: cannot read the file \(ENOENT\)\. Fix: put the Azure Functions 2019 trace files/,
+    );
   });
 
   it('a bad header throws, naming the file and the expected columns', async () => {
-    const dir = await tempCopy((name, text) => (name === AZURE_FUNCTIONS_FILES.durations ? text.replace('percentile_Average_50', 'p50') : text));
-    await expect(load({}, dir)).rejects.toThrow(/durations_ms\.csv: bad header: missing column\(s\) percentile_Average_50/);
-    const minutes = await tempCopy((name, text) => (name === AZURE_FUNCTIONS_FILES.invocations ? text.replace('minute_3,', 'minute_33,') : text));
-    await expect(load({}, minutes)).rejects.toThrow(/invocations_per_minute\.csv: bad header: column 6 is 'minute_33', expected minute_3/);
+    const dir = await tempCopy((name, text) =>
+      name === AZURE_FUNCTIONS_FILES.durations ? text.replace('percentile_Average_50', 'p50') : text,
+    );
+    await expect(load({}, dir)).rejects.toThrow(
+      /durations_ms\.csv: bad header: missing column\(s\) percentile_Average_50/,
+    );
+    const minutes = await tempCopy((name, text) =>
+      name === AZURE_FUNCTIONS_FILES.invocations ? text.replace('minute_3,', 'minute_33,') : text,
+    );
+    await expect(load({}, minutes)).rejects.toThrow(
+      /invocations_per_minute\.csv: bad header: column 6 is 'minute_33', expected minute_3/,
+    );
   });
 
   it('a quote anywhere fails loudly with file and line (the splitter does not handle quoting)', async () => {
-    const dir = await tempCopy((name, text) => (name === AZURE_FUNCTIONS_FILES.memory ? text.replace('f416753299', '"f416753299') : text));
+    const dir = await tempCopy((name, text) =>
+      name === AZURE_FUNCTIONS_FILES.memory ? text.replace('f416753299', '"f416753299') : text,
+    );
     await expect(load({}, dir)).rejects.toThrow(/memory_mb\.csv:10: contains a quote character/);
   });
 
   it('rows missing from one file are reported, extra rows too', async () => {
-    const short = await tempCopy((name, text) => (name === AZURE_FUNCTIONS_FILES.memory ? text.split('\r\n').slice(0, 11).join('\r\n') : text));
+    const short = await tempCopy((name, text) =>
+      name === AZURE_FUNCTIONS_FILES.memory ? text.split('\r\n').slice(0, 11).join('\r\n') : text,
+    );
     const { issues, stats } = await load({}, short);
     expect(issues.map((issue) => issue.line)).toEqual([12, 13]);
     expect(issues[0]!.message).toMatch(/missing: the file has only 10 data rows/);
     expect(stats.apps).toBe(10);
-    const long = await tempCopy((name, text) => (name === AZURE_FUNCTIONS_FILES.invocations ? text.split('\r\n').slice(0, 11).join('\r\n') : text));
+    const long = await tempCopy((name, text) =>
+      name === AZURE_FUNCTIONS_FILES.invocations ? text.split('\r\n').slice(0, 11).join('\r\n') : text,
+    );
     const extra = await load({}, long);
-    expect(extra.issues.map((issue) => `${issue.file.split('/').at(-1)}:${issue.line}`)).toEqual(['durations_ms.csv:12', 'memory_mb.csv:12']);
+    expect(extra.issues.map((issue) => `${issue.file.split('/').at(-1)}:${issue.line}`)).toEqual([
+      'durations_ms.csv:12',
+      'memory_mb.csv:12',
+    ]);
   });
 });
 
 describe('the real Azure Functions 2019 sample in ../shared/traces', () => {
   it('loads 1,000 apps and 588,258 invocations fast, every minute count kept', async () => {
-    expect(existsSync(REAL), `the real trace is missing: expected ${REAL} (shared/traces beside the repository)`).toBe(true);
+    expect(existsSync(REAL), `the real trace is missing: expected ${REAL} (shared/traces beside the repository)`).toBe(
+      true,
+    );
     const started = performance.now();
-    const { trace, issues, stats } = await loadAzureFunctions(REAL, { arrivals: 'uniform', durations: 'sampled', seed: 1 });
+    const { trace, issues, stats } = await loadAzureFunctions(REAL, {
+      arrivals: 'uniform',
+      durations: 'sampled',
+      seed: 1,
+    });
     const elapsedMs = performance.now() - started;
-    console.log(`full Azure Functions day: ${stats.invocations} invocations, ${trace.apps.length} apps in ${elapsedMs.toFixed(0)} ms`);
+    console.log(
+      `full Azure Functions day: ${stats.invocations} invocations, ${trace.apps.length} apps in ${elapsedMs.toFixed(0)} ms`,
+    );
     expect(issues).toEqual([]);
     expect(trace.apps).toHaveLength(1000);
     expect(trace.apps.reduce((sum, app) => sum + app.arrivalsMs.length, 0)).toBe(588_258);
     expect(stats).toMatchObject({ apps: 1000, invocations: 588_258, countedInvocations: 588_258, hashMismatches: 0 });
     expect(unsortedApps(trace.apps)).toEqual([]);
     const csv = await rowsOf(REAL, AZURE_FUNCTIONS_FILES.invocations);
-    const wrongMinutes = trace.apps.filter((app, row) => perMinute(app.arrivalsMs, 1440).some((n, minute) => n !== Number(csv[row]![minute + 3])));
+    const wrongMinutes = trace.apps.filter((app, row) =>
+      perMinute(app.arrivalsMs, 1440).some((n, minute) => n !== Number(csv[row]![minute + 3])),
+    );
     expect(wrongMinutes).toEqual([]);
     // Budget well under 1 s on a 2-core machine; generous here so a busy CI run does not flake.
     expect(elapsedMs).toBeLessThan(3000);
@@ -308,19 +368,30 @@ describe('loadAzureLlm', () => {
     // Kept: line 2 (03.9799600), line 3 (04, no fraction) and line 8 (04.6785310).
     expect(Array.from(requests.arrivalsMs)).toEqual([0, expect.closeTo(20.04, 6), expect.closeTo(698.571, 6)]);
     expect(Array.from(requests.contextTokens)).toEqual([4808, 3180, 6985]);
-    await expect(loadAzureLlm(join(tmpdir(), 'no-such-dir', 'code.csv'))).rejects.toThrow(/code\.csv: cannot read the file \(ENOENT\)\. Fix:/);
+    await expect(loadAzureLlm(join(tmpdir(), 'no-such-dir', 'code.csv'))).rejects.toThrow(
+      /code\.csv: cannot read the file \(ENOENT\)\. Fix:/,
+    );
   });
 
   it('llmTrace builds one sorted app whose durations come from the tokens', () => {
-    const requests = { arrivalsMs: new Float64Array([0, 50, 20]), contextTokens: new Uint32Array([100, 200, 300]), generatedTokens: new Uint32Array([1, 2, 3]) };
-    const trace = llmTrace(requests, { memoryMb: 2048, durationMs: (context, generated) => context / 10 + generated * 20 });
+    const requests = {
+      arrivalsMs: new Float64Array([0, 50, 20]),
+      contextTokens: new Uint32Array([100, 200, 300]),
+      generatedTokens: new Uint32Array([1, 2, 3]),
+    };
+    const trace = llmTrace(requests, {
+      memoryMb: 2048,
+      durationMs: (context, generated) => context / 10 + generated * 20,
+    });
     expect(trace.apps).toHaveLength(1);
     const app = trace.apps[0]!;
     expect([app.appId, app.ownerId, app.memoryMb]).toEqual(['llm', 'llm', 2048]);
     expect(Array.from(app.arrivalsMs)).toEqual([0, 20, 50]);
     expect(Array.from(app.durationsMs)).toEqual([30, 90, 60]);
     expect([trace.startMs, trace.endMs]).toEqual([0, 110]);
-    expect(() => llmTrace(requests, { memoryMb: 1, durationMs: () => Number.NaN })).toThrow(/durationMs: returned NaN for request 0/);
+    expect(() => llmTrace(requests, { memoryMb: 1, durationMs: () => Number.NaN })).toThrow(
+      /durationMs: returned NaN for request 0/,
+    );
   });
 
   it('reads the real hour: 8,819 requests over 3,436 s', async () => {

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { SWARMLET_STATES, canTransition, transitionReason, type SwarmletState } from '../src/core/swarmlet-lifecycle.js';
+import {
+  SWARMLET_STATES,
+  canTransition,
+  transitionReason,
+  type SwarmletState,
+} from '../src/core/swarmlet-lifecycle.js';
 
 /** DESIGN.md: starting → warming → idle ⇄ busy → draining → stopped, plus the exits and the morph (idle → warming). */
 const LEGAL: readonly [SwarmletState, SwarmletState][] = [
@@ -59,7 +64,9 @@ describe('swarmlet lifecycle', () => {
   it('stopped is terminal and every state can reach it', () => {
     expect(SWARMLET_STATES.filter((to) => canTransition('stopped', to))).toEqual([]);
     const reachesStopped = (state: SwarmletState, seen: Set<SwarmletState> = new Set()): boolean =>
-      state === 'stopped' || (!seen.has(state) && SWARMLET_STATES.some((to) => canTransition(state, to) && reachesStopped(to, new Set([...seen, state]))));
+      state === 'stopped' ||
+      (!seen.has(state) &&
+        SWARMLET_STATES.some((to) => canTransition(state, to) && reachesStopped(to, new Set([...seen, state]))));
     for (const state of SWARMLET_STATES) expect(reachesStopped(state), state).toBe(true);
   });
 });

@@ -5,7 +5,13 @@ import { seededRng } from '../src/core/clock.js';
 import { ADAPTIVE_WARM_DEFAULTS, adaptiveWarmPolicy } from '../src/decide/warm/adaptive-warm.js';
 import { cheapestWindow } from '../src/decide/warm/idle-window.js';
 import { warmPolicyByName } from '../src/decide/warm/registry.js';
-import { idleLoadedMs, isWarmAfter, type IdleContext, type WarmPlan, type WarmPolicy } from '../src/decide/warm/warm-policy.js';
+import {
+  idleLoadedMs,
+  isWarmAfter,
+  type IdleContext,
+  type WarmPlan,
+  type WarmPolicy,
+} from '../src/decide/warm/warm-policy.js';
 import { replayTrace } from '../src/sim/replay.js';
 import { runSimulation } from '../src/sim/run-sim.js';
 import { loadAzureFunctions } from '../src/sim/traces/azure-functions.js';
@@ -22,7 +28,10 @@ function window(samplesMs: readonly number[], coldPriceS: number, marginFraction
 
 /** The mean cost (s per MB) of a plan on idle times, with the replay's own warm/loaded rules. */
 function costOf(plan: WarmPlan, samplesMs: readonly number[], coldPriceS: number): number {
-  const total = samplesMs.reduce((sum, g) => sum + (isWarmAfter(plan, g) ? 0 : coldPriceS) + idleLoadedMs(plan, g) / 1000, 0);
+  const total = samplesMs.reduce(
+    (sum, g) => sum + (isWarmAfter(plan, g) ? 0 : coldPriceS) + idleLoadedMs(plan, g) / 1000,
+    0,
+  );
   return total / samplesMs.length;
 }
 
@@ -44,11 +53,23 @@ describe('cheapestWindow', () => {
   });
 
   it.each<[string, number[], number, WarmPlan, number]>([
-    ['1-s idle times, high price: a keep-alive just covering them (1 s × 1.1 + 1 s)', [1000, 1000, 1000], 3600, { keepAliveMs: 2100 }, 1],
+    [
+      '1-s idle times, high price: a keep-alive just covering them (1 s × 1.1 + 1 s)',
+      [1000, 1000, 1000],
+      3600,
+      { keepAliveMs: 2100 },
+      1,
+    ],
     ['price tiny: unload at once', [MINUTE, 2 * MINUTE], 0.001, { keepAliveMs: 0 }, 0.001],
     // Half 1 s, half 1 h, price 5 min: keep alive 2.1 s for the short ones, pay the cold start for the long ones
     // ((5 × 1 s + 5 × (300 + 2.1 s)) / 10 = 151.55 s; pre-warming for the hour would hold 361 s > 300 s each).
-    ['bimodal, low price: cover the short gaps, let the long ones go cold', [...Array<number>(5).fill(1000), ...Array<number>(5).fill(HOUR)], 300, { keepAliveMs: 2100 }, 151.55],
+    [
+      'bimodal, low price: cover the short gaps, let the long ones go cold',
+      [...Array<number>(5).fill(1000), ...Array<number>(5).fill(HOUR)],
+      300,
+      { keepAliveMs: 2100 },
+      151.55,
+    ],
   ])('%s', (_label, samples, priceS, plan, meanCostS) => {
     const choice = window(samples, priceS);
     expect(choice.plan).toEqual(plan);
@@ -73,7 +94,13 @@ describe('cheapestWindow', () => {
   });
 
   /** Mean cost of the cheapest plain keep-alive or plain pre-warm window with edges on the (widened) samples. */
-  function bruteForce(samples: readonly number[], priceS: number, marginFraction: number, marginMs: number, endsFromBelowPre: boolean): number {
+  function bruteForce(
+    samples: readonly number[],
+    priceS: number,
+    marginFraction: number,
+    marginMs: number,
+    endsFromBelowPre: boolean,
+  ): number {
     const sorted = [...samples].sort((x, y) => x - y);
     const pre = (s: number) => Math.max(0, s * (1 - marginFraction) - marginMs);
     const end = (s: number) => s * (1 + marginFraction) + marginMs;
@@ -83,22 +110,40 @@ describe('cheapestWindow', () => {
       for (let b = endsFromBelowPre || a < 0 ? 0 : a; b < sorted.length; b++) {
         const endMs = end(sorted[b]!);
         if (endMs < preMs) continue;
-        best = Math.min(best, costOf(preMs <= 0 ? { keepAliveMs: endMs } : { keepAliveMs: 0, prewarmAfterMs: preMs, prewarmKeepMs: endMs - preMs }, samples, priceS));
+        best = Math.min(
+          best,
+          costOf(
+            preMs <= 0
+              ? { keepAliveMs: endMs }
+              : { keepAliveMs: 0, prewarmAfterMs: preMs, prewarmKeepMs: endMs - preMs },
+            samples,
+            priceS,
+          ),
+        );
       }
     }
     return best;
   }
 
   it('property: its cost is the replay cost of its plan, and no window from a sample to a higher sample is cheaper', () => {
-    const sample = fc.integer({ min: 1, max: 4 * 3_600_000 }); // (a gap of exactly 0 is warm even when unloading at once; the window's cost model counts it cold)
+    // (a gap of exactly 0 is warm even when unloading at once; the window's cost model counts it cold)
+    const sample = fc.integer({ min: 1, max: 4 * 3_600_000 });
     fc.assert(
-      fc.property(fc.array(sample, { minLength: 1, maxLength: 14 }), fc.double({ min: 0.001, max: 20_000, noNaN: true }), fc.double({ min: 0, max: 0.5, noNaN: true }), fc.integer({ min: 1, max: 5000 }), (samples, priceS, marginFraction, marginMs) => {
-        const sorted = Float64Array.from(samples).sort();
-        const choice = cheapestWindow(sorted, sorted.length, priceS, marginFraction, marginMs);
-        const tolerance = 1e-9 * Math.max(1, priceS, ...samples.map((g) => g / 1000));
-        expect(Math.abs(choice.meanCostS - costOf(choice.plan, samples, priceS))).toBeLessThan(tolerance);
-        expect(choice.meanCostS).toBeLessThanOrEqual(bruteForce(samples, priceS, marginFraction, marginMs, true) + tolerance);
-      }),
+      fc.property(
+        fc.array(sample, { minLength: 1, maxLength: 14 }),
+        fc.double({ min: 0.001, max: 20_000, noNaN: true }),
+        fc.double({ min: 0, max: 0.5, noNaN: true }),
+        fc.integer({ min: 1, max: 5000 }),
+        (samples, priceS, marginFraction, marginMs) => {
+          const sorted = Float64Array.from(samples).sort();
+          const choice = cheapestWindow(sorted, sorted.length, priceS, marginFraction, marginMs);
+          const tolerance = 1e-9 * Math.max(1, priceS, ...samples.map((g) => g / 1000));
+          expect(Math.abs(choice.meanCostS - costOf(choice.plan, samples, priceS))).toBeLessThan(tolerance);
+          expect(choice.meanCostS).toBeLessThanOrEqual(
+            bruteForce(samples, priceS, marginFraction, marginMs, true) + tolerance,
+          );
+        },
+      ),
       { numRuns: 300, seed: 42 },
     );
   });
@@ -117,18 +162,29 @@ describe('cheapestWindow', () => {
 });
 
 /** Drives one policy over several apps' calls (non-overlapping per app) in global time order; plans per app. */
-function drive(policy: WarmPolicy, apps: readonly (readonly (readonly [number, number])[])[], context: (trueNextMs: number | undefined) => IdleContext = (next) => ({ nextArrivalMs: next })): WarmPlan[][] {
+function drive(
+  policy: WarmPolicy,
+  apps: readonly (readonly (readonly [number, number])[])[],
+  context: (trueNextMs: number | undefined) => IdleContext = (next) => ({ nextArrivalMs: next }),
+): WarmPlan[][] {
   const states = apps.map((_, a) => policy.newApp({ appId: `app-${a}`, memoryMb: 128 }));
-  const events = apps.flatMap((calls, a) => calls.flatMap(([arrivalMs, durationMs], i) => [
-    { a, i, atMs: arrivalMs, idle: false },
-    { a, i, atMs: arrivalMs + durationMs, idle: true },
-  ]));
+  const events = apps.flatMap((calls, a) =>
+    calls.flatMap(([arrivalMs, durationMs], i) => [
+      { a, i, atMs: arrivalMs, idle: false },
+      { a, i, atMs: arrivalMs + durationMs, idle: true },
+    ]),
+  );
   events.sort((x, y) => x.atMs - y.atMs || x.a - y.a || x.i - y.i || Number(x.idle) - Number(y.idle));
   const plans: WarmPlan[][] = apps.map(() => []);
   for (const { a, i, atMs, idle } of events) {
     const last = plans[a]!.at(-1);
     const calls = apps[a]!;
-    if (!idle) policy.onArrival(states[a], atMs, last === undefined || !isWarmAfter(last, atMs - (calls[i - 1]![0] + calls[i - 1]![1])));
+    if (!idle)
+      policy.onArrival(
+        states[a],
+        atMs,
+        last === undefined || !isWarmAfter(last, atMs - (calls[i - 1]![0] + calls[i - 1]![1])),
+      );
     else plans[a]!.push({ ...policy.onIdle(states[a], atMs, context(calls[i + 1]?.[0])) });
   }
   return plans;
@@ -137,7 +193,11 @@ function drive(policy: WarmPolicy, apps: readonly (readonly (readonly [number, n
 /** A call pattern that moves the experts around: short gaps, a 30-min rhythm, then long random gaps. */
 function mixedCalls(seed: number): [number, number][] {
   const rng = seededRng(seed);
-  const gaps = [...Array<number>(10).fill(2 * SECOND), ...Array<number>(40).fill(30 * MINUTE), ...Array.from({ length: 50 }, () => rng.next() * 6 * HOUR)];
+  const gaps = [
+    ...Array<number>(10).fill(2 * SECOND),
+    ...Array<number>(40).fill(30 * MINUTE),
+    ...Array.from({ length: 50 }, () => rng.next() * 6 * HOUR),
+  ];
   let t = 0;
   return gaps.map((gap) => {
     t += gap + 200;
@@ -147,7 +207,12 @@ function mixedCalls(seed: number): [number, number][] {
 
 describe('adaptiveWarmPolicy', () => {
   it('starts with the break-even keep-alive (ski rental: keep alive for the price of a cold start)', () => {
-    const [plans] = drive(adaptiveWarmPolicy({ coldPriceS: 900 }), [[[0, 10], [20 * MINUTE, 10]]]);
+    const [plans] = drive(adaptiveWarmPolicy({ coldPriceS: 900 }), [
+      [
+        [0, 10],
+        [20 * MINUTE, 10],
+      ],
+    ]);
     expect(plans![0]).toEqual({ keepAliveMs: 900_000 });
   });
 
@@ -166,7 +231,8 @@ describe('adaptiveWarmPolicy', () => {
       const k = warmUp(seen.plans);
       expect(k).toBeGreaterThanOrEqual(1); // it has to see an idle period first
       expect(k).toBeLessThanOrEqual(4);
-      for (const plan of seen.plans.slice(0, k)) expect(plan).toEqual({ keepAliveMs: ADAPTIVE_WARM_DEFAULTS.coldPriceS * 1000 });
+      for (const plan of seen.plans.slice(0, k))
+        expect(plan).toEqual({ keepAliveMs: ADAPTIVE_WARM_DEFAULTS.coldPriceS * 1000 });
       for (const plan of seen.plans.slice(k)) {
         // 30 min × (1 ∓ 0.1) ∓ 1 s: pre-warm at 1 619 s, loaded to 1 981 s, no keep-alive before it.
         expect(plan.keepAliveMs).toBe(0);
@@ -195,10 +261,12 @@ describe('adaptiveWarmPolicy', () => {
 
     it('tolerates arrival jitter inside the margin (±5 s): still no cold start after the first', () => {
       const rng = seededRng(3);
-      const jittered = calls.map(([t, d], i) => [i === 0 ? t : t + (rng.next() - 0.5) * 10 * SECOND, d] as [number, number]);
+      const jittered = calls.map(
+        ([t, d], i) => [i === 0 ? t : t + (rng.next() - 0.5) * 10 * SECOND, d] as [number, number],
+      );
       const ours = replayTrace(trace(40 * 30 * MINUTE, [app('cron', 100, jittered)]), adaptiveWarmPolicy(), REPLAY)[0]!;
       expect(ours.coldStarts).toBe(1);
-      expect(ours.wastedMbMs).toBeLessThan(100 * 40 * 1_800_000 / 4);
+      expect(ours.wastedMbMs).toBeLessThan((100 * 40 * 1_800_000) / 4);
     });
   });
 
@@ -207,13 +275,29 @@ describe('adaptiveWarmPolicy', () => {
     for (const arrivals of ['uniform', 'poisson'] as const) {
       const { results } = await runSimulation(
         prices.map((price) => ({ label: String(price), make: () => adaptiveWarmPolicy({ coldPriceS: price }) })),
-        { seeds: [1, 2], coldStartMs: 0, check: true, traceFor: async (seed) => (await loadAzureFunctions(resolve(import.meta.dirname, 'fixtures/traces/azure-functions-2019'), { arrivals, durations: 'sampled', seed })).trace },
+        {
+          seeds: [1, 2],
+          coldStartMs: 0,
+          check: true,
+          traceFor: async (seed) =>
+            (
+              await loadAzureFunctions(resolve(import.meta.dirname, 'fixtures/traces/azure-functions-2019'), {
+                arrivals,
+                durations: 'sampled',
+                seed,
+              })
+            ).trace,
+        },
       );
       for (const seed of [1, 2]) {
         const runs = prices.map((price) => results.find((r) => r.seed === seed && r.policy === String(price))!);
         for (let k = 1; k < runs.length; k++) {
-          expect(runs[k]!.coldStarts, `${arrivals} seed ${seed} λ=${prices[k]}`).toBeLessThanOrEqual(runs[k - 1]!.coldStarts);
-          expect(runs[k]!.wastedGbSeconds, `${arrivals} seed ${seed} λ=${prices[k]}`).toBeGreaterThanOrEqual(runs[k - 1]!.wastedGbSeconds);
+          expect(runs[k]!.coldStarts, `${arrivals} seed ${seed} λ=${prices[k]}`).toBeLessThanOrEqual(
+            runs[k - 1]!.coldStarts,
+          );
+          expect(runs[k]!.wastedGbSeconds, `${arrivals} seed ${seed} λ=${prices[k]}`).toBeGreaterThanOrEqual(
+            runs[k - 1]!.wastedGbSeconds,
+          );
         }
         expect(runs[0]!.coldStarts).toBeGreaterThan(runs[2]!.coldStarts); // and the knob does move something
       }
@@ -227,10 +311,15 @@ describe('adaptiveWarmPolicy', () => {
       () => ({ nextArrivalMs: undefined }),
       () => ({ nextArrivalMs: 0 }),
       (next) => ({ nextArrivalMs: next === undefined ? 1 : next + 5 * HOUR }),
-      () => ({ get nextArrivalMs(): number { throw new Error('adaptive peeked at the future'); } }),
+      () => ({
+        get nextArrivalMs(): number {
+          throw new Error('adaptive peeked at the future');
+        },
+      }),
     ];
     for (const lie of lies) expect(drive(adaptiveWarmPolicy(), [calls], lie)).toEqual(truth);
-    expect(new Set(truth[0]!.map((plan) => JSON.stringify(plan))).size).toBeGreaterThan(3); // the pattern does move the plans
+    // the pattern does move the plans
+    expect(new Set(truth[0]!.map((plan) => JSON.stringify(plan))).size).toBeGreaterThan(3);
     expect(adaptiveWarmPolicy().clairvoyant).toBeFalsy();
   });
 

@@ -14,7 +14,10 @@ const MINUTE = 60_000;
  * does (onArrival, then onIdle at the end of the execution with the true next arrival) and returns
  * the plan after each call, which calls were cold and the idle loaded time between calls.
  */
-function replay(policy: WarmPolicy, calls: readonly (readonly [number, number])[]): { plans: WarmPlan[]; cold: boolean[]; idleLoadedMs: number } {
+function replay(
+  policy: WarmPolicy,
+  calls: readonly (readonly [number, number])[],
+): { plans: WarmPlan[]; cold: boolean[]; idleLoadedMs: number } {
   const state = policy.newApp({ appId: 'app', memoryMb: 128 });
   const plans: WarmPlan[] = [];
   const cold: boolean[] = [];
@@ -36,7 +39,8 @@ describe('fixed keep-alive', () => {
   it.each([
     // minutes, idle gaps (min) after a 1-minute call, expected cold flags (first call always cold), idle loaded (min)
     { minutes: 10, gaps: [9, 11], cold: [true, false, true], loadedMin: 9 + 10 },
-    { minutes: 10, gaps: [10], cold: [true, false], loadedMin: 10 }, // exactly at the end of the keep-alive: still loaded
+    // exactly at the end of the keep-alive: still loaded
+    { minutes: 10, gaps: [10], cold: [true, false], loadedMin: 10 },
     { minutes: 20, gaps: [19, 21, 5], cold: [true, false, true, false], loadedMin: 19 + 20 + 5 },
     { minutes: 0, gaps: [1, 0.5], cold: [true, true, true], loadedMin: 0 },
   ])('keepalive-$minutes m: gaps $gaps → cold $cold', ({ minutes, gaps, cold, loadedMin }) => {
@@ -63,7 +67,11 @@ describe('fixed keep-alive', () => {
 
 describe('never-unload and openwhisk', () => {
   it('never-unload: every call after the first is warm and every idle millisecond is loaded', () => {
-    const run = replay(neverUnloadPolicy(), [[0, 1_000], [5 * MINUTE, 1_000], [10 * 60 * MINUTE, 1_000]]);
+    const run = replay(neverUnloadPolicy(), [
+      [0, 1_000],
+      [5 * MINUTE, 1_000],
+      [10 * 60 * MINUTE, 1_000],
+    ]);
     expect(run.cold).toEqual([true, false, false]);
     expect(run.idleLoadedMs).toBe(5 * MINUTE - 1_000 + (10 * 60 * MINUTE - (5 * MINUTE + 1_000)));
   });
@@ -71,7 +79,11 @@ describe('never-unload and openwhisk', () => {
   it('openwhisk: 10-minute idle-container timeout (a paused container still holds its memory)', () => {
     const policy = openWhiskPolicy();
     expect(policy.params.idleContainerMs).toBe(10 * MINUTE);
-    const run = replay(policy, [[0, 0], [9 * MINUTE, 0], [20 * MINUTE + 1, 0]]);
+    const run = replay(policy, [
+      [0, 0],
+      [9 * MINUTE, 0],
+      [20 * MINUTE + 1, 0],
+    ]);
     expect(run.cold).toEqual([true, false, true]);
     expect(run.idleLoadedMs).toBe(9 * MINUTE + 10 * MINUTE);
   });
@@ -103,8 +115,13 @@ describe('hpa (scale to zero as KEDA: cooldown 300 s, on 15 s sync ticks aligned
   });
 
   it('replays a sequence: warm within the cooldown, cold after the tick', () => {
-    // call 1 ends at 1 s → unload at 315 s; call 2 at 314 s (warm) ends at 316 s → unload at 630 s; call 3 at 631 s: cold
-    const run = replay(hpaPolicy(), [[0, 1_000], [314_000, 2_000], [631_000, 0]]);
+    // call 1 ends at 1 s → unload at 315 s; call 2 at 314 s (warm) ends at 316 s → unload at 630 s; call 3 at 631 s:
+    // cold
+    const run = replay(hpaPolicy(), [
+      [0, 1_000],
+      [314_000, 2_000],
+      [631_000, 0],
+    ]);
     expect(run.cold).toEqual([true, false, true]);
     expect(run.idleLoadedMs).toBe(313_000 + 314_000);
   });
@@ -147,7 +164,12 @@ describe('oracle', () => {
   it('unloads at once, pre-warms exactly at the next arrival: no cold start but the first, zero idle memory', () => {
     const policy = oraclePolicy();
     expect(policy.clairvoyant).toBe(true);
-    const calls: [number, number][] = [[0, 1_000], [5 * MINUTE, 0], [5 * MINUTE, 2_000], [3 * 60 * MINUTE, 500]];
+    const calls: [number, number][] = [
+      [0, 1_000],
+      [5 * MINUTE, 0],
+      [5 * MINUTE, 2_000],
+      [3 * 60 * MINUTE, 500],
+    ];
     const run = replay(policy, calls);
     expect(run.cold).toEqual([true, false, false, false]);
     expect(run.idleLoadedMs).toBe(0);

@@ -12,7 +12,10 @@ const STANDARD_KEEP_ALIVE: WarmPlan = { keepAliveMs: 4 * HOUR };
  * Feeds one app a sequence of idle times (instant executions: each call ends where it starts) and
  * returns the state and the plan made after each call (plans[0]: after the first call, no history).
  */
-function feed(idleTimesMs: readonly number[], policy: WarmPolicy<HybridHistogramState> = hybridHistogramPolicy()): { state: HybridHistogramState; plans: WarmPlan[] } {
+function feed(
+  idleTimesMs: readonly number[],
+  policy: WarmPolicy<HybridHistogramState> = hybridHistogramPolicy(),
+): { state: HybridHistogramState; plans: WarmPlan[] } {
   const state = policy.newApp({ appId: 'app', memoryMb: 128 });
   let t = 0;
   policy.onArrival(state, t, true);
@@ -55,7 +58,12 @@ describe('hybrid histogram: regimes', () => {
   it('head and tail from the 5th and 99th percentile bins (first bin reaching p% of the in-range idle times)', () => {
     // 100 idle times: 5 in bin 2 (2.5 min), 90 in bin 10, 4 in bin 20, 1 in bin 40.
     // cumulative: bin 2 → 5 (= 5%: head bin 2); bin 10 → 95; bin 20 → 99 (= 99%: tail bin 20).
-    const idle = [...Array(5).fill(2.5 * MINUTE), ...Array(90).fill(10.5 * MINUTE), ...Array(4).fill(20.5 * MINUTE), 40.5 * MINUTE];
+    const idle = [
+      ...Array(5).fill(2.5 * MINUTE),
+      ...Array(90).fill(10.5 * MINUTE),
+      ...Array(4).fill(20.5 * MINUTE),
+      40.5 * MINUTE,
+    ];
     const { state, plans } = feed(idle);
     expect(state.head.bin).toBe(2);
     expect(state.tail.bin).toBe(20);
@@ -77,11 +85,14 @@ describe('hybrid histogram: regimes', () => {
     { distinctBins: 48, representative: true }, // CV = 2 exactly
     { distinctBins: 49, representative: false }, // CV ≈ 1.98
     { distinctBins: 60, representative: false }, // CV = √3 ≈ 1.73
-  ])('CV threshold 2: $distinctBins equally filled bins → representative $representative', ({ distinctBins, representative }) => {
-    const { state, plans } = feed(spread(distinctBins));
-    expect(state.regime).toBe(representative ? 'histogram' : 'keep-alive');
-    if (!representative) expect(plans.at(-1)).toEqual(STANDARD_KEEP_ALIVE);
-  });
+  ])(
+    'CV threshold 2: $distinctBins equally filled bins → representative $representative',
+    ({ distinctBins, representative }) => {
+      const { state, plans } = feed(spread(distinctBins));
+      expect(state.regime).toBe(representative ? 'histogram' : 'keep-alive');
+      if (!representative) expect(plans.at(-1)).toEqual(STANDARD_KEEP_ALIVE);
+    },
+  );
 
   it('a flat histogram (every bin once, CV 0) → standard keep-alive 4 h: any idle time under 4 h is warm', () => {
     const { plans } = feed(spread(240, 1));
@@ -140,22 +151,25 @@ describe('hybrid histogram: incremental percentiles match a full scan', () => {
 
   it('after every idle time', () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 0, max: 300 * MINUTE }), { minLength: 1, maxLength: 200 }), (idleTimesMs) => {
-        const policy = hybridHistogramPolicy();
-        const state = policy.newApp({ appId: 'a', memoryMb: 1 });
-        let t = 0;
-        policy.onArrival(state, t, true);
-        policy.onIdle(state, t, { nextArrivalMs: undefined });
-        for (const idleMs of idleTimesMs) {
-          t += idleMs;
-          policy.onArrival(state, t, false);
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 300 * MINUTE }), { minLength: 1, maxLength: 200 }),
+        (idleTimesMs) => {
+          const policy = hybridHistogramPolicy();
+          const state = policy.newApp({ appId: 'a', memoryMb: 1 });
+          let t = 0;
+          policy.onArrival(state, t, true);
           policy.onIdle(state, t, { nextArrivalMs: undefined });
-          if (state.inRange === 0) continue;
-          expect(state.head.bin).toBe(scan(state.counts, state.inRange, 5));
-          expect(state.tail.bin).toBe(scan(state.counts, state.inRange, 99));
-          expect(state.sumSquares).toBe(state.counts.reduce((sum, c) => sum + c * c, 0));
-        }
-      }),
+          for (const idleMs of idleTimesMs) {
+            t += idleMs;
+            policy.onArrival(state, t, false);
+            policy.onIdle(state, t, { nextArrivalMs: undefined });
+            if (state.inRange === 0) continue;
+            expect(state.head.bin).toBe(scan(state.counts, state.inRange, 5));
+            expect(state.tail.bin).toBe(scan(state.counts, state.inRange, 99));
+            expect(state.sumSquares).toBe(state.counts.reduce((sum, c) => sum + c * c, 0));
+          }
+        },
+      ),
     );
   });
 });

@@ -5,7 +5,16 @@ import { WARM_POLICY_NAMES, warmPolicyByName } from '../src/decide/warm/registry
 import type { IdleContext, WarmPlan } from '../src/decide/warm/warm-policy.js';
 
 const MINUTE = 60_000;
-const NAMES = ['keepalive-10m', 'keepalive-20m', 'never-unload', 'hybrid-histogram', 'hpa', 'kpa', 'openwhisk', 'oracle'];
+const NAMES = [
+  'keepalive-10m',
+  'keepalive-20m',
+  'never-unload',
+  'hybrid-histogram',
+  'hpa',
+  'kpa',
+  'openwhisk',
+  'oracle',
+];
 
 describe('warmPolicyByName', () => {
   it.each(NAMES)('%s: named as asked, with its published parameters', (name) => {
@@ -23,22 +32,28 @@ describe('warmPolicyByName', () => {
   ])('parses $name', ({ name, keepAliveMs }) => {
     const policy = warmPolicyByName(name);
     expect(policy.name).toBe(name);
-    expect(policy.onIdle(policy.newApp({ appId: 'a', memoryMb: 1 }), 0, { nextArrivalMs: undefined })).toEqual({ keepAliveMs });
+    expect(policy.onIdle(policy.newApp({ appId: 'a', memoryMb: 1 }), 0, { nextArrivalMs: undefined })).toEqual({
+      keepAliveMs,
+    });
   });
 
-  it.each(['lru', 'keepalive-m', 'keepalive-10', 'keepalive--1m', 'Oracle', 'toString', 'constructor', ''])('rejects %j, naming it and listing the valid ones', (name) => {
-    let error: unknown;
-    try {
-      warmPolicyByName(name);
-    } catch (caught) {
-      error = caught;
-    }
-    expect(error).toBeInstanceOf(InputError);
-    const message = (error as InputError).message;
-    expect(message).toContain(`"${name}"`);
-    for (const valid of ['keepalive-10m', 'never-unload', 'hybrid-histogram', 'hpa', 'kpa', 'openwhisk', 'oracle']) expect(message).toContain(valid);
-    expect(WARM_POLICY_NAMES.length).toBe(7);
-  });
+  it.each(['lru', 'keepalive-m', 'keepalive-10', 'keepalive--1m', 'Oracle', 'toString', 'constructor', ''])(
+    'rejects %j, naming it and listing the valid ones',
+    (name) => {
+      let error: unknown;
+      try {
+        warmPolicyByName(name);
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toBeInstanceOf(InputError);
+      const message = (error as InputError).message;
+      expect(message).toContain(`"${name}"`);
+      for (const valid of ['keepalive-10m', 'never-unload', 'hybrid-histogram', 'hpa', 'kpa', 'openwhisk', 'oracle'])
+        expect(message).toContain(valid);
+      expect(WARM_POLICY_NAMES.length).toBe(7);
+    },
+  );
 });
 
 describe('no policy but the oracle reads the future', () => {
@@ -46,7 +61,12 @@ describe('no policy but the oracle reads the future', () => {
   // rhythm (hybrid: histogram), then gaps beyond 4 hours (hybrid: time series).
   const arrivalsMs: number[] = [];
   let t = 0;
-  for (const gapMs of [...Array(5).fill(20_000), ...Array(15).fill(30.5 * MINUTE), ...Array(30).fill(5 * 60 * MINUTE), 7 * MINUTE]) {
+  for (const gapMs of [
+    ...Array(5).fill(20_000),
+    ...Array(15).fill(30.5 * MINUTE),
+    ...Array(30).fill(5 * 60 * MINUTE),
+    7 * MINUTE,
+  ]) {
     t += gapMs;
     arrivalsMs.push(t + 123);
   }
@@ -68,10 +88,13 @@ describe('no policy but the oracle reads the future', () => {
     return plans;
   }
 
-  it.each(NAMES.filter((name) => name !== 'oracle'))('%s returns the same plans whatever nextArrivalMs says', (name) => {
-    const truth = plansWith(name, (next) => ({ nextArrivalMs: next }));
-    for (const lie of lies) expect(plansWith(name, lie)).toEqual(truth);
-  });
+  it.each(NAMES.filter((name) => name !== 'oracle'))(
+    '%s returns the same plans whatever nextArrivalMs says',
+    (name) => {
+      const truth = plansWith(name, (next) => ({ nextArrivalMs: next }));
+      for (const lie of lies) expect(plansWith(name, lie)).toEqual(truth);
+    },
+  );
 
   it('the call pattern takes hybrid-histogram through all three regimes', () => {
     const policy = hybridHistogramPolicy();

@@ -31,10 +31,16 @@ export default defineTask<HashInput, HashOutput>({
   size: (input) => input.bytes ?? 0,
   run(input) {
     const iterations = input.iterations ?? DEFAULT_ITERATIONS;
-    if (!Number.isInteger(iterations) || iterations < 1) throw new Error(`hash: iterations = ${iterations} must be a positive integer`);
+    if (!Number.isInteger(iterations) || iterations < 1)
+      throw new Error(`hash: iterations = ${iterations} must be a positive integer`);
     const content = readFileSync(input.path);
     const digest = createHash('sha256').update(content).digest();
     const fingerprint = pbkdf2Sync(digest, FINGERPRINT_SALT, iterations, 32, 'sha256');
-    return { path: input.path, bytes: content.length, sha256: digest.toString('hex'), fingerprint: fingerprint.toString('hex') };
+    return {
+      path: input.path,
+      bytes: content.length,
+      sha256: digest.toString('hex'),
+      fingerprint: fingerprint.toString('hex'),
+    };
   },
 });

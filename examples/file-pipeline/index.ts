@@ -69,17 +69,32 @@ export default defineTask<IndexInput, IndexSummary>({
     if (input?.out === undefined) return summary;
     mkdirSync(dirname(input.out), { recursive: true });
     const { top: _top, ...totals } = summary.duplicates;
-    writeFileSync(input.out, `${JSON.stringify({ ...summary, duplicates: { ...totals, all: groups }, entries }, null, 2)}\n`);
+    writeFileSync(
+      input.out,
+      `${JSON.stringify({ ...summary, duplicates: { ...totals, all: groups }, entries }, null, 2)}\n`,
+    );
     return { ...summary, written: input.out };
   },
 });
 
 function toEntry(id: string, value: unknown): FileEntry {
   const candidate = value as Partial<FileEntry> | null;
-  if (typeof candidate?.path !== 'string' || typeof candidate.bytes !== 'number' || typeof candidate.compressedBytes !== 'number' || typeof candidate.sha256 !== 'string') {
-    throw new Error(`index: dependency ${id} did not produce a compress output ({ path, bytes, compressedBytes, sha256 }); make index depend on compress micro-tasks only`);
+  if (
+    typeof candidate?.path !== 'string' ||
+    typeof candidate.bytes !== 'number' ||
+    typeof candidate.compressedBytes !== 'number' ||
+    typeof candidate.sha256 !== 'string'
+  ) {
+    throw new Error(
+      `index: dependency ${id} did not produce a compress output ({ path, bytes, compressedBytes, sha256 }); make index depend on compress micro-tasks only`,
+    );
   }
-  return { path: candidate.path, bytes: candidate.bytes, compressedBytes: candidate.compressedBytes, sha256: candidate.sha256 };
+  return {
+    path: candidate.path,
+    bytes: candidate.bytes,
+    compressedBytes: candidate.compressedBytes,
+    sha256: candidate.sha256,
+  };
 }
 
 /** Groups of files with the same content, most wasted bytes first (ties by hash, so output is stable). */
@@ -92,7 +107,8 @@ function duplicateGroups(entries: readonly FileEntry[]): DuplicateGroup[] {
   }
   const groups: DuplicateGroup[] = [];
   for (const [sha256, members] of byHash) {
-    if (members.length > 1) groups.push({ sha256, bytes: members[0]!.bytes, paths: members.map((member) => member.path) });
+    if (members.length > 1)
+      groups.push({ sha256, bytes: members[0]!.bytes, paths: members.map((member) => member.path) });
   }
   const wasted = (group: DuplicateGroup): number => group.bytes * (group.paths.length - 1);
   return groups.sort((a, b) => wasted(b) - wasted(a) || (a.sha256 < b.sha256 ? -1 : 1));

@@ -26,11 +26,13 @@ interface FoundFile {
  */
 export default defineJob({
   name: 'file-pipeline',
-  description: 'sha256 + fingerprint, brotli and a duplicate index over real files, smallest first; the bottleneck moves from hash to compress',
+  description:
+    'sha256 + fingerprint, brotli and a duplicate index over real files, smallest first; the bottleneck moves from hash to compress',
   tasks: ['./hash.ts', './compress.ts', './index.ts'],
   build(options) {
     const unknown = Object.keys(options).filter((key) => !(KNOWN_OPTIONS as readonly string[]).includes(key));
-    if (unknown.length > 0) throw new Error(`--set ${unknown[0]}: unknown option. Fix: use one of ${KNOWN_OPTIONS.join(', ')}`);
+    if (unknown.length > 0)
+      throw new Error(`--set ${unknown[0]}: unknown option. Fix: use one of ${KNOWN_OPTIONS.join(', ')}`);
     const dir = resolve(options.dir ?? defaultDir());
     const limit = integerOption(options, 'limit', 1, 100_000) ?? DEFAULT_LIMIT;
     const iterations = integerOption(options, 'iterations', 1, 10_000_000);
@@ -39,15 +41,32 @@ export default defineJob({
     const out = options.out === undefined ? undefined : resolve(options.out);
 
     const files = sample(listFiles(dir).sort(bySize), limit);
-    if (files.length === 0) throw new Error(`--set dir=${dir}: no regular files there. Fix: point dir at a directory with files`);
+    if (files.length === 0)
+      throw new Error(`--set dir=${dir}: no regular files there. Fix: point dir at a directory with files`);
     const tasks = files.flatMap((file, i): PlannedTask[] => [
-      { id: `hash-${i}`, type: 'hash', input: { path: file.path, bytes: file.bytes, ...(iterations === undefined ? {} : { iterations }) } },
       {
-        id: `compress-${i}`, type: 'compress', deps: [`hash-${i}`],
-        input: { path: file.path, bytes: file.bytes, ...(quality === undefined ? {} : { quality }), ...(store === undefined ? {} : { store }) },
+        id: `hash-${i}`,
+        type: 'hash',
+        input: { path: file.path, bytes: file.bytes, ...(iterations === undefined ? {} : { iterations }) },
+      },
+      {
+        id: `compress-${i}`,
+        type: 'compress',
+        deps: [`hash-${i}`],
+        input: {
+          path: file.path,
+          bytes: file.bytes,
+          ...(quality === undefined ? {} : { quality }),
+          ...(store === undefined ? {} : { store }),
+        },
       },
     ]);
-    tasks.push({ id: 'index', type: 'index', deps: files.map((_, i) => `compress-${i}`), input: out === undefined ? {} : { out } });
+    tasks.push({
+      id: 'index',
+      type: 'index',
+      deps: files.map((_, i) => `compress-${i}`),
+      input: out === undefined ? {} : { out },
+    });
     return { tasks };
   },
 });
@@ -58,27 +77,39 @@ function defaultDir(): string {
   return existsSync(typescript) ? typescript : join(process.cwd(), 'node_modules');
 }
 
-function integerOption(options: Readonly<Record<string, string>>, key: string, min: number, max: number): number | undefined {
+function integerOption(
+  options: Readonly<Record<string, string>>,
+  key: string,
+  min: number,
+  max: number,
+): number | undefined {
   const raw = options[key];
   if (raw === undefined) return undefined;
   const value = Number(raw.replace(/_/g, ''));
-  if (!Number.isInteger(value) || value < min || value > max) throw new Error(`--set ${key}=${raw}: not an integer from ${min} to ${max}. Fix: e.g. --set ${key}=${Math.min(max, Math.max(min, 10))}`);
+  if (!Number.isInteger(value) || value < min || value > max)
+    throw new Error(
+      `--set ${key}=${raw}: not an integer from ${min} to ${max}. Fix: e.g. --set ${key}=${Math.min(max, Math.max(min, 10))}`,
+    );
   return value;
 }
 
 /** Every regular file below `root`, symlinks skipped (they could loop or leave the tree). */
 function listFiles(root: string): FoundFile[] {
-  if (!existsSync(root) || !statSync(root).isDirectory()) throw new Error(`--set dir=${root}: not a directory. Fix: give an existing directory`);
+  if (!existsSync(root) || !statSync(root).isDirectory())
+    throw new Error(`--set dir=${root}: not a directory. Fix: give an existing directory`);
   const found: FoundFile[] = [];
   const pending = [root];
   while (pending.length > 0) {
     const dir = pending.pop()!;
-    const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : 0,
+    );
     for (const entry of entries) {
       const path = join(dir, entry.name);
       if (entry.isDirectory()) pending.push(path);
       else if (entry.isFile()) found.push({ path, bytes: statSync(path).size });
-      if (found.length > MAX_FILES_SCANNED) throw new Error(`--set dir=${root}: more than ${MAX_FILES_SCANNED} files. Fix: point dir at a smaller tree`);
+      if (found.length > MAX_FILES_SCANNED)
+        throw new Error(`--set dir=${root}: more than ${MAX_FILES_SCANNED} files. Fix: point dir at a smaller tree`);
     }
   }
   return found;

@@ -1,6 +1,9 @@
 import { defineTask } from 'swarmlet';
 
-/** A range of the virtual array: element i (from ≤ i < to) is `valueAt(seed, i)`; ranges above `leaf` elements split in two. */
+/**
+ * A range of the virtual array: element i (from ≤ i < to) is `valueAt(seed, i)`; ranges above `leaf` elements split in
+ * two.
+ */
 export interface SortInput {
   readonly seed: number;
   readonly from: number;
@@ -17,7 +20,10 @@ export interface SortedRun {
   readonly checksum: number;
   /** True only after it was checked: every run a join merges is verified sorted first. */
   readonly sorted: true;
-  /** The run as base64 of a little-endian Uint32Array: 4/3 bytes a byte, far cheaper through JSON IPC than a number array. */
+  /**
+   * The run as base64 of a little-endian Uint32Array: 4/3 bytes a byte, far cheaper through JSON IPC than a number
+   * array.
+   */
   readonly data?: string;
 }
 
@@ -102,7 +108,13 @@ export function merge(a: Uint32Array, b: Uint32Array): Uint32Array {
 
 function toRun(sorted: Uint32Array, checksum: number, top: boolean): SortedRun {
   if (sorted.length === 0) throw new Error('sort: a range must hold at least one element');
-  const summary = { count: sorted.length, min: sorted[0]!, max: sorted[sorted.length - 1]!, checksum, sorted: true as const };
+  const summary = {
+    count: sorted.length,
+    min: sorted[0]!,
+    max: sorted[sorted.length - 1]!,
+    checksum,
+    sorted: true as const,
+  };
   if (top) return summary;
   return { ...summary, data: Buffer.from(sorted.buffer, sorted.byteOffset, sorted.byteLength).toString('base64') };
 }
@@ -111,16 +123,21 @@ function toRun(sorted: Uint32Array, checksum: number, top: boolean): SortedRun {
 function fromRun(output: unknown, name: string): Uint32Array {
   const run = output as Partial<SortedRun> | null;
   if (typeof run?.data !== 'string' || typeof run.count !== 'number' || typeof run.checksum !== 'number') {
-    throw new Error(`sort.join: ${name} has no sorted run ({ count, checksum, data }); only sort micro-tasks below the root carry data`);
+    throw new Error(
+      `sort.join: ${name} has no sorted run ({ count, checksum, data }); only sort micro-tasks below the root carry data`,
+    );
   }
   const bytes = Buffer.from(run.data, 'base64');
-  if (bytes.length !== run.count * 4) throw new Error(`sort.join: ${name} carries ${bytes.length} bytes for ${run.count} elements`);
+  if (bytes.length !== run.count * 4)
+    throw new Error(`sort.join: ${name} carries ${bytes.length} bytes for ${run.count} elements`);
   const values = new Uint32Array(run.count);
   new Uint8Array(values.buffer).set(bytes); // copy: a pooled Buffer may not be 4-byte aligned
   for (let i = 1; i < values.length; i++) {
-    if (values[i - 1]! > values[i]!) throw new Error(`sort.join: ${name} is not sorted at element ${i} (${values[i - 1]} > ${values[i]})`);
+    if (values[i - 1]! > values[i]!)
+      throw new Error(`sort.join: ${name} is not sorted at element ${i} (${values[i - 1]} > ${values[i]})`);
   }
-  if (checksumOf(values) !== run.checksum) throw new Error(`sort.join: ${name} checksum mismatch: its data does not hold the numbers its leaf generated`);
+  if (checksumOf(values) !== run.checksum)
+    throw new Error(`sort.join: ${name} checksum mismatch: its data does not hold the numbers its leaf generated`);
   return values;
 }
 
@@ -130,5 +147,6 @@ function checkInput(input: SortInput): void {
   if (!Number.isSafeInteger(from) || !Number.isSafeInteger(to) || from < 0 || to <= from || to > MAX_INDEX) {
     throw new Error(`sort: range [${String(from)}, ${String(to)}) must be integers with 0 ≤ from < to ≤ 2^32`);
   }
-  if (!Number.isSafeInteger(leaf) || leaf < 1) throw new Error(`sort: leaf = ${String(leaf)} must be a positive integer`);
+  if (!Number.isSafeInteger(leaf) || leaf < 1)
+    throw new Error(`sort: leaf = ${String(leaf)} must be a positive integer`);
 }

@@ -18,20 +18,33 @@ export async function loadJob(target: string, cacheDir: string): Promise<LoadedJ
   const module = (await import(pathToFileURL(compiled).href)) as { default?: JobDefinition };
   const definition = module.default;
   if (!definition || typeof definition.build !== 'function' || !Array.isArray(definition.tasks)) {
-    throw new InputError(file, 'has no default export made with defineJob({ name, tasks, build })', 'export default defineJob({ ... }) from the job file');
+    throw new InputError(
+      file,
+      'has no default export made with defineJob({ name, tasks, build })',
+      'export default defineJob({ ... }) from the job file',
+    );
   }
   return { definition, taskPaths: definition.tasks.map((path) => resolve(dirname(file), path)) };
 }
 
 function findJobFile(target: string): string {
   const absolute = resolve(target);
-  if (!existsSync(absolute)) throw new InputError('job', `${target} does not exist`, 'pass a job directory (with job.ts) or a job file, e.g. examples/file-pipeline');
+  if (!existsSync(absolute))
+    throw new InputError(
+      'job',
+      `${target} does not exist`,
+      'pass a job directory (with job.ts) or a job file, e.g. examples/file-pipeline',
+    );
   if (!statSync(absolute).isDirectory()) return absolute;
   for (const name of ['job.ts', 'job.js', 'job.mjs']) {
     const candidate = join(absolute, name);
     if (existsSync(candidate)) return candidate;
   }
-  throw new InputError('job', `${target} has no job.ts or job.js`, 'add a job.ts that exports defineJob({ name, tasks, build })');
+  throw new InputError(
+    'job',
+    `${target} has no job.ts or job.js`,
+    'add a job.ts that exports defineJob({ name, tasks, build })',
+  );
 }
 
 /** `--set key=value` pairs into an options record. */

@@ -7,27 +7,44 @@ import { ALL_POLICIES, simCommand } from './sim.js';
 
 const program = new Command()
   .name('swarmlet')
-  .description('Adaptive task orchestrator: jobs split into micro-tasks run on swarmlets that morph while the job runs.')
+  .description(
+    'Adaptive task orchestrator: jobs split into micro-tasks run on swarmlets that morph while the job runs.',
+  )
   .showHelpAfterError();
 
 program
   .command('run')
   .description('run a job on this machine (embedded mode, no server)')
   .argument('<job>', 'a job directory (with job.ts) or a job file, e.g. examples/file-pipeline')
-  .option('--set <key=value>', 'job option passed to the job\'s build() (repeatable)', (value: string, all: string[]) => [...all, value], [] as string[])
+  .option(
+    '--set <key=value>',
+    "job option passed to the job's build() (repeatable)",
+    (value: string, all: string[]) => [...all, value],
+    [] as string[],
+  )
   .option('--json', 'print the summary (and the job output) as JSON on stdout', false)
   .option('--no-progress', 'do not show live progress')
   .option('--max-swarmlets <n>', 'most swarmlets at once (default: CPU cores)')
   .option('--policy <policy>', 'adaptive, or static:type=count,... for a fixed split', 'adaptive')
   .option('--tick-ms <ms>', 'control loop period in ms (default 100)')
-  .option('--priority <class>', 'the job\'s priority class: low, normal or high')
-  .option('--deadline <duration>', 'the job should finish within this long, e.g. 2s, 500ms, 1m (reported met or missed)')
+  .option('--priority <class>', "the job's priority class: low, normal or high")
+  .option(
+    '--deadline <duration>',
+    'the job should finish within this long, e.g. 2s, 500ms, 1m (reported met or missed)',
+  )
   .option('--cache-dir <dir>', 'where compiled task modules are kept', '.swarmlet/cache')
-  .option('--history <file>', 'history kept between runs, so a job\'s next run pre-warms what it needs', '.swarmlet/history.json')
+  .option(
+    '--history <file>',
+    "history kept between runs, so a job's next run pre-warms what it needs",
+    '.swarmlet/history.json',
+  )
   .option('--no-history', 'keep no history')
   .option('--redis <url>', 'run on the cluster behind this Redis (swarmlet serve + agents) instead of this machine')
-  .option('--prefix <prefix>', 'the cluster\'s key prefix in Redis', 'swarmlet')
-  .option('--job-key <key>', 'with --redis: name the job so running this again attaches to it (or gets its outcome, for 24 h) instead of running twice')
+  .option('--prefix <prefix>', "the cluster's key prefix in Redis", 'swarmlet')
+  .option(
+    '--job-key <key>',
+    'with --redis: name the job so running this again attaches to it (or gets its outcome, for 24 h) instead of running twice',
+  )
   .action(runCommand);
 
 program
@@ -37,9 +54,20 @@ program
   .option('--prefix <prefix>', 'key prefix in Redis', 'swarmlet')
   .option('--tick-ms <ms>', 'control loop period', '200')
   .option('--node-ttl-ms <ms>', 'a node silent this long is dead and its work runs elsewhere', '3000')
-  .option('--payment <rule>', 'how auction winners are paid: critical-value (truthful second price) or bid (pay as bid)', 'critical-value')
-  .option('--batch-max <n>', 'most micro-tasks per BullMQ job when many tiny ones are ready at once (1: one job per micro-task)', '64')
-  .option('--admission [limits]', 'refuse a job whose class\'s predicted backlog is over its limit; limits like low=10s,normal=30s,high=2m (those are the defaults)')
+  .option(
+    '--payment <rule>',
+    'how auction winners are paid: critical-value (truthful second price) or bid (pay as bid)',
+    'critical-value',
+  )
+  .option(
+    '--batch-max <n>',
+    'most micro-tasks per BullMQ job when many tiny ones are ready at once (1: one job per micro-task)',
+    '64',
+  )
+  .option(
+    '--admission [limits]',
+    "refuse a job whose class's predicted backlog is over its limit; limits like low=10s,normal=30s,high=2m (those are the defaults)",
+  )
   .action(serveCommand);
 
 agentCommand(program);
@@ -47,15 +75,26 @@ agentCommand(program);
 program
   .command('sim')
   .description('replay a workload trace under keep-alive/pre-warm policies and compare them (virtual clock)')
-  .requiredOption('--trace <dir>', 'trace directory in the Azure Functions 2019 format, e.g. ../shared/traces/azure-functions-2019')
+  .requiredOption(
+    '--trace <dir>',
+    'trace directory in the Azure Functions 2019 format, e.g. ../shared/traces/azure-functions-2019',
+  )
   .option('--policy <list>', 'comma-separated policies', ALL_POLICIES)
   .option('--seeds <n|list>', 'number of seeds (1..n) or a list like 7,8,9', '3')
   .option('--functions <n>', 'replay only the first N functions')
   .option('--hours <A-B>', 'replay only hours A to B of the day, e.g. 8-12')
-  .option('--arrivals <pattern>', 'how a minute\'s invocations are placed: even, uniform or poisson', 'even')
-  .option('--durations <mode>', 'average (each row\'s Average) or sampled (inverse CDF over its percentiles)', 'average')
-  .option('--cold-price <seconds>', 'adaptive\'s knob: a cold start costs this many seconds of the app\'s memory held idle', '14400')
-  .option('--sweep <list>', 'cold prices swept to draw adaptive\'s frontier (empty: none)', '600,1800,3600,7200,14400,28800,57600,115200')
+  .option('--arrivals <pattern>', "how a minute's invocations are placed: even, uniform or poisson", 'even')
+  .option('--durations <mode>', "average (each row's Average) or sampled (inverse CDF over its percentiles)", 'average')
+  .option(
+    '--cold-price <seconds>',
+    "adaptive's knob: a cold start costs this many seconds of the app's memory held idle",
+    '14400',
+  )
+  .option(
+    '--sweep <list>',
+    "cold prices swept to draw adaptive's frontier (empty: none)",
+    '600,1800,3600,7200,14400,28800,57600,115200',
+  )
   .option('--out <dir>', 'where report.json, results.csv and pareto.svg go', 'sim-results')
   .option('--no-check', 'skip the invariant checkers (faster)')
   .option('--json', 'print the report as JSON', false)
@@ -84,7 +123,9 @@ function report(error: unknown): number {
     if (error.taskStack && debug) process.stderr.write(`${error.taskStack}\n`);
     return 1;
   }
-  process.stderr.write(`swarmlet: unexpected error: ${error instanceof Error ? (debug ? error.stack : error.message) : String(error)}\n`);
+  process.stderr.write(
+    `swarmlet: unexpected error: ${error instanceof Error ? (debug ? error.stack : error.message) : String(error)}\n`,
+  );
   if (!debug) process.stderr.write('(run with SWARMLET_DEBUG=1 for the stack)\n');
   return 1;
 }

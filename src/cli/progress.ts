@@ -25,7 +25,11 @@ export class ProgressBars {
   update(view: ProgressView): void {
     for (const type of view.taskTypes) {
       let bar = this.bars.get(type.taskType);
-      const payload = { type: type.taskType.padEnd(this.width), rate: Math.round(type.ratePerSec), swarmlets: type.swarmlets };
+      const payload = {
+        type: type.taskType.padEnd(this.width),
+        rate: Math.round(type.ratePerSec),
+        swarmlets: type.swarmlets,
+      };
       if (!bar) {
         if (type.total === 0) continue;
         bar = this.multi.create(type.total, type.done, payload);
@@ -47,7 +51,9 @@ export class ProgressLines {
   update(view: ProgressView): void {
     if (view.atMs - this.lastAtMs < 1000) return;
     this.lastAtMs = view.atMs;
-    const parts = view.taskTypes.filter((t) => t.total > 0).map((t) => `${t.taskType} ${t.done}/${t.total} (${Math.round(t.ratePerSec)}/s, ${t.swarmlets} swarmlets)`);
+    const parts = view.taskTypes
+      .filter((t) => t.total > 0)
+      .map((t) => `${t.taskType} ${t.done}/${t.total} (${Math.round(t.ratePerSec)}/s, ${t.swarmlets} swarmlets)`);
     if (parts.length > 0) process.stderr.write(`progress: ${parts.join(' · ')}\n`);
   }
   stop(): void {}

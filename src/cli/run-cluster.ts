@@ -14,13 +14,23 @@ export interface ClusterRunCliOptions {
 }
 
 /** `swarmlet run --redis …`: the job runs on the cluster; the same progress and a summary come back. */
-export async function runClusterJob(name: string, taskPaths: readonly string[], job: JobInput, options: ClusterRunCliOptions): Promise<void> {
+export async function runClusterJob(
+  name: string,
+  taskPaths: readonly string[],
+  job: JobInput,
+  options: ClusterRunCliOptions,
+): Promise<void> {
   let bars: ProgressBars | ProgressLines | undefined;
   let last: ProgressView | undefined;
   const { jobKey, outcome, decisions } = await runOnCluster(taskPaths, job, {
-    redisUrl: options.redis, prefix: options.prefix, cacheDir: options.cacheDir,
+    redisUrl: options.redis,
+    prefix: options.prefix,
+    cacheDir: options.cacheDir,
     ...(options.jobKey !== undefined && { jobKey: parseJobKey(options.jobKey, '--job-key') }),
-    onNoDirector: () => process.stderr.write('swarmlet: no director is running on this Redis yet; the job waits in the log until `swarmlet serve --redis …` starts\n'),
+    onNoDirector: () =>
+      process.stderr.write(
+        'swarmlet: no director is running on this Redis yet; the job waits in the log until `swarmlet serve --redis …` starts\n',
+      ),
     onProgress: (progress) => {
       if (!options.progress) return;
       const elapsedMs = last ? progress.atMs - last.atMs : 0;
@@ -37,14 +47,23 @@ export async function runClusterJob(name: string, taskPaths: readonly string[], 
     },
   });
   bars?.stop();
-  if (outcome.status === 'refused') throw new AdmissionError(`${outcome.error ?? 'over its class limit'} (cluster job ${jobKey})`, outcome.retryAfterMs);
+  if (outcome.status === 'refused')
+    throw new AdmissionError(
+      `${outcome.error ?? 'over its class limit'} (cluster job ${jobKey})`,
+      outcome.retryAfterMs,
+    );
   if (options.json) {
     process.stdout.write(`${JSON.stringify({ job: name, jobKey, ...outcome, decisions }, null, 2)}\n`);
   } else {
     const duplicates = outcome.duplicateResults > 0 ? `, ${outcome.duplicateResults} duplicate result(s) ignored` : '';
-    process.stdout.write(`${name} (cluster job ${jobKey}): ${outcome.status}, ${outcome.microTasks} micro-tasks in ${(outcome.wallMs / 1000).toFixed(2)} s${duplicates}\n`);
+    process.stdout.write(
+      `${name} (cluster job ${jobKey}): ${outcome.status}, ${outcome.microTasks} micro-tasks in ${(outcome.wallMs / 1000).toFixed(2)} s${duplicates}\n`,
+    );
     if (decisions.length > 0) process.stdout.write('\nlatest placement auctions (newest first):\n');
-    for (const decision of decisions) process.stdout.write(`  ${decision.taskType}${decision.claim === undefined ? '' : ` (claims ${decision.claim})`}: ${decision.reasons.join(' | ')}\n`);
+    for (const decision of decisions)
+      process.stdout.write(
+        `  ${decision.taskType}${decision.claim === undefined ? '' : ` (claims ${decision.claim})`}: ${decision.reasons.join(' | ')}\n`,
+      );
     if (outcome.status === 'done') process.stdout.write(`\noutput: ${preview(outcome.output)}\n`);
   }
   if (outcome.status === 'failed') throw new TaskFailedError(name, jobKey, 0, outcome.error ?? 'failed');

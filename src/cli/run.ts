@@ -27,7 +27,12 @@ export interface RunCommandOptions {
 
 /** `swarmlet run <job>`: runs a job on this machine and prints its summary. */
 export async function runCommand(target: string, options: RunCommandOptions): Promise<void> {
-  if (options.jobKey !== undefined && options.redis === undefined) throw new InputError('--job-key', 'names a cluster job, and this run is on this machine', 'add --redis <url>, or drop --job-key');
+  if (options.jobKey !== undefined && options.redis === undefined)
+    throw new InputError(
+      '--job-key',
+      'names a cluster job, and this run is on this machine',
+      'add --redis <url>, or drop --job-key',
+    );
   const { definition, taskPaths } = await loadJob(target, options.cacheDir);
   const jobInput = await buildJob(definition, parseSetOptions(options.set));
   const sla = {
@@ -35,17 +40,28 @@ export async function runCommand(target: string, options: RunCommandOptions): Pr
     ...(options.deadline !== undefined && { deadlineMs: durationMs('--deadline', options.deadline) }),
   };
   if (options.redis !== undefined) {
-    return runClusterJob(definition.name, taskPaths, { name: definition.name, ...jobInput, ...sla }, { ...options, redis: options.redis });
+    return runClusterJob(
+      definition.name,
+      taskPaths,
+      { name: definition.name, ...jobInput, ...sla },
+      { ...options, redis: options.redis },
+    );
   }
   const swarm = await Swarm.start({
     tasks: taskPaths,
     policy: parsePolicy(options.policy),
     cacheDir: options.cacheDir,
     historyFile: options.history,
-    ...(options.maxSwarmlets !== undefined && { maxSwarmlets: positiveInteger('--max-swarmlets', options.maxSwarmlets) }),
+    ...(options.maxSwarmlets !== undefined && {
+      maxSwarmlets: positiveInteger('--max-swarmlets', options.maxSwarmlets),
+    }),
     ...(options.tickMs !== undefined && { tickMs: positiveInteger('--tick-ms', options.tickMs) }),
   });
-  const progress = !options.progress ? undefined : process.stderr.isTTY ? new ProgressBars([...swarm.taskTypes.keys()]) : new ProgressLines();
+  const progress = !options.progress
+    ? undefined
+    : process.stderr.isTTY
+      ? new ProgressBars([...swarm.taskTypes.keys()])
+      : new ProgressLines();
   if (progress) swarm.onProgress((view) => progress.update(view));
   const stopOnSignal = () => void swarm.stop().then(() => process.exit(130));
   process.once('SIGINT', stopOnSignal);
@@ -53,7 +69,8 @@ export async function runCommand(target: string, options: RunCommandOptions): Pr
     const output = await swarm.run({ name: definition.name, ...jobInput, ...sla });
     progress?.stop();
     const summary = swarm.summary();
-    if (options.json) process.stdout.write(`${JSON.stringify({ job: definition.name, ...summary, output }, null, 2)}\n`);
+    if (options.json)
+      process.stdout.write(`${JSON.stringify({ job: definition.name, ...summary, output }, null, 2)}\n`);
     else process.stdout.write(`${renderSummary(definition.name, summary)}\n\noutput: ${preview(output)}\n`);
   } finally {
     progress?.stop();
@@ -78,7 +95,8 @@ export function parsePolicy(text: string): SwarmOptions['policy'] {
     const split: Record<string, number> = {};
     for (const part of text.slice('static:'.length).split(',')) {
       const [type, count] = part.split('=');
-      if (!type || count === undefined || !/^\d+$/.test(count)) throw new InputError('--policy', `"${part}" is not type=count`, 'write --policy static:hash=2,compress=1');
+      if (!type || count === undefined || !/^\d+$/.test(count))
+        throw new InputError('--policy', `"${part}" is not type=count`, 'write --policy static:hash=2,compress=1');
       split[type] = Number(count);
     }
     return { static: split };
@@ -102,7 +120,8 @@ export function durationMs(field: string, text: string): number {
 
 function positiveInteger(field: string, text: string): number {
   const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new InputError(field, `"${text}" is not a positive integer`, `write ${field} 4`);
+  if (!Number.isInteger(value) || value < 1)
+    throw new InputError(field, `"${text}" is not a positive integer`, `write ${field} 4`);
   return value;
 }
 

@@ -20,11 +20,31 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
   const tickMs = positive('--tick-ms', options.tickMs);
   const nodeTtlMs = positive('--node-ttl-ms', options.nodeTtlMs);
   const log = (line: string): void => void process.stdout.write(`${new Date().toISOString()} ${line}\n`);
-  if (options.payment !== 'critical-value' && options.payment !== 'bid') throw new InputError('--payment', `"${options.payment}" is not a payment rule`, 'use critical-value (truthful second price, the default) or bid (pay as bid)');
+  if (options.payment !== 'critical-value' && options.payment !== 'bid')
+    throw new InputError(
+      '--payment',
+      `"${options.payment}" is not a payment rule`,
+      'use critical-value (truthful second price, the default) or bid (pay as bid)',
+    );
   const admission = options.admission === undefined ? undefined : admissionLimits(options.admission);
   const batchMax = positive('--batch-max', options.batchMax);
-  if (!Number.isInteger(batchMax)) throw new InputError('--batch-max', `"${options.batchMax}" is not a whole number`, 'write --batch-max 64 (or 1 for one BullMQ job per micro-task)');
-  const director = await ClusterDirector.start({ redisUrl: options.redis, prefix: options.prefix, tickMs, nodeTtlMs, lockDurationMs: nodeTtlMs, log, payment: options.payment, admission, batchMax });
+  if (!Number.isInteger(batchMax))
+    throw new InputError(
+      '--batch-max',
+      `"${options.batchMax}" is not a whole number`,
+      'write --batch-max 64 (or 1 for one BullMQ job per micro-task)',
+    );
+  const director = await ClusterDirector.start({
+    redisUrl: options.redis,
+    prefix: options.prefix,
+    tickMs,
+    nodeTtlMs,
+    lockDurationMs: nodeTtlMs,
+    log,
+    payment: options.payment,
+    admission,
+    batchMax,
+  });
   log(`director up on ${options.redis} (prefix ${options.prefix}); waiting for agents and jobs`);
   const stop = (): void => void director.stop();
   process.once('SIGINT', stop);
@@ -40,7 +60,12 @@ function admissionLimits(text: string | true): AdmissionLimits {
   if (text === true) return { maxBacklogMs };
   for (const pair of text.split(',')) {
     const [name = '', value = ''] = pair.split('=').map((part) => part.trim());
-    if (!Object.hasOwn(maxBacklogMs, name)) throw new InputError('--admission', `"${name}" is not a priority class`, 'write --admission low=10s,normal=30s,high=2m (any of the three)');
+    if (!Object.hasOwn(maxBacklogMs, name))
+      throw new InputError(
+        '--admission',
+        `"${name}" is not a priority class`,
+        'write --admission low=10s,normal=30s,high=2m (any of the three)',
+      );
     maxBacklogMs[name as PriorityName] = durationMs(`--admission ${name}`, value);
   }
   return { maxBacklogMs };
@@ -48,6 +73,7 @@ function admissionLimits(text: string | true): AdmissionLimits {
 
 function positive(field: string, text: string): number {
   const value = Number(text);
-  if (!Number.isFinite(value) || value <= 0) throw new InputError(field, `"${text}" is not a positive number`, `write ${field} 1000`);
+  if (!Number.isFinite(value) || value <= 0)
+    throw new InputError(field, `"${text}" is not a positive number`, `write ${field} 1000`);
   return value;
 }

@@ -19,11 +19,17 @@ export function llmTraceFile(trace: string): string | undefined {
  */
 export async function simSla(file: string, seeds: readonly number[], json: boolean): Promise<void> {
   const { requests, issues } = await loadAzureLlm(file);
-  for (const issue of issues.slice(0, 20)) process.stderr.write(`skipped row: ${issue.file}:${issue.line}: ${issue.message}\n`);
+  for (const issue of issues.slice(0, 20))
+    process.stderr.write(`skipped row: ${issue.file}:${issue.line}: ${issue.message}\n`);
   const runs = seeds.map((seed) => compareSchedulers(requests, seed));
-  if (json) return void process.stdout.write(`${JSON.stringify({ file, workload: LLM_WORKLOAD_DEFAULTS, scheduler: SLA_SCHEDULER_DEFAULTS, runs }, null, 2)}\n`);
+  if (json)
+    return void process.stdout.write(
+      `${JSON.stringify({ file, workload: LLM_WORKLOAD_DEFAULTS, scheduler: SLA_SCHEDULER_DEFAULTS, runs }, null, 2)}\n`,
+    );
   const { overload, servers, classShares } = LLM_WORKLOAD_DEFAULTS;
-  process.stdout.write(`${requests.arrivalsMs.length} requests · ${overload}× the capacity of ${servers} servers · classes high ${classShares.high} / normal ${classShares.normal} / low ${classShares.low}\n\n`);
+  process.stdout.write(
+    `${requests.arrivalsMs.length} requests · ${overload}× the capacity of ${servers} servers · classes high ${classShares.high} / normal ${classShares.normal} / low ${classShares.low}\n\n`,
+  );
   process.stdout.write(`${slaTable(runs)}\n`);
   if (runs[0]) process.stdout.write(`\n${rejectionReasons(runs[0])}\n`);
 }

@@ -27,7 +27,8 @@ export interface SimCommandOptions {
   readonly progress: boolean;
 }
 
-export const ALL_POLICIES = 'adaptive,hybrid-histogram,keepalive-10m,keepalive-20m,never-unload,hpa,kpa,openwhisk,oracle';
+export const ALL_POLICIES =
+  'adaptive,hybrid-histogram,keepalive-10m,keepalive-20m,never-unload,hpa,kpa,openwhisk,oracle';
 const BASELINE = 'keepalive-10m';
 
 /** `swarmlet sim`: replays a trace under several policies and seeds; prints and writes the comparison. */
@@ -42,15 +43,23 @@ export async function simCommand(options: SimCommandOptions): Promise<void> {
     ...(options.hours !== undefined && { hours: parseHours(options.hours) }),
   };
   const policies = policyEntries(options.policy, positive('--cold-price', options.coldPrice), options.sweep);
-  const bar = options.progress ? new cliProgress.SingleBar({ stream: process.stderr, format: ' replay |{bar}| {value}/{total} · {label}', hideCursor: true }, cliProgress.Presets.shades_classic) : undefined;
+  const bar = options.progress
+    ? new cliProgress.SingleBar(
+        { stream: process.stderr, format: ' replay |{bar}| {value}/{total} · {label}', hideCursor: true },
+        cliProgress.Presets.shades_classic,
+      )
+    : undefined;
   bar?.start(policies.length * seeds.length, 0, { label: 'loading trace' });
   const issuesSeen: string[] = [];
   const forecasts: ForecastErrorReport[] = [];
   const run = await runSimulation(policies, {
-    seeds, coldStartMs: 0, check: options.check,
+    seeds,
+    coldStartMs: 0,
+    check: options.check,
     traceFor: async (seed) => {
       const { trace, issues } = await loadAzureFunctions(resolve(options.trace), { ...loadOptions, seed });
-      if (issuesSeen.length === 0) for (const issue of issues.slice(0, 20)) issuesSeen.push(`${issue.file}:${issue.line}: ${issue.message}`);
+      if (issuesSeen.length === 0)
+        for (const issue of issues.slice(0, 20)) issuesSeen.push(`${issue.file}:${issue.line}: ${issue.message}`);
       forecasts.push(forecastErrors(trace));
       return trace;
     },
@@ -60,18 +69,31 @@ export async function simCommand(options: SimCommandOptions): Promise<void> {
   const families = new Map(policies.filter((p) => p.family).map((p) => [p.label, p.family!]));
   const rows = buildRows(run.results, BASELINE, families);
   const report = {
-    trace: resolve(options.trace), seeds, options: loadOptions, baseline: BASELINE, invocationsPerSeed: run.invocationsPerSeed,
+    trace: resolve(options.trace),
+    seeds,
+    options: loadOptions,
+    baseline: BASELINE,
+    invocationsPerSeed: run.invocationsPerSeed,
     rows: rows.map(({ invocationsPerSecond: _speed, ...row }) => row),
     forecastError: forecasts,
   };
   await writeOutputs(resolve(options.out), report, run.results, rows);
   if (options.json) return void process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
   for (const issue of issuesSeen) process.stderr.write(`skipped row: ${issue}\n`);
-  process.stdout.write(`seeds ${seeds.join(', ')} · ${run.invocationsPerSeed[0]} invocations per seed · arrivals ${loadOptions.arrivals} · durations ${loadOptions.durations}\n\n`);
-  process.stdout.write(`${renderTable(rows, true)}\n\n${describeOracleGap(rows)}${describeForecasts(forecasts)}\nwritten: ${join(options.out, 'report.json')}, results.csv, pareto.svg\n`);
+  process.stdout.write(
+    `seeds ${seeds.join(', ')} · ${run.invocationsPerSeed[0]} invocations per seed · arrivals ${loadOptions.arrivals} · durations ${loadOptions.durations}\n\n`,
+  );
+  process.stdout.write(
+    `${renderTable(rows, true)}\n\n${describeOracleGap(rows)}${describeForecasts(forecasts)}\nwritten: ${join(options.out, 'report.json')}, results.csv, pareto.svg\n`,
+  );
 }
 
-async function writeOutputs(dir: string, report: object, results: Parameters<typeof toCsv>[0], rows: ReturnType<typeof buildRows>): Promise<void> {
+async function writeOutputs(
+  dir: string,
+  report: object,
+  results: Parameters<typeof toCsv>[0],
+  rows: ReturnType<typeof buildRows>,
+): Promise<void> {
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'report.json'), `${JSON.stringify(report, null, 2)}\n`);
   await writeFile(join(dir, 'results.csv'), toCsv(results));
@@ -80,7 +102,10 @@ async function writeOutputs(dir: string, report: object, results: Parameters<typ
 
 /** Baselines by name; `adaptive` adds its default point and a sweep of its one knob (the frontier). */
 function policyEntries(list: string, coldPriceS: number, sweep: string): PolicyEntry[] {
-  const names = list.split(',').map((name) => name.trim()).filter(Boolean);
+  const names = list
+    .split(',')
+    .map((name) => name.trim())
+    .filter(Boolean);
   if (!names.includes(BASELINE)) names.push(BASELINE); // waste is normalised to it
   const entries: PolicyEntry[] = [];
   for (const name of names) {
@@ -90,8 +115,15 @@ function policyEntries(list: string, coldPriceS: number, sweep: string): PolicyE
       continue;
     }
     entries.push({ label: `adaptive`, make: () => adaptiveWarmPolicy({ coldPriceS }) });
-    for (const price of sweep.split(',').filter(Boolean).map((value) => positive('--sweep', value))) {
-      entries.push({ label: `adaptive λ=${price}s`, family: 'adaptive', make: () => adaptiveWarmPolicy({ coldPriceS: price }) });
+    for (const price of sweep
+      .split(',')
+      .filter(Boolean)
+      .map((value) => positive('--sweep', value))) {
+      entries.push({
+        label: `adaptive λ=${price}s`,
+        family: 'adaptive',
+        make: () => adaptiveWarmPolicy({ coldPriceS: price }),
+      });
     }
   }
   return entries;
@@ -104,19 +136,26 @@ function describeOracleGap(rows: ReturnType<typeof buildRows>): string {
   if (!ours) return '';
   const lines: string[] = [];
   if (oracle) {
-    lines.push(`adaptive vs oracle (the lower bound): +${(ours.p75AppColdPercent.mean - oracle.p75AppColdPercent.mean).toFixed(2)} points of p75 app cold-start %, +${(ours.wastedPercentOfBaseline.mean - oracle.wastedPercentOfBaseline.mean).toFixed(1)} points of wasted memory-time`);
+    lines.push(
+      `adaptive vs oracle (the lower bound): +${(ours.p75AppColdPercent.mean - oracle.p75AppColdPercent.mean).toFixed(2)} points of p75 app cold-start %, +${(ours.wastedPercentOfBaseline.mean - oracle.wastedPercentOfBaseline.mean).toFixed(1)} points of wasted memory-time`,
+    );
   }
   if (hybrid) {
     const cold = ours.p75AppColdPercent.mean / hybrid.p75AppColdPercent.mean;
     const waste = ours.wastedPercentOfBaseline.mean / hybrid.wastedPercentOfBaseline.mean;
-    lines.push(`adaptive vs hybrid-histogram: ${cold.toFixed(2)}× its p75 app cold-start %, ${waste.toFixed(2)}× its wasted memory-time (goal: ≤ 0.5× and ≤ 0.6×)`);
+    lines.push(
+      `adaptive vs hybrid-histogram: ${cold.toFixed(2)}× its p75 app cold-start %, ${waste.toFixed(2)}× its wasted memory-time (goal: ≤ 0.5× and ≤ 0.6×)`,
+    );
   }
   return lines.map((line) => `${line}\n`).join('');
 }
 
 function describeForecasts(reports: readonly ForecastErrorReport[]): string {
-  const mean = (pick: (r: ForecastErrorReport) => number) => (reports.reduce((sum, r) => sum + pick(r), 0) / reports.length).toFixed(2);
-  const share = Object.entries(reports[0]?.modelShare ?? {}).map(([model, value]) => `${model} ${Math.round(value * 100)}%`).join(', ');
+  const mean = (pick: (r: ForecastErrorReport) => number) =>
+    (reports.reduce((sum, r) => sum + pick(r), 0) / reports.length).toFixed(2);
+  const share = Object.entries(reports[0]?.modelShare ?? {})
+    .map(([model, value]) => `${model} ${Math.round(value * 100)}%`)
+    .join(', ');
   return `forecast error, next-minute arrivals per app (MASE vs seasonal-naive, m=${reports[0]?.seasonMinutes}): median ${mean((r) => r.medianMase)}, p75 ${mean((r) => r.p75Mase)} over ${reports[0]?.apps} apps; model picked by recent error: ${share}\n`;
 }
 
@@ -124,7 +163,11 @@ function checkPolicyName(name: string): void {
   try {
     warmPolicyByName(name);
   } catch (error) {
-    if (error instanceof InputError) throw InputError.preformatted('--policy', error.message.replace(/^policy: /, '').replace('use one of: ', 'use one of: adaptive, '));
+    if (error instanceof InputError)
+      throw InputError.preformatted(
+        '--policy',
+        error.message.replace(/^policy: /, '').replace('use one of: ', 'use one of: adaptive, '),
+      );
     throw error;
   }
 }
@@ -139,7 +182,8 @@ function parseHours(text: string): [number, number] {
   const match = /^(\d+(?:\.\d+)?)-(\d+(?:\.\d+)?)$/.exec(text);
   const from = Number(match?.[1]);
   const to = Number(match?.[2]);
-  if (!match || !(from < to) || to > 24) throw new InputError('--hours', `"${text}" is not a range A-B within 0-24`, 'write --hours 8-12');
+  if (!match || !(from < to) || to > 24)
+    throw new InputError('--hours', `"${text}" is not a range A-B within 0-24`, 'write --hours 8-12');
   return [from, to];
 }
 
@@ -150,12 +194,18 @@ function oneOf<T extends string>(field: string, value: string, allowed: readonly
 
 function wholeNumber(field: string, text: string): number {
   const value = Number(text);
-  if (!Number.isInteger(value) || value < 1) throw new InputError(field, `"${text}" is not a positive whole number`, `write ${field} 3`);
+  if (!Number.isInteger(value) || value < 1)
+    throw new InputError(field, `"${text}" is not a positive whole number`, `write ${field} 3`);
   return value;
 }
 
 function positive(field: string, text: string): number {
   const value = Number(text);
-  if (!(value > 0)) throw new InputError(field, `"${text}" is not a positive number`, `write ${field} ${ADAPTIVE_WARM_DEFAULTS.coldPriceS}`);
+  if (!(value > 0))
+    throw new InputError(
+      field,
+      `"${text}" is not a positive number`,
+      `write ${field} ${ADAPTIVE_WARM_DEFAULTS.coldPriceS}`,
+    );
   return value;
 }

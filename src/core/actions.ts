@@ -18,7 +18,10 @@ export type Action =
       readonly reason: string;
     }
   | { readonly kind: 'deprovision'; readonly swarmletId: string; readonly reason: string }
-  /** Without a swarmlet: start a shadow swarmlet for the type; with one: preload the type into it (kept warm, not served yet). */
+  /**
+   * Without a swarmlet: start a shadow swarmlet for the type; with one: preload the type into it (kept warm, not served
+   * yet).
+   */
   | { readonly kind: 'prewarm'; readonly taskType: string; readonly swarmletId?: string; readonly reason: string }
   | { readonly kind: 'reclaim'; readonly swarmletId: string; readonly reason: string };
 

@@ -18,17 +18,29 @@ export function validateDag(nodes: readonly DagNode[], knownTypes: ReadonlySet<s
 }
 
 /** The same checks; returns each id's position in `nodes` (and a topological order of positions). */
-export function checkDag(nodes: readonly DagNode[], knownTypes: ReadonlySet<string>, field: string): { index: Map<string, number>; order: Int32Array } {
+export function checkDag(
+  nodes: readonly DagNode[],
+  knownTypes: ReadonlySet<string>,
+  field: string,
+): { index: Map<string, number>; order: Int32Array } {
   const index = new Map<string, number>();
   for (let i = 0; i < nodes.length; i++) {
     const node = nodes[i]!;
     if (index.has(node.id)) {
-      throw new InputError(`${field}[${i}].id`, `duplicate micro-task id "${node.id}"`, 'give every micro-task a unique id');
+      throw new InputError(
+        `${field}[${i}].id`,
+        `duplicate micro-task id "${node.id}"`,
+        'give every micro-task a unique id',
+      );
     }
     index.set(node.id, i);
     if (!knownTypes.has(node.type)) {
       const known = [...knownTypes].sort().join(', ') || '(none)';
-      throw new InputError(`${field}[${i}].type`, `unknown task type "${node.type}"`, `use one of: ${known}, or register the task module`);
+      throw new InputError(
+        `${field}[${i}].type`,
+        `unknown task type "${node.type}"`,
+        `use one of: ${known}, or register the task module`,
+      );
     }
   }
   let edges = 0;
@@ -36,7 +48,11 @@ export function checkDag(nodes: readonly DagNode[], knownTypes: ReadonlySet<stri
     const deps = nodes[i]!.deps;
     for (let j = 0; j < deps.length; j++) {
       if (!index.has(deps[j]!)) {
-        throw new InputError(`${field}[${i}].deps[${j}]`, `depends on missing micro-task "${deps[j]}"`, 'add that micro-task or remove the dependency');
+        throw new InputError(
+          `${field}[${i}].deps[${j}]`,
+          `depends on missing micro-task "${deps[j]}"`,
+          'add that micro-task or remove the dependency',
+        );
       }
     }
     edges += deps.length;
@@ -45,7 +61,12 @@ export function checkDag(nodes: readonly DagNode[], knownTypes: ReadonlySet<stri
 }
 
 /** Kahn's algorithm over a compact (CSR) dependents table: large flat DAGs stay cheap. */
-function topologicalOrder(nodes: readonly DagNode[], index: Map<string, number>, edges: number, field: string): Int32Array {
+function topologicalOrder(
+  nodes: readonly DagNode[],
+  index: Map<string, number>,
+  edges: number,
+  field: string,
+): Int32Array {
   const count = nodes.length;
   const remaining = new Int32Array(count);
   const start = new Int32Array(count + 1);
@@ -64,7 +85,8 @@ function topologicalOrder(nodes: readonly DagNode[], index: Map<string, number>,
   const fill = start.slice(0, count);
   const dependents = new Int32Array(edges);
   e = 0;
-  for (let i = 0; i < count; i++) for (let k = 0; k < nodes[i]!.deps.length; k++) dependents[fill[depIndex[e++]!]!++] = i;
+  for (let i = 0; i < count; i++)
+    for (let k = 0; k < nodes[i]!.deps.length; k++) dependents[fill[depIndex[e++]!]!++] = i;
   const order = new Int32Array(count);
   let placed = 0;
   const ready: number[] = [];
@@ -76,7 +98,11 @@ function topologicalOrder(nodes: readonly DagNode[], index: Map<string, number>,
   }
   if (placed < count) {
     const cycle = findCycle(nodes, index, remaining);
-    throw new InputError(`${field}`, `dependency cycle ${cycle.join(' → ')}`, 'remove one of these dependencies so the micro-tasks form a DAG');
+    throw new InputError(
+      `${field}`,
+      `dependency cycle ${cycle.join(' → ')}`,
+      'remove one of these dependencies so the micro-tasks form a DAG',
+    );
   }
   return order;
 }

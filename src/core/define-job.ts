@@ -15,8 +15,19 @@ export interface JobDefinition {
 }
 
 export function defineJob(definition: JobDefinition): JobDefinition {
-  if (typeof definition?.name !== 'string' || definition.name.length === 0) throw new InputError('defineJob.name', 'is missing', 'give the job a name');
-  if (!Array.isArray(definition.tasks) || definition.tasks.length === 0) throw new InputError(`defineJob(${definition.name}).tasks`, 'lists no task modules', 'list the paths of its task modules, e.g. ["./hash.ts"]');
-  if (typeof definition.build !== 'function') throw new InputError(`defineJob(${definition.name}).build`, 'is missing', 'give build(options) returning { type, input } or { tasks }');
+  if (typeof definition?.name !== 'string' || definition.name.length === 0)
+    throw new InputError('defineJob.name', 'is missing', 'give the job a name');
+  if (!Array.isArray(definition.tasks) || definition.tasks.length === 0)
+    throw new InputError(
+      `defineJob(${definition.name}).tasks`,
+      'lists no task modules',
+      'list the paths of its task modules, e.g. ["./hash.ts"]',
+    );
+  if (typeof definition.build !== 'function')
+    throw new InputError(
+      `defineJob(${definition.name}).build`,
+      'is missing',
+      'give build(options) returning { type, input } or { tasks }',
+    );
   return Object.freeze(definition);
 }

@@ -26,7 +26,9 @@ export class InputError extends Error {
 export class AdmissionError extends Error {
   readonly retryAfterMs: number | undefined;
   constructor(message: string, retryAfterMs: number | undefined) {
-    super(`job refused by admission control: ${message}${retryAfterMs === undefined ? '' : `; retry in ${Math.ceil(retryAfterMs / 1000)} s`}`);
+    super(
+      `job refused by admission control: ${message}${retryAfterMs === undefined ? '' : `; retry in ${Math.ceil(retryAfterMs / 1000)} s`}`,
+    );
     this.name = 'AdmissionError';
     this.retryAfterMs = retryAfterMs;
   }

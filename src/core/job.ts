@@ -7,7 +7,11 @@ const owner = z.string().min(1).max(200).default('default');
 /** Names "the same job" across runs (with the owner), so history can pre-warm what it needs. */
 const name = z.string().min(1).max(200).optional();
 /** The job should finish within this long of its submission (its SLA); reported met or missed. */
-const deadlineMs = z.number().positive().max(7 * 24 * 3_600_000).optional();
+const deadlineMs = z
+  .number()
+  .positive()
+  .max(7 * 24 * 3_600_000)
+  .optional();
 
 const singleJob = z.object({
   type: z.string().min(1),
@@ -45,14 +49,26 @@ export type DagTask = z.output<typeof dagTask>;
 /** Validates a job at the edge; errors name the field and the fix. */
 export function parseJob(raw: unknown): Job {
   // Fast path: parse the one form the input claims to be (a union tries both); errors take the full path.
-  const form = typeof raw === 'object' && raw !== null ? ('tasks' in raw ? dagForm : 'type' in raw ? singleForm : undefined) : undefined;
+  const form =
+    typeof raw === 'object' && raw !== null
+      ? 'tasks' in raw
+        ? dagForm
+        : 'type' in raw
+          ? singleForm
+          : undefined
+      : undefined;
   const quick = form?.safeParse(raw);
   if (quick?.success) return quick.data;
-  const result = jobSchema.safeParse(raw, { error: (issue) => (issue.code === 'invalid_type' && issue.input === undefined ? 'is missing' : undefined) });
+  const result = jobSchema.safeParse(raw, {
+    error: (issue) => (issue.code === 'invalid_type' && issue.input === undefined ? 'is missing' : undefined),
+  });
   if (result.success) return result.data;
   const shapeHint = 'submit either { type, input } or { tasks: [{ id, type, input, deps? }] }';
   const issue = pickIssue(result.error.issues, raw);
-  const field = issue.path.reduce<string>((name, key) => (typeof key === 'number' ? `${name}[${key}]` : `${name}.${String(key)}`), 'job');
+  const field = issue.path.reduce<string>(
+    (name, key) => (typeof key === 'number' ? `${name}[${key}]` : `${name}.${String(key)}`),
+    'job',
+  );
   throw new InputError(field, issue.message, shapeHint);
 }
 
@@ -70,7 +86,8 @@ function pickIssue(issues: readonly z.core.$ZodIssue[], raw: unknown): { path: P
   }
   if (!issue) return { path: [], message: 'invalid job' };
   const path = [...prefix, ...issue.path];
-  if (issue.code === 'unrecognized_keys') return { path: [...path, issue.keys[0]!], message: `is not a known field (unknown: ${issue.keys.join(', ')})` };
+  if (issue.code === 'unrecognized_keys')
+    return { path: [...path, issue.keys[0]!], message: `is not a known field (unknown: ${issue.keys.join(', ')})` };
   return { path, message: issue.message };
 }
 

@@ -43,7 +43,14 @@ export function demandByType(snapshot: Snapshot, durationOf: (load: TaskTypeLoad
   for (const swarmlet of live) {
     const type = effectiveType(swarmlet);
     if (!demands.has(type)) {
-      demands.set(type, { taskType: type, backlog: 0, blocked: 0, durationMs: 0, workMs: 0, swarmlets: live.filter((s) => effectiveType(s) === type) });
+      demands.set(type, {
+        taskType: type,
+        backlog: 0,
+        blocked: 0,
+        durationMs: 0,
+        workMs: 0,
+        swarmlets: live.filter((s) => effectiveType(s) === type),
+      });
     }
   }
   return demands;

@@ -29,7 +29,11 @@ export interface JobProfileView {
   readonly jobKey: string;
   readonly startedAtMs: number;
   readonly runs: number;
-  readonly types: readonly { readonly taskType: string; readonly firstDemandOffsetMs: number; readonly peakSwarmlets: number }[];
+  readonly types: readonly {
+    readonly taskType: string;
+    readonly firstDemandOffsetMs: number;
+    readonly peakSwarmlets: number;
+  }[];
 }
 
 /** Demand for one task type at a tick. */

@@ -16,7 +16,11 @@ export function initialLoopState<S>(policy: Policy<S>): LoopState<S> {
  * asked for, so no policy (ours or a baseline) can exceed them. Dropped actions become
  * `unplaced` with the reason.
  */
-export function step<S>(policy: Policy<S>, state: LoopState<S>, snapshot: Snapshot): { state: LoopState<S>; decision: Decision } {
+export function step<S>(
+  policy: Policy<S>,
+  state: LoopState<S>,
+  snapshot: Snapshot,
+): { state: LoopState<S>; decision: Decision } {
   const { state: policyState, decision } = policy.decide(state.policyState, snapshot);
   const enforced = enforceLimits(decision, snapshot);
   return { state: { policyState, tick: state.tick + 1 }, decision: enforced };
@@ -37,7 +41,11 @@ function enforceLimits(decision: Decision, snapshot: Snapshot): Decision {
     }
     if (action.kind === 'replicate' || action.kind === 'prewarm') {
       if (live >= snapshot.limits.maxSwarmlets) {
-        unplaced.push({ taskType: action.taskType, wanted: 1, reason: `at the limit of ${snapshot.limits.maxSwarmlets} swarmlets` });
+        unplaced.push({
+          taskType: action.taskType,
+          wanted: 1,
+          reason: `at the limit of ${snapshot.limits.maxSwarmlets} swarmlets`,
+        });
         continue;
       }
       live += 1;
@@ -45,7 +53,8 @@ function enforceLimits(decision: Decision, snapshot: Snapshot): Decision {
       continue;
     }
     const target = byId.get(action.swarmletId);
-    if (!target || target.state === 'stopped' || target.state === 'draining' || touched.has(action.swarmletId)) continue;
+    if (!target || target.state === 'stopped' || target.state === 'draining' || touched.has(action.swarmletId))
+      continue;
     touched.add(action.swarmletId);
     actions.push(action);
   }

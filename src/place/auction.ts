@@ -88,7 +88,12 @@ export interface AuctionOptions {
   readonly payment?: PaymentRule;
 }
 
-export function runAuction(request: AuctionRequest, nodes: readonly AuctionNode[], nowMs: number, options: AuctionOptions = {}): AuctionResult {
+export function runAuction(
+  request: AuctionRequest,
+  nodes: readonly AuctionNode[],
+  nowMs: number,
+  options: AuctionOptions = {},
+): AuctionResult {
   const { offers, rejections } = screenNodes(request, nodes, nowMs, options.health ?? DEFAULT_HEALTH_OPTIONS);
   const won = chooseWinners(offers, request.swarmlets);
   const placements: Placement[] = [];
@@ -101,17 +106,41 @@ export function runAuction(request: AuctionRequest, nodes: readonly AuctionNode[
   offers.forEach((offer, rank) => {
     const count = won.get(offer.nodeId) ?? 0;
     if (count === 0) {
-      decisions.push({ nodeId: offer.nodeId, outcome: 'lost', slots: 0, reasons: [lostReason(offer, marginal), ...offer.reasons], offer });
+      decisions.push({
+        nodeId: offer.nodeId,
+        outcome: 'lost',
+        slots: 0,
+        reasons: [lostReason(offer, marginal), ...offer.reasons],
+        offer,
+      });
       return;
     }
     const payment = options.payment === 'bid' ? payAsBid(offer, count) : pay(offer, count, offers, request);
-    placements.push({ nodeId: offer.nodeId, count, pricePaid: payment.pricePaid, slotPricesPerCoreSecond: payment.slotPrices });
+    placements.push({
+      nodeId: offer.nodeId,
+      count,
+      pricePaid: payment.pricePaid,
+      slotPricesPerCoreSecond: payment.slotPrices,
+    });
     const verdict = `won ${count} slot(s)${count < offer.slots ? ` of ${offer.slots} offered` : ''}: effective cost ${formatAmount(offer.effectiveCost)} ${rank === 0 ? 'lowest' : `ranked ${rank + 1} of ${offers.length}`}`;
-    decisions.push({ nodeId: offer.nodeId, outcome: 'won', slots: count, reasons: [verdict, ...payment.reasons, ...offer.reasons], offer });
+    decisions.push({
+      nodeId: offer.nodeId,
+      outcome: 'won',
+      slots: count,
+      reasons: [verdict, ...payment.reasons, ...offer.reasons],
+      offer,
+    });
   });
-  for (const rejection of rejections) decisions.push({ nodeId: rejection.nodeId, outcome: 'filtered', slots: 0, reasons: [`filtered: ${rejection.reason}`] });
+  for (const rejection of rejections)
+    decisions.push({
+      nodeId: rejection.nodeId,
+      outcome: 'filtered',
+      slots: 0,
+      reasons: [`filtered: ${rejection.reason}`],
+    });
   const placed = placements.reduce((sum, placement) => sum + placement.count, 0);
-  const slotCost = (pick: (offer: Offer) => number) => offers.reduce((sum, offer) => sum + pick(offer) * (won.get(offer.nodeId) ?? 0), 0);
+  const slotCost = (pick: (offer: Offer) => number) =>
+    offers.reduce((sum, offer) => sum + pick(offer) * (won.get(offer.nodeId) ?? 0), 0);
   return {
     placements,
     totalPaid: placements.reduce((sum, placement) => sum + placement.pricePaid, 0),
@@ -149,7 +178,9 @@ function payAsBid(offer: Offer, count: number): Payment {
   return { pricePaid: count * offer.bidPricePerCoreSecond * offer.heldCoreSeconds, slotPrices, reasons: [reason] };
 }
 
-/** Critical value per slot j: the (n − j + 1)-th cheapest slot among the other nodes' offers, as a price for this node. */
+/**
+ * Critical value per slot j: the (n − j + 1)-th cheapest slot among the other nodes' offers, as a price for this node.
+ */
 function pay(offer: Offer, count: number, offers: readonly Offer[], request: AuctionRequest): Payment {
   const reserve = request.reservePricePerCoreSecond;
   const slotPrices: number[] = [];
@@ -169,17 +200,24 @@ function pay(offer: Offer, count: number, offers: readonly Offer[], request: Auc
       why = competitor === undefined ? 'no competing slot: the reserve price' : 'capped at the reserve price';
     } else {
       price = offer.bidPricePerCoreSecond;
-      why = 'no competing slot and no reserve: paid its own bid (set reservePricePerCoreSecond to keep payments bid-free)';
+      why =
+        'no competing slot and no reserve: paid its own bid (set reservePricePerCoreSecond to keep payments bid-free)';
     }
     slotPrices.push(price);
-    reasons.push(`slot ${slot}: paid ${formatAmount(price)} per core-second × ${formatAmount(offer.heldCoreSeconds)} core-seconds (${why})`);
+    reasons.push(
+      `slot ${slot}: paid ${formatAmount(price)} per core-second × ${formatAmount(offer.heldCoreSeconds)} core-seconds (${why})`,
+    );
   }
   const pricePaid = slotPrices.reduce((sum, price) => sum + price * offer.heldCoreSeconds, 0);
   return { pricePaid, slotPrices, reasons };
 }
 
 /** The k-th cheapest slot (1-based) among offers other than `excludeId`; undefined when they have fewer than k. */
-function kthOtherSlot(offers: readonly Offer[], excludeId: string, k: number): { cost: number; nodeId: string } | undefined {
+function kthOtherSlot(
+  offers: readonly Offer[],
+  excludeId: string,
+  k: number,
+): { cost: number; nodeId: string } | undefined {
   let seen = 0;
   for (const other of offers) {
     if (other.nodeId === excludeId) continue;

@@ -16,7 +16,11 @@ export interface PlacementCandidate {
 }
 
 export type CheapestPlacement =
-  | { readonly kind: 'feasible'; readonly placements: readonly { readonly nodeId: string; readonly count: number }[]; readonly totalCost: number }
+  | {
+      readonly kind: 'feasible';
+      readonly placements: readonly { readonly nodeId: string; readonly count: number }[];
+      readonly totalCost: number;
+    }
   | { readonly kind: 'infeasible'; readonly reason: string }
   | { readonly kind: 'too-large'; readonly reason: string };
 
@@ -24,7 +28,11 @@ export type CheapestPlacement =
 export const MAX_CHEAPEST_STEPS = 20_000_000;
 
 /** The minimum total cost of placing exactly `count` swarmlets, each candidate taking 0..maxCount. */
-export function cheapestPlacement(count: number, candidates: readonly PlacementCandidate[], maxSteps = MAX_CHEAPEST_STEPS): CheapestPlacement {
+export function cheapestPlacement(
+  count: number,
+  candidates: readonly PlacementCandidate[],
+  maxSteps = MAX_CHEAPEST_STEPS,
+): CheapestPlacement {
   const steps = candidates.reduce((sum, candidate) => sum + (count + 1) * (Math.min(candidate.maxCount, count) + 1), 0);
   if (steps > maxSteps) return { kind: 'too-large', reason: `${steps} steps > the budget ${maxSteps}` };
   // best[k]: the cheapest cost of k swarmlets on the candidates seen so far; choice[i][k]: how many candidate i took.
@@ -77,6 +85,10 @@ export function cheapestFeasiblePlacement(
   const unit = (offer: Offer) => (objective === 'bid-cost' ? offer.bidCost : offer.effectiveCost);
   return cheapestPlacement(
     request.swarmlets,
-    offers.map((offer) => ({ nodeId: offer.nodeId, maxCount: offer.slots, costFor: (count: number) => count * unit(offer) })),
+    offers.map((offer) => ({
+      nodeId: offer.nodeId,
+      maxCount: offer.slots,
+      costFor: (count: number) => count * unit(offer),
+    })),
   );
 }

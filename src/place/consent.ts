@@ -32,7 +32,11 @@ export function inHourWindow(hour: number, window: HourWindow): boolean {
 }
 
 /** How long the consent hours stay open from `nowMs`: 0 when closed now, Infinity when every hour is allowed. */
-export function openHoursRemainingMs(windows: readonly HourWindow[] | undefined, nowMs: number, utcOffsetMinutes: number): number {
+export function openHoursRemainingMs(
+  windows: readonly HourWindow[] | undefined,
+  nowMs: number,
+  utcOffsetMinutes: number,
+): number {
   if (windows === undefined) return Infinity;
   const open = (hour: number) => windows.some((window) => inHourWindow(hour % 24, window));
   const msOfDay = msOfLocalDay(nowMs, utcOffsetMinutes);
@@ -54,16 +58,29 @@ export function openHoursRemainingMs(windows: readonly HourWindow[] | undefined,
 export function consentAllowsWork(advertisement: NodeAdvertisement, nowMs: number, durationMs: number): ConsentVerdict {
   const { consent } = advertisement;
   if (!consent.granted) {
-    return { ok: false, reason: advertisement.kind === 'personal' ? 'no consent: the owner has not granted (or revoked) consent' : 'no consent: consent.granted is false' };
+    return {
+      ok: false,
+      reason:
+        advertisement.kind === 'personal'
+          ? 'no consent: the owner has not granted (or revoked) consent'
+          : 'no consent: consent.granted is false',
+    };
   }
-  if (consent.idleOnly && !advertisement.idle) return { ok: false, reason: 'consent is idle-only and the owner is using the machine' };
+  if (consent.idleOnly && !advertisement.idle)
+    return { ok: false, reason: 'consent is idle-only and the owner is using the machine' };
   const remainingMs = openHoursRemainingMs(consent.hours, nowMs, advertisement.utcOffsetMinutes);
   const hours = formatWindows(consent.hours ?? []);
   if (remainingMs === 0) {
-    return { ok: false, reason: `outside consent hours ${hours} (local hour ${localHour(nowMs, advertisement.utcOffsetMinutes)})` };
+    return {
+      ok: false,
+      reason: `outside consent hours ${hours} (local hour ${localHour(nowMs, advertisement.utcOffsetMinutes)})`,
+    };
   }
   if (remainingMs < durationMs) {
-    return { ok: false, reason: `consent hours ${hours} close in ${formatSeconds(remainingMs)}, before the expected ${formatSeconds(durationMs)} of work ends` };
+    return {
+      ok: false,
+      reason: `consent hours ${hours} close in ${formatSeconds(remainingMs)}, before the expected ${formatSeconds(durationMs)} of work ends`,
+    };
   }
   return { ok: true };
 }

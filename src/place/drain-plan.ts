@@ -55,12 +55,18 @@ export interface DrainPlan {
  * whose caps shrank drains its swarmlets with the fewest micro-tasks first until the rest fits.
  * Hours windows here are checked at `nowMs` only: work already running is not judged on its future.
  */
-export function drainPlan(nodes: readonly AuctionNode[], running: readonly RunningSwarmlet[], nowMs: number, health: HealthOptions = DEFAULT_HEALTH_OPTIONS): DrainPlan {
+export function drainPlan(
+  nodes: readonly AuctionNode[],
+  running: readonly RunningSwarmlet[],
+  nowMs: number,
+  health: HealthOptions = DEFAULT_HEALTH_OPTIONS,
+): DrainPlan {
   const byNode = new Map(nodes.map((node) => [node.advertisement.nodeId, node]));
   const drains: Drain[] = [];
   for (const [nodeId, swarmlets] of groupBy(running, (swarmlet) => swarmlet.nodeId)) {
     const node = byNode.get(nodeId);
-    const stopReason = node === undefined ? 'node is not registered (never heard or removed)' : mustStop(node, nowMs, health);
+    const stopReason =
+      node === undefined ? 'node is not registered (never heard or removed)' : mustStop(node, nowMs, health);
     if (stopReason !== undefined) {
       for (const swarmlet of swarmlets) drains.push({ swarmletId: swarmlet.swarmletId, nodeId, reason: stopReason });
     } else {
@@ -70,11 +76,26 @@ export function drainPlan(nodes: readonly AuctionNode[], running: readonly Runni
   const drained = new Set(drains.map((drain) => drain.swarmletId));
   const moving = running.filter((swarmlet) => drained.has(swarmlet.swarmletId));
   const reassignments = moving.flatMap((swarmlet) =>
-    swarmlet.microTaskIds.map((microTaskId) => ({ microTaskId, fromSwarmletId: swarmlet.swarmletId, fromNodeId: swarmlet.nodeId, taskType: swarmlet.taskType })),
+    swarmlet.microTaskIds.map((microTaskId) => ({
+      microTaskId,
+      fromSwarmletId: swarmlet.swarmletId,
+      fromNodeId: swarmlet.nodeId,
+      taskType: swarmlet.taskType,
+    })),
   );
-  const replacements = [...groupBy(moving, (swarmlet) => `${swarmlet.taskType}|${swarmlet.demand.cpu}|${swarmlet.demand.memoryMb}`).values()].map((group) => {
+  const replacements = [
+    ...groupBy(
+      moving,
+      (swarmlet) => `${swarmlet.taskType}|${swarmlet.demand.cpu}|${swarmlet.demand.memoryMb}`,
+    ).values(),
+  ].map((group) => {
     const first = group[0] as RunningSwarmlet;
-    return { taskType: first.taskType, demand: first.demand, swarmlets: group.length, fromNodeIds: [...new Set(group.map((swarmlet) => swarmlet.nodeId))] };
+    return {
+      taskType: first.taskType,
+      demand: first.demand,
+      swarmlets: group.length,
+      fromNodeIds: [...new Set(group.map((swarmlet) => swarmlet.nodeId))],
+    };
   });
   return { drains, reassignments, replacements };
 }
@@ -86,17 +107,24 @@ function mustStop(node: AuctionNode, nowMs: number, health: HealthOptions): stri
   return verdict.ok ? undefined : verdict.reason;
 }
 
-/** Keeps the swarmlets with the most micro-tasks (least to move) while the total stays within capacity and consent caps. */
+/**
+ * Keeps the swarmlets with the most micro-tasks (least to move) while the total stays within capacity and consent caps.
+ */
 function overCapDrains(node: AuctionNode, swarmlets: readonly RunningSwarmlet[]): Drain[] {
   const { capacity } = node.advertisement;
   const limits = consentLimits(node.advertisement);
   const cap = { cpu: Math.min(capacity.cpu, limits.cpu), memoryMb: Math.min(capacity.memoryMb, limits.memoryMb) };
-  const order = [...swarmlets].sort((a, b) => b.microTaskIds.length - a.microTaskIds.length || (a.swarmletId < b.swarmletId ? -1 : 1));
+  const order = [...swarmlets].sort(
+    (a, b) => b.microTaskIds.length - a.microTaskIds.length || (a.swarmletId < b.swarmletId ? -1 : 1),
+  );
   const drains: Drain[] = [];
   let cpu = 0;
   let memoryMb = 0;
   for (const swarmlet of order) {
-    if (cpu + swarmlet.demand.cpu <= cap.cpu + EPSILON && memoryMb + swarmlet.demand.memoryMb <= cap.memoryMb + EPSILON) {
+    if (
+      cpu + swarmlet.demand.cpu <= cap.cpu + EPSILON &&
+      memoryMb + swarmlet.demand.memoryMb <= cap.memoryMb + EPSILON
+    ) {
       cpu += swarmlet.demand.cpu;
       memoryMb += swarmlet.demand.memoryMb;
       continue;

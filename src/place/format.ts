@@ -1,6 +1,9 @@
 /** Number formatting for decision reasons: short, stable, units written by the caller. */
 
-/** Whole numbers as they are ("1024"), large ones to one decimal, small ones to three significant digits ("0.031", "1.5"). */
+/**
+ * Whole numbers as they are ("1024"), large ones to one decimal, small ones to three significant digits ("0.031",
+ * "1.5").
+ */
 export function formatAmount(value: number): string {
   if (!Number.isFinite(value)) return value > 0 ? '∞' : value < 0 ? '-∞' : 'NaN';
   if (Number.isInteger(value)) return String(value);

@@ -29,7 +29,10 @@ export interface HealthOptions {
   readonly minReliability: number;
   /** Weight of a new round trip in the latency EWMA, 0 < alpha ≤ 1. */
   readonly latencyAlpha: number;
-  /** Latency assumed for a node never measured: pessimistic, so an unmeasured node does not look faster than a measured one. */
+  /**
+   * Latency assumed for a node never measured: pessimistic, so an unmeasured node does not look faster than a measured
+   * one.
+   */
   readonly unmeasuredLatencyMs: number;
 }
 
@@ -58,7 +61,11 @@ export interface NodeHealth {
   readonly latency: Ewma;
 }
 
-export const NEW_NODE_HEALTH: NodeHealth = { lastHeartbeatMs: undefined, reliability: { successes: 0, failures: 0, atMs: undefined }, latency: EMPTY_EWMA };
+export const NEW_NODE_HEALTH: NodeHealth = {
+  lastHeartbeatMs: undefined,
+  reliability: { successes: 0, failures: 0, atMs: undefined },
+  latency: EMPTY_EWMA,
+};
 
 export interface LivenessView {
   readonly state: Liveness;
@@ -67,12 +74,22 @@ export interface LivenessView {
   readonly reason: string;
 }
 
-export function liveness(lastHeartbeatMs: number | undefined, nowMs: number, options: Pick<HealthOptions, 'ttlMs' | 'suspectAfterMs'>): LivenessView {
+export function liveness(
+  lastHeartbeatMs: number | undefined,
+  nowMs: number,
+  options: Pick<HealthOptions, 'ttlMs' | 'suspectAfterMs'>,
+): LivenessView {
   if (lastHeartbeatMs === undefined) return { state: 'dead', silentMs: undefined, reason: 'dead, no heartbeat yet' };
   const silentMs = Math.max(0, nowMs - lastHeartbeatMs);
   const ttl = formatSeconds(options.ttlMs);
-  if (silentMs > options.ttlMs) return { state: 'dead', silentMs, reason: `dead, no heartbeat for ${formatSeconds(silentMs)} > ttl ${ttl}` };
-  if (silentMs > options.suspectAfterMs) return { state: 'suspect', silentMs, reason: `suspect, no heartbeat for ${formatSeconds(silentMs)} (dead after ttl ${ttl})` };
+  if (silentMs > options.ttlMs)
+    return { state: 'dead', silentMs, reason: `dead, no heartbeat for ${formatSeconds(silentMs)} > ttl ${ttl}` };
+  if (silentMs > options.suspectAfterMs)
+    return {
+      state: 'suspect',
+      silentMs,
+      reason: `suspect, no heartbeat for ${formatSeconds(silentMs)} (dead after ttl ${ttl})`,
+    };
   return { state: 'alive', silentMs, reason: `alive, heartbeat ${formatSeconds(silentMs)} ago` };
 }
 
@@ -82,15 +99,28 @@ export function recordHeartbeat(health: NodeHealth, nowMs: number): NodeHealth {
   return { ...health, lastHeartbeatMs };
 }
 
-/** One micro-task or swarmlet outcome on this node (a crash, a lost heartbeat, a false warm claim count as failures). */
-export function recordOutcome(health: NodeHealth, ok: boolean, nowMs: number, options: Pick<HealthOptions, 'reliabilityHalfLifeMs'> = DEFAULT_HEALTH_OPTIONS): NodeHealth {
+/**
+ * One micro-task or swarmlet outcome on this node (a crash, a lost heartbeat, a false warm claim count as failures).
+ */
+export function recordOutcome(
+  health: NodeHealth,
+  ok: boolean,
+  nowMs: number,
+  options: Pick<HealthOptions, 'reliabilityHalfLifeMs'> = DEFAULT_HEALTH_OPTIONS,
+): NodeHealth {
   const decayed = decay(health.reliability, nowMs, options.reliabilityHalfLifeMs);
-  const reliability = ok ? { ...decayed, successes: decayed.successes + 1 } : { ...decayed, failures: decayed.failures + 1 };
+  const reliability = ok
+    ? { ...decayed, successes: decayed.successes + 1 }
+    : { ...decayed, failures: decayed.failures + 1 };
   return { ...health, reliability };
 }
 
 /** A probe round trip; non-finite values are dropped (wire data), negative ones read as 0. */
-export function recordRoundTrip(health: NodeHealth, roundTripMs: number, options: Pick<HealthOptions, 'latencyAlpha'> = DEFAULT_HEALTH_OPTIONS): NodeHealth {
+export function recordRoundTrip(
+  health: NodeHealth,
+  roundTripMs: number,
+  options: Pick<HealthOptions, 'latencyAlpha'> = DEFAULT_HEALTH_OPTIONS,
+): NodeHealth {
   if (!Number.isFinite(roundTripMs)) return health;
   return { ...health, latency: updateEwma(health.latency, Math.max(0, roundTripMs), options.latencyAlpha) };
 }
@@ -103,7 +133,11 @@ export interface ReliabilityEstimate {
   readonly reason: string;
 }
 
-export function estimateReliability(record: ReliabilityRecord, nowMs: number, options: HealthOptions = DEFAULT_HEALTH_OPTIONS): ReliabilityEstimate {
+export function estimateReliability(
+  record: ReliabilityRecord,
+  nowMs: number,
+  options: HealthOptions = DEFAULT_HEALTH_OPTIONS,
+): ReliabilityEstimate {
   const { successes, failures } = decay(record, nowMs, options.reliabilityHalfLifeMs);
   const evidence = successes + failures;
   const mean = (options.priorSuccesses + successes) / (options.priorSuccesses + options.priorFailures + evidence);
@@ -121,11 +155,22 @@ export interface LatencyEstimate {
   readonly reason: string;
 }
 
-export function estimateLatency(latency: Ewma, options: Pick<HealthOptions, 'unmeasuredLatencyMs'> = DEFAULT_HEALTH_OPTIONS): LatencyEstimate {
+export function estimateLatency(
+  latency: Ewma,
+  options: Pick<HealthOptions, 'unmeasuredLatencyMs'> = DEFAULT_HEALTH_OPTIONS,
+): LatencyEstimate {
   if (latency.value === undefined) {
-    return { valueMs: options.unmeasuredLatencyMs, measured: false, reason: `latency not measured yet, assumed ${formatSeconds(options.unmeasuredLatencyMs)}` };
+    return {
+      valueMs: options.unmeasuredLatencyMs,
+      measured: false,
+      reason: `latency not measured yet, assumed ${formatSeconds(options.unmeasuredLatencyMs)}`,
+    };
   }
-  return { valueMs: latency.value, measured: true, reason: `latency ${formatSeconds(latency.value)} (EWMA of ${latency.samples} round trips)` };
+  return {
+    valueMs: latency.value,
+    measured: true,
+    reason: `latency ${formatSeconds(latency.value)} (EWMA of ${latency.samples} round trips)`,
+  };
 }
 
 /** Everything the auction needs to know about a node's measured state at `nowMs`. */
@@ -135,7 +180,11 @@ export interface HealthView {
   readonly latency: LatencyEstimate;
 }
 
-export function healthView(health: NodeHealth, nowMs: number, options: HealthOptions = DEFAULT_HEALTH_OPTIONS): HealthView {
+export function healthView(
+  health: NodeHealth,
+  nowMs: number,
+  options: HealthOptions = DEFAULT_HEALTH_OPTIONS,
+): HealthView {
   return {
     liveness: liveness(health.lastHeartbeatMs, nowMs, options),
     reliability: estimateReliability(health.reliability, nowMs, options),
@@ -147,5 +196,9 @@ function decay(record: ReliabilityRecord, nowMs: number, halfLifeMs: number): Re
   if (record.atMs === undefined) return { successes: record.successes, failures: record.failures, atMs: nowMs };
   const elapsedMs = Math.max(0, nowMs - record.atMs);
   const factor = halfLifeMs > 0 ? 0.5 ** (elapsedMs / halfLifeMs) : 1;
-  return { successes: record.successes * factor, failures: record.failures * factor, atMs: Math.max(record.atMs, nowMs) };
+  return {
+    successes: record.successes * factor,
+    failures: record.failures * factor,
+    atMs: Math.max(record.atMs, nowMs),
+  };
 }

@@ -9,7 +9,8 @@ import { liveness, type HealthOptions } from './node-health.js';
  */
 export type NodeState = 'alive' | 'suspect' | 'draining' | 'dead';
 
-const GONE = 'heartbeat key expired or the node left: its swarmlets are placed elsewhere, its leased micro-tasks return by lock expiry';
+const GONE =
+  'heartbeat key expired or the node left: its swarmlets are placed elsewhere, its leased micro-tasks return by lock expiry';
 const REVOKED = 'consent revoked: its swarmlets leave now and its micro-tasks are reassigned';
 
 /** The join step (from unseen). A node that joins with consent withheld is known to reports but takes no work. */
@@ -76,14 +77,22 @@ export interface NodeStep {
  * The next state of a node from one sighting; undefined while a node never seen still has not sent
  * a timely heartbeat. Only ever returns legal edges (it builds the reason through the table).
  */
-export function observeNode(current: NodeState | undefined, seen: NodeSighting, options: Pick<HealthOptions, 'ttlMs' | 'suspectAfterMs'>): NodeStep | undefined {
+export function observeNode(
+  current: NodeState | undefined,
+  seen: NodeSighting,
+  options: Pick<HealthOptions, 'ttlMs' | 'suspectAfterMs'>,
+): NodeStep | undefined {
   const target = targetOf(current, seen, options);
   if (target === undefined) return undefined;
   if (target.state === current) return { state: current, reason: target.detail };
   return { state: target.state, reason: `${nodeTransitionReason(current, target.state)} — ${target.detail}` };
 }
 
-function targetOf(current: NodeState | undefined, seen: NodeSighting, options: Pick<HealthOptions, 'ttlMs' | 'suspectAfterMs'>): { state: NodeState; detail: string } | undefined {
+function targetOf(
+  current: NodeState | undefined,
+  seen: NodeSighting,
+  options: Pick<HealthOptions, 'ttlMs' | 'suspectAfterMs'>,
+): { state: NodeState; detail: string } | undefined {
   if (!seen.present) {
     if (current === undefined) return undefined;
     const last = seen.silentMs === undefined ? 'never timed' : `last heartbeat ${formatSeconds(seen.silentMs)} ago`;
@@ -91,10 +100,12 @@ function targetOf(current: NodeState | undefined, seen: NodeSighting, options: P
   }
   // The time rules are node-health's: liveness of a heartbeat `silentMs` old.
   const view = liveness(seen.silentMs === undefined ? undefined : 0, seen.silentMs ?? 0, options);
-  const heartbeat = view.reason.slice(view.reason.indexOf(', ') + 2); // "no heartbeat for 2.6 s (…)", without the state word
+  // "no heartbeat for 2.6 s (…)", without the state word
+  const heartbeat = view.reason.slice(view.reason.indexOf(', ') + 2);
   // Joining and coming back both need a timely heartbeat: a stale one proves nothing about now.
   if (current === undefined && view.state !== 'alive') return undefined;
-  if (current === 'dead' && view.state !== 'alive') return { state: 'dead', detail: `present, but no fresh heartbeat: ${heartbeat}` };
+  if (current === 'dead' && view.state !== 'alive')
+    return { state: 'dead', detail: `present, but no fresh heartbeat: ${heartbeat}` };
   if (view.state === 'dead') return { state: 'dead', detail: heartbeat };
   if (!seen.consentGranted) return { state: 'draining', detail: `consent revoked, ${heartbeat}` };
   if (current === 'draining') return { state: view.state, detail: `consent granted, ${heartbeat}` };

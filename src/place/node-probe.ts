@@ -14,7 +14,13 @@ export const NODE_KINDS = ['server', 'edge', 'personal'] as const;
 export type NodeKind = (typeof NODE_KINDS)[number];
 
 /** Limits on what one advertisement may carry (a limit on everything). */
-export const PROBE_LIMITS = { maxLabels: 64, maxWarmTaskTypes: 256, maxHourWindows: 24, maxCpu: 1024, maxMemoryMb: 64 * 1024 * 1024 } as const;
+export const PROBE_LIMITS = {
+  maxLabels: 64,
+  maxWarmTaskTypes: 256,
+  maxHourWindows: 24,
+  maxCpu: 1024,
+  maxMemoryMb: 64 * 1024 * 1024,
+} as const;
 
 /** Local hours [from, to) in the owner's time zone; from > to wraps midnight ({ from: 22, to: 7 }). */
 const hourWindow = z
@@ -46,7 +52,11 @@ const resources = (positive: boolean) =>
 
 const advertisementShape = z
   .object({
-    nodeId: z.string().min(1).max(200).regex(/^[A-Za-z0-9._:-]+$/, 'has characters outside letters, digits and . _ : -'),
+    nodeId: z
+      .string()
+      .min(1)
+      .max(200)
+      .regex(/^[A-Za-z0-9._:-]+$/, 'has characters outside letters, digits and . _ : -'),
     kind: z.enum(NODE_KINDS),
     /** What Swarmlet may use on this machine at most, before consent caps. */
     capacity: resources(true),
@@ -56,13 +66,22 @@ const advertisementShape = z
     labels: z
       .record(z.string().min(1).max(100), z.string().max(200))
       .default({})
-      .refine((labels) => Object.keys(labels).length <= PROBE_LIMITS.maxLabels, { message: `has more than ${PROBE_LIMITS.maxLabels} labels` }),
-    /** Optional for servers and edge nodes (they consent by being operated); personal machines without it get no work. */
+      .refine((labels) => Object.keys(labels).length <= PROBE_LIMITS.maxLabels, {
+        message: `has more than ${PROBE_LIMITS.maxLabels} labels`,
+      }),
+    /**
+     * Optional for servers and edge nodes (they consent by being operated); personal machines without it get no work.
+     */
     consent: consentSchema.optional(),
     /** The owner is away (no input for a while); only matters with consent.idleOnly. */
     idle: z.boolean().default(false),
     /** The owner's time zone, so consent hours are local hours. */
-    utcOffsetMinutes: z.number().int().min(-14 * 60).max(14 * 60).default(0),
+    utcOffsetMinutes: z
+      .number()
+      .int()
+      .min(-14 * 60)
+      .max(14 * 60)
+      .default(0),
     /** Task types whose modules are loaded in a swarmlet on this node right now. */
     warmTaskTypes: z.array(z.string().min(1).max(200)).max(PROBE_LIMITS.maxWarmTaskTypes).default([]),
   })
@@ -78,12 +97,15 @@ export type NodeAdvertisement = z.output<typeof nodeAdvertisementSchema>;
 export type Consent = NodeAdvertisement['consent'];
 export type HourWindow = z.output<typeof hourWindow>;
 
-/** No consent flag: operated machines may work, a personal machine may not ("no work without an explicit consent flag"). */
+/**
+ * No consent flag: operated machines may work, a personal machine may not ("no work without an explicit consent flag").
+ */
 function defaultConsent(kind: NodeKind): z.output<typeof consentSchema> {
   return { granted: kind !== 'personal', maxCpuShare: 1, idleOnly: false };
 }
 
-export type ParseResult = { readonly ok: true; readonly value: NodeAdvertisement } | { readonly ok: false; readonly error: InputError };
+export type ParseResult =
+  { readonly ok: true; readonly value: NodeAdvertisement } | { readonly ok: false; readonly error: InputError };
 
 /** Validates one advertisement; a failure names the field, the problem and the fix. */
 export function parseNodeAdvertisement(raw: unknown): ParseResult {
@@ -92,11 +114,21 @@ export function parseNodeAdvertisement(raw: unknown): ParseResult {
   });
   if (result.success) return { ok: true, value: result.data };
   const issue = result.error.issues[0];
-  if (issue === undefined) return { ok: false, error: new InputError('node', 'is not a valid advertisement', DEFAULT_FIX) };
+  if (issue === undefined)
+    return { ok: false, error: new InputError('node', 'is not a valid advertisement', DEFAULT_FIX) };
   const path = issue.code === 'unrecognized_keys' ? [...issue.path, issue.keys[0] ?? ''] : [...issue.path];
-  const problem = issue.code === 'unrecognized_keys' ? `is not a known field (unknown: ${issue.keys.join(', ')})` : `${issue.message}${issue.code === 'invalid_key' ? '' : gotValue(raw, path)}`;
-  const field = path.reduce<string>((name, key) => (typeof key === 'number' ? `${name}[${key}]` : `${name}.${String(key)}`), 'node');
-  const fix = issue.code === 'unrecognized_keys' ? 'remove it, or check its spelling against the advertisement fields in src/place/node-probe.ts' : fixFor(path);
+  const problem =
+    issue.code === 'unrecognized_keys'
+      ? `is not a known field (unknown: ${issue.keys.join(', ')})`
+      : `${issue.message}${issue.code === 'invalid_key' ? '' : gotValue(raw, path)}`;
+  const field = path.reduce<string>(
+    (name, key) => (typeof key === 'number' ? `${name}[${key}]` : `${name}.${String(key)}`),
+    'node',
+  );
+  const fix =
+    issue.code === 'unrecognized_keys'
+      ? 'remove it, or check its spelling against the advertisement fields in src/place/node-probe.ts'
+      : fixFor(path);
   return { ok: false, error: new InputError(field, problem, fix) };
 }
 
@@ -129,9 +161,11 @@ const FIXES: Readonly<Record<string, string>> = {
 /** The bad value, short, so the message shows what was sent (" (got -4)"); nothing when it is missing. */
 function gotValue(raw: unknown, path: readonly PropertyKey[]): string {
   let value: unknown = raw;
-  for (const key of path) value = typeof value === 'object' && value !== null ? (value as Record<PropertyKey, unknown>)[key] : undefined;
+  for (const key of path)
+    value = typeof value === 'object' && value !== null ? (value as Record<PropertyKey, unknown>)[key] : undefined;
   if (value === undefined) return '';
-  const text = typeof value === 'number' && !Number.isFinite(value) ? String(value) : (JSON.stringify(value) ?? String(value));
+  const text =
+    typeof value === 'number' && !Number.isFinite(value) ? String(value) : (JSON.stringify(value) ?? String(value));
   return ` (got ${text.length > 60 ? `${text.slice(0, 57)}...` : text})`;
 }
 

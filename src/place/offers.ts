@@ -2,7 +2,13 @@ import { invariant } from '../core/errors.js';
 import type { Resources } from '../core/resources.js';
 import { consentAllowsWork, consentCapReason, consentLimits, EPSILON } from './consent.js';
 import { formatAmount, formatSeconds } from './format.js';
-import { DEFAULT_HEALTH_OPTIONS, healthView, type HealthOptions, type HealthView, type NodeHealth } from './node-health.js';
+import {
+  DEFAULT_HEALTH_OPTIONS,
+  healthView,
+  type HealthOptions,
+  type HealthView,
+  type NodeHealth,
+} from './node-health.js';
 import type { NodeAdvertisement } from './node-probe.js';
 
 /**
@@ -86,7 +92,8 @@ const FILTERS: readonly Filter[] = [
   ({ advertisement, request }) => {
     for (const [key, value] of Object.entries(request.requiredLabels ?? {})) {
       const has = advertisement.labels[key];
-      if (has !== value) return `label ${key}=${value} required, node has ${has === undefined ? 'none' : `${key}=${has}`}`;
+      if (has !== value)
+        return `label ${key}=${value} required, node has ${has === undefined ? 'none' : `${key}=${has}`}`;
     }
     return undefined;
   },
@@ -103,7 +110,8 @@ const FILTERS: readonly Filter[] = [
   ({ advertisement, request }) => {
     const { capacity, inUse } = advertisement;
     const { demand } = request;
-    if (inUse.cpu + demand.cpu > capacity.cpu + EPSILON) return `capacity: needs ${formatAmount(demand.cpu)} cores, ${formatAmount(Math.max(0, capacity.cpu - inUse.cpu))} of ${formatAmount(capacity.cpu)} free`;
+    if (inUse.cpu + demand.cpu > capacity.cpu + EPSILON)
+      return `capacity: needs ${formatAmount(demand.cpu)} cores, ${formatAmount(Math.max(0, capacity.cpu - inUse.cpu))} of ${formatAmount(capacity.cpu)} free`;
     if (inUse.memoryMb + demand.memoryMb > capacity.memoryMb + EPSILON) {
       return `capacity: needs ${formatAmount(demand.memoryMb)} MB, ${formatAmount(Math.max(0, capacity.memoryMb - inUse.memoryMb))} of ${formatAmount(capacity.memoryMb)} MB free`;
     }
@@ -113,12 +121,22 @@ const FILTERS: readonly Filter[] = [
 ];
 
 /** Runs every node through the filters and prices the survivors. */
-export function screenNodes(request: AuctionRequest, nodes: readonly AuctionNode[], nowMs: number, healthOptions: HealthOptions = DEFAULT_HEALTH_OPTIONS): Screening {
+export function screenNodes(
+  request: AuctionRequest,
+  nodes: readonly AuctionNode[],
+  nowMs: number,
+  healthOptions: HealthOptions = DEFAULT_HEALTH_OPTIONS,
+): Screening {
   checkRequest(request, nodes.length);
   const offers: Offer[] = [];
   const rejections: Rejection[] = [];
   for (const node of nodes) {
-    const context: FilterContext = { request, advertisement: node.advertisement, health: healthView(node.health, nowMs, healthOptions), nowMs };
+    const context: FilterContext = {
+      request,
+      advertisement: node.advertisement,
+      health: healthView(node.health, nowMs, healthOptions),
+      nowMs,
+    };
     const reason = firstReason(context);
     if (reason === undefined) offers.push(priceOffer(context));
     else rejections.push({ nodeId: node.advertisement.nodeId, reason });
@@ -198,10 +216,22 @@ function priceOffer({ request, advertisement, health }: FilterContext): Offer {
 
 function checkRequest(request: AuctionRequest, nodeCount: number): void {
   const { swarmlets, demand, expectedDurationMs } = request;
-  invariant(Number.isInteger(swarmlets) && swarmlets >= 0 && swarmlets <= AUCTION_LIMITS.maxSwarmlets, `auction: swarmlets must be an integer in 0..${AUCTION_LIMITS.maxSwarmlets}, got ${swarmlets}`);
-  invariant(nodeCount <= AUCTION_LIMITS.maxNodes, `auction: at most ${AUCTION_LIMITS.maxNodes} nodes, got ${nodeCount}`);
-  invariant(isAmount(demand.cpu) && isAmount(demand.memoryMb), `auction: demand must be finite and ≥ 0, got ${demand.cpu} cores, ${demand.memoryMb} MB`);
-  invariant(isAmount(expectedDurationMs) && isAmount(request.coldStartMs ?? 0) && isAmount(request.roundTripsPerSwarmlet ?? 1), 'auction: durations and round trips must be finite and ≥ 0');
+  invariant(
+    Number.isInteger(swarmlets) && swarmlets >= 0 && swarmlets <= AUCTION_LIMITS.maxSwarmlets,
+    `auction: swarmlets must be an integer in 0..${AUCTION_LIMITS.maxSwarmlets}, got ${swarmlets}`,
+  );
+  invariant(
+    nodeCount <= AUCTION_LIMITS.maxNodes,
+    `auction: at most ${AUCTION_LIMITS.maxNodes} nodes, got ${nodeCount}`,
+  );
+  invariant(
+    isAmount(demand.cpu) && isAmount(demand.memoryMb),
+    `auction: demand must be finite and ≥ 0, got ${demand.cpu} cores, ${demand.memoryMb} MB`,
+  );
+  invariant(
+    isAmount(expectedDurationMs) && isAmount(request.coldStartMs ?? 0) && isAmount(request.roundTripsPerSwarmlet ?? 1),
+    'auction: durations and round trips must be finite and ≥ 0',
+  );
 }
 
 function isAmount(value: number): boolean {

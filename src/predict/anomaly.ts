@@ -18,7 +18,13 @@
  * one. It never feeds the window (an unfinished task is not an observation).
  */
 import { checkPositiveInteger } from './forecast.js';
-import { initRollingWindow, pushRolling, rollingMedian, rollingMedianAbsoluteDeviation, type RollingWindow } from './rolling-median.js';
+import {
+  initRollingWindow,
+  pushRolling,
+  rollingMedian,
+  rollingMedianAbsoluteDeviation,
+  type RollingWindow,
+} from './rolling-median.js';
 import type { UsageActual, UsageMeasure, UsagePrediction } from './usage-model.js';
 import { InputError } from '../core/errors.js';
 
@@ -53,7 +59,14 @@ export interface AnomalyOptions {
   readonly madFloor: number;
 }
 
-export const DEFAULT_ANOMALY: AnomalyOptions = { zThreshold: 5, minFactor: 2, window: 256, minSamples: 20, coldFactor: 10, madFloor: 0.05 };
+export const DEFAULT_ANOMALY: AnomalyOptions = {
+  zThreshold: 5,
+  minFactor: 2,
+  window: 256,
+  minSamples: 20,
+  coldFactor: 10,
+  madFloor: 0.05,
+};
 
 /** MAD × 1.4826 estimates σ for normal data (here: of log ratios under lognormal noise). */
 export const MAD_TO_SIGMA = 1.4826;
@@ -83,12 +96,19 @@ export function createAnomalyDetector(overrides: Partial<AnomalyOptions> = {}): 
   const options: AnomalyOptions = { ...DEFAULT_ANOMALY, ...overrides };
   checkPositiveInteger('anomaly.window', options.window);
   checkPositiveInteger('anomaly.minSamples', options.minSamples);
-  if (options.minSamples > options.window) throw new InputError('anomaly.minSamples', `${options.minSamples} exceeds the window (${options.window})`, 'use minSamples ≤ window');
+  if (options.minSamples > options.window)
+    throw new InputError(
+      'anomaly.minSamples',
+      `${options.minSamples} exceeds the window (${options.window})`,
+      'use minSamples ≤ window',
+    );
   for (const field of ['zThreshold', 'madFloor'] as const) {
-    if (!(options[field] > 0)) throw new InputError(`anomaly.${field}`, `${options[field]} is not positive`, 'use a number > 0');
+    if (!(options[field] > 0))
+      throw new InputError(`anomaly.${field}`, `${options[field]} is not positive`, 'use a number > 0');
   }
   for (const field of ['minFactor', 'coldFactor'] as const) {
-    if (!(options[field] >= 1)) throw new InputError(`anomaly.${field}`, `${options[field]} is below 1`, 'use a factor ≥ 1');
+    if (!(options[field] >= 1))
+      throw new InputError(`anomaly.${field}`, `${options[field]} is below 1`, 'use a factor ≥ 1');
   }
   return { options, types: new Map() };
 }
@@ -98,8 +118,15 @@ export function createAnomalyDetector(overrides: Partial<AnomalyOptions> = {}): 
  * window, then adds it. Returns the event, or undefined (allocation-free) when normal or unpredicted
  * (`predicted` NaN or ≤ 0: nothing to compare with).
  */
-export function observeCompleted(detector: AnomalyDetector, taskType: string, kind: AnomalyKind, actual: number, predicted: number): AnomalyEvent | undefined {
-  if (!Number.isFinite(actual) || actual < 0) throw new RangeError(`actual usage must be a finite number ≥ 0, got ${actual}`);
+export function observeCompleted(
+  detector: AnomalyDetector,
+  taskType: string,
+  kind: AnomalyKind,
+  actual: number,
+  predicted: number,
+): AnomalyEvent | undefined {
+  if (!Number.isFinite(actual) || actual < 0)
+    throw new RangeError(`actual usage must be a finite number ≥ 0, got ${actual}`);
   if (!(predicted > 0) || !Number.isFinite(predicted) || actual === 0) return undefined;
   const window = ratiosOf(detector, taskType)[kind];
   const event = judge(detector.options, window, taskType, kind, 'completed', actual, predicted);
@@ -108,17 +135,39 @@ export function observeCompleted(detector: AnomalyDetector, taskType: string, ki
 }
 
 /** All measures of one completion against its `UsagePrediction` (estimates with basis 'none' are skipped). */
-export function observeCompletedUsage(detector: AnomalyDetector, prediction: UsagePrediction, actual: UsageActual): readonly AnomalyEvent[] {
-  const duration = observeCompleted(detector, prediction.taskType, 'duration', actual.durationMs, valueOf(prediction.duration));
-  const cpu = actual.cpu === undefined ? undefined : observeCompleted(detector, prediction.taskType, 'cpu', actual.cpu, valueOf(prediction.cpu));
-  const memory = actual.memoryMb === undefined ? undefined : observeCompleted(detector, prediction.taskType, 'memory', actual.memoryMb, valueOf(prediction.memory));
+export function observeCompletedUsage(
+  detector: AnomalyDetector,
+  prediction: UsagePrediction,
+  actual: UsageActual,
+): readonly AnomalyEvent[] {
+  const duration = observeCompleted(
+    detector,
+    prediction.taskType,
+    'duration',
+    actual.durationMs,
+    valueOf(prediction.duration),
+  );
+  const cpu =
+    actual.cpu === undefined
+      ? undefined
+      : observeCompleted(detector, prediction.taskType, 'cpu', actual.cpu, valueOf(prediction.cpu));
+  const memory =
+    actual.memoryMb === undefined
+      ? undefined
+      : observeCompleted(detector, prediction.taskType, 'memory', actual.memoryMb, valueOf(prediction.memory));
   if (duration === undefined && cpu === undefined && memory === undefined) return NO_EVENTS;
   return [duration, cpu, memory].filter((event): event is AnomalyEvent => event !== undefined);
 }
 
 /** An in-flight micro-task: is its elapsed time alone already anomalous? Does not learn. */
-export function checkRunning(detector: AnomalyDetector, taskType: string, elapsedMs: number, predictedDurationMs: number): AnomalyEvent | undefined {
-  if (!Number.isFinite(elapsedMs) || elapsedMs < 0) throw new RangeError(`elapsedMs must be a finite number ≥ 0, got ${elapsedMs}`);
+export function checkRunning(
+  detector: AnomalyDetector,
+  taskType: string,
+  elapsedMs: number,
+  predictedDurationMs: number,
+): AnomalyEvent | undefined {
+  if (!Number.isFinite(elapsedMs) || elapsedMs < 0)
+    throw new RangeError(`elapsedMs must be a finite number ≥ 0, got ${elapsedMs}`);
   if (!(predictedDurationMs > 0) || !Number.isFinite(predictedDurationMs) || elapsedMs === 0) return undefined;
   const window = detector.types.get(taskType)?.duration;
   return judge(detector.options, window, taskType, 'duration', 'running', elapsedMs, predictedDurationMs);
@@ -140,9 +189,15 @@ export function runawayThresholdMs(detector: AnomalyDetector, taskType: string, 
 
 export function ratioStatistics(detector: AnomalyDetector, taskType: string, kind: AnomalyKind): RatioStatistics {
   const window = detector.types.get(taskType)?.[kind];
-  if (window === undefined || window.size === 0) return { ready: false, samples: 0, medianLogRatio: Number.NaN, madLogRatio: Number.NaN };
+  if (window === undefined || window.size === 0)
+    return { ready: false, samples: 0, medianLogRatio: Number.NaN, madLogRatio: Number.NaN };
   const median = rollingMedian(window);
-  return { ready: window.size >= detector.options.minSamples, samples: window.size, medianLogRatio: median, madLogRatio: rollingMedianAbsoluteDeviation(window, median) };
+  return {
+    ready: window.size >= detector.options.minSamples,
+    samples: window.size,
+    medianLogRatio: median,
+    madLogRatio: rollingMedianAbsoluteDeviation(window, median),
+  };
 }
 
 function judge(
@@ -156,7 +211,8 @@ function judge(
 ): AnomalyEvent | undefined {
   const ratio = actual / predicted;
   if (ratio <= options.minFactor) return undefined; // the cheap, common exit: no statistics needed
-  const what = phase === 'running' ? `still running after ${formatValue(kind, actual)}` : `used ${formatValue(kind, actual)}`;
+  const what =
+    phase === 'running' ? `still running after ${formatValue(kind, actual)}` : `used ${formatValue(kind, actual)}`;
   if (window === undefined || window.size < options.minSamples) {
     if (ratio < options.coldFactor) return undefined;
     const samples = window?.size ?? 0;

@@ -28,7 +28,12 @@ export interface EwmaForecasterOptions {
   readonly interval: IntervalOptions;
 }
 
-export const DEFAULT_EWMA_FORECASTER: EwmaForecasterOptions = { alpha: 0.3, errorAlpha: 0.05, minPoints: 2, interval: DEFAULT_INTERVAL };
+export const DEFAULT_EWMA_FORECASTER: EwmaForecasterOptions = {
+  alpha: 0.3,
+  errorAlpha: 0.05,
+  minPoints: 2,
+  interval: DEFAULT_INTERVAL,
+};
 
 /** Mutable, four numbers. */
 export interface EwmaForecastState {

@@ -39,7 +39,16 @@ export const DEFAULT_MASE_MIN_POINTS = 2;
 export function initMase(seasonLength: number): MaseState {
   const m = Math.max(1, seasonLength);
   if (!Number.isInteger(m)) throw new RangeError(`seasonLength must be an integer, got ${seasonLength}`);
-  return { seasonLength: m, recent: new Float64Array(m), next: 0, seen: 0, absoluteErrorSum: 0, scored: 0, scaleSum: 0, scaleCount: 0 };
+  return {
+    seasonLength: m,
+    recent: new Float64Array(m),
+    next: 0,
+    seen: 0,
+    absoluteErrorSum: 0,
+    scored: 0,
+    scaleSum: 0,
+    scaleCount: 0,
+  };
 }
 
 /** O(1), allocation-free. `predicted` NaN = no forecast for this point (only the scale learns from it). */
@@ -61,7 +70,8 @@ export function observeMase(state: MaseState, actual: number, predicted: number)
 export function maseOf(state: MaseState, minPoints: number = DEFAULT_MASE_MIN_POINTS): ErrorResult {
   if (state.scored < minPoints) return notReady(`${state.scored} of ${minPoints} forecast points needed`);
   if (state.scaleCount === 0) return notReady(`no value one season (${state.seasonLength} steps) back yet: no scale`);
-  if (state.scaleSum === 0) return notReady(`the series repeats exactly every ${state.seasonLength} steps: the naive scale is 0`);
+  if (state.scaleSum === 0)
+    return notReady(`the series repeats exactly every ${state.seasonLength} steps: the naive scale is 0`);
   const meanError = state.absoluteErrorSum / state.scored;
   const meanScale = state.scaleSum / state.scaleCount;
   return { ready: true, value: meanError / meanScale, points: state.scored };
@@ -107,6 +117,8 @@ function median(values: number[]): number {
 
 function checkSameLength(actual: ArrayLike<number>, predicted: ArrayLike<number>): void {
   if (actual.length !== predicted.length) {
-    throw new RangeError(`actual and predicted must have the same length, got ${actual.length} and ${predicted.length}`);
+    throw new RangeError(
+      `actual and predicted must have the same length, got ${actual.length} and ${predicted.length}`,
+    );
   }
 }

@@ -6,7 +6,8 @@
  * - `observe` mutates the state IN PLACE, in O(1) (amortised) time and without allocating. Do not share a
  *   state between series, and copy it (`structuredClone`) if you need a snapshot.
  * - `forecastValue` is the allocation-free point forecast (NaN when not ready) for hot loops
- *   (`forecastInto` writes it into a Float64Array, for combinators); `forecast` builds the full result with an interval, a confidence and the reason when not ready.
+ * (`forecastInto` writes it into a Float64Array, for combinators); `forecast` builds the full result with an interval,
+ * a confidence and the reason when not ready.
  * - one `observe` per step, empty steps included: a per-minute arrival count of 0 is an observation.
  */
 import { InputError } from '../core/errors.js';
@@ -99,11 +100,17 @@ export function checkObservation(value: number): void {
 /** Validates a smoothing parameter at construction (the edge where options come in). */
 export function checkUnitInterval(field: string, value: number, allowZero: boolean): void {
   const ok = Number.isFinite(value) && value <= 1 && (allowZero ? value >= 0 : value > 0);
-  if (!ok) throw new InputError(field, `${value} is out of range`, allowZero ? 'use a value in [0, 1]' : 'use a value in (0, 1]');
+  if (!ok)
+    throw new InputError(
+      field,
+      `${value} is out of range`,
+      allowZero ? 'use a value in [0, 1]' : 'use a value in (0, 1]',
+    );
 }
 
 export function checkPositiveInteger(field: string, value: number): void {
-  if (!Number.isInteger(value) || value < 1) throw new InputError(field, `${value} is not a positive integer`, 'use an integer ≥ 1');
+  if (!Number.isInteger(value) || value < 1)
+    throw new InputError(field, `${value} is not a positive integer`, 'use an integer ≥ 1');
 }
 
 /**

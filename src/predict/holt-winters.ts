@@ -70,7 +70,9 @@ export interface HoltWintersState {
 
 export type HoltWintersForecaster = Forecaster<HoltWintersState> & { readonly options: HoltWintersOptions };
 
-export function holtWinters(overrides: Partial<HoltWintersOptions> & Pick<HoltWintersOptions, 'seasonLength'>): HoltWintersForecaster {
+export function holtWinters(
+  overrides: Partial<HoltWintersOptions> & Pick<HoltWintersOptions, 'seasonLength'>,
+): HoltWintersForecaster {
   const options: HoltWintersOptions = { ...DEFAULT_HOLT_WINTERS, ...overrides };
   validate(options);
   const { seasonLength, alpha, beta, gamma, errorAlpha, minPoints } = options;
@@ -127,7 +129,14 @@ export function holtWinters(overrides: Partial<HoltWintersOptions> & Pick<HoltWi
     const value = rawForecast(state, horizonSteps, seasonLength);
     const factor = horizonVarianceFactor(horizonSteps, alpha, beta, state.seasonal ? gamma : 0, seasonLength);
     const standardError = Math.sqrt(state.meanSquaredError * factor);
-    return readyForecast(state.seasonal ? 'holt-winters' : 'holt', value, standardError, state.samples, minPoints, options.interval);
+    return readyForecast(
+      state.seasonal ? 'holt-winters' : 'holt',
+      value,
+      standardError,
+      state.samples,
+      minPoints,
+      options.interval,
+    );
   }
 
   return {
@@ -164,13 +173,18 @@ function rawForecast(state: HoltWintersState, horizonSteps: number, seasonLength
 function validate(options: HoltWintersOptions): void {
   const { seasonLength, minPoints } = options;
   if (!Number.isInteger(seasonLength) || seasonLength < 0 || seasonLength === 1) {
-    throw new InputError('holtWinters.seasonLength', `${seasonLength} is not a season length`, 'use an integer ≥ 2 (steps per season), or 0 for no season');
+    throw new InputError(
+      'holtWinters.seasonLength',
+      `${seasonLength} is not a season length`,
+      'use an integer ≥ 2 (steps per season), or 0 for no season',
+    );
   }
   checkUnitInterval('holtWinters.alpha', options.alpha, false);
   checkUnitInterval('holtWinters.beta', options.beta, true);
   checkUnitInterval('holtWinters.gamma', options.gamma, true);
   checkUnitInterval('holtWinters.errorAlpha', options.errorAlpha, false);
-  if (!Number.isInteger(minPoints) || minPoints < 2) throw new InputError('holtWinters.minPoints', `${minPoints} is too small`, 'use an integer ≥ 2');
+  if (!Number.isInteger(minPoints) || minPoints < 2)
+    throw new InputError('holtWinters.minPoints', `${minPoints} is too small`, 'use an integer ≥ 2');
 }
 
 /** First season: keep the raw values. Second: keep the per-phase sum and the season-over-season differences. */
@@ -215,7 +229,13 @@ function fitSeason(state: HoltWintersState, m: number): void {
  * 1 + Σ_{j=1}^{h−1} c_j², c_j = α + αβ·j + γ(1 − α)·[j mod m = 0] (Hyndman et al., 2008, table 6.1).
  * Closed form, O(1) in h.
  */
-export function horizonVarianceFactor(horizonSteps: number, alpha: number, beta: number, gamma: number, seasonLength: number): number {
+export function horizonVarianceFactor(
+  horizonSteps: number,
+  alpha: number,
+  beta: number,
+  gamma: number,
+  seasonLength: number,
+): number {
   const n = horizonSteps - 1;
   const a = alpha;
   const b = alpha * beta;

@@ -24,7 +24,8 @@ export function updateJobProfile(previous: JobProfile | undefined, observed: rea
     if (!old) return type;
     return {
       taskType: type.taskType,
-      firstDemandOffsetMs: old.firstDemandOffsetMs + OFFSET_ALPHA * (type.firstDemandOffsetMs - old.firstDemandOffsetMs),
+      firstDemandOffsetMs:
+        old.firstDemandOffsetMs + OFFSET_ALPHA * (type.firstDemandOffsetMs - old.firstDemandOffsetMs),
       peakSwarmlets: Math.max(type.peakSwarmlets, Math.round((old.peakSwarmlets + type.peakSwarmlets) / 2)),
     };
   });

@@ -43,7 +43,16 @@ export interface LogRegressionState {
 }
 
 export function initLogRegression(): LogRegressionState {
-  return { weight: 0, meanLogSize: 0, meanLogValue: 0, coMomentSize: 0, coMomentSizeValue: 0, samples: 0, residualMeanSquared: 0, residuals: 0 };
+  return {
+    weight: 0,
+    meanLogSize: 0,
+    meanLogValue: 0,
+    coMomentSize: 0,
+    coMomentSizeValue: 0,
+    samples: 0,
+    residualMeanSquared: 0,
+    residuals: 0,
+  };
 }
 
 export function logSize(sizeBytes: number): number {
@@ -85,7 +94,12 @@ export function observeLog(state: LogRegressionState, options: LogRegressionOpti
       else if (residual < -limit) target = fitted - limit;
     }
     // The scale learns from the clipped residual too: one huge outlier must not widen every interval.
-    state.residualMeanSquared = foldSquaredError(state.residualMeanSquared, state.residuals, target - fitted, 1 - options.forgetting);
+    state.residualMeanSquared = foldSquaredError(
+      state.residualMeanSquared,
+      state.residuals,
+      target - fitted,
+      1 - options.forgetting,
+    );
     state.residuals += 1;
   }
   const lambda = options.forgetting;

@@ -20,7 +20,8 @@ export interface RollingWindow {
 }
 
 export function initRollingWindow(capacity: number): RollingWindow {
-  if (!Number.isInteger(capacity) || capacity < 1) throw new RangeError(`window capacity must be an integer ≥ 1, got ${capacity}`);
+  if (!Number.isInteger(capacity) || capacity < 1)
+    throw new RangeError(`window capacity must be an integer ≥ 1, got ${capacity}`);
   return { capacity, ring: new Float64Array(capacity), sorted: new Float64Array(capacity), next: 0, size: 0 };
 }
 

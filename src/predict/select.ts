@@ -6,7 +6,14 @@
  * `model` plus `selectionReport` say which and why.
  */
 import { InputError } from '../core/errors.js';
-import { checkHorizon, checkObservation, checkUnitInterval, notReady, type Forecast, type Forecaster } from './forecast.js';
+import {
+  checkHorizon,
+  checkObservation,
+  checkUnitInterval,
+  notReady,
+  type Forecast,
+  type Forecaster,
+} from './forecast.js';
 
 export interface SelectorOptions {
   /** Weight of the newest absolute error. 0.05 ≈ the last ~40 steps: long enough to cover a burst and its
@@ -51,7 +58,8 @@ export function selectByRecentError(
   overrides: Partial<SelectorOptions> = {},
 ): SelectingForecaster {
   const options: SelectorOptions = { ...DEFAULT_SELECTOR, ...overrides };
-  if (candidates.length === 0) throw new InputError('selectByRecentError.candidates', 'is empty', 'pass at least one forecaster');
+  if (candidates.length === 0)
+    throw new InputError('selectByRecentError.candidates', 'is empty', 'pass at least one forecaster');
   checkUnitInterval('selectByRecentError.errorAlpha', options.errorAlpha, false);
   checkUnitInterval('selectByRecentError.switchMargin', options.switchMargin, true);
   const count = candidates.length;

@@ -36,7 +36,10 @@ export class SwarmletFootprints {
     this.hints.set(taskType, hint);
   }
 
-  /** One swarmlet's resident memory as its agent reported it; non-finite or non-positive samples are dropped (wire data). */
+  /**
+   * One swarmlet's resident memory as its agent reported it; non-finite or non-positive samples are dropped (wire
+   * data).
+   */
   observeMemory(taskType: string, rssMb: number): void {
     if (!Number.isFinite(rssMb) || rssMb <= 0) return;
     this.measured.set(taskType, updateEwma(this.measured.get(taskType) ?? EMPTY_EWMA, rssMb, ALPHA));
@@ -51,7 +54,10 @@ export class SwarmletFootprints {
     if (hint.memoryMb !== undefined) candidates.push([hint.memoryMb, 'hint']);
     if (measuredMb !== undefined) candidates.push([measuredMb, `measured, ${samples} sample(s)`]);
     // The default only stands in for knowledge: a small hint or measurement is believed.
-    const [memoryMb, source] = candidates.length === 0 ? [this.defaults.memoryMb, 'default'] : candidates.reduce((a, b) => (b[0] > a[0] ? b : a));
+    const [memoryMb, source] =
+      candidates.length === 0
+        ? [this.defaults.memoryMb, 'default']
+        : candidates.reduce((a, b) => (b[0] > a[0] ? b : a));
     return { cpu, memoryMb, reason: `${cpuReason}, ${formatAmount(memoryMb)} MB (${source})` };
   }
 }

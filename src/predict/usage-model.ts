@@ -16,7 +16,15 @@
  */
 import { notReady, checkUnitInterval, checkPositiveInteger } from './forecast.js';
 import type { ErrorResult } from './forecast-error.js';
-import { initLogRegression, logSize, observeLog, predictLog, residualSpread, type LogRegressionOptions, type LogRegressionState } from './log-regression.js';
+import {
+  initLogRegression,
+  logSize,
+  observeLog,
+  predictLog,
+  residualSpread,
+  type LogRegressionOptions,
+  type LogRegressionState,
+} from './log-regression.js';
 import { initRollingWindow, pushRolling, rollingMedian, type RollingWindow } from './rolling-median.js';
 import { InputError } from '../core/errors.js';
 
@@ -141,16 +149,31 @@ export function createUsageModel(overrides: Partial<UsageModelOptions> = {}): Us
   checkUnitInterval('usage.forgetting', options.forgetting, false);
   checkPositiveInteger('usage.errorWindow', options.errorWindow);
   checkPositiveInteger('usage.minHistory', options.minHistory);
-  for (const field of ['ridge', 'clipSigmas', 'z', 'defaultLogSpread', 'floorDurationMs', 'floorCpu', 'floorMemoryMb'] as const) {
-    if (!(options[field] > 0)) throw new InputError(`usage.${field}`, `${options[field]} is not positive`, 'use a number > 0');
+  for (const field of [
+    'ridge',
+    'clipSigmas',
+    'z',
+    'defaultLogSpread',
+    'floorDurationMs',
+    'floorCpu',
+    'floorMemoryMb',
+  ] as const) {
+    if (!(options[field] > 0))
+      throw new InputError(`usage.${field}`, `${options[field]} is not positive`, 'use a number > 0');
   }
-  if (!(options.hintSpreadFactor >= 1)) throw new InputError('usage.hintSpreadFactor', `${options.hintSpreadFactor} is below 1`, 'use a factor ≥ 1');
+  if (!(options.hintSpreadFactor >= 1))
+    throw new InputError('usage.hintSpreadFactor', `${options.hintSpreadFactor} is below 1`, 'use a factor ≥ 1');
   checkUnitInterval('usage.hintConfidence', options.hintConfidence, true);
   return { options, types: new Map() };
 }
 
 /** Point prediction (the median) for one measure; NaN = no data yet. Allocation-free for a known type. */
-export function predictUsageValue(model: UsageModel, taskType: string, measure: UsageMeasure, sizeBytes?: number): number {
+export function predictUsageValue(
+  model: UsageModel,
+  taskType: string,
+  measure: UsageMeasure,
+  sizeBytes?: number,
+): number {
   const type = model.types.get(taskType);
   if (type === undefined) return Number.NaN;
   return pointValue(model.options, type[measure], hintOf(type.hints, measure), logSizeOrNaN(sizeBytes));
@@ -174,13 +197,16 @@ export function observeUsage(model: UsageModel, taskType: string, features: Usag
   const u = logSizeOrNaN(features.sizeBytes);
   const { options } = model;
   observeMeasure(options, type.duration, hintOf(type.hints, 'duration'), u, actual.durationMs, options.floorDurationMs);
-  if (actual.cpu !== undefined) observeMeasure(options, type.cpu, hintOf(type.hints, 'cpu'), u, actual.cpu, options.floorCpu);
-  if (actual.memoryMb !== undefined) observeMeasure(options, type.memory, hintOf(type.hints, 'memory'), u, actual.memoryMb, options.floorMemoryMb);
+  if (actual.cpu !== undefined)
+    observeMeasure(options, type.cpu, hintOf(type.hints, 'cpu'), u, actual.cpu, options.floorCpu);
+  if (actual.memoryMb !== undefined)
+    observeMeasure(options, type.memory, hintOf(type.hints, 'memory'), u, actual.memoryMb, options.floorMemoryMb);
 }
 
 export function usageError(model: UsageModel, taskType: string, measure: UsageMeasure): UsageErrorReport {
   const state = model.types.get(taskType)?.[measure];
-  if (state === undefined) return { medianAbsolutePercentageError: notReady(`no completion of ${taskType} yet`), observations: 0, scored: 0 };
+  if (state === undefined)
+    return { medianAbsolutePercentageError: notReady(`no completion of ${taskType} yet`), observations: 0, scored: 0 };
   const { errors } = state;
   const value: ErrorResult =
     errors.size === 0
@@ -189,8 +215,16 @@ export function usageError(model: UsageModel, taskType: string, measure: UsageMe
   return { medianAbsolutePercentageError: value, observations: state.observations, scored: state.scored };
 }
 
-function observeMeasure(options: UsageModelOptions, state: MeasureState, hint: number, u: number, actual: number, floor: number): void {
-  if (!Number.isFinite(actual) || actual < 0) throw new RangeError(`observed usage must be a finite number ≥ 0, got ${actual}`);
+function observeMeasure(
+  options: UsageModelOptions,
+  state: MeasureState,
+  hint: number,
+  u: number,
+  actual: number,
+  floor: number,
+): void {
+  if (!Number.isFinite(actual) || actual < 0)
+    throw new RangeError(`observed usage must be a finite number ≥ 0, got ${actual}`);
   const predicted = pointValue(options, state, hint, u);
   if (!Number.isNaN(predicted) && actual > 0) {
     pushRolling(state.errors, Math.abs(actual - predicted) / actual);
@@ -209,7 +243,13 @@ function usesHistory(options: UsageModelOptions, state: MeasureState, hint: numb
   return state.fit.samples >= options.minHistory || (state.fit.samples > 0 && Number.isNaN(hint));
 }
 
-function estimate(options: UsageModelOptions, state: MeasureState, hint: number, u: number, measure: UsageMeasure): UsageEstimate {
+function estimate(
+  options: UsageModelOptions,
+  state: MeasureState,
+  hint: number,
+  u: number,
+  measure: UsageMeasure,
+): UsageEstimate {
   const samples = state.fit.samples;
   if (usesHistory(options, state, hint)) {
     const center = predictLog(state.fit, options, u);
@@ -246,7 +286,12 @@ function typeState(model: UsageModel, taskType: string, hints: ResourceHints | u
   let type = model.types.get(taskType);
   if (type === undefined) {
     const window = model.options.errorWindow;
-    const measure = (): MeasureState => ({ fit: initLogRegression(), errors: initRollingWindow(window), observations: 0, scored: 0 });
+    const measure = (): MeasureState => ({
+      fit: initLogRegression(),
+      errors: initRollingWindow(window),
+      observations: 0,
+      scored: 0,
+    });
     type = { hints, duration: measure(), cpu: measure(), memory: measure() };
     model.types.set(taskType, type);
   } else if (hints !== undefined) {
@@ -262,6 +307,7 @@ function hintOf(hints: ResourceHints | undefined, measure: UsageMeasure): number
 
 function logSizeOrNaN(sizeBytes: number | undefined): number {
   if (sizeBytes === undefined) return Number.NaN;
-  if (!Number.isFinite(sizeBytes) || sizeBytes < 0) throw new RangeError(`sizeBytes must be a finite number ≥ 0, got ${sizeBytes}`);
+  if (!Number.isFinite(sizeBytes) || sizeBytes < 0)
+    throw new RangeError(`sizeBytes must be a finite number ≥ 0, got ${sizeBytes}`);
   return logSize(sizeBytes);
 }

@@ -37,14 +37,25 @@ export class Dispatcher {
       this.history.demand(task.jobId, task.taskType, nowMs);
       const job = this.tracker.jobs.get(task.jobId)!;
       return {
-        id, taskType: task.taskType, priority: job.priority, attempt: 1, maxAttempts: this.maxAttempts, payload: null,
-        owner: job.owner, deadlineAtMs: job.deadlineAtMs, enqueuedAtMs: nowMs, costMs: this.stats.get(task.taskType)?.recentDurationMs ?? 0,
+        id,
+        taskType: task.taskType,
+        priority: job.priority,
+        attempt: 1,
+        maxAttempts: this.maxAttempts,
+        payload: null,
+        owner: job.owner,
+        deadlineAtMs: job.deadlineAtMs,
+        enqueuedAtMs: nowMs,
+        costMs: this.stats.get(task.taskType)?.recentDurationMs ?? 0,
       };
     });
     await this.broker.enqueue(tasks);
   }
 
-  /** A leased micro-task failed: retried by the broker while attempts remain, else its job fails with the task's own error. */
+  /**
+   * A leased micro-task failed: retried by the broker while attempts remain, else its job fails with the task's own
+   * error.
+   */
   async retryOrFail(ids: readonly number[], failure: { message: string; stack?: string }): Promise<void> {
     if (ids.length === 0) return;
     for (const outcome of await this.broker.fail(ids, failure.message)) {
@@ -78,8 +89,13 @@ export class Dispatcher {
       if (!swarmlet.serving || swarmlet.isolated) continue;
       const room = prefetchFor(this.stats.get(swarmlet.taskType)!.recentDurationMs) - swarmlet.inFlight.size;
       if (room <= 0) continue;
-      // An idle swarmlet with work waiting claims its type's predicted CPU and memory first; no room in the pool: the work waits.
-      if (swarmlet.inFlight.size === 0 && ((this.queued.get(swarmlet.taskType) ?? 0) === 0 || !this.reservations.hold(swarmlet, this.clock.nowMs()))) continue;
+      // An idle swarmlet with work waiting claims its type's predicted CPU and memory first; no room in the pool: the
+      // work waits.
+      if (
+        swarmlet.inFlight.size === 0 &&
+        ((this.queued.get(swarmlet.taskType) ?? 0) === 0 || !this.reservations.hold(swarmlet, this.clock.nowMs()))
+      )
+        continue;
       const leased = await this.broker.take(swarmlet.taskType, room);
       if (leased.length === 0) {
         if (swarmlet.inFlight.size === 0) this.reservations.release(swarmlet.id, this.clock.nowMs());
@@ -96,7 +112,15 @@ export class Dispatcher {
         }
         const task = this.tracker.tasks.get(lease.id)!;
         swarmlet.inFlight.add(lease.id);
-        wire.push([lease.id, task.mode, task.input, task.depth, lease.attempt, this.tracker.depOutputs(task), task.label]);
+        wire.push([
+          lease.id,
+          task.mode,
+          task.input,
+          task.depth,
+          lease.attempt,
+          this.tracker.depOutputs(task),
+          task.label,
+        ]);
       }
       if (dropped.length > 0) await this.broker.complete(dropped);
       if (wire.length === 0) {

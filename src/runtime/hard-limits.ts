@@ -22,25 +22,51 @@ export interface HardLimits {
  * order), or one whose monitor reports more memory than allowed. The culprit is recorded so only
  * it pays a retry attempt; the rest of the swarmlet's micro-tasks are requeued as they were.
  */
-export function enforceHardLimits(swarmlets: readonly SwarmletRecord[], limits: HardLimits, nowMs: number, kill: (swarmletId: string, reason: string) => void, labelOf: (taskId: number) => string | undefined): void {
+export function enforceHardLimits(
+  swarmlets: readonly SwarmletRecord[],
+  limits: HardLimits,
+  nowMs: number,
+  kill: (swarmletId: string, reason: string) => void,
+  labelOf: (taskId: number) => string | undefined,
+): void {
   for (const swarmlet of swarmlets) {
     if (swarmlet.state === 'stopped' || swarmlet.limitCulprit !== undefined) continue;
     const running = swarmlet.inFlight.values().next().value as number | undefined;
     const rssMb = swarmlet.lastSample?.rssMb;
-    if (limits.taskTimeoutMs !== undefined && running !== undefined && nowMs - swarmlet.progressAtMs > limits.taskTimeoutMs) {
+    if (
+      limits.taskTimeoutMs !== undefined &&
+      running !== undefined &&
+      nowMs - swarmlet.progressAtMs > limits.taskTimeoutMs
+    ) {
       swarmlet.limitCulprit = running;
-      kill(swarmlet.id, `was stopped: micro-task ${labelOf(running) ?? running} ran past its time limit of ${limits.taskTimeoutMs} ms`);
-    } else if (limits.swarmletMemoryLimitMb !== undefined && rssMb !== undefined && rssMb > limits.swarmletMemoryLimitMb) {
+      kill(
+        swarmlet.id,
+        `was stopped: micro-task ${labelOf(running) ?? running} ran past its time limit of ${limits.taskTimeoutMs} ms`,
+      );
+    } else if (
+      limits.swarmletMemoryLimitMb !== undefined &&
+      rssMb !== undefined &&
+      rssMb > limits.swarmletMemoryLimitMb
+    ) {
       swarmlet.limitCulprit = running ?? -1;
-      kill(swarmlet.id, `was stopped: it held ${Math.round(rssMb)} MB, over its memory limit of ${limits.swarmletMemoryLimitMb} MB`);
+      kill(
+        swarmlet.id,
+        `was stopped: it held ${Math.round(rssMb)} MB, over its memory limit of ${limits.swarmletMemoryLimitMb} MB`,
+      );
     }
   }
 }
 
 /** Flags (and with `kill`, stops) running micro-tasks whose elapsed time is anomalous for their type. */
 export function watchRunaways(
-  swarmlets: Iterable<SwarmletRecord>, taskOf: (id: number) => MicroTask | undefined, usage: UsageTracker, nowMs: number, startedAtMs: number,
-  onRunaway: HardLimits['onRunaway'], kill: (swarmletId: string, reason: string) => void, isolate: (swarmlet: SwarmletRecord, runningId: number) => void,
+  swarmlets: Iterable<SwarmletRecord>,
+  taskOf: (id: number) => MicroTask | undefined,
+  usage: UsageTracker,
+  nowMs: number,
+  startedAtMs: number,
+  onRunaway: HardLimits['onRunaway'],
+  kill: (swarmletId: string, reason: string) => void,
+  isolate: (swarmlet: SwarmletRecord, runningId: number) => void,
 ): void {
   for (const swarmlet of swarmlets) {
     if (swarmlet.state !== 'busy' || swarmlet.limitCulprit !== undefined || swarmlet.isolated) continue;
@@ -54,7 +80,10 @@ export function watchRunaways(
       continue;
     }
     swarmlet.limitCulprit = task.id;
-    kill(swarmlet.id, `was stopped: micro-task ${task.label} ran ${event.ratio.toFixed(1)}× its predicted duration (anomaly)`);
+    kill(
+      swarmlet.id,
+      `was stopped: micro-task ${task.label} ran ${event.ratio.toFixed(1)}× its predicted duration (anomaly)`,
+    );
   }
 }
 
@@ -64,7 +93,11 @@ export function watchRunaways(
  * those (it sees the message once the runaway ends); a result it still sends for one is ignored,
  * so each micro-task is recorded once. Returns the moved ids.
  */
-export function isolateRunaway(swarmlet: SwarmletRecord, runningId: number, drop: (swarmletId: string, taskIds: number[]) => void): number[] {
+export function isolateRunaway(
+  swarmlet: SwarmletRecord,
+  runningId: number,
+  drop: (swarmletId: string, taskIds: number[]) => void,
+): number[] {
   const moved = [...swarmlet.inFlight].filter((id) => id !== runningId);
   swarmlet.isolated = true;
   for (const id of moved) swarmlet.inFlight.delete(id);
@@ -73,12 +106,22 @@ export function isolateRunaway(swarmlet: SwarmletRecord, runningId: number, drop
 }
 
 /** Admission by class on the predicted backlog: queued micro-tasks × predicted duration ÷ serving swarmlets. */
-export function admitJob(priority: PriorityName, queued: ReadonlyMap<string, number>, predictedMs: (taskType: string) => number, workers: number, limits: AdmissionLimits): AdmissionDecision {
+export function admitJob(
+  priority: PriorityName,
+  queued: ReadonlyMap<string, number>,
+  predictedMs: (taskType: string) => number,
+  workers: number,
+  limits: AdmissionLimits,
+): AdmissionDecision {
   let size = 0;
   let backlogCostMs = 0;
   for (const [taskType, count] of queued) {
     size += count;
     backlogCostMs += count * predictedMs(taskType);
   }
-  return admit({ size, capacity: Number.MAX_SAFE_INTEGER, backlogCostMs, workers }, { priorityClass: priority, costMs: 0 }, limits);
+  return admit(
+    { size, capacity: Number.MAX_SAFE_INTEGER, backlogCostMs, workers },
+    { priorityClass: priority, costMs: 0 },
+    limits,
+  );
 }

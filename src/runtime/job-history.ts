@@ -42,7 +42,8 @@ export class JobHistory {
   /** Swarmlets serving each type now (called every tick). */
   pool(servingByType: ReadonlyMap<string, number>): void {
     for (const job of this.running.values()) {
-      for (const [type, count] of servingByType) job.peakSwarmlets.set(type, Math.max(count, job.peakSwarmlets.get(type) ?? 0));
+      for (const [type, count] of servingByType)
+        job.peakSwarmlets.set(type, Math.max(count, job.peakSwarmlets.get(type) ?? 0));
     }
   }
 
@@ -52,7 +53,9 @@ export class JobHistory {
     this.running.delete(jobId);
     if (!job || !succeeded) return;
     const observed: TypeProfile[] = [...job.firstDemandAtMs].map(([taskType, atMs]) => ({
-      taskType, firstDemandOffsetMs: atMs - job.startedAtMs, peakSwarmlets: job.peakSwarmlets.get(taskType) ?? 1,
+      taskType,
+      firstDemandOffsetMs: atMs - job.startedAtMs,
+      peakSwarmlets: job.peakSwarmlets.get(taskType) ?? 1,
     }));
     this.jobs.set(job.key, updateJobProfile(this.jobs.get(job.key), observed));
     this.scheduleSave();
@@ -62,10 +65,12 @@ export class JobHistory {
   private scheduleSave(): void {
     if (!this.store || this.saveQueued) return;
     this.saveQueued = true;
-    this.saving = this.saving.then(async () => {
-      this.saveQueued = false;
-      await this.store!.write({ version: 1, jobs: Object.fromEntries(this.jobs) });
-    }).catch((error: unknown) => this.warn(`could not save history: ${String(error)}`));
+    this.saving = this.saving
+      .then(async () => {
+        this.saveQueued = false;
+        await this.store!.write({ version: 1, jobs: Object.fromEntries(this.jobs) });
+      })
+      .catch((error: unknown) => this.warn(`could not save history: ${String(error)}`));
   }
 
   /** Profiles of running jobs that have history. */
@@ -73,7 +78,8 @@ export class JobHistory {
     const views: JobProfileView[] = [];
     for (const job of this.running.values()) {
       const profile = this.jobs.get(job.key);
-      if (profile) views.push({ jobKey: job.key, startedAtMs: job.startedAtMs, runs: profile.runs, types: profile.types });
+      if (profile)
+        views.push({ jobKey: job.key, startedAtMs: job.startedAtMs, runs: profile.runs, types: profile.types });
     }
     return views;
   }
@@ -91,6 +97,7 @@ export function jobKey(job: Job): string {
 
 export function servingByType(swarmlets: readonly SwarmletView[]): Map<string, number> {
   const counts = new Map<string, number>();
-  for (const s of swarmlets) if (s.state !== 'stopped' && s.state !== 'draining') counts.set(s.taskType, (counts.get(s.taskType) ?? 0) + 1);
+  for (const s of swarmlets)
+    if (s.state !== 'stopped' && s.state !== 'draining') counts.set(s.taskType, (counts.get(s.taskType) ?? 0) + 1);
   return counts;
 }

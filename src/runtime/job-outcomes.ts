@@ -27,7 +27,12 @@ export class JobOutcomes {
   readonly finished: JobOutcome[] = [];
 
   started(jobId: number, job: { name?: string; priority: PriorityName; deadlineMs?: number }, nowMs: number): void {
-    this.running.set(jobId, { name: job.name, priority: job.priority, submittedAtMs: nowMs, deadlineMs: job.deadlineMs });
+    this.running.set(jobId, {
+      name: job.name,
+      priority: job.priority,
+      submittedAtMs: nowMs,
+      deadlineMs: job.deadlineMs,
+    });
   }
 
   ended(jobId: number, status: 'done' | 'failed', nowMs: number): void {
@@ -36,7 +41,12 @@ export class JobOutcomes {
     this.running.delete(jobId);
     const wallMs = nowMs - job.submittedAtMs;
     this.finished.push({
-      jobId, name: job.name, priority: job.priority, status, wallMs, deadlineMs: job.deadlineMs,
+      jobId,
+      name: job.name,
+      priority: job.priority,
+      status,
+      wallMs,
+      deadlineMs: job.deadlineMs,
       deadlineMet: job.deadlineMs === undefined ? undefined : status === 'done' && wallMs <= job.deadlineMs,
     });
     if (this.finished.length > OUTCOMES_KEPT) this.finished.shift();

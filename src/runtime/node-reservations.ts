@@ -49,8 +49,14 @@ export class NodeReservations {
   private peakBusySwarmlets = 0;
   private deferred = 0;
   private lastDeferral: string | undefined;
-  /** Each type's claim, worked out once per tick: a claim is made per idle→busy swarmlet, which with one micro-task in flight is per micro-task. */
-  private readonly needs = new Map<string, { readonly cpu: number; readonly memoryMb: number; readonly durationMs: number }>();
+  /**
+   * Each type's claim, worked out once per tick: a claim is made per idle→busy swarmlet, which with one micro-task in
+   * flight is per micro-task.
+   */
+  private readonly needs = new Map<
+    string,
+    { readonly cpu: number; readonly memoryMb: number; readonly durationMs: number }
+  >();
 
   constructor(
     private readonly budget: NodeBudget,
@@ -66,7 +72,10 @@ export class NodeReservations {
     if (memoryMb === undefined) return undefined;
     const limitMb = Math.min(this.budget.memoryMb, this.budget.swarmletLimitMb ?? Number.POSITIVE_INFINITY);
     if (memoryMb <= limitMb) return undefined;
-    const which = this.budget.swarmletLimitMb !== undefined && this.budget.swarmletLimitMb < this.budget.memoryMb ? `swarmletMemoryLimitMb ${this.budget.swarmletLimitMb} MB` : `the memory budget (maxMemoryMb) ${this.budget.memoryMb} MB`;
+    const which =
+      this.budget.swarmletLimitMb !== undefined && this.budget.swarmletLimitMb < this.budget.memoryMb
+        ? `swarmletMemoryLimitMb ${this.budget.swarmletLimitMb} MB`
+        : `the memory budget (maxMemoryMb) ${this.budget.memoryMb} MB`;
     return `task type ${taskType} is predicted to need ${Math.round(memoryMb)} MB per swarmlet, more than ${which}; raise that limit or lower the task's memory`;
   }
 
@@ -83,7 +92,13 @@ export class NodeReservations {
   hold(swarmlet: SwarmletRecord, nowMs: number): boolean {
     if (this.ledger.claimOf(swarmlet.id)) return true;
     const need = this.needOf(swarmlet.taskType);
-    const result = this.ledger.claim({ taskId: swarmlet.id, resources: need, predictedDurationMs: need.durationMs, nowMs, placeOn: NODE });
+    const result = this.ledger.claim({
+      taskId: swarmlet.id,
+      resources: need,
+      predictedDurationMs: need.durationMs,
+      nowMs,
+      placeOn: NODE,
+    });
     if (!result.ok) {
       this.deferred += 1;
       this.lastDeferral = `${swarmlet.id} (${swarmlet.taskType}) waits: ${result.reason}`;
@@ -104,7 +119,11 @@ export class NodeReservations {
     this.needs.clear(); // predictions move: work the claims out again this tick
     for (const swarmlet of busy) {
       const claim = this.ledger.claimOf(swarmlet.id);
-      if (claim) this.ledger.extend(swarmlet.id, Math.max(claim.expiresAtMs, nowMs + Math.max(1_000, 2 * this.needOf(swarmlet.taskType).durationMs)));
+      if (claim)
+        this.ledger.extend(
+          swarmlet.id,
+          Math.max(claim.expiresAtMs, nowMs + Math.max(1_000, 2 * this.needOf(swarmlet.taskType).durationMs)),
+        );
     }
     this.ledger.expire(nowMs);
   }
@@ -126,7 +145,11 @@ export class NodeReservations {
     if (need === undefined) {
       const cpu = Math.min(this.budget.cores * CPU_OVERCOMMIT, Math.max(0.05, this.usage.predictedCpu(taskType) ?? 1));
       // Never more than the whole budget: a lone swarmlet always gets to run (its hard limit still guards it).
-      need = { cpu, memoryMb: Math.min(this.memoryOf(taskType), this.budget.memoryMb), durationMs: this.durationOf(taskType) };
+      need = {
+        cpu,
+        memoryMb: Math.min(this.memoryOf(taskType), this.budget.memoryMb),
+        durationMs: this.durationOf(taskType),
+      };
       this.needs.set(taskType, need);
     }
     return need;

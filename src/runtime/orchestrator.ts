@@ -86,20 +86,49 @@ export class Orchestrator implements ProviderEvents {
   constructor(private readonly options: OrchestratorOptions) {
     this.tracker = new JobTracker(new Set(options.taskTypes.keys()), options.trackerLimits);
     this.tracker.hasJoin = (type) => options.taskTypes.get(type)?.hasJoin ?? false;
-    for (const info of options.taskTypes.values()) this.stats.set(info.name, new TypeStats(info.name, info.hintDurationMs));
+    for (const info of options.taskTypes.values())
+      this.stats.set(info.name, new TypeStats(info.name, info.hintDurationMs));
     const infos = [...options.taskTypes.values()];
     this.usage = new UsageTracker(
-      new Map(infos.map((info) => [info.name, { durationMs: info.hintDurationMs, cpu: info.hintCpu, memoryMb: info.hintMemoryMb }])),
+      new Map(
+        infos.map((info) => [
+          info.name,
+          { durationMs: info.hintDurationMs, cpu: info.hintCpu, memoryMb: info.hintMemoryMb },
+        ]),
+      ),
       new Map(infos.flatMap((info) => (info.sizeOf ? [[info.name, info.sizeOf] as const] : []))),
     );
     this.provider = options.provider(this);
     this.reservations = new NodeReservations(
-      { cores: options.cores, memoryMb: options.limits.maxMemoryMb, swarmletLimitMb: options.hardLimits.swarmletMemoryLimitMb, defaultSwarmletMb: options.limits.swarmletMemoryMb },
+      {
+        cores: options.cores,
+        memoryMb: options.limits.maxMemoryMb,
+        swarmletLimitMb: options.hardLimits.swarmletMemoryLimitMb,
+        defaultSwarmletMb: options.limits.swarmletMemoryMb,
+      },
       this.usage,
     );
-    this.dispatcher = new Dispatcher(this.tracker, options.broker, this.provider, this.swarmlets, this.stats, options.history, options.clock, options.maxAttempts, this.reservations);
-    const fault = (swarmletId: string, atMs: number, detail: string) => void this.faults.push({ atMs: atMs - this.startedAtMs, swarmletId, detail, requeued: 0 });
-    this.pool = new SwarmletPool(this.swarmlets, this.provider, options.taskTypes, this.stats, this.dispatcher.queued, fault);
+    this.dispatcher = new Dispatcher(
+      this.tracker,
+      options.broker,
+      this.provider,
+      this.swarmlets,
+      this.stats,
+      options.history,
+      options.clock,
+      options.maxAttempts,
+      this.reservations,
+    );
+    const fault = (swarmletId: string, atMs: number, detail: string) =>
+      void this.faults.push({ atMs: atMs - this.startedAtMs, swarmletId, detail, requeued: 0 });
+    this.pool = new SwarmletPool(
+      this.swarmlets,
+      this.provider,
+      options.taskTypes,
+      this.stats,
+      this.dispatcher.queued,
+      fault,
+    );
     this.loopState = initialLoopState(options.policy);
   }
 
@@ -139,7 +168,9 @@ export class Orchestrator implements ProviderEvents {
     return result;
   }
 
-  /** Runs `work` after everything queued before it; a throw here is a Swarmlet bug and surfaces on every pending job. */
+  /**
+   * Runs `work` after everything queued before it; a throw here is a Swarmlet bug and surfaces on every pending job.
+   */
   private run(work: () => Promise<void> | void): void {
     this.serial = this.serial.then(work).catch((error: unknown) => {
       const failure = error instanceof Error ? error : new Error(String(error));
@@ -151,10 +182,19 @@ export class Orchestrator implements ProviderEvents {
   // ── observe → step → act ────────────────────────────────────────────────
 
   private async tick(): Promise<void> {
-    enforceHardLimits([...this.swarmlets.values()], this.options.hardLimits, this.options.clock.nowMs(), (id, reason) => this.provider.kill(id, reason), (id) => this.tracker.tasks.get(id)?.label);
+    enforceHardLimits(
+      [...this.swarmlets.values()],
+      this.options.hardLimits,
+      this.options.clock.nowMs(),
+      (id, reason) => this.provider.kill(id, reason),
+      (id) => this.tracker.tasks.get(id)?.label,
+    );
     await this.watchRunaways(this.options.clock.nowMs());
     this.pool.expireSnapshots(this.options.clock.nowMs());
-    this.reservations.renew([...this.swarmlets.values()].filter((s) => s.inFlight.size > 0), this.options.clock.nowMs());
+    this.reservations.renew(
+      [...this.swarmlets.values()].filter((s) => s.inFlight.size > 0),
+      this.options.clock.nowMs(),
+    );
     const snapshot = await this.observe();
     const { state, decision } = step(this.options.policy, this.loopState, snapshot);
     this.loopState = state;
@@ -173,11 +213,22 @@ export class Orchestrator implements ProviderEvents {
       inFlight.set(swarmlet.taskType, (inFlight.get(swarmlet.taskType) ?? 0) + swarmlet.inFlight.size);
     }
     const load = [...this.stats.values()].map((stats) =>
-      stats.closeWindow(depths.get(stats.taskType) ?? 0, inFlight.get(stats.taskType) ?? 0, this.tracker.counts.get(stats.taskType)?.blocked ?? 0),
+      stats.closeWindow(
+        depths.get(stats.taskType) ?? 0,
+        inFlight.get(stats.taskType) ?? 0,
+        this.tracker.counts.get(stats.taskType)?.blocked ?? 0,
+      ),
     );
     const swarmlets = [...this.swarmlets.values()].map((s) => s.view());
     this.options.history.pool(servingByType(swarmlets));
-    return { nowMs, windowMs: this.options.tickMs, limits: this.options.limits, swarmlets, load, jobProfiles: this.options.history.profiles() };
+    return {
+      nowMs,
+      windowMs: this.options.tickMs,
+      limits: this.options.limits,
+      swarmlets,
+      load,
+      jobProfiles: this.options.history.profiles(),
+    };
   }
 
   private act(action: Action, nowMs: number): void {
@@ -209,7 +260,14 @@ export class Orchestrator implements ProviderEvents {
     });
   }
 
-  ready(swarmletId: string, taskType: string, atMs: number, loadMs: number, activated: boolean, stateful: boolean): void {
+  ready(
+    swarmletId: string,
+    taskType: string,
+    atMs: number,
+    loadMs: number,
+    activated: boolean,
+    stateful: boolean,
+  ): void {
     this.run(async () => {
       const swarmlet = this.swarmlets.get(swarmletId);
       if (!swarmlet || swarmlet.state === 'stopped') return;
@@ -234,7 +292,12 @@ export class Orchestrator implements ProviderEvents {
       if (swarmlet?.loadingTypes.delete(taskType)) {
         // Only a preload ahead of demand failed: the swarmlet still serves its own type. If the type is
         // really needed, its demand-driven load will fail the jobs then.
-        this.faults.push({ atMs: atMs - this.startedAtMs, swarmletId, detail: `preload of ${taskType} failed: ${message}`, requeued: 0 });
+        this.faults.push({
+          atMs: atMs - this.startedAtMs,
+          swarmletId,
+          detail: `preload of ${taskType} failed: ${message}`,
+          requeued: 0,
+        });
         return;
       }
       this.provider.stop(swarmletId);
@@ -276,7 +339,15 @@ export class Orchestrator implements ProviderEvents {
         }
         const stats = this.stats.get(task.taskType)!;
         stats.completed(durationUs / 1000);
-        this.usage.completed(task.taskType, task.id, task.label, durationUs / 1000, atMs - this.startedAtMs, task.input, usage && { cpuUs: usage[0], rssKb: usage[1] });
+        this.usage.completed(
+          task.taskType,
+          task.id,
+          task.label,
+          durationUs / 1000,
+          atMs - this.startedAtMs,
+          task.input,
+          usage && { cpuUs: usage[0], rssKb: usage[1] },
+        );
         if (status === RESULT_ERROR) {
           await this.dispatcher.retryOrFail([id], value as { message: string; stack?: string });
           continue;
@@ -323,7 +394,10 @@ export class Orchestrator implements ProviderEvents {
 
   // ── outcomes ────────────────────────────────────────────────────────────
 
-  /** After results: an emptied swarmlet goes idle, or carries out a specialization or stop that waited for it (saving a stateful type's state first). */
+  /**
+   * After results: an emptied swarmlet goes idle, or carries out a specialization or stop that waited for it (saving a
+   * stateful type's state first).
+   */
   private afterWork(swarmlet: SwarmletRecord, atMs: number): void {
     if (swarmlet.inFlight.size > 0 || swarmlet.state === 'stopped') return;
     this.reservations.release(swarmlet.id, atMs);
@@ -343,15 +417,33 @@ export class Orchestrator implements ProviderEvents {
     }
   }
 
-  /** Each busy swarmlet's running micro-task against its type's predicted duration (anomaly detection while it runs). */
+  /**
+   * Each busy swarmlet's running micro-task against its type's predicted duration (anomaly detection while it runs).
+   */
   private async watchRunaways(nowMs: number): Promise<void> {
     const kill = (id: string, reason: string): void => this.provider.kill(id, reason);
     const moved: number[] = [];
-    watchRunaways(this.swarmlets.values(), (id) => this.tracker.tasks.get(id), this.usage, nowMs, this.startedAtMs, this.options.hardLimits.onRunaway, kill, (swarmlet, runningId) => {
-      const ids = isolateRunaway(swarmlet, runningId, (swarmletId, taskIds) => this.provider.drop(swarmletId, taskIds));
-      this.faults.push({ atMs: nowMs - this.startedAtMs, swarmletId: swarmlet.id, detail: `isolated with runaway micro-task ${this.tracker.tasks.get(runningId)?.label ?? runningId}`, requeued: ids.length });
-      moved.push(...ids);
-    });
+    watchRunaways(
+      this.swarmlets.values(),
+      (id) => this.tracker.tasks.get(id),
+      this.usage,
+      nowMs,
+      this.startedAtMs,
+      this.options.hardLimits.onRunaway,
+      kill,
+      (swarmlet, runningId) => {
+        const ids = isolateRunaway(swarmlet, runningId, (swarmletId, taskIds) =>
+          this.provider.drop(swarmletId, taskIds),
+        );
+        this.faults.push({
+          atMs: nowMs - this.startedAtMs,
+          swarmletId: swarmlet.id,
+          detail: `isolated with runaway micro-task ${this.tracker.tasks.get(runningId)?.label ?? runningId}`,
+          requeued: ids.length,
+        });
+        moved.push(...ids);
+      },
+    );
     if (moved.length === 0) return;
     await this.options.broker.requeue(moved);
     for (const id of moved) this.dispatcher.requeued(id);
@@ -363,7 +455,8 @@ export class Orchestrator implements ProviderEvents {
     const unfit = this.reservations.firstUnfit('tasks' in job ? job.tasks.map((t) => t.type) : [job.type]);
     if (unfit !== undefined) throw new AdmissionError(unfit, undefined);
     if (!this.options.admission) return;
-    const predictedMs = (taskType: string) => this.usage.view(taskType).predictedDurationMs ?? this.stats.get(taskType)?.recentDurationMs ?? 0;
+    const predictedMs = (taskType: string) =>
+      this.usage.view(taskType).predictedDurationMs ?? this.stats.get(taskType)?.recentDurationMs ?? 0;
     const workers = [...this.swarmlets.values()].filter((s) => s.serving).length;
     const decision = admitJob(job.priority, this.dispatcher.queued, predictedMs, workers, this.options.admission);
     if (!decision.admitted) throw new AdmissionError(decision.reason, decision.retryAfterMs);
@@ -378,11 +471,25 @@ export class Orchestrator implements ProviderEvents {
   }
 
   summary(): RunSummary {
-    return runSummary(this.options.clock.nowMs() - this.startedAtMs, this.startedAtMs, this.options.policy.name, this.reportSources());
+    return runSummary(
+      this.options.clock.nowMs() - this.startedAtMs,
+      this.startedAtMs,
+      this.options.policy.name,
+      this.reportSources(),
+    );
   }
 
   private reportSources(): ReportSources {
-    return { stats: this.stats, counts: this.tracker.counts, swarmlets: [...this.stopped, ...this.swarmlets.values()], actionLog: this.actionLog, faults: this.faults, usage: this.usage, jobs: this.outcomes.finished, reservations: this.reservations };
+    return {
+      stats: this.stats,
+      counts: this.tracker.counts,
+      swarmlets: [...this.stopped, ...this.swarmlets.values()],
+      actionLog: this.actionLog,
+      faults: this.faults,
+      usage: this.usage,
+      jobs: this.outcomes.finished,
+      reservations: this.reservations,
+    };
   }
 
   /** The latest saved state of each stateful task type (task-state.ts). */
@@ -392,6 +499,11 @@ export class Orchestrator implements ProviderEvents {
 
   /** For fault tests: the swarmlets and their states. */
   swarmletStates(): { id: string; taskType: string; state: string; inFlight: number }[] {
-    return [...this.stopped, ...this.swarmlets.values()].map((s) => ({ id: s.id, taskType: s.taskType, state: s.state, inFlight: s.inFlight.size }));
+    return [...this.stopped, ...this.swarmlets.values()].map((s) => ({
+      id: s.id,
+      taskType: s.taskType,
+      state: s.state,
+      inFlight: s.inFlight.size,
+    }));
   }
 }

@@ -37,7 +37,14 @@ export interface ProviderEvents {
   /** The swarmlet's process is up and loading its first task type. */
   up(swarmletId: string, atMs: number): void;
   /** A load finished; `loadMs` is the time since it was requested; `stateful`: the type has snapshot/restore. */
-  ready(swarmletId: string, taskType: string, atMs: number, loadMs: number, activated: boolean, stateful: boolean): void;
+  ready(
+    swarmletId: string,
+    taskType: string,
+    atMs: number,
+    loadMs: number,
+    activated: boolean,
+    stateful: boolean,
+  ): void;
   loadFailed(swarmletId: string, taskType: string, atMs: number, message: string): void;
   results(swarmletId: string, results: WireResult[], atMs: number): void;
   sample(swarmletId: string, sample: MonitorSample, atMs: number): void;

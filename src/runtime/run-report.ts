@@ -48,9 +48,15 @@ export interface RunSummary {
   readonly throughputPerSec: number;
   readonly coldStarts: number;
   /** Per type, with the usage model's duration prediction and its error (the feedback loop). */
-  readonly taskTypes: readonly (TaskTypeReport & { meanDurationMs: number; meanColdStartMs: number; usage: UsageView })[];
+  readonly taskTypes: readonly (TaskTypeReport & {
+    meanDurationMs: number;
+    meanColdStartMs: number;
+    usage: UsageView;
+  })[];
   /** Every morphing action, grouped by kind, then by reason (with how often and when first). */
-  readonly actions: Readonly<Partial<Record<ActionKind, readonly { reason: string; count: number; firstAtMs: number; subjects: string[] }[]>>>;
+  readonly actions: Readonly<
+    Partial<Record<ActionKind, readonly { reason: string; count: number; firstAtMs: number; subjects: string[] }[]>>
+  >;
   readonly faults: readonly FaultRecord[];
   /** Micro-tasks far above their predicted duration (robust statistics; the last 100). */
   readonly anomalies: readonly AnomalyRecord[];
@@ -64,7 +70,9 @@ export interface RunSummary {
 const SUBJECTS_SHOWN = 8;
 
 export function groupActions(records: readonly ActionRecord[], startMs: number): RunSummary['actions'] {
-  const grouped: Partial<Record<ActionKind, { reason: string; count: number; firstAtMs: number; subjects: string[] }[]>> = {};
+  const grouped: Partial<
+    Record<ActionKind, { reason: string; count: number; firstAtMs: number; subjects: string[] }[]>
+  > = {};
   for (const { atMs, action } of records) {
     const list = (grouped[action.kind] ??= []);
     const reason = `${subjectType(action)}${action.reason}`;
@@ -74,7 +82,8 @@ export function groupActions(records: readonly ActionRecord[], startMs: number):
       list.push(entry);
     }
     entry.count += 1;
-    const subject = ('swarmletId' in action ? action.swarmletId : undefined) ?? ('taskType' in action ? action.taskType : '');
+    const subject =
+      ('swarmletId' in action ? action.swarmletId : undefined) ?? ('taskType' in action ? action.taskType : '');
     if (entry.subjects.length < SUBJECTS_SHOWN && !entry.subjects.includes(subject)) entry.subjects.push(subject);
   }
   return grouped;

@@ -9,7 +9,13 @@ import type { JobOutcome } from './job-outcomes.js';
 /** Live progress per task type: done/total, rate since the previous view, swarmlets serving it. */
 export interface ProgressView {
   readonly atMs: number;
-  readonly taskTypes: readonly { taskType: string; done: number; total: number; swarmlets: number; ratePerSec: number }[];
+  readonly taskTypes: readonly {
+    taskType: string;
+    done: number;
+    total: number;
+    swarmlets: number;
+    ratePerSec: number;
+  }[];
 }
 
 /** What the orchestrator measured, read (never changed) to build progress views and the summary. */
@@ -34,7 +40,13 @@ export function progressView(nowMs: number, previous: ProgressView | undefined, 
       const done = counts?.done ?? 0;
       const before = previous?.taskTypes.find((t) => t.taskType === stats.taskType)?.done ?? 0;
       const swarmlets = sources.swarmlets.filter((s) => s.state !== 'stopped' && s.taskType === stats.taskType).length;
-      return { taskType: stats.taskType, done, total: counts?.total ?? 0, swarmlets, ratePerSec: elapsedMs > 0 ? ((done - before) * 1000) / elapsedMs : 0 };
+      return {
+        taskType: stats.taskType,
+        done,
+        total: counts?.total ?? 0,
+        swarmlets,
+        ratePerSec: elapsedMs > 0 ? ((done - before) * 1000) / elapsedMs : 0,
+      };
     }),
   };
 }
@@ -52,15 +64,22 @@ export function runSummary(wallMs: number, startedAtMs: number, policy: string, 
   });
   const microTasks = taskTypes.reduce((sum, t) => sum + t.done, 0);
   return {
-    policy, wallMs, microTasks, throughputPerSec: wallMs > 0 ? (microTasks * 1000) / wallMs : 0,
-    coldStarts: taskTypes.reduce((sum, t) => sum + t.coldStarts, 0), taskTypes,
+    policy,
+    wallMs,
+    microTasks,
+    throughputPerSec: wallMs > 0 ? (microTasks * 1000) / wallMs : 0,
+    coldStarts: taskTypes.reduce((sum, t) => sum + t.coldStarts, 0),
+    taskTypes,
     actions: groupActions(sources.actionLog, startedAtMs),
     faults: sources.faults,
     anomalies: sources.usage.anomalies,
     jobs: sources.jobs,
     reservations: sources.reservations.report(),
     swarmlets: sources.swarmlets.map((s) => ({
-      id: s.id, taskType: s.taskType, state: s.state, monitor: s.lastSample,
+      id: s.id,
+      taskType: s.taskType,
+      state: s.state,
+      monitor: s.lastSample,
       morphs: sources.actionLog.filter(({ action }) => 'swarmletId' in action && action.swarmletId === s.id).length,
     })),
   };

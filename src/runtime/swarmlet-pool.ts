@@ -34,13 +34,24 @@ export class SwarmletPool {
     this.swarmlets.set(swarmlet.id, swarmlet);
     this.notePeak(taskType);
     this.noteLoad(swarmlet, taskType);
-    this.provider.start(swarmlet.id, taskType, this.taskTypes.get(taskType)!.modulePath, this.states.latestOf(taskType));
+    this.provider.start(
+      swarmlet.id,
+      taskType,
+      this.taskTypes.get(taskType)!.modulePath,
+      this.states.latestOf(taskType),
+    );
     return swarmlet;
   }
 
   /** A shadow's preload: the type is loaded and warmed in this swarmlet, which keeps serving its own type. */
   preload(swarmlet: SwarmletRecord, taskType: string): void {
-    if (swarmlet.warmTypes.has(taskType) || swarmlet.loadingTypes.has(taskType) || swarmlet.state === 'stopped' || swarmlet.state === 'draining') return;
+    if (
+      swarmlet.warmTypes.has(taskType) ||
+      swarmlet.loadingTypes.has(taskType) ||
+      swarmlet.state === 'stopped' ||
+      swarmlet.state === 'draining'
+    )
+      return;
     this.noteLoad(swarmlet, taskType);
     swarmlet.loadingTypes.add(taskType);
     this.provider.load(swarmlet.id, taskType, this.taskTypes.get(taskType)!.modulePath, false);
@@ -55,7 +66,8 @@ export class SwarmletPool {
   specialize(swarmlet: SwarmletRecord, taskType: string, nowMs: number): void {
     swarmlet.lastMorphAtMs = nowMs;
     if (swarmlet.state !== 'idle' || this.savingFirst(swarmlet, nowMs)) {
-      swarmlet.pendingTaskType = taskType; // takes no new work; switches once its micro-tasks finish and its state is saved
+      // takes no new work; switches once its micro-tasks finish and its state is saved
+      swarmlet.pendingTaskType = taskType;
       return;
     }
     swarmlet.transition('warming', nowMs);
@@ -65,7 +77,13 @@ export class SwarmletPool {
     swarmlet.stateSaved = false;
     this.notePeak(taskType);
     this.noteLoad(swarmlet, taskType);
-    this.provider.load(swarmlet.id, taskType, this.taskTypes.get(taskType)!.modulePath, true, this.states.latestOf(taskType));
+    this.provider.load(
+      swarmlet.id,
+      taskType,
+      this.taskTypes.get(taskType)!.modulePath,
+      true,
+      this.states.latestOf(taskType),
+    );
   }
 
   retire(swarmlet: SwarmletRecord, reason: string, nowMs: number): void {
@@ -78,7 +96,8 @@ export class SwarmletPool {
   proceed(swarmlet: SwarmletRecord, nowMs: number): void {
     if (swarmlet.inFlight.size > 0) return;
     if (swarmlet.state === 'draining') this.finish(swarmlet, nowMs);
-    else if (swarmlet.pendingTaskType !== undefined && swarmlet.state === 'idle') this.specialize(swarmlet, swarmlet.pendingTaskType, nowMs);
+    else if (swarmlet.pendingTaskType !== undefined && swarmlet.state === 'idle')
+      this.specialize(swarmlet, swarmlet.pendingTaskType, nowMs);
   }
 
   private finish(swarmlet: SwarmletRecord, nowMs: number): void {

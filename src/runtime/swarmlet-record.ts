@@ -30,7 +30,10 @@ export class SwarmletRecord {
   readonly demandLoads = new Set<string>();
   /** Started ahead of predicted demand and not yet given work. */
   shadow = false;
-  /** Last time it started work or returned results: a busy swarmlet silent for longer than the task time limit is over it. */
+  /**
+   * Last time it started work or returned results: a busy swarmlet silent for longer than the task time limit is over
+   * it.
+   */
   progressAtMs: number;
   /** Set when it is killed for a hard limit: the micro-task that broke it (the others get requeued without penalty). */
   limitCulprit: number | undefined;
@@ -73,7 +76,11 @@ export class SwarmletRecord {
 
   /** Can take micro-tasks of its type now. */
   get serving(): boolean {
-    return (this.state === 'idle' || this.state === 'busy') && this.pendingTaskType === undefined && this.stopReason === undefined;
+    return (
+      (this.state === 'idle' || this.state === 'busy') &&
+      this.pendingTaskType === undefined &&
+      this.stopReason === undefined
+    );
   }
 
   /** Closes the utilisation window (called once per tick). */
@@ -91,10 +98,18 @@ export class SwarmletRecord {
 
   view(): SwarmletView {
     return {
-      id: this.id, taskType: this.taskType, state: this.state, startedAtMs: this.startedAtMs,
-      lastBusyAtMs: this.lastBusyAtMs, lastMorphAtMs: this.lastMorphAtMs, inFlight: this.inFlight.size,
-      utilization: this.utilization, rssMb: this.rssMb, pendingTaskType: this.pendingTaskType,
-      warmTypes: [...this.warmTypes, ...this.loadingTypes], shadow: this.shadow,
+      id: this.id,
+      taskType: this.taskType,
+      state: this.state,
+      startedAtMs: this.startedAtMs,
+      lastBusyAtMs: this.lastBusyAtMs,
+      lastMorphAtMs: this.lastMorphAtMs,
+      inFlight: this.inFlight.size,
+      utilization: this.utilization,
+      rssMb: this.rssMb,
+      pendingTaskType: this.pendingTaskType,
+      warmTypes: [...this.warmTypes, ...this.loadingTypes],
+      shadow: this.shadow,
     };
   }
 

@@ -57,7 +57,10 @@ export class TaskStates {
     this.asks.set(swarmletId, { taskType, atMs });
   }
 
-  /** Records an answer (a state becomes the type's latest); false when none was awaited for that type from that swarmlet. */
+  /**
+   * Records an answer (a state becomes the type's latest); false when none was awaited for that type from that
+   * swarmlet.
+   */
   answered(swarmletId: string, taskType: string, atMs: number, answer: StateAnswer): boolean {
     if (this.asks.get(swarmletId)?.taskType !== taskType) return false;
     this.forget(swarmletId);
@@ -67,7 +70,9 @@ export class TaskStates {
 
   /** Asks unanswered for longer than `STATE_TIMEOUT_MS`: given up, so the caller can go on without them. */
   overdue(nowMs: number): { readonly swarmletId: string; readonly taskType: string }[] {
-    const late = [...this.asks].filter(([, ask]) => nowMs - ask.atMs > STATE_TIMEOUT_MS).map(([swarmletId, ask]) => ({ swarmletId, taskType: ask.taskType }));
+    const late = [...this.asks]
+      .filter(([, ask]) => nowMs - ask.atMs > STATE_TIMEOUT_MS)
+      .map(([swarmletId, ask]) => ({ swarmletId, taskType: ask.taskType }));
     for (const { swarmletId } of late) this.forget(swarmletId);
     return late;
   }

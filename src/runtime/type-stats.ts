@@ -13,7 +13,17 @@ export class TypeStats {
     readonly taskType: string,
     readonly hintDurationMs: number | undefined,
   ) {
-    this.report = { taskType, total: 0, done: 0, retries: 0, coldStarts: 0, coldStartMsTotal: 0, prewarms: 0, peakSwarmlets: 0, durationMsTotal: 0 };
+    this.report = {
+      taskType,
+      total: 0,
+      done: 0,
+      retries: 0,
+      coldStarts: 0,
+      coldStartMsTotal: 0,
+      prewarms: 0,
+      peakSwarmlets: 0,
+      durationMsTotal: 0,
+    };
     this.recentDurationMs = hintDurationMs;
   }
 
@@ -21,13 +31,20 @@ export class TypeStats {
     this.windowCount += 1;
     this.windowDurationMs += durationMs;
     this.report.durationMsTotal += durationMs;
-    this.recentDurationMs = this.recentDurationMs === undefined ? durationMs : this.recentDurationMs + 0.2 * (durationMs - this.recentDurationMs);
+    this.recentDurationMs =
+      this.recentDurationMs === undefined
+        ? durationMs
+        : this.recentDurationMs + 0.2 * (durationMs - this.recentDurationMs);
   }
 
   /** Closes the window into the loop's view of this type's load. */
   closeWindow(ready: number, inFlight: number, blocked: number): TaskTypeLoad {
     const load: TaskTypeLoad = {
-      taskType: this.taskType, ready, inFlight, blocked, completedInWindow: this.windowCount,
+      taskType: this.taskType,
+      ready,
+      inFlight,
+      blocked,
+      completedInWindow: this.windowCount,
       meanDurationMsInWindow: this.windowCount > 0 ? this.windowDurationMs / this.windowCount : undefined,
       hintDurationMs: this.hintDurationMs,
     };

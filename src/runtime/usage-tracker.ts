@@ -1,5 +1,19 @@
-import { checkRunning, createAnomalyDetector, observeCompleted, type AnomalyDetector, type AnomalyEvent } from '../predict/anomaly.js';
-import { createUsageModel, observeUsage, predictUsage, predictUsageValue, usageError, type ResourceHints, type UsageModel } from '../predict/usage-model.js';
+import {
+  checkRunning,
+  createAnomalyDetector,
+  observeCompleted,
+  type AnomalyDetector,
+  type AnomalyEvent,
+} from '../predict/anomaly.js';
+import {
+  createUsageModel,
+  observeUsage,
+  predictUsage,
+  predictUsageValue,
+  usageError,
+  type ResourceHints,
+  type UsageModel,
+} from '../predict/usage-model.js';
 
 /** A micro-task that ran far above its predicted duration. */
 export interface AnomalyRecord {
@@ -62,14 +76,27 @@ export class UsageTracker {
     private readonly sizeOf: ReadonlyMap<string, (input: unknown) => number> = new Map(),
   ) {}
 
-  completed(taskType: string, taskId: number, microTask: string, durationMs: number, atMs: number, input: unknown, usage?: MeasuredUsage): void {
+  completed(
+    taskType: string,
+    taskId: number,
+    microTask: string,
+    durationMs: number,
+    atMs: number,
+    input: unknown,
+    usage?: MeasuredUsage,
+  ): void {
     const count = (this.completions.get(taskType) ?? 0) + 1;
     this.completions.set(taskType, count);
     if (durationMs < TINY_MS && count % SAMPLE_EVERY !== 0) return;
     const sizeBytes = this.sizeFor(taskType, input);
     const predicted = predictUsageValue(this.model, taskType, 'duration', sizeBytes);
     const actual = usage === undefined ? { durationMs } : { durationMs, ...this.measure(taskType, durationMs, usage) };
-    observeUsage(this.model, taskType, { hints: this.hints.get(taskType), ...(sizeBytes !== undefined && { sizeBytes }) }, actual);
+    observeUsage(
+      this.model,
+      taskType,
+      { hints: this.hints.get(taskType), ...(sizeBytes !== undefined && { sizeBytes }) },
+      actual,
+    );
     if (!Number.isFinite(predicted)) return;
     const event = observeCompleted(this.detector, taskType, 'duration', durationMs, predicted);
     // Reported once per micro-task: one already flagged while running is not reported again.
@@ -78,7 +105,13 @@ export class UsageTracker {
   }
 
   /** A micro-task still running: flags it once when its elapsed time alone is already anomalous. */
-  running(taskType: string, taskId: number, microTask: string, elapsedMs: number, atMs: number): AnomalyEvent | undefined {
+  running(
+    taskType: string,
+    taskId: number,
+    microTask: string,
+    elapsedMs: number,
+    atMs: number,
+  ): AnomalyEvent | undefined {
     if (this.flaggedRunning.has(taskId)) return undefined;
     const predicted = predictUsageValue(this.model, taskType, 'duration');
     if (!Number.isFinite(predicted)) return undefined;
@@ -91,7 +124,14 @@ export class UsageTracker {
   }
 
   private record(event: AnomalyEvent, atMs: number, microTask: string): void {
-    this.anomalies.push({ atMs, taskType: event.taskType, microTask, ratio: event.ratio, phase: event.phase, reason: event.reason });
+    this.anomalies.push({
+      atMs,
+      taskType: event.taskType,
+      microTask,
+      ratio: event.ratio,
+      phase: event.phase,
+      reason: event.reason,
+    });
     if (this.anomalies.length > ANOMALIES_KEPT) this.anomalies.shift();
   }
 
@@ -118,14 +158,18 @@ export class UsageTracker {
       return {
         predicted: predicted.basis === 'none' ? undefined : predicted.value,
         actualMean: sums && sums.count > 0 && sum !== undefined ? sum / sums.count : undefined,
-        errorPercent: measureError.medianAbsolutePercentageError.ready ? measureError.medianAbsolutePercentageError.value * 100 : undefined,
+        errorPercent: measureError.medianAbsolutePercentageError.ready
+          ? measureError.medianAbsolutePercentageError.value * 100
+          : undefined,
         observations: measureError.observations,
       };
     };
     return {
       predictedDurationMs: estimate.basis === 'none' ? undefined : estimate.value,
       basis: estimate.basis,
-      durationErrorPercent: error.medianAbsolutePercentageError.ready ? error.medianAbsolutePercentageError.value * 100 : undefined,
+      durationErrorPercent: error.medianAbsolutePercentageError.ready
+        ? error.medianAbsolutePercentageError.value * 100
+        : undefined,
       observations: error.observations,
       cpu: measureView('cpu', sums?.cpuSum),
       memoryMb: measureView('memory', sums?.memorySum),

@@ -35,7 +35,13 @@ export const DEFAULT_ADMISSION_LIMITS: AdmissionLimits = {
 
 export type AdmissionDecision =
   | { admitted: true; backlogMs: number }
-  | { admitted: false; code: 'queue-full' | 'backlog-over-limit'; reason: string; backlogMs: number; retryAfterMs?: number };
+  | {
+      admitted: false;
+      code: 'queue-full' | 'backlog-over-limit';
+      reason: string;
+      backlogMs: number;
+      retryAfterMs?: number;
+    };
 
 export function admit(
   state: AdmissionState,

@@ -20,7 +20,8 @@ export interface PredictedDemand {
 
 /** Average resources held at once over `horizonMs` by the predicted demand. */
 export function predictedLoad(demands: readonly PredictedDemand[], horizonMs: number): Resources {
-  if (!(Number.isFinite(horizonMs) && horizonMs > 0)) throw new InputError('horizonMs', `is ${horizonMs}`, 'use a positive number of milliseconds');
+  if (!(Number.isFinite(horizonMs) && horizonMs > 0))
+    throw new InputError('horizonMs', `is ${horizonMs}`, 'use a positive number of milliseconds');
   let cpu = 0;
   let memoryMb = 0;
   for (const { resources, durationMs, count } of demands) {
@@ -48,21 +49,42 @@ export interface PoolSize {
   readonly reason: string;
 }
 
-export function desiredSwarmlets(load: Resources, perSwarmlet: Resources, options: Partial<PoolSizeOptions> = {}): PoolSize {
+export function desiredSwarmlets(
+  load: Resources,
+  perSwarmlet: Resources,
+  options: Partial<PoolSizeOptions> = {},
+): PoolSize {
   const { headroom, minSwarmlets, maxSwarmlets } = { ...DEFAULT_POOL_SIZE_OPTIONS, ...options };
-  if (!(perSwarmlet.cpu > 0 && perSwarmlet.memoryMb > 0)) throw new InputError('perSwarmlet', `is ${perSwarmlet.cpu} cpu, ${perSwarmlet.memoryMb} MB`, 'give each swarmlet a positive cpu and memoryMb');
+  if (!(perSwarmlet.cpu > 0 && perSwarmlet.memoryMb > 0))
+    throw new InputError(
+      'perSwarmlet',
+      `is ${perSwarmlet.cpu} cpu, ${perSwarmlet.memoryMb} MB`,
+      'give each swarmlet a positive cpu and memoryMb',
+    );
   if (!(headroom >= 0)) throw new InputError('headroom', `is ${headroom}`, 'use a fraction ≥ 0, e.g. 0.2');
-  if (!(Number.isInteger(minSwarmlets) && minSwarmlets >= 0 && Number.isInteger(maxSwarmlets) && maxSwarmlets >= minSwarmlets)) {
-    throw new InputError('minSwarmlets/maxSwarmlets', `are ${minSwarmlets}/${maxSwarmlets}`, 'use integers with 0 ≤ minSwarmlets ≤ maxSwarmlets');
+  if (!(
+    Number.isInteger(minSwarmlets) &&
+    minSwarmlets >= 0 &&
+    Number.isInteger(maxSwarmlets) &&
+    maxSwarmlets >= minSwarmlets
+  )) {
+    throw new InputError(
+      'minSwarmlets/maxSwarmlets',
+      `are ${minSwarmlets}/${maxSwarmlets}`,
+      'use integers with 0 ≤ minSwarmlets ≤ maxSwarmlets',
+    );
   }
   // Round away float noise before ceil: 0.6 / 0.2 is 2.9999999999999996 and means 3.
-  const needed = (amount: number, per: number): number => Math.ceil(Number(((Math.max(0, amount) * (1 + headroom)) / per).toFixed(9)));
+  const needed = (amount: number, per: number): number =>
+    Math.ceil(Number(((Math.max(0, amount) * (1 + headroom)) / per).toFixed(9)));
   const byCpu = needed(load.cpu, perSwarmlet.cpu);
   const byMemory = needed(load.memoryMb, perSwarmlet.memoryMb);
   const raw = Math.max(byCpu, byMemory);
   const what = `load ${Number(load.cpu.toFixed(3))} cpu + ${Number(load.memoryMb.toFixed(1))} MB with ${Math.round(headroom * 100)}% headroom needs ${byCpu} by cpu, ${byMemory} by memory`;
-  if (raw < minSwarmlets) return { count: minSwarmlets, boundBy: 'min', reason: `${what}; kept at minSwarmlets ${minSwarmlets}` };
-  if (raw > maxSwarmlets) return { count: maxSwarmlets, boundBy: 'max', reason: `${what}; capped at maxSwarmlets ${maxSwarmlets}` };
+  if (raw < minSwarmlets)
+    return { count: minSwarmlets, boundBy: 'min', reason: `${what}; kept at minSwarmlets ${minSwarmlets}` };
+  if (raw > maxSwarmlets)
+    return { count: maxSwarmlets, boundBy: 'max', reason: `${what}; capped at maxSwarmlets ${maxSwarmlets}` };
   return { count: raw, boundBy: byMemory >= byCpu ? 'memory' : 'cpu', reason: `${what} → ${raw}` };
 }
 
@@ -82,14 +104,28 @@ export function planResize(swarmlets: readonly SwarmletView[], desiredCount: num
   const current = swarmlets.length;
   if (desiredCount >= current) {
     const add = desiredCount - current;
-    return { add, remove: [], reason: add === 0 ? `pool is at its desired ${current} swarmlets` : `pool has ${current}, wants ${desiredCount}: start ${add}` };
+    return {
+      add,
+      remove: [],
+      reason:
+        add === 0
+          ? `pool is at its desired ${current} swarmlets`
+          : `pool has ${current}, wants ${desiredCount}: start ${add}`,
+    };
   }
   const surplus = current - desiredCount;
   const idle = swarmlets
     .filter((view) => view.claimCount === 0)
-    .sort((a, b) => a.capacity.memoryMb - b.capacity.memoryMb || a.capacity.cpu - b.capacity.cpu || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    .sort(
+      (a, b) =>
+        a.capacity.memoryMb - b.capacity.memoryMb ||
+        a.capacity.cpu - b.capacity.cpu ||
+        (a.id < b.id ? -1 : a.id > b.id ? 1 : 0),
+    );
   const remove = idle.slice(0, surplus).map((view) => view.id);
   const short = surplus - remove.length;
-  const reason = `pool has ${current}, wants ${desiredCount}: remove ${remove.length} idle` + (short > 0 ? `; ${short} more hold claims and stay until they end` : '');
+  const reason =
+    `pool has ${current}, wants ${desiredCount}: remove ${remove.length} idle` +
+    (short > 0 ? `; ${short} more hold claims and stay until they end` : '');
   return { add: 0, remove, reason };
 }

@@ -33,7 +33,13 @@ export interface LedgerOptions {
   readonly maxClaims: number;
 }
 
-export const DEFAULT_LEDGER_OPTIONS: LedgerOptions = { expirySlack: 2, minHoldMs: 1_000, cpuOvercommit: 1, maxSwarmlets: 10_000, maxClaims: 1_000_000 };
+export const DEFAULT_LEDGER_OPTIONS: LedgerOptions = {
+  expirySlack: 2,
+  minHoldMs: 1_000,
+  cpuOvercommit: 1,
+  maxSwarmlets: 10_000,
+  maxClaims: 1_000_000,
+};
 
 export interface SwarmletCapacity extends Resources {
   readonly id: string;
@@ -62,7 +68,8 @@ export interface Claim {
  * `insufficient-free` → queue (it fits once claims end); `exceeds-capacity` → reject or grow the pool
  * (no current swarmlet could ever hold it); the rest are caller errors or limits.
  */
-export type ClaimRefusalCode = 'invalid' | 'duplicate' | 'unknown-swarmlet' | 'exceeds-capacity' | 'insufficient-free' | 'limit';
+export type ClaimRefusalCode =
+  'invalid' | 'duplicate' | 'unknown-swarmlet' | 'exceeds-capacity' | 'insufficient-free' | 'limit';
 
 export type ClaimResult =
   | { readonly ok: true; readonly swarmletId: string; readonly expiresAtMs: number }
@@ -135,15 +142,30 @@ export class ReservationLedger {
   register(capacity: SwarmletCapacity): LedgerResult {
     const { id, cpu, memoryMb } = capacity;
     if (id === '') return { ok: false, reason: 'swarmlet id is empty' };
-    if (!isAmount(cpu) || !isAmount(memoryMb)) return { ok: false, reason: `swarmlet ${id}: capacity must be finite and ≥ 0 (got ${cpu} cpu, ${memoryMb} MB)` };
+    if (!isAmount(cpu) || !isAmount(memoryMb))
+      return { ok: false, reason: `swarmlet ${id}: capacity must be finite and ≥ 0 (got ${cpu} cpu, ${memoryMb} MB)` };
     if (this.slots.has(id)) return { ok: false, reason: `swarmlet ${id} is already registered` };
-    if (this.slots.size >= this.options.maxSwarmlets) return { ok: false, reason: `swarmlet ${id}: the ledger already holds ${this.slots.size} swarmlets (maxSwarmlets)` };
+    if (this.slots.size >= this.options.maxSwarmlets)
+      return {
+        ok: false,
+        reason: `swarmlet ${id}: the ledger already holds ${this.slots.size} swarmlets (maxSwarmlets)`,
+      };
     const cpuMilli = toMilli(cpu);
-    this.slots.set(id, { id, cpuMilli, memoryMilliMb: capacityMilliMb(memoryMb), claimableCpuMilli: Math.floor(cpuMilli * this.options.cpuOvercommit), reservedCpuMilli: 0, reservedMemoryMilliMb: 0, taskIds: new Set() });
+    this.slots.set(id, {
+      id,
+      cpuMilli,
+      memoryMilliMb: capacityMilliMb(memoryMb),
+      claimableCpuMilli: Math.floor(cpuMilli * this.options.cpuOvercommit),
+      reservedCpuMilli: 0,
+      reservedMemoryMilliMb: 0,
+      taskIds: new Set(),
+    });
     return { ok: true };
   }
 
-  /** Take a swarmlet out of the pool. Returns its live claims (ended here, for requeue), oldest first; [] if unknown. */
+  /**
+   * Take a swarmlet out of the pool. Returns its live claims (ended here, for requeue), oldest first; [] if unknown.
+   */
   remove(swarmletId: string): Claim[] {
     const slot = this.slots.get(swarmletId);
     if (!slot) return [];
@@ -159,15 +181,34 @@ export class ReservationLedger {
     const { taskId, resources, predictedDurationMs, nowMs, placeOn } = request;
     const problem = requestProblem(request);
     if (problem !== undefined) return { ok: false, code: 'invalid', reason: problem };
-    if (this.live.has(taskId)) return { ok: false, code: 'duplicate', reason: `task ${taskId} already holds a claim on ${this.live.get(taskId)?.claim.swarmletId}` };
-    if (this.live.size >= this.options.maxClaims) return { ok: false, code: 'limit', reason: `task ${taskId}: ${this.live.size} live claims already (maxClaims)` };
+    if (this.live.has(taskId))
+      return {
+        ok: false,
+        code: 'duplicate',
+        reason: `task ${taskId} already holds a claim on ${this.live.get(taskId)?.claim.swarmletId}`,
+      };
+    if (this.live.size >= this.options.maxClaims)
+      return { ok: false, code: 'limit', reason: `task ${taskId}: ${this.live.size} live claims already (maxClaims)` };
     const cpuMilli = toMilli(resources.cpu);
     const memoryMilliMb = needMilliMb(resources.memoryMb);
     const slot = placeOn === undefined ? this.bestFit(cpuMilli, memoryMilliMb) : this.slots.get(placeOn);
-    if (placeOn !== undefined && !slot) return { ok: false, code: 'unknown-swarmlet', reason: `task ${taskId}: placeOn swarmlet ${placeOn} is not registered` };
-    if (!slot || !fitsFree(slot, cpuMilli, memoryMilliMb)) return this.refusal(taskId, cpuMilli, memoryMilliMb, slot && placeOn !== undefined ? slot : undefined);
+    if (placeOn !== undefined && !slot)
+      return {
+        ok: false,
+        code: 'unknown-swarmlet',
+        reason: `task ${taskId}: placeOn swarmlet ${placeOn} is not registered`,
+      };
+    if (!slot || !fitsFree(slot, cpuMilli, memoryMilliMb))
+      return this.refusal(taskId, cpuMilli, memoryMilliMb, slot && placeOn !== undefined ? slot : undefined);
     const holdMs = Math.max(this.options.minHoldMs, Math.ceil(predictedDurationMs * this.options.expirySlack));
-    const claim: Claim = { taskId, swarmletId: slot.id, resources: { cpu: resources.cpu, memoryMb: resources.memoryMb }, predictedDurationMs, claimedAtMs: nowMs, expiresAtMs: nowMs + holdMs };
+    const claim: Claim = {
+      taskId,
+      swarmletId: slot.id,
+      resources: { cpu: resources.cpu, memoryMb: resources.memoryMb },
+      predictedDurationMs,
+      claimedAtMs: nowMs,
+      expiresAtMs: nowMs + holdMs,
+    };
     const seq = this.nextSeq++;
     this.live.set(taskId, { claim, cpuMilli, memoryMilliMb, seq });
     slot.reservedCpuMilli += cpuMilli;
@@ -204,11 +245,19 @@ export class ReservationLedger {
   }
 
   /** Move a live claim's expiry later (a slow task that is still making progress). Never shortens. */
-  extend(taskId: string, untilMs: number): { readonly ok: true; readonly claim: Claim } | { readonly ok: false; readonly reason: string } {
+  extend(
+    taskId: string,
+    untilMs: number,
+  ): { readonly ok: true; readonly claim: Claim } | { readonly ok: false; readonly reason: string } {
     const entry = this.live.get(taskId);
     if (!entry) return { ok: false, reason: `task ${taskId} holds no live claim (released, expired or removed)` };
-    if (!Number.isFinite(untilMs)) return { ok: false, reason: `task ${taskId}: untilMs must be finite (got ${untilMs})` };
-    if (untilMs < entry.claim.expiresAtMs) return { ok: false, reason: `task ${taskId}: untilMs ${untilMs} is before its current expiry ${entry.claim.expiresAtMs}; extend never shortens` };
+    if (!Number.isFinite(untilMs))
+      return { ok: false, reason: `task ${taskId}: untilMs must be finite (got ${untilMs})` };
+    if (untilMs < entry.claim.expiresAtMs)
+      return {
+        ok: false,
+        reason: `task ${taskId}: untilMs ${untilMs} is before its current expiry ${entry.claim.expiresAtMs}; extend never shortens`,
+      };
     if (untilMs === entry.claim.expiresAtMs) return { ok: true, claim: entry.claim };
     const claim: Claim = { ...entry.claim, expiresAtMs: untilMs };
     this.live.set(taskId, { ...entry, claim });
@@ -248,21 +297,30 @@ export class ReservationLedger {
   totalCapacity(): Resources {
     let cpuMilli = 0;
     let memoryMilliMb = 0;
-    for (const slot of this.slots.values()) { cpuMilli += slot.cpuMilli; memoryMilliMb += slot.memoryMilliMb; }
+    for (const slot of this.slots.values()) {
+      cpuMilli += slot.cpuMilli;
+      memoryMilliMb += slot.memoryMilliMb;
+    }
     return { cpu: fromMilli(cpuMilli), memoryMb: fromMilliMb(memoryMilliMb) };
   }
 
   totalReserved(): Resources {
     let cpuMilli = 0;
     let memoryMilliMb = 0;
-    for (const slot of this.slots.values()) { cpuMilli += slot.reservedCpuMilli; memoryMilliMb += slot.reservedMemoryMilliMb; }
+    for (const slot of this.slots.values()) {
+      cpuMilli += slot.reservedCpuMilli;
+      memoryMilliMb += slot.reservedMemoryMilliMb;
+    }
     return { cpu: fromMilli(cpuMilli), memoryMb: fromMilliMb(memoryMilliMb) };
   }
 
   utilisation(): Utilisation {
     const capacity = this.totalCapacity();
     const reserved = this.totalReserved();
-    return { cpu: capacity.cpu > 0 ? reserved.cpu / capacity.cpu : 0, memory: capacity.memoryMb > 0 ? reserved.memoryMb / capacity.memoryMb : 0 };
+    return {
+      cpu: capacity.cpu > 0 ? reserved.cpu / capacity.cpu : 0,
+      memory: capacity.memoryMb > 0 ? reserved.memoryMb / capacity.memoryMb : 0,
+    };
   }
 
   // ---- internals ----
@@ -289,26 +347,39 @@ export class ReservationLedger {
   private refusal(taskId: string, cpuMilli: number, memoryMilliMb: number, pinned: Slot | undefined): ClaimResult {
     const need = `${formatCpu(fromMilli(cpuMilli))} + ${formatMb(fromMilliMb(memoryMilliMb))}`;
     const candidates = pinned ? [pinned] : [...this.slots.values()];
-    if (candidates.length === 0) return { ok: false, code: 'exceeds-capacity', reason: `task ${taskId} needs ${need}; no swarmlets are registered` };
+    if (candidates.length === 0)
+      return {
+        ok: false,
+        code: 'exceeds-capacity',
+        reason: `task ${taskId} needs ${need}; no swarmlets are registered`,
+      };
     const where = pinned ? ` (placeOn ${pinned.id})` : '';
-    const neverFits = candidates.every((slot) => slot.memoryMilliMb < memoryMilliMb || slot.claimableCpuMilli < cpuMilli);
+    const neverFits = candidates.every(
+      (slot) => slot.memoryMilliMb < memoryMilliMb || slot.claimableCpuMilli < cpuMilli,
+    );
     if (neverFits) {
       const biggestMemory = maxBy(candidates, (slot) => slot.memoryMilliMb);
       const biggestCpu = maxBy(candidates, (slot) => slot.claimableCpuMilli);
-      const detail = memoryMilliMb > biggestMemory.memoryMilliMb
-        ? `needs ${formatMb(fromMilliMb(memoryMilliMb))}, the largest capacity is ${formatMb(fromMilliMb(biggestMemory.memoryMilliMb))} on ${biggestMemory.id}`
-        : cpuMilli > biggestCpu.claimableCpuMilli
-          ? `needs ${formatCpu(fromMilli(cpuMilli))}, the largest claimable is ${formatCpu(fromMilli(biggestCpu.claimableCpuMilli))} on ${biggestCpu.id}`
-          : `needs ${need}, no swarmlet has that much of both`;
-      return { ok: false, code: 'exceeds-capacity', reason: `task ${taskId}${where} ${detail}; it can never fit there` };
+      const detail =
+        memoryMilliMb > biggestMemory.memoryMilliMb
+          ? `needs ${formatMb(fromMilliMb(memoryMilliMb))}, the largest capacity is ${formatMb(fromMilliMb(biggestMemory.memoryMilliMb))} on ${biggestMemory.id}`
+          : cpuMilli > biggestCpu.claimableCpuMilli
+            ? `needs ${formatCpu(fromMilli(cpuMilli))}, the largest claimable is ${formatCpu(fromMilli(biggestCpu.claimableCpuMilli))} on ${biggestCpu.id}`
+            : `needs ${need}, no swarmlet has that much of both`;
+      return {
+        ok: false,
+        code: 'exceeds-capacity',
+        reason: `task ${taskId}${where} ${detail}; it can never fit there`,
+      };
     }
     const mostMemory = maxBy(candidates, freeMemoryMilliMb);
     const mostCpu = maxBy(candidates, freeCpuMilli);
-    const detail = memoryMilliMb > freeMemoryMilliMb(mostMemory)
-      ? `needs ${formatMb(fromMilliMb(memoryMilliMb))}, largest free is ${formatMb(fromMilliMb(freeMemoryMilliMb(mostMemory)))} on ${mostMemory.id}`
-      : cpuMilli > freeCpuMilli(mostCpu)
-        ? `needs ${formatCpu(fromMilli(cpuMilli))}, largest free is ${formatCpu(fromMilli(freeCpuMilli(mostCpu)))} on ${mostCpu.id}`
-        : `needs ${need}, no swarmlet has both free (most free memory: ${formatMb(fromMilliMb(freeMemoryMilliMb(mostMemory)))} with ${formatCpu(fromMilli(freeCpuMilli(mostMemory)))} on ${mostMemory.id})`;
+    const detail =
+      memoryMilliMb > freeMemoryMilliMb(mostMemory)
+        ? `needs ${formatMb(fromMilliMb(memoryMilliMb))}, largest free is ${formatMb(fromMilliMb(freeMemoryMilliMb(mostMemory)))} on ${mostMemory.id}`
+        : cpuMilli > freeCpuMilli(mostCpu)
+          ? `needs ${formatCpu(fromMilli(cpuMilli))}, largest free is ${formatCpu(fromMilli(freeCpuMilli(mostCpu)))} on ${mostCpu.id}`
+          : `needs ${need}, no swarmlet has both free (most free memory: ${formatMb(fromMilliMb(freeMemoryMilliMb(mostMemory)))} with ${formatCpu(fromMilli(freeCpuMilli(mostMemory)))} on ${mostMemory.id})`;
     return { ok: false, code: 'insufficient-free', reason: `task ${taskId}${where} ${detail}` };
   }
 
@@ -347,32 +418,48 @@ export class ReservationLedger {
   private compactHeapIfStale(): void {
     if (this.heap.length <= 2 * this.live.size + 64) return;
     this.heap = [];
-    for (const entry of this.live.values()) this.pushExpiry({ expiresAtMs: entry.claim.expiresAtMs, seq: entry.seq, taskId: entry.claim.taskId });
+    for (const entry of this.live.values())
+      this.pushExpiry({ expiresAtMs: entry.claim.expiresAtMs, seq: entry.seq, taskId: entry.claim.taskId });
   }
 }
 
 function validateOptions(options: LedgerOptions): LedgerOptions {
   const { expirySlack, minHoldMs, cpuOvercommit, maxSwarmlets, maxClaims } = options;
-  if (!(Number.isFinite(expirySlack) && expirySlack >= 1)) throw new InputError('expirySlack', `is ${expirySlack}`, 'use a number ≥ 1 (2 holds a claim for twice its predicted duration)');
+  if (!(Number.isFinite(expirySlack) && expirySlack >= 1))
+    throw new InputError(
+      'expirySlack',
+      `is ${expirySlack}`,
+      'use a number ≥ 1 (2 holds a claim for twice its predicted duration)',
+    );
   if (!isAmount(minHoldMs)) throw new InputError('minHoldMs', `is ${minHoldMs}`, 'use a number of milliseconds ≥ 0');
-  if (!(Number.isFinite(cpuOvercommit) && cpuOvercommit >= 1)) throw new InputError('cpuOvercommit', `is ${cpuOvercommit}`, 'use 1 for no CPU overcommit, or a larger factor such as 1.5');
-  if (!(Number.isInteger(maxSwarmlets) && maxSwarmlets > 0)) throw new InputError('maxSwarmlets', `is ${maxSwarmlets}`, 'use a positive integer');
-  if (!(Number.isInteger(maxClaims) && maxClaims > 0)) throw new InputError('maxClaims', `is ${maxClaims}`, 'use a positive integer');
+  if (!(Number.isFinite(cpuOvercommit) && cpuOvercommit >= 1))
+    throw new InputError(
+      'cpuOvercommit',
+      `is ${cpuOvercommit}`,
+      'use 1 for no CPU overcommit, or a larger factor such as 1.5',
+    );
+  if (!(Number.isInteger(maxSwarmlets) && maxSwarmlets > 0))
+    throw new InputError('maxSwarmlets', `is ${maxSwarmlets}`, 'use a positive integer');
+  if (!(Number.isInteger(maxClaims) && maxClaims > 0))
+    throw new InputError('maxClaims', `is ${maxClaims}`, 'use a positive integer');
   return options;
 }
 
 function requestProblem({ taskId, resources, predictedDurationMs, nowMs }: ClaimRequest): string | undefined {
   if (taskId === '') return 'taskId is empty';
   if (!isAmount(resources.cpu)) return `task ${taskId}: resources.cpu must be finite and ≥ 0 (got ${resources.cpu})`;
-  if (!isAmount(resources.memoryMb)) return `task ${taskId}: resources.memoryMb must be finite and ≥ 0 (got ${resources.memoryMb})`;
-  if (!isAmount(predictedDurationMs)) return `task ${taskId}: predictedDurationMs must be finite and ≥ 0 (got ${predictedDurationMs})`;
+  if (!isAmount(resources.memoryMb))
+    return `task ${taskId}: resources.memoryMb must be finite and ≥ 0 (got ${resources.memoryMb})`;
+  if (!isAmount(predictedDurationMs))
+    return `task ${taskId}: predictedDurationMs must be finite and ≥ 0 (got ${predictedDurationMs})`;
   if (!Number.isFinite(nowMs)) return `task ${taskId}: nowMs must be finite (got ${nowMs})`;
   return undefined;
 }
 
 const freeCpuMilli = (slot: Slot): number => Math.max(0, slot.claimableCpuMilli - slot.reservedCpuMilli);
 const freeMemoryMilliMb = (slot: Slot): number => Math.max(0, slot.memoryMilliMb - slot.reservedMemoryMilliMb);
-const fitsFree = (slot: Slot, cpuMilli: number, memoryMilliMb: number): boolean => cpuMilli <= freeCpuMilli(slot) && memoryMilliMb <= freeMemoryMilliMb(slot);
+const fitsFree = (slot: Slot, cpuMilli: number, memoryMilliMb: number): boolean =>
+  cpuMilli <= freeCpuMilli(slot) && memoryMilliMb <= freeMemoryMilliMb(slot);
 
 /** Best fit: least free memory first (what is left after the claim ranks the same), then least free CPU, then id. */
 function tighter(a: Slot, b: Slot): boolean {
@@ -381,7 +468,8 @@ function tighter(a: Slot, b: Slot): boolean {
   return a.id < b.id;
 }
 
-const earlier = (a: ExpiryEntry, b: ExpiryEntry): boolean => a.expiresAtMs < b.expiresAtMs || (a.expiresAtMs === b.expiresAtMs && a.seq < b.seq);
+const earlier = (a: ExpiryEntry, b: ExpiryEntry): boolean =>
+  a.expiresAtMs < b.expiresAtMs || (a.expiresAtMs === b.expiresAtMs && a.seq < b.seq);
 
 /** First element with the largest key (ties keep the smallest id, since slots are compared in id order). */
 function maxBy(slots: readonly Slot[], key: (slot: Slot) => number): Slot {

@@ -90,8 +90,7 @@ export const DEFAULT_SLA_QUEUE_OPTIONS: Required<SlaQueueOptions> = {
 const SHARED_OWNER = '\u0000shared';
 
 export type PushResult =
-  | { accepted: true }
-  | { accepted: false; reason: 'full' | 'duplicate-id' | 'invalid-item'; message: string };
+  { accepted: true } | { accepted: false; reason: 'full' | 'duplicate-id' | 'invalid-item'; message: string };
 
 export interface SlaQueueStats {
   size: number;
@@ -136,13 +135,22 @@ interface ClassLane {
 const CLASS_NAMES: readonly PriorityName[] = ['high', 'normal', 'low'];
 
 const byDue = (a: Entry, b: Entry): boolean =>
-  a.dueMs !== b.dueMs ? a.dueMs < b.dueMs : a.item.enqueuedAtMs !== b.item.enqueuedAtMs ? a.item.enqueuedAtMs < b.item.enqueuedAtMs : a.seq < b.seq;
+  a.dueMs !== b.dueMs
+    ? a.dueMs < b.dueMs
+    : a.item.enqueuedAtMs !== b.item.enqueuedAtMs
+      ? a.item.enqueuedAtMs < b.item.enqueuedAtMs
+      : a.seq < b.seq;
 /** SFQ: smallest start tag; equal tags go EDF by the owners' heads, then to the owner queued longest. */
 function ownerBefore(a: OwnerQueue, b: OwnerQueue): boolean {
   if (a.startTag !== b.startTag) return a.startTag < b.startTag;
   const headA = a.items.peek();
   const headB = b.items.peek();
-  if (headA !== undefined && headB !== undefined && (headA.dueMs !== headB.dueMs || headA.item.enqueuedAtMs !== headB.item.enqueuedAtMs)) return byDue(headA, headB);
+  if (
+    headA !== undefined &&
+    headB !== undefined &&
+    (headA.dueMs !== headB.dueMs || headA.item.enqueuedAtMs !== headB.item.enqueuedAtMs)
+  )
+    return byDue(headA, headB);
   return a.seq < b.seq;
 }
 const byAge = (a: Entry, b: Entry): boolean =>
@@ -165,7 +173,10 @@ export class SlaQueue {
       rankSteps: PRIORITIES[name] * steps,
       byAge: new IndexedHeap(byAge, { get: (e) => e.ageSlot, set: (e, i) => (e.ageSlot = i) }),
       active: new IndexedHeap(ownerBefore, { get: (o) => o.activeSlot, set: (o, i) => (o.activeSlot = i) }),
-      idle: new IndexedHeap((a: OwnerQueue, b: OwnerQueue) => a.finishTag < b.finishTag, { get: (o) => o.idleSlot, set: (o, i) => (o.idleSlot = i) }),
+      idle: new IndexedHeap((a: OwnerQueue, b: OwnerQueue) => a.finishTag < b.finishTag, {
+        get: (o) => o.idleSlot,
+        set: (o, i) => (o.idleSlot = i),
+      }),
       owners: new Map(),
       virtualTime: 0,
       count: 0,
@@ -190,13 +201,21 @@ export class SlaQueue {
   push(item: SlaItem): PushResult {
     const problem = itemProblem(item);
     if (problem !== undefined) return { accepted: false, reason: 'invalid-item', message: problem };
-    if (this.byId.has(item.id)) return { accepted: false, reason: 'duplicate-id', message: `id ${item.id} is already queued` };
+    if (this.byId.has(item.id))
+      return { accepted: false, reason: 'duplicate-id', message: `id ${item.id} is already queued` };
     if (this.byId.size >= this.options.capacity) {
-      return { accepted: false, reason: 'full', message: `queue full: ${this.byId.size}/${this.options.capacity} items; item ${item.id} (${item.priorityClass}) not queued` };
+      return {
+        accepted: false,
+        reason: 'full',
+        message: `queue full: ${this.byId.size}/${this.options.capacity} items; item ${item.id} (${item.priorityClass}) not queued`,
+      };
     }
     const lane = this.lanes[item.priorityClass];
     const entry: Entry = { item, seq: this.nextSeq++, dueMs: this.dueMs(item, lane), ownerSlot: -1, ageSlot: -1 };
-    const owner = this.ownerFor(lane, this.options.fairShareClasses.includes(item.priorityClass) ? item.owner : SHARED_OWNER);
+    const owner = this.ownerFor(
+      lane,
+      this.options.fairShareClasses.includes(item.priorityClass) ? item.owner : SHARED_OWNER,
+    );
     owner.items.push(entry);
     if (owner.items.size === 1) this.activate(lane, owner);
     else if (owner.items.peek() === entry) lane.active.update(owner); // a new head re-keys the owner
@@ -327,7 +346,11 @@ export class SlaQueue {
 
   /** Idle owners whose finish tag V has passed would restart at V anyway: forget them (bounded memory). */
   private forgetIdleOwners(lane: ClassLane): void {
-    for (let owner = lane.idle.peek(); owner !== undefined && owner.finishTag <= lane.virtualTime; owner = lane.idle.peek()) {
+    for (
+      let owner = lane.idle.peek();
+      owner !== undefined && owner.finishTag <= lane.virtualTime;
+      owner = lane.idle.peek()
+    ) {
       lane.idle.pop();
       lane.owners.delete(owner.owner);
     }
@@ -342,10 +365,13 @@ function servedBefore(a: Entry, b: Entry): boolean {
 function itemProblem(item: SlaItem): string | undefined {
   if (!Number.isSafeInteger(item.id)) return `id = ${item.id}: must be a safe integer`;
   if (typeof item.owner !== 'string') return `owner = ${String(item.owner)}: must be a string`;
-  if (!(item.priorityClass in PRIORITIES)) return `priorityClass = ${String(item.priorityClass)}: must be high, normal or low`;
+  if (!(item.priorityClass in PRIORITIES))
+    return `priorityClass = ${String(item.priorityClass)}: must be high, normal or low`;
   if (!Number.isFinite(item.enqueuedAtMs)) return `enqueuedAtMs = ${item.enqueuedAtMs}: must be a finite number`;
-  if (item.deadlineAtMs !== undefined && !Number.isFinite(item.deadlineAtMs)) return `deadlineAtMs = ${item.deadlineAtMs}: must be finite or absent`;
-  if (!Number.isFinite(item.costMs) || item.costMs < 0) return `costMs = ${item.costMs}: must be a finite number ≥ 0 (the predicted duration)`;
+  if (item.deadlineAtMs !== undefined && !Number.isFinite(item.deadlineAtMs))
+    return `deadlineAtMs = ${item.deadlineAtMs}: must be finite or absent`;
+  if (!Number.isFinite(item.costMs) || item.costMs < 0)
+    return `costMs = ${item.costMs}: must be a finite number ≥ 0 (the predicted duration)`;
   return undefined;
 }
 
@@ -353,8 +379,11 @@ function checkOptions(options: Required<SlaQueueOptions>): void {
   const bad = (field: string, value: number, fix: string): never => {
     throw new RangeError(`SlaQueue ${field} = ${value}: ${fix}`);
   };
-  if (!Number.isSafeInteger(options.capacity) || options.capacity < 1) bad('capacity', options.capacity, 'use a whole number ≥ 1');
+  if (!Number.isSafeInteger(options.capacity) || options.capacity < 1)
+    bad('capacity', options.capacity, 'use a whole number ≥ 1');
   if (!(options.agingMs > 0)) bad('agingMs', options.agingMs, 'use a wait > 0 ms, or Infinity to disable aging');
-  if (!Number.isSafeInteger(options.agingStepsPerClass) || options.agingStepsPerClass < 1) bad('agingStepsPerClass', options.agingStepsPerClass, 'use a whole number ≥ 1');
-  if (!Number.isFinite(options.noDeadlineSlackMs) || options.noDeadlineSlackMs < 0) bad('noDeadlineSlackMs', options.noDeadlineSlackMs, 'use a finite number ≥ 0');
+  if (!Number.isSafeInteger(options.agingStepsPerClass) || options.agingStepsPerClass < 1)
+    bad('agingStepsPerClass', options.agingStepsPerClass, 'use a whole number ≥ 1');
+  if (!Number.isFinite(options.noDeadlineSlackMs) || options.noDeadlineSlackMs < 0)
+    bad('noDeadlineSlackMs', options.noDeadlineSlackMs, 'use a finite number ≥ 0');
 }

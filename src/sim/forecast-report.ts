@@ -34,7 +34,8 @@ export function forecastErrors(trace: Trace): ForecastErrorReport {
   const prediction = new Float64Array(1);
   for (const app of trace.apps) {
     counts.fill(0);
-    for (const arrivalMs of app.arrivalsMs) counts[Math.min(minutes - 1, Math.floor((arrivalMs - trace.startMs) / MINUTE_MS))]! += 1;
+    for (const arrivalMs of app.arrivalsMs)
+      counts[Math.min(minutes - 1, Math.floor((arrivalMs - trace.startMs) / MINUTE_MS))]! += 1;
     const state = selector.init();
     const error = initMase(SEASON_MINUTES);
     for (let minute = 0; minute < minutes; minute++) {

@@ -12,15 +12,25 @@ export interface InvariantContext {
 
 export class InvariantViolation extends Error {
   constructor(context: InvariantContext, event: number, message: string) {
-    super(`invariant violated (policy ${context.policy}, app ${context.appId}, event ${event}, seed ${context.seed}): ${message}. Reproduce with --seeds ${context.seed} --policy ${context.policy}`);
+    super(
+      `invariant violated (policy ${context.policy}, app ${context.appId}, event ${event}, seed ${context.seed}): ${message}. Reproduce with --seeds ${context.seed} --policy ${context.policy}`,
+    );
     this.name = 'InvariantViolation';
   }
 }
 
 /** Arrivals are replayed in time order and idle memory never goes negative. */
-export function checkArrival(context: InvariantContext, event: number, arrivalMs: number, previousMs: number, idleMsSoFar: number): void {
-  if (!(arrivalMs >= previousMs)) throw new InvariantViolation(context, event, `arrival ${arrivalMs} ms before the previous one at ${previousMs} ms`);
-  if (!(idleMsSoFar >= 0)) throw new InvariantViolation(context, event, `idle loaded time ${idleMsSoFar} ms is negative`);
+export function checkArrival(
+  context: InvariantContext,
+  event: number,
+  arrivalMs: number,
+  previousMs: number,
+  idleMsSoFar: number,
+): void {
+  if (!(arrivalMs >= previousMs))
+    throw new InvariantViolation(context, event, `arrival ${arrivalMs} ms before the previous one at ${previousMs} ms`);
+  if (!(idleMsSoFar >= 0))
+    throw new InvariantViolation(context, event, `idle loaded time ${idleMsSoFar} ms is negative`);
 }
 
 /** A plan never holds negative or non-finite windows (a pool below zero). */
@@ -32,10 +42,21 @@ export function checkPlan(context: InvariantContext, event: number, plan: WarmPl
 }
 
 /** Every invocation is accounted once: the outcomes add up to the trace. */
-export function checkAccounting(policy: string, seed: number, expectedCalls: number, outcomes: readonly { calls: number; coldStarts: number }[]): void {
+export function checkAccounting(
+  policy: string,
+  seed: number,
+  expectedCalls: number,
+  outcomes: readonly { calls: number; coldStarts: number }[],
+): void {
   const calls = outcomes.reduce((sum, o) => sum + o.calls, 0);
   const context = { appId: '(all)', policy, seed };
-  if (calls !== expectedCalls) throw new InvariantViolation(context, -1, `${calls} invocations accounted, the trace has ${expectedCalls}`);
+  if (calls !== expectedCalls)
+    throw new InvariantViolation(context, -1, `${calls} invocations accounted, the trace has ${expectedCalls}`);
   const bad = outcomes.find((o) => o.coldStarts > o.calls || o.coldStarts < (o.calls > 0 ? 1 : 0));
-  if (bad) throw new InvariantViolation(context, -1, `an app has ${bad.coldStarts} cold starts for ${bad.calls} calls (the first call is always cold)`);
+  if (bad)
+    throw new InvariantViolation(
+      context,
+      -1,
+      `an app has ${bad.coldStarts} cold starts for ${bad.calls} calls (the first call is always cold)`,
+    );
 }

@@ -28,7 +28,12 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
   return sorted[low]! + (sorted[high]! - sorted[low]!) * (rank - low);
 }
 
-export function summarize(policy: string, seed: number, outcomes: readonly AppOutcome[], replayMs: number): PolicyResult {
+export function summarize(
+  policy: string,
+  seed: number,
+  outcomes: readonly AppOutcome[],
+  replayMs: number,
+): PolicyResult {
   const withoutFirst: number[] = [];
   const withFirst: number[] = [];
   let calls = 0;
@@ -44,7 +49,12 @@ export function summarize(policy: string, seed: number, outcomes: readonly AppOu
   }
   const ascending = (a: number, b: number) => a - b;
   return {
-    policy, seed, apps: outcomes.length, appsWithTwoCalls: withoutFirst.length, calls, coldStarts,
+    policy,
+    seed,
+    apps: outcomes.length,
+    appsWithTwoCalls: withoutFirst.length,
+    calls,
+    coldStarts,
     coldPercentOverall: calls > 0 ? (100 * coldStarts) / calls : 0,
     p75AppColdPercent: percentile(withoutFirst.sort(ascending), 75),
     p75AppColdPercentWithFirst: percentile(withFirst.sort(ascending), 75),

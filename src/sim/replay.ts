@@ -42,20 +42,23 @@ function replayApp(app: TraceApp, endMs: number, policy: WarmPolicy, options: Re
   for (let i = 0; i < count; i++) {
     const arrivalMs = arrivalsMs[i]!;
     let cold: boolean;
-    if (plan === undefined) cold = arrivalMs >= busyUntilMs; // the first call, or still busy
+    if (plan === undefined)
+      cold = arrivalMs >= busyUntilMs; // the first call, or still busy
     else {
       const gapMs = arrivalMs - idleAtMs;
       cold = !isWarmAfter(plan, gapMs);
       idleMs += idleLoadedMs(plan, gapMs);
       plan = undefined;
     }
-    if (options.check) checkArrival(context, i, arrivalMs, i > 0 ? arrivalsMs[i - 1]! : Number.NEGATIVE_INFINITY, idleMs);
+    if (options.check)
+      checkArrival(context, i, arrivalMs, i > 0 ? arrivalsMs[i - 1]! : Number.NEGATIVE_INFINITY, idleMs);
     if (cold) coldStarts += 1;
     policy.onArrival(state, arrivalMs, cold);
     const endOfRunMs = arrivalMs + (cold ? options.coldStartMs : 0) + durationsMs[i]!;
     if (endOfRunMs > busyUntilMs) busyUntilMs = endOfRunMs;
     const nextMs = i + 1 < count ? arrivalsMs[i + 1]! : undefined;
-    if (nextMs !== undefined && nextMs < busyUntilMs) continue; // still running when the next call comes: it finds the environment loaded
+    // still running when the next call comes: it finds the environment loaded
+    if (nextMs !== undefined && nextMs < busyUntilMs) continue;
     idleAtMs = busyUntilMs;
     plan = policy.onIdle(state, idleAtMs, { nextArrivalMs: nextMs });
     if (options.check) checkPlan(context, i, plan);

@@ -41,7 +41,11 @@ export async function runSimulation(policies: readonly PolicyEntry[], options: S
     invocationsPerSeed.push(calls);
     for (const entry of policies) {
       const startedAtMs = performance.now();
-      const outcomes = replayTrace(trace, entry.make(), { coldStartMs: options.coldStartMs, check: options.check, seed });
+      const outcomes = replayTrace(trace, entry.make(), {
+        coldStartMs: options.coldStartMs,
+        check: options.check,
+        seed,
+      });
       const replayMs = performance.now() - startedAtMs;
       checkAccounting(entry.label, seed, calls, outcomes);
       results.push({ ...summarize(entry.label, seed, outcomes, replayMs) });

@@ -37,13 +37,29 @@ export function spawnCli(args: string[]): Child {
   };
 }
 
-export const startDirector = (url: string, ttlMs: number): Child => spawnCli(['serve', '--redis', url, '--tick-ms', '100', '--node-ttl-ms', String(ttlMs)]);
+export const startDirector = (url: string, ttlMs: number): Child =>
+  spawnCli(['serve', '--redis', url, '--tick-ms', '100', '--node-ttl-ms', String(ttlMs)]);
 
 export const startAgent = (url: string, nodeId: string, ttlMs: number, extra: string[] = []): Child =>
-  spawnCli(['agent', '--redis', url, '--node-id', nodeId, '--ttl-ms', String(ttlMs), '--heartbeat-ms', String(Math.round(ttlMs / 4)), ...extra]);
+  spawnCli([
+    'agent',
+    '--redis',
+    url,
+    '--node-id',
+    nodeId,
+    '--ttl-ms',
+    String(ttlMs),
+    '--heartbeat-ms',
+    String(Math.round(ttlMs / 4)),
+    ...extra,
+  ]);
 
 /** Polls `check` until it returns a value (neither undefined nor false) or the bound passes. */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 20_000): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false> | T | undefined | false,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
@@ -65,7 +81,10 @@ export async function loggedResults(redis: Redis, prefix = 'swarmlet'): Promise<
 /** A probe for waitFor: the agent runs exactly these swarmlets (id → task type), all idle. */
 export const servingExactly = (agent: ClusterAgent, expected: Record<string, string>) => (): boolean => {
   const swarmlets = agent.status().swarmlets;
-  return swarmlets.length === Object.keys(expected).length && swarmlets.every((s) => expected[s.id] === s.taskType && s.state === 'idle');
+  return (
+    swarmlets.length === Object.keys(expected).length &&
+    swarmlets.every((s) => expected[s.id] === s.taskType && s.state === 'idle')
+  );
 };
 
 /** Node ids with a live heartbeat. */
@@ -78,7 +97,12 @@ export async function liveNodes(redis: Redis, prefix = 'swarmlet'): Promise<stri
  * One real redis-server for a test file, flushed after each test, and the CLI processes a test
  * starts (killed after it). Call at the top level of the file.
  */
-export function realCluster(): { readonly server: () => RedisServer; readonly redis: () => Redis; readonly spawned: (child: Child) => Child; readonly children: () => readonly Child[] } {
+export function realCluster(): {
+  readonly server: () => RedisServer;
+  readonly redis: () => Redis;
+  readonly spawned: (child: Child) => Child;
+  readonly children: () => readonly Child[];
+} {
   let server: RedisServer;
   let redis: Redis;
   let children: Child[] = [];
@@ -95,11 +119,19 @@ export function realCluster(): { readonly server: () => RedisServer; readonly re
     await redis.quit();
     await server.stop();
   });
-  return { server: () => server, redis: () => redis, spawned: (child) => (children.push(child), child), children: () => children };
+  return {
+    server: () => server,
+    redis: () => redis,
+    spawned: (child) => (children.push(child), child),
+    children: () => children,
+  };
 }
 
 /** Task modules as the cluster stores them (`<prefix>:module:<type>`), compiled from test fixtures. */
-export async function compiledModules(fixtures: readonly string[], cacheDir: string): Promise<Map<string, { taskType: string; hash: string; code: string }>> {
+export async function compiledModules(
+  fixtures: readonly string[],
+  cacheDir: string,
+): Promise<Map<string, { taskType: string; hash: string; code: string }>> {
   const modules = new Map<string, { taskType: string; hash: string; code: string }>();
   for (const fixture of fixtures) {
     const info = await compileTaskModule(`test/fixtures/${fixture}.task.ts`, join(cacheDir, 'compiled'));

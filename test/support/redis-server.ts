@@ -40,9 +40,13 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
 async function startOnce(port: number, options: RedisServerOptions): Promise<RedisServer> {
   const binary = options.binary ?? 'redis-server';
   const readyTimeoutMs = options.readyTimeoutMs ?? 5_000;
-  const child = spawn(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawn(
+    binary,
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
+    {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   const keep = (chunk: Buffer): void => {
     output = (output + chunk.toString()).slice(-4_000);
@@ -50,8 +54,16 @@ async function startOnce(port: number, options: RedisServerOptions): Promise<Red
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
   const exited = new Promise<Error>((resolve) => {
-    child.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ENOENT' ? new Error(NOT_FOUND) : error));
-    child.once('exit', (code, signal) => resolve(new Error(`redis-server exited (code ${code}, signal ${signal}) before answering PING on port ${port}:\n${output}`)));
+    child.once('error', (error: NodeJS.ErrnoException) =>
+      resolve(error.code === 'ENOENT' ? new Error(NOT_FOUND) : error),
+    );
+    child.once('exit', (code, signal) =>
+      resolve(
+        new Error(
+          `redis-server exited (code ${code}, signal ${signal}) before answering PING on port ${port}:\n${output}`,
+        ),
+      ),
+    );
   });
   const ready = await Promise.race([waitForPong(port, readyTimeoutMs).then(() => undefined), exited]);
   if (ready instanceof Error) {
@@ -90,7 +102,8 @@ async function waitForPong(port: number, timeoutMs: number): Promise<void> {
   const deadlineMs = Date.now() + timeoutMs;
   for (;;) {
     if (await ping(port)) return;
-    if (Date.now() >= deadlineMs) throw new Error(`redis-server on port ${port} did not answer PING within ${timeoutMs} ms`);
+    if (Date.now() >= deadlineMs)
+      throw new Error(`redis-server on port ${port} did not answer PING within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
   }
 }

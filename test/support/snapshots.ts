@@ -63,7 +63,12 @@ export function snapshot(spec: SnapshotSpec = {}): Snapshot {
 }
 
 /** `count` busy swarmlets of a type with ids `${prefix}-0…`. */
-export function busyGroup(prefix: string, taskType: string, count: number, overrides: Partial<SwarmletView> = {}): SwarmletView[] {
+export function busyGroup(
+  prefix: string,
+  taskType: string,
+  count: number,
+  overrides: Partial<SwarmletView> = {},
+): SwarmletView[] {
   return Array.from({ length: count }, (_, i) => busy(`${prefix}-${i}`, taskType, overrides));
 }
 
@@ -80,7 +85,12 @@ export function deepFreeze<T>(value: T): T {
  * Applies a decision to a pool the way a perfect provider would: replicas appear busy (so the
  * next tick sees them serving), specializations switch type, stops remove the swarmlet.
  */
-export function applyDecision(swarmlets: readonly SwarmletView[], decision: Decision, nowMs: number, nextId: () => string): SwarmletView[] {
+export function applyDecision(
+  swarmlets: readonly SwarmletView[],
+  decision: Decision,
+  nowMs: number,
+  nextId: () => string,
+): SwarmletView[] {
   let pool = [...swarmlets];
   for (const action of decision.actions) {
     switch (action.kind) {
@@ -89,7 +99,9 @@ export function applyDecision(swarmlets: readonly SwarmletView[], decision: Deci
         pool.push(busy(nextId(), action.taskType, { startedAtMs: nowMs, lastBusyAtMs: nowMs, lastMorphAtMs: nowMs }));
         break;
       case 'specialize':
-        pool = pool.map((s) => (s.id === action.swarmletId ? { ...s, taskType: action.toTaskType, lastMorphAtMs: nowMs } : s));
+        pool = pool.map((s) =>
+          s.id === action.swarmletId ? { ...s, taskType: action.toTaskType, lastMorphAtMs: nowMs } : s,
+        );
         break;
       case 'consolidate':
       case 'deprovision':

@@ -30,7 +30,8 @@ export class TickPlan {
   add(actions: readonly Action[]): void {
     for (const action of actions) {
       this.actions.push(action);
-      if ('swarmletId' in action && action.swarmletId !== undefined && action.kind !== 'prewarm') this.used.add(action.swarmletId);
+      if ('swarmletId' in action && action.swarmletId !== undefined && action.kind !== 'prewarm')
+        this.used.add(action.swarmletId);
     }
   }
 
@@ -50,7 +51,8 @@ export class TickPlan {
       if (!served) break;
       refused.delete(served.taskType);
     }
-    for (const needy of refused.values()) this.unplaced.push({ taskType: needy.taskType, wanted: 1, reason: this.whyRefused() });
+    for (const needy of refused.values())
+      this.unplaced.push({ taskType: needy.taskType, wanted: 1, reason: this.whyRefused() });
   }
 
   /** Types another swarmlet would help, longest drain first. */
@@ -62,7 +64,9 @@ export class TickPlan {
       const drain = drainMs(demand.workMs, count);
       if (count === 0 || drain > this.params.replicateAboveMs) needy.push({ demand, drain });
     }
-    return needy.sort((a, b) => b.drain - a.drain || a.demand.taskType.localeCompare(b.demand.taskType)).map((n) => n.demand);
+    return needy
+      .sort((a, b) => b.drain - a.drain || a.demand.taskType.localeCompare(b.demand.taskType))
+      .map((n) => n.demand);
   }
 
   private replicate(demand: TypeDemand): boolean {
@@ -109,15 +113,20 @@ export class TickPlan {
 
   /** For a type with no swarmlet: why it is worth a switch now, or undefined to wait for a batch. */
   private batchReady(needy: TypeDemand): string | undefined {
-    if (needy.workMs >= this.params.batchMs) return `${needy.backlog} queued (~${formatMs(needy.workMs)} of work, ≥ a ${formatMs(this.params.batchMs)} batch) and no swarmlet`;
+    if (needy.workMs >= this.params.batchMs)
+      return `${needy.backlog} queued (~${formatMs(needy.workMs)} of work, ≥ a ${formatMs(this.params.batchMs)} batch) and no swarmlet`;
     const waitedMs = this.snapshot.nowMs - (this.waitingSinceMs.get(needy.taskType) ?? this.snapshot.nowMs);
-    if (waitedMs >= this.params.maxWaitMs) return `${needy.backlog} queued for ${formatMs(waitedMs)} (≥ ${formatMs(this.params.maxWaitMs)}) and no swarmlet`;
+    if (waitedMs >= this.params.maxWaitMs)
+      return `${needy.backlog} queued for ${formatMs(waitedMs)} (≥ ${formatMs(this.params.maxWaitMs)}) and no swarmlet`;
     return undefined;
   }
 
   private whyRefused(): string {
     const { limits } = this.snapshot;
-    const full = this.live >= limits.maxSwarmlets ? `at the limit of ${limits.maxSwarmlets} swarmlets` : `memory limit ${limits.maxMemoryMb} MB reached`;
+    const full =
+      this.live >= limits.maxSwarmlets
+        ? `at the limit of ${limits.maxSwarmlets} swarmlets`
+        : `memory limit ${limits.maxMemoryMb} MB reached`;
     return `${full} and no swarmlet can be spared yet`;
   }
 
@@ -127,7 +136,8 @@ export class TickPlan {
    */
   private movable(demand: TypeDemand, toTaskType: string): SwarmletView | undefined {
     const candidates = demand.swarmlets.filter((s) => {
-      if (this.used.has(s.id) || s.pendingTaskType !== undefined || (s.state !== 'idle' && s.state !== 'busy')) return false;
+      if (this.used.has(s.id) || s.pendingTaskType !== undefined || (s.state !== 'idle' && s.state !== 'busy'))
+        return false;
       const idleWithoutWork = s.state === 'idle' && demand.backlog === 0;
       return idleWithoutWork || this.snapshot.nowMs - s.lastMorphAtMs >= this.params.cooldownMs;
     });
@@ -140,7 +150,10 @@ export class TickPlan {
   consolidate(demands: Map<string, TypeDemand>, previous: ReadonlyMap<string, number>): Map<string, number> {
     const lowUseTicks = new Map<string, number>();
     for (const demand of demands.values()) {
-      const group = demand.swarmlets.filter((s) => !this.used.has(s.id) && s.pendingTaskType === undefined && s.state !== 'starting' && s.state !== 'warming');
+      const group = demand.swarmlets.filter(
+        (s) =>
+          !this.used.has(s.id) && s.pendingTaskType === undefined && s.state !== 'starting' && s.state !== 'warming',
+      );
       if (group.length < 2) continue;
       const meanUse = group.reduce((sum, s) => sum + s.utilization, 0) / group.length;
       const queued = demand.backlog - group.reduce((sum, s) => sum + s.inFlight, 0);
@@ -175,8 +188,15 @@ export class TickPlan {
         if (this.used.has(swarmlet.id) || swarmlet.shadow || swarmlet.state !== 'idle') continue;
         if (wanted === true || (wanted === undefined && idleMs < this.params.keepAliveMs)) continue;
         this.used.add(swarmlet.id);
-        const why = wanted === false ? `adaptive keep-alive says unload (${this.keepWarm.describe(demand.taskType, this.snapshot.nowMs)})` : `idle ${formatMs(idleMs)} ≥ keep-alive ${formatMs(this.params.keepAliveMs)}`;
-        this.actions.push({ kind: 'deprovision', swarmletId: swarmlet.id, reason: `${why}, no ${demand.taskType} work queued or pending` });
+        const why =
+          wanted === false
+            ? `adaptive keep-alive says unload (${this.keepWarm.describe(demand.taskType, this.snapshot.nowMs)})`
+            : `idle ${formatMs(idleMs)} ≥ keep-alive ${formatMs(this.params.keepAliveMs)}`;
+        this.actions.push({
+          kind: 'deprovision',
+          swarmletId: swarmlet.id,
+          reason: `${why}, no ${demand.taskType} work queued or pending`,
+        });
       }
     }
   }

@@ -20,20 +20,28 @@ export interface AdaptiveState {
   readonly keepWarm: KeepWarm;
 }
 
-/** Ours: keeps every type's backlog draining at the same pace by replicating, specializing, consolidating and deprovisioning. */
+/**
+ * Ours: keeps every type's backlog draining at the same pace by replicating, specializing, consolidating and
+ * deprovisioning.
+ */
 export function adaptivePolicy(overrides: Partial<AdaptiveParams> = {}): Policy<AdaptiveState> {
   const params = { ...ADAPTIVE_DEFAULTS, ...overrides };
   return {
     name: 'adaptive',
     initialState: () => ({
-      durations: new Map(), lowUseTicks: new Map(), waitingSinceMs: new Map(),
+      durations: new Map(),
+      lowUseTicks: new Map(),
+      waitingSinceMs: new Map(),
       // A cold start is priced at keepAliveMs of an idle swarmlet: with no history that is how long one is kept.
       keepWarm: new KeepWarm(adaptiveWarmPolicy({ coldPriceS: params.keepAliveMs / 1000 })),
     }),
     decide(state, snapshot) {
       state.keepWarm.observe(snapshot);
       const durations = learnDurations(state.durations, snapshot, params.durationAlpha);
-      const demands = demandByType(snapshot, (load) => durations.get(load.taskType)?.value ?? load.hintDurationMs ?? params.defaultDurationMs);
+      const demands = demandByType(
+        snapshot,
+        (load) => durations.get(load.taskType)?.value ?? load.hintDurationMs ?? params.defaultDurationMs,
+      );
       const waitingSinceMs = trackWaiting(state.waitingSinceMs, demands, snapshot.nowMs);
       const plan = new TickPlan(snapshot, params, waitingSinceMs, state.keepWarm);
       plan.rebalance(demands);
@@ -41,15 +49,23 @@ export function adaptivePolicy(overrides: Partial<AdaptiveParams> = {}): Policy<
       plan.deprovisionIdle(demands);
       plan.add(prewarmActions(snapshot, plan.usedSwarmlets(), params));
       plan.add(state.keepWarm.prewarms(snapshot, plan.usedSwarmlets()));
-      return { state: { durations, lowUseTicks, waitingSinceMs, keepWarm: state.keepWarm }, decision: { actions: plan.actions, unplaced: plan.unplaced } };
+      return {
+        state: { durations, lowUseTicks, waitingSinceMs, keepWarm: state.keepWarm },
+        decision: { actions: plan.actions, unplaced: plan.unplaced },
+      };
     },
   };
 }
 
-function trackWaiting(previous: ReadonlyMap<string, number>, demands: Map<string, TypeDemand>, nowMs: number): Map<string, number> {
+function trackWaiting(
+  previous: ReadonlyMap<string, number>,
+  demands: Map<string, TypeDemand>,
+  nowMs: number,
+): Map<string, number> {
   const waiting = new Map<string, number>();
   for (const demand of demands.values()) {
-    if (demand.backlog > 0 && demand.swarmlets.length === 0) waiting.set(demand.taskType, previous.get(demand.taskType) ?? nowMs);
+    if (demand.backlog > 0 && demand.swarmlets.length === 0)
+      waiting.set(demand.taskType, previous.get(demand.taskType) ?? nowMs);
   }
   return waiting;
 }

@@ -29,11 +29,18 @@ export class KeepWarm {
       let app = this.apps.get(load.taskType);
       if (!app) {
         if (!active) continue;
-        app = { state: this.policy.newApp({ appId: load.taskType, memoryMb: snapshot.limits.swarmletMemoryMb }), busy: false, idleAtMs: Number.NaN, plan: undefined };
+        app = {
+          state: this.policy.newApp({ appId: load.taskType, memoryMb: snapshot.limits.swarmletMemoryMb }),
+          busy: false,
+          idleAtMs: Number.NaN,
+          plan: undefined,
+        };
         this.apps.set(load.taskType, app);
       }
       if (active && !app.busy) {
-        const warm = snapshot.swarmlets.some((s) => s.state !== 'stopped' && (s.taskType === load.taskType || s.warmTypes.includes(load.taskType)));
+        const warm = snapshot.swarmlets.some(
+          (s) => s.state !== 'stopped' && (s.taskType === load.taskType || s.warmTypes.includes(load.taskType)),
+        );
         this.policy.onArrival(app.state, snapshot.nowMs, !warm);
         app.busy = true;
         app.plan = undefined;
@@ -56,7 +63,10 @@ export class KeepWarm {
     const app = this.apps.get(taskType);
     if (!app?.plan) return 'no plan';
     const { keepAliveMs, prewarmAfterMs, prewarmKeepMs } = app.plan;
-    const window = prewarmAfterMs === undefined ? '' : `, pre-warm ${formatMs(prewarmAfterMs)}–${formatMs(prewarmAfterMs + (prewarmKeepMs ?? 0))}`;
+    const window =
+      prewarmAfterMs === undefined
+        ? ''
+        : `, pre-warm ${formatMs(prewarmAfterMs)}–${formatMs(prewarmAfterMs + (prewarmKeepMs ?? 0))}`;
     return `idle ${formatMs(nowMs - app.idleAtMs)}; plan: keep ${formatMs(keepAliveMs)}${window}`;
   }
 

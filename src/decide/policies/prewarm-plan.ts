@@ -21,7 +21,9 @@ export function prewarmActions(snapshot: Snapshot, used: ReadonlySet<string>, pa
   let free = snapshot.limits.maxSwarmlets - live.length;
   const preloading = new Set<string>();
   // Types with work queued or running are the rebalancer's business: pre-warming is for demand to come.
-  const busyTypes = new Set(snapshot.load.filter((load) => load.ready + load.inFlight > 0).map((load) => load.taskType));
+  const busyTypes = new Set(
+    snapshot.load.filter((load) => load.ready + load.inFlight > 0).map((load) => load.taskType),
+  );
   for (const profile of snapshot.jobProfiles) {
     for (const type of profile.types) {
       const dueInMs = profile.startedAtMs + type.firstDemandOffsetMs - snapshot.nowMs;
@@ -37,7 +39,12 @@ export function prewarmActions(snapshot: Snapshot, used: ReadonlySet<string>, pa
         const key = `${swarmlet.id}/${type.taskType}`;
         if (!canPreload(swarmlet, type.taskType, used) || preloading.has(key)) continue;
         preloading.add(key);
-        actions.push({ kind: 'prewarm', taskType: type.taskType, swarmletId: swarmlet.id, reason: `${reason}: preload` });
+        actions.push({
+          kind: 'prewarm',
+          taskType: type.taskType,
+          swarmletId: swarmlet.id,
+          reason: `${reason}: preload`,
+        });
       }
     }
   }
@@ -46,17 +53,30 @@ export function prewarmActions(snapshot: Snapshot, used: ReadonlySet<string>, pa
 
 function canPreload(swarmlet: SwarmletView, taskType: string, used: ReadonlySet<string>): boolean {
   // A starting swarmlet may take preloads too: they load right after its first type.
-  const up = swarmlet.state === 'starting' || swarmlet.state === 'warming' || swarmlet.state === 'idle' || swarmlet.state === 'busy';
+  const up =
+    swarmlet.state === 'starting' ||
+    swarmlet.state === 'warming' ||
+    swarmlet.state === 'idle' ||
+    swarmlet.state === 'busy';
   return up && !used.has(swarmlet.id) && swarmlet.taskType !== taskType && !swarmlet.warmTypes.includes(taskType);
 }
 
-function reclaimActions(snapshot: Snapshot, live: readonly SwarmletView[], used: ReadonlySet<string>, params: PrewarmParams): Action[] {
+function reclaimActions(
+  snapshot: Snapshot,
+  live: readonly SwarmletView[],
+  used: ReadonlySet<string>,
+  params: PrewarmParams,
+): Action[] {
   const actions: Action[] = [];
   for (const shadow of live.filter((s) => s.shadow && s.state === 'idle' && !used.has(s.id))) {
     const expectedAtMs = latestExpected(snapshot.jobProfiles, shadow.taskType);
     const expiredMs = expectedAtMs === undefined ? snapshot.nowMs - shadow.startedAtMs : snapshot.nowMs - expectedAtMs;
     if (expiredMs < params.reclaimAfterMs) continue;
-    actions.push({ kind: 'reclaim', swarmletId: shadow.id, reason: `shadow for ${shadow.taskType} got no work ${formatMs(expiredMs)} after its predicted demand` });
+    actions.push({
+      kind: 'reclaim',
+      swarmletId: shadow.id,
+      reason: `shadow for ${shadow.taskType} got no work ${formatMs(expiredMs)} after its predicted demand`,
+    });
   }
   return actions;
 }

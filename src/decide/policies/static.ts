@@ -8,14 +8,17 @@ import { liveSwarmlets } from '../snapshot.js';
  */
 export function staticPolicy(split: Readonly<Record<string, number>>): Policy<null> {
   return {
-    name: `static(${Object.entries(split).map(([type, count]) => `${type}=${count}`).join(',')})`,
+    name: `static(${Object.entries(split)
+      .map(([type, count]) => `${type}=${count}`)
+      .join(',')})`,
     initialState: () => null,
     decide(state, snapshot) {
       const live = liveSwarmlets(snapshot);
       const actions: Action[] = [];
       for (const [taskType, count] of Object.entries(split)) {
         const have = live.filter((s) => s.taskType === taskType).length;
-        for (let i = have; i < count; i++) actions.push({ kind: 'replicate', taskType, reason: `static split holds ${count} for ${taskType}` });
+        for (let i = have; i < count; i++)
+          actions.push({ kind: 'replicate', taskType, reason: `static split holds ${count} for ${taskType}` });
       }
       return { state, decision: { actions, unplaced: [] } };
     },

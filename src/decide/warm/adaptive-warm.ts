@@ -81,7 +81,9 @@ interface AppState {
   chosen: number;
 }
 
-export function adaptiveWarmPolicy(overrides: Partial<AdaptiveWarmParams> = {}): WarmPolicy<AppState> & { readonly expertUse: Map<string, number> } {
+export function adaptiveWarmPolicy(
+  overrides: Partial<AdaptiveWarmParams> = {},
+): WarmPolicy<AppState> & { readonly expertUse: Map<string, number> } {
   const params = { ...ADAPTIVE_WARM_DEFAULTS, ...overrides };
   const firstBreakEven: WarmPlan = { keepAliveMs: params.coldPriceS * params.breakEvenFraction * 1000 };
   const expertUse = new Map<string, number>(EXPERTS.map((name) => [name, 0]));
@@ -90,9 +92,22 @@ export function adaptiveWarmPolicy(overrides: Partial<AdaptiveWarmParams> = {}):
     params: { ...params },
     expertUse,
     newApp: () => ({
-      calls: 0, nextDoubling: 2, breakEven: firstBreakEven, gapsMs: new Float64Array(params.historySize), sorted: new Float64Array(params.historySize), gapCount: 0, nextGap: 0,
-      sinceRecompute: 0, lastIdleAtMs: Number.NaN, windowPlan: firstBreakEven, logMean: 0, logVariance: 0, forecasts: 0,
-      scores: new Float64Array(EXPERTS.length), lastPlans: [firstBreakEven, firstBreakEven, firstBreakEven], chosen: 0,
+      calls: 0,
+      nextDoubling: 2,
+      breakEven: firstBreakEven,
+      gapsMs: new Float64Array(params.historySize),
+      sorted: new Float64Array(params.historySize),
+      gapCount: 0,
+      nextGap: 0,
+      sinceRecompute: 0,
+      lastIdleAtMs: Number.NaN,
+      windowPlan: firstBreakEven,
+      logMean: 0,
+      logVariance: 0,
+      forecasts: 0,
+      scores: new Float64Array(EXPERTS.length),
+      lastPlans: [firstBreakEven, firstBreakEven, firstBreakEven],
+      chosen: 0,
     }),
     onArrival(state, nowMs) {
       state.calls += 1;
@@ -104,13 +119,15 @@ export function adaptiveWarmPolicy(overrides: Partial<AdaptiveWarmParams> = {}):
     },
     onIdle(state, nowMs) {
       state.lastIdleAtMs = nowMs;
-      // Recompute as history doubles while it is short, then less often as calls pile up (busy apps' windows barely move).
+      // Recompute as history doubles while it is short, then less often as calls pile up (busy apps' windows barely
+      // move).
       const every = Math.min(256, Math.max(params.recomputeEvery, state.calls >> 4));
       const doubled = state.gapCount >= state.nextDoubling;
       if (state.sinceRecompute >= every || doubled) {
         if (doubled) state.nextDoubling *= 2;
         const priceS = coldPrice(state, params);
-        state.breakEven = priceS === params.coldPriceS ? firstBreakEven : { keepAliveMs: priceS * params.breakEvenFraction * 1000 };
+        state.breakEven =
+          priceS === params.coldPriceS ? firstBreakEven : { keepAliveMs: priceS * params.breakEvenFraction * 1000 };
         state.windowPlan = recomputeWindow(state, params, priceS);
       }
       state.lastPlans[0] = state.breakEven;
@@ -166,12 +183,20 @@ function removeSorted(state: AppState, gapMs: number): void {
 
 /** This app's price of a cold start: the knob, scaled down for apps with many calls. */
 function coldPrice(state: AppState, params: AdaptiveWarmParams): number {
-  return state.calls <= params.rateReferenceCalls ? params.coldPriceS : (params.coldPriceS * params.rateReferenceCalls) / state.calls;
+  return state.calls <= params.rateReferenceCalls
+    ? params.coldPriceS
+    : (params.coldPriceS * params.rateReferenceCalls) / state.calls;
 }
 
 function recomputeWindow(state: AppState, params: AdaptiveWarmParams, priceS: number): WarmPlan {
   state.sinceRecompute = 0;
-  return cheapestWindow(state.sorted, state.gapCount, priceS * params.windowRiskFactor, params.marginFraction, params.marginMs).plan;
+  return cheapestWindow(
+    state.sorted,
+    state.gapCount,
+    priceS * params.windowRiskFactor,
+    params.marginFraction,
+    params.marginMs,
+  ).plan;
 }
 
 /** Pre-warm around the forecast next idle time, ± z σ in log space; the break-even plan until it has data. */

@@ -44,7 +44,12 @@ export const HPA_DEFAULTS: HpaParams = {
 };
 
 /** HPA's replica formula: ceil(current × metric / target), unchanged within the tolerance. */
-export function hpaDesiredReplicas(currentReplicas: number, currentMetric: number, targetMetric: number, tolerance = HPA_DEFAULTS.tolerance): number {
+export function hpaDesiredReplicas(
+  currentReplicas: number,
+  currentMetric: number,
+  targetMetric: number,
+  tolerance = HPA_DEFAULTS.tolerance,
+): number {
   const ratio = currentMetric / targetMetric;
   if (Math.abs(ratio - 1) <= tolerance) return currentReplicas;
   return Math.ceil(currentReplicas * ratio);
@@ -54,7 +59,11 @@ export function hpaPolicy(overrides: Partial<HpaParams> = {}): WarmPolicy<{ plan
   const params: HpaParams = { ...HPA_DEFAULTS, ...overrides };
   return unloadAtPolicy(
     'hpa',
-    { ...params, scaleToZero: 'KEDA cooldownPeriod after the last execution ends, on the next check tick', source: 'Kubernetes HPA defaults + KEDA ScaledObject defaults' },
+    {
+      ...params,
+      scaleToZero: 'KEDA cooldownPeriod after the last execution ends, on the next check tick',
+      source: 'Kubernetes HPA defaults + KEDA ScaledObject defaults',
+    },
     (idleAtMs) => tickAtOrAfter(idleAtMs + params.cooldownMs, params.checkPeriodMs),
   );
 }

@@ -79,9 +79,21 @@ export interface PercentileBin {
   cumulative: number;
 }
 
-export function hybridHistogramPolicy(overrides: Partial<HybridHistogramParams> = {}): WarmPolicy<HybridHistogramState> {
+export function hybridHistogramPolicy(
+  overrides: Partial<HybridHistogramParams> = {},
+): WarmPolicy<HybridHistogramState> {
   const params: HybridHistogramParams = { ...HYBRID_HISTOGRAM_DEFAULTS, ...overrides };
-  const { binMs, bins, headPercentile, tailPercentile, histogramMargin, cvThreshold, minIdleTimes, outOfBoundsThreshold, timeSeriesMargin } = params;
+  const {
+    binMs,
+    bins,
+    headPercentile,
+    tailPercentile,
+    histogramMargin,
+    cvThreshold,
+    minIdleTimes,
+    outOfBoundsThreshold,
+    timeSeriesMargin,
+  } = params;
   const rangeMs = binMs * bins;
   const standardKeepAlive: WarmPlan = { keepAliveMs: rangeMs };
   // CV ≥ threshold ⇔ σ² ≥ t²·μ² ⇔ Σc²/B − μ² ≥ t²·μ² ⇔ Σc²·B ≥ (1 + t²)·n² (μ = n/B): no sqrt, no division.
@@ -92,12 +104,18 @@ export function hybridHistogramPolicy(overrides: Partial<HybridHistogramParams> 
     const endMs = (state.tail.bin + 1) * binMs * (1 + histogramMargin);
     const previous = state.plan;
     if (headMs === 0) {
-      if (state.regime === 'histogram' && previous.prewarmAfterMs === undefined && previous.keepAliveMs === endMs) return previous;
+      if (state.regime === 'histogram' && previous.prewarmAfterMs === undefined && previous.keepAliveMs === endMs)
+        return previous;
       return { keepAliveMs: endMs };
     }
     const prewarmAfterMs = headMs * (1 - histogramMargin);
     const prewarmKeepMs = endMs - prewarmAfterMs;
-    if (state.regime === 'histogram' && previous.prewarmAfterMs === prewarmAfterMs && previous.prewarmKeepMs === prewarmKeepMs) return previous;
+    if (
+      state.regime === 'histogram' &&
+      previous.prewarmAfterMs === prewarmAfterMs &&
+      previous.prewarmKeepMs === prewarmKeepMs
+    )
+      return previous;
     return { keepAliveMs: 0, prewarmAfterMs, prewarmKeepMs };
   }
 
@@ -106,7 +124,12 @@ export function hybridHistogramPolicy(overrides: Partial<HybridHistogramParams> 
     const prewarmAfterMs = forecastMs * (1 - timeSeriesMargin);
     const prewarmKeepMs = forecastMs * 2 * timeSeriesMargin;
     const previous = state.plan;
-    if (state.regime === 'time-series' && previous.prewarmAfterMs === prewarmAfterMs && previous.prewarmKeepMs === prewarmKeepMs) return previous;
+    if (
+      state.regime === 'time-series' &&
+      previous.prewarmAfterMs === prewarmAfterMs &&
+      previous.prewarmKeepMs === prewarmKeepMs
+    )
+      return previous;
     return { keepAliveMs: 0, prewarmAfterMs, prewarmKeepMs };
   }
 

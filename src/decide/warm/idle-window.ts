@@ -20,7 +20,13 @@ export interface WindowChoice {
   readonly meanCostS: number;
 }
 
-export function cheapestWindow(sortedGapsMs: Float64Array, count: number, coldPriceS: number, marginFraction: number, marginMs: number): WindowChoice {
+export function cheapestWindow(
+  sortedGapsMs: Float64Array,
+  count: number,
+  coldPriceS: number,
+  marginFraction: number,
+  marginMs: number,
+): WindowChoice {
   const prefix = new Float64Array(count + 1);
   for (let i = 0; i < count; i++) prefix[i + 1] = prefix[i]! + sortedGapsMs[i]!;
   const priceMs = coldPriceS * 1000;
@@ -47,8 +53,13 @@ export function cheapestWindow(sortedGapsMs: Float64Array, count: number, coldPr
     for (let b = firstEnd; b < count; b++) {
       const endMs = widen(sortedGapsMs[b]!);
       const hi = upperBound(sortedGapsMs, count, endMs);
-      const costMs = keep.costMs + (prefix[hi]! - prefix[lo]! - (hi - lo) * preMs) + (count - hi) * (priceMs + endMs - preMs);
-      if (costMs < bestCostMs) [bestCostMs, best] = [costMs, { keepAliveMs: keep.keepMs, prewarmAfterMs: preMs, prewarmKeepMs: endMs - preMs }];
+      const costMs =
+        keep.costMs + (prefix[hi]! - prefix[lo]! - (hi - lo) * preMs) + (count - hi) * (priceMs + endMs - preMs);
+      if (costMs < bestCostMs)
+        [bestCostMs, best] = [
+          costMs,
+          { keepAliveMs: keep.keepMs, prewarmAfterMs: preMs, prewarmKeepMs: endMs - preMs },
+        ];
       if (hi === count) break; // wider windows only add idle time
     }
   }
@@ -60,7 +71,15 @@ export function cheapestWindow(sortedGapsMs: Float64Array, count: number, coldPr
  * the pre-warm: idle times ≤ k are warm (held for g), longer ones hold k and then — if they come
  * before the pre-warm — are cold.
  */
-function cheapestKeepBefore(sorted: Float64Array, prefix: Float64Array, count: number, lo: number, preMs: number, priceMs: number, widen: (gapMs: number) => number): { keepMs: number; costMs: number } {
+function cheapestKeepBefore(
+  sorted: Float64Array,
+  prefix: Float64Array,
+  count: number,
+  lo: number,
+  preMs: number,
+  priceMs: number,
+  widen: (gapMs: number) => number,
+): { keepMs: number; costMs: number } {
   let best = { keepMs: 0, costMs: priceMs * lo };
   for (let j = 0; j < lo; j++) {
     const keepMs = Math.min(widen(sorted[j]!), preMs);

@@ -10,14 +10,23 @@ import type { WarmPlan, WarmPolicy } from './warm-policy.js';
  */
 export function keepAlivePolicy(minutes: number): WarmPolicy<null> {
   if (!Number.isFinite(minutes) || minutes < 0) {
-    throw new InputError('keepalive minutes', `${minutes} is not a non-negative number of minutes`, 'write e.g. keepalive-10m');
+    throw new InputError(
+      'keepalive minutes',
+      `${minutes} is not a non-negative number of minutes`,
+      'write e.g. keepalive-10m',
+    );
   }
   const keepAliveMs = minutes * 60_000;
   // One plan for every idle period: no allocation per call.
   const plan: WarmPlan = { keepAliveMs };
   return {
     name: `keepalive-${minutes}m`,
-    params: { keepAliveMinutes: minutes, keepAliveMs, prewarm: false, source: 'Shahrad et al., ATC 2020, §4 (fixed keep-alive)' },
+    params: {
+      keepAliveMinutes: minutes,
+      keepAliveMs,
+      prewarm: false,
+      source: 'Shahrad et al., ATC 2020, §4 (fixed keep-alive)',
+    },
     newApp: () => null,
     onArrival: () => undefined,
     onIdle: () => plan,

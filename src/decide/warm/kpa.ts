@@ -42,7 +42,11 @@ export function kpaPolicy(overrides: Partial<KpaParams> = {}): WarmPolicy<{ plan
   const params: KpaParams = { ...KPA_DEFAULTS, ...overrides };
   return unloadAtPolicy(
     'kpa',
-    { ...params, scaleToZero: 'first tick at or after idle + stable window, then the grace period', source: 'Knative Serving config-autoscaler defaults' },
+    {
+      ...params,
+      scaleToZero: 'first tick at or after idle + stable window, then the grace period',
+      source: 'Knative Serving config-autoscaler defaults',
+    },
     (idleAtMs) => tickAtOrAfter(idleAtMs + params.stableWindowMs, params.tickMs) + params.scaleToZeroGraceMs,
   );
 }

@@ -17,7 +17,8 @@ export function oraclePolicy(): WarmPolicy<null> {
     onArrival: () => undefined,
     onIdle(_state, nowMs, context) {
       const next = context.nextArrivalMs;
-      if (next === undefined || next <= nowMs) return UNLOAD_AT_ONCE; // no next call, or one right now (0 ≤ keepAlive 0: warm)
+      // no next call, or one right now (0 ≤ keepAlive 0: warm)
+      if (next === undefined || next <= nowMs) return UNLOAD_AT_ONCE;
       return { keepAliveMs: 0, prewarmAfterMs: next - nowMs, prewarmKeepMs: 0 };
     },
   };

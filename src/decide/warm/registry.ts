@@ -19,7 +19,10 @@ const BY_NAME: Readonly<Record<string, () => WarmPolicy>> = {
 };
 
 /** The names `warmPolicyByName` accepts, as shown to users. */
-export const WARM_POLICY_NAMES: readonly string[] = ['keepalive-<minutes>m (e.g. keepalive-10m, keepalive-20m)', ...Object.keys(BY_NAME)];
+export const WARM_POLICY_NAMES: readonly string[] = [
+  'keepalive-<minutes>m (e.g. keepalive-10m, keepalive-20m)',
+  ...Object.keys(BY_NAME),
+];
 
 const KEEP_ALIVE = /^keepalive-(\d+(?:\.\d+)?)m$/;
 

@@ -16,7 +16,11 @@ export function tickAtOrAfter(atMs: number, periodMs: number): number {
  * `unloadAtMs(idleAtMs)` (a tick-aligned time). The plan object is reused while its offset
  * from the idle start stays the same, so replays allocate nothing per call.
  */
-export function unloadAtPolicy(name: string, params: WarmPolicy['params'], unloadAtMs: (idleAtMs: number) => number): WarmPolicy<{ plan: WarmPlan }> {
+export function unloadAtPolicy(
+  name: string,
+  params: WarmPolicy['params'],
+  unloadAtMs: (idleAtMs: number) => number,
+): WarmPolicy<{ plan: WarmPlan }> {
   return {
     name,
     params,

@@ -50,7 +50,10 @@ export function isWarmAfter(plan: WarmPlan, gapMs: number): boolean {
   return gapMs >= plan.prewarmAfterMs && gapMs <= plan.prewarmAfterMs + (plan.prewarmKeepMs ?? 0);
 }
 
-/** Loaded-but-idle time during an idle gap of `gapMs` under `plan` (the gap ends at the next arrival or the trace's end). */
+/**
+ * Loaded-but-idle time during an idle gap of `gapMs` under `plan` (the gap ends at the next arrival or the trace's
+ * end).
+ */
 export function idleLoadedMs(plan: WarmPlan, gapMs: number): number {
   let loadedMs = Math.min(gapMs, plan.keepAliveMs);
   if (plan.prewarmAfterMs !== undefined) {

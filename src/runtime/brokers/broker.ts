@@ -26,14 +26,20 @@ export interface BrokerTask {
   readonly payload: unknown;
 }
 
-export type FailOutcome = { readonly id: number; readonly outcome: 'retry' | 'dead' | 'unknown'; readonly attempt: number };
+export type FailOutcome = {
+  readonly id: number;
+  readonly outcome: 'retry' | 'dead' | 'unknown';
+  readonly attempt: number;
+};
 
 export interface Broker {
   readonly name: string;
   enqueue(tasks: readonly BrokerTask[]): Promise<void>;
   /** Leases up to `max` ready tasks of a type, highest priority first. */
   take(taskType: string, max: number): Promise<BrokerTask[]>;
-  /** Ends leases successfully. Returns the ids that were leased: a second completion of the same lease returns nothing. */
+  /**
+   * Ends leases successfully. Returns the ids that were leased: a second completion of the same lease returns nothing.
+   */
   complete(ids: readonly number[]): Promise<number[]>;
   /** Ends leases in failure: requeued with attempt + 1 while attempts remain, else dead. */
   fail(ids: readonly number[], reason: string): Promise<FailOutcome[]>;

@@ -39,13 +39,20 @@ export class FetchedAhead {
 
   /** Removes these ids wherever they are held (cancelled before they were handed out). */
   remove(ids: ReadonlySet<number>): void {
-    for (const [name, list] of this.lists) this.lists.set(name, list.filter((id) => !ids.has(id)));
+    for (const [name, list] of this.lists)
+      this.lists.set(
+        name,
+        list.filter((id) => !ids.has(id)),
+      );
     this.forget([...ids]);
   }
 
   /** Held for one task type, every class. */
   countOf(taskType: string): number {
-    return RANKS_SERVED.reduce<number>((sum, rank) => sum + (this.lists.get(queueNameOf(taskType, rank))?.length ?? 0), 0);
+    return RANKS_SERVED.reduce<number>(
+      (sum, rank) => sum + (this.lists.get(queueNameOf(taskType, rank))?.length ?? 0),
+      0,
+    );
   }
 
   get total(): number {

@@ -3,7 +3,8 @@
  * bookkeeping of a leased batch. A job without `batch` in its data is one task.
  *
  * `enqueue` (option `batch`, off by default) may carry a run of consecutive task ids in one job,
- * id `t<first>+<count>`, data `{ batch }`. A director handing out thousands of ready micro-tasks then costs BullMQ one add, one move to active and one completion
+ * id `t<first>+<count>`, data `{ batch }`. A director handing out thousands of ready micro-tasks then costs BullMQ one
+ * add, one move to active and one completion
  * per batch instead of per task. The lease of every task in a batch is the batch job's lock; the
  * job completes once all of its tasks ended here. A task of a batch that is failed (with attempts
  * left) or requeued alone leaves as a one-task job of its own (at the back of its class), while the
@@ -22,7 +23,8 @@ export interface BatchData {
   readonly batch: readonly BrokerTask[];
 }
 
-export const isBatch = (data: unknown): data is BatchData => typeof data === 'object' && data !== null && Array.isArray((data as Partial<BatchData>).batch);
+export const isBatch = (data: unknown): data is BatchData =>
+  typeof data === 'object' && data !== null && Array.isArray((data as Partial<BatchData>).batch);
 
 /** A batch's job id names its tasks: `t<first>+<count>` holds ids first … first + count − 1. */
 export const batchJobId = (first: number, count: number): string => `t${first}+${count}`;
@@ -52,21 +54,35 @@ export function consecutiveRuns(tasks: readonly BrokerTask[], size: number): Bro
   return runs;
 }
 
-/** The BullMQ job for a run of tasks: the task itself alone, else a batch (one attempt: a task's retry leaves the batch). */
-export function jobOf(run: readonly BrokerTask[]): { name: string; data: BrokerTask | BatchData; opts: { jobId: string; attempts: number } } {
+/**
+ * The BullMQ job for a run of tasks: the task itself alone, else a batch (one attempt: a task's retry leaves the
+ * batch).
+ */
+export function jobOf(run: readonly BrokerTask[]): {
+  name: string;
+  data: BrokerTask | BatchData;
+  opts: { jobId: string; attempts: number };
+} {
   const first = run[0]!;
   if (run.length === 1) return { name: first.taskType, data: first, opts: jobOptions(first) };
   return { name: first.taskType, data: { batch: run }, opts: { jobId: batchJobId(first.id, run.length), attempts: 1 } };
 }
 
-/** Ready jobs of a queue (waiting, or requeued: delayed by 0 ms) by id, oldest first as far as order matters to nobody here. */
+/**
+ * Ready jobs of a queue (waiting, or requeued: delayed by 0 ms) by id, oldest first as far as order matters to nobody
+ * here.
+ */
 export async function readyJobIds(redis: Redis, queue: Queue): Promise<string[]> {
-  const [waiting, delayed] = await Promise.all([redis.lrange(queue.keys.wait!, 0, -1), redis.zrange(queue.keys.delayed!, '0', '-1')]);
+  const [waiting, delayed] = await Promise.all([
+    redis.lrange(queue.keys.wait!, 0, -1),
+    redis.zrange(queue.keys.delayed!, '0', '-1'),
+  ]);
   return [...waiting, ...delayed];
 }
 
 /** Tasks in those jobs: a batch counts its size. */
-export const tasksIn = (jobIds: readonly string[]): number => jobIds.reduce((sum, jobId) => sum + (idsOfJobId(jobId)?.count ?? 1), 0);
+export const tasksIn = (jobIds: readonly string[]): number =>
+  jobIds.reduce((sum, jobId) => sum + (idsOfJobId(jobId)?.count ?? 1), 0);
 
 /** A leased batch: one BullMQ job, ended in Redis once every task it carries has ended here. */
 export interface HeldBatch {
@@ -79,8 +95,15 @@ export interface HeldBatch {
 /** A batch whose every task is still open was not touched: it can go back whole, as it came. */
 export const untouched = (batch: HeldBatch): boolean => batch.open === batch.size;
 
-/** Removes waiting batches whose every task is cancelled; returns their task ids. A batch with a task still wanted stays. */
-export async function removeCancelledBatches(redis: Redis, queues: readonly Queue[], cancelled: ReadonlySet<number>): Promise<number[]> {
+/**
+ * Removes waiting batches whose every task is cancelled; returns their task ids. A batch with a task still wanted
+ * stays.
+ */
+export async function removeCancelledBatches(
+  redis: Redis,
+  queues: readonly Queue[],
+  cancelled: ReadonlySet<number>,
+): Promise<number[]> {
   const removed: number[] = [];
   for (const queue of queues) {
     for (const jobId of await readyJobIds(redis, queue)) {

@@ -52,7 +52,19 @@ import type { Broker, BrokerTask, FailOutcome } from './broker.js';
 import { consecutiveRuns, jobOf, readyJobIds, removeCancelledBatches, tasksIn } from './bullmq-batches.js';
 import { QueueSet } from './bullmq-queues.js';
 import { LeaseTable, type Ending, type Lease } from './bullmq-leases.js';
-import { isLeaseLost, jobIdOf, queueNameOf, RANKS_SERVED, readyCount, removeWaiting, validateOptions, validateTask, validateTaskType, withinMs, type BullmqBrokerOptions } from './bullmq-jobs.js';
+import {
+  isLeaseLost,
+  jobIdOf,
+  queueNameOf,
+  RANKS_SERVED,
+  readyCount,
+  removeWaiting,
+  validateOptions,
+  validateTask,
+  validateTaskType,
+  withinMs,
+  type BullmqBrokerOptions,
+} from './bullmq-jobs.js';
 
 export type { BullmqBrokerOptions } from './bullmq-jobs.js';
 
@@ -67,7 +79,10 @@ export class BullmqBroker implements Broker {
   private readonly onBackgroundError: (error: Error) => void;
   /** Every lease this instance holds, handed out or held ahead. */
   private readonly leases = new LeaseTable();
-  /** Per type, the highest class rank with ready work at the last count: completions of a lower class fetch nothing ahead. */
+  /**
+   * Per type, the highest class rank with ready work at the last count: completions of a lower class fetch nothing
+   * ahead.
+   */
   private readonly topReadyRank = new Map<string, number>();
   private readonly prefetch: (taskType: string) => number;
   private readonly batchSize: ((taskType: string, ready: number) => number) | undefined;
@@ -83,17 +98,29 @@ export class BullmqBroker implements Broker {
     this.prefix = options.prefix ?? 'swarmlet';
     this.lockDurationMs = options.lockDurationMs ?? 30_000;
     const prefetch = options.prefetch ?? 256;
-    if (typeof prefetch === 'number' && (!Number.isInteger(prefetch) || prefetch < 0)) throw new RangeError(`BullmqBroker: prefetch = ${prefetch}, must be an integer ≥ 0 (default 256)`);
+    if (typeof prefetch === 'number' && (!Number.isInteger(prefetch) || prefetch < 0))
+      throw new RangeError(`BullmqBroker: prefetch = ${prefetch}, must be an integer ≥ 0 (default 256)`);
     this.prefetch = typeof prefetch === 'number' ? () => prefetch : prefetch;
     this.keepDead = options.keepDead ?? 10_000;
     this.batchSize = options.batch;
     this.onBackgroundError = options.onBackgroundError ?? (() => {});
-    validateOptions(Boolean(options.url) || Boolean(options.connection), this.prefix, this.lockDurationMs, this.keepDead);
+    validateOptions(
+      Boolean(options.url) || Boolean(options.connection),
+      this.prefix,
+      this.lockDurationMs,
+      this.keepDead,
+    );
     // BullMQ workers need maxRetriesPerRequest null (commands wait out a reconnect instead of failing).
     const redisOptions: RedisOptions = { ...options.connection, maxRetriesPerRequest: null };
     this.redis = options.url ? new Redis(options.url, redisOptions) : new Redis(redisOptions);
     this.redis.on('error', (error: Error) => this.onBackgroundError(error));
-    this.bull = new QueueSet({ redis: this.redis, prefix: this.prefix, lockDurationMs: this.lockDurationMs, keepDead: this.keepDead, onBackgroundError: (error) => this.onBackgroundError(error) });
+    this.bull = new QueueSet({
+      redis: this.redis,
+      prefix: this.prefix,
+      lockDurationMs: this.lockDurationMs,
+      keepDead: this.keepDead,
+      onBackgroundError: (error) => this.onBackgroundError(error),
+    });
     this.renewal = setInterval(() => void this.renewLocks(), Math.max(1, Math.floor(this.lockDurationMs / 2)));
     this.renewal.unref();
   }
@@ -112,7 +139,10 @@ export class BullmqBroker implements Broker {
     }
     const writes: Promise<unknown>[] = [];
     const fresh = [...types].filter((type) => !this.registered.has(type));
-    if (fresh.length > 0) writes.push(this.redis.sadd(this.typesKey(), ...fresh).then(() => fresh.forEach((type) => this.registered.add(type))));
+    if (fresh.length > 0)
+      writes.push(
+        this.redis.sadd(this.typesKey(), ...fresh).then(() => fresh.forEach((type) => this.registered.add(type))),
+      );
     for (const [name, list] of byQueue) {
       // addBulk: one pipeline of addStandardJob scripts per queue.
       const size = Math.max(1, Math.floor(this.batchSize?.(list[0]!.taskType, list.length) ?? 1));
@@ -149,7 +179,8 @@ export class BullmqBroker implements Broker {
       this.leases.ahead.putBack(name, ahead.slice(room)); // a higher class's batches filled the take
       for (const result of await Promise.allSettled(fetching)) {
         if (result.status === 'rejected') failure ??= result.reason;
-        else if (result.value) this.hold(name, result.value); // undefined: another instance took it between our count and our pop
+        // undefined: another instance took it between our count and our pop
+        else if (result.value) this.hold(name, result.value);
       }
       if (fetching.length > 0) handed.push(...this.leases.ahead.take(name, max - handed.length));
     }
@@ -173,12 +204,15 @@ export class BullmqBroker implements Broker {
     const room = new Map<string, number>();
     const fetchNext = endings.map((ending) => {
       const { task } = ending.leases[0]!; // a batch's tasks share type and class
-      if (task.priority < (this.topReadyRank.get(task.taskType) ?? 0)) return false; // a higher class waits: take serves it
+      // a higher class waits: take serves it
+      if (task.priority < (this.topReadyRank.get(task.taskType) ?? 0)) return false;
       const left = room.get(task.taskType) ?? this.prefetch(task.taskType) - this.leases.ahead.countOf(task.taskType);
       room.set(task.taskType, left - 1);
       return left > 0;
     });
-    const results = await Promise.allSettled(endings.map(({ job }, index) => job.moveToCompleted(null, this.token, fetchNext[index])));
+    const results = await Promise.allSettled(
+      endings.map(({ job }, index) => job.moveToCompleted(null, this.token, fetchNext[index])),
+    );
     this.rethrowUnlessLeaseLost(endings, results);
     const done = new Set(settled.map(({ task }) => task.id));
     results.forEach((result, index) => {
@@ -198,11 +232,17 @@ export class BullmqBroker implements Broker {
     const alone = held.filter((lease) => lease.batch === undefined);
     const error = new Error(reason);
     const results = await Promise.allSettled(alone.map(({ job }) => job.moveToFailed(error, this.token, false)));
-    this.rethrowUnlessLeaseLost(alone.map((lease) => ({ job: lease.job, leases: [lease] })), results);
+    this.rethrowUnlessLeaseLost(
+      alone.map((lease) => ({ job: lease.job, leases: [lease] })),
+      results,
+    );
     const ended = new Set(alone.filter((_, index) => results[index]!.status === 'fulfilled'));
     // A task of a batch with attempts left is retried as a one-task job of its own; the batch goes on.
     const batched = held.filter((lease) => lease.batch !== undefined);
-    await this.leaveBatches(batched, batched.flatMap(({ task }) => (task.attempt < task.maxAttempts ? [{ ...task, attempt: task.attempt + 1 }] : [])));
+    await this.leaveBatches(
+      batched,
+      batched.flatMap(({ task }) => (task.attempt < task.maxAttempts ? [{ ...task, attempt: task.attempt + 1 }] : [])),
+    );
     for (const lease of batched) ended.add(lease);
     return ids.map((id, index): FailOutcome => {
       const lease = leases[index];
@@ -223,7 +263,11 @@ export class BullmqBroker implements Broker {
     const ahead = await this.cancelAhead(tasks.filter(({ id }) => this.leases.ahead.has(id)));
     const mine = tasks.filter(({ id }) => !this.leases.has(id)); // leased here: left to its lease
     // The caller does not say the class: the job is looked for in each class queue of its type.
-    const removed = await Promise.all(mine.map(({ id, taskType }) => Promise.all(this.bull.classQueues(taskType).map((queue) => removeWaiting(queue, jobIdOf(id))))));
+    const removed = await Promise.all(
+      mine.map(({ id, taskType }) =>
+        Promise.all(this.bull.classQueues(taskType).map((queue) => removeWaiting(queue, jobIdOf(id)))),
+      ),
+    );
     const cancelled = mine.filter((_, index) => removed[index]!.includes(true)).map(({ id }) => id);
     if (this.batchSize) {
       const queues = [...new Set(mine.map(({ taskType }) => taskType))].flatMap((type) => this.bull.classQueues(type));
@@ -270,19 +314,28 @@ export class BullmqBroker implements Broker {
     // Commands wait out a Redis outage (maxRetriesPerRequest null): bound the hand-back so close
     // always ends; leases it could not hand back return by lock expiry and the stalled check.
     const boundMs = Math.min(this.lockDurationMs, CLOSE_REQUEUE_BOUND_MS);
-    await attempt(() => withinMs(this.requeueLeases(this.leases.release(this.leases.ids(), true)), boundMs, 'requeue of held leases'));
+    await attempt(() =>
+      withinMs(this.requeueLeases(this.leases.release(this.leases.ids(), true)), boundMs, 'requeue of held leases'),
+    );
     await this.bull.close(attempt);
-    await attempt(() => withinMs(this.redis.quit(), boundMs, 'quit').catch((error: unknown) => {
-      this.redis.disconnect();
-      throw error;
-    }));
+    await attempt(() =>
+      withinMs(this.redis.quit(), boundMs, 'quit').catch((error: unknown) => {
+        this.redis.disconnect();
+        throw error;
+      }),
+    );
     if (errors.length > 0) throw new AggregateError(errors, `BullmqBroker.close: ${errors.length} step(s) failed`);
   }
 
-  /** Leases a fetched job's tasks, held ahead until a take hands them out; a copy of tasks already held ends at once. */
+  /**
+   * Leases a fetched job's tasks, held ahead until a take hands them out; a copy of tasks already held ends at once.
+   */
   private hold(queueName: string, job: Job): void {
     const copy = this.leases.hold(queueName, job);
-    if (copy) void copy.moveToCompleted(null, this.token, false).catch((error: unknown) => this.onBackgroundError(error as Error));
+    if (copy)
+      void copy
+        .moveToCompleted(null, this.token, false)
+        .catch((error: unknown) => this.onBackgroundError(error as Error));
   }
 
   /** Ready jobs of a type per class queue, in RANKS_SERVED order (high first), counted in one pipeline. */
@@ -296,7 +349,10 @@ export class BullmqBroker implements Broker {
     return Array.from({ length: count }, () => worker.getNextJob(this.token, { block: false }));
   }
 
-  /** A job fetched by a completion (from the completed task's queue): [job json, job id, …] from BullMQ's moveToFinished script. */
+  /**
+   * A job fetched by a completion (from the completed task's queue): [job json, job id, …] from BullMQ's moveToFinished
+   * script.
+   */
   private keepPrefetched(completed: BrokerTask, next: unknown[]): void {
     const [json, jobId] = next as [JobJson | null | undefined, string | undefined];
     if (!json || jobId === undefined) return;
@@ -306,11 +362,19 @@ export class BullmqBroker implements Broker {
     this.hold(name, job);
   }
 
-  /** Back to the queue without an attempt: one-task jobs and untouched batches as they came, other batch tasks alone. */
+  /**
+   * Back to the queue without an attempt: one-task jobs and untouched batches as they came, other batch tasks alone.
+   */
   private async requeueLeases(held: readonly Lease[]): Promise<void> {
     const { whole, parts } = this.leases.splitForRequeue(held);
     const nowMs = Date.now();
-    const [results] = await Promise.all([Promise.allSettled(whole.map(({ job }) => job.moveToDelayed(nowMs, this.token))), this.leaveBatches(parts, parts.map(({ task }) => task))]);
+    const [results] = await Promise.all([
+      Promise.allSettled(whole.map(({ job }) => job.moveToDelayed(nowMs, this.token))),
+      this.leaveBatches(
+        parts,
+        parts.map(({ task }) => task),
+      ),
+    ]);
     this.rethrowUnlessLeaseLost(whole, results);
   }
 
@@ -327,7 +391,9 @@ export class BullmqBroker implements Broker {
       byQueue.set(name, [...(byQueue.get(name) ?? []), task]);
     }
     try {
-      await Promise.all([...byQueue].map(([name, tasks]) => this.bull.queue(name).addBulk(tasks.map((task) => jobOf([task])))));
+      await Promise.all(
+        [...byQueue].map(([name, tasks]) => this.bull.queue(name).addBulk(tasks.map((task) => jobOf([task])))),
+      );
     } catch (error) {
       this.leases.putBack(leases); // nothing ended: a retry of the call is safe
       throw error;
@@ -370,7 +436,11 @@ export class BullmqBroker implements Broker {
     try {
       await Promise.all(
         [...this.leases.jobsByQueue()].map(async ([name, jobIds]) => {
-          const lost = await this.bull.worker(name).extendJobLocks(jobIds, jobIds.map(() => this.token), this.lockDurationMs);
+          const lost = await this.bull.worker(name).extendJobLocks(
+            jobIds,
+            jobIds.map(() => this.token),
+            this.lockDurationMs,
+          );
           this.leases.dropJobs(new Set(lost));
         }),
       );

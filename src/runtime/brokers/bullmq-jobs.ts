@@ -1,4 +1,7 @@
-/** How broker tasks become BullMQ jobs and queues, the broker's options and the checks on what it is given, and small queue reads (bullmq-broker.ts). */
+/**
+ * How broker tasks become BullMQ jobs and queues, the broker's options and the checks on what it is given, and small
+ * queue reads (bullmq-broker.ts).
+ */
 import type { Queue } from 'bullmq';
 import type { RedisOptions } from 'ioredis';
 import type { BrokerTask } from './broker.js';
@@ -11,7 +14,9 @@ export async function readyCount(queue: Queue): Promise<number> {
   return READY_STATES.reduce((sum, state) => sum + (counts[state] ?? 0), 0);
 }
 
-/** Removes a job only if it is ready: Queue.remove answers 1 for an unknown id and refuses (0) an active, locked one. */
+/**
+ * Removes a job only if it is ready: Queue.remove answers 1 for an unknown id and refuses (0) an active, locked one.
+ */
 export async function removeWaiting(queue: Queue, jobId: string): Promise<boolean> {
   const state = await queue.getJobState(jobId);
   if (!(READY_STATES as readonly string[]).includes(state) && state !== 'waiting') return false;
@@ -33,7 +38,10 @@ export const jobIdOf = (id: number): string => `t${id}`;
 export function withinMs<T>(work: Promise<T>, boundMs: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`BullmqBroker.close: ${what} took over ${boundMs} ms (is Redis reachable?)`)), boundMs);
+    timer = setTimeout(
+      () => reject(new Error(`BullmqBroker.close: ${what} took over ${boundMs} ms (is Redis reachable?)`)),
+      boundMs,
+    );
   });
   return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }
@@ -52,7 +60,9 @@ export function isLeaseLost(error: unknown): boolean {
 
 export function validateTaskType(taskType: string): void {
   if (typeof taskType !== 'string' || taskType.length === 0 || taskType.includes(':') || taskType.includes('#')) {
-    throw new TypeError(`BullmqBroker: taskType ${JSON.stringify(taskType)} must be a non-empty string without ':' or '#' (it names BullMQ queues, '#' marks a class queue)`);
+    throw new TypeError(
+      `BullmqBroker: taskType ${JSON.stringify(taskType)} must be a non-empty string without ':' or '#' (it names BullMQ queues, '#' marks a class queue)`,
+    );
   }
 }
 
@@ -62,20 +72,35 @@ export function validateTask(task: BrokerTask): void {
     throw new RangeError(`BullmqBroker: task id ${task.id} must be a non-negative safe integer`);
   }
   if (!Number.isInteger(task.priority) || task.priority < 0 || task.priority > 2) {
-    throw new RangeError(`BullmqBroker: priority ${task.priority} of task ${task.id} must be a class rank: 0 low, 1 normal, 2 high (PRIORITIES)`);
+    throw new RangeError(
+      `BullmqBroker: priority ${task.priority} of task ${task.id} must be a class rank: 0 low, 1 normal, 2 high (PRIORITIES)`,
+    );
   }
-  if (!Number.isInteger(task.attempt) || task.attempt < 1 || !Number.isInteger(task.maxAttempts) || task.maxAttempts < 1) {
-    throw new RangeError(`BullmqBroker: task ${task.id} has attempt ${task.attempt} of maxAttempts ${task.maxAttempts}: both must be integers ≥ 1`);
+  if (
+    !Number.isInteger(task.attempt) ||
+    task.attempt < 1 ||
+    !Number.isInteger(task.maxAttempts) ||
+    task.maxAttempts < 1
+  ) {
+    throw new RangeError(
+      `BullmqBroker: task ${task.id} has attempt ${task.attempt} of maxAttempts ${task.maxAttempts}: both must be integers ≥ 1`,
+    );
   }
 }
 
-export function validateOptions(hasConnection: boolean, prefix: string, lockDurationMs: number, keepDead: number): void {
+export function validateOptions(
+  hasConnection: boolean,
+  prefix: string,
+  lockDurationMs: number,
+  keepDead: number,
+): void {
   if (!hasConnection) throw new TypeError('BullmqBroker: give url (redis://host:port) or connection (ioredis options)');
   if (prefix.length === 0) throw new TypeError('BullmqBroker: prefix must be non-empty (default swarmlet)');
   if (!Number.isInteger(lockDurationMs) || lockDurationMs < 10) {
     throw new RangeError(`BullmqBroker: lockDurationMs = ${lockDurationMs}, must be an integer ≥ 10 (default 30000)`);
   }
-  if (!Number.isInteger(keepDead) || keepDead < 0) throw new RangeError(`BullmqBroker: keepDead = ${keepDead}, must be an integer ≥ 0`);
+  if (!Number.isInteger(keepDead) || keepDead < 0)
+    throw new RangeError(`BullmqBroker: keepDead = ${keepDead}, must be an integer ≥ 0`);
 }
 
 export interface BullmqBrokerOptions {

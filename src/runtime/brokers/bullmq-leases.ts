@@ -57,7 +57,9 @@ export class LeaseTable {
    */
   hold(queueName: string, job: Job): Job | undefined {
     const data = job.data as BrokerTask | BatchData;
-    const tasks = isBatch(data) ? data.batch : [job.attemptsMade ? { ...data, attempt: data.attempt + job.attemptsMade } : data];
+    const tasks = isBatch(data)
+      ? data.batch
+      : [job.attemptsMade ? { ...data, attempt: data.attempt + job.attemptsMade } : data];
     const batch: HeldBatch | undefined = isBatch(data) ? { job, size: tasks.length, open: 0 } : undefined;
     let fresh = 0;
     for (const task of tasks) {

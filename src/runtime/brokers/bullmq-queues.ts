@@ -27,7 +27,11 @@ export class QueueSet {
     let queue = this.queues.get(name);
     if (!queue) {
       const { redis, prefix, keepDead, onBackgroundError } = this.options;
-      queue = new Queue(name, { connection: redis, prefix, defaultJobOptions: { removeOnComplete: true, removeOnFail: { count: keepDead }, stackTraceLimit: 0 } });
+      queue = new Queue(name, {
+        connection: redis,
+        prefix,
+        defaultJobOptions: { removeOnComplete: true, removeOnFail: { count: keepDead }, stackTraceLimit: 0 },
+      });
       queue.on('error', onBackgroundError);
       this.queues.set(name, queue);
     }
@@ -45,7 +49,10 @@ export class QueueSet {
     if (!worker) {
       const { redis, prefix, lockDurationMs, onBackgroundError } = this.options;
       worker = new Worker(name, null, {
-        connection: redis, prefix, autorun: false, lockDuration: lockDurationMs,
+        connection: redis,
+        prefix,
+        autorun: false,
+        lockDuration: lockDurationMs,
         // A dead holder's lease is back within lockDuration + this: checking four times per lock
         // period bounds failover at 1.25 × lockDuration (the check is one small script per type).
         stalledInterval: Math.max(10, Math.floor(lockDurationMs / 4)),

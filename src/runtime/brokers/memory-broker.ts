@@ -67,7 +67,9 @@ export class MemoryBroker implements Broker {
 
   async cancel(tasks: readonly { readonly id: number; readonly taskType: string }[]): Promise<number[]> {
     const nowMs = this.clock.nowMs();
-    return tasks.filter(({ id, taskType }) => !this.leases.has(id) && (this.queues.get(taskType)?.remove(id, nowMs) ?? false)).map(({ id }) => id);
+    return tasks
+      .filter(({ id, taskType }) => !this.leases.has(id) && (this.queues.get(taskType)?.remove(id, nowMs) ?? false))
+      .map(({ id }) => id);
   }
 
   async depths(): Promise<Map<string, number>> {

@@ -82,7 +82,10 @@ export class TypeQueue {
     if (this.sla.size === 0) this.sla = undefined;
   }
 
-  /** Removes a waiting task; false when it is not queued here. Rare (an ended job), so the FIFO moves to the SLA queue for it. */
+  /**
+   * Removes a waiting task; false when it is not queued here. Rare (an ended job), so the FIFO moves to the SLA queue
+   * for it.
+   */
   remove(id: number, nowMs: number): boolean {
     if (!this.sla) {
       if (this.fifo.size === 0) return false;

@@ -37,9 +37,24 @@ export class AdmissionGate {
   }
 
   /** Records the refusal (entry id and the job's outcome, what its client waits for); returns the outcome. */
-  async refuse(entryId: string, jobKey: string, decision: Extract<AdmissionDecision, { admitted: false }>): Promise<JobOutcome> {
-    const outcome: JobOutcome = { status: 'refused', error: decision.reason, retryAfterMs: decision.retryAfterMs, wallMs: 0, microTasks: 0, duplicateResults: 0 };
-    await this.redis.multi().zadd(this.k.refused, entryMs(entryId), entryId).set(this.k.job(jobKey), JSON.stringify(outcome), 'EX', this.outcomeTtlS).exec();
+  async refuse(
+    entryId: string,
+    jobKey: string,
+    decision: Extract<AdmissionDecision, { admitted: false }>,
+  ): Promise<JobOutcome> {
+    const outcome: JobOutcome = {
+      status: 'refused',
+      error: decision.reason,
+      retryAfterMs: decision.retryAfterMs,
+      wallMs: 0,
+      microTasks: 0,
+      duplicateResults: 0,
+    };
+    await this.redis
+      .multi()
+      .zadd(this.k.refused, entryMs(entryId), entryId)
+      .set(this.k.job(jobKey), JSON.stringify(outcome), 'EX', this.outcomeTtlS)
+      .exec();
     return outcome;
   }
 
@@ -53,6 +68,7 @@ const entryMs = (entryId: string): number => Number(entryId.split('-')[0]);
 
 /** The job's class, read without parsing the whole job (a bad job is refused by the book later). */
 function priorityOf(rawJob: unknown): PriorityName {
-  const priority = typeof rawJob === 'object' && rawJob !== null ? (rawJob as { priority?: unknown }).priority : undefined;
+  const priority =
+    typeof rawJob === 'object' && rawJob !== null ? (rawJob as { priority?: unknown }).priority : undefined;
   return typeof priority === 'string' && Object.hasOwn(PRIORITIES, priority) ? (priority as PriorityName) : 'normal';
 }

@@ -7,7 +7,14 @@
 import { availableParallelism, freemem, hostname, loadavg } from 'node:os';
 import { InputError } from '../../core/errors.js';
 import { consentAllowsWork, consentLimits, type ConsentVerdict } from '../../place/consent.js';
-import { NODE_KINDS, parseNodeAdvertisement, type HourWindow, type NodeAdvertisement, type NodeAdvertisementInput, type NodeKind } from '../../place/node-probe.js';
+import {
+  NODE_KINDS,
+  parseNodeAdvertisement,
+  type HourWindow,
+  type NodeAdvertisement,
+  type NodeAdvertisementInput,
+  type NodeKind,
+} from '../../place/node-probe.js';
 import { DEFAULT_PREFIX } from './protocol.js';
 
 export interface AgentConsentOptions {
@@ -42,7 +49,10 @@ export interface ClusterAgentOptions {
   readonly ttlMs?: number;
   /** Where module bundles from Redis are written (`<cacheDir>/cluster/<hash>.mjs`). Default `.swarmlet/cache`. */
   readonly cacheDir?: string;
-  /** How long a swarmlet that is no longer wanted may finish its in-flight work before the rest is requeued. Default 10 000. */
+  /**
+   * How long a swarmlet that is no longer wanted may finish its in-flight work before the rest is requeued. Default 10
+   * 000.
+   */
   readonly drainTimeoutMs?: number;
   /**
    * How often serving stateful swarmlets that ran micro-tasks since their last save write their
@@ -92,30 +102,51 @@ export interface AgentConfig {
 export const IDLE_LOAD_PER_CORE = 0.5;
 /** Memory assumed per swarmlet before any has reported its resident size (an idle child is ~43 MB). */
 export const DEFAULT_SWARMLET_MEMORY_MB = 60;
-export const PERSONAL_WITHOUT_CONSENT = 'personal machines join only with explicit consent: add --consent (and caps such as --max-cpu 50%)';
+export const PERSONAL_WITHOUT_CONSENT =
+  'personal machines join only with explicit consent: add --consent (and caps such as --max-cpu 50%)';
 
 export function resolveAgentConfig(options: ClusterAgentOptions): AgentConfig {
   const kind = options.kind ?? 'server';
-  if (!NODE_KINDS.includes(kind)) throw new InputError('kind', `is ${JSON.stringify(kind)}`, "use 'server', 'edge' or 'personal'");
-  if (kind === 'personal' && options.consent?.granted !== true) throw InputError.preformatted('consent', PERSONAL_WITHOUT_CONSENT);
+  if (!NODE_KINDS.includes(kind))
+    throw new InputError('kind', `is ${JSON.stringify(kind)}`, "use 'server', 'edge' or 'personal'");
+  if (kind === 'personal' && options.consent?.granted !== true)
+    throw InputError.preformatted('consent', PERSONAL_WITHOUT_CONSENT);
   if (typeof options.redisUrl !== 'string' || !/^rediss?:\/\//.test(options.redisUrl)) {
-    throw new InputError('redis', `is ${JSON.stringify(options.redisUrl)}`, 'give the Redis URL the director uses, e.g. redis://127.0.0.1:6379');
+    throw new InputError(
+      'redis',
+      `is ${JSON.stringify(options.redisUrl)}`,
+      'give the Redis URL the director uses, e.g. redis://127.0.0.1:6379',
+    );
   }
   const heartbeatMs = integerAtLeast('heartbeatMs', options.heartbeatMs ?? 1_000, 10, 'e.g. 1000');
   const ttlMs = integerAtLeast('ttlMs', options.ttlMs ?? 3_000, 10, 'e.g. 3000');
-  if (ttlMs <= heartbeatMs) throw new InputError('ttlMs', `= ${ttlMs}, not above heartbeatMs = ${heartbeatMs}`, 'use a TTL of at least twice the heartbeat (e.g. 3000 with 1000), so one late beat does not declare the node dead');
+  if (ttlMs <= heartbeatMs)
+    throw new InputError(
+      'ttlMs',
+      `= ${ttlMs}, not above heartbeatMs = ${heartbeatMs}`,
+      'use a TTL of at least twice the heartbeat (e.g. 3000 with 1000), so one late beat does not declare the node dead',
+    );
   const prefix = options.prefix ?? DEFAULT_PREFIX;
-  if (prefix.length === 0 || prefix.includes(' ')) throw new InputError('prefix', `is ${JSON.stringify(prefix)}`, 'use the director\'s prefix (default swarmlet)');
+  if (prefix.length === 0 || prefix.includes(' '))
+    throw new InputError('prefix', `is ${JSON.stringify(prefix)}`, "use the director's prefix (default swarmlet)");
   return {
-    redisUrl: options.redisUrl, prefix, kind,
+    redisUrl: options.redisUrl,
+    prefix,
+    kind,
     nodeId: options.nodeId ?? `${hostname()}-${process.pid}`,
     pricePerCoreSecond: options.pricePerCoreSecond ?? 0,
     labels: options.labels ?? {},
     consent: options.consent,
-    heartbeatMs, ttlMs,
+    heartbeatMs,
+    ttlMs,
     cacheDir: options.cacheDir ?? '.swarmlet/cache',
     drainTimeoutMs: integerAtLeast('drainTimeoutMs', options.drainTimeoutMs ?? 10_000, 0, 'e.g. 10000'),
-    checkpointMs: integerAtLeast('checkpointMs', options.checkpointMs ?? 30_000, 0, 'e.g. 30000 (0: save only when a swarmlet leaves its type)'),
+    checkpointMs: integerAtLeast(
+      'checkpointMs',
+      options.checkpointMs ?? 30_000,
+      0,
+      'e.g. 30000 (0: save only when a swarmlet leaves its type)',
+    ),
     pollMs: integerAtLeast('pollMs', options.pollMs ?? 25, 1, 'e.g. 25'),
     cpu: options.cpu ?? availableParallelism(),
     memoryMb: options.memoryMb ?? Math.floor(freemem() / 2 ** 20),
@@ -133,8 +164,13 @@ export interface AgentLiveState {
   readonly utcOffsetMinutes: number;
 }
 
-/** The raw advertisement (what the heartbeat carries) and its parsed form; a bad one is an InputError naming the field. */
-export function buildAdvertisement(config: AgentConfig, live: AgentLiveState): { raw: NodeAdvertisementInput; parsed: NodeAdvertisement } {
+/**
+ * The raw advertisement (what the heartbeat carries) and its parsed form; a bad one is an InputError naming the field.
+ */
+export function buildAdvertisement(
+  config: AgentConfig,
+  live: AgentLiveState,
+): { raw: NodeAdvertisementInput; parsed: NodeAdvertisement } {
   const { consent } = config;
   const raw: NodeAdvertisementInput = {
     nodeId: config.nodeId,
@@ -183,12 +219,19 @@ export function workAllowed(advertisement: NodeAdvertisement, nowMs: number): Co
  * The most swarmlets consent allows at once: one core each, floor(cores × maxCpuShare) (at least 1
  * when the share is above 0), and as many as fit in the memory cap at `swarmletMemoryMb` each.
  */
-export function swarmletCap(advertisement: NodeAdvertisement, swarmletMemoryMb: number): { readonly count: number; readonly limit: string } {
+export function swarmletCap(
+  advertisement: NodeAdvertisement,
+  swarmletMemoryMb: number,
+): { readonly count: number; readonly limit: string } {
   const { consent, capacity } = advertisement;
   const byCpu = consent.maxCpuShare > 0 ? Math.max(1, Math.floor(capacity.cpu * consent.maxCpuShare)) : 0;
   const memoryMb = consentLimits(advertisement).memoryMb;
   const byMemory = Math.floor(memoryMb / Math.max(1, swarmletMemoryMb));
-  if (byMemory < byCpu) return { count: byMemory, limit: `memory cap ${Math.round(memoryMb)} MB at ~${Math.round(swarmletMemoryMb)} MB a swarmlet` };
+  if (byMemory < byCpu)
+    return {
+      count: byMemory,
+      limit: `memory cap ${Math.round(memoryMb)} MB at ~${Math.round(swarmletMemoryMb)} MB a swarmlet`,
+    };
   return { count: byCpu, limit: `CPU cap ${consent.maxCpuShare} of ${capacity.cpu} cores` };
 }
 
@@ -198,14 +241,19 @@ export function describeNode(advertisement: NodeAdvertisement): string {
   const caps = [
     ...(consent.maxCpuShare < 1 ? [`cpu ${Math.round(consent.maxCpuShare * 100)}%`] : []),
     ...(consent.maxMemoryMb !== undefined ? [`memory ${consent.maxMemoryMb} MB`] : []),
-    ...(consent.hours !== undefined ? [`hours ${consent.hours.map((window) => `${window.from}-${window.to}`).join(',')}`] : []),
+    ...(consent.hours !== undefined
+      ? [`hours ${consent.hours.map((window) => `${window.from}-${window.to}`).join(',')}`]
+      : []),
     ...(consent.idleOnly ? ['idle only'] : []),
   ];
-  return `${advertisement.kind}, ${capacity.cpu} cores, ${Math.round(capacity.memoryMb)} MB, ${advertisement.pricePerCoreSecond} per core-second` +
-    `${consent.granted ? '' : ', no consent'}${caps.length > 0 ? `, consent caps: ${caps.join(', ')}` : ''}`;
+  return (
+    `${advertisement.kind}, ${capacity.cpu} cores, ${Math.round(capacity.memoryMb)} MB, ${advertisement.pricePerCoreSecond} per core-second` +
+    `${consent.granted ? '' : ', no consent'}${caps.length > 0 ? `, consent caps: ${caps.join(', ')}` : ''}`
+  );
 }
 
 function integerAtLeast(field: string, value: number, min: number, example: string): number {
-  if (!Number.isInteger(value) || value < min) throw new InputError(field, `= ${value}, must be an integer ≥ ${min}`, example);
+  if (!Number.isInteger(value) || value < min)
+    throw new InputError(field, `= ${value}, must be an integer ≥ ${min}`, example);
   return value;
 }

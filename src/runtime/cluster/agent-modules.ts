@@ -33,14 +33,20 @@ export class ModuleCache {
     this.directory = resolve(cacheDir, 'cluster');
   }
 
-  /** The type's current bundle on disk; undefined while the director has not published it. Throws on a malformed record. */
+  /**
+   * The type's current bundle on disk; undefined while the director has not published it. Throws on a malformed record.
+   */
   async fetch(taskType: string): Promise<LocalModule | undefined> {
     const key = keys(this.prefix).module(taskType);
     const record = parseStored(moduleRecordSchema, await this.redis.get(key), key);
     if (record === undefined) return undefined;
-    if (record.taskType !== taskType) throw new Error(`${key}: holds task type "${record.taskType}", expected "${taskType}"`);
+    if (record.taskType !== taskType)
+      throw new Error(`${key}: holds task type "${record.taskType}", expected "${taskType}"`);
     // The hash names a file: anything but a plain token could escape the cache directory.
-    if (!SAFE_HASH.test(record.hash)) throw new Error(`${key}: hash ${JSON.stringify(record.hash.slice(0, 40))} is not a plain token of letters, digits, - and _`);
+    if (!SAFE_HASH.test(record.hash))
+      throw new Error(
+        `${key}: hash ${JSON.stringify(record.hash.slice(0, 40))} is not a plain token of letters, digits, - and _`,
+      );
     const modulePath = join(this.directory, `${record.hash}.mjs`);
     if (!this.written.has(record.hash)) {
       if (!existsSync(modulePath)) {

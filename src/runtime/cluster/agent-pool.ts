@@ -22,7 +22,10 @@ const LOAD_RETRY_MS = 10_000;
 /** When work stops being allowed, swarmlets get this long to hand their state over before they are killed. */
 const HALT_STATE_TIMEOUT_MS = 1_000;
 
-/** Says a line for a topic only when it differs from the last one said for it ('' clears it): a condition seen every heartbeat is logged once. */
+/**
+ * Says a line for a topic only when it differs from the last one said for it ('' clears it): a condition seen every
+ * heartbeat is logged once.
+ */
 export class Announcer {
   private readonly said = new Map<string, string>();
   constructor(private readonly log: (line: string) => void) {}
@@ -68,10 +71,13 @@ export class AgentPool {
   async apply(plan: ReconcilePlan, reasonOf: (id: string) => string): Promise<void> {
     await this.expireDrains();
     for (const { swarmlet, reason } of plan.retire) this.retire(swarmlet, reason);
-    for (const { swarmlet, taskType } of plan.specialize) await this.specialize(swarmlet, taskType, reasonOf(swarmlet.id));
+    for (const { swarmlet, taskType } of plan.specialize)
+      await this.specialize(swarmlet, taskType, reasonOf(swarmlet.id));
     for (const { id, taskType } of plan.start) await this.start(id, taskType, reasonOf(id));
     // Specializations that waited (for a state handover here, or an unreadable state) try again.
-    for (const swarmlet of this.live) if (swarmlet.pending !== undefined && swarmlet.state === 'idle' && swarmlet.inFlight.size === 0) await this.load(swarmlet);
+    for (const swarmlet of this.live)
+      if (swarmlet.pending !== undefined && swarmlet.state === 'idle' && swarmlet.inFlight.size === 0)
+        await this.load(swarmlet);
   }
 
   /**
@@ -88,7 +94,8 @@ export class AgentPool {
       swarmlet.killed = true;
       this.options.provider.kill(swarmlet.processId, reason);
     }
-    if (requeued > 0 || running.length > 0) this.options.log(`stopped ${running.length} swarmlet(s) and requeued ${requeued} micro-task(s): ${reason}`);
+    if (requeued > 0 || running.length > 0)
+      this.options.log(`stopped ${running.length} swarmlet(s) and requeued ${requeued} micro-task(s): ${reason}`);
   }
 
   /**
@@ -105,20 +112,29 @@ export class AgentPool {
    * alone: work dispatched meanwhile may be missing from the snapshot. Never rejects.
    */
   async checkpoint(): Promise<void> {
-    const due = this.live.filter((s) => s.serving && s.stateful && !s.killed && !s.checkpointing && s.tasksDone > s.tasksAtCheckpoint);
-    await Promise.all(due.map(async (swarmlet) => {
-      const done = swarmlet.tasksDone;
-      swarmlet.checkpointing = true;
-      await this.options.states.save(swarmlet);
-      swarmlet.checkpointing = false;
-      swarmlet.tasksAtCheckpoint = done;
-    }));
+    const due = this.live.filter(
+      (s) => s.serving && s.stateful && !s.killed && !s.checkpointing && s.tasksDone > s.tasksAtCheckpoint,
+    );
+    await Promise.all(
+      due.map(async (swarmlet) => {
+        const done = swarmlet.tasksDone;
+        swarmlet.checkpointing = true;
+        await this.options.states.save(swarmlet);
+        swarmlet.checkpointing = false;
+        swarmlet.tasksAtCheckpoint = done;
+      }),
+    );
   }
 
-  /** Saves the state of every stateful swarmlet with something new; their queued micro-tasks are skipped (the leases go back). */
+  /**
+   * Saves the state of every stateful swarmlet with something new; their queued micro-tasks are skipped (the leases go
+   * back).
+   */
   private async saveNow(timeoutMs?: number): Promise<void> {
     const saving = this.live.filter((s) => s.saving !== undefined || (s.stateful && !s.stateSaved && !s.killed));
-    for (const swarmlet of saving) if (swarmlet.saving === undefined && swarmlet.inFlight.size > 0) this.options.provider.drop(swarmlet.processId, [...swarmlet.inFlight]);
+    for (const swarmlet of saving)
+      if (swarmlet.saving === undefined && swarmlet.inFlight.size > 0)
+        this.options.provider.drop(swarmlet.processId, [...swarmlet.inFlight]);
     await Promise.all(saving.map((swarmlet) => this.save(swarmlet, timeoutMs)));
   }
 
@@ -134,13 +150,17 @@ export class AgentPool {
   private savingFirst(swarmlet: LocalSwarmlet): boolean {
     if (swarmlet.saving !== undefined) return true;
     if (!swarmlet.stateful || swarmlet.stateSaved) return false;
-    void this.save(swarmlet).then(() => this.options.afterSave(async () => {
-      if (this.swarmlets.get(swarmlet.processId) === swarmlet && !swarmlet.killed) await this.afterWork(swarmlet);
-    }));
+    void this.save(swarmlet).then(() =>
+      this.options.afterSave(async () => {
+        if (this.swarmlets.get(swarmlet.processId) === swarmlet && !swarmlet.killed) await this.afterWork(swarmlet);
+      }),
+    );
     return true;
   }
 
-  /** A swarmlet here that is leaving the type and has not saved its state yet: a new server of the type waits for it. */
+  /**
+   * A swarmlet here that is leaving the type and has not saved its state yet: a new server of the type waits for it.
+   */
   private handingOver(taskType: string): LocalSwarmlet | undefined {
     return this.live.find((s) => s.stateful && s.taskType === taskType && !s.serving && !s.stateSaved && !s.killed);
   }
@@ -158,7 +178,10 @@ export class AgentPool {
       this.options.announcer.say(topic, '');
       return stored;
     } catch (error) {
-      this.options.announcer.say(topic, `${id}: waiting: saved state of ${taskType} unusable: ${error instanceof Error ? error.message : String(error)}. Fix: repair or delete that key (the type then starts with no state)`);
+      this.options.announcer.say(
+        topic,
+        `${id}: waiting: saved state of ${taskType} unusable: ${error instanceof Error ? error.message : String(error)}. Fix: repair or delete that key (the type then starts with no state)`,
+      );
       return undefined;
     }
   }
@@ -171,7 +194,9 @@ export class AgentPool {
     const swarmlet = new LocalSwarmlet(id, `${id}#${++this.processes}`, taskType, module.hash);
     this.swarmlets.set(swarmlet.processId, swarmlet);
     this.options.provider.start(swarmlet.processId, taskType, module.modulePath, stored.state);
-    this.options.log(`${id}: started (${module.hash}) for ${taskType}${stored.state === undefined ? '' : ' with its saved state'}: ${reason}`);
+    this.options.log(
+      `${id}: started (${module.hash}) for ${taskType}${stored.state === undefined ? '' : ' with its saved state'}: ${reason}`,
+    );
   }
 
   private async specialize(swarmlet: LocalSwarmlet, taskType: string, reason: string): Promise<void> {
@@ -185,7 +210,9 @@ export class AgentPool {
     swarmlet.pending = { taskType, hash: module.hash, modulePath: module.modulePath, reason };
     if (swarmlet.state === 'idle' && swarmlet.inFlight.size === 0) return await this.load(swarmlet);
     if (swarmlet.inFlight.size > 0) swarmlet.drainDeadlineMs = Date.now() + this.options.drainTimeoutMs;
-    this.options.log(`${swarmlet.id}: will specialize from ${swarmlet.taskType} to ${taskType} once its ${swarmlet.inFlight.size} micro-task(s) in flight finish: ${reason}`);
+    this.options.log(
+      `${swarmlet.id}: will specialize from ${swarmlet.taskType} to ${taskType} once its ${swarmlet.inFlight.size} micro-task(s) in flight finish: ${reason}`,
+    );
   }
 
   /**
@@ -206,7 +233,9 @@ export class AgentPool {
     swarmlet.drainDeadlineMs = undefined;
     swarmlet.stateful = false; // until the new type's `ready` says
     this.options.provider.load(swarmlet.processId, pending.taskType, pending.modulePath, true, stored.state);
-    this.options.log(`${swarmlet.id}: specialized (${pending.hash}) from ${from} to ${pending.taskType}${stored.state === undefined ? '' : ' with its saved state'}: ${pending.reason}`);
+    this.options.log(
+      `${swarmlet.id}: specialized (${pending.hash}) from ${from} to ${pending.taskType}${stored.state === undefined ? '' : ' with its saved state'}: ${pending.reason}`,
+    );
   }
 
   /** A retired swarmlet with nothing in flight stops, a stateful one once its state is saved. */
@@ -221,7 +250,9 @@ export class AgentPool {
     const held = swarmlet.inFlight.size;
     if (held === 0) this.finish(swarmlet);
     else swarmlet.drainDeadlineMs = Date.now() + this.options.drainTimeoutMs;
-    this.options.log(`${swarmlet.id}: stopping (${reason})${held > 0 ? ` after its ${held} micro-task(s) in flight` : ''}`);
+    this.options.log(
+      `${swarmlet.id}: stopping (${reason})${held > 0 ? ` after its ${held} micro-task(s) in flight` : ''}`,
+    );
   }
 
   /** Drains past their deadline: the rest is requeued (no attempt counted) and the stop or load goes ahead. */
@@ -230,7 +261,9 @@ export class AgentPool {
     for (const swarmlet of this.live) {
       if (swarmlet.drainDeadlineMs === undefined || swarmlet.drainDeadlineMs > nowMs) continue;
       const requeued = await this.options.work.giveBack(swarmlet);
-      this.options.log(`${swarmlet.id}: waited ${this.options.drainTimeoutMs} ms for its work in flight: requeued ${requeued} micro-task(s)`);
+      this.options.log(
+        `${swarmlet.id}: waited ${this.options.drainTimeoutMs} ms for its work in flight: requeued ${requeued} micro-task(s)`,
+      );
       await this.afterWork(swarmlet);
     }
   }
@@ -242,7 +275,10 @@ export class AgentPool {
     try {
       module = await this.options.modules.fetch(taskType);
     } catch (error) {
-      announcer.say(id, `${id}: waiting: module of ${taskType} unusable: ${error instanceof Error ? error.message : String(error)}`);
+      announcer.say(
+        id,
+        `${id}: waiting: module of ${taskType} unusable: ${error instanceof Error ? error.message : String(error)}`,
+      );
       return undefined;
     }
     if (module === undefined) {
@@ -287,18 +323,25 @@ export class AgentPool {
 
   loadFailed(swarmlet: LocalSwarmlet, taskType: string, message: string): void {
     this.loadFailures.set(taskType, { hash: swarmlet.hash, untilMs: Date.now() + LOAD_RETRY_MS });
-    this.options.log(`${swarmlet.id}: loading ${taskType} (${swarmlet.hash}) failed: ${message}; trying again in ${LOAD_RETRY_MS / 1000} s`);
+    this.options.log(
+      `${swarmlet.id}: loading ${taskType} (${swarmlet.hash}) failed: ${message}; trying again in ${LOAD_RETRY_MS / 1000} s`,
+    );
     swarmlet.stopReason = `load of ${taskType} failed`;
     this.options.provider.stop(swarmlet.processId);
   }
 
-  /** The process is gone: its in-flight micro-tasks failed (an attempt counted), unless their leases were given back already. */
+  /**
+   * The process is gone: its in-flight micro-tasks failed (an attempt counted), unless their leases were given back
+   * already.
+   */
   async exited(swarmlet: LocalSwarmlet, detail: string): Promise<void> {
     this.swarmlets.delete(swarmlet.processId);
     const failed = await this.options.work.orphaned(swarmlet, `swarmlet ${swarmlet.id} ${detail} while running it`);
     swarmlet.transition('stopped');
     if (swarmlet.stopReason === undefined || failed > 0) {
-      this.options.log(`${swarmlet.id}: exited unexpectedly (${detail})${failed > 0 ? `: ${failed} micro-task(s) failed` : ''}`);
+      this.options.log(
+        `${swarmlet.id}: exited unexpectedly (${detail})${failed > 0 ? `: ${failed} micro-task(s) failed` : ''}`,
+      );
     } else {
       this.options.log(`${swarmlet.id}: stopped (${swarmlet.stopReason})`);
     }

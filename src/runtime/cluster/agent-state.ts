@@ -11,7 +11,8 @@
  *   restore the state saved before.
  * - While they work, serving stateful swarmlets checkpoint their state every `checkpointMs`
  *   (30 s by default) if they ran micro-tasks since. An agent killed outright (kill -9, power loss)
- *   saves nothing more: what its swarmlets did since the last save is lost. A micro-task cut short by a stop may be in the saved state and also
+ * saves nothing more: what its swarmlets did since the last save is lost. A micro-task cut short by a stop may be in
+ * the saved state and also
  *   run again elsewhere (micro-tasks are at-least-once).
  * - Stateless types cost nothing after the first load of a module: its `ready` says it is stateless,
  *   and from then on neither a message nor a Redis read is spent on it.
@@ -60,11 +61,15 @@ export class AgentStates {
     if (this.statefulByHash.get(hash) === false) return { state: undefined };
     const key = keys(this.options.prefix).state(taskType);
     const record = parseStored(taskStateRecordSchema, await this.options.redis.get(key), key);
-    if (record !== undefined && record.taskType !== taskType) throw new Error(`${key}: holds the state of task type "${record.taskType}", expected "${taskType}"`);
+    if (record !== undefined && record.taskType !== taskType)
+      throw new Error(`${key}: holds the state of task type "${record.taskType}", expected "${taskType}"`);
     return { state: record?.state };
   }
 
-  /** Asks the swarmlet for its type's state and writes it to `P:state:<type>`. Never rejects: a failure is said in the log. */
+  /**
+   * Asks the swarmlet for its type's state and writes it to `P:state:<type>`. Never rejects: a failure is said in the
+   * log.
+   */
   async save(swarmlet: LocalSwarmlet, timeoutMs = STATE_TIMEOUT_MS): Promise<void> {
     const { id, processId, taskType, hash } = swarmlet;
     const key = keys(this.options.prefix).state(taskType);
@@ -83,14 +88,26 @@ export class AgentStates {
       this.asks.set(processId, [...(this.asks.get(processId) ?? []), ask]);
       this.options.provider.snapshot(processId, taskType);
     });
-    if ('message' in answer) return this.options.log(`${id}: state of ${taskType} not saved: ${answer.message}; ${key} keeps the state saved before`);
-    const record: TaskStateRecord = { taskType, hash, atMs: Date.now(), nodeId: this.options.nodeId, swarmletId: id, state: answer.state };
+    if ('message' in answer)
+      return this.options.log(
+        `${id}: state of ${taskType} not saved: ${answer.message}; ${key} keeps the state saved before`,
+      );
+    const record: TaskStateRecord = {
+      taskType,
+      hash,
+      atMs: Date.now(),
+      nodeId: this.options.nodeId,
+      swarmletId: id,
+      state: answer.state,
+    };
     try {
       await this.options.redis.set(key, JSON.stringify(record));
       this.saves += 1;
       this.options.log(`${id}: saved the state of ${taskType} to ${key}`);
     } catch (error) {
-      this.options.log(`${id}: state of ${taskType} not saved: ${key}: ${error instanceof Error ? error.message : String(error)}`);
+      this.options.log(
+        `${id}: state of ${taskType} not saved: ${key}: ${error instanceof Error ? error.message : String(error)}`,
+      );
     }
   }
 

@@ -42,7 +42,9 @@ export class LocalSwarmlet {
   constructor(
     /** The director's id (`s3`). */
     readonly id: string,
-    /** The provider's id: `s3#2` for the second process behind s3, so events of an old process never reach a new one. */
+    /**
+     * The provider's id: `s3#2` for the second process behind s3, so events of an old process never reach a new one.
+     */
     readonly processId: string,
     public taskType: string,
     public hash: string,
@@ -56,7 +58,9 @@ export class LocalSwarmlet {
 
   /** Can take micro-tasks of its type now. */
   get serving(): boolean {
-    return (this.state === 'idle' || this.state === 'busy') && this.pending === undefined && this.stopReason === undefined;
+    return (
+      (this.state === 'idle' || this.state === 'busy') && this.pending === undefined && this.stopReason === undefined
+    );
   }
 
   /** The type it will serve once any pending load is done. */
@@ -66,7 +70,11 @@ export class LocalSwarmlet {
 
   status(): SwarmletStatus {
     return {
-      id: this.id, taskType: this.taskType, state: this.state, inFlight: this.inFlight.size, tasksDone: this.tasksDone,
+      id: this.id,
+      taskType: this.taskType,
+      state: this.state,
+      inFlight: this.inFlight.size,
+      tasksDone: this.tasksDone,
       ...(this.rssMb !== undefined && { rssMb: this.rssMb }),
       ...(this.cpuPercent !== undefined && { cpuPercent: this.cpuPercent }),
     };
@@ -86,12 +94,19 @@ export interface ReconcilePlan {
  * keeps are preferred over new ones (no churn); every live process, draining ones included,
  * counts against the cap, so a replacement starts only once the one it replaces has exited.
  */
-export function planReconcile(desired: DesiredState, live: readonly LocalSwarmlet[], cap: { readonly count: number; readonly limit: string }): ReconcilePlan {
+export function planReconcile(
+  desired: DesiredState,
+  live: readonly LocalSwarmlet[],
+  cap: { readonly count: number; readonly limit: string },
+): ReconcilePlan {
   const wanted = new Map<string, string>();
   for (const { id, taskType } of desired.swarmlets) if (!wanted.has(id)) wanted.set(id, taskType);
   const active = new Map(live.filter((s) => s.stopReason === undefined).map((s) => [s.id, s]));
   const order = [...wanted.keys()];
-  const kept = [...order.filter((id) => active.has(id)), ...order.filter((id) => !active.has(id))].slice(0, Math.max(0, cap.count));
+  const kept = [...order.filter((id) => active.has(id)), ...order.filter((id) => !active.has(id))].slice(
+    0,
+    Math.max(0, cap.count),
+  );
   const allowed = new Set(kept);
   const capped = order.filter((id) => !allowed.has(id));
 
@@ -100,10 +115,14 @@ export function planReconcile(desired: DesiredState, live: readonly LocalSwarmle
   for (const swarmlet of active.values()) {
     const taskType = wanted.get(swarmlet.id);
     if (taskType === undefined) retire.push({ swarmlet, reason: 'no longer desired' });
-    else if (!allowed.has(swarmlet.id)) retire.push({ swarmlet, reason: `over the consent cap of ${cap.count} (${cap.limit})` });
+    else if (!allowed.has(swarmlet.id))
+      retire.push({ swarmlet, reason: `over the consent cap of ${cap.count} (${cap.limit})` });
     else if (taskType !== swarmlet.targetType) specialize.push({ swarmlet, taskType });
   }
   const slots = Math.max(0, cap.count - live.length);
-  const start = kept.filter((id) => !active.has(id)).slice(0, slots).map((id) => ({ id, taskType: wanted.get(id)! }));
+  const start = kept
+    .filter((id) => !active.has(id))
+    .slice(0, slots)
+    .map((id) => ({ id, taskType: wanted.get(id)! }));
   return { start, specialize, retire, capped };
 }

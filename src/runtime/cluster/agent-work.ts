@@ -105,7 +105,9 @@ export class AgentWork {
     const wire: WireTask[] = [];
     const batch = newBatch();
     for (const task of leased) {
-      const payload = isTaskPayload(task.payload) ? { success: true as const, data: task.payload } : taskPayloadSchema.safeParse(task.payload);
+      const payload = isTaskPayload(task.payload)
+        ? { success: true as const, data: task.payload }
+        : taskPayloadSchema.safeParse(task.payload);
       if (!payload.success) {
         const issue = payload.error.issues[0];
         const where = issue?.path.length ? issue.path.join('.') : 'payload';
@@ -151,7 +153,13 @@ export class AgentWork {
         this.addFailure(batch, lease.task, durationUs, asFailure(value));
         continue;
       }
-      batch.entries.push({ id, status: status === RESULT_SPLIT ? 'split' : 'ok', value, durationUs, attempt: lease.task.attempt });
+      batch.entries.push({
+        id,
+        status: status === RESULT_SPLIT ? 'split' : 'ok',
+        value,
+        durationUs,
+        attempt: lease.task.attempt,
+      });
       batch.completed.push(id);
       this.completed += 1;
     }
@@ -163,7 +171,10 @@ export class AgentWork {
     return this.unrecorded.length > 0;
   }
 
-  /** A swarmlet exited with work in flight: each of its micro-tasks failed (an attempt counted, as in the embedded runtime). */
+  /**
+   * A swarmlet exited with work in flight: each of its micro-tasks failed (an attempt counted, as in the embedded
+   * runtime).
+   */
   async orphaned(swarmlet: LocalSwarmlet, message: string): Promise<number> {
     const batch = newBatch();
     let count = 0;
@@ -204,11 +215,19 @@ export class AgentWork {
     while (this.unrecorded.length > 0) {
       const batch = this.unrecorded[0]!;
       if (!batch.logged && batch.entries.length > 0) {
-        await this.options.redis.xadd(this.options.logKey, '*', 'e', JSON.stringify({ kind: 'results', nodeId: this.options.nodeId, results: batch.entries }));
+        await this.options.redis.xadd(
+          this.options.logKey,
+          '*',
+          'e',
+          JSON.stringify({ kind: 'results', nodeId: this.options.nodeId, results: batch.entries }),
+        );
       }
       batch.logged = true;
       const { broker } = this.options;
-      await Promise.all([broker.complete(batch.completed), ...[...batch.failures].map(([reason, ids]) => broker.fail(ids, reason))]);
+      await Promise.all([
+        broker.complete(batch.completed),
+        ...[...batch.failures].map(([reason, ids]) => broker.fail(ids, reason)),
+      ]);
       this.unrecorded.shift();
     }
   }
@@ -225,7 +244,8 @@ export class AgentWork {
     for (const batch of this.unrecorded.splice(first)) {
       merged.entries.push(...batch.entries);
       merged.completed.push(...batch.completed);
-      for (const [reason, ids] of batch.failures) merged.failures.set(reason, [...(merged.failures.get(reason) ?? []), ...ids]);
+      for (const [reason, ids] of batch.failures)
+        merged.failures.set(reason, [...(merged.failures.get(reason) ?? []), ...ids]);
     }
     this.unrecorded.push(merged);
   }

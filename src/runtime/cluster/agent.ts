@@ -31,8 +31,16 @@ import type { MonitorSample, WireResult } from '../local/ipc.js';
 import { ProcessProvider, swarmletHostPath } from '../local/process-provider.js';
 import type { ProviderEvents } from '../provider.js';
 import {
-  buildAdvertisement, DEFAULT_SWARMLET_MEMORY_MB, describeNode, machineIdle, resolveAgentConfig, swarmletCap, utcOffsetMinutesNow, workAllowed,
-  type AgentConfig, type ClusterAgentOptions,
+  buildAdvertisement,
+  DEFAULT_SWARMLET_MEMORY_MB,
+  describeNode,
+  machineIdle,
+  resolveAgentConfig,
+  swarmletCap,
+  utcOffsetMinutesNow,
+  workAllowed,
+  type AgentConfig,
+  type ClusterAgentOptions,
 } from './agent-config.js';
 import { ModuleCache } from './agent-modules.js';
 import { AgentPool, Announcer } from './agent-pool.js';
@@ -84,11 +92,30 @@ export class ClusterAgent implements ProviderEvents {
     this.announcer = new Announcer(config.log);
     this.provider = new ProcessProvider(this, { nowMs: () => performance.now() }, MONITOR_INTERVAL_MS);
     const modules = new ModuleCache(redis, config.prefix, config.cacheDir);
-    this.work = new AgentWork({ broker, redis, provider: this.provider, nodeId: config.nodeId, logKey: this.keys.log, hintDurationMs: (type) => modules.hintDurationMs(type) });
-    this.states = new AgentStates({ redis, prefix: config.prefix, nodeId: config.nodeId, provider: this.provider, log: config.log });
+    this.work = new AgentWork({
+      broker,
+      redis,
+      provider: this.provider,
+      nodeId: config.nodeId,
+      logKey: this.keys.log,
+      hintDurationMs: (type) => modules.hintDurationMs(type),
+    });
+    this.states = new AgentStates({
+      redis,
+      prefix: config.prefix,
+      nodeId: config.nodeId,
+      provider: this.provider,
+      log: config.log,
+    });
     this.pool = new AgentPool({
-      provider: this.provider, modules, work: this.work, drainTimeoutMs: config.drainTimeoutMs,
-      moduleKey: (type) => this.keys.module(type), log: config.log, announcer: this.announcer, states: this.states,
+      provider: this.provider,
+      modules,
+      work: this.work,
+      drainTimeoutMs: config.drainTimeoutMs,
+      moduleKey: (type) => this.keys.module(type),
+      log: config.log,
+      announcer: this.announcer,
+      states: this.states,
       afterSave: (work) => {
         this.run('state', async () => {
           if (this.closed) return;
@@ -101,17 +128,30 @@ export class ClusterAgent implements ProviderEvents {
     this.lastAdvertisement = this.advertise().parsed;
   }
 
-  /** Validates the options (a bad one is an InputError naming it), connects, and joins: first heartbeat and reconcile before it resolves. */
+  /**
+   * Validates the options (a bad one is an InputError naming it), connects, and joins: first heartbeat and reconcile
+   * before it resolves.
+   */
   static async start(options: ClusterAgentOptions): Promise<ClusterAgent> {
     const config = resolveAgentConfig(options);
-    buildAdvertisement(config, { consentGranted: true, idle: false, warmTaskTypes: [], inUse: { cpu: 0, memoryMb: 0 }, utcOffsetMinutes: 0 });
+    buildAdvertisement(config, {
+      consentGranted: true,
+      idle: false,
+      warmTaskTypes: [],
+      inUse: { cpu: 0, memoryMb: 0 },
+      utcOffsetMinutes: 0,
+    });
     swarmletHostPath(); // fails with the fix (npm run build) before anything connects
-    const redis = await connectRedis(config.redisUrl, () => undefined, 'redis'); // later errors: the command that meets one reports it
+    // later errors: the command that meets one reports it
+    const redis = await connectRedis(config.redisUrl, () => undefined, 'redis');
     const subscriber = redis.duplicate();
     const late: { agent?: ClusterAgent } = {}; // the broker is made before the agent that answers its prefetch
     const broker = new BullmqBroker({
-      url: config.redisUrl, prefix: keys(config.prefix).queuePrefix, lockDurationMs: config.ttlMs,
-      // Completions fetch ahead what the type's serving swarmlets take at a time: no round trip to refill them, nothing held idle.
+      url: config.redisUrl,
+      prefix: keys(config.prefix).queuePrefix,
+      lockDurationMs: config.ttlMs,
+      // Completions fetch ahead what the type's serving swarmlets take at a time: no round trip to refill them, nothing
+      // held idle.
       prefetch: (taskType) => late.agent?.work.depthOf(taskType, late.agent.pool.live) ?? 0,
       onBackgroundError: (error) => config.log(`warning: broker: ${error.message}`),
     });
@@ -140,19 +180,30 @@ export class ClusterAgent implements ProviderEvents {
       if (message === this.config.nodeId || message === '*') this.scheduleReconcile();
     });
     await this.subscriber.subscribe(this.keys.desiredChanged);
-    this.config.log(`agent ${this.config.nodeId} joined ${redactUrl(this.config.redisUrl)} (prefix ${this.config.prefix}): ${describeNode(this.lastAdvertisement)}`);
+    this.config.log(
+      `agent ${this.config.nodeId} joined ${redactUrl(this.config.redisUrl)} (prefix ${this.config.prefix}): ${describeNode(this.lastAdvertisement)}`,
+    );
     await this.beat();
     await this.serial;
-    this.timers = [setInterval(() => void this.beat(), this.config.heartbeatMs), setInterval(() => this.poll(), this.config.pollMs)];
+    this.timers = [
+      setInterval(() => void this.beat(), this.config.heartbeatMs),
+      setInterval(() => this.poll(), this.config.pollMs),
+    ];
     // Outside the serial chain: a snapshot waits for the swarmlet's queued work, and the chain must keep feeding it.
-    if (this.config.checkpointMs > 0) this.timers.push(setInterval(() => void this.pool.checkpoint(), this.config.checkpointMs));
+    if (this.config.checkpointMs > 0)
+      this.timers.push(setInterval(() => void this.pool.checkpoint(), this.config.checkpointMs));
   }
 
   /** The heartbeat as it is written to Redis. */
   status(): Heartbeat {
     return {
-      advertisement: this.advertise().raw, atMs: Date.now(), idle: this.idle, swarmlets: this.pool.live.map((s) => s.status()),
-      completed: this.work.completed, failed: this.work.failed, ...(this.rttMs !== undefined && { rttMs: this.rttMs }),
+      advertisement: this.advertise().raw,
+      atMs: Date.now(),
+      idle: this.idle,
+      swarmlets: this.pool.live.map((s) => s.status()),
+      completed: this.work.completed,
+      failed: this.work.failed,
+      ...(this.rttMs !== undefined && { rttMs: this.rttMs }),
     };
   }
 
@@ -174,7 +225,10 @@ export class ClusterAgent implements ProviderEvents {
     return this.states.saves;
   }
 
-  /** Graceful leave: stateful swarmlets save their state, leases requeued, swarmlets stopped, the node key deleted, connections closed. */
+  /**
+   * Graceful leave: stateful swarmlets save their state, leases requeued, swarmlets stopped, the node key deleted,
+   * connections closed.
+   */
   stop(): Promise<void> {
     this.stopping ??= this.shutdown();
     return this.stopping;
@@ -193,10 +247,13 @@ export class ClusterAgent implements ProviderEvents {
       await saves;
     });
     await this.provider.stopAll();
-    await attempt(() => this.redis.multi().del(this.keys.node(this.config.nodeId)).srem(this.keys.nodes, this.config.nodeId).exec());
+    await attempt(() =>
+      this.redis.multi().del(this.keys.node(this.config.nodeId)).srem(this.keys.nodes, this.config.nodeId).exec(),
+    );
     await attempt(() => this.broker.close());
     await attempt(() => this.redis.quit());
-    if (errors.length > 0) throw new AggregateError(errors, `agent ${this.config.nodeId}: ${errors.length} step(s) of stop failed`);
+    if (errors.length > 0)
+      throw new AggregateError(errors, `agent ${this.config.nodeId}: ${errors.length} step(s) of stop failed`);
   }
 
   // ── heartbeat and reconcile ─────────────────────────────────────────────
@@ -211,7 +268,11 @@ export class ClusterAgent implements ProviderEvents {
       this.rttMs = performance.now() - pingedAt;
       const heartbeat = this.status();
       this.lastAdvertisement = this.advertise().parsed;
-      await this.redis.multi().set(this.keys.node(this.config.nodeId), JSON.stringify(heartbeat), 'PX', this.config.ttlMs).sadd(this.keys.nodes, this.config.nodeId).exec();
+      await this.redis
+        .multi()
+        .set(this.keys.node(this.config.nodeId), JSON.stringify(heartbeat), 'PX', this.config.ttlMs)
+        .sadd(this.keys.nodes, this.config.nodeId)
+        .exec();
       this.beats += 1;
     } catch (error) {
       this.warn('heartbeat', error);
@@ -224,7 +285,9 @@ export class ClusterAgent implements ProviderEvents {
   private async reconcile(): Promise<void> {
     if (this.closed) return;
     this.reconciles += 1;
-    const verdict = this.revoked ? { ok: false as const, reason: 'consent revoked by the owner' } : workAllowed(this.lastAdvertisement, Date.now());
+    const verdict = this.revoked
+      ? { ok: false as const, reason: 'consent revoked by the owner' }
+      : workAllowed(this.lastAdvertisement, Date.now());
     if (!verdict.ok) return this.halt(verdict.reason);
     if (!this.allowed) this.config.log('consent: work allowed again');
     this.allowed = true;
@@ -234,7 +297,12 @@ export class ClusterAgent implements ProviderEvents {
     const cap = swarmletCap(this.lastAdvertisement, this.pool.swarmletMemoryMb());
     const plan = planReconcile(desired, this.pool.live, cap);
     await this.pool.apply(plan, (id) => desired.reasons[id] ?? `desired (version ${desired.version})`);
-    this.announcer.say('cap', plan.capped.length === 0 ? '' : `${plan.capped.join(', ')}: not run: over the consent cap of ${cap.count} (${cap.limit})`);
+    this.announcer.say(
+      'cap',
+      plan.capped.length === 0
+        ? ''
+        : `${plan.capped.join(', ')}: not run: over the consent cap of ${cap.count} (${cap.limit})`,
+    );
     await this.pump();
   }
 
@@ -242,11 +310,18 @@ export class ClusterAgent implements ProviderEvents {
   private async readDesired(): Promise<DesiredState | undefined> {
     const key = this.keys.desired(this.config.nodeId);
     try {
-      const desired = parseStored(desiredStateSchema, await this.redis.get(key), key) ?? { version: 0, swarmlets: [], reasons: {} };
+      const desired = parseStored(desiredStateSchema, await this.redis.get(key), key) ?? {
+        version: 0,
+        swarmlets: [],
+        reasons: {},
+      };
       this.announcer.say('desired', '');
       return desired;
     } catch (error) {
-      this.announcer.say('desired', `warning: desired state unreadable, keeping the current swarmlets: ${messageOf(error)}`);
+      this.announcer.say(
+        'desired',
+        `warning: desired state unreadable, keeping the current swarmlets: ${messageOf(error)}`,
+      );
       return undefined;
     }
   }
@@ -278,10 +353,18 @@ export class ClusterAgent implements ProviderEvents {
     if (swarmlet?.state === 'starting') swarmlet.transition('warming');
   }
 
-  ready(processId: string, taskType: string, _atMs: number, _loadMs: number, activated: boolean, stateful: boolean): void {
+  ready(
+    processId: string,
+    taskType: string,
+    _atMs: number,
+    _loadMs: number,
+    activated: boolean,
+    stateful: boolean,
+  ): void {
     this.run('ready', async () => {
       const swarmlet = this.pool.swarmlets.get(processId);
-      if (swarmlet && !this.closed && (await this.pool.ready(swarmlet, taskType, activated, stateful))) await this.pump();
+      if (swarmlet && !this.closed && (await this.pool.ready(swarmlet, taskType, activated, stateful)))
+        await this.pump();
     });
   }
 

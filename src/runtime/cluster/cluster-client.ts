@@ -5,7 +5,20 @@ import { InputError } from '../../core/errors.js';
 import { parseJob, type JobInput } from '../../core/job.js';
 import { compileTaskModule } from '../local/task-compiler.js';
 import { connectRedis } from './redis-connect.js';
-import { DEFAULT_PREFIX, jobKeySchema, jobOutcomeSchema, keys, parseStored, placementDecisionSchema, progressSchema, type ClusterProgress, type JobOutcome, type LogEntry, type ModuleRecord, type PlacementDecisionRecord } from './protocol.js';
+import {
+  DEFAULT_PREFIX,
+  jobKeySchema,
+  jobOutcomeSchema,
+  keys,
+  parseStored,
+  placementDecisionSchema,
+  progressSchema,
+  type ClusterProgress,
+  type JobOutcome,
+  type LogEntry,
+  type ModuleRecord,
+  type PlacementDecisionRecord,
+} from './protocol.js';
 
 export interface ClusterRunOptions {
   readonly redisUrl: string;
@@ -37,7 +50,12 @@ return false`;
 /** A job key from the user, checked (`field` names it in the error: `--job-key` on the CLI). */
 export function parseJobKey(value: string, field = 'jobKey'): string {
   const parsed = jobKeySchema.safeParse(value);
-  if (!parsed.success) throw new InputError(field, `"${value.slice(0, 40)}" is not a job key`, parsed.error.issues[0]?.message ?? 'use letters and digits');
+  if (!parsed.success)
+    throw new InputError(
+      field,
+      `"${value.slice(0, 40)}" is not a job key`,
+      parsed.error.issues[0]?.message ?? 'use letters and digits',
+    );
   return parsed.data;
 }
 
@@ -46,7 +64,11 @@ export function parseJobKey(value: string, field = 'jobKey'): string {
  * them from there, so no machine needs a copy of the job's code), appends the job to the log, and
  * waits for the director's outcome while polling its progress.
  */
-export async function runOnCluster(taskPaths: readonly string[], rawJob: JobInput, options: ClusterRunOptions): Promise<{ jobKey: string; outcome: JobOutcome; decisions: PlacementDecisionRecord[] }> {
+export async function runOnCluster(
+  taskPaths: readonly string[],
+  rawJob: JobInput,
+  options: ClusterRunOptions,
+): Promise<{ jobKey: string; outcome: JobOutcome; decisions: PlacementDecisionRecord[] }> {
   const job = parseJob(rawJob); // bad input fails here, before anything is sent
   const jobKey = options.jobKey === undefined ? randomUUID() : parseJobKey(options.jobKey);
   const k = keys(options.prefix ?? DEFAULT_PREFIX);
@@ -58,7 +80,9 @@ export async function runOnCluster(taskPaths: readonly string[], rawJob: JobInpu
   try {
     const modules = await storeModules(redis, k, taskPaths, options.cacheDir);
     await listener.subscribe(k.jobDone);
-    const done = new Promise<void>((resolve) => listener.on('message', (_channel, key: string) => key === jobKey && resolve()));
+    const done = new Promise<void>((resolve) =>
+      listener.on('message', (_channel, key: string) => key === jobKey && resolve()),
+    );
     const entry: LogEntry = { kind: 'job', jobKey, job, modules };
     // Atomic with the outcome check: a key that already ended is answered, never logged again
     // (the director forgets keys whose log entries were trimmed; the outcome outlives them).
@@ -80,7 +104,11 @@ export async function runOnCluster(taskPaths: readonly string[], rawJob: JobInpu
 const DECISIONS_SHOWN = 5;
 
 /** The latest placement auctions, newest first (bad entries are skipped: they are only a report). */
-export async function latestDecisions(redis: Redis, k: ReturnType<typeof keys>, count: number): Promise<PlacementDecisionRecord[]> {
+export async function latestDecisions(
+  redis: Redis,
+  k: ReturnType<typeof keys>,
+  count: number,
+): Promise<PlacementDecisionRecord[]> {
   const raw = await redis.lrange(k.decisions, 0, count - 1);
   return raw.flatMap((text) => {
     try {
@@ -92,14 +120,24 @@ export async function latestDecisions(redis: Redis, k: ReturnType<typeof keys>, 
 }
 
 /** Compiles each task module and stores its bundle under `P:module:<type>`; returns the type names. */
-export async function storeModules(redis: Redis, k: ReturnType<typeof keys>, taskPaths: readonly string[], cacheDir: string): Promise<string[]> {
+export async function storeModules(
+  redis: Redis,
+  k: ReturnType<typeof keys>,
+  taskPaths: readonly string[],
+  cacheDir: string,
+): Promise<string[]> {
   const names: string[] = [];
   for (const path of taskPaths) {
     const info = await compileTaskModule(path, cacheDir);
     const code = await readFile(info.modulePath, 'utf8');
     const record: ModuleRecord = {
-      taskType: info.name, hash: createHash('sha256').update(code).digest('hex').slice(0, 16), code, hasJoin: info.hasJoin,
-      hintDurationMs: info.hintDurationMs, hintCpu: info.hintCpu, hintMemoryMb: info.hintMemoryMb,
+      taskType: info.name,
+      hash: createHash('sha256').update(code).digest('hex').slice(0, 16),
+      code,
+      hasJoin: info.hasJoin,
+      hintDurationMs: info.hintDurationMs,
+      hintCpu: info.hintCpu,
+      hintMemoryMb: info.hintMemoryMb,
     };
     await redis.set(k.module(info.name), JSON.stringify(record));
     names.push(info.name);

@@ -2,7 +2,14 @@ import type { Action } from '../../core/actions.js';
 import type { PoolLimits, SwarmletView } from '../../decide/snapshot.js';
 import { runAuction, type AuctionResult, type PaymentRule } from '../../place/auction.js';
 import { consentLimits } from '../../place/consent.js';
-import { NEW_NODE_HEALTH, recordHeartbeat, recordOutcome, recordRoundTrip, type HealthOptions, type NodeHealth } from '../../place/node-health.js';
+import {
+  NEW_NODE_HEALTH,
+  recordHeartbeat,
+  recordOutcome,
+  recordRoundTrip,
+  type HealthOptions,
+  type NodeHealth,
+} from '../../place/node-health.js';
 import { canNodeTransition, observeNode, type NodeState } from '../../place/node-lifecycle.js';
 import type { NodeAdvertisement } from '../../place/node-probe.js';
 import type { Resources } from '../../core/resources.js';
@@ -96,7 +103,14 @@ export class ClusterPool {
   restore(nodeId: string, state: DesiredState, nowMs: number): void {
     this.versions.set(nodeId, state.version);
     for (const { id, taskType } of state.swarmlets) {
-      this.placed.set(id, { nodeId, taskType, reason: state.reasons[id] ?? 'taken over from the previous director', startedAtMs: nowMs, lastMorphAtMs: nowMs, lastBusyAtMs: nowMs });
+      this.placed.set(id, {
+        nodeId,
+        taskType,
+        reason: state.reasons[id] ?? 'taken over from the previous director',
+        startedAtMs: nowMs,
+        lastMorphAtMs: nowMs,
+        lastBusyAtMs: nowMs,
+      });
       const n = Number(/^s(\d+)$/.exec(id)?.[1] ?? 0);
       this.nextId = Math.max(this.nextId, n + 1);
     }
@@ -112,23 +126,32 @@ export class ClusterPool {
       if (this.beatSeen.get(nodeId) === node.heartbeat.atMs) continue;
       this.beatSeen.set(nodeId, node.heartbeat.atMs);
       const beat = recordHeartbeat(this.health.get(nodeId) ?? NEW_NODE_HEALTH, nowMs);
-      this.health.set(nodeId, node.heartbeat.rttMs === undefined ? beat : recordRoundTrip(beat, node.heartbeat.rttMs, this.options.health));
+      this.health.set(
+        nodeId,
+        node.heartbeat.rttMs === undefined ? beat : recordRoundTrip(beat, node.heartbeat.rttMs, this.options.health),
+      );
       for (const { taskType, state, rssMb } of node.heartbeat.swarmlets) {
-        if (rssMb !== undefined && (state === 'idle' || state === 'busy')) this.footprints.observeMemory(taskType, rssMb);
+        if (rssMb !== undefined && (state === 'idle' || state === 'busy'))
+          this.footprints.observeMemory(taskType, rssMb);
       }
     }
     for (const nodeId of new Set([...this.states.keys(), ...nodes.keys()])) this.step(nodeId, nodes.get(nodeId), nowMs);
     const dropped = new Set<string>();
     for (const [id, placed] of this.placed) {
       const state = this.states.get(placed.nodeId);
-      if (state === 'alive' || state === 'suspect') continue; // suspect: no new placements, but what it runs stays until the TTL
+      // suspect: no new placements, but what it runs stays until the TTL
+      if (state === 'alive' || state === 'suspect') continue;
       dropped.add(placed.nodeId);
       this.placed.delete(id);
       this.changed.add(placed.nodeId);
     }
     // Dropping out is a failure; revoking consent is the owner's right, not unreliability.
     for (const nodeId of dropped) {
-      if (this.states.get(nodeId) !== 'draining') this.health.set(nodeId, recordOutcome(this.health.get(nodeId) ?? NEW_NODE_HEALTH, false, nowMs, this.options.health));
+      if (this.states.get(nodeId) !== 'draining')
+        this.health.set(
+          nodeId,
+          recordOutcome(this.health.get(nodeId) ?? NEW_NODE_HEALTH, false, nowMs, this.options.health),
+        );
     }
     return [...dropped];
   }
@@ -169,10 +192,25 @@ export class ClusterPool {
       const status = reported.get(id);
       const busy = status !== undefined && status.inFlight > 0;
       if (busy) placed.lastBusyAtMs = nowMs;
-      const state = status === undefined || status.taskType !== placed.taskType ? 'starting' : status.state === 'stopped' ? 'starting' : status.state;
+      const state =
+        status === undefined || status.taskType !== placed.taskType
+          ? 'starting'
+          : status.state === 'stopped'
+            ? 'starting'
+            : status.state;
       return {
-        id, taskType: placed.taskType, state, startedAtMs: placed.startedAtMs, lastBusyAtMs: placed.lastBusyAtMs, lastMorphAtMs: placed.lastMorphAtMs,
-        inFlight: status?.inFlight ?? 0, utilization: busy ? 1 : 0, rssMb: status?.rssMb, pendingTaskType: undefined, warmTypes: [placed.taskType], shadow: false,
+        id,
+        taskType: placed.taskType,
+        state,
+        startedAtMs: placed.startedAtMs,
+        lastBusyAtMs: placed.lastBusyAtMs,
+        lastMorphAtMs: placed.lastMorphAtMs,
+        inFlight: status?.inFlight ?? 0,
+        utilization: busy ? 1 : 0,
+        rssMb: status?.rssMb,
+        pendingTaskType: undefined,
+        warmTypes: [placed.taskType],
+        shadow: false,
       };
     });
   }
@@ -185,7 +223,10 @@ export class ClusterPool {
       const caps = consentLimits(advertisement);
       const cpu = Math.min(advertisement.capacity.cpu, caps.cpu);
       const memoryMb = Math.min(advertisement.capacity.memoryMb, caps.memoryMb);
-      maxSwarmlets += Math.min(Math.floor(cpu / this.options.swarmletCpu + 1e-9), Math.floor(memoryMb / this.options.swarmletMemoryMb));
+      maxSwarmlets += Math.min(
+        Math.floor(cpu / this.options.swarmletCpu + 1e-9),
+        Math.floor(memoryMb / this.options.swarmletMemoryMb),
+      );
       maxMemoryMb += memoryMb;
     }
     return { maxSwarmlets: Math.max(0, maxSwarmlets), maxMemoryMb, swarmletMemoryMb: this.options.swarmletMemoryMb };
@@ -198,7 +239,9 @@ export class ClusterPool {
         return this.place(action.taskType, nodes, nowMs);
       case 'prewarm':
         // A preload into an existing swarmlet is an embedded-mode refinement; a shadow is a placement.
-        return action.swarmletId === undefined ? this.place(action.taskType, nodes, nowMs) : 'preload skipped in cluster mode';
+        return action.swarmletId === undefined
+          ? this.place(action.taskType, nodes, nowMs)
+          : 'preload skipped in cluster mode';
       case 'specialize': {
         const placed = this.placed.get(action.swarmletId);
         if (!placed) return `${action.swarmletId} is gone`;
@@ -238,13 +281,21 @@ export class ClusterPool {
     const version = (this.versions.get(nodeId) ?? 0) + 1;
     this.versions.set(nodeId, version);
     const mine = [...this.placed].filter(([, p]) => p.nodeId === nodeId);
-    return { version, swarmlets: mine.map(([id, p]) => ({ id, taskType: p.taskType })), reasons: Object.fromEntries(mine.map(([id, p]) => [id, p.reason])) };
+    return {
+      version,
+      swarmlets: mine.map(([id, p]) => ({ id, taskType: p.taskType })),
+      reasons: Object.fromEntries(mine.map(([id, p]) => [id, p.reason])),
+    };
   }
 
   private step(nodeId: string, node: LiveNode | undefined, nowMs: number): void {
     const from = this.states.get(nodeId);
     const last = this.health.get(nodeId)?.lastHeartbeatMs;
-    const seen = { present: node !== undefined, consentGranted: node?.advertisement.consent?.granted !== false, silentMs: last === undefined ? undefined : Math.max(0, nowMs - last) };
+    const seen = {
+      present: node !== undefined,
+      consentGranted: node?.advertisement.consent?.granted !== false,
+      silentMs: last === undefined ? undefined : Math.max(0, nowMs - last),
+    };
     const next = observeNode(from, seen, this.options.health);
     // observeNode only yields legal edges; the table check keeps a bug there from corrupting the state.
     if (next === undefined || next.state === from || !canNodeTransition(from, next.state)) return;
@@ -256,18 +307,35 @@ export class ClusterPool {
   private place(taskType: string, nodes: ReadonlyMap<string, LiveNode>, nowMs: number): string {
     const footprint = this.footprints.of(taskType);
     const result = this.auction(taskType, footprint, nodes, nowMs);
-    this.decisions.push({ atMs: nowMs, taskType, claim: footprint.reason, reasons: result.decisions.map((d) => `${d.nodeId}: ${d.reasons[0] ?? d.outcome}`) });
+    this.decisions.push({
+      atMs: nowMs,
+      taskType,
+      claim: footprint.reason,
+      reasons: result.decisions.map((d) => `${d.nodeId}: ${d.reasons[0] ?? d.outcome}`),
+    });
     if (this.decisions.length > DECISIONS_KEPT) this.decisions.shift();
     const winner = result.placements[0];
     if (!winner) return `no node can take a ${taskType} swarmlet: ${result.reasons.join('; ') || 'no live node'}`;
     const id = `s${this.nextId++}`;
     const verdict = result.decisions.find((d) => d.nodeId === winner.nodeId)?.reasons[0] ?? 'won';
-    this.placed.set(id, { nodeId: winner.nodeId, taskType, reason: verdict, startedAtMs: nowMs, lastMorphAtMs: nowMs, lastBusyAtMs: nowMs });
+    this.placed.set(id, {
+      nodeId: winner.nodeId,
+      taskType,
+      reason: verdict,
+      startedAtMs: nowMs,
+      lastMorphAtMs: nowMs,
+      lastBusyAtMs: nowMs,
+    });
     this.changed.add(winner.nodeId);
     return `${id} (${taskType}, claims ${footprint.reason}) placed on ${winner.nodeId}: ${verdict}`;
   }
 
-  private auction(taskType: string, demand: Resources, nodes: ReadonlyMap<string, LiveNode>, nowMs: number): AuctionResult {
+  private auction(
+    taskType: string,
+    demand: Resources,
+    nodes: ReadonlyMap<string, LiveNode>,
+    nowMs: number,
+  ): AuctionResult {
     const { slotLifeMs, health } = this.options;
     const held = new Map<string, { cpu: number; memoryMb: number }>();
     for (const placed of this.placed.values()) {
@@ -280,6 +348,17 @@ export class ClusterPool {
       advertisement: { ...advertisement, inUse: held.get(nodeId) ?? { cpu: 0, memoryMb: 0 } },
       health: this.health.get(nodeId) ?? NEW_NODE_HEALTH,
     }));
-    return runAuction({ swarmlets: 1, demand: { cpu: demand.cpu, memoryMb: demand.memoryMb }, taskType, expectedDurationMs: slotLifeMs, coldStartMs: 100 }, bidders, nowMs, { health, payment: this.options.payment });
+    return runAuction(
+      {
+        swarmlets: 1,
+        demand: { cpu: demand.cpu, memoryMb: demand.memoryMb },
+        taskType,
+        expectedDurationMs: slotLifeMs,
+        coldStartMs: 100,
+      },
+      bidders,
+      nowMs,
+      { health, payment: this.options.payment },
+    );
   }
 }

@@ -6,7 +6,8 @@ import { InputError } from '../../core/errors.js';
  * Takes the lease if free and counts the taking in `<key>:epoch`, in one step: the epoch tells a
  * holder whether anyone else held the lease since it took it.
  */
-const ACQUIRE = "if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return redis.call('INCR', KEYS[2]) else return 0 end";
+const ACQUIRE =
+  "if redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2], 'NX') then return redis.call('INCR', KEYS[2]) else return 0 end";
 /**
  * Extends the lease while this instance holds it (1). A lease that expired while its holder was
  * paused (GC, a suspended VM, a clock jump) is taken back if nobody took it meanwhile: the epoch is
@@ -49,7 +50,11 @@ export class DirectorLease {
       if (!told) waiting(holder);
       told = true;
       if (Date.now() > deadline) {
-        throw new InputError('--prefix', `another director (${holder}) is running on this Redis with this prefix`, 'stop it first (one director per prefix), or give this one another --prefix');
+        throw new InputError(
+          '--prefix',
+          `another director (${holder}) is running on this Redis with this prefix`,
+          'stop it first (one director per prefix), or give this one another --prefix',
+        );
       }
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
@@ -57,7 +62,10 @@ export class DirectorLease {
 
   /** True while this instance holds the lease (and extends it), or took its expired lease back. */
   async renew(): Promise<boolean> {
-    return (await this.redis.eval(RENEW, 2, this.key, this.epochKey, this.instanceId, String(this.leaseMs), this.epoch)) !== 0;
+    return (
+      (await this.redis.eval(RENEW, 2, this.key, this.epochKey, this.instanceId, String(this.leaseMs), this.epoch)) !==
+      0
+    );
   }
 
   async release(): Promise<void> {

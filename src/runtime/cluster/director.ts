@@ -18,7 +18,20 @@ import { readLiveNodes, scanKeys } from './live-nodes.js';
 import { DirectorLease } from './director-lease.js';
 import { connectRedis } from './redis-connect.js';
 import { isResultsEntry } from './hot-checks.js';
-import { DEFAULT_PREFIX, desiredStateSchema, keys, logBaseSchema, logEntrySchema, moduleRecordSchema, parseStored, type LogBase, type ClusterProgress, type JobOutcome, type LogEntry, type NodeStateRecord } from './protocol.js';
+import {
+  DEFAULT_PREFIX,
+  desiredStateSchema,
+  keys,
+  logBaseSchema,
+  logEntrySchema,
+  moduleRecordSchema,
+  parseStored,
+  type LogBase,
+  type ClusterProgress,
+  type JobOutcome,
+  type LogEntry,
+  type NodeStateRecord,
+} from './protocol.js';
 
 export interface DirectorOptions {
   readonly redisUrl: string;
@@ -39,7 +52,10 @@ export interface DirectorOptions {
   readonly payment?: PaymentRule;
   /** Admission control by class on the predicted backlog (as `Swarm`'s `admission`); undefined: admit everything. */
   readonly admission?: AdmissionLimits;
-  /** Most micro-tasks per BullMQ job when many are ready at once (schedule/lease-batch.ts); 1: one job per micro-task. Default 64. */
+  /**
+   * Most micro-tasks per BullMQ job when many are ready at once (schedule/lease-batch.ts); 1: one job per micro-task.
+   * Default 64.
+   */
   readonly batchMax?: number;
 }
 
@@ -63,7 +79,10 @@ export class ClusterDirector {
   private loopState: LoopState;
   private lastLogId = '0-0';
   /** Running jobs in log order: the entry each began at and the id counters just before it (the trim point). */
-  private readonly runningSince = new Map<string, { readonly entryId: string; readonly counters: ReturnType<JobBook['tracker']['counters']> }>();
+  private readonly runningSince = new Map<
+    string,
+    { readonly entryId: string; readonly counters: ReturnType<JobBook['tracker']['counters']> }
+  >();
   private trimmedTo = '0-0';
   /** Trim points as they became safe, oldest first: each is used once it is `logRetentionMs` old. */
   private trimCandidates: { readonly atMs: number; readonly base: LogBase }[] = [];
@@ -74,11 +93,17 @@ export class ClusterDirector {
   private ticking = false;
   private readonly log: (line: string) => void;
   private readonly gate: AdmissionGate;
-  /** Swarmlets serving per task type at the last tick: admission's parallelism, and how far ready micro-tasks must spread (lease batches). */
+  /**
+   * Swarmlets serving per task type at the last tick: admission's parallelism, and how far ready micro-tasks must
+   * spread (lease batches).
+   */
   private servingByType = new Map<string, number>();
 
   private constructor(
-    private readonly options: Required<Omit<DirectorOptions, 'policy' | 'log' | 'payment' | 'leaseWaitMs' | 'admission'>> & Pick<DirectorOptions, 'log' | 'payment' | 'admission'>,
+    private readonly options: Required<
+      Omit<DirectorOptions, 'policy' | 'log' | 'payment' | 'leaseWaitMs' | 'admission'>
+    > &
+      Pick<DirectorOptions, 'log' | 'payment' | 'admission'>,
     policy: Policy,
     private readonly redis: Redis,
     private readonly reader: Redis,
@@ -88,14 +113,29 @@ export class ClusterDirector {
     this.k = keys(options.prefix);
     this.log = options.log ?? (() => undefined);
     this.book = new JobBook(LIMITS, options.maxAttempts);
-    this.pool = new ClusterPool({ swarmletCpu: 1, swarmletMemoryMb: 60, slotLifeMs: 60_000, health: { ...DEFAULT_HEALTH_OPTIONS, ttlMs: options.nodeTtlMs, suspectAfterMs: options.nodeTtlMs / 2 }, payment: options.payment });
+    this.pool = new ClusterPool({
+      swarmletCpu: 1,
+      swarmletMemoryMb: 60,
+      slotLifeMs: 60_000,
+      health: { ...DEFAULT_HEALTH_OPTIONS, ttlMs: options.nodeTtlMs, suspectAfterMs: options.nodeTtlMs / 2 },
+      payment: options.payment,
+    });
     this.policy = policy;
     this.loopState = initialLoopState(policy);
     this.gate = new AdmissionGate(redis, this.k, options.admission, OUTCOME_TTL_S);
   }
 
   static async start(options: DirectorOptions): Promise<ClusterDirector> {
-    const full = { prefix: DEFAULT_PREFIX, tickMs: 200, maxAttempts: LIMITS.maxAttempts, nodeTtlMs: 3_000, lockDurationMs: 3_000, logRetentionMs: 60_000, batchMax: 64, ...options };
+    const full = {
+      prefix: DEFAULT_PREFIX,
+      tickMs: 200,
+      maxAttempts: LIMITS.maxAttempts,
+      nodeTtlMs: 3_000,
+      lockDurationMs: 3_000,
+      logRetentionMs: 60_000,
+      batchMax: 64,
+      ...options,
+    };
     let reported = '';
     const onError = (error: Error): void => {
       if (error.message !== reported) full.log?.(`redis: ${(reported = error.message)}`); // once per distinct error, not per retry
@@ -105,7 +145,11 @@ export class ClusterDirector {
     const leaseMs = Math.max(1_000, full.tickMs * 10);
     const lease = new DirectorLease(redis, keys(full.prefix).director, leaseMs);
     try {
-      await lease.acquire(full.leaseWaitMs ?? 2 * leaseMs, (holder) => full.log?.(`waiting for the lease of director ${holder} (one director per prefix; a crashed one's lease expires within ${leaseMs} ms)`));
+      await lease.acquire(full.leaseWaitMs ?? 2 * leaseMs, (holder) =>
+        full.log?.(
+          `waiting for the lease of director ${holder} (one director per prefix; a crashed one's lease expires within ${leaseMs} ms)`,
+        ),
+      );
     } catch (error) {
       reader.disconnect();
       await redis.quit();
@@ -113,10 +157,19 @@ export class ClusterDirector {
     }
     const late: { director?: ClusterDirector } = {}; // the broker is made before the director that sizes its batches
     const broker = new BullmqBroker({
-      url: full.redisUrl, prefix: keys(full.prefix).queuePrefix, lockDurationMs: full.lockDurationMs,
+      url: full.redisUrl,
+      prefix: keys(full.prefix).queuePrefix,
+      lockDurationMs: full.lockDurationMs,
       batch: (taskType, ready) => late.director?.batchSize(taskType, ready) ?? 1,
     });
-    const director = late.director = new ClusterDirector(full, options.policy ?? (adaptivePolicy() as Policy), redis, reader, broker, lease);
+    const director = (late.director = new ClusterDirector(
+      full,
+      options.policy ?? (adaptivePolicy() as Policy),
+      redis,
+      reader,
+      broker,
+      lease,
+    ));
     await director.resume();
     director.timer = setInterval(() => void director.tick(), full.tickMs);
     director.consuming = director.consume();
@@ -163,21 +216,31 @@ export class ClusterDirector {
     }
     const outstanding = this.book.outstanding();
     if (outstanding.length > 0) await this.broker.enqueue(outstanding.map((task) => this.book.toBrokerTask(task)));
-    if (replayed > 0) this.log(`resumed: replayed ${replayed} log entries, ${outstanding.length} micro-task(s) outstanding`);
+    if (replayed > 0)
+      this.log(`resumed: replayed ${replayed} log entries, ${outstanding.length} micro-task(s) outstanding`);
   }
 
   private async consume(): Promise<void> {
     while (!this.stopped) {
       let reply: [string, [string, string[]][]][] | null;
       try {
-        reply = (await this.reader.xread('COUNT', LOG_PAGE, 'BLOCK', 500, 'STREAMS', this.k.log, this.lastLogId)) as typeof reply;
+        reply = (await this.reader.xread(
+          'COUNT',
+          LOG_PAGE,
+          'BLOCK',
+          500,
+          'STREAMS',
+          this.k.log,
+          this.lastLogId,
+        )) as typeof reply;
       } catch (error) {
         if (this.stopped) return;
         this.log(`log read failed, retrying: ${(error as Error).message}`);
         await new Promise((resolve) => setTimeout(resolve, 200));
         continue;
       }
-      for (const [, entries] of reply ?? []) for (const [id, fields] of entries) await this.applyEntry(id, fields, true);
+      for (const [, entries] of reply ?? [])
+        for (const [id, fields] of entries) await this.applyEntry(id, fields, true);
     }
   }
 
@@ -204,15 +267,22 @@ export class ClusterDirector {
     if (entry.kind === 'job') {
       if (!(await this.admitted(id, entry, live))) return;
       await this.learnModules(entry.modules);
-    } else if (live) this.pool.recordResults(entry.nodeId, entry.results.filter((r) => r.status === 'dead').length, Number(id.split('-')[0]));
+    } else if (live)
+      this.pool.recordResults(
+        entry.nodeId,
+        entry.results.filter((r) => r.status === 'dead').length,
+        Number(id.split('-')[0]),
+      );
     const counters = this.book.tracker.counters();
     const { ready, finished } = this.book.apply(entry, Number(id.split('-')[0]));
-    if (entry.kind === 'job' && !finished.some((f) => f.jobKey === entry.jobKey)) this.runningSince.set(entry.jobKey, { entryId: id, counters });
+    if (entry.kind === 'job' && !finished.some((f) => f.jobKey === entry.jobKey))
+      this.runningSince.set(entry.jobKey, { entryId: id, counters });
     for (const { jobKey } of finished) this.runningSince.delete(jobKey);
     await this.handOut(ready, live);
     for (const { jobKey, outcome, cancel } of finished) {
       // A failed job's micro-tasks still waiting in BullMQ would only run for nothing.
-      if (live && cancel.length > 0) this.log(`job ${jobKey}: cancelled ${(await this.broker.cancel(cancel)).length} waiting micro-task(s)`);
+      if (live && cancel.length > 0)
+        this.log(`job ${jobKey}: cancelled ${(await this.broker.cancel(cancel)).length} waiting micro-task(s)`);
       await this.publishOutcome(jobKey, outcome);
     }
   }
@@ -240,10 +310,17 @@ export class ClusterDirector {
 
   private async learnModules(taskTypes: readonly string[]): Promise<void> {
     for (const taskType of taskTypes) {
-      const record = parseStored(moduleRecordSchema, await this.redis.get(this.k.module(taskType)), this.k.module(taskType));
+      const record = parseStored(
+        moduleRecordSchema,
+        await this.redis.get(this.k.module(taskType)),
+        this.k.module(taskType),
+      );
       if (!record) continue;
       this.book.addTaskType(record);
-      this.pool.learnType(taskType, { ...(record.hintCpu !== undefined && { cpu: record.hintCpu }), ...(record.hintMemoryMb !== undefined && { memoryMb: record.hintMemoryMb }) });
+      this.pool.learnType(taskType, {
+        ...(record.hintCpu !== undefined && { cpu: record.hintCpu }),
+        ...(record.hintMemoryMb !== undefined && { memoryMb: record.hintMemoryMb }),
+      });
     }
   }
 
@@ -251,7 +328,9 @@ export class ClusterDirector {
     if (!stored) await this.redis.set(this.k.job(jobKey), JSON.stringify(outcome), 'EX', OUTCOME_TTL_S);
     await this.redis.publish(this.k.jobDone, jobKey);
     if (outcome.status === 'refused') return this.log(`job ${jobKey}: refused by admission control: ${outcome.error}`);
-    this.log(`job ${jobKey}: ${outcome.status} after ${outcome.microTasks} micro-task(s) in ${outcome.wallMs} ms${outcome.duplicateResults > 0 ? ` (${outcome.duplicateResults} duplicate result(s) ignored)` : ''}`);
+    this.log(
+      `job ${jobKey}: ${outcome.status} after ${outcome.microTasks} micro-task(s) in ${outcome.wallMs} ms${outcome.duplicateResults > 0 ? ` (${outcome.duplicateResults} duplicate result(s) ignored)` : ''}`,
+    );
   }
 
   /** observe → decide → act, on heartbeats and queue depths. */
@@ -272,7 +351,8 @@ export class ClusterDirector {
       await this.recordNodeTransitions();
       const snapshot = await this.snapshot(nodes, nowMs);
       this.servingByType = new Map();
-      for (const { taskType } of snapshot.swarmlets.filter((s) => s.state === 'idle' || s.state === 'busy')) this.servingByType.set(taskType, (this.servingByType.get(taskType) ?? 0) + 1);
+      for (const { taskType } of snapshot.swarmlets.filter((s) => s.state === 'idle' || s.state === 'busy'))
+        this.servingByType.set(taskType, (this.servingByType.get(taskType) ?? 0) + 1);
       const { state, decision } = step(this.policy, this.loopState, snapshot);
       this.loopState = state;
       for (const action of decision.actions) {
@@ -300,7 +380,12 @@ export class ClusterDirector {
   /** Micro-tasks per BullMQ job for `ready` of a type handed out at once (schedule/lease-batch.ts). */
   private batchSize(taskType: string, ready: number): number {
     const perSwarmlet = prefetchFor(this.book.stats.get(taskType)?.recentDurationMs);
-    return leaseBatchSize({ ready, servingSwarmlets: this.servingByType.get(taskType) ?? 0, perSwarmlet, max: this.options.batchMax });
+    return leaseBatchSize({
+      ready,
+      servingSwarmlets: this.servingByType.get(taskType) ?? 0,
+      perSwarmlet,
+      max: this.options.batchMax,
+    });
   }
 
   /** Each node lifecycle edge goes to the log and to `P:node-states` (the node's latest state, for reports). */
@@ -321,7 +406,11 @@ export class ClusterDirector {
     const inFlight = new Map<string, number>();
     for (const s of swarmlets) inFlight.set(s.taskType, (inFlight.get(s.taskType) ?? 0) + s.inFlight);
     const load = [...this.book.stats.values()].map((stats) =>
-      stats.closeWindow(depths.get(stats.taskType) ?? 0, inFlight.get(stats.taskType) ?? 0, this.book.tracker.counts.get(stats.taskType)?.blocked ?? 0),
+      stats.closeWindow(
+        depths.get(stats.taskType) ?? 0,
+        inFlight.get(stats.taskType) ?? 0,
+        this.book.tracker.counts.get(stats.taskType)?.blocked ?? 0,
+      ),
     );
     return { nowMs, windowMs: this.options.tickMs, limits: this.pool.limits(nodes), swarmlets, load, jobProfiles: [] };
   }
@@ -335,7 +424,9 @@ export class ClusterDirector {
     if (this.applying || this.lastLogId === '0-0') return;
     const oldest = this.runningSince.values().next().value;
     const [ms, seq] = this.lastLogId.split('-').map(Number) as [number, number];
-    const safe: LogBase = oldest ? { minId: oldest.entryId, ...oldest.counters } : { minId: `${ms}-${seq + 1}`, ...this.book.tracker.counters() };
+    const safe: LogBase = oldest
+      ? { minId: oldest.entryId, ...oldest.counters }
+      : { minId: `${ms}-${seq + 1}`, ...this.book.tracker.counters() };
     // A trim point stays valid later: every job running then or since began at or after it.
     if (this.trimCandidates.at(-1)?.base.minId !== safe.minId) this.trimCandidates.push({ atMs: nowMs, base: safe });
     const ripe = this.trimCandidates.filter((c) => c.atMs <= nowMs - this.options.logRetentionMs);
@@ -355,7 +446,10 @@ export class ClusterDirector {
     for (const s of snapshot.swarmlets) serving.set(s.taskType, (serving.get(s.taskType) ?? 0) + 1);
     const pipeline = this.redis.pipeline();
     for (const { jobKey, taskTypes } of jobs) {
-      const progress: ClusterProgress = { atMs: nowMs, taskTypes: taskTypes.map((t) => ({ ...t, swarmlets: serving.get(t.taskType) ?? 0 })) };
+      const progress: ClusterProgress = {
+        atMs: nowMs,
+        taskTypes: taskTypes.map((t) => ({ ...t, swarmlets: serving.get(t.taskType) ?? 0 })),
+      };
       pipeline.set(this.k.progress(jobKey), JSON.stringify(progress), 'PX', PROGRESS_TTL_MS);
     }
     await pipeline.exec();

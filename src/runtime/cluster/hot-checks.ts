@@ -9,16 +9,21 @@ import type { LogEntry, TaskPayload } from './protocol.js';
 
 type Fields = Record<string, unknown>;
 
-const isObject = (value: unknown): value is Fields => typeof value === 'object' && value !== null && !Array.isArray(value);
-const isCount = (value: unknown, min: number): boolean => Number.isSafeInteger(value) && (value as number) >= min; // zod: int() is a safe integer
+const isObject = (value: unknown): value is Fields =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+// zod: int() is a safe integer
+const isCount = (value: unknown, min: number): boolean => Number.isSafeInteger(value) && (value as number) >= min;
 
 /** A `results` entry of `P:log` (logEntrySchema). */
 export function isResultsEntry(value: unknown): value is LogEntry {
-  if (!isObject(value) || value.kind !== 'results' || typeof value.nodeId !== 'string' || !Array.isArray(value.results)) return false;
+  if (!isObject(value) || value.kind !== 'results' || typeof value.nodeId !== 'string' || !Array.isArray(value.results))
+    return false;
   for (const result of value.results as unknown[]) {
-    if (!isObject(result) || !Number.isSafeInteger(result.id) || !('value' in result)) return false; // the schema wants the key, even as null
+    // the schema wants the key, even as null
+    if (!isObject(result) || !Number.isSafeInteger(result.id) || !('value' in result)) return false;
     if (result.status !== 'ok' && result.status !== 'split' && result.status !== 'dead') return false;
-    if (!Number.isFinite(result.durationUs) || (result.durationUs as number) < 0 || !isCount(result.attempt, 1)) return false;
+    if (!Number.isFinite(result.durationUs) || (result.durationUs as number) < 0 || !isCount(result.attempt, 1))
+      return false;
   }
   return true;
 }

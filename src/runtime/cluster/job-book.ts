@@ -63,7 +63,8 @@ export class JobBook {
   addTaskType(module: Pick<ModuleRecord, 'taskType' | 'hasJoin' | 'hintDurationMs'>): void {
     this.knownTypes.add(module.taskType);
     if (module.hasJoin) this.joins.add(module.taskType);
-    if (!this.stats.has(module.taskType)) this.stats.set(module.taskType, new TypeStats(module.taskType, module.hintDurationMs));
+    if (!this.stats.has(module.taskType))
+      this.stats.set(module.taskType, new TypeStats(module.taskType, module.hintDurationMs));
   }
 
   /**
@@ -72,7 +73,10 @@ export class JobBook {
    * finished. A job the tracker refuses (bad DAG, unknown type) finishes at once as failed.
    */
   apply(entry: LogEntry, nowMs: number): { ready: MicroTask[]; finished: FinishedJob[] } {
-    const ready = entry.kind === 'job' ? this.submit(entry.jobKey, entry.job, nowMs) : entry.results.flatMap((result) => this.result(result));
+    const ready =
+      entry.kind === 'job'
+        ? this.submit(entry.jobKey, entry.job, nowMs)
+        : entry.results.flatMap((result) => this.result(result));
     return { ready, finished: this.collectFinished(nowMs) };
   }
 
@@ -83,19 +87,25 @@ export class JobBook {
 
   /** Each running job's own progress per task type. */
   progress(): JobProgress[] {
-    return [...this.jobs.values()].map((booked) => ({ jobKey: booked.jobKey, taskTypes: [...booked.byType].map(([taskType, counts]) => ({ taskType, ...counts })) }));
+    return [...this.jobs.values()].map((booked) => ({
+      jobKey: booked.jobKey,
+      taskTypes: [...booked.byType].map(([taskType, counts]) => ({ taskType, ...counts })),
+    }));
   }
 
   /** Micro-tasks of running jobs not done yet, per type: the accepted work admission weighs (blocked ones included). */
   outstandingByType(): Map<string, number> {
     const outstanding = new Map<string, number>();
     for (const { byType } of this.jobs.values()) {
-      for (const [taskType, { done, total }] of byType) outstanding.set(taskType, (outstanding.get(taskType) ?? 0) + total - done);
+      for (const [taskType, { done, total }] of byType)
+        outstanding.set(taskType, (outstanding.get(taskType) ?? 0) + total - done);
     }
     return outstanding;
   }
 
-  /** Micro-tasks handed to the broker and not yet reported: after a replay, these are enqueued again (idempotent by id). */
+  /**
+   * Micro-tasks handed to the broker and not yet reported: after a replay, these are enqueued again (idempotent by id).
+   */
   outstanding(): MicroTask[] {
     const tasks: MicroTask[] = [];
     for (const { record } of this.jobs.values()) {
@@ -114,10 +124,22 @@ export class JobBook {
     const job = this.tracker.jobs.get(task.jobId)!;
     if (task.status === 'ready') this.tracker.start(task.id);
     this.jobs.get(task.jobId)?.handed.set(task.id, task.taskType);
-    const payload: TaskPayload = { mode: task.mode, input: task.input, depth: task.depth, deps: this.tracker.depOutputs(task), label: task.label };
+    const payload: TaskPayload = {
+      mode: task.mode,
+      input: task.input,
+      depth: task.depth,
+      deps: this.tracker.depOutputs(task),
+      label: task.label,
+    };
     return {
-      id: task.id, taskType: task.taskType, priority: job.priority, attempt: 1, maxAttempts: this.maxAttempts, payload,
-      owner: job.owner, costMs: this.stats.get(task.taskType)?.recentDurationMs ?? 0,
+      id: task.id,
+      taskType: task.taskType,
+      priority: job.priority,
+      attempt: 1,
+      maxAttempts: this.maxAttempts,
+      payload,
+      owner: job.owner,
+      costMs: this.stats.get(task.taskType)?.recentDurationMs ?? 0,
     };
   }
 
@@ -129,10 +151,29 @@ export class JobBook {
       submitted = this.tracker.submit(parseJob(raw));
     } catch (error) {
       // Refused before it ran (bad DAG, unknown type): it ends at once, with the reason.
-      this.refused.push({ jobKey, outcome: { status: 'failed', error: error instanceof Error ? error.message : String(error), wallMs: 0, microTasks: 0, duplicateResults: 0 } });
+      this.refused.push({
+        jobKey,
+        outcome: {
+          status: 'failed',
+          error: error instanceof Error ? error.message : String(error),
+          wallMs: 0,
+          microTasks: 0,
+          duplicateResults: 0,
+        },
+      });
       return [];
     }
-    const booked: BookedJob = { jobKey, record: submitted.job, submittedAtMs: nowMs, microTasks: 0, duplicateResults: 0, byType: new Map(), countedBlock: 0, countedInBlock: 0, handed: new Map() };
+    const booked: BookedJob = {
+      jobKey,
+      record: submitted.job,
+      submittedAtMs: nowMs,
+      microTasks: 0,
+      duplicateResults: 0,
+      byType: new Map(),
+      countedBlock: 0,
+      countedInBlock: 0,
+      handed: new Map(),
+    };
     this.jobs.set(submitted.job.id, booked);
     this.countCreated(booked);
     return submitted.ready;
@@ -155,7 +196,10 @@ export class JobBook {
     }
     this.stats.get(task.taskType)?.completed(result.durationUs / 1000);
     if (result.status === 'ok' || result.status === 'split') {
-      const ready = result.status === 'ok' ? this.tracker.completed(task.id, result.value) : this.tracker.split(task.id, result.value);
+      const ready =
+        result.status === 'ok'
+          ? this.tracker.completed(task.id, result.value)
+          : this.tracker.split(task.id, result.value);
       if (booked) {
         this.countCreated(booked); // a split's children are new ids
         // A join reuses its split parent's id: one more micro-task of that type, with no new id.
@@ -193,8 +237,11 @@ export class JobBook {
       finished.push({
         jobKey: booked.jobKey,
         outcome: {
-          status: record.status, ...(record.status === 'done' ? { output: record.output } : { error: record.error?.message ?? 'failed' }),
-          wallMs: nowMs - booked.submittedAtMs, microTasks: booked.microTasks, duplicateResults: booked.duplicateResults,
+          status: record.status,
+          ...(record.status === 'done' ? { output: record.output } : { error: record.error?.message ?? 'failed' }),
+          wallMs: nowMs - booked.submittedAtMs,
+          microTasks: booked.microTasks,
+          duplicateResults: booked.duplicateResults,
         },
         cancel: [...booked.handed].map(([id, taskType]) => ({ id, taskType })),
       });

@@ -17,7 +17,11 @@ return forgotten`;
  * micro-task. A heartbeat or advertisement that does not parse is reported and the node left out:
  * a broken agent gets no work rather than breaking the director.
  */
-export async function readLiveNodes(redis: Redis, k: ReturnType<typeof keys>, warn: (message: string) => void): Promise<Map<string, LiveNode>> {
+export async function readLiveNodes(
+  redis: Redis,
+  k: ReturnType<typeof keys>,
+  warn: (message: string) => void,
+): Promise<Map<string, LiveNode>> {
   const ids = (await redis.smembers(k.nodes)).sort();
   const nodes = new Map<string, LiveNode>();
   if (ids.length === 0) return nodes;

@@ -57,13 +57,26 @@ export const keys = (prefix: string) => ({
 export type ClusterKeys = ReturnType<typeof keys>;
 
 /** The log's start after a trim: replay from `minId` with the tracker's counters set to these. */
-export const logBaseSchema = z.object({ minId: z.string().regex(/^\d+-\d+$/), nextJobId: z.number().int().min(1), nextTaskId: z.number().int().min(1) });
+export const logBaseSchema = z.object({
+  minId: z.string().regex(/^\d+-\d+$/),
+  nextJobId: z.number().int().min(1),
+  nextTaskId: z.number().int().min(1),
+});
 export type LogBase = z.infer<typeof logBaseSchema>;
 
-export const nodeStateRecordSchema = z.object({ state: z.enum(['alive', 'suspect', 'draining', 'dead']), sinceMs: z.number(), reason: z.string() });
+export const nodeStateRecordSchema = z.object({
+  state: z.enum(['alive', 'suspect', 'draining', 'dead']),
+  sinceMs: z.number(),
+  reason: z.string(),
+});
 export type NodeStateRecord = z.infer<typeof nodeStateRecordSchema>;
 
-export const placementDecisionSchema = z.object({ atMs: z.number(), taskType: z.string(), claim: z.string().optional(), reasons: z.array(z.string()) });
+export const placementDecisionSchema = z.object({
+  atMs: z.number(),
+  taskType: z.string(),
+  claim: z.string().optional(),
+  reasons: z.array(z.string()),
+});
 export type PlacementDecisionRecord = z.infer<typeof placementDecisionSchema>;
 
 /** A micro-task as it travels in the queue: everything the agent needs to build the wire task. */
@@ -114,7 +127,9 @@ export const heartbeatSchema = z.object({
   swarmlets: z.array(swarmletStatusSchema),
   completed: z.number().int().min(0),
   failed: z.number().int().min(0),
-  /** The agent's last measured round trip to Redis (the path every micro-task travels): the director's latency probe. */
+  /**
+   * The agent's last measured round trip to Redis (the path every micro-task travels): the director's latency probe.
+   */
   rttMs: z.number().min(0).optional(),
 });
 export type Heartbeat = z.infer<typeof heartbeatSchema>;
@@ -133,7 +148,9 @@ export const moduleRecordSchema = z.object({
   hash: z.string(),
   code: z.string(),
   hintDurationMs: z.number().optional(),
-  /** The type's declared needs per swarmlet (`resources.cpu`, `resources.memoryMb`): its claim on a node until measured. */
+  /**
+   * The type's declared needs per swarmlet (`resources.cpu`, `resources.memoryMb`): its claim on a node until measured.
+   */
   hintCpu: z.number().positive().optional(),
   hintMemoryMb: z.number().positive().optional(),
   /** The type joins its split children's outputs (the director schedules a join micro-task). */
@@ -179,7 +196,12 @@ export type ClusterProgress = z.infer<typeof progressSchema>;
 export const jobKeySchema = z.string().regex(/^[\w.:-]{1,128}$/, 'use 1 to 128 letters, digits, or . _ : -');
 
 /** JSON in a Redis value, checked: a bad value names the key instead of throwing somewhere deep. */
-export function parseStored<T>(schema: z.ZodType<T>, raw: string | null, key: string, fast?: (value: unknown) => value is T): T | undefined {
+export function parseStored<T>(
+  schema: z.ZodType<T>,
+  raw: string | null,
+  key: string,
+  fast?: (value: unknown) => value is T,
+): T | undefined {
   if (raw === null) return undefined;
   let value: unknown;
   try {
@@ -189,6 +211,7 @@ export function parseStored<T>(schema: z.ZodType<T>, raw: string | null, key: st
   }
   if (fast?.(value)) return value;
   const parsed = schema.safeParse(value);
-  if (!parsed.success) throw new Error(`${key}: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`);
+  if (!parsed.success)
+    throw new Error(`${key}: ${parsed.error.issues[0]?.path.join('.')}: ${parsed.error.issues[0]?.message}`);
   return parsed.data;
 }

@@ -72,19 +72,36 @@ export class JobTracker {
 
   /** Validates and creates a job's micro-tasks; throws InputError before creating anything. */
   submit(job: Job): { job: JobRecord; ready: MicroTask[] } {
-    const nodes: (DagNode & { input?: unknown })[] = 'tasks' in job ? job.tasks : [{ id: 'root', type: job.type, input: job.input, deps: [] }];
+    const nodes: (DagNode & { input?: unknown })[] =
+      'tasks' in job ? job.tasks : [{ id: 'root', type: job.type, input: job.input, deps: [] }];
     const field = 'tasks' in job ? 'job.tasks' : 'job';
     const index = 'tasks' in job ? checkDag(nodes, this.knownTypes, field).index : undefined;
     if (!('tasks' in job) && !this.knownTypes.has(job.type)) {
       const known = [...this.knownTypes].sort().join(', ') || '(none)';
-      throw new InputError('job.type', `unknown task type "${job.type}"`, `use one of: ${known}, or register the task module`);
+      throw new InputError(
+        'job.type',
+        `unknown task type "${job.type}"`,
+        `use one of: ${known}, or register the task module`,
+      );
     }
     nodes.forEach((node, i) => this.checkPayload(node.input, 'tasks' in job ? `job.tasks[${i}].input` : 'job.input'));
     const record: JobRecord = {
-      id: this.nextJobId++, priority: PRIORITIES[job.priority], owner: job.owner, deadlineAtMs: undefined, status: 'running',
-      output: undefined, error: undefined, created: 0, done: 0, resultIds: [], pendingResults: 0, idBlocks: [], single: !('tasks' in job),
+      id: this.nextJobId++,
+      priority: PRIORITIES[job.priority],
+      owner: job.owner,
+      deadlineAtMs: undefined,
+      status: 'running',
+      output: undefined,
+      error: undefined,
+      created: 0,
+      done: 0,
+      resultIds: [],
+      pendingResults: 0,
+      idBlocks: [],
+      single: !('tasks' in job),
     };
-    const created = this.createTasks(record, nodes, index, 0, -1, ''); // may throw (too many micro-tasks): register the job after
+    // may throw (too many micro-tasks): register the job after
+    const created = this.createTasks(record, nodes, index, 0, -1, '');
     this.jobs.set(record.id, record);
     for (const task of created) {
       if (task.dependents !== undefined) continue;
@@ -199,14 +216,42 @@ export class JobTracker {
   /** Set by the orchestrator from the task registry. */
   hasJoin: (taskType: string) => boolean = () => false;
 
-  private splitNodes(task: MicroTask, children: unknown): { nodes: (DagNode & { input: unknown })[]; index: Map<string, number> } {
+  private splitNodes(
+    task: MicroTask,
+    children: unknown,
+  ): { nodes: (DagNode & { input: unknown })[]; index: Map<string, number> } {
     const field = `split of ${task.taskType} (micro-task ${task.label})`;
-    if (!Array.isArray(children)) throw new InputError(field, 'split must return an array of { input, type?, id?, deps? }', 'return an array, or undefined to run the task instead');
-    if (task.depth + 1 > this.limits.maxSplitDepth) throw new InputError(field, `split depth ${task.depth + 1} exceeds the limit of ${this.limits.maxSplitDepth}`, 'stop splitting below a size threshold, or raise maxSplitDepth');
-    if (children.length > this.limits.maxChildrenPerSplit) throw new InputError(field, `${children.length} children exceed the limit of ${this.limits.maxChildrenPerSplit}`, 'split into fewer, larger children');
+    if (!Array.isArray(children))
+      throw new InputError(
+        field,
+        'split must return an array of { input, type?, id?, deps? }',
+        'return an array, or undefined to run the task instead',
+      );
+    if (task.depth + 1 > this.limits.maxSplitDepth)
+      throw new InputError(
+        field,
+        `split depth ${task.depth + 1} exceeds the limit of ${this.limits.maxSplitDepth}`,
+        'stop splitting below a size threshold, or raise maxSplitDepth',
+      );
+    if (children.length > this.limits.maxChildrenPerSplit)
+      throw new InputError(
+        field,
+        `${children.length} children exceed the limit of ${this.limits.maxChildrenPerSplit}`,
+        'split into fewer, larger children',
+      );
     const nodes = (children as SplitChild[]).map((child, i) => {
-      if (typeof child !== 'object' || child === null || !('input' in child)) throw new InputError(`${field}[${i}]`, 'a child must be an object with an input', 'return { input } (and optionally type, id, deps)');
-      return { id: child.id ?? String(i), type: child.type ?? task.taskType, input: child.input, deps: child.deps ?? [] };
+      if (typeof child !== 'object' || child === null || !('input' in child))
+        throw new InputError(
+          `${field}[${i}]`,
+          'a child must be an object with an input',
+          'return { input } (and optionally type, id, deps)',
+        );
+      return {
+        id: child.id ?? String(i),
+        type: child.type ?? task.taskType,
+        input: child.input,
+        deps: child.deps ?? [],
+      };
     });
     const { index } = checkDag(nodes, this.knownTypes, field);
     nodes.forEach((node, i) => this.checkPayload(node.input, `${field}[${i}].input`));
@@ -217,9 +262,20 @@ export class JobTracker {
    * Creates micro-tasks with consecutive ids; `index` (id → position, from checkDag) resolves
    * dependencies, and is only absent for a single root task.
    */
-  private createTasks(job: JobRecord, nodes: readonly (DagNode & { input?: unknown })[], index: Map<string, number> | undefined, depth: number, parent: number, prefix: string): MicroTask[] {
+  private createTasks(
+    job: JobRecord,
+    nodes: readonly (DagNode & { input?: unknown })[],
+    index: Map<string, number> | undefined,
+    depth: number,
+    parent: number,
+    prefix: string,
+  ): MicroTask[] {
     if (job.created + nodes.length > this.limits.maxMicroTasksPerJob) {
-      throw new InputError('job', `more than ${this.limits.maxMicroTasksPerJob} micro-tasks`, 'split into fewer, larger micro-tasks or raise maxMicroTasksPerJob');
+      throw new InputError(
+        'job',
+        `more than ${this.limits.maxMicroTasksPerJob} micro-tasks`,
+        'split into fewer, larger micro-tasks or raise maxMicroTasksPerJob',
+      );
     }
     const firstId = this.nextTaskId;
     this.nextTaskId += nodes.length;
@@ -228,7 +284,17 @@ export class JobTracker {
     for (let i = 0; i < nodes.length; i++) {
       const node = nodes[i]!;
       const deps = node.deps.length === 0 || !index ? NO_DEPS : node.deps.map((dep) => firstId + index.get(dep)!);
-      const task = new MicroTask(firstId + i, job.id, prefix + node.id, node.type, node.input, depth, deps, parent, MODE_RUN);
+      const task = new MicroTask(
+        firstId + i,
+        job.id,
+        prefix + node.id,
+        node.type,
+        node.input,
+        depth,
+        deps,
+        parent,
+        MODE_RUN,
+      );
       created[i] = task;
       const counts = this.countsOf(task.taskType);
       counts.total += 1;
@@ -247,7 +313,11 @@ export class JobTracker {
     if (input === undefined || input === null || (typeof input !== 'object' && typeof input !== 'string')) return;
     const bytes = JSON.stringify(input)?.length ?? 0;
     if (bytes > this.limits.maxPayloadBytes) {
-      throw new InputError(field, `payload of ${bytes} bytes exceeds the limit of ${this.limits.maxPayloadBytes}`, 'pass a file path or a reference instead of the data, or raise maxPayloadBytes');
+      throw new InputError(
+        field,
+        `payload of ${bytes} bytes exceeds the limit of ${this.limits.maxPayloadBytes}`,
+        'pass a file path or a reference instead of the data, or raise maxPayloadBytes',
+      );
     }
   }
 

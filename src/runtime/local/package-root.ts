@@ -10,7 +10,8 @@ export function packageRoot(): string {
   let directory = dirname(fileURLToPath(import.meta.url));
   for (let depth = 0; depth < 8; depth++) {
     const manifest = join(directory, 'package.json');
-    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'swarmlet') return (cached = directory);
+    if (existsSync(manifest) && (JSON.parse(readFileSync(manifest, 'utf8')) as { name?: string }).name === 'swarmlet')
+      return (cached = directory);
     directory = dirname(directory);
   }
   throw new Error('swarmlet: cannot find the package root (package.json named "swarmlet")');

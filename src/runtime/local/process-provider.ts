@@ -24,7 +24,12 @@ interface Child {
 const ENV_STATE_MAX_BYTES = 64 * 1024;
 
 function isResultsMessage(raw: unknown): raw is { t: 'results'; results: unknown[] } {
-  return typeof raw === 'object' && raw !== null && (raw as { t?: unknown }).t === 'results' && Array.isArray((raw as { results?: unknown }).results);
+  return (
+    typeof raw === 'object' &&
+    raw !== null &&
+    (raw as { t?: unknown }).t === 'results' &&
+    Array.isArray((raw as { results?: unknown }).results)
+  );
 }
 
 /** The bundled host (one plain-JS file built by `npm run build`). */
@@ -74,7 +79,12 @@ export class ProcessProvider implements Provider {
     const record = this.children.get(swarmletId);
     if (!record) return;
     record.loadRequestedAtMs.set(taskType, this.clock.nowMs());
-    this.send(record, state === undefined ? { t: 'load', taskType, modulePath, activate } : { t: 'load', taskType, modulePath, activate, state });
+    this.send(
+      record,
+      state === undefined
+        ? { t: 'load', taskType, modulePath, activate }
+        : { t: 'load', taskType, modulePath, activate, state },
+    );
   }
 
   snapshot(swarmletId: string, taskType: string): void {
@@ -115,10 +125,13 @@ export class ProcessProvider implements Provider {
   async stopAll(): Promise<void> {
     const waits = [...this.children.values()]
       .filter((record) => !record.exited)
-      .map((record) => new Promise<void>((resolve) => {
-        record.process.once('exit', () => resolve());
-        record.process.kill('SIGKILL');
-      }));
+      .map(
+        (record) =>
+          new Promise<void>((resolve) => {
+            record.process.once('exit', () => resolve());
+            record.process.kill('SIGKILL');
+          }),
+      );
     await Promise.all(waits);
   }
 
@@ -130,7 +143,8 @@ export class ProcessProvider implements Provider {
   private receive(swarmletId: string, record: Child, raw: unknown): void {
     if (record.killReason !== undefined) return; // condemned: whatever it still sends is not trusted
     if (isResultsMessage(raw)) {
-      // The hot path: the envelope checked by hand, each result by isWireResult (a schema per result costs more than a no-op task).
+      // The hot path: the envelope checked by hand, each result by isWireResult (a schema per result costs more than a
+      // no-op task).
       this.events.results(swarmletId, raw.results.filter(isWireResult), this.clock.nowMs());
       return;
     }
@@ -151,7 +165,14 @@ export class ProcessProvider implements Provider {
         this.events.up(swarmletId, atMs);
         return;
       case 'ready':
-        this.events.ready(swarmletId, message.taskType, atMs, atMs - (record.loadRequestedAtMs.get(message.taskType) ?? atMs), message.activated, message.stateful ?? false);
+        this.events.ready(
+          swarmletId,
+          message.taskType,
+          atMs,
+          atMs - (record.loadRequestedAtMs.get(message.taskType) ?? atMs),
+          message.activated,
+          message.stateful ?? false,
+        );
         return;
       case 'load-failed':
         this.events.loadFailed(swarmletId, message.taskType, atMs, message.message);

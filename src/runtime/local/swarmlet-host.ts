@@ -12,7 +12,15 @@
 import { pathToFileURL } from 'node:url';
 import type { TaskContext, TaskDefinition } from '../../core/task-type.js';
 import type { FromSwarmlet, ToSwarmlet } from './ipc.js';
-import { MODE_JOIN, RESULT_ERROR, RESULT_OK, RESULT_SPLIT, stateProblem, type WireResult, type WireTask } from './wire.js';
+import {
+  MODE_JOIN,
+  RESULT_ERROR,
+  RESULT_OK,
+  RESULT_SPLIT,
+  stateProblem,
+  type WireResult,
+  type WireTask,
+} from './wire.js';
 
 const FLUSH_EVERY_RESULTS = 512;
 const FLUSH_AFTER_MS = 2;
@@ -59,8 +67,10 @@ async function load(taskType: string, modulePath: string, activate: boolean, sta
     if (!definition) {
       const module = (await import(pathToFileURL(modulePath).href)) as { default?: TaskDefinition };
       definition = module.default;
-      if (!definition || typeof definition.run !== 'function') throw new Error('the module has no default export made with defineTask({ name, run })');
-      if (definition.name !== taskType) throw new Error(`the module defines task type "${definition.name}", expected "${taskType}"`);
+      if (!definition || typeof definition.run !== 'function')
+        throw new Error('the module has no default export made with defineTask({ name, run })');
+      if (definition.name !== taskType)
+        throw new Error(`the module defines task type "${definition.name}", expected "${taskType}"`);
       const warmupStart = performance.now();
       await definition.warmup?.();
       warmupMs = performance.now() - warmupStart;
@@ -75,7 +85,14 @@ async function load(taskType: string, modulePath: string, activate: boolean, sta
       current = definition;
       measureUsage = true; // a new type: measure its first micro-task
     }
-    send({ t: 'ready', taskType, activated: activate, loadMs: performance.now() - loadStart - warmupMs, warmupMs, ...(definition.snapshot && { stateful: true }) });
+    send({
+      t: 'ready',
+      taskType,
+      activated: activate,
+      loadMs: performance.now() - loadStart - warmupMs,
+      warmupMs,
+      ...(definition.snapshot && { stateful: true }),
+    });
     if (!monitorStarted) {
       monitorStarted = true;
       void startMonitor();
@@ -97,7 +114,12 @@ async function restore(definition: TaskDefinition, state: unknown): Promise<void
 async function answerSnapshot(taskType: string): Promise<void> {
   flush(); // the results of the micro-tasks before it reach the director first
   const definition = loaded.get(taskType);
-  if (!definition?.snapshot) return send({ t: 'state-failed', taskType, message: `task type ${taskType} ${definition ? 'has no snapshot()' : 'is not loaded in this swarmlet'}` });
+  if (!definition?.snapshot)
+    return send({
+      t: 'state-failed',
+      taskType,
+      message: `task type ${taskType} ${definition ? 'has no snapshot()' : 'is not loaded in this swarmlet'}`,
+    });
   try {
     let state = definition.snapshot();
     if (state instanceof Promise) state = await state;
@@ -136,7 +158,8 @@ async function execute(definition: TaskDefinition, task: WireTask): Promise<Wire
     return withUsage([id, status, value, record(start)], cpuAtStart);
   } catch (error) {
     stats.errors += 1;
-    const failure = error instanceof Error ? { message: error.message, stack: error.stack } : { message: String(error) };
+    const failure =
+      error instanceof Error ? { message: error.message, stack: error.stack } : { message: String(error) };
     return withUsage([id, RESULT_ERROR, failure, record(start)], cpuAtStart);
   }
 }
@@ -248,6 +271,10 @@ send({ t: 'hello', pid: process.pid });
 // when that is small; otherwise the director sends a `load` message once it hears `hello`.
 const initial = process.env.SWARMLET_LOAD;
 if (initial) {
-  const { taskType, modulePath, state } = JSON.parse(initial) as { taskType: string; modulePath: string; state?: unknown };
+  const { taskType, modulePath, state } = JSON.parse(initial) as {
+    taskType: string;
+    modulePath: string;
+    state?: unknown;
+  };
   void load(taskType, modulePath, true, state);
 }

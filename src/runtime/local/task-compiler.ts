@@ -30,20 +30,40 @@ export interface TaskTypeInfo {
 export async function compileTaskModule(sourcePath: string, cacheDir: string): Promise<TaskTypeInfo> {
   const modulePath = await compileModule(sourcePath, cacheDir);
   const definition = await importDefinition(sourcePath, modulePath);
-  return { name: definition.name, sourcePath: resolve(sourcePath), modulePath, hasJoin: typeof definition.join === 'function', hintDurationMs: definition.resources?.durationMs, hintCpu: definition.resources?.cpu, hintMemoryMb: definition.resources?.memoryMb, sizeOf: definition.size?.bind(definition) };
+  return {
+    name: definition.name,
+    sourcePath: resolve(sourcePath),
+    modulePath,
+    hasJoin: typeof definition.join === 'function',
+    hintDurationMs: definition.resources?.durationMs,
+    hintCpu: definition.resources?.cpu,
+    hintMemoryMb: definition.resources?.memoryMb,
+    sizeOf: definition.size?.bind(definition),
+  };
 }
 
 /** Bundles a TypeScript or JavaScript module into one cached ESM file; returns its path. */
 export async function compileModule(sourcePath: string, cacheDir: string): Promise<string> {
   const absolute = resolve(sourcePath);
-  if (!existsSync(absolute)) throw new TaskModuleError(sourcePath, 'file not found. Fix: check the path (relative paths resolve from the current directory)');
+  if (!existsSync(absolute))
+    throw new TaskModuleError(
+      sourcePath,
+      'file not found. Fix: check the path (relative paths resolve from the current directory)',
+    );
   let code: string;
   try {
     const result = await build({
-      entryPoints: [absolute], bundle: true, platform: 'node', target: 'node20', format: 'esm',
-      write: false, logLevel: 'silent', treeShaking: true,
+      entryPoints: [absolute],
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'esm',
+      write: false,
+      logLevel: 'silent',
+      treeShaking: true,
       // Node built-ins and npm packages stay imports; the module's own files and `swarmlet` are bundled.
-      packages: 'external', plugins: [bundleSwarmlet()],
+      packages: 'external',
+      plugins: [bundleSwarmlet()],
     });
     code = result.outputFiles[0]!.text;
   } catch (error) {
@@ -65,12 +85,17 @@ async function importDefinition(sourcePath: string, modulePath: string): Promise
   }
   const definition = module.default;
   if (!definition || typeof definition.name !== 'string' || typeof definition.run !== 'function') {
-    throw new TaskModuleError(sourcePath, 'it has no default export made with defineTask({ name, run }). Fix: `export default defineTask({ name: "my-task", run(input) { ... } })`');
+    throw new TaskModuleError(
+      sourcePath,
+      'it has no default export made with defineTask({ name, run }). Fix: `export default defineTask({ name: "my-task", run(input) { ... } })`',
+    );
   }
   return definition;
 }
 
-/** `import { defineTask } from 'swarmlet'` inside a task or job module resolves to our small authoring entry, bundled. */
+/**
+ * `import { defineTask } from 'swarmlet'` inside a task or job module resolves to our small authoring entry, bundled.
+ */
 export function bundleSwarmlet() {
   return {
     name: 'swarmlet-self',

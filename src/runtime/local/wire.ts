@@ -52,8 +52,10 @@ export function stateProblem(state: unknown, maxBytes = MAX_STATE_BYTES): string
     const reason = (error instanceof Error ? error.message : String(error)).split('\n')[0];
     return `snapshot() returned data that is not JSON-serializable (${reason}). Fix: return plain objects, arrays, strings, numbers, booleans or null`;
   }
-  if (json === undefined) return `snapshot() returned ${typeof state === 'function' ? 'a function' : String(state)}. Fix: return the state as JSON data (an object, or null for none)`;
+  if (json === undefined)
+    return `snapshot() returned ${typeof state === 'function' ? 'a function' : String(state)}. Fix: return the state as JSON data (an object, or null for none)`;
   const bytes = Buffer.byteLength(json);
-  if (bytes > maxBytes) return `snapshot() returned ${bytes} bytes of JSON, over the limit of ${maxBytes}. Fix: keep the state small (counters, cursors, a bounded cache) and big data in a file or a database`;
+  if (bytes > maxBytes)
+    return `snapshot() returned ${bytes} bytes of JSON, over the limit of ${maxBytes}. Fix: keep the state small (counters, cursors, a bounded cache) and big data in a file or a database`;
   return undefined;
 }

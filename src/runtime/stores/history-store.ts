@@ -29,10 +29,19 @@ export class MemoryHistoryStore implements HistoryStore {
 
 const historySchema = z.object({
   version: z.literal(1),
-  jobs: z.record(z.string(), z.object({
-    runs: z.number().int().min(1),
-    types: z.array(z.object({ taskType: z.string(), firstDemandOffsetMs: z.number().min(0), peakSwarmlets: z.number().int().min(0) })),
-  })),
+  jobs: z.record(
+    z.string(),
+    z.object({
+      runs: z.number().int().min(1),
+      types: z.array(
+        z.object({
+          taskType: z.string(),
+          firstDemandOffsetMs: z.number().min(0),
+          peakSwarmlets: z.number().int().min(0),
+        }),
+      ),
+    }),
+  ),
 });
 
 /**

@@ -58,7 +58,10 @@ export class AdmissionControl {
 
   constructor(readonly options: AdmissionOptions = ADMISSION_DEFAULTS) {
     const limitMs = options.noDeadlineWaitLimitMs;
-    if (!(limitMs >= 0)) throw new RangeError(`admission noDeadlineWaitLimitMs = ${limitMs}: use a wait ≥ 0 ms (Infinity: never refuse work without a deadline)`);
+    if (!(limitMs >= 0))
+      throw new RangeError(
+        `admission noDeadlineWaitLimitMs = ${limitMs}: use a wait ≥ 0 ms (Infinity: never refuse work without a deadline)`,
+      );
   }
 
   /** Admit or refuse `request` arriving at `nowMs`; changes nothing (call `add` once it is queued). */
@@ -72,20 +75,35 @@ export class AdmissionControl {
     const who = `${request.priorityClass} request ${request.id}`;
     const because = `predicted wait ${seconds(waitMs)} (${seconds(aheadMs)} of work ahead ÷ ${servers} server${servers === 1 ? '' : 's'})`;
     if (request.deadlineAtMs !== undefined && nowMs + waitMs + request.costMs > request.deadlineAtMs) {
-      return refuse('deadline-unreachable', `${who} refused: ${because} + its cost ${seconds(request.costMs)} ends after its deadline in ${seconds(request.deadlineAtMs - nowMs)}`);
+      return refuse(
+        'deadline-unreachable',
+        `${who} refused: ${because} + its cost ${seconds(request.costMs)} ends after its deadline in ${seconds(request.deadlineAtMs - nowMs)}`,
+      );
     }
     if (request.deadlineAtMs === undefined && waitMs > this.options.noDeadlineWaitLimitMs) {
-      return refuse('wait-over-limit', `${who} refused: ${because} exceeds the limit of ${seconds(this.options.noDeadlineWaitLimitMs)} for work without a deadline`);
+      return refuse(
+        'wait-over-limit',
+        `${who} refused: ${because} exceeds the limit of ${seconds(this.options.noDeadlineWaitLimitMs)} for work without a deadline`,
+      );
     }
     const victim = this.firstPushedLate(index, nowMs, aheadMs + request.costMs, servers, request.costMs / servers);
     if (victim === undefined) return ACCEPTED;
-    return refuse('would-make-admitted-late', `${who} refused: ${because}; served before admitted ${victim.priorityClass} request ${victim.id}, it would push that one past its deadline`);
+    return refuse(
+      'would-make-admitted-late',
+      `${who} refused: ${because}; served before admitted ${victim.priorityClass} request ${victim.id}, it would push that one past its deadline`,
+    );
   }
 
   /** `request` was queued: it now waits ahead of later-due newcomers. */
   add(request: SlaRequest, nowMs: number): void {
     if (this.options.exempt.includes(request.priorityClass)) return;
-    const admitted = { id: request.id, priorityClass: request.priorityClass, dueMs: this.dueMs(request, nowMs), costMs: request.costMs, deadlineAtMs: request.deadlineAtMs };
+    const admitted = {
+      id: request.id,
+      priorityClass: request.priorityClass,
+      dueMs: this.dueMs(request, nowMs),
+      costMs: request.costMs,
+      deadlineAtMs: request.deadlineAtMs,
+    };
     this.queued.splice(this.indexOf(admitted.dueMs, admitted.id), 0, admitted);
     this.byId.set(admitted.id, admitted);
   }
@@ -107,11 +125,22 @@ export class AdmissionControl {
    * late with it (it starts `delayMs` later). Late ones already do not veto: they would block
    * every newcomer without being helped by it.
    */
-  private firstPushedLate(index: number, nowMs: number, aheadMs: number, servers: number, delayMs: number): Admitted | undefined {
+  private firstPushedLate(
+    index: number,
+    nowMs: number,
+    aheadMs: number,
+    servers: number,
+    delayMs: number,
+  ): Admitted | undefined {
     for (let k = index; k < this.queued.length; k++) {
       const admitted = this.queued[k]!;
       const finishMs = nowMs + aheadMs / servers + admitted.costMs; // with the newcomer ahead
-      if (admitted.deadlineAtMs !== undefined && finishMs > admitted.deadlineAtMs && finishMs - delayMs <= admitted.deadlineAtMs) return admitted;
+      if (
+        admitted.deadlineAtMs !== undefined &&
+        finishMs > admitted.deadlineAtMs &&
+        finishMs - delayMs <= admitted.deadlineAtMs
+      )
+        return admitted;
       aheadMs += admitted.costMs;
     }
     return undefined;

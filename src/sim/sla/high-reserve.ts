@@ -55,7 +55,10 @@ export class HighReserve {
 
   /** Forecast servers busy with high work at `nowMs` (no arrival yet: 0). */
   busyServersAt(nowMs: number): number {
-    return Math.max(decayed(this.fast, nowMs, this.options.fastWindowMs), decayed(this.slow, nowMs, this.options.slowWindowMs));
+    return Math.max(
+      decayed(this.fast, nowMs, this.options.fastWindowMs),
+      decayed(this.slow, nowMs, this.options.slowWindowMs),
+    );
   }
 
   /**
@@ -88,5 +91,6 @@ function checkOptions(options: HighReserveOptions): void {
   if (!(options.fastWindowMs > 0)) bad('fastWindowMs', options.fastWindowMs, 'use a window > 0 ms');
   if (!(options.slowWindowMs > 0)) bad('slowWindowMs', options.slowWindowMs, 'use a window > 0 ms');
   if (!(options.headroom >= 1)) bad('headroom', options.headroom, 'use a factor ≥ 1 (1 = exactly the forecast)');
-  if (!Number.isSafeInteger(options.minServers) || options.minServers < 0) bad('minServers', options.minServers, 'use a whole number ≥ 0');
+  if (!Number.isSafeInteger(options.minServers) || options.minServers < 0)
+    bad('minServers', options.minServers, 'use a whole number ≥ 0');
 }

@@ -14,7 +14,10 @@ export interface LlmWorkloadOptions {
   readonly deadlineSlackMs: Readonly<Partial<Record<PriorityClass, number>>>;
   /** Extra time allowed in proportion to the request's own cost (long requests may wait longer). */
   readonly deadlineStretch: number;
-  /** Cost model from token counts: prefill per context token, decode per generated token (before scaling to the overload). */
+  /**
+   * Cost model from token counts: prefill per context token, decode per generated token (before scaling to the
+   * overload).
+   */
   readonly prefillMsPerToken: number;
   readonly decodeMsPerToken: number;
   readonly owners: number;
@@ -41,7 +44,8 @@ export function llmWorkload(trace: LlmRequests, options: LlmWorkloadOptions): Sl
   const rawCost = new Float64Array(count);
   let totalMs = 0;
   for (let i = 0; i < count; i++) {
-    rawCost[i] = trace.contextTokens[i]! * options.prefillMsPerToken + trace.generatedTokens[i]! * options.decodeMsPerToken;
+    rawCost[i] =
+      trace.contextTokens[i]! * options.prefillMsPerToken + trace.generatedTokens[i]! * options.decodeMsPerToken;
     totalMs += rawCost[i]!;
   }
   const spanMs = Math.max(1, trace.arrivalsMs[count - 1]! - trace.arrivalsMs[0]!);
@@ -53,7 +57,11 @@ export function llmWorkload(trace: LlmRequests, options: LlmWorkloadOptions): Sl
     const arrivalMs = trace.arrivalsMs[i]!;
     const slackMs = options.deadlineSlackMs[priorityClass];
     requests.push({
-      id: i, owner: `owner-${Math.floor(rng.next() * options.owners)}`, arrivalMs, costMs, priorityClass,
+      id: i,
+      owner: `owner-${Math.floor(rng.next() * options.owners)}`,
+      arrivalMs,
+      costMs,
+      priorityClass,
       deadlineAtMs: slackMs === undefined ? undefined : arrivalMs + costMs * (1 + options.deadlineStretch) + slackMs,
     });
   }

@@ -39,7 +39,11 @@ export const SLA_SCHEDULER_DEFAULTS: SlaSchedulerOptions = {
   // its admission wait limit has passed, so the queue serves it in the order admission predicts:
   // after fresher normal work, yet within the limit — bounded waits, no starvation.
   // High work in pure deadline order (no per-owner shares inside it): see `fairShareClasses`.
-  queue: { agingBelowHigh: true, noDeadlineSlackMs: ADMISSION_DEFAULTS.noDeadlineWaitLimitMs, fairShareClasses: ['normal', 'low'] },
+  queue: {
+    agingBelowHigh: true,
+    noDeadlineSlackMs: ADMISSION_DEFAULTS.noDeadlineWaitLimitMs,
+    fairShareClasses: ['normal', 'low'],
+  },
   reserve: HIGH_RESERVE_DEFAULTS,
   lendWithinMs: 10_000,
   admission: ADMISSION_DEFAULTS,
@@ -55,7 +59,10 @@ export const SLA_SCHEDULER_DEFAULTS: SlaSchedulerOptions = {
  * has no "next that fits"); high work is never held back.
  */
 export function slaScheduler(options: SlaSchedulerOptions = SLA_SCHEDULER_DEFAULTS): Scheduler {
-  if (!(options.lendWithinMs >= 0)) throw new RangeError(`sla scheduler lendWithinMs = ${options.lendWithinMs}: use a time ≥ 0 ms (0: reserved servers never run lower work)`);
+  if (!(options.lendWithinMs >= 0))
+    throw new RangeError(
+      `sla scheduler lendWithinMs = ${options.lendWithinMs}: use a time ≥ 0 ms (0: reserved servers never run lower work)`,
+    );
   const queue = new SlaQueue(options.queue);
   const waiting = new Map<number, SlaRequest>();
   const reserve = reserveOf(options.reserve);
@@ -116,8 +123,16 @@ interface Reserve {
 function reserveOf(options: SlaSchedulerOptions['reserve']): Reserve {
   if ('fixedServers' in options) {
     const { fixedServers } = options;
-    return { label: `reserve ${fixedServers}`, observe: () => undefined, serversAt: (_nowMs, total) => Math.min(fixedServers, total - 1) };
+    return {
+      label: `reserve ${fixedServers}`,
+      observe: () => undefined,
+      serversAt: (_nowMs, total) => Math.min(fixedServers, total - 1),
+    };
   }
   const forecast = new HighReserve(options);
-  return { label: 'forecast reserve', observe: (at, cost) => forecast.observe(at, cost), serversAt: (at, total) => forecast.serversAt(at, total) };
+  return {
+    label: 'forecast reserve',
+    observe: (at, cost) => forecast.observe(at, cost),
+    serversAt: (at, total) => forecast.serversAt(at, total),
+  };
 }

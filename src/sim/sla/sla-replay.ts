@@ -15,7 +15,8 @@ export interface SlaRequest {
 }
 
 /** A scheduler's answer at arrival: queued, or refused with a reason code and a message. */
-export type Admission = { readonly accepted: true } | { readonly accepted: false; readonly reason: string; readonly message: string };
+export type Admission =
+  { readonly accepted: true } | { readonly accepted: false; readonly reason: string; readonly message: string };
 
 /** The servers as a scheduler sees them when it decides. */
 export interface ServerView {
@@ -71,7 +72,8 @@ export function replaySla(requests: readonly SlaRequest[], servers: number, sche
   const running: (PriorityClass | undefined)[] = new Array<PriorityClass | undefined>(servers).fill(undefined);
   const view = (): ServerView => {
     const busy: { priorityClass: PriorityClass; untilMs: number }[] = [];
-    for (let s = 0; s < servers; s++) if (running[s] !== undefined) busy.push({ priorityClass: running[s]!, untilMs: busyUntil[s]! });
+    for (let s = 0; s < servers; s++)
+      if (running[s] !== undefined) busy.push({ priorityClass: running[s]!, untilMs: busyUntil[s]! });
     return { total: servers, running: busy };
   };
   const tally = new Tally();
@@ -83,7 +85,10 @@ export function replaySla(requests: readonly SlaRequest[], servers: number, sche
     if (arrivalMs === Number.POSITIVE_INFINITY && finishMs === Number.POSITIVE_INFINITY) break;
     if (arrivalMs <= finishMs) {
       const request = requests[next++]!;
-      assert(next === 1 || request.arrivalMs >= requests[next - 2]!.arrivalMs, `requests must come in arrival order (request ${request.id})`);
+      assert(
+        next === 1 || request.arrivalMs >= requests[next - 2]!.arrivalMs,
+        `requests must come in arrival order (request ${request.id})`,
+      );
       tally.arrived(request, scheduler.push(request, arrivalMs, view()));
     } else {
       busyUntil[server] = IDLE;
@@ -129,7 +134,10 @@ interface ClassCount {
 
 class Tally {
   private readonly counts = new Map<PriorityClass, ClassCount>(
-    PRIORITY_CLASSES.map((c) => [c, { requests: 0, completed: 0, rejected: 0, misses: 0, waits: [], rejections: new Map() }]),
+    PRIORITY_CLASSES.map((c) => [
+      c,
+      { requests: 0, completed: 0, rejected: 0, misses: 0, waits: [], rejections: new Map() },
+    ]),
   );
 
   arrived(request: SlaRequest, admission: Admission): void {
@@ -152,13 +160,22 @@ class Tally {
   outcome(priorityClass: PriorityClass): ClassOutcome {
     const count = this.counts.get(priorityClass)!;
     const { requests, completed, rejected, misses } = count;
-    assert.equal(completed + rejected, requests, `${priorityClass}: ${requests} requests, ${completed} completed + ${rejected} rejected: the scheduler lost accepted work`);
+    assert.equal(
+      completed + rejected,
+      requests,
+      `${priorityClass}: ${requests} requests, ${completed} completed + ${rejected} rejected: the scheduler lost accepted work`,
+    );
     const waits = count.waits.sort((a, b) => a - b);
     return {
-      priorityClass, requests, completed, rejected, deadlineMisses: misses,
+      priorityClass,
+      requests,
+      completed,
+      rejected,
+      deadlineMisses: misses,
       rejections: [...count.rejections].map(([reason, r]) => ({ reason, ...r })),
       missPercent: completed > 0 ? (100 * misses) / completed : 0,
-      waitMsP50: percentile(waits, 50), waitMsP99: percentile(waits, 99),
+      waitMsP50: percentile(waits, 50),
+      waitMsP99: percentile(waits, 99),
     };
   }
 }

@@ -12,11 +12,17 @@ export interface SlaRun {
 
 /** The same requests under both schedulers, in one run, so they compare like for like. */
 export function compareSchedulers(
-  trace: LlmRequests, seed: number,
-  workload: Omit<LlmWorkloadOptions, 'seed'> = LLM_WORKLOAD_DEFAULTS, sla: SlaSchedulerOptions = SLA_SCHEDULER_DEFAULTS,
+  trace: LlmRequests,
+  seed: number,
+  workload: Omit<LlmWorkloadOptions, 'seed'> = LLM_WORKLOAD_DEFAULTS,
+  sla: SlaSchedulerOptions = SLA_SCHEDULER_DEFAULTS,
 ): SlaRun {
   const requests = llmWorkload(trace, { ...workload, seed });
-  return { seed, fifo: replaySla(requests, workload.servers, fifoScheduler()), sla: replaySla(requests, workload.servers, slaScheduler(sla)) };
+  return {
+    seed,
+    fifo: replaySla(requests, workload.servers, fifoScheduler()),
+    sla: replaySla(requests, workload.servers, slaScheduler(sla)),
+  };
 }
 
 /** Markdown table: per seed, scheduler and class — completed, rejected at arrival, misses, waits. */
@@ -30,7 +36,9 @@ export function slaTable(runs: readonly SlaRun[]): string {
       for (const c of outcome.classes) {
         const misses = c.priorityClass === 'low' ? 'no deadline' : `${c.missPercent.toFixed(2)}% (${c.deadlineMisses})`;
         const rejected = `${c.rejected} (${percentOf(c.rejected, c.requests)})`;
-        lines.push(`| ${run.seed} | ${outcome.scheduler} | ${c.priorityClass} | ${c.requests} | ${c.completed} | ${rejected} | ${misses} | ${seconds(c.waitMsP50)} | ${seconds(c.waitMsP99)} |`);
+        lines.push(
+          `| ${run.seed} | ${outcome.scheduler} | ${c.priorityClass} | ${c.requests} | ${c.completed} | ${rejected} | ${misses} | ${seconds(c.waitMsP50)} | ${seconds(c.waitMsP99)} |`,
+        );
       }
     }
   }
@@ -43,7 +51,9 @@ export function rejectionReasons(run: SlaRun): string {
   for (const c of run.sla.classes) {
     for (const r of c.rejections) lines.push(`- ${c.priorityClass} · ${r.reason} × ${r.count}, e.g. ${r.example}`);
   }
-  return lines.length === 0 ? `nothing rejected (seed ${run.seed})` : [`rejected at arrival by ${run.sla.scheduler}, seed ${run.seed}:`, ...lines].join('\n');
+  return lines.length === 0
+    ? `nothing rejected (seed ${run.seed})`
+    : [`rejected at arrival by ${run.sla.scheduler}, seed ${run.seed}:`, ...lines].join('\n');
 }
 
 function percentOf(part: number, whole: number): string {

@@ -87,7 +87,8 @@ export async function loadAzureFunctions(dir: string, options: AzureFunctionsOpt
   const counts = new Uint32Array(headers.minutes);
   const tally = { counted: 0, invocations: 0, idle: 0, mismatches: 0 };
   for (let index = 0; index < rows; index++) {
-    const appSeed = Math.floor(master.next() * 0x100000000); // drawn for every row: app k's randomness never depends on other rows
+    // drawn for every row: app k's randomness never depends on other rows
+    const appSeed = Math.floor(master.next() * 0x100000000);
     const row = parseFunctionRow(files, headers, index, counts, issues);
     if (row === undefined) continue;
     if (row.hashMismatch) tally.mismatches++;
@@ -146,19 +147,27 @@ async function readFiles(dir: string): Promise<FunctionsFiles> {
   // Report the first problem in file order, not whichever read failed first (same input, same message).
   const failed = reads.find((read) => read.status === 'rejected');
   if (failed) throw failed.reason;
-  const [invocations, durations, memory] = reads.map((read) => (read as PromiseFulfilledResult<Awaited<ReturnType<typeof readCsv>>>).value);
+  const [invocations, durations, memory] = reads.map(
+    (read) => (read as PromiseFulfilledResult<Awaited<ReturnType<typeof readCsv>>>).value,
+  );
   return { invocations: invocations!, durations: durations!, memory: memory! };
 }
 
-function windowOf(hours: readonly [number, number] | undefined, minutes: number): { startMinute: number; endMinute: number } {
+function windowOf(
+  hours: readonly [number, number] | undefined,
+  minutes: number,
+): { startMinute: number; endMinute: number } {
   if (hours === undefined) return { startMinute: 0, endMinute: minutes };
   const [fromHours, toHours] = hours;
   const startMinute = fromHours * 60;
   const endMinute = toHours * 60;
   const fix = `pass hours [A, B] with 0 ≤ A < B ≤ ${minutes / 60} and A·60, B·60 whole minutes`;
-  if (!Number.isInteger(startMinute) || !Number.isInteger(endMinute)) throw new InputError('options.hours', `[${fromHours}, ${toHours}] does not fall on whole minutes`, fix);
-  if (startMinute >= endMinute) throw new InputError('options.hours', `[${fromHours}, ${toHours}] is empty or reversed`, fix);
-  if (endMinute > minutes) throw new InputError('options.hours', `[${fromHours}, ${toHours}] ends after the trace's ${minutes} minutes`, fix);
+  if (!Number.isInteger(startMinute) || !Number.isInteger(endMinute))
+    throw new InputError('options.hours', `[${fromHours}, ${toHours}] does not fall on whole minutes`, fix);
+  if (startMinute >= endMinute)
+    throw new InputError('options.hours', `[${fromHours}, ${toHours}] is empty or reversed`, fix);
+  if (endMinute > minutes)
+    throw new InputError('options.hours', `[${fromHours}, ${toHours}] ends after the trace's ${minutes} minutes`, fix);
   return { startMinute, endMinute };
 }
 
@@ -166,6 +175,13 @@ function windowOf(hours: readonly [number, number] | undefined, minutes: number)
 function reportExtraRows(files: FunctionsFiles, rows: number, issues: RowIssue[]): void {
   for (const csv of [files.durations, files.memory] satisfies CsvText[]) {
     const extra = csv.lines.length - rows;
-    if (extra > 0) issues.push(rowIssue(csv.file, rows, `${extra} more data row(s) than ${AZURE_FUNCTIONS_FILES.invocations}; ignored (the three files must list the same functions in the same order)`));
+    if (extra > 0)
+      issues.push(
+        rowIssue(
+          csv.file,
+          rows,
+          `${extra} more data row(s) than ${AZURE_FUNCTIONS_FILES.invocations}; ignored (the three files must list the same functions in the same order)`,
+        ),
+      );
   }
 }

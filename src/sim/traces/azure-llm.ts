@@ -27,8 +27,15 @@ const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})(?:\.(\d{1
  * Timestamps carry no zone: they are read as UTC, which only matters if they straddle a DST change.
  */
 export async function loadAzureLlm(file: string): Promise<AzureLlmLoad> {
-  const csv = await readCsv(file, 'pass the path of the Azure LLM trace, e.g. ../shared/traces/azure-llm-2023/code.csv');
-  const [timestampColumn = -1, contextColumn = -1, generatedColumn = -1] = columnIndexes(csv, ['TIMESTAMP', 'ContextTokens', 'GeneratedTokens'], 'Azure LLM 2023 (code.csv or conversation.csv)');
+  const csv = await readCsv(
+    file,
+    'pass the path of the Azure LLM trace, e.g. ../shared/traces/azure-llm-2023/code.csv',
+  );
+  const [timestampColumn = -1, contextColumn = -1, generatedColumn = -1] = columnIndexes(
+    csv,
+    ['TIMESTAMP', 'ContextTokens', 'GeneratedTokens'],
+    'Azure LLM 2023 (code.csv or conversation.csv)',
+  );
   const rows = csv.lines.length;
   const arrivalsMs = new Float64Array(rows);
   const contextTokens = new Uint32Array(rows);
@@ -53,7 +60,11 @@ export async function loadAzureLlm(file: string): Promise<AzureLlmLoad> {
       issues.push(rowIssue(csv.file, index, `${error.message}; request skipped`));
     }
   }
-  const requests = { arrivalsMs: arrivalsMs.slice(0, kept), contextTokens: contextTokens.slice(0, kept), generatedTokens: generatedTokens.slice(0, kept) };
+  const requests = {
+    arrivalsMs: arrivalsMs.slice(0, kept),
+    contextTokens: contextTokens.slice(0, kept),
+    generatedTokens: generatedTokens.slice(0, kept),
+  };
   return { requests, issues };
 }
 
@@ -71,7 +82,13 @@ function parseTimestamp(value: string | undefined): Timestamp {
   const wholeSecondsMs = Date.UTC(parts[0], parts[1] - 1, parts[2], parts[3], parts[4], parts[5]);
   const date = new Date(wholeSecondsMs);
   // Date.UTC rolls 2023-02-30 over into March: compare back to catch impossible dates and times.
-  if (date.getUTCMonth() !== parts[1] - 1 || date.getUTCDate() !== parts[2] || date.getUTCHours() !== parts[3] || date.getUTCMinutes() !== parts[4] || date.getUTCSeconds() !== parts[5]) {
+  if (
+    date.getUTCMonth() !== parts[1] - 1 ||
+    date.getUTCDate() !== parts[2] ||
+    date.getUTCHours() !== parts[3] ||
+    date.getUTCMinutes() !== parts[4] ||
+    date.getUTCSeconds() !== parts[5]
+  ) {
     throw new RowError(`TIMESTAMP = '${value ?? ''}' is not a valid date and time`);
   }
   const fractionMs = fraction === '' ? 0 : Number(fraction) / 10 ** (fraction.length - 3);
@@ -92,16 +109,24 @@ export interface LlmTraceOptions {
  * sorted by arrival (stable) if the file was not; startMs = min(0, first arrival).
  */
 export function llmTrace(requests: LlmRequests, options: LlmTraceOptions): Trace {
-  if (!Number.isFinite(options.memoryMb) || options.memoryMb < 0) throw new InputError('memoryMb', `${options.memoryMb} is not a memory size`, 'pass a finite number of MB ≥ 0');
+  if (!Number.isFinite(options.memoryMb) || options.memoryMb < 0)
+    throw new InputError('memoryMb', `${options.memoryMb} is not a memory size`, 'pass a finite number of MB ≥ 0');
   const order = arrivalOrder(requests.arrivalsMs);
   const arrivalsMs = new Float64Array(order.length);
   const durationsMs = new Float64Array(order.length);
   let lastEndMs = 0;
   for (let i = 0; i < order.length; i++) {
     const request = order[i] as number;
-    const durationMs = options.durationMs(requests.contextTokens[request] as number, requests.generatedTokens[request] as number);
+    const durationMs = options.durationMs(
+      requests.contextTokens[request] as number,
+      requests.generatedTokens[request] as number,
+    );
     if (!Number.isFinite(durationMs) || durationMs < 0) {
-      throw new InputError('durationMs', `returned ${durationMs} for request ${request} (row ${request + 2})`, 'return a finite duration in ms ≥ 0');
+      throw new InputError(
+        'durationMs',
+        `returned ${durationMs} for request ${request} (row ${request + 2})`,
+        'return a finite duration in ms ≥ 0',
+      );
     }
     arrivalsMs[i] = requests.arrivalsMs[request] as number;
     durationsMs[i] = durationMs;
@@ -109,15 +134,27 @@ export function llmTrace(requests: LlmRequests, options: LlmTraceOptions): Trace
   }
   const startMs = Math.min(0, arrivalsMs[0] ?? 0);
   const endMs = options.endMs ?? lastEndMs;
-  if (endMs < startMs) throw new InputError('endMs', `${endMs} is before the trace start ${startMs}`, 'pass an endMs after the first arrival');
-  return { name: options.name ?? 'azure-llm-2023', startMs, endMs, apps: [{ appId: 'llm', ownerId: 'llm', memoryMb: options.memoryMb, arrivalsMs, durationsMs }] };
+  if (endMs < startMs)
+    throw new InputError(
+      'endMs',
+      `${endMs} is before the trace start ${startMs}`,
+      'pass an endMs after the first arrival',
+    );
+  return {
+    name: options.name ?? 'azure-llm-2023',
+    startMs,
+    endMs,
+    apps: [{ appId: 'llm', ownerId: 'llm', memoryMb: options.memoryMb, arrivalsMs, durationsMs }],
+  };
 }
 
 function arrivalOrder(arrivalsMs: Float64Array): Uint32Array {
   const order = new Uint32Array(arrivalsMs.length);
   for (let i = 0; i < order.length; i++) order[i] = i;
   let sorted = true;
-  for (let i = 1; i < arrivalsMs.length && sorted; i++) sorted = (arrivalsMs[i] as number) >= (arrivalsMs[i - 1] as number);
-  if (!sorted) return Uint32Array.from([...order].sort((a, b) => (arrivalsMs[a] as number) - (arrivalsMs[b] as number) || a - b));
+  for (let i = 1; i < arrivalsMs.length && sorted; i++)
+    sorted = (arrivalsMs[i] as number) >= (arrivalsMs[i - 1] as number);
+  if (!sorted)
+    return Uint32Array.from([...order].sort((a, b) => (arrivalsMs[a] as number) - (arrivalsMs[b] as number) || a - b));
   return order;
 }

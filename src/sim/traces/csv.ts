@@ -81,7 +81,11 @@ export function columnIndexes(csv: CsvText, names: readonly string[], what: stri
   const missing = names.filter((_, i) => indexes[i] === -1);
   if (missing.length > 0) {
     const found = `${csv.header.slice(0, 6).join(',')}${csv.header.length > 6 ? ',…' : ''}`;
-    throw new InputError(csv.file, `bad header: missing column(s) ${missing.join(', ')} (found ${found})`, `use the ${what} file; its header must contain ${names.join(',')}`);
+    throw new InputError(
+      csv.file,
+      `bad header: missing column(s) ${missing.join(', ')} (found ${found})`,
+      `use the ${what} file; its header must contain ${names.join(',')}`,
+    );
   }
   return indexes;
 }
@@ -90,7 +94,8 @@ export function columnIndexes(csv: CsvText, names: readonly string[], what: stri
 export function splitRow(line: string, columns: number): string[] {
   if (line === '') throw new RowError('empty row');
   const fields = line.split(',');
-  if (fields.length !== columns) throw new RowError(`expected ${columns} columns as in the header, found ${fields.length}`);
+  if (fields.length !== columns)
+    throw new RowError(`expected ${columns} columns as in the header, found ${fields.length}`);
   return fields;
 }
 
@@ -99,7 +104,8 @@ const DECIMAL = /^(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 /** A non-negative decimal number (plain digits, optional fraction/exponent; no sign, hex or blanks). */
 export function nonNegativeNumber(text: string | undefined, column: string): number {
   if (text === undefined || text === '') throw new RowError(`${column} is empty`);
-  if (text.startsWith('-') && DECIMAL.test(text.slice(1))) throw new RowError(`${column} = ${text}, must be non-negative`);
+  if (text.startsWith('-') && DECIMAL.test(text.slice(1)))
+    throw new RowError(`${column} = ${text}, must be non-negative`);
   const value = Number(text);
   if (!DECIMAL.test(text) || !Number.isFinite(value)) throw new RowError(`${column} = '${text}' is not a number`);
   return value;
@@ -124,7 +130,12 @@ export function text(value: string | undefined, column: string): string {
  * after field `skip` of `line`, straight from char codes (no split, no per-field strings).
  * Only plain digits are accepted; anything else re-parses the field slowly for a precise message.
  */
-export function parseCountsFrom(line: string, skip: number, out: Uint32Array, columnName: (field: number) => string): void {
+export function parseCountsFrom(
+  line: string,
+  skip: number,
+  out: Uint32Array,
+  columnName: (field: number) => string,
+): void {
   let position = 0;
   for (let field = 0; field < skip; field++) {
     position = line.indexOf(',', position) + 1;
@@ -154,11 +165,14 @@ function slowCountError(line: string, skip: number, counts: number, columnName: 
   for (let i = 0; i < counts; i++) {
     const field = fields[skip + i];
     count(field, columnName(i)); // throws the precise message (empty, negative, fraction...)
-    if (!/^\d{1,9}$/.test(field ?? '')) throw new RowError(`${columnName(i)} = ${field ?? ''}, must be plain digits below 10^9`);
+    if (!/^\d{1,9}$/.test(field ?? ''))
+      throw new RowError(`${columnName(i)} = ${field ?? ''}, must be plain digits below 10^9`);
   }
   throw new RowError('unparsable counts'); // unreachable: a field above failed the fast parser
 }
 
 function columnCountError(line: string, columns: number): RowError {
-  return new RowError(`expected ${columns} columns as in the header, found ${line === '' ? 0 : line.split(',').length}`);
+  return new RowError(
+    `expected ${columns} columns as in the header, found ${line === '' ? 0 : line.split(',').length}`,
+  );
 }
