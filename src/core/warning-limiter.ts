@@ -1,0 +1,62 @@
+import type { Clock } from './clock.js';
+import { InputError } from './errors.js';
+
+interface Said {
+  readonly atMs: number;
+  readonly line: string;
+  repeats: number;
+}
+
+/**
+ * Repeated warnings, rate-limited per key: the first line of a key is said at once, repeats within
+ * `intervalMs` are only counted, and the next line said for the key (or `flush` once the interval
+ * has passed) carries that count. A bad value read every tick is then one line per interval, not
+ * ten a second. Time comes from the clock (STYLE.md §1), so tests advance it instead of sleeping.
+ */
+export class WarningLimiter {
+  private readonly said = new Map<string, Said>();
+
+  constructor(
+    private readonly clock: Clock,
+    private readonly intervalMs: number,
+    private readonly log: (line: string) => void,
+  ) {
+    if (!(intervalMs > 0))
+      throw new InputError(
+        'intervalMs',
+        `${intervalMs} is not a positive number`,
+        'use 30000 (one line per key per 30 s)',
+      );
+  }
+
+  /** Says `line` unless `key` was said less than an interval ago (then the repeat is counted). */
+  warn(key: string, line: string): void {
+    const nowMs = this.clock.nowMs();
+    const last = this.said.get(key);
+    if (last !== undefined && nowMs - last.atMs < this.intervalMs) {
+      last.repeats += 1;
+      return;
+    }
+    this.log(last !== undefined && last.repeats > 0 ? this.withRepeats(line, last.repeats) : line);
+    this.said.set(key, { atMs: nowMs, line, repeats: 0 });
+  }
+
+  /** Says the repeats counted for keys whose interval has passed, and forgets those keys. Call it every tick. */
+  flush(): void {
+    const nowMs = this.clock.nowMs();
+    for (const [key, last] of this.said) {
+      if (nowMs - last.atMs < this.intervalMs) continue;
+      if (last.repeats > 0) this.log(this.withRepeats(last.line, last.repeats));
+      this.said.delete(key);
+    }
+  }
+
+  /** Keys said within the current interval (for tests: memory is bounded by them). */
+  get activeKeys(): number {
+    return this.said.size;
+  }
+
+  private withRepeats(line: string, repeats: number): string {
+    return `${line} (${repeats} repeat(s) in the last ${Math.round(this.intervalMs / 1000)} s not shown)`;
+  }
+}
