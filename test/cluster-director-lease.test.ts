@@ -38,3 +38,30 @@ it('a lease another director held in between is lost for good, even once that on
   expect(await first.renew()).toBe(false);
   expect(await cluster.redis().exists('between:director')).toBe(0);
 });
+
+it('garbage in the lease while its holder lives is replaced by the holder, said once through warn', async () => {
+  const warnings: string[] = [];
+  const lease = new DirectorLease(cluster.redis(), 'garbled:director', 1_000, (key, line) => warnings.push(line));
+  await lease.acquire(0, never);
+  await cluster.redis().set('garbled:director', 'x'.repeat(500)); // no expiry, not an instance id
+  expect(await lease.renew()).toBe(true);
+  expect(await cluster.redis().get('garbled:director')).toBe(lease.instanceId);
+  expect(warnings).toEqual([expect.stringMatching(/^garbled:director held "x{60}", not this director's lease/)]);
+  await cluster.redis().set('garbled:director:epoch', 'junk');
+  expect(await lease.renew()).toBe(true); // the holder puts its epoch back: nobody else could have taken the lease
+  expect(await cluster.redis().get('garbled:director:epoch')).toBe('1');
+});
+
+it('an epoch garbled and repaired by a new director is never mistaken by a paused holder for its own', async () => {
+  const first = new DirectorLease(cluster.redis(), 'epoch:director', 1_000);
+  await first.acquire(0, never);
+  await cluster.redis().del('epoch:director'); // first paused past its lease…
+  await cluster.redis().set('epoch:director:epoch', 'junk'); // …and someone garbled the epoch
+  const warnings: string[] = [];
+  const second = new DirectorLease(cluster.redis(), 'epoch:director', 1_000, (key, line) => warnings.push(line));
+  await second.acquire(0, never);
+  expect(warnings).toEqual([expect.stringMatching(/^epoch:director:epoch held "junk", not a count of lease takings/)]);
+  expect(Number(await cluster.redis().get('epoch:director:epoch'))).toBeGreaterThan(1e15); // restarted from the time in µs
+  expect(await first.renew()).toBe(false);
+  expect(await second.renew()).toBe(true);
+});

@@ -1,4 +1,5 @@
 /** The cluster as a library: director and agent in this process (no log callbacks), a real redis-server. */
+import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ClusterAgent } from '../src/runtime/cluster/agent.js';
 import { runOnCluster } from '../src/runtime/cluster/cluster-client.js';
@@ -122,7 +123,8 @@ it('a director that loses its lease to another steps down: done settles, and it 
     log: (line) => lines.push(line),
   });
   try {
-    await redis.set('usurp:director', 'someone-else', 'PX', 60_000); // another director took the prefix
+    // Another director took the prefix (it counts its taking in the epoch; garbage without that is repaired instead).
+    await redis.multi().set('usurp:director', randomUUID(), 'PX', 60_000).incr('usurp:director:epoch').exec();
     await director.done;
     expect(lines).toContain('lost the director lease to another director: stepping down');
   } finally {

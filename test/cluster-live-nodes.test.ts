@@ -29,7 +29,9 @@ it('lists a beating agent, drops ids whose heartbeat expired, skips a broken hea
     const nodes = await readLiveNodes(redis, k, (message) => warnings.push(message));
     expect([...nodes.keys()]).toEqual(['alive']);
     expect(nodes.get('alive')?.heartbeat.swarmlets).toEqual([]);
-    expect(warnings).toEqual([expect.stringMatching(/^ignoring node ln:node:broken: /)]);
+    expect(warnings).toEqual([
+      expect.stringMatching(/^ignoring node broken: ln:node:broken: advertisement: .* Fix: restart its agent/),
+    ]);
     // ghost forgotten, broken still beating
     expect((await redis.smembers(k.nodes)).sort()).toEqual(['alive', 'broken']);
     expect(await scanCalls()).toBe(0);

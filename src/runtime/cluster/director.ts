@@ -1,5 +1,7 @@
 import type { Redis } from 'ioredis';
+import type { Clock } from '../../core/clock.js';
 import { LIMITS } from '../../core/limits.js';
+import { WarningLimiter } from '../../core/warning-limiter.js';
 import { adaptivePolicy } from '../../decide/policies/adaptive.js';
 import type { Policy } from '../../decide/policy.js';
 import type { Snapshot } from '../../decide/snapshot.js';
@@ -57,12 +59,17 @@ export interface DirectorOptions {
    * Default 64.
    */
   readonly batchMax?: number;
+  /** A warning repeated under one topic (a bad key read every tick) is said at most once per this interval. Default 30 000. */
+  readonly warningIntervalMs?: number;
+  /** Time for the warning limiter (tests pass a virtual one). Default: the wall clock. */
+  readonly clock?: Clock;
 }
 
 const LOG_PAGE = 1_000;
 const PROGRESS_TTL_MS = 60_000;
 const OUTCOME_TTL_S = 24 * 3600;
 const DECISIONS_KEPT = 100;
+const wallClock: Clock = { nowMs: () => Date.now() };
 
 /**
  * `swarmlet serve`: the director of a cluster. It applies the log (jobs from clients, results from
@@ -98,12 +105,15 @@ export class ClusterDirector {
    * spread (lease batches).
    */
   private servingByType = new Map<string, number>();
+  /** Ticks run (for status displays and tests). */
+  ticks = 0;
 
   private constructor(
     private readonly options: Required<
-      Omit<DirectorOptions, 'policy' | 'log' | 'payment' | 'leaseWaitMs' | 'admission'>
+      Omit<DirectorOptions, 'policy' | 'log' | 'payment' | 'leaseWaitMs' | 'admission' | 'clock'>
     > &
       Pick<DirectorOptions, 'log' | 'payment' | 'admission'>,
+    private readonly warnings: WarningLimiter,
     policy: Policy,
     private readonly redis: Redis,
     private readonly reader: Redis,
@@ -134,8 +144,10 @@ export class ClusterDirector {
       lockDurationMs: 3_000,
       logRetentionMs: 60_000,
       batchMax: 64,
+      warningIntervalMs: 30_000,
       ...options,
     };
+    const warnings = new WarningLimiter(full.clock ?? wallClock, full.warningIntervalMs, full.log ?? (() => undefined));
     let reported = '';
     const onError = (error: Error): void => {
       if (error.message !== reported) full.log?.(`redis: ${(reported = error.message)}`); // once per distinct error, not per retry
@@ -143,7 +155,9 @@ export class ClusterDirector {
     const redis = await connectRedis(full.redisUrl, onError);
     const reader = await connectRedis(full.redisUrl, onError);
     const leaseMs = Math.max(1_000, full.tickMs * 10);
-    const lease = new DirectorLease(redis, keys(full.prefix).director, leaseMs);
+    const lease = new DirectorLease(redis, keys(full.prefix).director, leaseMs, (key, line) =>
+      warnings.warn(key, line),
+    );
     try {
       await lease.acquire(full.leaseWaitMs ?? 2 * leaseMs, (holder) =>
         full.log?.(
@@ -164,6 +178,7 @@ export class ClusterDirector {
     });
     const director = (late.director = new ClusterDirector(
       full,
+      warnings,
       options.policy ?? (adaptivePolicy() as Policy),
       redis,
       reader,
@@ -337,6 +352,8 @@ export class ClusterDirector {
   private async tick(): Promise<void> {
     if (this.ticking || this.stopped) return;
     this.ticking = true;
+    this.ticks += 1;
+    this.warnings.flush();
     try {
       const nowMs = Date.now();
       if (!(await this.lease.renew())) {
@@ -346,7 +363,7 @@ export class ClusterDirector {
         void this.stop();
         return;
       }
-      const nodes = await readLiveNodes(this.redis, this.k, (message) => this.log(message));
+      const nodes = await readLiveNodes(this.redis, this.k, (message, topic) => this.warnings.warn(topic, message));
       this.pool.observe(nodes, nowMs);
       await this.recordNodeTransitions();
       const snapshot = await this.snapshot(nodes, nowMs);

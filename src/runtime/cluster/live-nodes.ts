@@ -20,7 +20,8 @@ return forgotten`;
 export async function readLiveNodes(
   redis: Redis,
   k: ReturnType<typeof keys>,
-  warn: (message: string) => void,
+  /** `topic` is the node's key: the same bad key read every tick is one topic (rate-limited by the caller). */
+  warn: (message: string, topic: string) => void,
 ): Promise<Map<string, LiveNode>> {
   const ids = (await redis.smembers(k.nodes)).sort();
   const nodes = new Map<string, LiveNode>();
@@ -29,15 +30,19 @@ export async function readLiveNodes(
   const values = await redis.mget(...names);
   const expired = ids.filter((_, i) => values[i] === null);
   if (expired.length > 0) await redis.eval(FORGET_EXPIRED, 2, k.nodes, k.node(''), ...expired);
-  names.forEach((name, i) => {
+  ids.forEach((id, i) => {
+    const name = names[i]!;
     try {
       const heartbeat = parseStored(heartbeatSchema, values[i] ?? null, name);
       if (!heartbeat) return; // its TTL ran out: dead
       const parsed = parseNodeAdvertisement(heartbeat.advertisement);
-      if (!parsed.ok) throw new Error(parsed.error.message);
+      if (!parsed.ok) throw new Error(`${name}: advertisement: ${parsed.error.message}`);
       nodes.set(parsed.value.nodeId, { advertisement: { ...parsed.value, idle: heartbeat.idle }, heartbeat });
     } catch (error) {
-      warn(`ignoring node ${name}: ${(error as Error).message}`);
+      warn(
+        `ignoring node ${id}: ${(error as Error).message}; it gets no work meanwhile. Fix: restart its agent (it rewrites the key every heartbeat) or delete the key`,
+        name,
+      );
     }
   });
   return nodes;
