@@ -59,7 +59,7 @@ export interface DirectorOptions {
    * Default 64.
    */
   readonly batchMax?: number;
-  /** A warning repeated under one topic (a bad key read every tick) is said at most once per this interval. Default 30 000. */
+  /** A warning repeated under one topic (a bad key read every tick) is said once per this interval. Default 30 000. */
   readonly warningIntervalMs?: number;
   /** Time for the warning limiter (tests pass a virtual one). Default: the wall clock. */
   readonly clock?: Clock;
