@@ -9,6 +9,7 @@ import type { Policy } from './decide/policy.js';
 import { DEFAULT_ADMISSION_LIMITS } from './schedule/admission.js';
 import { adaptivePolicy } from './decide/policies/adaptive.js';
 import { staticPolicy } from './decide/policies/static.js';
+import { checkCacheDir, checkStaticSplit, optionsError } from './swarm-checks.js';
 import { MemoryBroker } from './runtime/brokers/memory-broker.js';
 import { ProcessProvider } from './runtime/local/process-provider.js';
 import { compileTaskModule, type TaskTypeInfo } from './runtime/local/task-compiler.js';
@@ -90,8 +91,11 @@ export class Swarm {
   ) {}
 
   static async start(raw: SwarmOptions): Promise<Swarm> {
-    const options = parseOptions(raw);
+    const options = parseSwarmOptions(raw);
+    await checkCacheDir(resolve(options.cacheDir), 'Swarm options.cacheDir');
     const taskTypes = await compileAll(options.tasks, resolve(options.cacheDir));
+    if (typeof options.policy === 'object' && 'static' in options.policy)
+      checkStaticSplit(options.policy.static, [...taskTypes.keys()], options.maxSwarmlets);
     const store =
       options.historyFile === false
         ? undefined
@@ -102,7 +106,7 @@ export class Swarm {
     const orchestrator = new Orchestrator({
       taskTypes,
       broker: new MemoryBroker({ clock: wallClock }),
-      policy: choosePolicy(options.policy, taskTypes),
+      policy: choosePolicy(options.policy),
       limits: {
         maxSwarmlets: options.maxSwarmlets,
         maxMemoryMb: options.maxMemoryMb,
@@ -134,7 +138,7 @@ export class Swarm {
   /** Submits a job and resolves with its output; rejects with InputError (bad job) or TaskFailedError. */
   run(job: JobInput): Promise<unknown> {
     try {
-      return this.orchestrator.submit(parseJob(job));
+      return this.orchestrator.submit(parseJob(job, [...this.taskTypes.keys()].sort()[0]));
     } catch (error) {
       return Promise.reject(error);
     }
@@ -158,7 +162,8 @@ export class Swarm {
   }
 }
 
-function parseOptions(raw: SwarmOptions): z.output<typeof optionsSchema> {
+/** Validates Swarm options without starting anything (the CLI checks its flags with it). */
+export function parseSwarmOptions(raw: SwarmOptions): z.output<typeof optionsSchema> {
   const parsed = optionsSchema.safeParse(raw);
   if (parsed.success) {
     const { maxMemoryMb, swarmletMemoryMb } = parsed.data;
@@ -168,13 +173,12 @@ function parseOptions(raw: SwarmOptions): z.output<typeof optionsSchema> {
         'Swarm options.maxMemoryMb',
         `${maxMemoryMb} MB is less than one swarmlet (swarmletMemoryMb ${swarmletMemoryMb} MB)`,
         `give maxMemoryMb ≥ ${swarmletMemoryMb}, or lower swarmletMemoryMb`,
+        { value: swarmletMemoryMb },
       );
     }
     return parsed.data;
   }
-  const issue = parsed.error.issues[0]!;
-  const field = `Swarm options.${issue.path.join('.') || '(root)'}`;
-  throw new InputError(field, issue.message, 'see the Swarm options in README.md');
+  throw optionsError(parsed.error.issues, raw, optionsSchema.parse({ tasks: ['(default)'] }));
 }
 
 async function compileAll(paths: readonly string[], cacheDir: string): Promise<Map<string, TaskTypeInfo>> {
@@ -193,21 +197,8 @@ async function compileAll(paths: readonly string[], cacheDir: string): Promise<M
   return byName;
 }
 
-function choosePolicy(
-  choice: z.output<typeof optionsSchema>['policy'],
-  taskTypes: ReadonlyMap<string, TaskTypeInfo>,
-): Policy {
+function choosePolicy(choice: z.output<typeof optionsSchema>['policy']): Policy {
   if (choice === 'adaptive') return adaptivePolicy() as Policy;
-  if ('static' in choice) {
-    for (const type of Object.keys(choice.static)) {
-      if (!taskTypes.has(type))
-        throw new InputError(
-          `policy.static.${type}`,
-          'is not a loaded task type',
-          `use one of: ${[...taskTypes.keys()].join(', ')}`,
-        );
-    }
-    return staticPolicy(choice.static) as Policy;
-  }
+  if ('static' in choice) return staticPolicy(choice.static) as Policy;
   return choice as Policy;
 }

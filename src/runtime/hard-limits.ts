@@ -17,43 +17,29 @@ export interface HardLimits {
 }
 
 /**
- * Stops swarmlets that broke a hard limit: one busy past the task time limit since its last
- * progress (the micro-task at the head of its queue is the one running: the host runs them in
- * order), or one whose monitor reports more memory than allowed. The culprit is recorded so only
- * it pays a retry attempt; the rest of the swarmlet's micro-tasks are requeued as they were.
+ * Stops swarmlets busy past the task time limit since their last progress. The memory limit is
+ * not checked here: the provider measures each swarmlet from outside (or the kernel holds it to
+ * it) and stops it there. Either way the exit charges only the micro-task its black box says was
+ * running; the rest of the swarmlet's micro-tasks are requeued as they were.
  */
 export function enforceHardLimits(
   swarmlets: readonly SwarmletRecord[],
   limits: HardLimits,
   nowMs: number,
   kill: (swarmletId: string, reason: string) => void,
+  runningOf: (swarmlet: SwarmletRecord) => number | undefined,
   labelOf: (taskId: number) => string | undefined,
 ): void {
+  if (limits.taskTimeoutMs === undefined) return;
   for (const swarmlet of swarmlets) {
     if (swarmlet.state === 'stopped' || swarmlet.limitCulprit !== undefined) continue;
-    const running = swarmlet.inFlight.values().next().value as number | undefined;
-    const rssMb = swarmlet.lastSample?.rssMb;
-    if (
-      limits.taskTimeoutMs !== undefined &&
-      running !== undefined &&
-      nowMs - swarmlet.progressAtMs > limits.taskTimeoutMs
-    ) {
-      swarmlet.limitCulprit = running;
-      kill(
-        swarmlet.id,
-        `was stopped: micro-task ${labelOf(running) ?? running} ran past its time limit of ${limits.taskTimeoutMs} ms`,
-      );
-    } else if (
-      limits.swarmletMemoryLimitMb !== undefined &&
-      rssMb !== undefined &&
-      rssMb > limits.swarmletMemoryLimitMb
-    ) {
-      swarmlet.limitCulprit = running ?? -1;
-      kill(
-        swarmlet.id,
-        `was stopped: it held ${Math.round(rssMb)} MB, over its memory limit of ${limits.swarmletMemoryLimitMb} MB`,
-      );
-    }
+    const running = runningOf(swarmlet);
+    if (running === undefined || nowMs - swarmlet.progressAtMs <= limits.taskTimeoutMs) continue;
+    swarmlet.limitCulprit = running;
+    kill(
+      swarmlet.id,
+      `was stopped: micro-task ${labelOf(running) ?? running} ran past its time limit of ${limits.taskTimeoutMs} ms`,
+    );
   }
 }
 
@@ -73,7 +59,8 @@ export function watchRunaways(
     const running = swarmlet.inFlight.values().next().value as number | undefined;
     const task = running === undefined ? undefined : taskOf(running);
     if (!task) continue;
-    const event = usage.running(task.taskType, task.id, task.label, nowMs - swarmlet.progressAtMs, nowMs - startedAtMs);
+    const elapsedMs = nowMs - swarmlet.progressAtMs;
+    const event = usage.running(task.taskType, task.id, task.label, elapsedMs, nowMs - startedAtMs, task.input);
     if (!event || onRunaway === 'alert') continue;
     if (onRunaway === 'isolate') {
       isolate(swarmlet, task.id);
