@@ -126,8 +126,16 @@ describe('validateDag: cycles', () => {
   ];
   it.each(cases)('$name: names the field and the cycle path', ({ nodes, cycle }) => {
     const error = inputError(() => validateDag(nodes, TYPES, 'job.tasks'));
-    expect(error.field).toBe('job.tasks');
+    // The field is the dependency that closes the cycle; removing it (the fix) breaks the cycle.
+    const [, from, dep] = /^job\.tasks\[(\d+)\]\.deps\[(\d+)\]$/.exec(error.field) ?? [];
+    expect(error.field).toMatch(/^job\.tasks\[\d+\]\.deps\[\d+\]$/);
+    expect(error.fixValue).toBe('remove');
+    const cut = nodes.map((n, i) =>
+      i === Number(from) ? { ...n, deps: n.deps.filter((_, j) => j !== Number(dep)) } : n,
+    );
+    expect(nodes[Number(from)]!.deps[Number(dep)]).toBeDefined();
     expect(error.message).toContain('cycle');
     expect(cycleIn(error, nodes)).toEqual(cycle);
+    expect(() => validateDag(cut, TYPES, 'job.tasks')).not.toThrow();
   });
 });

@@ -30,18 +30,12 @@ export function checkDag(
       throw new InputError(
         `${field}[${i}].id`,
         `duplicate micro-task id "${node.id}"`,
-        'give every micro-task a unique id',
+        `give every micro-task a unique id, e.g. "${node.id}-${i}"`,
+        { value: `${node.id}-${i}` },
       );
     }
     index.set(node.id, i);
-    if (!knownTypes.has(node.type)) {
-      const known = [...knownTypes].sort().join(', ') || '(none)';
-      throw new InputError(
-        `${field}[${i}].type`,
-        `unknown task type "${node.type}"`,
-        `use one of: ${known}, or register the task module`,
-      );
-    }
+    if (!knownTypes.has(node.type)) throw unknownTaskType(`${field}[${i}].type`, node.type, knownTypes);
   }
   let edges = 0;
   for (let i = 0; i < nodes.length; i++) {
@@ -52,12 +46,24 @@ export function checkDag(
           `${field}[${i}].deps[${j}]`,
           `depends on missing micro-task "${deps[j]}"`,
           'add that micro-task or remove the dependency',
+          'remove',
         );
       }
     }
     edges += deps.length;
   }
   return { index, order: topologicalOrder(nodes, index, edges, field) };
+}
+
+/** A micro-task of a type no module defines; the fix names the known types (and gives the first as the value). */
+export function unknownTaskType(field: string, type: string, knownTypes: ReadonlySet<string>): InputError {
+  const known = [...knownTypes].sort();
+  return new InputError(
+    field,
+    `unknown task type "${type}"`,
+    `use one of: ${known.join(', ') || '(none)'}, or register the task module`,
+    known.length > 0 ? { value: known[0] } : undefined,
+  );
 }
 
 /** Kahn's algorithm over a compact (CSR) dependents table: large flat DAGs stay cheap. */
@@ -98,10 +104,14 @@ function topologicalOrder(
   }
   if (placed < count) {
     const cycle = findCycle(nodes, index, remaining);
+    // Name the edge that closes the cycle: removing it is a fix that applies as it is.
+    const from = index.get(cycle[cycle.length - 2]!)!;
+    const dep = nodes[from]!.deps.indexOf(cycle[cycle.length - 1]!);
     throw new InputError(
-      `${field}`,
+      `${field}[${from}].deps[${dep}]`,
       `dependency cycle ${cycle.join(' → ')}`,
-      'remove one of these dependencies so the micro-tasks form a DAG',
+      'remove one of these dependencies so the micro-tasks form a DAG, e.g. this one',
+      'remove',
     );
   }
   return order;

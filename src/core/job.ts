@@ -1,6 +1,8 @@
 import { z } from 'zod';
 import { InputError } from './errors.js';
 import { LIMITS, PRIORITIES } from './limits.js';
+import { fieldPath, checkJsonValue, previewValue } from './json-input.js';
+import { fixText, jobFixValue, valueAt } from './job-fixes.js';
 
 const priority = z.enum(['low', 'normal', 'high']).default('normal');
 const owner = z.string().min(1).max(200).default('default');
@@ -46,49 +48,64 @@ export type JobInput = z.input<typeof jobSchema>;
 export type Job = z.output<typeof jobSchema>;
 export type DagTask = z.output<typeof dagTask>;
 
-/** Validates a job at the edge; errors name the field and the fix. */
-export function parseJob(raw: unknown): Job {
+const SHAPES = 'submit either { type, input } or { tasks: [{ id, type, input, deps? }] }';
+
+/**
+ * Validates a job at the edge; errors name the field, the bad value and a fix (as text, and as a
+ * value for the field: `exampleType`, a task type the caller knows, fills in a missing type).
+ */
+export function parseJob(raw: unknown, exampleType = 'my-task'): Job {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw notAJob(raw, exampleType);
+  // Before zod reads it: a getter that throws, a cycle or a BigInt is bad input, not a crash.
+  checkJsonValue(raw, 'job');
   // Fast path: parse the one form the input claims to be (a union tries both); errors take the full path.
-  const form =
-    typeof raw === 'object' && raw !== null
-      ? 'tasks' in raw
-        ? dagForm
-        : 'type' in raw
-          ? singleForm
-          : undefined
-      : undefined;
+  const form = 'tasks' in raw ? dagForm : 'type' in raw ? singleForm : undefined;
   const quick = form?.safeParse(raw);
   if (quick?.success) return quick.data;
   const result = jobSchema.safeParse(raw, {
     error: (issue) => (issue.code === 'invalid_type' && issue.input === undefined ? 'is missing' : undefined),
   });
   if (result.success) return result.data;
-  const shapeHint = 'submit either { type, input } or { tasks: [{ id, type, input, deps? }] }';
   const issue = pickIssue(result.error.issues, raw);
   const field = issue.path.reduce<string>(
-    (name, key) => (typeof key === 'number' ? `${name}[${key}]` : `${name}.${String(key)}`),
+    (name, key) => (typeof key === 'number' ? `${name}[${key}]` : fieldPath(name, String(key))),
     'job',
   );
-  throw new InputError(field, issue.message, shapeHint);
+  const fixValue = jobFixValue(issue.path, issue.unknownKey, exampleType);
+  const got =
+    issue.unknownKey || issue.message === 'is missing' ? '' : ` (got ${previewValue(valueAt(raw, issue.path))})`;
+  throw new InputError(field, `${issue.message}${got}`, `${fixText(field, fixValue)}; ${SHAPES}`, fixValue);
+}
+
+function notAJob(raw: unknown, exampleType: string): InputError {
+  const fixValue = { value: { type: exampleType, input: null } };
+  const problem = raw === undefined ? 'is missing' : `expected an object, got ${previewValue(raw)}`;
+  return new InputError('job', problem, `${fixText('job', fixValue)}; ${SHAPES}`, fixValue);
 }
 
 /**
  * Union errors bury the useful message: report the first issue of the branch the input's shape
  * asks for (`tasks` present: the DAG form, else the single form), with unknown keys in the path.
  */
-function pickIssue(issues: readonly z.core.$ZodIssue[], raw: unknown): { path: PropertyKey[]; message: string } {
+function pickIssue(
+  issues: readonly z.core.$ZodIssue[],
+  raw: object,
+): { path: PropertyKey[]; message: string; unknownKey: boolean } {
   let issue = issues[0];
   let prefix: PropertyKey[] = [];
   if (issue?.code === 'invalid_union') {
-    const wantsDag = typeof raw === 'object' && raw !== null && 'tasks' in raw;
     prefix = [...issue.path];
-    issue = issue.errors[wantsDag ? 1 : 0]?.[0] ?? issue; // branch order of jobSchema
+    issue = issue.errors['tasks' in raw ? 1 : 0]?.[0] ?? issue; // branch order of jobSchema
   }
-  if (!issue) return { path: [], message: 'invalid job' };
+  if (!issue) return { path: [], message: 'invalid job', unknownKey: false };
   const path = [...prefix, ...issue.path];
   if (issue.code === 'unrecognized_keys')
-    return { path: [...path, issue.keys[0]!], message: `is not a known field (unknown: ${issue.keys.join(', ')})` };
-  return { path, message: issue.message };
+    return {
+      path: [...path, issue.keys[0]!],
+      message: `is not a known field (unknown: ${issue.keys.join(', ')})`,
+      unknownKey: true,
+    };
+  return { path, message: issue.message, unknownKey: false };
 }
 
 export function priorityValue(job: Job): number {

@@ -1,4 +1,4 @@
-import { checkDag, type DagNode } from '../../core/dag.js';
+import { checkDag, unknownTaskType, type DagNode } from '../../core/dag.js';
 import { InputError, TaskFailedError, invariant } from '../../core/errors.js';
 import type { Job } from '../../core/job.js';
 import { LIMITS, PRIORITIES } from '../../core/limits.js';
@@ -50,6 +50,8 @@ export class JobTracker {
   readonly tasks = new TaskTable();
   readonly jobs = new Map<number, JobRecord>();
   readonly counts = new Map<string, TypeCounts>();
+  /** Ready micro-tasks of jobs that failed: still in the broker, to be cancelled there (takeCancelled). */
+  private cancelled: { id: number; taskType: string }[] = [];
   private nextTaskId = 1;
 
   /** The id counters: a director that trims its log stores them, so a replay of the rest allocates the same ids. */
@@ -76,14 +78,8 @@ export class JobTracker {
       'tasks' in job ? job.tasks : [{ id: 'root', type: job.type, input: job.input, deps: [] }];
     const field = 'tasks' in job ? 'job.tasks' : 'job';
     const index = 'tasks' in job ? checkDag(nodes, this.knownTypes, field).index : undefined;
-    if (!('tasks' in job) && !this.knownTypes.has(job.type)) {
-      const known = [...this.knownTypes].sort().join(', ') || '(none)';
-      throw new InputError(
-        'job.type',
-        `unknown task type "${job.type}"`,
-        `use one of: ${known}, or register the task module`,
-      );
-    }
+    if (!('tasks' in job) && !this.knownTypes.has(job.type))
+      throw unknownTaskType('job.type', job.type, this.knownTypes);
     nodes.forEach((node, i) => this.checkPayload(node.input, 'tasks' in job ? `job.tasks[${i}].input` : 'job.input'));
     const record: JobRecord = {
       id: this.nextJobId++,
@@ -201,6 +197,10 @@ export class JobTracker {
     invariant(parent.status === 'split', `parent ${parent.id} of a finished child is ${parent.status}`);
     if (--parent.pendingChildren > 0) return [];
     const outputs = parent.children.map((id) => this.tasks.get(id)!.output);
+    // Their outputs now travel with the parent and nothing refers to them again: a tree job holds its unfinished part,
+    // not every micro-task it ran.
+    for (const id of parent.children) this.tasks.delete(id);
+    parent.children = [];
     if (this.hasJoin(parent.taskType)) {
       parent.input = { input: parent.input, outputs };
       parent.mode = MODE_JOIN;
@@ -309,6 +309,24 @@ export class JobTracker {
     return created;
   }
 
+  /**
+   * The limit, what crossed it and an accepted value to raise it to. A split's final count is unknown when it crosses
+   * (more splits may follow), so the suggestion at least doubles the limit rather than claim to be enough.
+   */
+  private tooManyMicroTasks(job: JobRecord, adding: number): InputError {
+    const limit = this.limits.maxMicroTasksPerJob;
+    const needed = job.created + adding;
+    const suggested = Math.min(Number.MAX_SAFE_INTEGER, job.created === 0 ? needed : Math.max(needed, 2 * limit));
+    const adds = job.created === 0 ? `has ${adding}` : `had ${job.created} and a split adds ${adding}`;
+    return new InputError(
+      'maxMicroTasksPerJob',
+      `the job ${adds}: more than ${limit} micro-tasks, the limit per job`,
+      `split into fewer, larger micro-tasks, or raise the limit: maxMicroTasksPerJob: ${suggested}` +
+        (job.created === 0 ? '' : ' (a recursive split may need more)'),
+      { value: suggested },
+    );
+  }
+
   private checkPayload(input: unknown, field: string): void {
     if (input === undefined || input === null || (typeof input !== 'object' && typeof input !== 'string')) return;
     const bytes = JSON.stringify(input)?.length ?? 0;
@@ -317,6 +335,7 @@ export class JobTracker {
         field,
         `payload of ${bytes} bytes exceeds the limit of ${this.limits.maxPayloadBytes}`,
         'pass a file path or a reference instead of the data, or raise maxPayloadBytes',
+        { value: 'path/to/the/data' },
       );
     }
   }

@@ -1,0 +1,110 @@
+import { constants } from 'node:fs';
+import { access, mkdir } from 'node:fs/promises';
+import type { z } from 'zod';
+import { InputError, type FixValue } from './core/errors.js';
+import { fieldPath, previewValue } from './core/json-input.js';
+import { fixText, valueAt } from './core/job-fixes.js';
+
+const FIELD = 'Swarm options';
+
+/**
+ * A Swarm option that failed its schema: the field, the bad value and the fix, which for a
+ * top-level option is its default (or, for one without a default, leaving it out).
+ */
+export function optionsError(issues: readonly z.core.$ZodIssue[], raw: unknown, defaults: object): InputError {
+  const issue = issues[0]!;
+  if (issue.code === 'unrecognized_keys') {
+    const field = fieldPath(FIELD, issue.keys[0]!);
+    return new InputError(
+      field,
+      `is not a known option (unknown: ${issue.keys.join(', ')})`,
+      fixText(field, 'remove'),
+      'remove',
+    );
+  }
+  const [top, ...rest] = issue.path;
+  if (top === undefined) {
+    const fixValue = { value: { tasks: ['./my-task.ts'] } };
+    return new InputError(FIELD, `${issue.message} (got ${previewValue(raw)})`, fixText(FIELD, fixValue), fixValue);
+  }
+  const field = issue.path.reduce<string>(
+    (name, key) => (typeof key === 'number' ? `${name}[${key}]` : fieldPath(name, String(key))),
+    FIELD,
+  );
+  const got = issue.code === 'invalid_type' && valueAt(raw, issue.path) === undefined ? 'is missing' : issue.message;
+  const problem = `${got}${got === 'is missing' ? '' : ` (got ${previewValue(valueAt(raw, issue.path))})`}`;
+  // Options nested deeper (a policy's split, admission limits) are fixed as a whole: by the option's default.
+  const fixField = rest.length === 0 || top !== 'tasks' ? fieldPath(FIELD, String(top)) : field;
+  const fixValue: FixValue | undefined =
+    top === 'tasks'
+      ? rest.length === 1
+        ? 'remove'
+        : undefined
+      : String(top) in defaults
+        ? { value: (defaults as Record<string, unknown>)[String(top)] }
+        : 'remove';
+  const fix =
+    fixValue === undefined ? issue.message : `${fixText(fixField, fixValue)} (see the Swarm options in README.md)`;
+  return new InputError(fixField, problem, fix, fixValue);
+}
+
+/**
+ * A static split runs only the swarmlets it lists, and never more than `maxSwarmlets` of them: a
+ * task type it leaves out (or gives 0) would wait forever, and so would the types past the limit.
+ */
+export function checkStaticSplit(
+  split: Readonly<Record<string, number>>,
+  taskTypes: readonly string[],
+  maxSwarmlets: number,
+): void {
+  const field = `${FIELD}.policy.static`;
+  for (const type of Object.keys(split)) {
+    if (!taskTypes.includes(type))
+      throw new InputError(
+        fieldPath(field, type),
+        'is not a loaded task type',
+        `use one of: ${taskTypes.join(', ')}`,
+        'remove',
+      );
+  }
+  for (const type of taskTypes) {
+    const count = split[type];
+    if (count === undefined || count < 1)
+      throw new InputError(
+        fieldPath(field, type),
+        `${count === undefined ? 'is missing' : 'is 0'}: micro-tasks of ${type} would never run`,
+        `give ${type} at least 1 swarmlet (${type}=1)`,
+        { value: 1 },
+      );
+  }
+  const total = Object.values(split).reduce((sum, count) => sum + count, 0);
+  if (total > maxSwarmlets)
+    throw new InputError(
+      `${FIELD}.maxSwarmlets`,
+      `${maxSwarmlets} is fewer than the static split's ${total} swarmlets: the types past the limit would never run`,
+      `give maxSwarmlets ${total}, or lower the split's counts`,
+      { value: total },
+    );
+}
+
+/** The cache directory must be one we can create and write: say so before compiling into it. */
+export async function checkCacheDir(directory: string, field: string): Promise<void> {
+  try {
+    await mkdir(directory, { recursive: true });
+    await access(directory, constants.W_OK);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const why =
+      code === 'EEXIST' || code === 'ENOTDIR'
+        ? 'is a file (or under one), not a directory'
+        : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
+          ? 'cannot be written'
+          : `cannot be used (${(error as Error).message})`;
+    throw new InputError(
+      field,
+      `${JSON.stringify(directory)} ${why}: compiled task modules are kept there`,
+      'give a directory you can write, e.g. .swarmlet/cache',
+      { value: '.swarmlet/cache' },
+    );
+  }
+}

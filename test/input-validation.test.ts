@@ -1,0 +1,156 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { InputError } from '../src/core/errors.js';
+import { parseJob } from '../src/core/job.js';
+import { Swarm } from '../src/swarm.js';
+import { applyFix, rejection } from './support/fixes.js';
+
+// Input that used to reach code unchecked (issue 11, item 6): every rejection is an InputError that
+// names the field and the bad value, and its fix, applied, is accepted.
+const circular: Record<string, unknown> = { a: 1 };
+circular.self = circular;
+const throwingGetter = Object.defineProperty({}, 'secret', {
+  enumerable: true,
+  get() {
+    throw new TypeError('no access');
+  },
+});
+let deep: unknown = 1;
+for (let i = 0; i < 5_000; i++) deep = [deep];
+
+const badInputs: { name: string; input: unknown; field: RegExp; mentions: RegExp }[] = [
+  { name: 'a BigInt', input: { n: 12n }, field: /^job\.input\.n$/, mentions: /BigInt \(12n\)/ },
+  { name: 'a huge BigInt', input: [2n ** 80n], field: /^job\.input\[0\]$/, mentions: /BigInt/ },
+  { name: 'a cycle', input: circular, field: /^job\.input\.self$/, mentions: /cycle/ },
+  { name: 'a function', input: { run: () => 1 }, field: /^job\.input\.run$/, mentions: /function/ },
+  { name: 'a symbol', input: Symbol('s'), field: /^job\.input$/, mentions: /symbol/ },
+  { name: 'a Map', input: { m: new Map([['k', 1]]) }, field: /^job\.input\.m$/, mentions: /Map of 1/ },
+  { name: 'a Set', input: new Set([1, 2]), field: /^job\.input$/, mentions: /Set of 2/ },
+  { name: 'NaN', input: { x: [Number.NaN] }, field: /^job\.input\.x\[0\]$/, mentions: /NaN/ },
+  { name: 'a getter that throws', input: throwingGetter, field: /^job\.input\.secret$/, mentions: /no access/ },
+  {
+    name: 'a toJSON that throws',
+    input: {
+      toJSON: () => {
+        throw new Error('nope');
+      },
+    },
+    field: /^job\.input$/,
+    mentions: /nope/,
+  },
+  { name: 'nesting 5,000 deep', input: deep, field: /^job\.input(\[0\])+$/, mentions: /deeper than 1000/ },
+  { name: 'an odd key', input: { 'a b': 5n }, field: /^job\.input\["a b"\]$/, mentions: /BigInt/ },
+];
+
+describe('parseJob: inputs JSON cannot carry', () => {
+  it.each(badInputs)(
+    '$name → an InputError naming $field whose fix is accepted',
+    async ({ input, field, mentions }) => {
+      const job = { type: 'noop', input };
+      const error = (await rejection(() => parseJob(job)))!;
+      expect(error).toBeInstanceOf(InputError);
+      expect(error.field).toMatch(field);
+      expect(error.message).toMatch(mentions);
+      expect(error.message).toContain('Fix: ');
+      expect(() => parseJob(applyFix(job, error, 'job'))).not.toThrow();
+    },
+  );
+
+  it('accepts what JSON carries as it is: dates, shared (not circular) objects, undefined fields', () => {
+    const shared = { x: 1 };
+    const input = { when: new Date(0), a: shared, b: shared, gone: undefined, list: [1, 'two', null, true] };
+    expect(parseJob({ type: 'noop', input })).toMatchObject({ type: 'noop', input });
+  });
+
+  it('a job spec with a BigInt or a cycle outside its input is refused the same way', async () => {
+    const job: Record<string, unknown> = { type: 'noop', deadlineMs: 10n };
+    expect((await rejection(() => parseJob(job)))!.field).toBe('job.deadlineMs');
+    const tasks: unknown[] = [];
+    tasks.push({ id: 'a', type: 'noop', deps: tasks });
+    expect((await rejection(() => parseJob({ tasks })))!.field).toBe('job.tasks[0].deps');
+  });
+
+  it.each([
+    [{ type: 'noop', priority: 'urgent' }, 'job.priority', '"urgent"'],
+    [{ type: 'noop', owner: 42 }, 'job.owner', '42'],
+    [{ tasks: [{ id: 'a', type: 'noop', deps: 'b' }] }, 'job.tasks[0].deps', '"b"'],
+    [7, 'job', '7'],
+  ])('names the bad value of a bad shape (%j) and gives a fix that is accepted', async (job, field, value) => {
+    const error = (await rejection(() => parseJob(job)))!;
+    expect(error.field).toBe(field);
+    expect(error.message).toContain(`got ${value}`);
+    expect(() => parseJob(applyFix(job, error, 'job'))).not.toThrow();
+  });
+});
+
+describe('Swarm.run: every rejection is an InputError with a fix that is accepted', () => {
+  let swarm: Swarm;
+  beforeAll(async () => {
+    swarm = await Swarm.start({ tasks: ['test/fixtures/noop.task.ts'], maxSwarmlets: 1 });
+  });
+  afterAll(() => swarm.stop());
+
+  it.each([
+    ['a BigInt input', { type: 'noop', input: { n: 1n } }],
+    ['a circular input', { type: 'noop', input: circular }],
+    ['an unknown type', { type: 'nope', input: 1 }],
+    ['an unknown type in a DAG', { tasks: [{ id: 'a', type: 'nope' }] }],
+    [
+      'a duplicate id',
+      {
+        tasks: [
+          { id: 'a', type: 'noop' },
+          { id: 'a', type: 'noop' },
+        ],
+      },
+    ],
+    ['a missing dependency', { tasks: [{ id: 'a', type: 'noop', deps: ['b'] }] }],
+    [
+      'a cycle',
+      {
+        tasks: [
+          { id: 'a', type: 'noop', deps: ['b'] },
+          { id: 'b', type: 'noop', deps: ['a'] },
+        ],
+      },
+    ],
+    ['no job at all', undefined],
+  ])('%s', async (_, job) => {
+    const error = await rejection(() => swarm.run(job as never));
+    expect(error).toBeInstanceOf(InputError);
+    await expect(swarm.run(applyFix(job, error!, 'job') as never)).resolves.not.toThrow();
+  });
+});
+
+describe('Swarm.start: options refused up front, with a fix that is accepted', () => {
+  const noop = 'test/fixtures/noop.task.ts';
+  const square = 'test/fixtures/square.task.ts';
+  it.each([
+    ['a static split giving a type 0', { tasks: [noop], policy: { static: { noop: 0 } } }, /policy\.static\.noop$/],
+    [
+      'a static split leaving a type out',
+      { tasks: [noop, square], policy: { static: { noop: 1 } } },
+      /static\["square-sum"\]$/,
+    ],
+    [
+      'a static split of an unknown type',
+      { tasks: [noop], policy: { static: { noop: 1, other: 1 } } },
+      /static\.other$/,
+    ],
+    [
+      'a static split over maxSwarmlets',
+      { tasks: [noop], maxSwarmlets: 2, policy: { static: { noop: 3 } } },
+      /maxSwarmlets$/,
+    ],
+    ['a cache directory that is a file', { tasks: [noop], cacheDir: '/etc/passwd' }, /cacheDir$/],
+    ['tickMs 0', { tasks: [noop], tickMs: 0 }, /tickMs$/],
+    ['an unknown option', { tasks: [noop], ticks: 5 }, /ticks$/],
+    ['a BigInt option', { tasks: [noop], maxAttempts: 3n }, /maxAttempts$/],
+  ])('%s', async (_, options, field) => {
+    const error = (await rejection(() => Swarm.start(options as never)))!;
+    expect(error).toBeInstanceOf(InputError);
+    expect(error.field).toMatch(field);
+    expect(error.message).not.toMatch(/EEXIST|undefined|unexpected/);
+    const swarm = await Swarm.start(applyFix(options, error, 'Swarm options') as never);
+    await swarm.stop();
+  });
+});
