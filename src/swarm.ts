@@ -13,6 +13,7 @@ import { checkCacheDir, checkStaticSplit, optionsError } from './swarm-checks.js
 import { MemoryBroker } from './runtime/brokers/memory-broker.js';
 import { ProcessProvider } from './runtime/local/process-provider.js';
 import { compileTaskModule, type TaskTypeInfo } from './runtime/local/task-compiler.js';
+import { MODULE_LOAD_TIMEOUT_MS } from './runtime/local/module-check.js';
 import { JobHistory } from './runtime/job-history.js';
 import { Orchestrator, type ProgressView } from './runtime/orchestrator.js';
 import { EMPTY_HISTORY, FileHistoryStore } from './runtime/stores/history-store.js';
@@ -67,6 +68,8 @@ const optionsSchema = z
     maxMicroTasksPerJob: z.number().int().min(1).default(LIMITS.maxMicroTasksPerJob),
     maxPayloadBytes: z.number().int().min(1).default(LIMITS.maxPayloadBytes),
     cacheDir: z.string().default('.swarmlet/cache'),
+    /** A task module whose top level takes longer to load is refused, naming the module. */
+    moduleLoadTimeoutMs: z.number().int().min(100).max(600_000).default(MODULE_LOAD_TIMEOUT_MS),
     /** A file where history lives between runs (job profiles for pre-warming); false (default): keep none. */
     historyFile: z.union([z.string().min(1), z.literal(false)]).default(false),
   })
@@ -93,7 +96,7 @@ export class Swarm {
   static async start(raw: SwarmOptions): Promise<Swarm> {
     const options = parseSwarmOptions(raw);
     await checkCacheDir(resolve(options.cacheDir), 'Swarm options.cacheDir');
-    const taskTypes = await compileAll(options.tasks, resolve(options.cacheDir));
+    const taskTypes = await compileAll(options.tasks, resolve(options.cacheDir), options.moduleLoadTimeoutMs);
     if (typeof options.policy === 'object' && 'static' in options.policy)
       checkStaticSplit(options.policy.static, [...taskTypes.keys()], options.maxSwarmlets);
     const store =
@@ -181,8 +184,12 @@ export function parseSwarmOptions(raw: SwarmOptions): z.output<typeof optionsSch
   throw optionsError(parsed.error.issues, raw, optionsSchema.parse({ tasks: ['(default)'] }));
 }
 
-async function compileAll(paths: readonly string[], cacheDir: string): Promise<Map<string, TaskTypeInfo>> {
-  const infos = await Promise.all(paths.map((path) => compileTaskModule(path, cacheDir)));
+async function compileAll(
+  paths: readonly string[],
+  cacheDir: string,
+  loadTimeoutMs: number,
+): Promise<Map<string, TaskTypeInfo>> {
+  const infos = await Promise.all(paths.map((path) => compileTaskModule(path, cacheDir, loadTimeoutMs)));
   const byName = new Map<string, TaskTypeInfo>();
   infos.forEach((info, i) => {
     const other = byName.get(info.name);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { InputError } from '../src/core/errors.js';
+import { InputError, TaskModuleError } from '../src/core/errors.js';
 import { parseJob } from '../src/core/job.js';
 import { Swarm } from '../src/swarm.js';
 import { applyFix, rejection } from './support/fixes.js';
@@ -152,5 +152,24 @@ describe('Swarm.start: options refused up front, with a fix that is accepted', (
     expect(error.message).not.toMatch(/EEXIST|undefined|unexpected/);
     const swarm = await Swarm.start(applyFix(options, error, 'Swarm options') as never);
     await swarm.stop();
+  });
+});
+
+describe('Swarm.start: task modules are loaded with a bounded time, and a failure names the module', () => {
+  it.each([
+    ['calls process.exit at import', 'exits-on-import', /exits-on-import\.task\.ts.*process\.exit\(0\)/],
+    ['loops for 20 s at import', 'loops-on-import', /loops-on-import\.task\.ts.*within 1 s/],
+    ['throws at import', 'throws-on-import', /throws-on-import\.task\.ts.*database URL not configured/],
+  ])('a module that %s is refused with a TaskModuleError, in bounded time', async (_, name, message) => {
+    const startedMs = performance.now();
+    const tasks = ['test/fixtures/noop.task.ts', `test/fixtures/${name}.task.ts`];
+    const error = await Swarm.start({ tasks, moduleLoadTimeoutMs: 1_000 }).then(
+      (swarm) => swarm.stop().then(() => undefined),
+      (failure: unknown) => failure,
+    );
+    expect(error).toBeInstanceOf(TaskModuleError);
+    expect((error as Error).message).toMatch(message);
+    expect((error as Error).message).toMatch(/Fix: /);
+    expect(performance.now() - startedMs).toBeLessThan(8_000);
   });
 });

@@ -6,6 +6,7 @@ import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { TaskModuleError } from '../../core/errors.js';
 import type { TaskDefinition } from '../../core/task-type.js';
+import { MODULE_LOAD_TIMEOUT_MS, moduleLoadProblem } from './module-check.js';
 import { packageRoot } from './package-root.js';
 
 /** A task type as the director knows it: its compiled module (what swarmlets load) and its declared shape. */
@@ -27,8 +28,14 @@ export interface TaskTypeInfo {
  * in the cache, so no swarmlet ever pays for a TypeScript loader at cold start. The file name
  * carries a hash of the output: unchanged sources reuse the cached file.
  */
-export async function compileTaskModule(sourcePath: string, cacheDir: string): Promise<TaskTypeInfo> {
+export async function compileTaskModule(
+  sourcePath: string,
+  cacheDir: string,
+  loadTimeoutMs = MODULE_LOAD_TIMEOUT_MS,
+): Promise<TaskTypeInfo> {
   const modulePath = await compileModule(sourcePath, cacheDir);
+  const problem = await moduleLoadProblem(modulePath, loadTimeoutMs);
+  if (problem !== undefined) throw new TaskModuleError(sourcePath, `${problem}. Fix: ${LOAD_FIX}`);
   const definition = await importDefinition(sourcePath, modulePath);
   return {
     name: definition.name,
@@ -41,6 +48,9 @@ export async function compileTaskModule(sourcePath: string, cacheDir: string): P
     sizeOf: definition.size?.bind(definition),
   };
 }
+
+/** What a module that fails to load should do instead. */
+export const LOAD_FIX = 'keep its top level short and let it throw an Error; long work belongs in run() or warmup()';
 
 /** Bundles a TypeScript or JavaScript module into one cached ESM file; returns its path. */
 export async function compileModule(sourcePath: string, cacheDir: string): Promise<string> {
