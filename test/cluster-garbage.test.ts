@@ -118,3 +118,102 @@ it('a bad node: key is one warning line however many ticks read it, and jobs are
     await c.stop();
   }
 });
+
+/** Appends a job entry as a client would, without storing modules (so a test can garble them first). */
+async function appendJob(prefix: string, jobKey: string, modules = ['square-sum']): Promise<void> {
+  const entry = { kind: 'job', jobKey, job: JOB, modules };
+  await cluster.redis().xadd(keys(prefix).log, '*', 'e', JSON.stringify(entry));
+}
+
+async function outcomeOf(prefix: string, jobKey: string): Promise<JobOutcome> {
+  const key = keys(prefix).job(jobKey);
+  const raw = await waitFor(
+    `the outcome of ${jobKey}`,
+    async () => (await cluster.redis().get(key)) ?? undefined,
+    BOUND_MS,
+  );
+  return JSON.parse(raw) as JobOutcome;
+}
+
+it('a garbled module record fails only its job, with an error naming the key and the fix; the next job runs', async () => {
+  const c = await libraryCluster('bad-module');
+  try {
+    expectDone((await c.run()).outcome); // stores the module
+    await cluster.redis().set(c.k.module('square-sum'), '{"taskType":"square-sum"'); // cut short
+    await appendJob('bad-module', 'garbled');
+    const outcome = await outcomeOf('bad-module', 'garbled');
+    expect(outcome.status).toBe('failed');
+    expect(outcome.error).toMatch(/bad-module:module:square-sum: not JSON .* Fix: submit the job again/);
+    expectDone((await c.run()).outcome); // run --redis stores the module again
+  } finally {
+    await c.stop();
+  }
+});
+
+it('garbage in the log (not JSON, no entry field, bad shapes, results for no micro-task) is skipped; jobs still run', async () => {
+  let nowMs = 0; // the warning limiter's clock: virtual, advanced by hand
+  const c = await libraryCluster('bad-log', { director: { clock: { nowMs: () => nowMs } } });
+  try {
+    const log = c.k.log;
+    await cluster.redis().xadd(log, '*', 'e', 'garbage');
+    await cluster.redis().xadd(log, '*', 'x', 'no entry field');
+    await cluster.redis().xadd(log, '*', 'e', JSON.stringify({ kind: 'results', nodeId: 'n9', results: 'many' }));
+    await cluster.redis().xadd(log, '*', 'e', JSON.stringify({ kind: 'job', jobKey: '', job: null, modules: 3 }));
+    const ghost = { id: 999_999, status: 'split', value: 'not children', durationUs: 1, attempt: 1 };
+    await cluster.redis().xadd(log, '*', 'e', JSON.stringify({ kind: 'results', nodeId: 'n9', results: [ghost] }));
+    expectDone((await c.run()).outcome);
+    const skipped = () => c.lines.filter((l) => l.startsWith('skipped a bad log entry'));
+    expect(skipped()).toEqual([
+      expect.stringMatching(/^skipped a bad log entry: bad-log:log \d+-\d+: not JSON \(garbage\)$/),
+    ]);
+    nowMs += 30_000; // one warning interval later, the next tick says how many were held back
+    await waitFor('the count of skipped entries', () => skipped().length === 2);
+    expect(skipped()[1]).toMatch(/: not JSON \(garbage\) \(3 repeat\(s\) in the last 30 s not shown\)$/);
+  } finally {
+    await c.stop();
+  }
+});
+
+it('keys of the wrong type (node set, decisions, node states, refusals) are repaired; placement and jobs go on', async () => {
+  const redis = cluster.redis();
+  const k = keys('wrong-type');
+  await redis.set(k.nodes, 'a string, not a set');
+  await redis.set(k.decisions, 'a string, not a list');
+  await redis.set(k.nodeStates, 'a string, not a hash');
+  await redis.set(k.refused, 'a string, not a sorted set');
+  const c = await libraryCluster('wrong-type', {
+    director: { admission: { maxBacklogMs: { low: 1e9, normal: 1e9, high: 1e9 } } },
+  });
+  try {
+    expectDone((await c.run()).outcome);
+    expect(await redis.type(k.nodes)).toBe('set');
+    expect(await redis.type(k.decisions)).toBe('list');
+    expect(await redis.type(k.nodeStates)).toBe('hash');
+    for (const key of [k.nodes, k.decisions, k.nodeStates, k.refused])
+      expect(c.lines.filter((l) => l.startsWith(`${key} held a string`))).toHaveLength(1);
+  } finally {
+    await c.stop();
+  }
+});
+
+it('a garbled desired state does not stop a director from starting: it is replaced, and the agent serves', async () => {
+  await cluster.redis().set(keys('bad-desired').desired('n1'), '[1,2,3]');
+  await cluster.redis().set(keys('bad-desired').desired('gone'), 'not JSON');
+  const c = await libraryCluster('bad-desired');
+  try {
+    expectDone((await c.run()).outcome);
+    expect(c.lines).toContainEqual(expect.stringMatching(/^bad-desired:desired:gone: not JSON .*: deleted\. Fix: /));
+  } finally {
+    await c.stop();
+  }
+});
+
+it('a garbled log base stops a director from starting with one line naming the key, the value and the fix', async () => {
+  await cluster.redis().set(keys('bad-base').logBase, '{"minId":7}');
+  await expect(
+    ClusterDirector.start({ redisUrl: cluster.server().url, prefix: 'bad-base', tickMs: 50 }),
+  ).rejects.toThrow(
+    /^bad-base:log-base: minId: .*; replaying the log from an unknown start could number micro-tasks twice\. Fix: /,
+  );
+  expect(await cluster.redis().exists('bad-base:director')).toBe(0); // the lease is handed back
+});

@@ -20,6 +20,7 @@ import { readLiveNodes, scanKeys } from './live-nodes.js';
 import { DirectorLease } from './director-lease.js';
 import { connectRedis } from './redis-connect.js';
 import { isResultsEntry } from './hot-checks.js';
+import { withTypeRepair, type RedisType } from './redis-repair.js';
 import {
   DEFAULT_PREFIX,
   desiredStateSchema,
@@ -31,9 +32,17 @@ import {
   type LogBase,
   type ClusterProgress,
   type JobOutcome,
+  type DesiredState,
   type LogEntry,
+  type ModuleRecord,
   type NodeStateRecord,
 } from './protocol.js';
+
+/** A MULTI's first failed command, thrown (ioredis resolves EXEC with each command's error instead). */
+function failedStep(replies: [Error | null, unknown][] | null): void {
+  const failed = replies?.find(([error]) => error !== null)?.[0];
+  if (failed) throw failed;
+}
 
 export interface DirectorOptions {
   readonly redisUrl: string;
@@ -185,7 +194,12 @@ export class ClusterDirector {
       broker,
       lease,
     ));
-    await director.resume();
+    try {
+      await director.resume();
+    } catch (error) {
+      await director.stop(); // hands the lease back: the next director need not wait for it
+      throw error;
+    }
     director.timer = setInterval(() => void director.tick(), full.tickMs);
     director.consuming = director.consume();
     return director;
@@ -211,10 +225,10 @@ export class ClusterDirector {
   private async resume(): Promise<void> {
     const nowMs = Date.now();
     for (const key of await scanKeys(this.redis, `${this.options.prefix}:desired:*`)) {
-      const state = parseStored(desiredStateSchema, await this.redis.get(key), key);
+      const state = await this.readDesired(key);
       if (state) this.pool.restore(key.slice(`${this.options.prefix}:desired:`.length), state, nowMs);
     }
-    const base = parseStored(logBaseSchema, await this.redis.get(this.k.logBase), this.k.logBase);
+    const base = await this.readLogBase();
     if (base) {
       this.book.tracker.restoreCounters(base);
       this.trimmedTo = base.minId;
@@ -235,6 +249,38 @@ export class ClusterDirector {
       this.log(`resumed: replayed ${replayed} log entries, ${outstanding.length} micro-task(s) outstanding`);
   }
 
+  /** A node's desired state as the last director left it; a garbled one is deleted (the node is placed afresh). */
+  private async readDesired(key: string): Promise<DesiredState | undefined> {
+    try {
+      return parseStored(desiredStateSchema, await this.redis.get(key), key);
+    } catch (error) {
+      await this.redis.del(key);
+      this.warnings.warn(
+        key,
+        `${(error as Error).message}: deleted. Fix: leave ${key} to the director; its node's swarmlets are placed afresh`,
+      );
+      return undefined;
+    }
+  }
+
+  /** Where the trimmed log starts. Unreadable, it is not guessed: wrong counters would number micro-tasks twice. */
+  private async readLogBase(): Promise<LogBase | undefined> {
+    try {
+      return parseStored(logBaseSchema, await this.redis.get(this.k.logBase), this.k.logBase);
+    } catch (error) {
+      throw new Error(
+        `${(error as Error).message}; replaying the log from an unknown start could number micro-tasks twice. Fix: ` +
+          `put back the value the director wrote ({"minId":"<ms>-<seq>","nextJobId":n,"nextTaskId":n}), or, if no job is ` +
+          `running, delete ${this.k.logBase} and ${this.k.log} (unfinished jobs are then lost)`,
+      );
+    }
+  }
+
+  /** Runs `step` on a key the cluster can do without; a key of the wrong type there is deleted and said once. */
+  private repairing<T>(key: string, type: RedisType, loses: string, step: () => Promise<T>): Promise<T> {
+    return withTypeRepair(this.redis, key, type, loses, (topic, line) => this.warnings.warn(topic, line), step);
+  }
+
   private async consume(): Promise<void> {
     while (!this.stopped) {
       let reply: [string, [string, string[]][]][] | null;
@@ -250,7 +296,7 @@ export class ClusterDirector {
         )) as typeof reply;
       } catch (error) {
         if (this.stopped) return;
-        this.log(`log read failed, retrying: ${(error as Error).message}`);
+        this.warnings.warn(`${this.k.log}:read`, `log read failed, retrying: ${(error as Error).message}`);
         await new Promise((resolve) => setTimeout(resolve, 200));
         continue;
       }
@@ -259,10 +305,13 @@ export class ClusterDirector {
     }
   }
 
+  /** Never throws: an entry that cannot be applied is skipped with a warning, and the log goes on. */
   private async applyEntry(id: string, fields: string[], live: boolean): Promise<void> {
     this.applying = true; // the log is not trimmed while an entry is half applied
     try {
       await this.applyParsed(id, fields, live);
+    } catch (error) {
+      this.skipped(`${this.k.log} ${id}: ${(error as Error).message}`);
     } finally {
       this.lastLogId = id;
       this.applying = false;
@@ -270,18 +319,26 @@ export class ClusterDirector {
   }
 
   private async applyParsed(id: string, fields: string[], live: boolean): Promise<void> {
-    const raw = fields[fields.indexOf('e') + 1] ?? null;
+    const at = fields.indexOf('e');
+    if (at < 0 || at % 2 !== 0)
+      return this.skipped(
+        `${this.k.log} ${id}: no field "e" (fields: ${fields.filter((_, i) => i % 2 === 0).join(', ')})`,
+      );
     let entry: LogEntry | undefined;
     try {
-      entry = parseStored(logEntrySchema, raw, `${this.k.log} ${id}`, isResultsEntry); // results: checked by hand, once per micro-task
+      entry = parseStored(logEntrySchema, fields[at + 1] ?? null, `${this.k.log} ${id}`, isResultsEntry); // results: checked by hand, once per micro-task
     } catch (error) {
-      this.log(`skipped a bad log entry: ${(error as Error).message}`);
-      return;
+      return this.skipped((error as Error).message);
     }
     if (!entry) return;
     if (entry.kind === 'job') {
       if (!(await this.admitted(id, entry, live))) return;
-      await this.learnModules(entry.modules);
+      const unreadable = await this.learnModules(entry.modules);
+      if (unreadable !== undefined) {
+        const refused = this.book.refuse(entry.jobKey, unreadable);
+        if (refused) await this.publishOutcome(refused.jobKey, refused.outcome);
+        return;
+      }
     } else if (live)
       this.pool.recordResults(
         entry.nodeId,
@@ -308,7 +365,8 @@ export class ClusterDirector {
    * entries refused live.
    */
   private async admitted(id: string, entry: Extract<LogEntry, { kind: 'job' }>, live: boolean): Promise<boolean> {
-    if (await this.gate.refusedBefore(id)) return false;
+    const lost = 'admission refusals recorded so far: a replay may run a job refused before';
+    if (await this.repairing(this.k.refused, 'zset', lost, () => this.gate.refusedBefore(id))) return false;
     if (!live || this.book.knows(entry.jobKey)) return true; // a duplicate submit: the book ignores it
     const serving = [...this.servingByType.values()].reduce((sum, n) => sum + n, 0);
     const decision = this.gate.decide(entry.job, this.book, serving);
@@ -323,13 +381,18 @@ export class ClusterDirector {
     if (live) await this.broker.enqueue(tasks);
   }
 
-  private async learnModules(taskTypes: readonly string[]): Promise<void> {
+  /** A job's task types, from their module records; the error for its client if one is unreadable. */
+  private async learnModules(taskTypes: readonly string[]): Promise<string | undefined> {
     for (const taskType of taskTypes) {
-      const record = parseStored(
-        moduleRecordSchema,
-        await this.redis.get(this.k.module(taskType)),
-        this.k.module(taskType),
-      );
+      const key = this.k.module(taskType);
+      let record: ModuleRecord | undefined;
+      try {
+        record = parseStored(moduleRecordSchema, await this.redis.get(key), key);
+        if (record && record.taskType !== taskType)
+          throw new Error(`${key}: taskType: "${record.taskType}" is another type`);
+      } catch (error) {
+        return `${(error as Error).message}: the module record is unreadable, so agents cannot load ${taskType}. Fix: submit the job again (run --redis stores its modules again)`;
+      }
       if (!record) continue;
       this.book.addTaskType(record);
       this.pool.learnType(taskType, {
@@ -337,6 +400,11 @@ export class ClusterDirector {
         ...(record.hintMemoryMb !== undefined && { memoryMb: record.hintMemoryMb }),
       });
     }
+  }
+
+  /** A log entry that cannot be applied: said (rate-limited: a flood of garbage is one line per interval), skipped. */
+  private skipped(reason: string): void {
+    this.warnings.warn(this.k.log, `skipped a bad log entry: ${reason}`);
   }
 
   private async publishOutcome(jobKey: string, outcome: JobOutcome, stored = false): Promise<void> {
@@ -377,10 +445,15 @@ export class ClusterDirector {
         this.log(`${action.kind}: ${outcome} (${action.reason})`);
       }
       const decisions = this.pool.takeDecisions();
-      if (decisions.length > 0) {
-        await this.redis.lpush(this.k.decisions, ...decisions.map((d) => JSON.stringify(d)));
-        await this.redis.ltrim(this.k.decisions, 0, DECISIONS_KEPT - 1);
-      }
+      if (decisions.length > 0)
+        await this.repairing(this.k.decisions, 'list', 'earlier auctions, a report only', () =>
+          this.redis
+            .multi()
+            .lpush(this.k.decisions, ...decisions.map((d) => JSON.stringify(d)))
+            .ltrim(this.k.decisions, 0, DECISIONS_KEPT - 1)
+            .exec()
+            .then(failedStep),
+        );
       for (const { nodeId, state: desired } of this.pool.takeChanged()) {
         await this.redis.set(this.k.desired(nodeId), JSON.stringify(desired));
         await this.redis.publish(this.k.desiredChanged, nodeId);
@@ -414,7 +487,9 @@ export class ClusterDirector {
       this.log(`node ${nodeId}: ${from ?? 'unseen'} → ${to}: ${reason}`);
       latest[nodeId] = JSON.stringify({ state: to, sinceMs: atMs, reason } satisfies NodeStateRecord);
     }
-    await this.redis.hset(this.k.nodeStates, latest);
+    await this.repairing(this.k.nodeStates, 'hash', 'earlier node states, a report only', () =>
+      this.redis.hset(this.k.nodeStates, latest),
+    );
   }
 
   private async snapshot(nodes: Awaited<ReturnType<typeof readLiveNodes>>, nowMs: number): Promise<Snapshot> {
@@ -452,7 +527,9 @@ export class ClusterDirector {
     this.trimCandidates = this.trimCandidates.slice(ripe.length);
     await this.redis.set(this.k.logBase, JSON.stringify(base));
     await this.redis.xtrim(this.k.log, 'MINID', base.minId);
-    await this.gate.forgetBefore(base.minId);
+    await this.repairing(this.k.refused, 'zset', 'admission refusals recorded so far', () =>
+      this.gate.forgetBefore(base.minId),
+    );
     this.trimmedTo = base.minId;
   }
 

@@ -80,6 +80,16 @@ export class JobBook {
     return { ready, finished: this.collectFinished(nowMs) };
   }
 
+  /**
+   * Fails a job before it reaches the tracker (no id allocated: a replay that refuses it again numbers
+   * everything the same), e.g. when a module record it needs is unreadable. Undefined for a key seen before.
+   */
+  refuse(jobKey: string, error: string): FinishedJob | undefined {
+    if (this.seenKeys.has(jobKey)) return undefined;
+    this.seenKeys.add(jobKey);
+    return { jobKey, outcome: { status: 'failed', error, wallMs: 0, microTasks: 0, duplicateResults: 0 }, cancel: [] };
+  }
+
   /** This job key was submitted before (running or ended, as far as the log still tells). */
   knows(jobKey: string): boolean {
     return this.seenKeys.has(jobKey);

@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import { parseNodeAdvertisement } from '../../place/node-probe.js';
 import type { LiveNode } from './cluster-pool.js';
 import { heartbeatSchema, parseStored, type keys } from './protocol.js';
+import { withTypeRepair } from './redis-repair.js';
 
 /** Drops from the node set each id whose heartbeat key is gone, atomically (a node that beat again meanwhile stays). */
 const FORGET_EXPIRED = `
@@ -23,7 +24,16 @@ export async function readLiveNodes(
   /** `topic` is the node's key: the same bad key read every tick is one topic (rate-limited by the caller). */
   warn: (message: string, topic: string) => void,
 ): Promise<Map<string, LiveNode>> {
-  const ids = (await redis.smembers(k.nodes)).sort();
+  const ids = (
+    await withTypeRepair(
+      redis,
+      k.nodes,
+      'set',
+      'agents add themselves again at their next heartbeat',
+      (topic, line) => warn(line, topic),
+      () => redis.smembers(k.nodes),
+    )
+  ).sort();
   const nodes = new Map<string, LiveNode>();
   if (ids.length === 0) return nodes;
   const names = ids.map((id) => k.node(id));
