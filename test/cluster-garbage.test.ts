@@ -217,3 +217,61 @@ it('a garbled log base stops a director from starting with one line naming the k
   );
   expect(await cluster.redis().exists('bad-base:director')).toBe(0); // the lease is handed back
 });
+
+it("garbage at a job key's outcome or progress before the job runs: the client still gets its result, with a warning", async () => {
+  const c = await libraryCluster('bad-outcome');
+  const warnings: string[] = [];
+  try {
+    await cluster.redis().set(c.k.job('nightly'), 'garbage');
+    await cluster.redis().set(c.k.progress('nightly'), '{"atMs":"soon"}');
+    const { outcome } = await c.run(JOB, { jobKey: 'nightly', onWarning: (line) => warnings.push(line) });
+    expectDone(outcome);
+    expect(warnings).toContainEqual(
+      expect.stringMatching(/^bad-outcome:job:nightly held "garbage", not a job's outcome: replaced by this submit/),
+    );
+    expect(warnings).toContainEqual(
+      expect.stringMatching(/^bad-outcome:progress:nightly: atMs: .*: progress not shown/),
+    );
+  } finally {
+    await c.stop();
+  }
+});
+
+/** PTTL calls so far: only a waiting client's look at the director's lease sends one here. */
+const pttlCalls = async (): Promise<number> =>
+  Number(/cmdstat_pttl:calls=(\d+)/.exec(await cluster.redis().info('commandstats'))?.[1] ?? 0);
+
+it('a client whose director goes away while it waits says so at once, and ends with a clear error past its bound', async () => {
+  const c = await libraryCluster('gone', { agent: false }); // no agent: the job cannot finish
+  let nowMs = 0; // the client's clock for its bound: virtual
+  const told: string[] = [];
+  const waiting = runOnCluster(SQUARE, JOB, {
+    redisUrl: cluster.server().url,
+    prefix: 'gone',
+    cacheDir: '.swarmlet/cache',
+    onNoDirector: (reason) => told.push(reason),
+    noDirectorTimeoutMs: 10_000,
+    clock: { nowMs: () => nowMs },
+  });
+  const settled = waiting.then(
+    () => 'resolved',
+    (error: Error) => error.message,
+  );
+  try {
+    await waitFor('the job in the log', async () => (await cluster.redis().xlen(c.k.log)) === 1);
+    await c.director.stop(); // a graceful stop frees the lease at once
+    await waitFor('the client to say the director is gone', () => told.length === 1, 5_000);
+    expect(told).toEqual(['the director stopped (gone:director is free)']);
+    await cluster.redis().set(c.k.director, 'garbage'); // no director wrote this: still none, and not said twice
+    nowMs += 9_999;
+    const polls = await pttlCalls();
+    await waitFor('three more polls of the lease', async () => (await pttlCalls()) >= polls + 3); // not past the bound
+    expect(told).toHaveLength(1);
+    nowMs += 1;
+    expect(await within(BOUND_MS, 'the client past its bound', settled)).toMatch(
+      /^no director is running on this Redis \(prefix gone\) after 10000 ms: gone:director holds "garbage", not a director's lease\. Fix: start one/,
+    );
+  } finally {
+    await c.stop();
+  }
+});

@@ -27,10 +27,9 @@ export async function runClusterJob(
     prefix: options.prefix,
     cacheDir: options.cacheDir,
     ...(options.jobKey !== undefined && { jobKey: parseJobKey(options.jobKey, '--job-key') }),
-    onNoDirector: () =>
-      process.stderr.write(
-        'swarmlet: no director is running on this Redis yet; the job waits in the log until `swarmlet serve --redis …` starts\n',
-      ),
+    onNoDirector: (reason) =>
+      process.stderr.write(`swarmlet: ${reason}; the job waits in the log until \`swarmlet serve --redis …\` starts\n`),
+    onWarning: (line) => process.stderr.write(`swarmlet: warning: ${line}\n`),
     onProgress: (progress) => {
       if (!options.progress) return;
       const elapsedMs = last ? progress.atMs - last.atMs : 0;

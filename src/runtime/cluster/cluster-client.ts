@@ -1,9 +1,12 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Redis } from 'ioredis';
+import type { Clock } from '../../core/clock.js';
 import { InputError } from '../../core/errors.js';
+import { WarningLimiter } from '../../core/warning-limiter.js';
 import { parseJob, type JobInput } from '../../core/job.js';
 import { compileTaskModule } from '../local/task-compiler.js';
+import { directorAbsence, shown } from './director-lease.js';
 import { connectRedis } from './redis-connect.js';
 import {
   DEFAULT_PREFIX,
@@ -13,6 +16,7 @@ import {
   parseStored,
   placementDecisionSchema,
   progressSchema,
+  type ClusterKeys,
   type ClusterProgress,
   type JobOutcome,
   type LogEntry,
@@ -25,8 +29,17 @@ export interface ClusterRunOptions {
   readonly prefix?: string;
   readonly cacheDir: string;
   readonly onProgress?: (progress: ClusterProgress) => void;
-  /** Told once when no director is heart-beating: the job waits in the log until one starts. */
-  readonly onNoDirector?: () => void;
+  /**
+   * Told when no director holds the lease (at submit, or later when it stops or dies: once each time
+   * it goes), with why: the job waits in the log until one starts.
+   */
+  readonly onNoDirector?: (reason: string) => void;
+  /** With no director for this long, the wait ends with an error saying so. Default: wait (and say so). */
+  readonly noDirectorTimeoutMs?: number;
+  /** What the client read back and could not use (a garbled outcome or progress), once per 30 s per key. */
+  readonly onWarning?: (line: string) => void;
+  /** Time for the no-director bound and the warning limiter (tests pass a virtual one). Default: the wall clock. */
+  readonly clock?: Clock;
   readonly progressEveryMs?: number;
   /**
    * Names the job so a submit can be repeated safely (a client that crashed, a retried script):
@@ -39,13 +52,23 @@ export interface ClusterRunOptions {
 /**
  * Appends the job unless a job with its key already ended; then that outcome stands. A refusal by
  * admission control does not stand: the key is submitted again (a new log entry, decided afresh).
+ * Nor does a value no director wrote (not JSON, no status): it is replaced. Returns { the outcome
+ * that stands or '', the replaced value or '' }.
  */
 const SUBMIT = `
 local outcome = redis.call('GET', KEYS[1])
-if outcome and cjson.decode(outcome).status ~= 'refused' then return outcome end
+local replaced = ''
+if outcome then
+  local ok, decoded = pcall(cjson.decode, outcome)
+  local status = ok and type(decoded) == 'table' and decoded.status
+  if status == 'done' or status == 'failed' then return {outcome, ''} end
+  if status ~= 'refused' then replaced = outcome end
+end
 redis.call('DEL', KEYS[1])
 redis.call('XADD', KEYS[2], '*', 'e', ARGV[1])
-return false`;
+return {'', replaced}`;
+const wallClock: Clock = { nowMs: () => Date.now() };
+const WARNING_INTERVAL_MS = 30_000;
 
 /** A job key from the user, checked (`field` names it in the error: `--job-key` on the CLI). */
 export function parseJobKey(value: string, field = 'jobKey'): string {
@@ -80,24 +103,113 @@ export async function runOnCluster(
   try {
     const modules = await storeModules(redis, k, taskPaths, options.cacheDir);
     await listener.subscribe(k.jobDone);
+    let ended = false;
     const done = new Promise<void>((resolve) =>
-      listener.on('message', (_channel, key: string) => key === jobKey && resolve()),
+      listener.on('message', (_channel, key: string) => key === jobKey && resolve(void (ended = true))),
     );
     const entry: LogEntry = { kind: 'job', jobKey, job, modules };
+    const waiting = new JobWait(redis, k, jobKey, options);
     // Atomic with the outcome check: a key that already ended is answered, never logged again
     // (the director forgets keys whose log entries were trimmed; the outcome outlives them).
-    await redis.eval(SUBMIT, 2, k.job(jobKey), k.log, JSON.stringify(entry));
-    if ((await redis.exists(k.director)) === 0) options.onNoDirector?.();
+    await waiting.submit(entry);
     for (;;) {
-      const outcome = parseStored(jobOutcomeSchema, await redis.get(k.job(jobKey)), k.job(jobKey));
+      const outcome = await waiting.outcome(ended);
       if (outcome) return { jobKey, outcome, decisions: await latestDecisions(redis, k, DECISIONS_SHOWN) };
-      const progress = parseStored(progressSchema, await redis.get(k.progress(jobKey)), k.progress(jobKey));
-      if (progress) options.onProgress?.(progress);
+      await waiting.progress();
+      await waiting.checkDirector();
       await Promise.race([done, new Promise((resolve) => setTimeout(resolve, options.progressEveryMs ?? 200))]);
     }
   } finally {
     listener.disconnect();
     await redis.quit();
+  }
+}
+
+/**
+ * A client waiting for its job: what it reads back is checked (a garbled progress is skipped, a
+ * garbled outcome waited past until the job ends), and a director that is not there is said.
+ */
+class JobWait {
+  private readonly warnings: WarningLimiter;
+  private readonly clock: Clock;
+  /** Since when no director holds the lease (undefined while one does). */
+  private absentSinceMs: number | undefined;
+  private seenDirector = false;
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly k: ClusterKeys,
+    private readonly jobKey: string,
+    private readonly options: ClusterRunOptions,
+  ) {
+    this.clock = options.clock ?? wallClock;
+    this.warnings = new WarningLimiter(this.clock, WARNING_INTERVAL_MS, options.onWarning ?? (() => undefined));
+  }
+
+  async submit(entry: LogEntry): Promise<void> {
+    const key = this.k.job(this.jobKey);
+    let replaced: string;
+    try {
+      [, replaced] = (await this.redis.eval(SUBMIT, 2, key, this.k.log, JSON.stringify(entry))) as [string, string];
+    } catch (error) {
+      if (!(error instanceof Error) || !error.message.startsWith('WRONGTYPE')) throw error;
+      throw new Error(
+        `${this.k.log} holds a ${await this.redis.type(this.k.log)}, not the cluster's log stream: the job cannot be submitted. Fix: check --prefix; if it is right, the cluster's keys were overwritten: stop the director, delete ${this.k.log} and start it again`,
+      );
+    }
+    if (replaced !== '')
+      this.warnings.warn(key, `${key} held ${shown(replaced)}, not a job's outcome: replaced by this submit`);
+    await this.checkDirector();
+  }
+
+  /** The job's outcome once written; a garbled one is waited past, unless the job has ended (then it is the answer). */
+  async outcome(ended: boolean): Promise<JobOutcome | undefined> {
+    const key = this.k.job(this.jobKey);
+    try {
+      return parseStored(jobOutcomeSchema, await this.redis.get(key), key);
+    } catch (error) {
+      const message = (error as Error).message;
+      if (ended)
+        throw new Error(
+          `${message}: the job ended but its outcome is unreadable. Fix: submit it again with a new --job-key`,
+        );
+      this.warnings.warn(key, `${message}: not a job's outcome; waiting for the director's`);
+      return undefined;
+    }
+  }
+
+  async progress(): Promise<void> {
+    const key = this.k.progress(this.jobKey);
+    try {
+      const progress = parseStored(progressSchema, await this.redis.get(key), key);
+      if (progress) this.options.onProgress?.(progress);
+    } catch (error) {
+      this.warnings.warn(key, `${(error as Error).message}: progress not shown`);
+    }
+  }
+
+  /** Says when the director goes (once per absence); past `noDirectorTimeoutMs` of absence, throws. */
+  async checkDirector(): Promise<void> {
+    const absence = await directorAbsence(this.redis, this.k.director);
+    const nowMs = this.clock.nowMs();
+    if (absence === undefined) {
+      this.absentSinceMs = undefined;
+      this.seenDirector = true;
+      return;
+    }
+    if (this.absentSinceMs === undefined) {
+      this.absentSinceMs = nowMs;
+      this.options.onNoDirector?.(
+        this.seenDirector
+          ? `the director stopped (${absence})`
+          : `no director is running on this Redis yet (${absence})`,
+      );
+    }
+    const bound = this.options.noDirectorTimeoutMs;
+    if (bound !== undefined && nowMs - this.absentSinceMs >= bound)
+      throw new Error(
+        `no director is running on this Redis (prefix ${this.options.prefix ?? DEFAULT_PREFIX}) after ${bound} ms: ${absence}. Fix: start one (swarmlet serve --redis <url>); the job stays in the log and runs once one starts`,
+      );
   }
 }
 

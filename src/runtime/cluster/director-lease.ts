@@ -48,6 +48,22 @@ const RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call
 const POLL_MS = 100;
 const SHOWN_CHARS = 60;
 
+const DIRECTOR_ID_JS = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/**
+ * Whether a live director holds the lease at `key`; if not, why (for a client waiting on the log):
+ * the key is free, or holds what no director writes (an instance id with an expiry).
+ */
+export async function directorAbsence(redis: Redis, key: string): Promise<string | undefined> {
+  const [[, holder], [, pttlMs]] = (await redis.multi().get(key).pttl(key).exec()) as [
+    [Error | null, string | null],
+    [Error | null, number],
+  ];
+  if (holder === null) return `${key} is free`;
+  if (!DIRECTOR_ID_JS.test(holder) || pttlMs < 0) return `${key} holds ${shown(holder)}, not a director's lease`;
+  return undefined;
+}
+
 /** A value found in Redis, quoted and cut short for a log line. */
 export const shown = (value: string): string => JSON.stringify(value.slice(0, SHOWN_CHARS));
 
