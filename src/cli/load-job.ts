@@ -1,9 +1,10 @@
 import { existsSync, statSync } from 'node:fs';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { JobDefinition } from '../core/define-job.js';
-import { InputError } from '../core/errors.js';
-import { compileModule } from '../runtime/local/task-compiler.js';
+import { InputError, TaskModuleError } from '../core/errors.js';
+import { MODULE_LOAD_TIMEOUT_MS, moduleLoadProblem } from '../runtime/local/module-check.js';
+import { compileModule, LOAD_FIX } from '../runtime/local/task-compiler.js';
 
 export interface LoadedJob {
   readonly definition: JobDefinition;
@@ -11,11 +12,26 @@ export interface LoadedJob {
   readonly taskPaths: string[];
 }
 
-/** `swarmlet run <target>`: a job file, or a directory holding job.ts / job.js. */
-export async function loadJob(target: string, cacheDir: string): Promise<LoadedJob> {
-  const file = findJobFile(target);
-  const compiled = await compileModule(file, cacheDir);
-  const module = (await import(pathToFileURL(compiled).href)) as { default?: JobDefinition };
+/**
+ * Loads a job file (found by `findJobFile`). It is loaded first in a worker, bounded in time, like task modules: a
+ * job file that throws, loops or exits at its top level is refused naming the file, and this process goes on.
+ */
+export async function loadJob(file: string, cacheDir: string): Promise<LoadedJob> {
+  const name = relative(process.cwd(), file) || file;
+  let compiled: string;
+  try {
+    compiled = await compileModule(file, cacheDir);
+  } catch (error) {
+    throw error instanceof TaskModuleError ? jobFileError(name, error.message.split(': ').slice(1).join(': ')) : error;
+  }
+  const problem = await moduleLoadProblem(compiled, MODULE_LOAD_TIMEOUT_MS);
+  if (problem !== undefined) throw jobFileError(name, problem);
+  let module: { default?: JobDefinition };
+  try {
+    module = (await import(pathToFileURL(compiled).href)) as { default?: JobDefinition };
+  } catch (error) {
+    throw jobFileError(name, `it throws while loading: ${error instanceof Error ? error.message : String(error)}`);
+  }
   const definition = module.default;
   if (!definition || typeof definition.build !== 'function' || !Array.isArray(definition.tasks)) {
     throw new InputError(
@@ -27,7 +43,13 @@ export async function loadJob(target: string, cacheDir: string): Promise<LoadedJ
   return { definition, taskPaths: definition.tasks.map((path) => resolve(dirname(file), path)) };
 }
 
-function findJobFile(target: string): string {
+function jobFileError(name: string, problem: string): InputError {
+  const [what, fix] = problem.split('. Fix: ');
+  return InputError.preformatted('job', `job file ${name}: ${what!.split('\n')[0]}. Fix: ${fix ?? LOAD_FIX}`);
+}
+
+/** `swarmlet run <target>`: a job file, or a directory holding job.ts / job.js. */
+export function findJobFile(target: string): string {
   const absolute = resolve(target);
   if (!existsSync(absolute))
     throw new InputError(
@@ -45,15 +67,4 @@ function findJobFile(target: string): string {
     `${target} has no job.ts or job.js`,
     'add a job.ts that exports defineJob({ name, tasks, build })',
   );
-}
-
-/** `--set key=value` pairs into an options record. */
-export function parseSetOptions(pairs: readonly string[]): Record<string, string> {
-  const options: Record<string, string> = {};
-  for (const pair of pairs) {
-    const at = pair.indexOf('=');
-    if (at <= 0) throw new InputError('--set', `"${pair}" is not key=value`, 'write --set dir=./data');
-    options[pair.slice(0, at)] = pair.slice(at + 1);
-  }
-  return options;
 }

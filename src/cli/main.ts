@@ -1,6 +1,7 @@
-import { Command } from 'commander';
+import { Command, CommanderError } from 'commander';
 import { AdmissionError, InputError, TaskFailedError, TaskModuleError } from '../core/errors.js';
 import { runCommand } from './run.js';
+import { commanderInputError, runCommandSpec } from './run-options.js';
 import { serveCommand } from './serve.js';
 import { agentCommand } from './agent.js';
 import { ALL_POLICIES, simCommand } from './sim.js';
@@ -12,40 +13,7 @@ const program = new Command()
   )
   .showHelpAfterError();
 
-program
-  .command('run')
-  .description('run a job on this machine (embedded mode, no server)')
-  .argument('<job>', 'a job directory (with job.ts) or a job file, e.g. examples/file-pipeline')
-  .option(
-    '--set <key=value>',
-    "job option passed to the job's build() (repeatable)",
-    (value: string, all: string[]) => [...all, value],
-    [] as string[],
-  )
-  .option('--json', 'print the summary (and the job output) as JSON on stdout', false)
-  .option('--no-progress', 'do not show live progress')
-  .option('--max-swarmlets <n>', 'most swarmlets at once (default: CPU cores)')
-  .option('--policy <policy>', 'adaptive, or static:type=count,... for a fixed split', 'adaptive')
-  .option('--tick-ms <ms>', 'control loop period in ms (default 100)')
-  .option('--priority <class>', "the job's priority class: low, normal or high")
-  .option(
-    '--deadline <duration>',
-    'the job should finish within this long, e.g. 2s, 500ms, 1m (reported met or missed)',
-  )
-  .option('--cache-dir <dir>', 'where compiled task modules are kept', '.swarmlet/cache')
-  .option(
-    '--history <file>',
-    "history kept between runs, so a job's next run pre-warms what it needs",
-    '.swarmlet/history.json',
-  )
-  .option('--no-history', 'keep no history')
-  .option('--redis <url>', 'run on the cluster behind this Redis (swarmlet serve + agents) instead of this machine')
-  .option('--prefix <prefix>', "the cluster's key prefix in Redis", 'swarmlet')
-  .option(
-    '--job-key <key>',
-    'with --redis: name the job so running this again attaches to it (or gets its outcome, for 24 h) instead of running twice',
-  )
-  .action(runCommand);
+program.addCommand(runCommandSpec().action(runCommand));
 
 program
   .command('serve')
@@ -104,12 +72,13 @@ program
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  process.exitCode = report(error);
+  process.exitCode = report(commanderInputError(error));
 }
 
 /** Expected failures print one clear line; only real bugs show a stack (or with SWARMLET_DEBUG=1). */
 function report(error: unknown): number {
   const debug = process.env.SWARMLET_DEBUG === '1';
+  if (error instanceof CommanderError) return error.exitCode; // --help, --version: already printed
   if (error instanceof InputError || error instanceof TaskModuleError) {
     process.stderr.write(`swarmlet: ${error.message}\n`);
     return 2;

@@ -70,3 +70,32 @@ export async function rejection(attempt: () => unknown): Promise<InputError | un
     throw error;
   }
 }
+
+/**
+ * Applies the fix a `swarmlet run` refusal gives as text (`Fix: write --tick-ms 100`, `Fix: remove --set`,
+ * `Fix: remove extra`) to its arguments. `takesValue` says which flags consume the next argument.
+ */
+export function applyCliFix(argv: readonly string[], message: string, takesValue: (flag: string) => boolean): string[] {
+  const fix = /Fix: (write|remove) ("(?:[^"\\]|\\.)*"|\S+)(?: ("(?:[^"\\]|\\.)*"|\S+))?/.exec(message);
+  if (!fix) throw new Error(`no applicable fix in: ${message}`);
+  const [, verb, quotedName, raw] = fix;
+  const unquote = (text: string | undefined) => (text?.startsWith('"') ? (JSON.parse(text) as string) : text);
+  const name = unquote(quotedName);
+  const value = unquote(raw);
+  const at = (token: string) => token === name || token.startsWith(`${name}=`);
+  const next = [...argv];
+  if (verb === 'write') {
+    const i = next.findLastIndex(at);
+    if (i < 0) return [...next, name!, value!];
+    if (next[i]!.includes('=')) next[i] = `${name}=${value}`;
+    else next.splice(i + 1, 1, value!);
+    return next;
+  }
+  if (!name!.startsWith('-')) {
+    next.splice(next.lastIndexOf(name!), 1);
+    return next;
+  }
+  for (let i = next.length - 1; i >= 0; i--)
+    if (at(next[i]!)) next.splice(i, next[i]!.includes('=') || !takesValue(name!) ? 1 : 2);
+  return next;
+}

@@ -1,0 +1,267 @@
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { Command, CommanderError } from 'commander';
+import { InputError, type FixValue } from '../core/errors.js';
+import { checkCacheDir } from '../swarm-checks.js';
+import { parseSwarmOptions, type SwarmOptions } from '../swarm.js';
+import { findJobFile } from './load-job.js';
+
+/** `swarmlet run`'s options as commander hands them over (strings, before checks). */
+export interface RunCommandOptions {
+  readonly set: string[];
+  readonly json: boolean;
+  readonly progress: boolean;
+  readonly maxSwarmlets?: string;
+  readonly policy: string;
+  readonly tickMs?: string;
+  readonly cacheDir: string;
+  readonly history: string | false;
+  readonly priority?: string;
+  readonly deadline?: string;
+  /** Run on the cluster behind this Redis instead of this machine. */
+  readonly redis?: string;
+  readonly prefix: string;
+  /** With --redis: names the job, so a second submit attaches to it instead of running it again. */
+  readonly jobKey?: string;
+}
+
+/** A `swarmlet run` whose arguments all passed their checks: what to load and how to run it. */
+export interface RunPlan {
+  readonly jobFile: string;
+  readonly jobOptions: Record<string, string>;
+  readonly sla: { readonly priority?: 'low' | 'normal' | 'high'; readonly deadlineMs?: number };
+  /** Swarm options but the task modules (those come from the job file). */
+  readonly swarm: Omit<SwarmOptions, 'tasks'> & { readonly cacheDir: string };
+  readonly options: RunCommandOptions;
+}
+
+/** The `run` command: its arguments and options as `swarmlet run --help` shows them. */
+export function runCommandSpec(): Command {
+  return new Command('run')
+    .description('run a job on this machine (embedded mode, no server)')
+    .argument('<job>', 'a job directory (with job.ts) or a job file, e.g. examples/file-pipeline')
+    .option('--set <key=value>', "job option passed to the job's build() (repeatable)", collect, [] as string[])
+    .option('--json', 'print the summary (and the job output) as JSON on stdout', false)
+    .option('--no-progress', 'do not show live progress')
+    .option('--max-swarmlets <n>', 'most swarmlets at once (default: CPU cores)')
+    .option('--policy <policy>', 'adaptive, or static:type=count,... for a fixed split', 'adaptive')
+    .option('--tick-ms <ms>', 'control loop period in ms (default 100)')
+    .option('--priority <class>', "the job's priority class: low, normal or high")
+    .option(
+      '--deadline <duration>',
+      'the job should finish within this long, e.g. 2s, 500ms, 1m (reported met or missed)',
+    )
+    .option('--cache-dir <dir>', 'where compiled task modules are kept', '.swarmlet/cache')
+    .option('--history <file>', "history kept between runs, so a job's next run pre-warms what it needs", HISTORY)
+    .option('--no-history', 'keep no history')
+    .option('--redis <url>', 'run on the cluster behind this Redis (swarmlet serve + agents) instead of this machine')
+    .option('--prefix <prefix>', "the cluster's key prefix in Redis", 'swarmlet')
+    .option(
+      '--job-key <key>',
+      'with --redis: name the job so running this again attaches to it (or gets its outcome, for 24 h) instead of running twice',
+    )
+    .allowExcessArguments()
+    .exitOverride()
+    .configureOutput({ outputError: () => undefined });
+}
+
+const HISTORY = '.swarmlet/history.json';
+const collect = (value: string, all: string[]) => [...all, value];
+
+/**
+ * Checks `swarmlet run`'s arguments (without `run`) in this process, as the CLI does before it loads anything: every
+ * rejection is an InputError naming the flag, the bad value and a fix (`write --flag value` or `remove --flag`).
+ */
+export async function parseRunArguments(argv: readonly string[]): Promise<RunPlan> {
+  let plan: RunPlan | undefined;
+  const command = runCommandSpec().action(async (target: string, options: RunCommandOptions, self: Command) => {
+    plan = await checkRunArguments(target, options, self.args);
+  });
+  try {
+    await command.parseAsync([...argv], { from: 'user' });
+  } catch (error) {
+    throw commanderInputError(error);
+  }
+  return plan!;
+}
+
+/** Every check of `swarmlet run`'s arguments that needs nothing loaded. */
+export async function checkRunArguments(
+  target: string,
+  options: RunCommandOptions,
+  args: readonly string[] = [target],
+): Promise<RunPlan> {
+  if (args.length > 1)
+    throw new InputError(
+      `argument ${JSON.stringify(args[1])}`,
+      'is one too many: run takes one job',
+      `remove ${quote(args[1]!)}`,
+      'remove',
+    );
+  if (options.jobKey !== undefined && options.redis === undefined)
+    throw flagError('--job-key', 'names a cluster job, and this run is on this machine', 'remove', 'add --redis <url>');
+  const jobFile = findJobFile(target);
+  const jobOptions = parseSetOptions(options.set);
+  const sla = {
+    ...(options.priority !== undefined && { priority: priorityClass(options.priority) }),
+    ...(options.deadline !== undefined && { deadlineMs: durationMs('--deadline', options.deadline) }),
+  };
+  const swarm = {
+    policy: parsePolicy(options.policy),
+    cacheDir: options.cacheDir,
+    historyFile: options.history,
+    ...(options.maxSwarmlets !== undefined && {
+      maxSwarmlets: integerFlag('--max-swarmlets', options.maxSwarmlets, availableParallelism()),
+    }),
+    ...(options.tickMs !== undefined && { tickMs: integerFlag('--tick-ms', options.tickMs, 100) }),
+  };
+  try {
+    parseSwarmOptions({ tasks: ['(from the job file)'], ...swarm });
+    await checkCacheDir(resolve(options.cacheDir), 'Swarm options.cacheDir');
+  } catch (error) {
+    throw error instanceof InputError ? asFlagError(error, swarm) : error;
+  }
+  return { jobFile, jobOptions, sla, swarm, options };
+}
+
+/** Which flag sets which Swarm option. */
+const FLAGS: Record<string, string> = {
+  maxSwarmlets: '--max-swarmlets',
+  tickMs: '--tick-ms',
+  policy: '--policy',
+  cacheDir: '--cache-dir',
+  historyFile: '--history',
+};
+
+/**
+ * A Swarm option's InputError (from the schema, or from Swarm.start once the task types are known) in the words of
+ * the command line: the flag, and the fix as a flag's value (a static split with the fix applied to it, for a split).
+ */
+export function asFlagError(error: InputError, swarm: RunPlan['swarm']): InputError {
+  const match = /^Swarm options\.(\w+)(?:\.static(?:\.([\w$]+)|\[("(?:[^"\\]|\\.)*")\]))?$/.exec(error.field);
+  const option = match?.[1];
+  const flag = option === undefined ? undefined : FLAGS[option];
+  if (!flag || !match) return error;
+  const problem = error.message.slice(error.field.length + 2).split('. Fix: ')[0]!;
+  const type = match[2] ?? (match[3] === undefined ? undefined : (JSON.parse(match[3]) as string));
+  if (type !== undefined && typeof swarm.policy === 'object' && 'static' in swarm.policy) {
+    const split: Record<string, number> = { ...swarm.policy.static };
+    if (error.fixValue === 'remove') delete split[type];
+    else split[type] = Number(error.fixValue?.value ?? 1);
+    return flagError(flag, `${type} ${problem}`, { value: formatSplit(split) });
+  }
+  if (error.fixValue === undefined || error.fixValue === 'remove' || option === 'historyFile')
+    return flagError(flag, problem, 'remove');
+  return flagError(flag, problem, { value: String(error.fixValue.value) });
+}
+
+/** The fix is always a flag to write or to remove, so it can be applied as it is written. */
+export function flagError(flag: string, problem: string, fixValue: FixValue, alternative?: string): InputError {
+  const text = fixValue === 'remove' ? `remove ${flag}` : `write ${flag} ${quote(String(fixValue.value))}`;
+  return new InputError(flag, problem, alternative ? `${text} (or ${alternative})` : text, fixValue);
+}
+
+function quote(value: string): string {
+  return /^[\w./:=,@%+-]+$/.test(value) ? value : JSON.stringify(value);
+}
+
+/** commander's own refusals (unknown option, missing value…) as one-line InputErrors with a fix. */
+export function commanderInputError(error: unknown): unknown {
+  if (!(error instanceof CommanderError) || error.exitCode === 0) return error;
+  const message = error.message.replace(/^error: /, '').split('\n')[0]!;
+  const named = /'(--?[^' <[]+)/.exec(error.message)?.[1];
+  const hint = /\(Did you mean (\S+)\?\)/.exec(error.message)?.[1];
+  if (error.code === 'commander.unknownOption' && named)
+    return flagError(named, 'is not an option of swarmlet run', 'remove', hint ? `did you mean ${hint}?` : undefined);
+  if (error.code === 'commander.optionMissingArgument' && named) {
+    const example = FLAG_EXAMPLES[named];
+    return flagError(named, 'needs a value', example === undefined ? 'remove' : { value: example });
+  }
+  if (error.code === 'commander.missingArgument')
+    return new InputError(
+      'job',
+      'is missing',
+      'pass a job directory (with job.ts) or a job file, e.g. examples/file-pipeline',
+    );
+  return new InputError('arguments', message, 'see swarmlet run --help');
+}
+
+/** A value each flag accepts, for a flag given with none. */
+const FLAG_EXAMPLES: Record<string, string> = {
+  '--max-swarmlets': String(availableParallelism()),
+  '--policy': 'adaptive',
+  '--tick-ms': '100',
+  '--priority': 'normal',
+  '--deadline': '1m',
+  '--cache-dir': '.swarmlet/cache',
+  '--history': HISTORY,
+  '--prefix': 'swarmlet',
+};
+
+/** `--set key=value` pairs into an options record. */
+export function parseSetOptions(pairs: readonly string[]): Record<string, string> {
+  const options: Record<string, string> = {};
+  for (const pair of pairs) {
+    const at = pair.indexOf('=');
+    if (at <= 0)
+      throw flagError('--set', `${JSON.stringify(pair)} is not key=value`, 'remove', 'write --set dir=./data');
+    options[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return options;
+}
+
+/** `adaptive`, or `static:hash=2,compress=1`. */
+export function parsePolicy(text: string): SwarmOptions['policy'] {
+  if (text === 'adaptive') return 'adaptive';
+  if (!text.startsWith('static:'))
+    throw flagError(
+      '--policy',
+      `unknown policy ${JSON.stringify(text)}`,
+      { value: 'adaptive' },
+      'static:type=count,...',
+    );
+  const split: Record<string, number> = {};
+  for (const part of text.slice('static:'.length).split(',')) {
+    const [type, count, extra] = part.split('=');
+    if (!type || count === undefined || extra !== undefined || !/^\d{1,3}$/.test(count))
+      throw flagError(
+        '--policy',
+        `${JSON.stringify(part)} is not type=count`,
+        { value: 'adaptive' },
+        "static:type=count,... with each of the job's task types",
+      );
+    split[type] = Number(count);
+  }
+  return { static: split };
+}
+
+export function formatSplit(split: Readonly<Record<string, number>>): string {
+  return `static:${Object.entries(split)
+    .map(([type, count]) => `${type}=${count}`)
+    .join(',')}`;
+}
+
+function priorityClass(text: string): 'low' | 'normal' | 'high' {
+  if (text === 'low' || text === 'normal' || text === 'high') return text;
+  throw flagError('--priority', `${JSON.stringify(text)} is not a priority class`, { value: 'normal' }, 'high or low');
+}
+
+const MAX_DEADLINE_MS = 7 * 24 * 3_600_000;
+
+/** `2s`, `500ms`, `1.5m`, or plain milliseconds, up to a week (what a job's deadline may be). */
+export function durationMs(field: string, text: string): number {
+  const match = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
+  const unit = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000 }[(match?.[2] ?? 'ms') as 'ms' | 's' | 'm' | 'h'];
+  const value = match ? Number(match[1]) * unit : Number.NaN;
+  if (!(value > 0)) throw flagError(field, `${JSON.stringify(text)} is not a duration`, { value: '2s' }, '500ms or 1m');
+  if (value > MAX_DEADLINE_MS) throw flagError(field, `${JSON.stringify(text)} is more than a week`, { value: '1h' });
+  return value;
+}
+
+/** An integer flag; its range is the Swarm option's (checked with it), so a fix suggested here is one it accepts. */
+function integerFlag(flag: string, text: string, fallback: number): number {
+  const value = Number(text);
+  if (!/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(value) || value < 1)
+    throw flagError(flag, `${JSON.stringify(text)} is not a positive integer`, { value: String(fallback) });
+  return value;
+}

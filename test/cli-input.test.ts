@@ -1,0 +1,116 @@
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runCommandSpec } from '../src/cli/run-options.js';
+import { applyCliFix } from './support/fixes.js';
+
+// The real `swarmlet` bin (built dist/): bad input that used to hang, exit 0 silently or say "unexpected error"
+// (issue 11, item 6) is refused with exit code 2 and one line naming the field and a fix; the fix, applied, runs.
+const root = join(import.meta.dirname, '..');
+const bin = join(root, 'bin', 'swarmlet.js');
+interface Outcome {
+  code: number;
+  stdout: string;
+  stderr: string;
+  elapsedMs: number;
+}
+function swarmlet(args: string[], timeoutMs = 30_000): Promise<Outcome> {
+  const startedMs = performance.now();
+  return new Promise((resolve) => {
+    execFile(process.execPath, [bin, ...args], { cwd: root, timeout: timeoutMs }, (error, stdout, stderr) => {
+      const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
+      resolve({ code, stdout, stderr, elapsedMs: performance.now() - startedMs });
+    });
+  });
+}
+const takesValue = (flag: string) => runCommandSpec().options.some((option) => option.long === flag && option.required);
+const job = 'test/fixtures/jobs/two-types';
+const quiet = ['--no-progress', '--no-history'];
+
+/**
+ * Exit 2, one line naming `field`, and a fix that is accepted: applied, the command runs (exit 0), or is refused
+ * for another field (a fix may bring out the next problem, as a static split given a missing type may now ask for
+ * more swarmlets than --max-swarmlets), whose own fix is then applied, at most 3 times.
+ */
+async function refusedThenFixed(args: string[], field: string, message: RegExp): Promise<void> {
+  let refused = await swarmlet(args);
+  expect(refused.stderr).toMatch(new RegExp(`^swarmlet: ${field.replace(/[-.]/g, '\\$&')}: `));
+  expect(refused.stderr).toMatch(message);
+  const fields: string[] = [];
+  for (let step = 0; step < 3 && refused.code !== 0; step++) {
+    expect(refused.code, refused.stderr).toBe(2);
+    expect(refused.stderr.trim().split('\n')).toHaveLength(1);
+    const named = /^swarmlet: (.+?): /.exec(refused.stderr)![1]!;
+    expect(fields, `the fix for ${named} was not accepted`).not.toContain(named);
+    fields.push(named);
+    args = applyCliFix(args, refused.stderr, takesValue);
+    refused = await swarmlet(args);
+  }
+  expect(refused.stderr).toBe('');
+  expect(refused.code).toBe(0);
+}
+
+describe('swarmlet run: refusals up front, with a fix that is accepted', () => {
+  it('--policy static:<type>=0 is refused (it used to hang)', async () => {
+    await refusedThenFixed(
+      ['run', job, ...quiet, '--policy', 'static:noop=0,square-sum=1'],
+      '--policy',
+      /noop is 0.*Fix: write --policy static:noop=1,square-sum=1/,
+    );
+  });
+
+  it('a static split that leaves a type out is refused (it used to wait forever)', async () => {
+    await refusedThenFixed(['run', job, ...quiet, '--policy', 'static:noop=2'], '--policy', /square-sum is missing/);
+  });
+
+  it('a static split of more swarmlets than --max-swarmlets is refused (it used to wait forever)', async () => {
+    await refusedThenFixed(
+      ['run', job, ...quiet, '--policy', 'static:noop=2,square-sum=2', '--max-swarmlets', '3'],
+      '--max-swarmlets',
+      /fewer than the static split's 4.*Fix: write --max-swarmlets 4/,
+    );
+  });
+
+  it('--cache-dir naming a file says so (it used to say "unexpected error: EEXIST")', async () => {
+    await refusedThenFixed(['run', job, ...quiet, '--cache-dir', '/etc/passwd'], '--cache-dir', /is a file/);
+  });
+
+  it.each(['0', 'fast'])('--tick-ms %s suggests a value that is accepted', async (value) => {
+    await refusedThenFixed(['run', job, ...quiet, '--tick-ms', value], '--tick-ms', /Fix: write --tick-ms 100/);
+  });
+
+  it.each([
+    [['--bogus'], '--bogus', /not an option/],
+    [['--tick-ms'], '--tick-ms', /needs a value/],
+    [['extra'], 'argument "extra"', /one too many/],
+    [['--set', 'nokey'], '--set', /is not key=value/],
+    [['--priority', 'urgent'], '--priority', /not a priority class/],
+    [['--deadline', '9999h'], '--deadline', /more than a week/],
+  ])('%j is refused with one line and a fix that is accepted', async (extra, field, message) => {
+    await refusedThenFixed(['run', job, ...quiet, ...extra], field, message);
+  });
+});
+
+describe('swarmlet run: modules that fail to load are named, in bounded time', () => {
+  it('a task module that calls process.exit at import (it used to exit 0 with no output)', async () => {
+    const outcome = await swarmlet(['run', 'test/fixtures/jobs/exits', ...quiet]);
+    expect(outcome.code).toBe(2);
+    expect(outcome.stderr).toMatch(/exits-on-import\.task\.ts: it calls process\.exit\(0\) while loading\. Fix: /);
+  });
+
+  it('a job file that throws at import is named (it used to say "unexpected error")', async () => {
+    const outcome = await swarmlet(['run', 'test/fixtures/jobs/throws', ...quiet]);
+    expect(outcome.code).toBe(2);
+    expect(outcome.stderr).not.toMatch(/unexpected/);
+    expect(outcome.stderr).toMatch(
+      /job file test\/fixtures\/jobs\/throws\/job\.ts: it throws .*JOB_DATA_DIR is not set/,
+    );
+  });
+
+  it('a task module with a 20 s loop at its top level is refused within the 10 s load bound (it took 41 s)', async () => {
+    const outcome = await swarmlet(['run', 'test/fixtures/jobs/loops', ...quiet]);
+    expect(outcome.code).toBe(2);
+    expect(outcome.stderr).toMatch(/loops-on-import\.task\.ts: it did not finish loading within 10 s/);
+    expect(outcome.elapsedMs).toBeLessThan(15_000);
+  });
+});
