@@ -16,6 +16,7 @@ import { compileTaskModule, type TaskTypeInfo } from './runtime/local/task-compi
 import { MODULE_LOAD_TIMEOUT_MS } from './runtime/local/module-check.js';
 import { JobHistory } from './runtime/job-history.js';
 import { Orchestrator, type ProgressView } from './runtime/orchestrator.js';
+import { defaultSwarmletMemoryLimitMb } from './runtime/hard-limits.js';
 import { EMPTY_HISTORY, FileHistoryStore } from './runtime/stores/history-store.js';
 import type { RunSummary } from './runtime/run-report.js';
 
@@ -45,7 +46,11 @@ const optionsSchema = z
     maxAttempts: z.number().int().min(1).max(100).default(LIMITS.maxAttempts),
     /** A micro-task running longer is stopped (its swarmlet killed) and retried, then fails its job. */
     taskTimeoutMs: z.number().int().positive().optional(),
-    /** A swarmlet whose resident memory exceeds this is stopped; its running micro-task is retried. */
+    /**
+     * A swarmlet whose resident memory exceeds this is stopped; its running micro-task is retried. Held by the
+     * kernel (cgroups) where the machine allows, else measured from outside. Default: ¾ of the machine's memory
+     * shared among maxSwarmlets.
+     */
     swarmletMemoryLimitMb: z.number().positive().optional(),
     /**
      * A micro-task running anomalously long for its type (robust statistics on its history): report it, or stop and
@@ -95,6 +100,8 @@ export class Swarm {
 
   static async start(raw: SwarmOptions): Promise<Swarm> {
     const options = parseSwarmOptions(raw);
+    const memoryLimitMb =
+      options.swarmletMemoryLimitMb ?? defaultSwarmletMemoryLimitMb(totalmem() / 2 ** 20, options.maxSwarmlets);
     await checkCacheDir(resolve(options.cacheDir), 'Swarm options.cacheDir');
     const taskTypes = await compileAll(options.tasks, resolve(options.cacheDir), options.moduleLoadTimeoutMs);
     if (typeof options.policy === 'object' && 'static' in options.policy)
@@ -119,11 +126,15 @@ export class Swarm {
       maxAttempts: options.maxAttempts,
       tickMs: options.tickMs,
       clock: wallClock,
-      provider: (events) => new ProcessProvider(events, wallClock, options.monitorIntervalMs),
+      provider: (events) =>
+        new ProcessProvider(events, wallClock, {
+          monitorIntervalMs: options.monitorIntervalMs,
+          memoryLimitMb,
+        }),
       history,
       hardLimits: {
         taskTimeoutMs: options.taskTimeoutMs,
-        swarmletMemoryLimitMb: options.swarmletMemoryLimitMb,
+        swarmletMemoryLimitMb: memoryLimitMb,
         onRunaway: options.onRunaway,
       },
       cores: availableParallelism(),

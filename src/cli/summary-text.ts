@@ -111,10 +111,28 @@ export function renderSummary(name: string, summary: RunSummary): string {
   lines.push('', summary.anomalies.length === 0 ? 'anomalies: none' : `anomalies: ${summary.anomalies.length}`);
   for (const anomaly of summary.anomalies.slice(0, 10))
     lines.push(`  +${seconds(anomaly.atMs)} ${anomaly.microTask}: ${anomaly.reason}`);
+  lines.push('', limitsLine(summary.limits));
   lines.push('', summary.faults.length === 0 ? 'faults: none' : `faults: ${summary.faults.length}`);
-  for (const fault of summary.faults)
+  for (const fault of summary.faults) {
+    const charged = fault.charged === undefined ? '' : `, one attempt charged to ${fault.charged} (it was running)`;
     lines.push(
-      `  +${seconds(fault.atMs)} ${fault.swarmletId} ${fault.detail}; ${fault.requeued} micro-task(s) requeued`,
+      `  +${seconds(fault.atMs)} ${fault.swarmletId} ${fault.detail}; ${fault.requeued} micro-task(s) requeued${charged}`,
     );
+  }
   return lines.join('\n');
 }
+
+function limitsLine(limits: RunSummary['limits']): string {
+  const memory =
+    limits.swarmletMemoryLimitMb === undefined
+      ? 'no memory limit'
+      : `memory ${Math.round(limits.swarmletMemoryLimitMb)} MB per swarmlet, ${ENFORCEMENT[limits.memoryEnforcement] ?? limits.memoryEnforcement}`;
+  const time = limits.taskTimeoutMs === undefined ? 'no task time limit' : `task time ${limits.taskTimeoutMs} ms`;
+  return `limits: ${memory}; ${time}; runaways: ${limits.onRunaway}`;
+}
+
+const ENFORCEMENT: Record<string, string> = {
+  'cgroup-v1': 'held by the kernel (cgroup v1)',
+  'cgroup-v2': 'held by the kernel (cgroup v2)',
+  'proc-sampling': 'measured from outside (/proc) and stopped',
+};

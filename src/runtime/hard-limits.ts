@@ -2,7 +2,7 @@ import type { PriorityName } from '../core/limits.js';
 import { admit, type AdmissionDecision, type AdmissionLimits } from '../schedule/admission.js';
 import type { MicroTask } from './jobs/micro-task.js';
 import type { SwarmletRecord } from './swarmlet-record.js';
-import type { UsageTracker } from './usage-tracker.js';
+import { phaseOf, type UsageTracker } from './usage-tracker.js';
 
 /** Hard limits, enforced whatever the policy decides. Undefined: no limit. */
 export interface HardLimits {
@@ -60,7 +60,8 @@ export function watchRunaways(
     const task = running === undefined ? undefined : taskOf(running);
     if (!task) continue;
     const elapsedMs = nowMs - swarmlet.progressAtMs;
-    const event = usage.running(task.taskType, task.id, task.label, elapsedMs, nowMs - startedAtMs, task.input);
+    const atMs = nowMs - startedAtMs;
+    const event = usage.running(task.taskType, task.id, task.label, elapsedMs, atMs, task.input, phaseOf(task.mode));
     if (!event || onRunaway === 'alert') continue;
     if (onRunaway === 'isolate') {
       isolate(swarmlet, task.id);
@@ -111,4 +112,17 @@ export function admitJob(
     { priorityClass: priority, costMs: 0 },
     limits,
   );
+}
+
+/** Share of the machine's memory all swarmlets together may hold when no limit is given. */
+const DEFAULT_MACHINE_SHARE = 0.75;
+const DEFAULT_LIMIT_FLOOR_MB = 256;
+
+/**
+ * The memory limit per swarmlet when the user sets none: together, `maxSwarmlets` swarmlets at
+ * their limit still leave a quarter of the machine to everything else, so one runaway task cannot
+ * take the machine down.
+ */
+export function defaultSwarmletMemoryLimitMb(machineMb: number, maxSwarmlets: number): number {
+  return Math.max(DEFAULT_LIMIT_FLOOR_MB, Math.floor((machineMb * DEFAULT_MACHINE_SHARE) / maxSwarmlets));
 }

@@ -1,6 +1,6 @@
 import type { Action } from '../core/actions.js';
 import type { Clock } from '../core/clock.js';
-import { AdmissionError, TaskModuleError } from '../core/errors.js';
+import { AdmissionError, SwarmletBugError, TaskModuleError } from '../core/errors.js';
 import type { Job } from '../core/job.js';
 import type { Policy } from '../decide/policy.js';
 import type { PoolLimits, Snapshot } from '../decide/snapshot.js';
@@ -15,7 +15,7 @@ import type { ActionRecord, FaultRecord, RunSummary } from './run-report.js';
 import { progressView, runSummary, type ProgressView, type ReportSources } from './run-reporter.js';
 import type { SwarmletRecord } from './swarmlet-record.js';
 import { TypeStats } from './type-stats.js';
-import { UsageTracker } from './usage-tracker.js';
+import { UsageTracker, phaseOf } from './usage-tracker.js';
 import { SwarmletPool } from './swarmlet-pool.js';
 import type { SavedState } from './task-state.js';
 import { Dispatcher } from './dispatcher.js';
@@ -49,6 +49,8 @@ export type { ProgressView } from './run-reporter.js';
 /** Bounds on what a long-lived swarm remembers for its summary. */
 const HISTORY_LIMIT = 256;
 const ACTION_LOG_LIMIT = 10_000;
+/** Consecutive control-loop ticks that throw before every pending job is failed (a loop that cannot act). */
+const FAILED_TICKS_LIMIT = 20;
 
 interface PendingJob {
   readonly record: JobRecord;
@@ -81,6 +83,7 @@ export class Orchestrator implements ProviderEvents {
   private timer: ReturnType<typeof setInterval> | undefined;
   private startedAtMs = 0;
   private lastProgress: ProgressView | undefined;
+  private failedTicksInRow = 0;
   progressListener: ((view: ProgressView) => void) | undefined;
 
   constructor(private readonly options: OrchestratorOptions) {
@@ -158,25 +161,65 @@ export class Orchestrator implements ProviderEvents {
     this.outcomes.started(record.id, job, nowMs);
     this.options.history.started(record.id, jobKey(job), nowMs);
     const result = new Promise<unknown>((resolve, reject) => this.pending.set(record.id, { record, resolve, reject }));
-    this.run(async () => {
-      await this.dispatcher.enqueue(ready.map((task) => task.id));
-      // A type nobody serves yet gets the loop's attention at once instead of at the next tick.
-      const served = new Set([...this.swarmlets.values()].filter((s) => s.state !== 'stopped').map((s) => s.taskType));
-      if (ready.some((task) => !served.has(task.taskType))) await this.tick();
-      else await this.dispatcher.pump();
-    });
+    this.run(
+      async () => {
+        await this.dispatcher.enqueue(ready.map((task) => task.id));
+        // A type nobody serves yet gets the loop's attention at once instead of at the next tick.
+        const served = new Set(
+          [...this.swarmlets.values()].filter((s) => s.state !== 'stopped').map((s) => s.taskType),
+        );
+        if (ready.some((task) => !served.has(task.taskType))) await this.tick();
+        else await this.dispatcher.pump();
+      },
+      () => [record.id],
+    );
     return result;
   }
 
   /**
-   * Runs `work` after everything queued before it; a throw here is a Swarmlet bug and surfaces on every pending job.
+   * Runs `work` after everything queued before it. A throw there is a Swarmlet bug: it fails only
+   * the jobs `blame` names (the ones the work was for), is kept as a fault, and the swarm goes on.
    */
-  private run(work: () => Promise<void> | void): void {
-    this.serial = this.serial.then(work).catch((error: unknown) => {
-      const failure = error instanceof Error ? error : new Error(String(error));
-      for (const job of this.pending.values()) job.reject(failure);
-      this.pending.clear();
+  private run(work: () => Promise<void> | void, blame: () => Iterable<number> = () => []): void {
+    this.serial = this.serial.then(work).catch((error: unknown) => this.internalFault(error, blame));
+  }
+
+  private internalFault(error: unknown, blame: () => Iterable<number>): void {
+    const message = error instanceof Error ? error.message : String(error);
+    const jobIds = [...new Set(blame())].filter((id) => this.pending.has(id));
+    this.faults.push({
+      atMs: this.options.clock.nowMs() - this.startedAtMs,
+      swarmletId: '-',
+      detail: `internal error${jobIds.length > 0 ? ` in job ${jobIds.join(', ')}` : ''}: ${message}`,
+      requeued: 0,
     });
+    for (const jobId of jobIds) this.tracker.abort(jobId, new SwarmletBugError(jobId, error));
+    if (jobIds.length === 0 && ++this.failedTicksInRow >= FAILED_TICKS_LIMIT) {
+      // The loop itself keeps failing: no job can progress, so none is left waiting for ever.
+      for (const [jobId] of this.pending) this.tracker.abort(jobId, new SwarmletBugError(jobId, error));
+    }
+    this.settleJobs();
+  }
+
+  /**
+   * The micro-task a swarmlet is running: its black box's word where the provider keeps one (results
+   * come back in batches, so the oldest in flight may be done already), else the oldest in flight.
+   */
+  private runningOn(swarmlet: SwarmletRecord): number | undefined {
+    const recorded = this.provider.lastStarted?.(swarmlet.id);
+    if (recorded === null) return undefined;
+    if (recorded !== undefined) return swarmlet.inFlight.has(recorded) ? recorded : undefined;
+    return swarmlet.inFlight.values().next().value as number | undefined;
+  }
+
+  /** The jobs of these micro-tasks (still known to the tracker). */
+  private jobsOf(taskIds: Iterable<number>): number[] {
+    const jobIds: number[] = [];
+    for (const id of taskIds) {
+      const jobId = this.tracker.tasks.get(id)?.jobId;
+      if (jobId !== undefined) jobIds.push(jobId);
+    }
+    return jobIds;
   }
 
   // ── observe → step → act ────────────────────────────────────────────────
@@ -187,6 +230,7 @@ export class Orchestrator implements ProviderEvents {
       this.options.hardLimits,
       this.options.clock.nowMs(),
       (id, reason) => this.provider.kill(id, reason),
+      (swarmlet) => this.runningOn(swarmlet),
       (id) => this.tracker.tasks.get(id)?.label,
     );
     await this.watchRunaways(this.options.clock.nowMs());
@@ -201,6 +245,7 @@ export class Orchestrator implements ProviderEvents {
     for (const action of decision.actions) this.act(action, snapshot.nowMs);
     this.publishProgress(snapshot.nowMs);
     await this.dispatcher.pump();
+    this.failedTicksInRow = 0;
   }
 
   private async observe(): Promise<Snapshot> {
@@ -301,10 +346,24 @@ export class Orchestrator implements ProviderEvents {
         return;
       }
       this.provider.stop(swarmletId);
+      // Only the jobs that need this type fail; the others go on.
       const error = new TaskModuleError(this.options.taskTypes.get(taskType)?.sourcePath ?? taskType, message);
-      for (const job of this.pending.values()) job.reject(error);
-      this.pending.clear();
+      for (const jobId of this.jobsNeeding(taskType)) this.tracker.abort(jobId, error);
+      this.settleJobs();
     });
+  }
+
+  /** Running jobs with a micro-task of `taskType` not yet done (rare: a scan of live micro-tasks). */
+  private jobsNeeding(taskType: string): number[] {
+    const needs = (job: JobRecord) =>
+      job.idBlocks.some(([firstId, count]) => {
+        for (let id = firstId; id < firstId + count; id++) {
+          const task = this.tracker.tasks.get(id);
+          if (task?.taskType === taskType && task.status !== 'done' && task.status !== 'failed') return true;
+        }
+        return false;
+      });
+    return [...this.pending.values()].filter((job) => needs(job.record)).map((job) => job.record.id);
   }
 
   sample(swarmletId: string, sample: MonitorSample): void {
@@ -323,73 +382,85 @@ export class Orchestrator implements ProviderEvents {
   }
 
   results(swarmletId: string, results: WireResult[], atMs: number): void {
-    this.run(async () => {
-      const swarmlet = this.swarmlets.get(swarmletId);
-      if (!swarmlet) return;
-      swarmlet.progressAtMs = atMs;
-      const ready: number[] = [];
-      const completed: number[] = [];
-      for (const [id, status, value, durationUs, usage] of results) {
-        if (!swarmlet.inFlight.delete(id)) continue; // late or duplicate: recorded once only
-        swarmlet.stateSaved = false; // it ran work: its state may have changed
-        const task = this.tracker.tasks.get(id);
-        if (!task) {
+    this.run(
+      async () => {
+        const swarmlet = this.swarmlets.get(swarmletId);
+        if (!swarmlet) return;
+        swarmlet.progressAtMs = atMs;
+        const ready: number[] = [];
+        const completed: number[] = [];
+        for (const [id, status, value, durationUs, usage] of results) {
+          if (!swarmlet.inFlight.delete(id)) continue; // late or duplicate: recorded once only
+          swarmlet.stateSaved = false; // it ran work: its state may have changed
+          const task = this.tracker.tasks.get(id);
+          if (!task) {
+            completed.push(id);
+            continue;
+          }
+          const stats = this.stats.get(task.taskType)!;
+          stats.completed(durationUs / 1000);
+          this.usage.completed(
+            task.taskType,
+            task.id,
+            task.label,
+            durationUs / 1000,
+            atMs - this.startedAtMs,
+            task.input,
+            usage && { cpuUs: usage[0], rssKb: usage[1] },
+            phaseOf(task.mode, status),
+          );
+          if (status === RESULT_ERROR) {
+            await this.dispatcher.retryOrFail([id], value as { message: string; stack?: string });
+            continue;
+          }
           completed.push(id);
-          continue;
+          const newlyReady = status === RESULT_OK ? this.tracker.completed(id, value) : this.tracker.split(id, value);
+          for (const next of newlyReady) ready.push(next.id);
         }
-        const stats = this.stats.get(task.taskType)!;
-        stats.completed(durationUs / 1000);
-        this.usage.completed(
-          task.taskType,
-          task.id,
-          task.label,
-          durationUs / 1000,
-          atMs - this.startedAtMs,
-          task.input,
-          usage && { cpuUs: usage[0], rssKb: usage[1] },
-        );
-        if (status === RESULT_ERROR) {
-          await this.dispatcher.retryOrFail([id], value as { message: string; stack?: string });
-          continue;
-        }
-        completed.push(id);
-        const newlyReady = status === RESULT_OK ? this.tracker.completed(id, value) : this.tracker.split(id, value);
-        for (const next of newlyReady) ready.push(next.id);
-      }
-      await this.options.broker.complete(completed);
-      await this.dispatcher.enqueue(ready);
-      this.afterWork(swarmlet, atMs);
-      this.settleJobs();
-      await this.dispatcher.pump();
-    });
+        await this.options.broker.complete(completed);
+        await this.dispatcher.enqueue(ready);
+        this.afterWork(swarmlet, atMs);
+        this.settleJobs();
+        await this.dispatcher.pump();
+      },
+      () => this.jobsOf(results.map((result) => result[0])),
+    );
   }
 
-  exited(swarmletId: string, atMs: number, detail: string): void {
-    this.run(async () => {
-      const swarmlet = this.swarmlets.get(swarmletId);
-      if (!swarmlet || swarmlet.state === 'stopped') return;
-      let orphans = [...swarmlet.inFlight];
-      swarmlet.inFlight.clear();
-      if (swarmlet.limitCulprit !== undefined) {
-        // Killed for a hard limit: only the micro-task that broke it pays an attempt; the others never ran.
-        const innocents = orphans.filter((id) => id !== swarmlet.limitCulprit);
+  exited(swarmletId: string, atMs: number, detail: string, lastStarted?: number | null): void {
+    const held = this.jobsOf(this.swarmlets.get(swarmletId)?.inFlight ?? []);
+    this.run(
+      async () => {
+        const swarmlet = this.swarmlets.get(swarmletId);
+        if (!swarmlet || swarmlet.state === 'stopped') return;
+        const orphans = [...swarmlet.inFlight];
+        swarmlet.inFlight.clear();
+        // Only the micro-task that was running can have caused the exit: it pays an attempt; those
+        // queued behind it never started and go back for free.
+        const culprit = culpritOf(orphans, lastStarted, swarmlet.limitCulprit);
+        const innocents = orphans.filter((id) => id !== culprit);
         await this.options.broker.requeue(innocents);
         for (const id of innocents) this.dispatcher.requeued(id);
-        orphans = orphans.filter((id) => id === swarmlet.limitCulprit);
-      }
-      swarmlet.transition('stopped', atMs);
-      this.reservations.release(swarmletId, atMs);
-      this.swarmlets.delete(swarmletId);
-      this.pool.states.forget(swarmletId);
-      this.stopped.push(swarmlet);
-      if (this.stopped.length > HISTORY_LIMIT) this.stopped.shift();
-      if (swarmlet.stopReason === undefined || orphans.length > 0) {
-        this.faults.push({ atMs: atMs - this.startedAtMs, swarmletId, detail, requeued: orphans.length });
-      }
-      await this.dispatcher.retryOrFail(orphans, { message: `swarmlet ${swarmletId} ${detail} while running it` });
-      this.settleJobs();
-      await this.dispatcher.pump();
-    });
+        swarmlet.transition('stopped', atMs);
+        this.reservations.release(swarmletId, atMs);
+        this.swarmlets.delete(swarmletId);
+        this.pool.states.forget(swarmletId);
+        this.stopped.push(swarmlet);
+        if (this.stopped.length > HISTORY_LIMIT) this.stopped.shift();
+        if (swarmlet.stopReason === undefined || orphans.length > 0) {
+          const charged = culprit === undefined ? undefined : (this.tracker.tasks.get(culprit)?.label ?? `${culprit}`);
+          const fault = { atMs: atMs - this.startedAtMs, swarmletId, detail, requeued: orphans.length };
+          this.faults.push(charged === undefined ? fault : { ...fault, charged });
+        }
+        if (culprit !== undefined)
+          await this.dispatcher.retryOrFail([culprit], {
+            message: `swarmlet ${swarmletId} ${detail} while running it`,
+          });
+        this.settleJobs();
+        await this.dispatcher.pump();
+      },
+      () => held,
+    );
   }
 
   // ── outcomes ────────────────────────────────────────────────────────────
@@ -415,6 +486,9 @@ export class Orchestrator implements ProviderEvents {
       if (job.record.status === 'done') job.resolve(job.record.output);
       else job.reject(job.record.error!);
     }
+    // A failed job's micro-tasks still waiting would hold demand for their type (and start swarmlets) for nothing.
+    const cancelled = this.tracker.takeCancelled();
+    if (cancelled.length > 0) this.run(async () => void (await this.options.broker.cancel(cancelled)));
   }
 
   /**
@@ -489,6 +563,10 @@ export class Orchestrator implements ProviderEvents {
       usage: this.usage,
       jobs: this.outcomes.finished,
       reservations: this.reservations,
+      limits: {
+        ...this.options.hardLimits,
+        memoryEnforcement: this.provider.memoryEnforcement ?? 'none',
+      },
     };
   }
 
@@ -498,12 +576,29 @@ export class Orchestrator implements ProviderEvents {
   }
 
   /** For fault tests: the swarmlets and their states. */
-  swarmletStates(): { id: string; taskType: string; state: string; inFlight: number }[] {
+  swarmletStates(): { id: string; taskType: string; state: string; inFlight: number; pid: number | undefined }[] {
     return [...this.stopped, ...this.swarmlets.values()].map((s) => ({
       id: s.id,
       taskType: s.taskType,
       state: s.state,
       inFlight: s.inFlight.size,
+      pid: s.state === 'stopped' ? undefined : this.provider.pidOf?.(s.id),
     }));
   }
+}
+
+/**
+ * Which orphan of an exited swarmlet pays an attempt: the one its black box says it was running
+ * (none if that one had already reported: the exit came between micro-tasks). Without a box, the
+ * micro-task a hard limit named, else the oldest in flight (the host runs them in order).
+ */
+function culpritOf(
+  orphans: readonly number[],
+  lastStarted: number | null | undefined,
+  limitCulprit: number | undefined,
+): number | undefined {
+  if (lastStarted === null) return undefined;
+  if (lastStarted !== undefined) return orphans.includes(lastStarted) ? lastStarted : undefined;
+  if (limitCulprit !== undefined) return orphans.includes(limitCulprit) ? limitCulprit : undefined;
+  return orphans[0];
 }

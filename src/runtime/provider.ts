@@ -29,6 +29,12 @@ export interface Provider {
   stop(swarmletId: string): void;
   /** Stops a swarmlet at once (a hard limit was hit); `exited` follows with `reason` as its detail. */
   kill(swarmletId: string, reason: string): void;
+  /** The micro-task a swarmlet is running (or ran last); null: none; undefined: the provider cannot tell. */
+  lastStarted?(swarmletId: string): number | null | undefined;
+  /** The operating-system process id of a live swarmlet, where it is a process of this machine. */
+  pidOf?(swarmletId: string): number | undefined;
+  /** How a swarmlet's memory limit is held here (e.g. 'cgroup-v1', 'proc-sampling'), for the run summary. */
+  readonly memoryEnforcement?: string;
   /** Kills what is left and resolves once every swarmlet has exited. */
   stopAll(): Promise<void>;
 }
@@ -52,6 +58,10 @@ export interface ProviderEvents {
   state(swarmletId: string, taskType: string, atMs: number, state: unknown): void;
   /** `snapshot` could not be answered (snapshot() threw, returned no JSON, or too much). */
   stateFailed(swarmletId: string, taskType: string, atMs: number, message: string): void;
-  /** The process is gone: planned (`stop`) or not (crash, kill). */
-  exited(swarmletId: string, atMs: number, detail: string): void;
+  /**
+   * The process is gone: planned (`stop`) or not (crash, kill). `lastStarted`: the micro-task it last
+   * started (its result may have come back since): the only one a crash can be charged to; null:
+   * nothing was running; undefined: the provider cannot tell.
+   */
+  exited(swarmletId: string, atMs: number, detail: string, lastStarted?: number | null): void;
 }

@@ -28,7 +28,19 @@ export interface FaultRecord {
   readonly atMs: number;
   readonly swarmletId: string;
   readonly detail: string;
+  /** Micro-tasks it held that went back to the queue. */
   readonly requeued: number;
+  /** The one of them charged an attempt for the exit (the one running), if any; the others went back free. */
+  readonly charged?: string;
+}
+
+/** The hard limits in force, and how the memory limit is held. */
+export interface LimitsReport {
+  readonly taskTimeoutMs: number | undefined;
+  readonly swarmletMemoryLimitMb: number | undefined;
+  /** By the kernel (a cgroup per swarmlet), or measured from outside (/proc) and stopped. */
+  readonly memoryEnforcement: string;
+  readonly onRunaway: string;
 }
 
 /** One swarmlet at the end of the run, with its monitor's last sample (undefined before the first). */
@@ -65,6 +77,7 @@ export interface RunSummary {
   /** The reservation pool: busy swarmlets' predicted memory against the budget, and the work it held back. */
   readonly reservations: ReservationReport;
   readonly swarmlets: readonly SwarmletReport[];
+  readonly limits: LimitsReport;
 }
 
 const SUBJECTS_SHOWN = 8;

@@ -1,6 +1,6 @@
 import type { NodeReservations } from './node-reservations.js';
 import type { TypeCounts } from './jobs/job-tracker.js';
-import { groupActions, type ActionRecord, type FaultRecord, type RunSummary } from './run-report.js';
+import { groupActions, type ActionRecord, type FaultRecord, type LimitsReport, type RunSummary } from './run-report.js';
 import type { SwarmletRecord } from './swarmlet-record.js';
 import type { TypeStats } from './type-stats.js';
 import type { UsageTracker } from './usage-tracker.js';
@@ -29,6 +29,7 @@ export interface ReportSources {
   readonly usage: UsageTracker;
   readonly jobs: readonly JobOutcome[];
   readonly reservations: NodeReservations;
+  readonly limits: LimitsReport;
 }
 
 export function progressView(nowMs: number, previous: ProgressView | undefined, sources: ReportSources): ProgressView {
@@ -75,6 +76,7 @@ export function runSummary(wallMs: number, startedAtMs: number, policy: string, 
     anomalies: sources.usage.anomalies,
     jobs: sources.jobs,
     reservations: sources.reservations.report(),
+    limits: sources.limits,
     swarmlets: sources.swarmlets.map((s) => ({
       id: s.id,
       taskType: s.taskType,

@@ -25,6 +25,7 @@
  * swarmlets find work the director enqueued since.
  */
 import type { Redis } from 'ioredis';
+import { WarningLimiter } from '../../core/warning-limiter.js';
 import type { NodeAdvertisement, NodeAdvertisementInput } from '../../place/node-probe.js';
 import { BullmqBroker } from '../brokers/bullmq-broker.js';
 import type { MonitorSample, WireResult } from '../local/ipc.js';
@@ -61,6 +62,7 @@ export class ClusterAgent implements ProviderEvents {
   private readonly pool: AgentPool;
   private readonly announcer: Announcer;
   private readonly states: AgentStates;
+  private readonly warnings: WarningLimiter;
   private serial: Promise<void> = Promise.resolve();
   private reconcileQueued = false;
   private pumpQueued = false;
@@ -90,7 +92,12 @@ export class ClusterAgent implements ProviderEvents {
   ) {
     this.keys = keys(config.prefix);
     this.announcer = new Announcer(config.log);
-    this.provider = new ProcessProvider(this, { nowMs: () => performance.now() }, MONITOR_INTERVAL_MS);
+    this.warnings = new WarningLimiter(config.clock, config.warningIntervalMs, config.log);
+    this.provider = new ProcessProvider(
+      this,
+      { nowMs: () => performance.now() },
+      { monitorIntervalMs: MONITOR_INTERVAL_MS },
+    );
     const modules = new ModuleCache(redis, config.prefix, config.cacheDir);
     this.work = new AgentWork({
       broker,
@@ -106,6 +113,7 @@ export class ClusterAgent implements ProviderEvents {
       nodeId: config.nodeId,
       provider: this.provider,
       log: config.log,
+      warn: (topic, line) => this.warnings.warn(topic, `warning: ${line}`),
     });
     this.pool = new AgentPool({
       provider: this.provider,
@@ -261,6 +269,7 @@ export class ClusterAgent implements ProviderEvents {
   private async beat(): Promise<void> {
     if (this.beating || this.closed) return;
     this.beating = true;
+    this.warnings.flush();
     try {
       this.idle = machineIdle(this.config.loadPerCore());
       const pingedAt = performance.now();
@@ -268,11 +277,14 @@ export class ClusterAgent implements ProviderEvents {
       this.rttMs = performance.now() - pingedAt;
       const heartbeat = this.status();
       this.lastAdvertisement = this.advertise().parsed;
-      await this.redis
+      const replies = await this.redis
         .multi()
         .set(this.keys.node(this.config.nodeId), JSON.stringify(heartbeat), 'PX', this.config.ttlMs)
         .sadd(this.keys.nodes, this.config.nodeId)
         .exec();
+      // EXEC answers each command's error instead of throwing (a node set of the wrong type: the director repairs it).
+      const failed = replies?.find(([error]) => error !== null)?.[0];
+      if (failed) throw failed;
       this.beats += 1;
     } catch (error) {
       this.warn('heartbeat', error);
@@ -315,12 +327,11 @@ export class ClusterAgent implements ProviderEvents {
         swarmlets: [],
         reasons: {},
       };
-      this.announcer.say('desired', '');
       return desired;
     } catch (error) {
-      this.announcer.say(
-        'desired',
-        `warning: desired state unreadable, keeping the current swarmlets: ${messageOf(error)}`,
+      this.warnings.warn(
+        key,
+        `warning: ${messageOf(error)}: keeping the current swarmlets until the director writes a valid desired state`,
       );
       return undefined;
     }
@@ -463,9 +474,9 @@ export class ClusterAgent implements ProviderEvents {
     return this.serial;
   }
 
-  /** Repeated failures (Redis down: every heartbeat) are said once until the message changes. */
+  /** Repeated failures (Redis down: every heartbeat) are said once per warning interval, then their count. */
   private warn(topic: string, error: unknown): void {
-    this.announcer.say(`warning:${topic}`, `warning: ${topic}: ${messageOf(error)}`);
+    this.warnings.warn(`warning:${topic}`, `warning: ${topic}: ${messageOf(error)}`);
   }
 }
 

@@ -97,6 +97,7 @@ export class JobTracker {
       single: !('tasks' in job),
     };
     // may throw (too many micro-tasks): register the job after
+    this.reserve(record, nodes.length);
     const created = this.createTasks(record, nodes, index, 0, -1, '');
     this.jobs.set(record.id, record);
     for (const task of created) {
@@ -122,6 +123,8 @@ export class JobTracker {
     const job = this.jobs.get(task.jobId)!;
     try {
       const { nodes, index } = this.splitNodes(task, children);
+      // Its join, if any, is counted now: a tree whose splits fit but whose joins would not fails while splitting.
+      this.reserve(job, nodes.length + (this.hasJoin(task.taskType) ? 1 : 0));
       task.status = 'split';
       const created = this.createTasks(job, nodes, index, task.depth + 1, task.id, `${task.label}/`);
       task.children = created.map((child) => child.id);
@@ -206,7 +209,6 @@ export class JobTracker {
       parent.mode = MODE_JOIN;
       parent.status = 'ready';
       this.countsOf(parent.taskType).total += 1; // the join is one more micro-task of this type
-      this.jobs.get(parent.jobId)!.created += 1;
       return [parent];
     }
     parent.status = 'running';
@@ -270,16 +272,12 @@ export class JobTracker {
     parent: number,
     prefix: string,
   ): MicroTask[] {
-    if (job.created + nodes.length > this.limits.maxMicroTasksPerJob) {
-      throw new InputError(
-        'job',
-        `more than ${this.limits.maxMicroTasksPerJob} micro-tasks`,
-        'split into fewer, larger micro-tasks or raise maxMicroTasksPerJob',
-      );
-    }
     const firstId = this.nextTaskId;
     this.nextTaskId += nodes.length;
-    job.idBlocks.push([firstId, nodes.length]);
+    // Alone, a job's splits take consecutive ids: one growing run instead of one per split.
+    const last = job.idBlocks[job.idBlocks.length - 1];
+    if (last !== undefined && last[0] + last[1] === firstId) last[1] += nodes.length;
+    else job.idBlocks.push([firstId, nodes.length]);
     const created: MicroTask[] = new Array(nodes.length);
     for (let i = 0; i < nodes.length; i++) {
       const node = nodes[i]!;
@@ -305,8 +303,13 @@ export class JobTracker {
       for (const dep of task.deps) (created[dep - firstId]!.dependents ??= []).push(task.id);
     }
     this.tasks.addRun(firstId, created);
-    job.created += created.length;
     return created;
+  }
+
+  /** Counts `count` more micro-tasks for the job, or throws when they would take it past maxMicroTasksPerJob. */
+  private reserve(job: JobRecord, count: number): void {
+    if (job.created + count > this.limits.maxMicroTasksPerJob) throw this.tooManyMicroTasks(job, count);
+    job.created += count;
   }
 
   /**
@@ -317,7 +320,7 @@ export class JobTracker {
     const limit = this.limits.maxMicroTasksPerJob;
     const needed = job.created + adding;
     const suggested = Math.min(Number.MAX_SAFE_INTEGER, job.created === 0 ? needed : Math.max(needed, 2 * limit));
-    const adds = job.created === 0 ? `has ${adding}` : `had ${job.created} and a split adds ${adding}`;
+    const adds = job.created === 0 ? `has ${adding}` : `had ${job.created} and a split adds ${adding} (children, join)`;
     return new InputError(
       'maxMicroTasksPerJob',
       `the job ${adds}: more than ${limit} micro-tasks, the limit per job`,
@@ -361,11 +364,25 @@ export class JobTracker {
     this.release(job);
   }
 
+  /** Ends a running job with `error` (a fault charged to it alone); its micro-tasks are dropped as they come up. */
+  abort(jobId: number, error: Error): void {
+    const job = this.jobs.get(jobId);
+    if (job) this.failJob(job, error);
+  }
+
+  /** Micro-tasks of failed jobs still waiting in the broker, once each: the caller removes them there. */
+  takeCancelled(): { id: number; taskType: string }[] {
+    const cancelled = this.cancelled;
+    this.cancelled = [];
+    return cancelled;
+  }
+
   /** Forget an ended job's micro-tasks so a long-lived swarm does not grow without bound. */
   private release(job: JobRecord): void {
     for (const [firstId, count] of job.idBlocks) {
       for (let id = firstId; id < firstId + count; id++) {
         const task = this.tasks.get(id);
+        if (task?.status === 'ready' && job.status === 'failed') this.cancelled.push({ id, taskType: task.taskType });
         if (task?.status === 'blocked') this.countsOf(task.taskType).blocked -= 1;
         this.tasks.delete(id);
       }

@@ -21,6 +21,8 @@ import {
   type WireResult,
   type WireTask,
 } from './wire.js';
+import { openBlackBoxWriter } from './black-box.js';
+import { labelOutput } from './host-output.js';
 
 const FLUSH_EVERY_RESULTS = 512;
 const FLUSH_AFTER_MS = 2;
@@ -42,9 +44,21 @@ let measureUsage = true;
 const MEASURE_ABOVE_MS = 1;
 const YIELD_AFTER_US = 10_000;
 let monitorStarted = false;
+/** The micro-task running now: crash attribution (the black box) and the prefix of what it prints. */
+const recordStarted = openBlackBoxWriter(process.env.SWARMLET_BLACK_BOX);
+const output = labelOutput();
+
+// The channel to the director is the host's alone: task code that calls process.send fails its
+// micro-task (a clear error, retried like any other) instead of speaking the protocol.
+const sendToDirector = process.send!.bind(process);
+let channelMisuse: string | undefined;
+process.send = (() => {
+  channelMisuse ??= "the task called process.send: the swarmlet's IPC channel is reserved for Swarmlet";
+  return false;
+}) as typeof process.send;
 
 function send(message: FromSwarmlet): void {
-  process.send!(message);
+  sendToDirector(message);
 }
 
 function flush(): void {
@@ -195,13 +209,19 @@ async function drain(): Promise<void> {
         pending.push([task[0], RESULT_ERROR, { message: 'swarmlet has no task type loaded' }, 0]);
         continue;
       }
-      const result = await execute(definition, task);
+      recordStarted(task[0]);
+      output.running(task[6]);
+      let result = await execute(definition, task);
+      output.running(undefined);
+      if (channelMisuse !== undefined) result = [task[0], RESULT_ERROR, { message: channelMisuse }, result[3]];
+      channelMisuse = undefined;
       pending.push(result);
       // After a long micro-task, let messages in (a 'drop' may have come while it ran); free for short ones.
       if (result[3] >= YIELD_AFTER_US) await new Promise((resolve) => setImmediate(resolve));
       if (pending.length >= FLUSH_EVERY_RESULTS || performance.now() - lastFlushMs >= FLUSH_AFTER_MS) flush();
     }
     flush();
+    recordStarted(-1); // empty: a kill now charges nobody
   } finally {
     draining = false;
   }

@@ -1,0 +1,36 @@
+import { readFileSync } from 'node:fs';
+
+/**
+ * What a swarmlet uses, read by its parent from the kernel (/proc): a task cannot lie about it or
+ * hide it behind a synchronous loop, as it could with its own monitor's reports. Linux only;
+ * elsewhere each read gives undefined and limits rest on the swarmlet's own reports.
+ */
+
+/** Clock ticks per second of /proc/<pid>/stat's CPU times (USER_HZ: 100 on Linux's common ABIs). */
+const TICKS_PER_SECOND = 100;
+
+/** Resident memory (VmRSS) in MB, or undefined when the process is gone or there is no /proc. */
+export function residentMb(pid: number): number | undefined {
+  const status = read(`/proc/${pid}/status`);
+  const kb = status === undefined ? undefined : /^VmRSS:\s+(\d+) kB/m.exec(status)?.[1];
+  return kb === undefined ? undefined : Number(kb) / 1024;
+}
+
+/** CPU time used so far (user + system) in ms, or undefined. */
+export function cpuTimeMs(pid: number): number | undefined {
+  const stat = read(`/proc/${pid}/stat`);
+  if (stat === undefined) return undefined;
+  // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const user = Number(fields[11]);
+  const system = Number(fields[12]);
+  return Number.isFinite(user + system) ? ((user + system) * 1000) / TICKS_PER_SECOND : undefined;
+}
+
+function read(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}

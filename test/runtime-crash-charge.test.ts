@@ -1,0 +1,78 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { TaskFailedError, TaskModuleError } from '../src/core/errors.js';
+import { Swarm } from '../src/swarm.js';
+
+// Real swarmlet processes that crash: only the micro-task that was running pays for a crash.
+const fixture = (name: string) => `test/fixtures/${name}.task.ts`;
+let swarm: Swarm | undefined;
+afterEach(async () => {
+  await swarm?.stop();
+  swarm = undefined;
+});
+
+const oks = (count: number, from = 0) =>
+  Array.from({ length: count }, (_, i) => ({
+    id: `ok${from + i}`,
+    type: 'runaway',
+    input: { mode: 'ok', value: from + i },
+  }));
+
+describe('a crash charges only the micro-task that was running', () => {
+  it('micro-tasks queued behind a crasher on its swarmlet go back free (maxAttempts 1)', async () => {
+    swarm = await Swarm.start({ tasks: [fixture('runaway')], maxSwarmlets: 1, maxAttempts: 1 });
+    await swarm.run({ tasks: oks(200) }); // measured as tiny: its swarmlet takes many at a time
+    // The crasher is dispatched first, the healthy job's 500 micro-tasks behind it on the same swarmlet.
+    const crasher = swarm
+      .run({ type: 'runaway', input: { mode: 'kill', afterMs: 300 } })
+      .catch((error: unknown) => error);
+    const healthy = swarm.run({ tasks: oks(500) }) as Promise<Record<string, number>>;
+    const output = await healthy;
+    expect(Object.keys(output)).toHaveLength(500);
+    for (let i = 0; i < 500; i++) expect(output[`ok${i}`]).toBe(i);
+    const failure = await crasher;
+    expect(failure).toBeInstanceOf(TaskFailedError);
+    expect((failure as Error).message).toMatch(/killed by SIGKILL while running it/);
+    const fault = swarm.summary().faults[0]!;
+    expect(fault.requeued).toBeGreaterThan(1); // the healthy job's micro-tasks were held by the dead swarmlet
+    expect(fault.charged).toBe('root');
+  });
+
+  it('a micro-task that keeps crashing its swarmlets fails its job after its attempts; the others complete', async () => {
+    swarm = await Swarm.start({ tasks: [fixture('runaway')], maxSwarmlets: 2, maxAttempts: 3 });
+    const crasher = swarm
+      .run({ tasks: [...oks(50), { id: 'bad', type: 'runaway', input: { mode: 'exit' } }, ...oks(50, 50)] })
+      .catch((error: unknown) => error);
+    const healthy = await Promise.all([swarm.run({ tasks: oks(300) }), swarm.run({ tasks: oks(300, 300) })]);
+    expect(healthy.map((output) => Object.keys(output as object).length)).toEqual([300, 300]);
+    const failure = await crasher;
+    expect(failure).toBeInstanceOf(TaskFailedError);
+    expect((failure as TaskFailedError).attempts).toBe(3);
+    expect((failure as Error).message).toMatch(/bad .*exited with code 3 while running it/);
+    const summary = swarm.summary();
+    expect(summary.faults.filter((fault) => fault.charged === 'bad')).toHaveLength(3);
+    expect(summary.taskTypes[0]!.retries).toBe(2); // the crasher's two retries: nobody else paid
+  });
+
+  it('an idle swarmlet killed from outside charges nobody', async () => {
+    swarm = await Swarm.start({ tasks: [fixture('runaway')], maxSwarmlets: 1, maxAttempts: 1 });
+    await swarm.run({ tasks: oks(20) });
+    const [live] = swarm.swarmlets().filter((s) => s.state !== 'stopped');
+    process.kill(live!.pid!, 'SIGKILL');
+    await expect(swarm.run({ tasks: oks(20) })).resolves.toBeDefined();
+    const fault = swarm.summary().faults.find((f) => f.swarmletId === live!.id);
+    expect(fault?.charged).toBeUndefined();
+  });
+});
+
+describe('a failure is charged to the job that caused it', () => {
+  it('a type that cannot load in swarmlets fails only the jobs that need it', async () => {
+    swarm = await Swarm.start({ tasks: [fixture('runaway'), fixture('bad-warmup')], maxSwarmlets: 2 });
+    const healthy = Array.from({ length: 6 }, () => swarm!.run({ tasks: oks(100) }));
+    const broken = swarm.run({ type: 'bad-warmup', input: null }).catch((error: unknown) => error);
+    const outputs = await Promise.all(healthy);
+    expect(outputs.every((output) => Object.keys(output as object).length === 100)).toBe(true);
+    expect(await broken).toBeInstanceOf(TaskModuleError);
+    // A job submitted right after still runs.
+    await expect(swarm.run({ type: 'runaway', input: { mode: 'ok', value: 7 } })).resolves.toBe(7);
+  });
+});
