@@ -330,3 +330,83 @@ describe('JobTracker: limits at submit', () => {
     expect(t.tasks.size).toBe(0);
   });
 });
+
+describe('JobTracker: maxMicroTasksPerJob across nested splits', () => {
+  /** Splits every ready task of the job in two, level by level, for `levels` levels or until the job ends. */
+  function splitLevels(t: JobTracker, ready: MicroTask[], levels: number): void {
+    for (let level = 0; level < levels && ready.length > 0; level++) {
+      const next: MicroTask[] = [];
+      for (const task of ready) {
+        if (!t.start(task.id)) continue;
+        next.push(...t.split(task.id, [{ input: 0 }, { input: 1 }]));
+      }
+      ready = next;
+    }
+  }
+
+  it('counts a split’s join when the split is made: splits that fit with joins that would not fail the job', () => {
+    const t = tracker({ maxMicroTasksPerJob: 3 });
+    t.hasJoin = () => true;
+    const { job, ready } = submit(t, { type: 'sort', input: 0 });
+    expect(t.start(ready[0]!.id)).toBe(true);
+    expect(t.split(ready[0]!.id, [{ input: 1 }, { input: 2 }])).toEqual([]); // root, 2 children and a join: 4
+    expect(job.status).toBe('failed');
+    expect(job.error!.message).toMatch(/adds 3 \(children, join\): more than 3 micro-tasks/);
+  });
+
+  it('the job that crosses fails alone, names the limit and an accepted value, and leaves the tracker consistent', () => {
+    const t = tracker({ maxMicroTasksPerJob: 50 });
+    t.hasJoin = () => true;
+    const other = submit(t, {
+      tasks: [
+        { id: 'a', type: 'hash', input: 1 },
+        { id: 'b', type: 'hash', input: 2, deps: ['a'] },
+      ],
+    });
+    const big = submit(t, { type: 'sort', input: 0 });
+    splitLevels(t, big.ready, 10);
+    expect(big.job.status).toBe('failed');
+    const error = big.job.error as InputError;
+    expect(error).toBeInstanceOf(InputError);
+    expect(error.field).toBe('maxMicroTasksPerJob');
+    expect(error.message).toMatch(/more than 50 micro-tasks.*Fix: .*maxMicroTasksPerJob: 100/);
+    expect(error.fixValue).toEqual({ value: 100 });
+    // Only the other job's micro-tasks are held; its blocked task is still counted as blocked, nothing else is.
+    expect(t.tasks.size).toBe(2);
+    expect(t.counts.get('sort')!.blocked).toBe(0);
+    expect(t.counts.get('hash')!.blocked).toBe(1);
+    const [a] = other.ready;
+    const [b] = runToDone(t, a!, 'A');
+    runToDone(t, b!, 'B');
+    expect(other.job.status).toBe('done');
+    expect(t.tasks.size).toBe(0);
+  });
+
+  it('a DAG over the limit is refused at submit with exactly the count it needs as the fix', () => {
+    const t = tracker({ maxMicroTasksPerJob: 2 });
+    const tasks = ['a', 'b', 'c'].map((id) => ({ id, type: 'hash', input: 1 }));
+    let caught: unknown;
+    try {
+      submit(t, { tasks });
+    } catch (error) {
+      caught = error;
+    }
+    expect((caught as InputError).fixValue).toEqual({ value: 3 });
+    expect(tracker({ maxMicroTasksPerJob: 3 }).submit(parseJob({ tasks })).ready).toHaveLength(3); // with the fix
+  });
+
+  it('forgets a split’s children once their parent’s join is queued: a tree holds its unfinished part', () => {
+    const t = tracker();
+    t.hasJoin = () => true;
+    const { job, ready } = submit(t, { type: 'sort', input: 0 });
+    expect(t.start(ready[0]!.id)).toBe(true);
+    const children = t.split(ready[0]!.id, [{ input: 1 }, { input: 2 }]);
+    expect(t.tasks.size).toBe(3);
+    runToDone(t, children[0]!, 1);
+    const [join] = runToDone(t, children[1]!, 2);
+    expect(join!.input).toEqual({ input: 0, outputs: [1, 2] });
+    expect(t.tasks.size).toBe(1);
+    runToDone(t, join!, 3);
+    expect(job.output).toBe(3);
+  });
+});

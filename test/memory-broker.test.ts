@@ -64,4 +64,27 @@ describe('memory broker: SLA order (schedule/sla-queue) per task type', () => {
     expect(await takeIds(broker)).toEqual([4, 1, 2, 3]);
     expect(await broker.leased()).toBe(4);
   });
+
+  it('cancelling waiting tasks keeps a FIFO lane FIFO: a retried task still rejoins at the back', async () => {
+    at.ms = 0;
+    const broker = make();
+    await broker.enqueue([task(1, { enqueuedAtMs: 0 })]);
+    expect(await takeIds(broker, 1)).toEqual([1]);
+    at.ms = 5;
+    await broker.enqueue([2, 3, 4].map((id) => task(id, { enqueuedAtMs: 5 })));
+    expect(await broker.cancel([{ id: 3, taskType: 'hash' }])).toEqual([3]);
+    await broker.fail([1], 'boom'); // by age it would go first; in the FIFO lane it goes last
+    expect(await takeIds(broker)).toEqual([2, 4, 1]);
+  });
+
+  it('cancels a failed job’s many waiting tasks in one call, leaving the others in order', async () => {
+    at.ms = 0;
+    const broker = make();
+    const waiting = Array.from({ length: 30_000 }, (_, i) => task(i + 1, { enqueuedAtMs: 0 }));
+    await broker.enqueue(waiting);
+    const ended = waiting.filter((t) => t.id % 2 === 0).map(({ id }) => ({ id, taskType: 'hash' }));
+    expect(await broker.cancel(ended)).toHaveLength(15_000);
+    expect(await broker.depths()).toEqual(new Map([['hash', 15_000]]));
+    expect(await takeIds(broker, 3)).toEqual([1, 3, 5]);
+  });
 });

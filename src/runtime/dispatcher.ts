@@ -1,5 +1,5 @@
 import type { Clock } from '../core/clock.js';
-import type { Broker } from './brokers/broker.js';
+import type { Broker, BrokerTask } from './brokers/broker.js';
 import type { JobHistory } from './job-history.js';
 import type { JobTracker } from './jobs/job-tracker.js';
 import type { NodeReservations } from './node-reservations.js';
@@ -28,15 +28,21 @@ export class Dispatcher {
     private readonly reservations: NodeReservations,
   ) {}
 
+  /**
+   * Queues ready micro-tasks. One batch of results may make a job's tasks ready and then fail that job (a later split
+   * in the batch breaks a limit), which releases them: a task whose job has ended is not queued.
+   */
   async enqueue(ids: readonly number[]): Promise<void> {
     if (ids.length === 0) return;
     const nowMs = this.clock.nowMs();
-    const tasks = ids.map((id) => {
-      const task = this.tracker.tasks.get(id)!;
+    const tasks: BrokerTask[] = [];
+    for (const id of ids) {
+      const task = this.tracker.tasks.get(id);
+      const job = task && this.tracker.jobs.get(task.jobId);
+      if (!task || job?.status !== 'running') continue;
       this.count(task.taskType, 1);
       this.history.demand(task.jobId, task.taskType, nowMs);
-      const job = this.tracker.jobs.get(task.jobId)!;
-      return {
+      tasks.push({
         id,
         taskType: task.taskType,
         priority: job.priority,
@@ -47,9 +53,9 @@ export class Dispatcher {
         deadlineAtMs: job.deadlineAtMs,
         enqueuedAtMs: nowMs,
         costMs: this.stats.get(task.taskType)?.recentDurationMs ?? 0,
-      };
-    });
-    await this.broker.enqueue(tasks);
+      });
+    }
+    if (tasks.length > 0) await this.broker.enqueue(tasks);
   }
 
   /**
@@ -96,40 +102,43 @@ export class Dispatcher {
         ((this.queued.get(swarmlet.taskType) ?? 0) === 0 || !this.reservations.hold(swarmlet, this.clock.nowMs()))
       )
         continue;
-      const leased = await this.broker.take(swarmlet.taskType, room);
-      if (leased.length === 0) {
-        if (swarmlet.inFlight.size === 0) this.reservations.release(swarmlet.id, this.clock.nowMs());
-        continue;
-      }
-      this.count(swarmlet.taskType, -leased.length);
-      swarmlet.shadow = false;
-      const wire: WireTask[] = [];
-      const dropped: number[] = [];
-      for (const lease of leased) {
-        if (!this.tracker.start(lease.id)) {
-          dropped.push(lease.id); // its job already ended
-          continue;
-        }
-        const task = this.tracker.tasks.get(lease.id)!;
-        swarmlet.inFlight.add(lease.id);
-        wire.push([
-          lease.id,
-          task.mode,
-          task.input,
-          task.depth,
-          lease.attempt,
-          this.tracker.depOutputs(task),
-          task.label,
-        ]);
-      }
-      if (dropped.length > 0) await this.broker.complete(dropped);
+      const wire = await this.leaseLive(swarmlet, room);
       if (wire.length === 0) {
         if (swarmlet.inFlight.size === 0) this.reservations.release(swarmlet.id, this.clock.nowMs());
         continue;
       }
+      swarmlet.shadow = false;
       if (swarmlet.state === 'idle') swarmlet.transition('busy', this.clock.nowMs());
       this.provider.dispatch(swarmlet.id, wire);
     }
+  }
+
+  /**
+   * Leases up to `room` micro-tasks of running jobs for a swarmlet. Tasks of a job that already ended are dropped and
+   * the lease taken again: a failed job may leave millions queued, and skipping one batch per pump would hold back the
+   * jobs queued behind them for as long.
+   */
+  private async leaseLive(swarmlet: SwarmletRecord, room: number): Promise<WireTask[]> {
+    const wire: WireTask[] = [];
+    while (wire.length < room) {
+      const leased = await this.broker.take(swarmlet.taskType, room - wire.length);
+      if (leased.length === 0) break;
+      this.count(swarmlet.taskType, -leased.length);
+      const dropped: number[] = [];
+      for (const lease of leased) {
+        if (!this.tracker.start(lease.id)) {
+          dropped.push(lease.id);
+          continue;
+        }
+        const task = this.tracker.tasks.get(lease.id)!;
+        swarmlet.inFlight.add(lease.id);
+        const deps = this.tracker.depOutputs(task);
+        wire.push([lease.id, task.mode, task.input, task.depth, lease.attempt, deps, task.label]);
+      }
+      if (dropped.length === 0) break;
+      await this.broker.complete(dropped);
+    }
+    return wire;
   }
 
   private count(taskType: string, delta: number): void {

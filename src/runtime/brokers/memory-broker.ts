@@ -66,10 +66,18 @@ export class MemoryBroker implements Broker {
   }
 
   async cancel(tasks: readonly { readonly id: number; readonly taskType: string }[]): Promise<number[]> {
-    const nowMs = this.clock.nowMs();
-    return tasks
-      .filter(({ id, taskType }) => !this.leases.has(id) && (this.queues.get(taskType)?.remove(id, nowMs) ?? false))
-      .map(({ id }) => id);
+    const waitingByType = new Map<string, Set<number>>();
+    for (const { id, taskType } of tasks) {
+      if (this.leases.has(id)) continue;
+      let ids = waitingByType.get(taskType);
+      if (!ids) waitingByType.set(taskType, (ids = new Set()));
+      ids.add(id);
+    }
+    const removed: number[] = [];
+    for (const [taskType, ids] of waitingByType) {
+      for (const id of this.queues.get(taskType)?.removeAll(ids) ?? []) removed.push(id);
+    }
+    return removed;
   }
 
   async depths(): Promise<Map<string, number>> {
