@@ -5,7 +5,7 @@
  */
 import { expect, it } from 'vitest';
 import type { JobInput } from '../src/core/job.js';
-import { ClusterAgent } from '../src/runtime/cluster/agent.js';
+import { ClusterAgent, type ClusterAgentOptions } from '../src/runtime/cluster/agent.js';
 import { runOnCluster, type ClusterRunOptions } from '../src/runtime/cluster/cluster-client.js';
 import { ClusterDirector, type DirectorOptions } from '../src/runtime/cluster/director.js';
 import { keys, type JobOutcome } from '../src/runtime/cluster/protocol.js';
@@ -28,7 +28,14 @@ function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
 }
 
 /** A director (its log kept) and, unless `agent: false`, one agent, in this process on `prefix`. */
-async function libraryCluster(prefix: string, options: { director?: Partial<DirectorOptions>; agent?: boolean } = {}) {
+async function libraryCluster(
+  prefix: string,
+  options: {
+    director?: Partial<DirectorOptions>;
+    agent?: boolean | Partial<ClusterAgentOptions>;
+    tasks?: string[];
+  } = {},
+) {
   const url = cluster.server().url;
   const lines: string[] = [];
   const director = await ClusterDirector.start({
@@ -49,6 +56,7 @@ async function libraryCluster(prefix: string, options: { director?: Partial<Dire
           heartbeatMs: 100,
           ttlMs: 1_000,
           log: (line) => agentLines.push(line),
+          ...(typeof options.agent === 'object' && options.agent),
         });
   return {
     director,
@@ -60,7 +68,7 @@ async function libraryCluster(prefix: string, options: { director?: Partial<Dire
       within(
         BOUND_MS,
         `job on ${prefix}`,
-        runOnCluster(SQUARE, job, { redisUrl: url, prefix, cacheDir: '.swarmlet/cache', ...extra }),
+        runOnCluster(options.tasks ?? SQUARE, job, { redisUrl: url, prefix, cacheDir: '.swarmlet/cache', ...extra }),
       ),
     async stop() {
       await agent?.stop();
@@ -271,6 +279,45 @@ it('a client whose director goes away while it waits says so at once, and ends w
     expect(await within(BOUND_MS, 'the client past its bound', settled)).toMatch(
       /^no director is running on this Redis \(prefix gone\) after 10000 ms: gone:director holds "garbage", not a director's lease\. Fix: start one/,
     );
+  } finally {
+    await c.stop();
+  }
+});
+
+it('a garbled saved state of a stateful type is moved aside with a warning; the type starts afresh and its job runs', async () => {
+  const c = await libraryCluster('bad-state', { tasks: ['test/fixtures/stateful-counter.task.ts'] });
+  try {
+    await cluster.redis().set(c.k.state('counter'), '{"count":');
+    const { outcome } = await c.run({ type: 'counter', input: null });
+    expect(outcome.error).toBeUndefined();
+    expect(outcome.output).toBe(1); // no state restored: the count starts at 0
+    expect(await cluster.redis().get(`${c.k.state('counter')}:unreadable`)).toBe('{"count":');
+    expect(c.agentLines).toContainEqual(
+      expect.stringMatching(
+        /^warning: bad-state:state:counter: not JSON .*: moved to bad-state:state:counter:unreadable/,
+      ),
+    );
+  } finally {
+    await c.stop();
+  }
+});
+
+it("an agent's repeated warning (a garbled desired state, read every heartbeat) is one line per interval, then the count", async () => {
+  let nowMs = 0; // the agent's warning clock: virtual
+  const c = await libraryCluster('agent-warn', { agent: { clock: { nowMs: () => nowMs } } });
+  try {
+    await c.director.stop(); // nobody rewrites the desired state
+    await cluster.redis().set(c.k.desired('n1'), 'garbage');
+    const warned = () => c.agentLines.filter((l) => l.includes('agent-warn:desired:n1'));
+    const beats = c.agent!.beats;
+    await waitFor('ten heartbeats', () => c.agent!.beats >= beats + 10);
+    expect(warned()).toEqual([expect.stringMatching(/^warning: agent-warn:desired:n1: not JSON \(garbage\): keeping/)]);
+    nowMs += 30_000;
+    await waitFor('the count of repeats', () => warned().length === 2);
+    expect(warned()[1]).toMatch(/\(\d+ repeat\(s\) in the last 30 s not shown\)$/);
+    const now = c.agent!.beats;
+    await waitFor('ten more heartbeats', () => c.agent!.beats >= now + 10);
+    expect(warned()).toHaveLength(2); // the warning goes on: still one line per interval
   } finally {
     await c.stop();
   }

@@ -1,4 +1,4 @@
-/** The repeated-warning limiter on a virtual clock: one line per key per interval, then the count of repeats held back. */
+/** The repeated-warning limiter on a virtual clock: one line per key per interval, then the count held back. */
 import { expect, it } from 'vitest';
 import { WarningLimiter } from '../src/core/warning-limiter.js';
 
@@ -40,8 +40,15 @@ it('flush says the count of repeats held back once their interval has passed, ev
   expect(lines).toEqual(['bad', 'bad (2 repeat(s) in the last 1 s not shown)']);
   warnings.flush();
   expect(lines).toHaveLength(2); // said once
-  warnings.warn('k', 'bad'); // the interval after a flush starts afresh: said at once
-  expect(lines).toHaveLength(3);
+  warnings.warn('k', 'bad'); // the count line started the next interval: a warning that goes on stays one line per interval
+  expect(lines).toHaveLength(2);
+  advance(1_000);
+  warnings.flush();
+  expect(lines.at(-1)).toBe('bad (1 repeat(s) in the last 1 s not shown)');
+  advance(1_000);
+  warnings.flush(); // quiet for a whole interval: forgotten
+  warnings.warn('k', 'bad again');
+  expect(lines.at(-1)).toBe('bad again');
 });
 
 it('a key quiet for a whole interval is forgotten (memory stays bounded by the keys active in one interval)', () => {

@@ -41,13 +41,21 @@ export class WarningLimiter {
     this.said.set(key, { atMs: nowMs, line, repeats: 0 });
   }
 
-  /** Says the repeats counted for keys whose interval has passed, and forgets those keys. Call it every tick. */
+  /**
+   * For keys whose interval has passed: says the repeats counted (that line starts the key's next
+   * interval, so a warning that goes on is one line per interval), or forgets a key that was quiet.
+   * Call it every tick.
+   */
   flush(): void {
     const nowMs = this.clock.nowMs();
     for (const [key, last] of this.said) {
       if (nowMs - last.atMs < this.intervalMs) continue;
-      if (last.repeats > 0) this.log(this.withRepeats(last.line, last.repeats));
-      this.said.delete(key);
+      if (last.repeats === 0) {
+        this.said.delete(key);
+        continue;
+      }
+      this.log(this.withRepeats(last.line, last.repeats));
+      this.said.set(key, { atMs: nowMs, line: last.line, repeats: 0 });
     }
   }
 

@@ -4,6 +4,7 @@
  * Also the local consent rules the agent enforces whatever the director asks: how many swarmlets
  * it may run, and whether it may work at all right now.
  */
+import type { Clock } from '../../core/clock.js';
 import { availableParallelism, freemem, hostname, loadavg } from 'node:os';
 import { InputError } from '../../core/errors.js';
 import { consentAllowsWork, consentLimits, type ConsentVerdict } from '../../place/consent.js';
@@ -69,6 +70,10 @@ export interface ClusterAgentOptions {
   readonly loadPerCore?: () => number;
   /** One line per change (started, specialized, stopping, exited, consent...). Default: none. */
   readonly log?: (line: string) => void;
+  /** A warning repeated under one topic (a bad key read every heartbeat) is said once per this interval (30 000). */
+  readonly warningIntervalMs?: number;
+  /** Time for the warning limiter (tests pass a virtual one). Default: the wall clock. */
+  readonly clock?: Clock;
 }
 
 /** Options with every default filled in, checked. */
@@ -90,6 +95,8 @@ export interface AgentConfig {
   readonly memoryMb: number;
   readonly loadPerCore: () => number;
   readonly log: (line: string) => void;
+  readonly warningIntervalMs: number;
+  readonly clock: Clock;
 }
 
 /**
@@ -152,6 +159,8 @@ export function resolveAgentConfig(options: ClusterAgentOptions): AgentConfig {
     memoryMb: options.memoryMb ?? Math.floor(freemem() / 2 ** 20),
     loadPerCore: options.loadPerCore ?? (() => (loadavg()[0] ?? 0) / availableParallelism()),
     log: options.log ?? (() => {}),
+    warningIntervalMs: integerAtLeast('warningIntervalMs', options.warningIntervalMs ?? 30_000, 1, 'e.g. 30000'),
+    clock: options.clock ?? { nowMs: () => Date.now() },
   };
 }
 

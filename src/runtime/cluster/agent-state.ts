@@ -26,12 +26,18 @@ import { STATE_TIMEOUT_MS, type StateAnswer } from '../task-state.js';
 import type { LocalSwarmlet } from './agent-swarmlets.js';
 import { keys, parseStored, taskStateRecordSchema, type TaskStateRecord } from './protocol.js';
 
+/** Renames KEYS[1] to KEYS[2] if it still holds ARGV[1]; 1 if moved. */
+const SET_ASIDE =
+  "if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('RENAME', KEYS[1], KEYS[2]) return 1 end return 0";
+
 export interface AgentStatesOptions {
   readonly redis: Redis;
   readonly prefix: string;
   readonly nodeId: string;
   readonly provider: Provider;
   readonly log: (line: string) => void;
+  /** A warning about `topic` (rate-limited by the agent). */
+  readonly warn?: (topic: string, line: string) => void;
 }
 
 interface Ask {
@@ -55,15 +61,31 @@ export class AgentStates {
 
   /**
    * The saved state for a swarmlet about to serve the type: `{ state }`, `state` undefined when none
-   * is saved (or the module is known to be stateless: no read). Throws on a malformed record.
+   * is saved (or the module is known to be stateless: no read). A record that does not parse can
+   * never be restored: it is moved to `<key>:unreadable` for a human, said, and the type starts with
+   * no state (rather than waiting for a repair nobody may make, while its jobs wait silently).
    */
   async read(taskType: string, hash: string): Promise<{ readonly state: unknown }> {
     if (this.statefulByHash.get(hash) === false) return { state: undefined };
     const key = keys(this.options.prefix).state(taskType);
-    const record = parseStored(taskStateRecordSchema, await this.options.redis.get(key), key);
-    if (record !== undefined && record.taskType !== taskType)
-      throw new Error(`${key}: holds the state of task type "${record.taskType}", expected "${taskType}"`);
-    return { state: record?.state };
+    const raw = await this.options.redis.get(key);
+    try {
+      const record = parseStored(taskStateRecordSchema, raw, key);
+      if (record !== undefined && record.taskType !== taskType)
+        throw new Error(`${key}: taskType: "${record.taskType}" is another type, expected "${taskType}"`);
+      return { state: record?.state };
+    } catch (error) {
+      await this.setAside(key, raw!, (error as Error).message);
+      return { state: undefined };
+    }
+  }
+
+  /** Moves an unreadable record aside, unless a valid one replaced it meanwhile (then the next read gets that). */
+  private async setAside(key: string, raw: string, problem: string): Promise<void> {
+    const moved = await this.options.redis.eval(SET_ASIDE, 2, key, `${key}:unreadable`, raw);
+    if (moved === 0) return;
+    const line = `${problem}: moved to ${key}:unreadable; ${key.split(':').at(-1)} starts with no saved state. Fix: none needed; inspect that key to see what wrote it`;
+    (this.options.warn ?? ((_topic: string, text: string) => this.options.log(text)))(key, line);
   }
 
   /**
