@@ -117,3 +117,13 @@ describe('swarmlet run', () => {
     expect(failure.stderr).not.toMatch(/\n\s+at /);
   });
 });
+
+describe('what tasks print', () => {
+  it('goes to stderr with the swarmlet and micro-task it came from; stdout stays valid --json', async () => {
+    const { stdout, stderr } = await swarmlet(['run', 'test/fixtures/printing-job', '--json', '--no-progress']);
+    const summary = JSON.parse(stdout) as { output: Record<string, number> };
+    expect(summary.output.p3).toBe(3);
+    expect(stderr).toMatch(/^swarmlet s\d+: \[p3\] hello from 3$/m);
+    expect(stderr).toMatch(/^swarmlet s\d+: \[p3\] two\nswarmlet s\d+: \[p3\] lines$/m);
+  });
+});

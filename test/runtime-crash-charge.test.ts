@@ -1,5 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { TaskFailedError, TaskModuleError } from '../src/core/errors.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { SwarmletBugError, TaskFailedError, TaskModuleError } from '../src/core/errors.js';
+import type { Policy } from '../src/decide/policy.js';
+import { staticPolicy } from '../src/decide/policies/static.js';
+import type { JobTracker } from '../src/runtime/jobs/job-tracker.js';
 import { Swarm } from '../src/swarm.js';
 
 // Real swarmlet processes that crash: only the micro-task that was running pays for a crash.
@@ -74,5 +77,61 @@ describe('a failure is charged to the job that caused it', () => {
     expect(await broken).toBeInstanceOf(TaskModuleError);
     // A job submitted right after still runs.
     await expect(swarm.run({ type: 'runaway', input: { mode: 'ok', value: 7 } })).resolves.toBe(7);
+  });
+});
+
+describe('a bug in Swarmlet is reported as one, charged to the job it happened in', () => {
+  it('a throw while recording one job’s results fails that job alone, naming it; the others complete', async () => {
+    const { JobTracker } = await import('../src/runtime/jobs/job-tracker.js');
+    const completed = JobTracker.prototype.completed;
+    const spy = vi.spyOn(JobTracker.prototype, 'completed').mockImplementation(function (this: JobTracker, id, output) {
+      if (output === 666) throw new TypeError('boom inside the tracker');
+      return completed.call(this, id, output);
+    });
+    try {
+      swarm = await Swarm.start({ tasks: [fixture('runaway')], maxSwarmlets: 2 });
+      const victim = swarm.run({
+        tasks: [...oks(20), { id: 'x', type: 'runaway', input: { mode: 'ok', value: 666 } }],
+      });
+      const others = [swarm.run({ tasks: oks(200) }), swarm.run({ tasks: oks(200, 200) })];
+      const failure = await victim.catch((error: unknown) => error);
+      expect(failure).toBeInstanceOf(SwarmletBugError);
+      expect((failure as Error).message).toMatch(
+        /internal error in Swarmlet while running job \d+: boom inside the tracker/,
+      );
+      const outputs = await Promise.all(others);
+      expect(outputs.map((output) => Object.keys(output as object).length)).toEqual([200, 200]);
+      expect(swarm.summary().faults.some((fault) => /internal error in job \d+/.test(fault.detail))).toBe(true);
+    } finally {
+      spy.mockRestore();
+    }
+  });
+
+  it('a control loop that throws now and then is reported and goes on; one that always throws fails the jobs', async () => {
+    let ticks = 0;
+    const flaky: Policy = {
+      name: 'flaky',
+      initialState: () => null,
+      decide: (state, snapshot) => {
+        if (++ticks % 2 === 0) throw new Error('policy bug');
+        return staticPolicy({ runaway: 2 }).decide(state as never, snapshot);
+      },
+    };
+    swarm = await Swarm.start({ tasks: [fixture('runaway')], maxSwarmlets: 2, policy: flaky, tickMs: 5 });
+    await expect(swarm.run({ tasks: oks(100) })).resolves.toBeDefined();
+    expect(swarm.summary().faults.some((fault) => fault.detail === 'internal error: policy bug')).toBe(true);
+    await swarm.stop();
+
+    const broken: Policy = {
+      name: 'broken',
+      initialState: () => null,
+      decide: () => {
+        throw new Error('policy always fails');
+      },
+    };
+    swarm = await Swarm.start({ tasks: [fixture('runaway')], maxSwarmlets: 2, policy: broken, tickMs: 5 });
+    const failure = await swarm.run({ tasks: oks(10) }).catch((error: unknown) => error);
+    expect(failure).toBeInstanceOf(SwarmletBugError);
+    expect((failure as Error).message).toMatch(/policy always fails/);
   });
 });

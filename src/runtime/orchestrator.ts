@@ -389,33 +389,16 @@ export class Orchestrator implements ProviderEvents {
         swarmlet.progressAtMs = atMs;
         const ready: number[] = [];
         const completed: number[] = [];
-        for (const [id, status, value, durationUs, usage] of results) {
-          if (!swarmlet.inFlight.delete(id)) continue; // late or duplicate: recorded once only
+        for (const result of results) {
+          if (!swarmlet.inFlight.delete(result[0])) continue; // late or duplicate: recorded once only
           swarmlet.stateSaved = false; // it ran work: its state may have changed
-          const task = this.tracker.tasks.get(id);
-          if (!task) {
-            completed.push(id);
-            continue;
+          try {
+            await this.recordResult(result, atMs, ready, completed);
+          } catch (error) {
+            // A bug while recording one micro-task fails its job alone; the batch's other results go on.
+            this.internalFault(error, () => this.jobsOf([result[0]]));
+            completed.push(result[0]);
           }
-          const stats = this.stats.get(task.taskType)!;
-          stats.completed(durationUs / 1000);
-          this.usage.completed(
-            task.taskType,
-            task.id,
-            task.label,
-            durationUs / 1000,
-            atMs - this.startedAtMs,
-            task.input,
-            usage && { cpuUs: usage[0], rssKb: usage[1] },
-            phaseOf(task.mode, status),
-          );
-          if (status === RESULT_ERROR) {
-            await this.dispatcher.retryOrFail([id], value as { message: string; stack?: string });
-            continue;
-          }
-          completed.push(id);
-          const newlyReady = status === RESULT_OK ? this.tracker.completed(id, value) : this.tracker.split(id, value);
-          for (const next of newlyReady) ready.push(next.id);
         }
         await this.options.broker.complete(completed);
         await this.dispatcher.enqueue(ready);
@@ -425,6 +408,29 @@ export class Orchestrator implements ProviderEvents {
       },
       () => this.jobsOf(results.map((result) => result[0])),
     );
+  }
+
+  /** One micro-task's result: usage feedback, then retry, completion or split; what it unblocks goes to `ready`. */
+  private async recordResult(result: WireResult, atMs: number, ready: number[], completed: number[]): Promise<void> {
+    const [id, status, value, durationUs, usage] = result;
+    const task = this.tracker.tasks.get(id);
+    if (!task) return void completed.push(id);
+    const stats = this.stats.get(task.taskType)!;
+    stats.completed(durationUs / 1000);
+    this.usage.completed(
+      task.taskType,
+      task.id,
+      task.label,
+      durationUs / 1000,
+      atMs - this.startedAtMs,
+      task.input,
+      usage && { cpuUs: usage[0], rssKb: usage[1] },
+      phaseOf(task.mode, status),
+    );
+    if (status === RESULT_ERROR) return this.dispatcher.retryOrFail([id], value as { message: string; stack?: string });
+    completed.push(id);
+    const newlyReady = status === RESULT_OK ? this.tracker.completed(id, value) : this.tracker.split(id, value);
+    for (const next of newlyReady) ready.push(next.id);
   }
 
   exited(swarmletId: string, atMs: number, detail: string, lastStarted?: number | null): void {
