@@ -409,4 +409,18 @@ describe('JobTracker: maxMicroTasksPerJob across nested splits', () => {
     runToDone(t, join!, 3);
     expect(job.output).toBe(3);
   });
+
+  it('forgets ended jobs too: a long-lived swarm holds only the jobs still running', () => {
+    const t = tracker({ maxMicroTasksPerJob: 2 });
+    const running = submit(t, { type: 'hash', input: 0 });
+    for (let i = 0; i < 100; i++) {
+      const { ready } = submit(t, { type: 'hash', input: i });
+      runToDone(t, ready[0]!, i);
+    }
+    const failed = submit(t, { type: 'sort', input: 0 });
+    expect(t.start(failed.ready[0]!.id)).toBe(true);
+    t.split(failed.ready[0]!.id, [{ input: 1 }, { input: 2 }]);
+    expect(failed.job.status).toBe('failed');
+    expect([...t.jobs.keys()]).toEqual([running.job.id]);
+  });
 });

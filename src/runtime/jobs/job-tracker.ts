@@ -377,8 +377,12 @@ export class JobTracker {
     return cancelled;
   }
 
-  /** Forget an ended job's micro-tasks so a long-lived swarm does not grow without bound. */
+  /**
+   * Forget an ended job and its micro-tasks so a long-lived swarm does not grow without bound (whoever waits on the job
+   * holds its record).
+   */
   private release(job: JobRecord): void {
+    this.jobs.delete(job.id);
     for (const [firstId, count] of job.idBlocks) {
       for (let id = firstId; id < firstId + count; id++) {
         const task = this.tasks.get(id);
