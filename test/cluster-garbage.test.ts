@@ -322,3 +322,24 @@ it("an agent's repeated warning (a garbled desired state, read every heartbeat) 
     await c.stop();
   }
 });
+
+it('a desired state garbled while the director runs is written again (said once) and the node keeps serving', async () => {
+  const c = await libraryCluster('desired-live');
+  try {
+    expectDone((await c.run()).outcome);
+    const good = await cluster.redis().get(c.k.desired('n1'));
+    await cluster.redis().set(c.k.desired('n1'), '{"version":"x"}');
+    await waitFor(
+      'the desired state written again',
+      async () => (await cluster.redis().get(c.k.desired('n1'))) === good,
+    );
+    expectDone((await c.run()).outcome);
+    expect(c.lines.filter((l) => l.includes('desired-live:desired:n1'))).toEqual([
+      expect.stringMatching(
+        /^desired-live:desired:n1 held "\{\\"version\\":\\"x\\"\}", not what this director wrote: written again\. Fix: /,
+      ),
+    ]);
+  } finally {
+    await c.stop();
+  }
+});

@@ -16,14 +16,14 @@ import { prefetchFor } from '../type-stats.js';
 import { AdmissionGate } from './admission-gate.js';
 import { ClusterPool } from './cluster-pool.js';
 import { JobBook } from './job-book.js';
-import { readLiveNodes, scanKeys } from './live-nodes.js';
+import { readLiveNodes } from './live-nodes.js';
 import { DirectorLease } from './director-lease.js';
+import { DesiredStates } from './desired-states.js';
 import { connectRedis } from './redis-connect.js';
 import { isResultsEntry } from './hot-checks.js';
 import { withTypeRepair, type RedisType } from './redis-repair.js';
 import {
   DEFAULT_PREFIX,
-  desiredStateSchema,
   keys,
   logBaseSchema,
   logEntrySchema,
@@ -32,7 +32,6 @@ import {
   type LogBase,
   type ClusterProgress,
   type JobOutcome,
-  type DesiredState,
   type LogEntry,
   type ModuleRecord,
   type NodeStateRecord,
@@ -109,6 +108,7 @@ export class ClusterDirector {
   private ticking = false;
   private readonly log: (line: string) => void;
   private readonly gate: AdmissionGate;
+  private readonly desired: DesiredStates;
   /**
    * Swarmlets serving per task type at the last tick: admission's parallelism, and how far ready micro-tasks must
    * spread (lease batches).
@@ -141,6 +141,7 @@ export class ClusterDirector {
     });
     this.policy = policy;
     this.loopState = initialLoopState(policy);
+    this.desired = new DesiredStates(redis, this.k, options.prefix, (topic, line) => warnings.warn(topic, line));
     this.gate = new AdmissionGate(redis, this.k, options.admission, OUTCOME_TTL_S);
   }
 
@@ -224,10 +225,7 @@ export class ClusterDirector {
   /** Takes over: the desired states and the whole log, replayed without enqueueing, then what is still outstanding. */
   private async resume(): Promise<void> {
     const nowMs = Date.now();
-    for (const key of await scanKeys(this.redis, `${this.options.prefix}:desired:*`)) {
-      const state = await this.readDesired(key);
-      if (state) this.pool.restore(key.slice(`${this.options.prefix}:desired:`.length), state, nowMs);
-    }
+    for (const [nodeId, state] of await this.desired.readAll()) this.pool.restore(nodeId, state, nowMs);
     const base = await this.readLogBase();
     if (base) {
       this.book.tracker.restoreCounters(base);
@@ -247,20 +245,6 @@ export class ClusterDirector {
     if (outstanding.length > 0) await this.broker.enqueue(outstanding.map((task) => this.book.toBrokerTask(task)));
     if (replayed > 0)
       this.log(`resumed: replayed ${replayed} log entries, ${outstanding.length} micro-task(s) outstanding`);
-  }
-
-  /** A node's desired state as the last director left it; a garbled one is deleted (the node is placed afresh). */
-  private async readDesired(key: string): Promise<DesiredState | undefined> {
-    try {
-      return parseStored(desiredStateSchema, await this.redis.get(key), key);
-    } catch (error) {
-      await this.redis.del(key);
-      this.warnings.warn(
-        key,
-        `${(error as Error).message}: deleted. Fix: leave ${key} to the director; its node's swarmlets are placed afresh`,
-      );
-      return undefined;
-    }
   }
 
   /** Where the trimmed log starts. Unreadable, it is not guessed: wrong counters would number micro-tasks twice. */
@@ -454,10 +438,8 @@ export class ClusterDirector {
             .exec()
             .then(failedStep),
         );
-      for (const { nodeId, state: desired } of this.pool.takeChanged()) {
-        await this.redis.set(this.k.desired(nodeId), JSON.stringify(desired));
-        await this.redis.publish(this.k.desiredChanged, nodeId);
-      }
+      for (const { nodeId, state: desired } of this.pool.takeChanged()) await this.desired.write(nodeId, desired);
+      await this.desired.verify();
       await this.publishProgress(snapshot, nowMs);
       await this.trimLog(nowMs);
     } catch (error) {
