@@ -139,13 +139,20 @@ describe('anomaly detection on synthetic runs', () => {
     console.log(`runaways: ${lines.join('; ')}`);
   });
 
-  it('a regular tiny task jittering 1.8× is not an anomaly (minimum factor), 3× is', () => {
+  it('a regular task jittering 2.8× is not an anomaly (minimum factor 3), 4× is', () => {
     const detector = createAnomalyDetector();
-    for (let i = 0; i < 100; i += 1) observeCompleted(detector, 'tiny', 'duration', 1, 1); // MAD 0 → floor
-    expect(observeCompleted(detector, 'tiny', 'duration', 1.8, 1)).toBeUndefined();
-    const event = observeCompleted(detector, 'tiny', 'duration', 3, 1);
-    expect(event).toMatchObject({ kind: 'duration', taskType: 'tiny', phase: 'completed', ratio: 3 });
-    expect(event!.zScore).toBeCloseTo(Math.log(3) / (1.4826 * DEFAULT_ANOMALY.madFloor), 6);
+    for (let i = 0; i < 100; i += 1) observeCompleted(detector, 'tiny', 'duration', 10, 10); // MAD 0 → floor
+    expect(observeCompleted(detector, 'tiny', 'duration', 28, 10)).toBeUndefined();
+    const event = observeCompleted(detector, 'tiny', 'duration', 40, 10);
+    expect(event).toMatchObject({ kind: 'duration', taskType: 'tiny', phase: 'completed', ratio: 4 });
+    expect(event!.zScore).toBeCloseTo(Math.log(4) / (1.4826 * DEFAULT_ANOMALY.madFloor), 6);
+  });
+
+  it('a task of a few ms that waited one time slice is not an anomaly (minimum excess 10 ms)', () => {
+    const detector = createAnomalyDetector();
+    for (let i = 0; i < 100; i += 1) observeCompleted(detector, 'small', 'duration', 1, 1);
+    expect(observeCompleted(detector, 'small', 'duration', 9, 1)).toBeUndefined(); // 9×, but 8 ms over
+    expect(observeCompleted(detector, 'small', 'duration', 12, 1)).toMatchObject({ ratio: 12 });
   });
 
   it('before minSamples only the cold factor (10×) alerts, with zScore NaN and a reason saying so', () => {

@@ -7,7 +7,14 @@
  *   - its robust z-score (r − median) / (1.4826 × max(MAD, madFloor)) exceeds `zThreshold`, and
  *   - its ratio actual / predicted exceeds `minFactor`,
  * so the threshold follows each type's own noise (robust statistics, not a fixed limit) and the jitter of
- * tiny, very regular tasks (MAD ≈ 0) does not alert on a 20 % wobble.
+ * tiny, very regular tasks (MAD ≈ 0) does not alert on a 20 % wobble. Elapsed time must also exceed the
+ * prediction by `minExcessMs` (`runningMinExcessMs` while running): a task of a few ms that waited one
+ * scheduler time slice is not a runaway.
+ *
+ * A caller may add an allowance (log factor) to the prediction: the usage model's extrapolation allowance
+ * for an input larger or smaller than any seen. Elapsed time also gets the detector's contention allowance:
+ * a busy machine stretches every task at once, so the median deviation of the last `contentionWindow`
+ * completions (all types) above their types' medians is tolerated on top (load-aware baseline).
  *
  * Before `minSamples` ratios there are no statistics yet; then only a ratio ≥ `coldFactor` alerts (the
  * prediction is likely just a hint, so the bar is high), with `zScore` NaN.
@@ -28,7 +35,8 @@ import {
 import type { UsageActual, UsageMeasure, UsagePrediction } from './usage-model.js';
 import { InputError } from '../core/errors.js';
 
-export type AnomalyKind = UsageMeasure;
+/** The usage measures, plus `cpuTime`: CPU ms a micro-task used (not stretched by waiting for a core). */
+export type AnomalyKind = UsageMeasure | 'cpuTime';
 
 export interface AnomalyEvent {
   readonly kind: AnomalyKind;
@@ -47,8 +55,21 @@ export interface AnomalyEvent {
 export interface AnomalyOptions {
   /** Robust z-score above which a ratio is anomalous. 5: under lognormal noise a false alarm is ~1 in 3 million. */
   readonly zThreshold: number;
-  /** Ratio actual / predicted that must also be exceeded: 2. */
+  /**
+   * Ratio actual / predicted that must also be exceeded: 3. Two runnable processes a core (a CPU hog beside
+   * the run) already double elapsed time; a runaway worth reporting is well beyond that.
+   */
   readonly minFactor: number;
+  /** Elapsed ms over the prediction that must also be exceeded: 10, about a scheduler time slice under load. */
+  readonly minExcessMs: number;
+  /**
+   * The same for a running micro-task: 100. Its elapsed time counts from dispatch, so it includes the input's
+   * transfer and the swarmlet's queue, which completed durations (measured around the run) exclude: tens of ms
+   * for a merge-sort join of a few ms. One default tick.
+   */
+  readonly runningMinExcessMs: number;
+  /** Recent completions (all types) whose median deviation estimates the machine's contention: 5 (0: none). */
+  readonly contentionWindow: number;
   /** Ratios in the rolling window: 256. */
   readonly window: number;
   /** Ratios before the robust statistics are used: 20. */
@@ -60,8 +81,11 @@ export interface AnomalyOptions {
 }
 
 export const DEFAULT_ANOMALY: AnomalyOptions = {
-  zThreshold: 5,
-  minFactor: 2,
+  zThreshold: 4,
+  minFactor: 3,
+  minExcessMs: 10,
+  runningMinExcessMs: 100,
+  contentionWindow: 5,
   window: 256,
   minSamples: 20,
   coldFactor: 10,
@@ -75,11 +99,14 @@ interface TypeRatios {
   readonly duration: RollingWindow;
   readonly cpu: RollingWindow;
   readonly memory: RollingWindow;
+  readonly cpuTime: RollingWindow;
 }
 
 export interface AnomalyDetector {
   readonly options: AnomalyOptions;
   readonly types: Map<string, TypeRatios>;
+  /** Log elapsed ratios of the latest completions minus their type's median (the contention estimate). */
+  readonly recentDeviations: RollingWindow;
 }
 
 /** Robust location and scale of one type and measure's log ratios; `ready` false before `minSamples`. */
@@ -96,6 +123,7 @@ export function createAnomalyDetector(overrides: Partial<AnomalyOptions> = {}): 
   const options: AnomalyOptions = { ...DEFAULT_ANOMALY, ...overrides };
   checkPositiveInteger('anomaly.window', options.window);
   checkPositiveInteger('anomaly.minSamples', options.minSamples);
+  if (options.contentionWindow !== 0) checkPositiveInteger('anomaly.contentionWindow', options.contentionWindow);
   if (options.minSamples > options.window)
     throw new InputError(
       'anomaly.minSamples',
@@ -110,7 +138,21 @@ export function createAnomalyDetector(overrides: Partial<AnomalyOptions> = {}): 
     if (!(options[field] >= 1))
       throw new InputError(`anomaly.${field}`, `${options[field]} is below 1`, 'use a factor ≥ 1');
   }
-  return { options, types: new Map() };
+  for (const field of ['minExcessMs', 'runningMinExcessMs'] as const) {
+    if (!(options[field] >= 0))
+      throw new InputError(`anomaly.${field}`, `${options[field]} is negative`, 'use a number of ms ≥ 0');
+  }
+  return { options, types: new Map(), recentDeviations: initRollingWindow(Math.max(1, options.contentionWindow)) };
+}
+
+/** How a completion is judged beyond its type's statistics. */
+export interface CompletionJudging {
+  /** Log factor (≥ 0) the prediction is widened by, e.g. the usage model's extrapolation allowance. */
+  readonly allowanceLog?: number;
+  /** Overrides `options.minExcessMs`: lower it when another measure (CPU time) confirms the verdict. */
+  readonly minExcessMs?: number;
+  /** Add the contention allowance (default: for elapsed time only; not needed when CPU time confirms). */
+  readonly loadAware?: boolean;
 }
 
 /**
@@ -124,14 +166,32 @@ export function observeCompleted(
   kind: AnomalyKind,
   actual: number,
   predicted: number,
+  judging: CompletionJudging = {},
 ): AnomalyEvent | undefined {
+  const { allowanceLog = 0, minExcessMs = detector.options.minExcessMs, loadAware = kind === 'duration' } = judging;
   if (!Number.isFinite(actual) || actual < 0)
     throw new RangeError(`actual usage must be a finite number ≥ 0, got ${actual}`);
   if (!(predicted > 0) || !Number.isFinite(predicted) || actual === 0) return undefined;
   const window = ratiosOf(detector, taskType)[kind];
-  const event = judge(detector.options, window, taskType, kind, 'completed', actual, predicted);
-  pushRolling(window, Math.log(actual / predicted));
+  const slackLog = allowanceLog + (loadAware ? contentionLog(detector) : 0);
+  const judged = { phase: 'completed', minExcessMs } as const;
+  const event = judge(detector.options, window, taskType, kind, judged, actual, predicted, slackLog);
+  const logRatio = Math.log(actual / predicted);
+  if (kind === 'duration' && window.size >= detector.options.minSamples)
+    pushRolling(detector.recentDeviations, logRatio - rollingMedian(window) - allowanceLog);
+  pushRolling(window, logRatio);
   return event;
+}
+
+/**
+ * How much the machine currently stretches elapsed time, as a log factor ≥ 0: the median of the latest
+ * completions' deviations above their type's typical ratio. One runaway does not move a median; a CPU hog
+ * that slows every swarmlet does, within a few completions.
+ */
+export function contentionLog(detector: AnomalyDetector): number {
+  const recent = detector.recentDeviations;
+  if (detector.options.contentionWindow === 0 || recent.size === 0) return 0;
+  return Math.max(0, rollingMedian(recent));
 }
 
 /** All measures of one completion against its `UsagePrediction` (estimates with basis 'none' are skipped). */
@@ -159,32 +219,47 @@ export function observeCompletedUsage(
   return [duration, cpu, memory].filter((event): event is AnomalyEvent => event !== undefined);
 }
 
-/** An in-flight micro-task: is its elapsed time alone already anomalous? Does not learn. */
+/**
+ * An in-flight micro-task: is its elapsed time alone already anomalous (with the same allowances as a
+ * completion's)? Does not learn.
+ */
 export function checkRunning(
   detector: AnomalyDetector,
   taskType: string,
   elapsedMs: number,
   predictedDurationMs: number,
+  allowanceLog = 0,
 ): AnomalyEvent | undefined {
   if (!Number.isFinite(elapsedMs) || elapsedMs < 0)
     throw new RangeError(`elapsedMs must be a finite number ≥ 0, got ${elapsedMs}`);
   if (!(predictedDurationMs > 0) || !Number.isFinite(predictedDurationMs) || elapsedMs === 0) return undefined;
   const window = detector.types.get(taskType)?.duration;
-  return judge(detector.options, window, taskType, 'duration', 'running', elapsedMs, predictedDurationMs);
+  const slackLog = allowanceLog + contentionLog(detector);
+  const judged = { phase: 'running', minExcessMs: detector.options.runningMinExcessMs } as const;
+  return judge(detector.options, window, taskType, 'duration', judged, elapsedMs, predictedDurationMs, slackLog);
 }
 
 /**
  * Elapsed time at which `checkRunning` starts flagging a task predicted to take `predictedDurationMs`:
- * predicted × max(minFactor, exp(median + zThreshold × σ̂)), or × coldFactor before `minSamples`.
+ * max(predicted × slack × max(minFactor, exp(median + zThreshold × σ̂)), predicted × slack + minExcessMs),
+ * with coldFactor instead before `minSamples`; slack = exp(allowance + contention).
  * The runtime can schedule its check there instead of polling every task.
  */
-export function runawayThresholdMs(detector: AnomalyDetector, taskType: string, predictedDurationMs: number): number {
+export function runawayThresholdMs(
+  detector: AnomalyDetector,
+  taskType: string,
+  predictedDurationMs: number,
+  allowanceLog = 0,
+): number {
   const { options } = detector;
+  const expectedMs = predictedDurationMs * Math.exp(allowanceLog + contentionLog(detector));
   const window = detector.types.get(taskType)?.duration;
-  if (window === undefined || window.size < options.minSamples) return predictedDurationMs * options.coldFactor;
+  const floorMs = expectedMs + options.runningMinExcessMs;
+  if (window === undefined || window.size < options.minSamples)
+    return Math.max(expectedMs * options.coldFactor, floorMs);
   const median = rollingMedian(window);
   const sigma = MAD_TO_SIGMA * Math.max(rollingMedianAbsoluteDeviation(window, median), options.madFloor);
-  return predictedDurationMs * Math.max(options.minFactor, Math.exp(median + options.zThreshold * sigma));
+  return Math.max(expectedMs * Math.max(options.minFactor, Math.exp(median + options.zThreshold * sigma)), floorMs);
 }
 
 export function ratioStatistics(detector: AnomalyDetector, taskType: string, kind: AnomalyKind): RatioStatistics {
@@ -200,32 +275,37 @@ export function ratioStatistics(detector: AnomalyDetector, taskType: string, kin
   };
 }
 
+/** `slackLog`: the allowances (extrapolation, contention) the prediction is widened by before judging. */
 function judge(
   options: AnomalyOptions,
   window: RollingWindow | undefined,
   taskType: string,
   kind: AnomalyKind,
-  phase: 'completed' | 'running',
+  { phase, minExcessMs }: { readonly phase: 'completed' | 'running'; readonly minExcessMs: number },
   actual: number,
   predicted: number,
+  slackLog: number,
 ): AnomalyEvent | undefined {
   const ratio = actual / predicted;
-  if (ratio <= options.minFactor) return undefined; // the cheap, common exit: no statistics needed
+  const slack = Math.exp(slackLog);
+  if (ratio <= options.minFactor * slack) return undefined; // the cheap, common exit: no statistics needed
+  if (kind === 'duration' && actual - predicted * slack <= minExcessMs) return undefined;
   const what =
     phase === 'running' ? `still running after ${formatValue(kind, actual)}` : `used ${formatValue(kind, actual)}`;
+  const allowed = slackLog > 0 ? `, ${slack.toFixed(1)}× allowed for input size and machine load` : '';
   if (window === undefined || window.size < options.minSamples) {
-    if (ratio < options.coldFactor) return undefined;
+    if (ratio < options.coldFactor * slack) return undefined;
     const samples = window?.size ?? 0;
-    const reason = `${taskType} ${what}, ${ratio.toFixed(1)}× its predicted ${formatValue(kind, predicted)}; only ${samples} of ${options.minSamples} completions for robust statistics, so the cold limit ${options.coldFactor}× applies`;
+    const reason = `${taskType} ${what}, ${ratio.toFixed(1)}× its predicted ${formatValue(kind, predicted)}${allowed}; only ${samples} of ${options.minSamples} completions for robust statistics, so the cold limit ${options.coldFactor}× applies`;
     return { kind, taskType, phase, actual, predicted, ratio, zScore: Number.NaN, reason };
   }
   const median = rollingMedian(window);
   const mad = Math.max(rollingMedianAbsoluteDeviation(window, median), options.madFloor);
-  const zScore = (Math.log(ratio) - median) / (MAD_TO_SIGMA * mad);
+  const zScore = (Math.log(ratio) - slackLog - median) / (MAD_TO_SIGMA * mad);
   if (zScore <= options.zThreshold) return undefined;
   const typical = Math.exp(median);
   const reason =
-    `${taskType} ${what}, ${ratio.toFixed(1)}× its predicted ${formatValue(kind, predicted)} ` +
+    `${taskType} ${what}, ${ratio.toFixed(1)}× its predicted ${formatValue(kind, predicted)}${allowed} ` +
     `(typical ratio ${typical.toFixed(2)}×, robust z ${zScore.toFixed(1)} > ${options.zThreshold} over the last ${window.size} completions)`;
   return { kind, taskType, phase, actual, predicted, ratio, zScore, reason };
 }
@@ -234,7 +314,12 @@ function ratiosOf(detector: AnomalyDetector, taskType: string): TypeRatios {
   let ratios = detector.types.get(taskType);
   if (ratios === undefined) {
     const size = detector.options.window;
-    ratios = { duration: initRollingWindow(size), cpu: initRollingWindow(size), memory: initRollingWindow(size) };
+    ratios = {
+      duration: initRollingWindow(size),
+      cpu: initRollingWindow(size),
+      memory: initRollingWindow(size),
+      cpuTime: initRollingWindow(size),
+    };
     detector.types.set(taskType, ratios);
   }
   return ratios;
@@ -246,6 +331,6 @@ function valueOf(estimate: UsagePrediction['duration']): number {
 
 function formatValue(kind: AnomalyKind, value: number): string {
   const digits = value >= 100 ? 0 : value >= 1 ? 1 : 3;
-  const unit = kind === 'duration' ? ' ms' : kind === 'cpu' ? ' cores' : ' MB';
+  const unit = kind === 'duration' ? ' ms' : kind === 'cpuTime' ? ' ms of CPU' : kind === 'cpu' ? ' cores' : ' MB';
   return `${value.toFixed(digits)}${unit}`;
 }

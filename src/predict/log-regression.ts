@@ -12,6 +12,9 @@
  * Robust: after warm-up, a residual beyond `clipSigmas` standard deviations is clipped (Huber) before it
  * updates the fit, so one runaway micro-task (the anomaly detector's business) barely moves the model,
  * while a lasting shift still wins through the forgetting.
+ *
+ * It also remembers the range of log sizes it has seen, so a caller can tell an interpolation from an
+ * extrapolation (`extrapolationLog`): a power law fitted on small inputs says little about one 100× larger.
  */
 import { foldSquaredError } from './forecast.js';
 
@@ -40,6 +43,9 @@ export interface LogRegressionState {
   /** Mean squared one-step log residual (running mean, then EWMA with weight 1 − forgetting). */
   residualMeanSquared: number;
   residuals: number;
+  /** Smallest and largest log size observed (NaN before the first observation with a size). */
+  minLogSize: number;
+  maxLogSize: number;
 }
 
 export function initLogRegression(): LogRegressionState {
@@ -52,6 +58,8 @@ export function initLogRegression(): LogRegressionState {
     samples: 0,
     residualMeanSquared: 0,
     residuals: 0,
+    minLogSize: Number.NaN,
+    maxLogSize: Number.NaN,
   };
 }
 
@@ -76,12 +84,27 @@ export function residualSpread(state: LogRegressionState): number {
 }
 
 /**
+ * How much higher (in log value) the cost at log size `u` may plausibly be than `predictLog` says, because `u`
+ * lies outside the sizes seen: 0 inside the range or without a size. Above the largest size seen, cost may
+ * grow up to linearly (slope 1, or the fitted slope if steeper): most costs grow at most in proportion to
+ * their input. Below the smallest, cost may stay flat (slope 0): fixed overheads do not shrink with input.
+ */
+export function extrapolationLog(state: LogRegressionState, options: LogRegressionOptions, u: number): number {
+  if (Number.isNaN(u) || Number.isNaN(state.maxLogSize)) return 0;
+  const slope = slopeOf(state, options);
+  if (u > state.maxLogSize) return (Math.max(1, slope) - slope) * (u - state.maxLogSize);
+  if (u < state.minLogSize) return Math.max(0, slope) * (state.minLogSize - u);
+  return 0;
+}
+
+/**
  * Folds in one observation: `u` = log size (NaN = no size feature: the observation teaches the level only,
  * as if its size were the current mean), `y` = log value. Returns the one-step residual y − ŷ before the
  * update (NaN for the first sample).
  */
 export function observeLog(state: LogRegressionState, options: LogRegressionOptions, u: number, y: number): number {
   const x = Number.isNaN(u) ? (state.samples === 0 ? 0 : state.meanLogSize) : u;
+  if (!Number.isNaN(u)) widenSizeRange(state, u);
   let target = y;
   let residual = Number.NaN;
   if (state.samples > 0) {
@@ -113,4 +136,9 @@ export function observeLog(state: LogRegressionState, options: LogRegressionOpti
   state.coMomentSizeValue = lambda * state.coMomentSizeValue + deltaSize * (target - state.meanLogValue);
   state.samples += 1;
   return residual;
+}
+
+function widenSizeRange(state: LogRegressionState, u: number): void {
+  state.minLogSize = Number.isNaN(state.minLogSize) ? u : Math.min(state.minLogSize, u);
+  state.maxLogSize = Number.isNaN(state.maxLogSize) ? u : Math.max(state.maxLogSize, u);
 }

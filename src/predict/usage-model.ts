@@ -17,6 +17,7 @@
 import { notReady, checkUnitInterval, checkPositiveInteger } from './forecast.js';
 import type { ErrorResult } from './forecast-error.js';
 import {
+  extrapolationLog,
   initLogRegression,
   logSize,
   observeLog,
@@ -177,6 +178,26 @@ export function predictUsageValue(
   const type = model.types.get(taskType);
   if (type === undefined) return Number.NaN;
   return pointValue(model.options, type[measure], hintOf(type.hints, measure), logSizeOrNaN(sizeBytes));
+}
+
+/**
+ * What the anomaly detector compares against: the point prediction from history only (NaN while the type
+ * has fewer than `minHistory` completions: a hint is a guess, and no data is not an anomaly), and the
+ * extrapolation allowance (log factor ≥ 0) when `sizeBytes` lies outside the sizes seen.
+ */
+export function predictFromHistory(
+  model: UsageModel,
+  taskType: string,
+  measure: UsageMeasure,
+  sizeBytes?: number,
+): { readonly value: number; readonly allowanceLog: number } {
+  const fit = model.types.get(taskType)?.[measure].fit;
+  if (fit === undefined || fit.samples < model.options.minHistory) return { value: Number.NaN, allowanceLog: 0 };
+  const u = logSizeOrNaN(sizeBytes);
+  return {
+    value: Math.exp(predictLog(fit, model.options, u)),
+    allowanceLog: extrapolationLog(fit, model.options, u),
+  };
 }
 
 export function predictUsage(model: UsageModel, taskType: string, features: UsageFeatures = {}): UsagePrediction {

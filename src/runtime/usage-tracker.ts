@@ -1,19 +1,30 @@
+import type { AnomalyEvent } from '../predict/anomaly.js';
 import {
-  checkRunning,
-  createAnomalyDetector,
-  observeCompleted,
-  type AnomalyDetector,
-  type AnomalyEvent,
-} from '../predict/anomaly.js';
-import {
-  createUsageModel,
-  observeUsage,
-  predictUsage,
-  predictUsageValue,
-  usageError,
-  type ResourceHints,
-  type UsageModel,
-} from '../predict/usage-model.js';
+  checkTaskRunning,
+  createUsageWatch,
+  observeDispatchOverhead,
+  observeTaskCompletion,
+  type UsageWatch,
+} from '../predict/usage-anomaly.js';
+import { predictUsage, predictUsageValue, usageError, type ResourceHints } from '../predict/usage-model.js';
+import { MODE_JOIN, RESULT_SPLIT } from './local/wire.js';
+
+/**
+ * Which of a task type's functions ran. `split`, `run` and `join` are different code with different costs
+ * (merge-sort: a split of 2M numbers takes 0.1 ms, a leaf run of 31k 2 ms, a join of 62k 15 ms), so the
+ * usage model and the detector keep each apart; the summary shows `run`'s.
+ */
+export type TaskPhase = 'run' | 'split' | 'join';
+
+/** From a micro-task's mode and, once it finished, its result status. */
+export function phaseOf(mode: number, status?: number): TaskPhase {
+  if (mode === MODE_JOIN) return 'join';
+  return status === RESULT_SPLIT ? 'split' : 'run';
+}
+
+function keyOf(taskType: string, phase: TaskPhase): string {
+  return phase === 'run' ? taskType : `${taskType} (${phase})`;
+}
 
 /** A micro-task that ran far above its predicted duration. */
 export interface AnomalyRecord {
@@ -59,15 +70,20 @@ const SAMPLE_EVERY = 64;
 
 /**
  * The feedback loop on the results path: every completed micro-task (sampled when tiny) updates
- * its type's usage model and is checked against the prediction made before it (anomalies).
+ * its type's usage model and is checked against the prediction made before it for its size
+ * (anomalies; what is not one is in predict/usage-anomaly.ts).
  */
 export class UsageTracker {
-  private readonly model: UsageModel = createUsageModel();
-  private readonly detector: AnomalyDetector = createAnomalyDetector();
+  private readonly watch: UsageWatch = createUsageWatch();
+  private get model() {
+    return this.watch.model;
+  }
   private readonly completions = new Map<string, number>();
   private readonly measured = new Map<string, { cpuSum: number; memorySum: number; count: number }>();
   /** Running micro-tasks already flagged (by task id), so each is reported once. */
   private readonly flaggedRunning = new Set<number>();
+  /** When running micro-tasks were dispatched (seen by `running`), to learn the dispatch overhead. */
+  private readonly dispatchedAtMs = new Map<number, number>();
   readonly anomalies: AnomalyRecord[] = [];
 
   constructor(
@@ -84,49 +100,63 @@ export class UsageTracker {
     atMs: number,
     input: unknown,
     usage?: MeasuredUsage,
+    phase: TaskPhase = 'run',
   ): void {
     const count = (this.completions.get(taskType) ?? 0) + 1;
     this.completions.set(taskType, count);
     if (durationMs < TINY_MS && count % SAMPLE_EVERY !== 0) return;
     const sizeBytes = this.sizeFor(taskType, input);
-    const predicted = predictUsageValue(this.model, taskType, 'duration', sizeBytes);
+    const dispatchedAtMs = this.dispatchedAtMs.get(taskId);
+    if (dispatchedAtMs !== undefined) {
+      this.dispatchedAtMs.delete(taskId);
+      const overheadMs = atMs - dispatchedAtMs - durationMs;
+      observeDispatchOverhead(this.watch, keyOf(taskType, phase), sizeBytes, overheadMs);
+    }
     const actual = usage === undefined ? { durationMs } : { durationMs, ...this.measure(taskType, durationMs, usage) };
-    observeUsage(
-      this.model,
-      taskType,
-      { hints: this.hints.get(taskType), ...(sizeBytes !== undefined && { sizeBytes }) },
+    const hints = phase === 'run' ? this.hints.get(taskType) : undefined; // a hint describes run()
+    const event = observeTaskCompletion(
+      this.watch,
+      keyOf(taskType, phase),
+      { hints, ...(sizeBytes !== undefined && { sizeBytes }) },
       actual,
     );
-    if (!Number.isFinite(predicted)) return;
-    const event = observeCompleted(this.detector, taskType, 'duration', durationMs, predicted);
     // Reported once per micro-task: one already flagged while running is not reported again.
     const flagged = this.flaggedRunning.delete(taskId);
-    if (event && !flagged) this.record(event, atMs, microTask);
+    if (event && !flagged) this.record(taskType, event, atMs, microTask);
   }
 
-  /** A micro-task still running: flags it once when its elapsed time alone is already anomalous. */
+  /**
+   * A micro-task still running: flags it once when its elapsed time alone is already anomalous. Pass its
+   * `input` so a type with a size feature is judged at its size (without it: at the type's typical size),
+   * and its phase (a join is judged against joins).
+   */
   running(
     taskType: string,
     taskId: number,
     microTask: string,
     elapsedMs: number,
     atMs: number,
+    input?: unknown,
+    phase: TaskPhase = 'run',
   ): AnomalyEvent | undefined {
     if (this.flaggedRunning.has(taskId)) return undefined;
-    const predicted = predictUsageValue(this.model, taskType, 'duration');
-    if (!Number.isFinite(predicted)) return undefined;
-    const event = checkRunning(this.detector, taskType, elapsedMs, predicted);
+    if (!this.dispatchedAtMs.has(taskId)) {
+      if (this.dispatchedAtMs.size > ANOMALIES_KEPT * 10) this.dispatchedAtMs.clear(); // bounded; a sample is lost
+      this.dispatchedAtMs.set(taskId, atMs - elapsedMs);
+    }
+    const sizeBytes = input === undefined ? undefined : this.sizeFor(taskType, input);
+    const event = checkTaskRunning(this.watch, keyOf(taskType, phase), elapsedMs, sizeBytes);
     if (!event) return undefined;
     this.flaggedRunning.add(taskId);
     if (this.flaggedRunning.size > ANOMALIES_KEPT * 10) this.flaggedRunning.clear();
-    this.record(event, atMs, microTask);
+    this.record(taskType, event, atMs, microTask);
     return event;
   }
 
-  private record(event: AnomalyEvent, atMs: number, microTask: string): void {
+  private record(taskType: string, event: AnomalyEvent, atMs: number, microTask: string): void {
     this.anomalies.push({
       atMs,
-      taskType: event.taskType,
+      taskType,
       microTask,
       ratio: event.ratio,
       phase: event.phase,
@@ -188,14 +218,14 @@ export class UsageTracker {
     return Number.isFinite(value) ? value : this.hints.get(taskType)?.cpu;
   }
 
-  private measure(taskType: string, durationMs: number, usage: MeasuredUsage): { cpu: number; memoryMb: number } {
-    const cpu = durationMs > 0 ? usage.cpuUs / 1000 / durationMs : 0;
+  private measure(taskType: string, durationMs: number, usage: MeasuredUsage): { cpuMs: number; memoryMb: number } {
+    const cpuMs = usage.cpuUs / 1000;
     const memoryMb = usage.rssKb / 1024;
     const sums = this.measured.get(taskType) ?? { cpuSum: 0, memorySum: 0, count: 0 };
-    sums.cpuSum += cpu;
+    sums.cpuSum += durationMs > 0 ? cpuMs / durationMs : 0; // in cores while it ran
     sums.memorySum += memoryMb;
     sums.count += 1;
     this.measured.set(taskType, sums);
-    return { cpu, memoryMb };
+    return { cpuMs, memoryMb };
   }
 }

@@ -1,0 +1,127 @@
+/**
+ * The usage model and the anomaly detector together, as the runtime uses them: each completed micro-task is
+ * judged against what history predicted for its size, then learned; each running one is judged on its
+ * elapsed time so far. Pure, so a unit test drives exactly what the runtime runs.
+ *
+ * What is not an anomaly, and why:
+ *   - a bigger input that takes longer: predictions are per size (the model's log-log fit), and an input
+ *     outside the sizes seen gets the model's extrapolation allowance (cost may grow up to linearly);
+ *   - a busy machine: a completion whose CPU time was measured is judged on its CPU time (waiting for a core
+ *     costs none); elapsed time, where it is all there is (and while running), gets the detector's contention
+ *     allowance and its floors;
+ *   - a type with fewer than `minHistory` completions: a hint is a guess, and no data is not an anomaly.
+ * The price: a completed micro-task that only waited (a sleep, a slow disk) with normal CPU time is not
+ * reported; while it waits, the running check on elapsed time still sees it.
+ */
+import {
+  checkRunning,
+  createAnomalyDetector,
+  observeCompleted,
+  type AnomalyDetector,
+  type AnomalyEvent,
+  type AnomalyOptions,
+} from './anomaly.js';
+import {
+  createUsageModel,
+  observeUsage,
+  predictFromHistory,
+  type UsageFeatures,
+  type UsageModel,
+  type UsageModelOptions,
+} from './usage-model.js';
+
+export interface UsageWatch {
+  readonly model: UsageModel;
+  readonly detector: AnomalyDetector;
+}
+
+/** What one completed micro-task used. */
+export interface CompletedUsage {
+  /** Elapsed time, from the start of its run to its result. */
+  readonly durationMs: number;
+  /** CPU time it used; undefined when not measured (micro-tasks under 1 ms are not). */
+  readonly cpuMs?: number;
+  /** Its swarmlet's resident memory at its end. */
+  readonly memoryMb?: number;
+}
+
+export function createUsageWatch(
+  modelOptions: Partial<UsageModelOptions> = {},
+  anomalyOptions: Partial<AnomalyOptions> = {},
+): UsageWatch {
+  return { model: createUsageModel(modelOptions), detector: createAnomalyDetector(anomalyOptions) };
+}
+
+/** Judges one completion against the predictions made before it, then learns from it. */
+export function observeTaskCompletion(
+  watch: UsageWatch,
+  taskType: string,
+  features: UsageFeatures,
+  actual: CompletedUsage,
+): AnomalyEvent | undefined {
+  const event = judgeCompletion(watch, taskType, features.sizeBytes, actual);
+  const cpu = actual.cpuMs !== undefined && actual.durationMs > 0 ? actual.cpuMs / actual.durationMs : undefined;
+  observeUsage(watch.model, taskType, features, {
+    durationMs: actual.durationMs,
+    ...(cpu !== undefined && { cpu }),
+    ...(actual.memoryMb !== undefined && { memoryMb: actual.memoryMb }),
+  });
+  return event;
+}
+
+/**
+ * A micro-task still running: is its elapsed time alone already anomalous for its type and size? Elapsed
+ * counts from dispatch, so the dispatch overhead learned for the type (twice its prediction) is taken off.
+ */
+export function checkTaskRunning(
+  watch: UsageWatch,
+  taskType: string,
+  elapsedMs: number,
+  sizeBytes?: number,
+): AnomalyEvent | undefined {
+  const duration = predictFromHistory(watch.model, taskType, 'duration', sizeBytes);
+  if (!Number.isFinite(duration.value)) return undefined;
+  const overhead = predictFromHistory(watch.model, overheadKey(taskType), 'duration', sizeBytes).value;
+  const runningMs = Number.isFinite(overhead) ? Math.max(0, elapsedMs - 2 * overhead) : elapsedMs;
+  return checkRunning(watch.detector, taskType, runningMs, duration.value, duration.allowanceLog);
+}
+
+/**
+ * Dispatch to result minus the run's own duration: the input's transfer and the wait in the swarmlet's queue
+ * (a merge-sort join of 2 ms may spend 40 ms there). Learned per type and size like any usage, for the
+ * running check only.
+ */
+export function observeDispatchOverhead(
+  watch: UsageWatch,
+  taskType: string,
+  sizeBytes: number | undefined,
+  overheadMs: number,
+): void {
+  const features = sizeBytes === undefined ? {} : { sizeBytes };
+  observeUsage(watch.model, overheadKey(taskType), features, { durationMs: Math.max(0, overheadMs) });
+}
+
+function overheadKey(taskType: string): string {
+  return `${taskType} (dispatch)`;
+}
+
+function judgeCompletion(
+  watch: UsageWatch,
+  taskType: string,
+  sizeBytes: number | undefined,
+  actual: CompletedUsage,
+): AnomalyEvent | undefined {
+  const { model, detector } = watch;
+  const duration = predictFromHistory(model, taskType, 'duration', sizeBytes);
+  const cores = predictFromHistory(model, taskType, 'cpu', sizeBytes);
+  const { allowanceLog } = duration;
+  const predictedCpuMs = duration.value * cores.value;
+  // Both windows learn from every completion, whatever the verdict.
+  const elapsed = observeCompleted(detector, taskType, 'duration', actual.durationMs, duration.value, {
+    allowanceLog,
+  });
+  if (actual.cpuMs === undefined) return elapsed;
+  const cpuTime = observeCompleted(detector, taskType, 'cpuTime', actual.cpuMs, predictedCpuMs, { allowanceLog });
+  // Where CPU time is measured and predicted it decides: waiting for a core (or a scheduler slice) costs none.
+  return Number.isFinite(predictedCpuMs) ? cpuTime : elapsed;
+}
