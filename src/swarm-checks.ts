@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import { InputError, type FixValue } from './core/errors.js';
 import { fieldPath, previewValue } from './core/json-input.js';
 import { fixText, valueAt } from './core/job-fixes.js';
+import type { Job } from './core/job.js';
 
 const FIELD = 'Swarm options';
 
@@ -49,8 +50,9 @@ export function optionsError(issues: readonly z.core.$ZodIssue[], raw: unknown, 
 }
 
 /**
- * A static split runs only the swarmlets it lists, and never more than `maxSwarmlets` of them: a
- * task type it leaves out (or gives 0) would wait forever, and so would the types past the limit.
+ * A static split runs only the swarmlets it lists, and never more than `maxSwarmlets` of them: a split over the limit
+ * would leave the types past it waiting forever. (A type it leaves out, or gives 0, is refused with the first job
+ * that needs it: `checkJobAgainstSplit`.)
  */
 export function checkStaticSplit(
   split: Readonly<Record<string, number>>,
@@ -67,16 +69,6 @@ export function checkStaticSplit(
         'remove',
       );
   }
-  for (const type of taskTypes) {
-    const count = split[type];
-    if (count === undefined || count < 1)
-      throw new InputError(
-        fieldPath(field, type),
-        `${count === undefined ? 'is missing' : 'is 0'}: micro-tasks of ${type} would never run`,
-        `give ${type} at least 1 swarmlet (${type}=1)`,
-        { value: 1 },
-      );
-  }
   const total = Object.values(split).reduce((sum, count) => sum + count, 0);
   if (total > maxSwarmlets)
     throw new InputError(
@@ -85,6 +77,24 @@ export function checkStaticSplit(
       `give maxSwarmlets ${total}, or lower the split's counts`,
       { value: total },
     );
+}
+
+/**
+ * Under a static split, a job with a micro-task of a type the split gives no swarmlet would wait forever: refuse it,
+ * naming the split's entry (that is what to fix) and the micro-task that needs it.
+ */
+export function checkJobAgainstSplit(job: Job, split: Readonly<Record<string, number>>): void {
+  const nodes = 'tasks' in job ? job.tasks : [{ type: job.type }];
+  const at = nodes.findIndex((node) => !((split[node.type] ?? 0) > 0));
+  if (at < 0) return;
+  const type = nodes[at]!.type;
+  const needs = 'tasks' in job ? `job.tasks[${at}]` : 'job';
+  throw new InputError(
+    fieldPath(`${FIELD}.policy.static`, type),
+    `${split[type] === undefined ? 'is missing' : 'is 0'}, and ${needs} is a ${type} micro-task: it would never run`,
+    `give ${type} at least 1 swarmlet (${type}=1)`,
+    { value: 1 },
+  );
 }
 
 /** The cache directory must be one we can create and write: say so before compiling into it. */

@@ -9,7 +9,7 @@ import type { Policy } from './decide/policy.js';
 import { DEFAULT_ADMISSION_LIMITS } from './schedule/admission.js';
 import { adaptivePolicy } from './decide/policies/adaptive.js';
 import { staticPolicy } from './decide/policies/static.js';
-import { checkCacheDir, checkStaticSplit, optionsError } from './swarm-checks.js';
+import { checkCacheDir, checkJobAgainstSplit, checkStaticSplit, optionsError } from './swarm-checks.js';
 import { MemoryBroker } from './runtime/brokers/memory-broker.js';
 import { ProcessProvider } from './runtime/local/process-provider.js';
 import { compileTaskModule, type TaskTypeInfo } from './runtime/local/task-compiler.js';
@@ -96,6 +96,7 @@ export class Swarm {
   private constructor(
     private readonly orchestrator: Orchestrator,
     readonly taskTypes: ReadonlyMap<string, TaskTypeInfo>,
+    private readonly staticSplit?: Readonly<Record<string, number>>,
   ) {}
 
   static async start(raw: SwarmOptions): Promise<Swarm> {
@@ -146,13 +147,16 @@ export class Swarm {
             : { maxBacklogMs: options.admission },
     });
     orchestrator.start();
-    return new Swarm(orchestrator, taskTypes);
+    const split = typeof options.policy === 'object' && 'static' in options.policy ? options.policy.static : undefined;
+    return new Swarm(orchestrator, taskTypes, split);
   }
 
   /** Submits a job and resolves with its output; rejects with InputError (bad job) or TaskFailedError. */
   run(job: JobInput): Promise<unknown> {
     try {
-      return this.orchestrator.submit(parseJob(job, [...this.taskTypes.keys()].sort()[0]));
+      const parsed = parseJob(job, [...this.taskTypes.keys()].sort()[0]);
+      if (this.staticSplit) checkJobAgainstSplit(parsed, this.staticSplit);
+      return this.orchestrator.submit(parsed);
     } catch (error) {
       return Promise.reject(error);
     }

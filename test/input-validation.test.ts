@@ -123,14 +123,7 @@ describe('Swarm.run: every rejection is an InputError with a fix that is accepte
 
 describe('Swarm.start: options refused up front, with a fix that is accepted', () => {
   const noop = 'test/fixtures/noop.task.ts';
-  const square = 'test/fixtures/square.task.ts';
   it.each([
-    ['a static split giving a type 0', { tasks: [noop], policy: { static: { noop: 0 } } }, /policy\.static\.noop$/],
-    [
-      'a static split leaving a type out',
-      { tasks: [noop, square], policy: { static: { noop: 1 } } },
-      /static\["square-sum"\]$/,
-    ],
     [
       'a static split of an unknown type',
       { tasks: [noop], policy: { static: { noop: 1, other: 1 } } },
@@ -153,6 +146,45 @@ describe('Swarm.start: options refused up front, with a fix that is accepted', (
     const swarm = await Swarm.start(applyFix(options, error, 'Swarm options') as never);
     await swarm.stop();
   });
+});
+
+describe('Swarm.run under a static split: a job needing a type the split runs no swarmlet of', () => {
+  it.each([
+    [
+      'gives the type 0',
+      { noop: 0, 'square-sum': 1 },
+      { type: 'noop', input: 1 },
+      /^Swarm options\.policy\.static\.noop$/,
+    ],
+    [
+      'leaves the type out',
+      { noop: 1 },
+      {
+        tasks: [
+          { id: 'a', type: 'noop' },
+          { id: 'b', type: 'square-sum', input: { from: 0, to: 3 } },
+        ],
+      },
+      /^Swarm options\.policy\.static\["square-sum"\]$/,
+    ],
+  ])(
+    '%s: the job is refused (it used to wait forever), and the fix to the split runs it',
+    async (_, split, job, field) => {
+      const options = {
+        tasks: ['test/fixtures/noop.task.ts', 'test/fixtures/square.task.ts'],
+        policy: { static: split },
+      };
+      let swarm = await Swarm.start(options);
+      const error = await rejection(() => swarm.run(job));
+      await swarm.stop();
+      expect(error).toBeInstanceOf(InputError);
+      expect(error!.field).toMatch(field);
+      expect(error!.message).toMatch(/would never run\. Fix: give .* at least 1 swarmlet/);
+      swarm = await Swarm.start(applyFix(options, error!, 'Swarm options') as never);
+      await expect(swarm.run(job)).resolves.toBeDefined();
+      await swarm.stop();
+    },
+  );
 });
 
 describe('Swarm.start: task modules are loaded with a bounded time, and a failure names the module', () => {

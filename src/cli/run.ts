@@ -37,7 +37,9 @@ export async function runCommand(
   const stopOnSignal = () => void swarm.stop().then(() => process.exit(130));
   process.once('SIGINT', stopOnSignal);
   try {
-    const output = await swarm.run({ name: definition.name, ...jobInput, ...plan.sla });
+    const output = await swarm.run({ name: definition.name, ...jobInput, ...plan.sla }).catch((error: unknown) => {
+      throw error instanceof InputError ? asFlagError(error, plan.swarm) : error; // a static split without its type
+    });
     progress?.stop();
     const summary = swarm.summary();
     if (options.json)
