@@ -21,11 +21,10 @@ import { DirectorLease } from './director-lease.js';
 import { DesiredStates } from './desired-states.js';
 import { connectRedis } from './redis-connect.js';
 import { isResultsEntry } from './hot-checks.js';
-import { withTypeRepair, type RedisType } from './redis-repair.js';
+import { failedStep, readLogBase, withTypeRepair, type RedisType } from './redis-repair.js';
 import {
   DEFAULT_PREFIX,
   keys,
-  logBaseSchema,
   logEntrySchema,
   moduleRecordSchema,
   parseStored,
@@ -36,12 +35,6 @@ import {
   type ModuleRecord,
   type NodeStateRecord,
 } from './protocol.js';
-
-/** A MULTI's first failed command, thrown (ioredis resolves EXEC with each command's error instead). */
-function failedStep(replies: [Error | null, unknown][] | null): void {
-  const failed = replies?.find(([error]) => error !== null)?.[0];
-  if (failed) throw failed;
-}
 
 export interface DirectorOptions {
   readonly redisUrl: string;
@@ -226,7 +219,7 @@ export class ClusterDirector {
   private async resume(): Promise<void> {
     const nowMs = Date.now();
     for (const [nodeId, state] of await this.desired.readAll()) this.pool.restore(nodeId, state, nowMs);
-    const base = await this.readLogBase();
+    const base = await readLogBase(this.redis, this.k);
     if (base) {
       this.book.tracker.restoreCounters(base);
       this.trimmedTo = base.minId;
@@ -245,19 +238,6 @@ export class ClusterDirector {
     if (outstanding.length > 0) await this.broker.enqueue(outstanding.map((task) => this.book.toBrokerTask(task)));
     if (replayed > 0)
       this.log(`resumed: replayed ${replayed} log entries, ${outstanding.length} micro-task(s) outstanding`);
-  }
-
-  /** Where the trimmed log starts. Unreadable, it is not guessed: wrong counters would number micro-tasks twice. */
-  private async readLogBase(): Promise<LogBase | undefined> {
-    try {
-      return parseStored(logBaseSchema, await this.redis.get(this.k.logBase), this.k.logBase);
-    } catch (error) {
-      throw new Error(
-        `${(error as Error).message}; replaying the log from an unknown start could number micro-tasks twice. Fix: ` +
-          `put back the value the director wrote ({"minId":"<ms>-<seq>","nextJobId":n,"nextTaskId":n}), or, if no job is ` +
-          `running, delete ${this.k.logBase} and ${this.k.log} (unfinished jobs are then lost)`,
-      );
-    }
   }
 
   /** Runs `step` on a key the cluster can do without; a key of the wrong type there is deleted and said once. */

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { logBaseSchema, parseStored, type ClusterKeys, type LogBase } from './protocol.js';
 
 export type RedisType = 'set' | 'list' | 'hash' | 'zset';
 
@@ -27,5 +28,24 @@ export async function withTypeRepair<T>(
       `${key} held a ${found}, not a ${expected}: deleted (${loses}). Fix: leave the cluster's keys to swarmlet; stop whatever writes ${key}`,
     );
     return step();
+  }
+}
+
+/** A MULTI's first failed command, thrown (ioredis resolves EXEC with each command's error instead). */
+export function failedStep(replies: [Error | null, unknown][] | null): void {
+  const failed = replies?.find(([error]) => error !== null)?.[0];
+  if (failed) throw failed;
+}
+
+/** Where the trimmed log starts. Unreadable, it is not guessed: wrong counters would number micro-tasks twice. */
+export async function readLogBase(redis: Redis, k: ClusterKeys): Promise<LogBase | undefined> {
+  try {
+    return parseStored(logBaseSchema, await redis.get(k.logBase), k.logBase);
+  } catch (error) {
+    throw new Error(
+      `${(error as Error).message}; replaying the log from an unknown start could number micro-tasks twice. Fix: ` +
+        `put back the value the director wrote ({"minId":"<ms>-<seq>","nextJobId":n,"nextTaskId":n}), or, if no job is ` +
+        `running, delete ${k.logBase} and ${k.log} (unfinished jobs are then lost)`,
+    );
   }
 }
