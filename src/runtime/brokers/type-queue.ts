@@ -46,16 +46,19 @@ const NO_OWNER = '';
  * The ready micro-tasks of one task type, in SLA order (`schedule/sla-queue`: class levels with
  * aging, EDF, per-owner fair share).
  *
- * Fast path: while everything queued shares one class and one owner and has no deadline, the SLA
- * order is plain FIFO, so a FIFO holds it (O(1); the 300k-task throughput path never builds a
- * heap). The first task that differs moves the lane into an SlaQueue; an empty queue drops back.
- * A retried or requeued task rejoins the FIFO at the back (the SLA queue would put it by age).
+ * Fast path: while everything queued shares one class, one owner and one deadline (none, or its
+ * job's), the SLA order is plain FIFO, so a FIFO holds it (O(1); the 300k-task throughput path
+ * never builds a heap). With one deadline D, a task's due time max(D, enqueuedAtMs) grows with
+ * enqueuedAtMs, so EDF is FIFO too; the heaps cost ~13× per task. The first task that differs
+ * moves the lane into an SlaQueue; an empty queue drops back. A retried or requeued task rejoins
+ * the FIFO at the back (the SLA queue would put it by age).
  */
 export class TypeQueue {
   private readonly fifo = new Fifo<BrokerTask>();
-  /** The one class and owner the FIFO holds (no string built per push: this is the hot path). */
+  /** The one class, owner and deadline the FIFO holds (no string built per push: this is the hot path). */
   private lanePriority = -1;
   private laneOwner: string | undefined;
+  private laneDeadlineAtMs: number | undefined;
   private sla: SlaQueue | undefined;
   private readonly slaTasks = new Map<number, BrokerTask>();
 
@@ -67,15 +70,18 @@ export class TypeQueue {
 
   push(task: BrokerTask, nowMs: number): void {
     if (!this.sla) {
-      if (task.deadlineAtMs === undefined) {
-        if (this.fifo.size === 0) {
-          this.lanePriority = task.priority;
-          this.laneOwner = task.owner;
-        }
-        if (task.priority === this.lanePriority && task.owner === this.laneOwner) {
-          this.fifo.push(task);
-          return;
-        }
+      if (this.fifo.size === 0) {
+        this.lanePriority = task.priority;
+        this.laneOwner = task.owner;
+        this.laneDeadlineAtMs = task.deadlineAtMs;
+      }
+      if (
+        task.priority === this.lanePriority &&
+        task.owner === this.laneOwner &&
+        task.deadlineAtMs === this.laneDeadlineAtMs
+      ) {
+        this.fifo.push(task);
+        return;
       }
       this.toSla(nowMs);
     }
