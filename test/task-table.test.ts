@@ -24,4 +24,19 @@ describe('TaskTable', () => {
     expect(table.get(1)?.id).toBe(1);
     expect(table.get(10)).toBeUndefined();
   });
+
+  it('holds runs that cross pages and ids past 2^32 (a long-lived director), and counts what it holds', () => {
+    const table = new TaskTable();
+    const high = 2 ** 32 - 3;
+    table.addRun(4_090, run(4_090, 20)); // 4,090..4,109 spans two pages
+    table.addRun(high, run(high, 6)); // 2^32 − 3 .. 2^32 + 2
+    expect(table.get(4_095)?.id).toBe(4_095);
+    expect(table.get(4_096)?.id).toBe(4_096);
+    expect(table.get(2 ** 32 + 1)?.id).toBe(2 ** 32 + 1);
+    expect(table.get(1)).toBeUndefined(); // ids wrapped to 32 bits would land here
+    expect(table.size).toBe(26);
+    for (let id = 4_090; id < 4_110; id++) table.delete(id);
+    expect(table.size).toBe(6);
+    expect(table.get(4_100)).toBeUndefined();
+  });
 });
