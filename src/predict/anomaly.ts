@@ -63,12 +63,16 @@ export interface AnomalyOptions {
    * the run) already double elapsed time; a runaway worth reporting is well beyond that.
    */
   readonly minFactor: number;
-  /** Elapsed ms over the prediction that must also be exceeded: 10, about a scheduler time slice under load. */
+  /**
+   * Elapsed or CPU ms over the prediction that must also be exceeded: 20. A scheduler time slice under load
+   * (elapsed) or a garbage collection (CPU time of all the swarmlet's threads) costs up to that without the
+   * task doing anything wrong; measured: a 2 ms merge-sort leaf that used 13 ms of CPU on a loaded machine.
+   */
   readonly minExcessMs: number;
   /**
-   * The same for a running micro-task: 100. Its elapsed time counts from dispatch, so it includes the input's
-   * transfer and the swarmlet's queue, which completed durations (measured around the run) exclude: tens of ms
-   * for a merge-sort join of a few ms. One default tick.
+   * The same for a running micro-task: 500. Its elapsed time counts from dispatch, so it includes the input's
+   * transfer and the swarmlet's queue, which completed durations (measured around the run) exclude: 40–200 ms
+   * for a merge-sort join of a few ms on a loaded machine. A runaway that ends sooner is judged when it completes.
    */
   readonly runningMinExcessMs: number;
   /** Recent completions (all types) whose median deviation estimates the machine's contention: 5 (0: none). */
@@ -86,8 +90,8 @@ export interface AnomalyOptions {
 export const DEFAULT_ANOMALY: AnomalyOptions = {
   zThreshold: 4,
   minFactor: 3,
-  minExcessMs: 10,
-  runningMinExcessMs: 100,
+  minExcessMs: 20,
+  runningMinExcessMs: 500,
   contentionWindow: 5,
   window: 256,
   minSamples: 20,
@@ -292,7 +296,8 @@ function judge(
   const ratio = actual / predicted;
   const slack = Math.exp(slackLog);
   if (ratio <= options.minFactor * slack) return undefined; // the cheap, common exit: no statistics needed
-  if (kind === 'duration' && actual - predicted * slack <= minExcessMs) return undefined;
+  const timed = kind === 'duration' || kind === 'cpuTime';
+  if (timed && actual - predicted * slack <= minExcessMs) return undefined;
   const what =
     phase === 'running' ? `still running after ${formatValue(kind, actual)}` : `used ${formatValue(kind, actual)}`;
   const allowed = slackLog > 0 ? `, ${slack.toFixed(1)}× allowed for input size and machine load` : '';

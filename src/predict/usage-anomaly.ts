@@ -9,7 +9,9 @@
  *   - a busy machine: a completion whose CPU time was measured is judged on its CPU time (waiting for a core
  *     costs none); elapsed time, where it is all there is (and while running), gets the detector's contention
  *     allowance and its floors;
- *   - a type with fewer than `minHistory` completions: a hint is a guess, and no data is not an anomaly.
+ *   - a type with too little history (before the detector's `minSamples` judged completions): a hint is a
+ *     guess, the first micro-tasks in a new swarmlet run cold (JIT, caches), and no data is not an anomaly.
+ *     Hard limits (`taskTimeoutMs`) hold meanwhile.
  * The price: a completed micro-task that only waited (a sleep, a slow disk) with normal CPU time is not
  * reported; while it waits, the running check on elapsed time still sees it.
  */
@@ -17,6 +19,7 @@ import {
   checkRunning,
   createAnomalyDetector,
   observeCompleted,
+  ratioStatistics,
   type AnomalyDetector,
   type AnomalyEvent,
   type AnomalyOptions,
@@ -80,7 +83,8 @@ export function checkTaskRunning(
   sizeBytes?: number,
 ): AnomalyEvent | undefined {
   const duration = predictFromHistory(watch.model, taskType, 'duration', sizeBytes);
-  if (!Number.isFinite(duration.value)) return undefined;
+  if (!Number.isFinite(duration.value) || !ratioStatistics(watch.detector, taskType, 'duration').ready)
+    return undefined;
   const overhead = predictFromHistory(watch.model, overheadKey(taskType), 'duration', sizeBytes).value;
   const runningMs = Number.isFinite(overhead) ? Math.max(0, elapsedMs - 2 * overhead) : elapsedMs;
   return checkRunning(watch.detector, taskType, runningMs, duration.value, duration.allowanceLog);
@@ -116,12 +120,17 @@ function judgeCompletion(
   const cores = predictFromHistory(model, taskType, 'cpu', sizeBytes);
   const { allowanceLog } = duration;
   const predictedCpuMs = duration.value * cores.value;
+  // Where CPU time is measured and predicted it decides: waiting for a core (or a scheduler slice) costs none.
+  const decisive = actual.cpuMs !== undefined && Number.isFinite(predictedCpuMs) ? 'cpuTime' : 'duration';
+  const ready = ratioStatistics(detector, taskType, decisive).ready; // before this one: the cold rule stays out
   // Both windows learn from every completion, whatever the verdict.
   const elapsed = observeCompleted(detector, taskType, 'duration', actual.durationMs, duration.value, {
     allowanceLog,
   });
-  if (actual.cpuMs === undefined) return elapsed;
-  const cpuTime = observeCompleted(detector, taskType, 'cpuTime', actual.cpuMs, predictedCpuMs, { allowanceLog });
-  // Where CPU time is measured and predicted it decides: waiting for a core (or a scheduler slice) costs none.
-  return Number.isFinite(predictedCpuMs) ? cpuTime : elapsed;
+  const cpuTime =
+    actual.cpuMs === undefined
+      ? undefined
+      : observeCompleted(detector, taskType, 'cpuTime', actual.cpuMs, predictedCpuMs, { allowanceLog });
+  if (!ready) return undefined;
+  return decisive === 'cpuTime' ? cpuTime : elapsed;
 }
