@@ -6,7 +6,7 @@
 import { expect, it } from 'vitest';
 import type { JobInput } from '../src/core/job.js';
 import { ClusterAgent, type ClusterAgentOptions } from '../src/runtime/cluster/agent.js';
-import { runOnCluster, type ClusterRunOptions } from '../src/runtime/cluster/cluster-client.js';
+import { latestDecisions, runOnCluster, type ClusterRunOptions } from '../src/runtime/cluster/cluster-client.js';
 import { ClusterDirector, type DirectorOptions } from '../src/runtime/cluster/director.js';
 import { keys, type JobOutcome } from '../src/runtime/cluster/protocol.js';
 import { realCluster, waitFor } from './support/cluster.js';
@@ -342,4 +342,23 @@ it('a desired state garbled while the director runs is written again (said once)
   } finally {
     await c.stop();
   }
+});
+
+it('a log key of the wrong type: the director refuses to start and the client to submit, each naming the key and the fix', async () => {
+  await cluster.redis().set('no-log:log', 'a string, not a stream');
+  await expect(ClusterDirector.start({ redisUrl: cluster.server().url, prefix: 'no-log', tickMs: 50 })).rejects.toThrow(
+    /^no-log:log holds a string, not the cluster's log stream\. Fix: /,
+  );
+  await expect(
+    runOnCluster(SQUARE, JOB, { redisUrl: cluster.server().url, prefix: 'no-log', cacheDir: '.swarmlet/cache' }),
+  ).rejects.toThrow(/^no-log:log holds a string, not the cluster's log stream: the job cannot be submitted\. Fix: /);
+});
+
+it('placement reports of the wrong type or garbled are left out of what the client shows, never its failure', async () => {
+  const k = keys('bad-report');
+  await cluster.redis().set(k.decisions, 'a string, not a list');
+  expect(await latestDecisions(cluster.redis(), k, 5)).toEqual([]);
+  await cluster.redis().del(k.decisions);
+  await cluster.redis().lpush(k.decisions, 'garbage', JSON.stringify({ atMs: 1, taskType: 't', reasons: ['r'] }));
+  expect(await latestDecisions(cluster.redis(), k, 5)).toEqual([{ atMs: 1, taskType: 't', reasons: ['r'] }]);
 });

@@ -8,6 +8,7 @@ import { parseJob, type JobInput } from '../../core/job.js';
 import { compileTaskModule } from '../local/task-compiler.js';
 import { directorAbsence, shown } from './director-lease.js';
 import { connectRedis } from './redis-connect.js';
+import { isWrongType, wrongLogType } from './redis-repair.js';
 import {
   DEFAULT_PREFIX,
   jobKeySchema,
@@ -152,9 +153,9 @@ class JobWait {
     try {
       [, replaced] = (await this.redis.eval(SUBMIT, 2, key, this.k.log, JSON.stringify(entry))) as [string, string];
     } catch (error) {
-      if (!(error instanceof Error) || !error.message.startsWith('WRONGTYPE')) throw error;
+      if (!isWrongType(error)) throw error;
       throw new Error(
-        `${this.k.log} holds a ${await this.redis.type(this.k.log)}, not the cluster's log stream: the job cannot be submitted. Fix: check --prefix; if it is right, the cluster's keys were overwritten: stop the director, delete ${this.k.log} and start it again`,
+        `${await wrongLogType(this.redis, this.k)}: the job cannot be submitted. Fix: check --prefix; if it is right, the cluster's keys were overwritten: stop the director, delete ${this.k.log} and start it again`,
       );
     }
     if (replaced !== '')
@@ -221,7 +222,13 @@ export async function latestDecisions(
   k: ReturnType<typeof keys>,
   count: number,
 ): Promise<PlacementDecisionRecord[]> {
-  const raw = await redis.lrange(k.decisions, 0, count - 1);
+  let raw: string[];
+  try {
+    raw = await redis.lrange(k.decisions, 0, count - 1);
+  } catch (error) {
+    if (isWrongType(error)) return []; // the director repairs the key at its next auction
+    throw error;
+  }
   return raw.flatMap((text) => {
     try {
       return [parseStored(placementDecisionSchema, text, k.decisions)!];

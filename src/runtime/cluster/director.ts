@@ -21,7 +21,7 @@ import { DirectorLease } from './director-lease.js';
 import { DesiredStates } from './desired-states.js';
 import { connectRedis } from './redis-connect.js';
 import { isResultsEntry } from './hot-checks.js';
-import { failedStep, readLogBase, withTypeRepair, type RedisType } from './redis-repair.js';
+import { failedStep, isWrongType, readLogBase, withTypeRepair, wrongLogType, type RedisType } from './redis-repair.js';
 import {
   DEFAULT_PREFIX,
   keys,
@@ -226,7 +226,12 @@ export class ClusterDirector {
     }
     let replayed = 0;
     for (let start = base ? base.minId : '-'; ; start = `(${this.lastLogId}`) {
-      const page = await this.redis.xrange(this.k.log, start, '+', 'COUNT', LOG_PAGE);
+      const page = await this.redis.xrange(this.k.log, start, '+', 'COUNT', LOG_PAGE).catch(async (error: unknown) => {
+        if (!isWrongType(error)) throw error;
+        throw new Error(
+          `${await wrongLogType(this.redis, this.k)}. Fix: check --prefix; if it is right, the cluster's keys were overwritten: delete ${this.k.log} (its jobs are lost) and start again`,
+        );
+      });
       for (const [id, fields] of page) {
         await this.applyEntry(id, fields, false);
         replayed += 1;

@@ -20,7 +20,7 @@ export async function withTypeRepair<T>(
   try {
     return await step();
   } catch (error) {
-    if (!(error instanceof Error) || !error.message.startsWith('WRONGTYPE')) throw error;
+    if (!isWrongType(error)) throw error;
     const found = await redis.type(key);
     await redis.del(key);
     warn(
@@ -48,4 +48,12 @@ export async function readLogBase(redis: Redis, k: ClusterKeys): Promise<LogBase
         `running, delete ${k.logBase} and ${k.log} (unfinished jobs are then lost)`,
     );
   }
+}
+
+/** Redis refused a command because the key holds another type. */
+export const isWrongType = (error: unknown): boolean => error instanceof Error && error.message.startsWith('WRONGTYPE');
+
+/** Why the log cannot be used when Redis refused it as the wrong type (nobody can rebuild it: said, not repaired). */
+export async function wrongLogType(redis: Redis, k: ClusterKeys): Promise<string> {
+  return `${k.log} holds a ${await redis.type(k.log)}, not the cluster's log stream`;
 }
