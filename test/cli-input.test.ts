@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCommandSpec } from '../src/cli/run-options.js';
+import { parseRunArguments, runCommandSpec } from '../src/cli/run-options.js';
+import { InputError } from '../src/core/errors.js';
 import { applyCliFix } from './support/fixes.js';
 
 // The real `swarmlet` bin (built dist/): bad input that used to hang, exit 0 silently or say "unexpected error"
@@ -75,19 +76,35 @@ describe('swarmlet run: refusals up front, with a fix that is accepted', () => {
     await refusedThenFixed(['run', job, ...quiet, '--cache-dir', '/etc/passwd'], '--cache-dir', /is a file/);
   });
 
-  it.each(['0', 'fast'])('--tick-ms %s suggests a value that is accepted', async (value) => {
-    await refusedThenFixed(['run', job, ...quiet, '--tick-ms', value], '--tick-ms', /Fix: write --tick-ms 100/);
+  it('--tick-ms 0 suggests a value that is accepted (it suggested --tick-ms 4, itself refused)', async () => {
+    await refusedThenFixed(['run', job, ...quiet, '--tick-ms', '0'], '--tick-ms', /Fix: write --tick-ms 100/);
   });
+});
 
+// The same checks in-process (parseRunArguments is what the CLI runs before it loads anything).
+describe('parseRunArguments: each refusal names the flag, and its fix is accepted', () => {
   it.each([
+    [['--tick-ms', '4'], '--tick-ms', /Too small.*\(got 4\)/],
+    [['--tick-ms', 'fast'], '--tick-ms', /"fast" is not a positive integer/],
+    [['--max-swarmlets', '300'], '--max-swarmlets', /Too big/],
     [['--bogus'], '--bogus', /not an option/],
     [['--tick-ms'], '--tick-ms', /needs a value/],
     [['extra'], 'argument "extra"', /one too many/],
     [['--set', 'nokey'], '--set', /is not key=value/],
     [['--priority', 'urgent'], '--priority', /not a priority class/],
     [['--deadline', '9999h'], '--deadline', /more than a week/],
-  ])('%j is refused with one line and a fix that is accepted', async (extra, field, message) => {
-    await refusedThenFixed(['run', job, ...quiet, ...extra], field, message);
+    [['--policy', 'static:noop'], '--policy', /is not type=count/],
+    [['--job-key', 'k'], '--job-key', /names a cluster job/],
+  ])('%j', async (extra, field, message) => {
+    const args = [job, ...quiet, ...extra];
+    const error = await parseRunArguments(args).then(
+      () => undefined,
+      (failure: unknown) => failure,
+    );
+    expect(error).toBeInstanceOf(InputError);
+    expect((error as InputError).field).toBe(field);
+    expect((error as InputError).message).toMatch(message);
+    await expect(parseRunArguments(applyCliFix(args, (error as Error).message, takesValue))).resolves.toBeDefined();
   });
 });
 
