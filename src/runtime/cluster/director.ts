@@ -151,10 +151,8 @@ export class ClusterDirector {
       ...options,
     };
     const warnings = new WarningLimiter(full.clock ?? wallClock, full.warningIntervalMs, full.log ?? (() => undefined));
-    let reported = '';
-    const onError = (error: Error): void => {
-      if (error.message !== reported) full.log?.(`redis: ${(reported = error.message)}`); // once per distinct error, not per retry
-    };
+    // Reconnect errors repeat every retry while Redis is down: one line per interval, then their count.
+    const onError = (error: Error): void => warnings.warn('redis', `redis: ${error.message}`);
     const redis = await connectRedis(full.redisUrl, onError);
     const reader = await connectRedis(full.redisUrl, onError);
     const leaseMs = Math.max(1_000, full.tickMs * 10);
@@ -428,7 +426,7 @@ export class ClusterDirector {
       await this.publishProgress(snapshot, nowMs);
       await this.trimLog(nowMs);
     } catch (error) {
-      if (!this.stopped) this.log(`tick failed: ${(error as Error).message}`);
+      if (!this.stopped) this.warnings.warn('tick', `tick failed: ${(error as Error).message}`);
     } finally {
       this.ticking = false;
     }
