@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SwarmletBugError, TaskFailedError, TaskModuleError } from '../src/core/errors.js';
 import type { Policy } from '../src/decide/policy.js';
@@ -133,5 +134,24 @@ describe('a bug in Swarmlet is reported as one, charged to the job it happened i
     const failure = await swarm.run({ tasks: oks(10) }).catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(SwarmletBugError);
     expect((failure as Error).message).toMatch(/policy always fails/);
+  });
+});
+
+describe('a crashed swarmlet is replaced at once', () => {
+  it('from a spare process forked ahead, logged as a replicate with its reason', async () => {
+    swarm = await Swarm.start({ tasks: [fixture('runaway')], maxSwarmlets: 1, maxAttempts: 3 });
+    await swarm.run({ tasks: oks(10) });
+    // One swarmlet and one spare process (no type yet) are children of this process.
+    const hosts = () =>
+      execFileSync('pgrep', ['-P', String(process.pid), '-f', 'swarmlet-host'], { encoding: 'utf8' })
+        .trim()
+        .split('\n');
+    expect(hosts()).toHaveLength(2);
+    const output = await swarm.run({
+      tasks: [{ id: 'crash', type: 'runaway', input: { mode: 'kill', onAttempts: 1 } }, ...oks(100)],
+    });
+    expect(Object.keys(output as object)).toHaveLength(101);
+    const replicas = swarm.summary().actions.replicate ?? [];
+    expect(replicas.some((group) => /^runaway: replaces s1 \(killed by SIGKILL\)$/.test(group.reason))).toBe(true);
   });
 });

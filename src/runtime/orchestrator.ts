@@ -463,10 +463,26 @@ export class Orchestrator implements ProviderEvents {
             message: `swarmlet ${swarmletId} ${detail} while running it`,
           });
         this.settleJobs();
+        if (swarmlet.stopReason === undefined) this.replaceCrashed(swarmlet, detail, atMs);
         await this.dispatcher.pump();
       },
       () => held,
     );
+  }
+
+  /**
+   * A swarmlet that died unplanned is replaced at once (from a spare process: a module load, not a
+   * fork) while its type has work waiting, instead of at the policy's next tick: the pool the policy
+   * chose is restored, and the replacement is logged as a `replicate` with its reason.
+   */
+  private replaceCrashed(crashed: SwarmletRecord, detail: string, atMs: number): void {
+    const taskType = crashed.taskType;
+    const live = [...this.swarmlets.values()].filter((s) => s.state !== 'stopped').length;
+    if ((this.dispatcher.queued.get(taskType) ?? 0) === 0 || live >= this.options.limits.maxSwarmlets) return;
+    const action = { kind: 'replicate', taskType, reason: `replaces ${crashed.id} (${detail})` } as const;
+    this.actionLog.push({ atMs, action });
+    if (this.actionLog.length > ACTION_LOG_LIMIT) this.actionLog.shift();
+    this.pool.start(taskType, atMs, false);
   }
 
   // ── outcomes ────────────────────────────────────────────────────────────

@@ -1,39 +1,13 @@
-import { fork, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Clock } from '../../core/clock.js';
 import type { Provider, ProviderEvents } from '../provider.js';
 import { packageRoot } from './package-root.js';
-import { fromSwarmletSchema, isWireResult, type MonitorSample, type ToSwarmlet, type WireTask } from './ipc.js';
-import { BlackBox, blackBoxDir, removeBoxDir } from './black-box.js';
-import { MemoryCgroups, type MemoryEnforcement, type SwarmletCgroup } from './cgroup.js';
-import { cpuTimeMs, residentMb } from './outside-usage.js';
-import { prefixLines } from './swarmlet-output.js';
-
-interface Child {
-  readonly process: ChildProcess;
-  /** When each pending load was requested: its load time runs from here to `ready`. */
-  readonly loadRequestedAtMs: Map<string, number>;
-  exited: boolean;
-  /** Why we killed it, when we did: reported instead of the bare signal. */
-  killReason?: string;
-  /** A first load whose state is too big for the environment: sent as a `load` message once the host says `hello`. */
-  deferredLoad?: Extract<ToSwarmlet, { t: 'load' }>;
-  /** Which micro-task it last started: read after a crash so only that one pays an attempt. */
-  readonly box: BlackBox;
-  /** Its kernel-enforced memory limit, where the machine has cgroups. */
-  readonly cgroup: SwarmletCgroup | undefined;
-  /** The swarmlet's own last report (heap, event-loop delay, task counts); memory and CPU are measured here. */
-  inside?: MonitorSample;
-  /** What its black box said when we killed it: the micro-task that broke a limit or the protocol. */
-  runningAtKill?: number | null;
-  /** Stopped here for holding more memory than its limit. */
-  memoryKill?: boolean;
-  /** The most resident memory measured from outside, in MB. */
-  peakMb: number;
-  /** CPU time at the last outside measurement, for the CPU share between two. */
-  lastCpu?: { atMs: number; cpuMs: number };
-}
+import { fromSwarmletSchema, isWireResult, type ToSwarmlet, type WireTask } from './ipc.js';
+import { blackBoxDir, removeBoxDir } from './black-box.js';
+import { MemoryCgroups, type MemoryEnforcement } from './cgroup.js';
+import { residentMb } from './outside-usage.js';
+import { forkSwarmlet, measureOutside, type SwarmletProcess } from './swarmlet-process.js';
 
 export interface ProcessProviderOptions {
   /** How often swarmlets are measured (from outside) and report (from inside). */
@@ -42,16 +16,20 @@ export interface ProcessProviderOptions {
   readonly memoryLimitMb?: number;
   /** Where a swarmlet's stdout and stderr go, line by line (default: this process's stderr, prefixed). */
   readonly output?: (line: string) => void;
+  /**
+   * Processes forked ahead, with no task type yet (default 1): a start takes one and pays a module
+   * load instead of a fork (a crashed swarmlet is back in milliseconds, not a cold start).
+   */
+  readonly spares?: number;
 }
-
-/** Without a kernel limit, memory is sampled this often at least: a fast allocator overshoots less. */
-const OUTSIDE_SAMPLE_MAX_MS = 50;
 
 /**
  * A state up to this size (as JSON) rides in the fork's environment with the first load; a bigger
  * one follows as a message (one environment string may hold 128 KiB on Linux).
  */
 const ENV_STATE_MAX_BYTES = 64 * 1024;
+/** Without a kernel limit, memory is sampled this often at least: a fast allocator overshoots less. */
+const OUTSIDE_SAMPLE_MAX_MS = 50;
 
 function isResultsMessage(raw: unknown): raw is { t: 'results'; results: unknown[] } {
   return (
@@ -69,13 +47,16 @@ export function swarmletHostPath(): string {
   return path;
 }
 
-/** Swarmlets as child processes of this one (`child_process.fork`, JSON IPC). */
+/** Swarmlets as child processes of this one (`child_process.fork`, JSON IPC), measured from outside. */
 export class ProcessProvider implements Provider {
-  private readonly children = new Map<string, Child>();
+  private readonly children = new Map<string, SwarmletProcess>();
+  private readonly spares: SwarmletProcess[] = [];
   private readonly hostPath = swarmletHostPath();
   private readonly boxDir = blackBoxDir();
   private readonly cgroups: MemoryCgroups | undefined;
   private watch: ReturnType<typeof setInterval> | undefined;
+  private forks = 0;
+  private closed = false;
 
   constructor(
     private readonly events: ProviderEvents,
@@ -91,68 +72,85 @@ export class ProcessProvider implements Provider {
   }
 
   start(swarmletId: string, taskType: string, modulePath: string, state?: unknown): void {
-    if (this.children.has(swarmletId)) return;
-    const startedAtMs = this.clock.nowMs();
-    let load = JSON.stringify({ taskType, modulePath, state });
-    const deferred = Buffer.byteLength(load) > ENV_STATE_MAX_BYTES;
-    if (deferred) load = '';
-    const box = new BlackBox(this.boxDir, swarmletId);
-    // execArgv: [] so a parent run through a TS loader does not make every cold start pay for it.
-    const child = fork(this.hostPath, [], {
-      execArgv: [],
-      env: {
-        ...process.env,
-        SWARMLET_MONITOR_MS: String(this.options.monitorIntervalMs),
-        SWARMLET_LOAD: load,
-        SWARMLET_BLACK_BOX: box.path,
-      },
-      serialization: 'json',
-      stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    });
-    const record: Child = {
-      process: child,
-      loadRequestedAtMs: new Map([[taskType, startedAtMs]]),
-      exited: false,
-      box,
-      cgroup: this.limitMemory(swarmletId, child),
-      peakMb: 0,
-    };
-    if (deferred) record.deferredLoad = { t: 'load', taskType, modulePath, activate: true, state };
+    if (this.children.has(swarmletId) || this.closed) return;
+    const nowMs = this.clock.nowMs();
+    const spare = this.takeSpare();
+    const record = spare ?? this.forkWithLoad(taskType, modulePath, state);
+    record.id = swarmletId;
+    record.loadRequestedAtMs.set(taskType, nowMs);
     this.children.set(swarmletId, record);
-    const output = this.options.output ?? ((line: string) => process.stderr.write(`${line}\n`));
-    prefixLines(child.stdout!, `swarmlet ${swarmletId}`, output);
-    prefixLines(child.stderr!, `swarmlet ${swarmletId}`, output);
-    child.on('message', (message) => this.receive(swarmletId, record, message));
-    child.on('error', () => undefined); // 'exit' follows and reports it
-    child.on('exit', (code, signal) => this.exited(swarmletId, record, code, signal));
+    if (spare) {
+      this.send(record, { t: 'load', taskType, modulePath, activate: true, ...(state !== undefined && { state }) });
+      if (record.up) this.events.up(swarmletId, nowMs);
+    }
     this.watch ??= setInterval(() => this.measureAll(), this.sampleEveryMs()).unref();
+    this.refillSpares();
   }
 
-  private exited(swarmletId: string, record: Child, code: number | null, signal: NodeJS.Signals | null): void {
+  private forkWithLoad(taskType: string, modulePath: string, state: unknown): SwarmletProcess {
+    const load = JSON.stringify({ taskType, modulePath, state });
+    const deferred = Buffer.byteLength(load) > ENV_STATE_MAX_BYTES;
+    const record = this.fork(deferred ? '' : load);
+    if (deferred) record.deferredLoad = { t: 'load', taskType, modulePath, activate: true, state };
+    return record;
+  }
+
+  private fork(load: string): SwarmletProcess {
+    const name = `p${++this.forks}`;
+    const record = forkSwarmlet({
+      hostPath: this.hostPath,
+      boxDir: this.boxDir,
+      boxName: name,
+      monitorIntervalMs: this.options.monitorIntervalMs,
+      load,
+      output: this.options.output ?? ((line) => process.stderr.write(`${line}\n`)),
+    });
+    record.process.on('message', (message) => this.receive(record, message));
+    record.process.on('exit', (code, signal) => this.exited(record, code, signal));
+    this.limitMemory(name, record);
+    return record;
+  }
+
+  private takeSpare(): SwarmletProcess | undefined {
+    for (let spare = this.spares.shift(); spare; spare = this.spares.shift()) if (!spare.exited) return spare;
+    return undefined;
+  }
+
+  private refillSpares(): void {
+    while (!this.closed && this.spares.length < (this.options.spares ?? 1)) this.spares.push(this.fork(''));
+  }
+
+  private exited(record: SwarmletProcess, code: number | null, signal: NodeJS.Signals | null): void {
     record.exited = true;
+    const swarmletId = record.id;
+    if (swarmletId === undefined) {
+      record.cgroup?.remove();
+      return void record.box.readAndRemove(); // a spare: nobody to tell
+    }
     const oomKilled = (record.cgroup?.oomKills() ?? 0) > 0;
     const peakMb = Math.max(record.peakMb, record.cgroup?.peakMb() ?? 0);
     record.cgroup?.remove();
-    const limit = `its memory limit of ${this.options.memoryLimitMb} MB`;
-    const detail =
-      (oomKilled ? `was stopped by the kernel (${this.memoryEnforcement}): it reached ${limit}` : undefined) ??
-      (record.killReason === undefined ? undefined : record.killReason) ??
-      (signal ? `killed by ${signal}` : `exited with code ${code}`);
+    const detail = oomKilled
+      ? `was stopped by the kernel (${this.memoryEnforcement}): it reached its memory limit of ${this.options.memoryLimitMb} MB`
+      : (record.killReason ?? (signal ? `killed by ${signal}` : `exited with code ${code}`));
     const withPeak = oomKilled || record.memoryKill ? `${detail} (peak ${Math.round(peakMb)} MB)` : detail;
     const lastStarted = record.box.readAndRemove();
-    this.events.exited(swarmletId, this.clock.nowMs(), withPeak, record.runningAtKill ?? lastStarted);
     this.children.delete(swarmletId);
+    this.events.exited(swarmletId, this.clock.nowMs(), withPeak, record.runningAtKill ?? lastStarted);
   }
 
-  /** Puts a new swarmlet under its kernel memory limit; undefined where that is not possible. */
-  private limitMemory(swarmletId: string, child: ChildProcess): SwarmletCgroup | undefined {
-    if (!this.cgroups || this.options.memoryLimitMb === undefined || child.pid === undefined) return undefined;
+  /**
+   * Puts a new process under its kernel memory limit where possible (right after the fork, so all it
+   * ever holds is charged there); else it is measured from outside.
+   */
+  private limitMemory(name: string, record: SwarmletProcess): void {
+    const pid = record.process.pid;
+    if (!this.cgroups || this.options.memoryLimitMb === undefined || pid === undefined) return;
     try {
-      const cgroup = this.cgroups.create(swarmletId, this.options.memoryLimitMb);
-      cgroup.add(child.pid);
-      return cgroup;
+      record.cgroup = this.cgroups.create(name, this.options.memoryLimitMb);
+      record.cgroup.add(pid);
     } catch {
-      return undefined; // measured from outside instead (measureAll)
+      record.cgroup = undefined; // measured from outside instead (measureAll)
     }
   }
 
@@ -164,26 +162,20 @@ export class ProcessProvider implements Provider {
   /** Measures each swarmlet from outside; one over its memory limit is stopped whatever it says of itself. */
   private measureAll(): void {
     const nowMs = this.clock.nowMs();
+    const limitMb = this.options.memoryLimitMb;
     for (const [swarmletId, record] of this.children) {
-      const pid = record.process.pid;
-      if (record.exited || pid === undefined || record.killReason !== undefined) continue;
-      const rssMb = residentMb(pid);
-      if (rssMb !== undefined) record.peakMb = Math.max(record.peakMb, rssMb);
-      const limitMb = this.options.memoryLimitMb;
-      if (rssMb !== undefined && limitMb !== undefined && rssMb > limitMb) {
+      if (record.exited || record.killReason !== undefined) continue;
+      const measured = measureOutside(record, nowMs);
+      if (!measured) continue;
+      if (limitMb !== undefined && measured.rssMb > limitMb) {
         record.memoryKill = true;
-        this.kill(swarmletId, `was stopped: it held ${Math.round(rssMb)} MB, over its memory limit of ${limitMb} MB`);
+        const held = Math.round(measured.rssMb);
+        this.kill(swarmletId, `was stopped: it held ${held} MB, over its memory limit of ${limitMb} MB`);
         continue;
       }
-      const cpuMs = cpuTimeMs(pid);
-      const last = record.lastCpu;
-      if (cpuMs !== undefined) record.lastCpu = { atMs: nowMs, cpuMs };
-      if (!record.inside || rssMb === undefined) continue;
-      const cpuPercent =
-        last && cpuMs !== undefined && nowMs > last.atMs
-          ? ((cpuMs - last.cpuMs) / (nowMs - last.atMs)) * 100
-          : record.inside.cpuPercent;
-      this.events.sample(swarmletId, { ...record.inside, rssMb, cpuPercent }, nowMs);
+      if (!record.inside) continue;
+      const cpuPercent = measured.cpuPercent ?? record.inside.cpuPercent;
+      this.events.sample(swarmletId, { ...record.inside, rssMb: measured.rssMb, cpuPercent }, nowMs);
     }
   }
 
@@ -225,7 +217,10 @@ export class ProcessProvider implements Provider {
 
   kill(swarmletId: string, reason: string): void {
     const record = this.children.get(swarmletId);
-    if (!record || record.exited) return;
+    if (record && !record.exited) this.condemn(record, reason);
+  }
+
+  private condemn(record: SwarmletProcess, reason: string): void {
     record.killReason = reason;
     record.runningAtKill = record.box.read();
     record.process.kill('SIGKILL');
@@ -242,9 +237,10 @@ export class ProcessProvider implements Provider {
   }
 
   async stopAll(): Promise<void> {
+    this.closed = true;
     if (this.watch) clearInterval(this.watch);
     this.watch = undefined;
-    const waits = [...this.children.values()]
+    const waits = [...this.children.values(), ...this.spares]
       .filter((record) => !record.exited)
       .map(
         (record) =>
@@ -258,13 +254,20 @@ export class ProcessProvider implements Provider {
     this.cgroups?.close();
   }
 
-  private send(record: Child, message: ToSwarmlet): void {
+  private send(record: SwarmletProcess, message: ToSwarmlet): void {
     if (record.exited || !record.process.connected) return;
     record.process.send(message);
   }
 
-  private receive(swarmletId: string, record: Child, raw: unknown): void {
+  private receive(record: SwarmletProcess, raw: unknown): void {
     if (record.killReason !== undefined) return; // condemned: whatever it still sends is not trusted
+    const swarmletId = record.id;
+    if (swarmletId === undefined) {
+      // A spare only says hello before it is given a type; anything else is a broken host.
+      if ((raw as { t?: unknown } | null)?.t === 'hello') record.up = true;
+      else this.condemn(record, 'a spare spoke out of turn');
+      return;
+    }
     if (isResultsMessage(raw)) {
       // The hot path: the envelope checked by hand, each result by isWireResult (a schema per result costs more than a
       // no-op task).
@@ -272,38 +275,32 @@ export class ProcessProvider implements Provider {
       return;
     }
     const parsed = fromSwarmletSchema.safeParse(raw);
-    const atMs = this.clock.nowMs();
     if (!parsed.success) {
       // A swarmlet that speaks nonsense is broken: stop it; its micro-tasks are retried elsewhere.
       const issue = parsed.error.issues[0];
-      record.runningAtKill = record.box.read();
-      record.killReason = `was stopped after an invalid message (${issue?.path.join('.') || 'message'}: ${issue?.message ?? 'unknown'})`;
-      record.process.kill('SIGKILL');
-      return;
+      const where = issue?.path.join('.') || 'message';
+      return this.condemn(record, `was stopped after an invalid message (${where}: ${issue?.message ?? 'unknown'})`);
     }
-    const message = parsed.data;
+    this.deliver(swarmletId, record, parsed.data);
+  }
+
+  private deliver(swarmletId: string, record: SwarmletProcess, message: ReturnType<typeof fromSwarmletSchema.parse>) {
+    const atMs = this.clock.nowMs();
     switch (message.t) {
       case 'hello':
+        record.up = true;
         if (record.deferredLoad) this.send(record, record.deferredLoad);
         record.deferredLoad = undefined;
-        this.events.up(swarmletId, atMs);
-        return;
-      case 'ready':
-        this.events.ready(
-          swarmletId,
-          message.taskType,
-          atMs,
-          atMs - (record.loadRequestedAtMs.get(message.taskType) ?? atMs),
-          message.activated,
-          message.stateful ?? false,
-        );
-        return;
+        return this.events.up(swarmletId, atMs);
+      case 'ready': {
+        const loadMs = atMs - (record.loadRequestedAtMs.get(message.taskType) ?? atMs);
+        const stateful = message.stateful ?? false;
+        return this.events.ready(swarmletId, message.taskType, atMs, loadMs, message.activated, stateful);
+      }
       case 'load-failed':
-        this.events.loadFailed(swarmletId, message.taskType, atMs, message.message);
-        return;
+        return this.events.loadFailed(swarmletId, message.taskType, atMs, message.message);
       case 'results':
-        this.events.results(swarmletId, message.results.filter(isWireResult), atMs);
-        return;
+        return this.events.results(swarmletId, message.results.filter(isWireResult), atMs);
       case 'sample':
         // Kept for what only the swarmlet knows (heap, event-loop delay); memory and CPU come from
         // measureAll. Where /proc cannot be read, its own report is all there is.
@@ -312,11 +309,9 @@ export class ProcessProvider implements Provider {
           this.events.sample(swarmletId, message.sample, atMs);
         return;
       case 'state':
-        this.events.state(swarmletId, message.taskType, atMs, message.state);
-        return;
+        return this.events.state(swarmletId, message.taskType, atMs, message.state);
       case 'state-failed':
-        this.events.stateFailed(swarmletId, message.taskType, atMs, message.message);
-        return;
+        return this.events.stateFailed(swarmletId, message.taskType, atMs, message.message);
     }
   }
 }

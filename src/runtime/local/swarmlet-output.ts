@@ -8,10 +8,10 @@ const LINE_MAX_CHARS = 4096;
  * Passes what a swarmlet prints on, line by line, under its prefix: never on the director's stdout,
  * where `--json` output goes, and always saying which swarmlet (and, from the host, which micro-task) said it.
  */
-export function prefixLines(stream: Readable, prefix: string, output: (line: string) => void): void {
+export function prefixLines(stream: Readable, prefix: () => string, output: (line: string) => void): void {
   const lines = createInterface({ input: stream, crlfDelay: Infinity });
   lines.on('line', (line) => {
     const cut = line.length > LINE_MAX_CHARS ? `${line.slice(0, LINE_MAX_CHARS)}… (${line.length} chars)` : line;
-    output(`${prefix}: ${cut}`);
+    output(`${prefix()}: ${cut}`);
   });
 }
