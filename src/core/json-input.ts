@@ -10,43 +10,96 @@ export const MAX_INPUT_DEPTH = 1_000;
  * else. Throws an InputError naming the path to the bad value, the value and the fix.
  */
 export function checkJsonValue(value: unknown, field: string): void {
-  walk(value, field, [], 0);
+  // The path is kept as keys and written out only for an error: a large job is walked at about JSON.stringify's pace.
+  const path: (string | number)[] = [];
+  try {
+    walk(value, path, [], 0);
+  } catch (error) {
+    const at = path.reduce<string>(
+      (name, key) => (typeof key === 'number' ? `${name}[${key}]` : fieldPath(name, key)),
+      field,
+    );
+    if (error instanceof BadValue) throw error.at(at);
+    // A getter, proxy or toJSON that throws while we read it is bad input, not a crash of Swarmlet.
+    const message = error instanceof Error ? error.message : String(error);
+    throw new InputError(at, `cannot be read (${message.slice(0, 200)})`, `remove ${at}: pass plain data`, 'remove');
+  }
 }
 
-function walk(value: unknown, field: string, ancestors: object[], depth: number): void {
-  if (value === null || typeof value === 'string' || typeof value === 'boolean' || value === undefined) return;
-  if (typeof value === 'number') return checkNumber(value, field);
-  if (typeof value === 'bigint') throw bigIntError(value, field);
-  if (typeof value === 'function' || typeof value === 'symbol')
-    throw new InputError(
-      field,
-      `is a ${typeof value}, which JSON drops`,
-      `remove ${field}: pass data, not code (the task can import what it needs)`,
-      'remove',
-    );
+/** A bad value found while walking; becomes an InputError once its path is written out. */
+class BadValue {
+  constructor(readonly at: (field: string) => InputError) {}
+}
+
+/** `level` counts nesting and toJSON hops (a toJSON result stands at its object's path), so both stay bounded. */
+function walk(value: unknown, path: (string | number)[], ancestors: object[], level: number): void {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+    case 'undefined':
+      return;
+    case 'number':
+      if (!Number.isFinite(value)) throw new BadValue((field) => nonFinite(value, field));
+      return;
+    case 'bigint':
+      throw new BadValue((field) => bigIntError(value, field));
+    case 'function':
+    case 'symbol':
+      throw new BadValue((field) => dropped(typeof value, field));
+  }
+  if (value === null) return;
   const object = value as object;
-  if (depth >= MAX_INPUT_DEPTH)
-    throw new InputError(field, `nests deeper than ${MAX_INPUT_DEPTH} levels`, `write ${field}: null`, { value: null });
-  if (ancestors.includes(object))
-    throw new InputError(
-      field,
-      'refers back to an object that contains it (a cycle), which JSON cannot carry',
-      `remove ${field}: pass a tree, and refer to shared parts by an id`,
-      'remove',
-    );
-  const json = readJson(object, field);
-  if (json !== object) return walk(json, field, ancestors, depth + 1);
-  checkCollection(object, field);
+  if (level >= MAX_INPUT_DEPTH) throw new BadValue(tooDeep);
+  if (ancestors.includes(object)) throw new BadValue(cycle);
+  const toJson = (object as { toJSON?: unknown }).toJSON;
+  if (typeof toJson === 'function') {
+    const json: unknown = (toJson as (key: string) => unknown).call(object, '');
+    if (json !== object) return walk(json, path, ancestors, level + 1);
+  }
+  if (object instanceof Map || object instanceof Set) throw new BadValue((field) => collection(object, field));
   ancestors.push(object);
-  for (const [key, child] of entries(object, field)) walk(child, key, ancestors, depth + 1);
+  if (Array.isArray(object)) {
+    for (let i = 0; i < object.length; i++) {
+      path.push(i);
+      walk(object[i], path, ancestors, level + 1);
+      path.pop();
+    }
+  } else {
+    for (const key of Object.keys(object)) {
+      path.push(key);
+      walk((object as Record<string, unknown>)[key], path, ancestors, level + 1);
+      path.pop();
+    }
+  }
   ancestors.pop();
 }
 
-function checkNumber(value: number, field: string): void {
-  if (Number.isFinite(value)) return;
-  throw new InputError(field, `is ${value}, which JSON turns into null`, `write ${field}: "${value}" (a string)`, {
+function nonFinite(value: number, field: string): InputError {
+  return new InputError(field, `is ${value}, which JSON turns into null`, `write ${field}: "${value}" (a string)`, {
     value: String(value),
   });
+}
+
+function dropped(kind: string, field: string): InputError {
+  return new InputError(
+    field,
+    `is a ${kind}, which JSON drops`,
+    `remove ${field}: pass data, not code (the task can import what it needs)`,
+    'remove',
+  );
+}
+
+function tooDeep(field: string): InputError {
+  return new InputError(field, `nests deeper than ${MAX_INPUT_DEPTH} levels`, `write ${field}: null`, { value: null });
+}
+
+function cycle(field: string): InputError {
+  return new InputError(
+    field,
+    'refers back to an object that contains it (a cycle), which JSON cannot carry',
+    `remove ${field}: pass a tree, and refer to shared parts by an id`,
+    'remove',
+  );
 }
 
 function bigIntError(value: bigint, field: string): InputError {
@@ -60,54 +113,17 @@ function bigIntError(value: bigint, field: string): InputError {
   );
 }
 
-/** What JSON.stringify would write for an object with `toJSON` (a Date, say); the object itself otherwise. */
-function readJson(object: object, field: string): unknown {
-  return read(field, () => {
-    const toJson = (object as { toJSON?: unknown }).toJSON;
-    return typeof toJson === 'function' ? (toJson as (key: string) => unknown).call(object, '') : object;
-  });
-}
-
-function checkCollection(object: object, field: string): void {
-  if (object instanceof Map)
-    throw new InputError(
-      field,
-      `is a Map of ${object.size}, which JSON writes as {}`,
-      `write ${field} as a plain object: Object.fromEntries(map)`,
-      { value: read(field, () => Object.fromEntries(object)) },
-    );
+function collection(object: Map<unknown, unknown> | Set<unknown>, field: string): InputError {
   if (object instanceof Set)
-    throw new InputError(field, `is a Set of ${object.size}, which JSON writes as {}`, `write ${field} as [...set]`, {
+    return new InputError(field, `is a Set of ${object.size}, which JSON writes as {}`, `write ${field} as [...set]`, {
       value: [...object],
     });
-}
-
-/** The children JSON.stringify would visit, with their paths. */
-function entries(object: object, field: string): [string, unknown][] {
-  return read(field, () => {
-    if (Array.isArray(object))
-      return Array.from(object, (child: unknown, i) => [`${field}[${i}]`, child] as [string, unknown]);
-    return Object.keys(object).map((key) => [
-      fieldPath(field, key),
-      read(fieldPath(field, key), () => (object as Record<string, unknown>)[key]),
-    ]);
-  });
-}
-
-/** A getter or proxy that throws while we read it is bad input, not a crash of Swarmlet. */
-function read<T>(field: string, reader: () => T): T {
-  try {
-    return reader();
-  } catch (error) {
-    if (error instanceof InputError) throw error;
-    const message = error instanceof Error ? error.message : String(error);
-    throw new InputError(
-      field,
-      `cannot be read (${message.slice(0, 200)})`,
-      `remove ${field}: pass plain data`,
-      'remove',
-    );
-  }
+  return new InputError(
+    field,
+    `is a Map of ${object.size}, which JSON writes as {}`,
+    `write ${field} as a plain object: Object.fromEntries(map)`,
+    { value: Object.fromEntries(object) },
+  );
 }
 
 /** `a.b` for identifiers, `a["b c"]` for other keys: a path a reader (or a tool) can follow back. */
