@@ -146,8 +146,8 @@ async function outcomeOf(prefix: string, jobKey: string): Promise<JobOutcome> {
 it('a garbled module record fails only its job, with an error naming the key and the fix; the next job runs', async () => {
   const c = await libraryCluster('bad-module');
   try {
-    expectDone((await c.run()).outcome); // stores the module
-    await cluster.redis().set(c.k.module('square-sum'), '{"taskType":"square-sum"'); // cut short
+    // Cut short before the director ever read a good copy (one it read is put back: see below).
+    await cluster.redis().set(c.k.module('square-sum'), '{"taskType":"square-sum"');
     await appendJob('bad-module', 'garbled');
     const outcome = await outcomeOf('bad-module', 'garbled');
     expect(outcome.status).toBe('failed');
@@ -361,4 +361,23 @@ it('placement reports of the wrong type or garbled are left out of what the clie
   await cluster.redis().del(k.decisions);
   await cluster.redis().lpush(k.decisions, 'garbage', JSON.stringify({ atMs: 1, taskType: 't', reasons: ['r'] }));
   expect(await latestDecisions(cluster.redis(), k, 5)).toEqual([{ atMs: 1, taskType: 't', reasons: ['r'] }]);
+});
+
+it('a module record garbled after its job was accepted is put back by the director (said once): agents can still load it', async () => {
+  const c = await libraryCluster('module-later');
+  try {
+    expectDone((await c.run()).outcome);
+    const key = c.k.module('square-sum');
+    const good = await cluster.redis().get(key);
+    await cluster.redis().set(key, 'garbage');
+    await waitFor('the record put back', async () => (await cluster.redis().get(key)) === good);
+    expect(c.lines.filter((l) => l.includes(key))).toEqual([
+      expect.stringMatching(
+        /^module-later:module:square-sum: not JSON \(garbage\): put back the record this director read/,
+      ),
+    ]);
+    expectDone((await c.run()).outcome);
+  } finally {
+    await c.stop();
+  }
 });

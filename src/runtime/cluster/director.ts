@@ -19,6 +19,7 @@ import { JobBook } from './job-book.js';
 import { readLiveNodes } from './live-nodes.js';
 import { DirectorLease } from './director-lease.js';
 import { DesiredStates } from './desired-states.js';
+import { ModuleRecords } from './module-records.js';
 import { connectRedis } from './redis-connect.js';
 import { isResultsEntry } from './hot-checks.js';
 import { failedStep, isWrongType, readLogBase, withTypeRepair, wrongLogType, type RedisType } from './redis-repair.js';
@@ -26,7 +27,6 @@ import {
   DEFAULT_PREFIX,
   keys,
   logEntrySchema,
-  moduleRecordSchema,
   parseStored,
   type LogBase,
   type ClusterProgress,
@@ -70,6 +70,8 @@ const LOG_PAGE = 1_000;
 const PROGRESS_TTL_MS = 60_000;
 const OUTCOME_TTL_S = 24 * 3600;
 const DECISIONS_KEPT = 100;
+/** Module records are checked less often than each tick: a check decodes every bundle in Redis. */
+const VERIFY_MODULES_EVERY_TICKS = 10;
 const wallClock: Clock = { nowMs: () => Date.now() };
 
 /**
@@ -102,6 +104,7 @@ export class ClusterDirector {
   private readonly log: (line: string) => void;
   private readonly gate: AdmissionGate;
   private readonly desired: DesiredStates;
+  private readonly modules: ModuleRecords;
   /**
    * Swarmlets serving per task type at the last tick: admission's parallelism, and how far ready micro-tasks must
    * spread (lease batches).
@@ -134,6 +137,7 @@ export class ClusterDirector {
     });
     this.policy = policy;
     this.loopState = initialLoopState(policy);
+    this.modules = new ModuleRecords(redis, this.k, (topic, line) => warnings.warn(topic, line));
     this.desired = new DesiredStates(redis, this.k, options.prefix, (topic, line) => warnings.warn(topic, line));
     this.gate = new AdmissionGate(redis, this.k, options.admission, OUTCOME_TTL_S);
   }
@@ -351,14 +355,11 @@ export class ClusterDirector {
   /** A job's task types, from their module records; the error for its client if one is unreadable. */
   private async learnModules(taskTypes: readonly string[]): Promise<string | undefined> {
     for (const taskType of taskTypes) {
-      const key = this.k.module(taskType);
       let record: ModuleRecord | undefined;
       try {
-        record = parseStored(moduleRecordSchema, await this.redis.get(key), key);
-        if (record && record.taskType !== taskType)
-          throw new Error(`${key}: taskType: "${record.taskType}" is another type`);
+        record = await this.modules.fetch(taskType);
       } catch (error) {
-        return `${(error as Error).message}: the module record is unreadable, so agents cannot load ${taskType}. Fix: submit the job again (run --redis stores its modules again)`;
+        return (error as Error).message;
       }
       if (!record) continue;
       this.book.addTaskType(record);
@@ -423,6 +424,7 @@ export class ClusterDirector {
         );
       for (const { nodeId, state: desired } of this.pool.takeChanged()) await this.desired.write(nodeId, desired);
       await this.desired.verify();
+      if (this.ticks % VERIFY_MODULES_EVERY_TICKS === 0) await this.modules.verify();
       await this.publishProgress(snapshot, nowMs);
       await this.trimLog(nowMs);
     } catch (error) {
