@@ -24,6 +24,12 @@ const badInputs: { name: string; input: unknown; field: RegExp; mentions: RegExp
   { name: 'a function', input: { run: () => 1 }, field: /^job\.input\.run$/, mentions: /function/ },
   { name: 'a symbol', input: Symbol('s'), field: /^job\.input$/, mentions: /symbol/ },
   { name: 'a Map', input: { m: new Map([['k', 1]]) }, field: /^job\.input\.m$/, mentions: /Map of 1/ },
+  {
+    name: 'a Map keyed by an object without toString',
+    input: new Map([[Object.create(null) as object, 1]]),
+    field: /^job\.input$/,
+    mentions: /Map of 1/,
+  },
   { name: 'a Set', input: new Set([1, 2]), field: /^job\.input$/, mentions: /Set of 2/ },
   { name: 'NaN', input: { x: [Number.NaN] }, field: /^job\.input\.x\[0\]$/, mentions: /NaN/ },
   { name: 'a getter that throws', input: throwingGetter, field: /^job\.input\.secret$/, mentions: /no access/ },

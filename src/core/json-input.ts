@@ -122,8 +122,17 @@ function collection(object: Map<unknown, unknown> | Set<unknown>, field: string)
     field,
     `is a Map of ${object.size}, which JSON writes as {}`,
     `write ${field} as a plain object: Object.fromEntries(map)`,
-    { value: Object.fromEntries(object) },
+    { value: Object.fromEntries(Array.from(object, ([key, value]) => [keyText(key), value])) },
   );
+}
+
+/** A Map key as an object key, as Object.fromEntries would write it (a key without toString gets a preview). */
+function keyText(key: unknown): string {
+  try {
+    return String(key);
+  } catch {
+    return previewValue(key);
+  }
 }
 
 /** `a.b` for identifiers, `a["b c"]` for other keys: a path a reader (or a tool) can follow back. */

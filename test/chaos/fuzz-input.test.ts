@@ -74,7 +74,7 @@ async function fuzzOne<T>(
       !/Fix: \S/.test(error.message)
     ) {
       t.raw += 1;
-      t.samples.push(`${error instanceof Error ? error.name : typeof error}: ${String(error)} ← ${show(value)}`);
+      t.samples.push(`${error instanceof Error ? error.stack : typeof error} ← ${show(value)}`);
       return;
     }
     if (step === 0) t.rejected += 1;
