@@ -69,6 +69,8 @@ export class Orchestrator implements ProviderEvents {
   private readonly swarmlets = new Map<string, SwarmletRecord>();
   private readonly stats = new Map<string, TypeStats>();
   private readonly pending = new Map<number, PendingJob>();
+  /** Jobs the tracker ended since the last settleJobs (scanning every pending job per result was quadratic). */
+  private endedJobs: number[] = [];
   private readonly actionLog: ActionRecord[] = [];
   /** Stopped swarmlets, kept (bounded) for the summary only: the live map stays small in a long-lived swarm. */
   private readonly stopped: SwarmletRecord[] = [];
@@ -89,6 +91,7 @@ export class Orchestrator implements ProviderEvents {
   constructor(private readonly options: OrchestratorOptions) {
     this.tracker = new JobTracker(new Set(options.taskTypes.keys()), options.trackerLimits);
     this.tracker.hasJoin = (type) => options.taskTypes.get(type)?.hasJoin ?? false;
+    this.tracker.onJobEnded = (job) => void this.endedJobs.push(job.id);
     for (const info of options.taskTypes.values())
       this.stats.set(info.name, new TypeStats(info.name, info.hintDurationMs));
     const infos = [...options.taskTypes.values()];
@@ -500,8 +503,11 @@ export class Orchestrator implements ProviderEvents {
   }
 
   private settleJobs(): void {
-    for (const [id, job] of this.pending) {
-      if (job.record.status === 'running') continue;
+    const ended = this.endedJobs;
+    this.endedJobs = [];
+    for (const id of ended) {
+      const job = this.pending.get(id);
+      if (!job) continue;
       this.pending.delete(id);
       this.options.history.ended(id, job.record.status === 'done');
       this.outcomes.ended(id, job.record.status === 'done' ? 'done' : 'failed', this.options.clock.nowMs());

@@ -78,3 +78,36 @@ it(
   },
   chaosSize(120_000, 1_800_000),
 );
+
+// Many jobs at once: each ended job is settled once, whatever how many others are still pending.
+const [FEW_JOBS, MANY_JOBS] = chaosSize([6_000, 60_000], [20_000, 200_000]);
+
+async function runConcurrentJobs(count: number): Promise<number> {
+  const startMs = performance.now();
+  const outputs = await Promise.all(
+    Array.from({ length: count }, () => swarm.run({ type: 'tree', input: { from: 0, to: 1 } })),
+  );
+  expect(outputs.every((output) => output === 1)).toBe(true);
+  return ((performance.now() - startMs) * 1000) / count;
+}
+
+it(
+  `${MANY_JOBS} concurrent one-task jobs cost at most ${MAX_RATIO}× per job what ${FEW_JOBS} cost`,
+  async () => {
+    for (let run = 1; run <= CHAOS_RUNS; run++) {
+      const fewUsPerJob = await runConcurrentJobs(FEW_JOBS);
+      const manyUsPerJob = await runConcurrentJobs(MANY_JOBS);
+      const ratio = manyUsPerJob / fewUsPerJob;
+      report('scale-jobs', {
+        run,
+        fewJobs: FEW_JOBS,
+        fewUsPerJob: fewUsPerJob.toFixed(1),
+        manyJobs: MANY_JOBS,
+        manyUsPerJob: manyUsPerJob.toFixed(1),
+        ratio: ratio.toFixed(2),
+      });
+      expect(ratio).toBeLessThanOrEqual(MAX_RATIO);
+    }
+  },
+  chaosSize(120_000, 1_800_000),
+);

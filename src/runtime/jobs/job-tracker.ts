@@ -218,6 +218,9 @@ export class JobTracker {
   /** Set by the orchestrator from the task registry. */
   hasJoin: (taskType: string) => boolean = () => false;
 
+  /** Told once when a job ends (done or failed), so whoever waits on jobs need not scan all of them per result. */
+  onJobEnded: (job: JobRecord) => void = () => undefined;
+
   private splitNodes(
     task: MicroTask,
     children: unknown,
@@ -355,6 +358,7 @@ export class JobTracker {
       job.output = output;
     }
     this.release(job);
+    this.onJobEnded(job);
   }
 
   private failJob(job: JobRecord, error: Error): void {
@@ -362,6 +366,7 @@ export class JobTracker {
     job.status = 'failed';
     job.error = error;
     this.release(job);
+    this.onJobEnded(job);
   }
 
   /** Ends a running job with `error` (a fault charged to it alone); its micro-tasks are dropped as they come up. */
