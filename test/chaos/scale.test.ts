@@ -79,7 +79,7 @@ it(
   chaosSize(120_000, 1_800_000),
 );
 
-// Many jobs at once: each ended job is settled once, whatever how many others are still pending.
+// Many jobs at once: each ended job is settled once, however many others are still pending.
 const [FEW_JOBS, MANY_JOBS] = chaosSize([6_000, 60_000], [20_000, 200_000]);
 
 async function runConcurrentJobs(count: number): Promise<number> {
