@@ -34,11 +34,13 @@ export function enforceHardLimits(
   for (const swarmlet of swarmlets) {
     if (swarmlet.state === 'stopped' || swarmlet.limitCulprit !== undefined) continue;
     const running = runningOf(swarmlet);
-    if (running === undefined || nowMs - swarmlet.progressAtMs <= limits.taskTimeoutMs) continue;
+    const elapsedMs = nowMs - swarmlet.progressAtMs;
+    if (running === undefined || elapsedMs <= limits.taskTimeoutMs) continue;
     swarmlet.limitCulprit = running;
+    const label = labelOf(running) ?? running;
     kill(
       swarmlet.id,
-      `was stopped: micro-task ${labelOf(running) ?? running} ran past its time limit of ${limits.taskTimeoutMs} ms`,
+      `was stopped: micro-task ${label} ran ${Math.round(elapsedMs)} ms, past its time limit of ${limits.taskTimeoutMs} ms`,
     );
   }
 }

@@ -51,6 +51,8 @@ export interface SwarmletCgroup {
   add(pid: number): void;
   /** How many times the kernel killed a process of this group for going over the limit. */
   oomKills(): number;
+  /** How many times the group's use reached its limit (the kernel then reclaims, stalls or kills). */
+  limitHits(): number;
   /** The most memory the group ever held, in MB (undefined where the kernel does not keep it). */
   peakMb(): number | undefined;
   /** Removes the group (its process must have exited). */
@@ -97,10 +99,17 @@ export class MemoryCgroups {
       const swap = this.layout.kind === 'cgroup-v1' ? bytes : '0';
       writeText(join(dir, this.layout.swapFile), swap);
     }
+    // v1: what the process held before it joined (it is added just after its fork) moves with it,
+    // so the limit covers all of it. v2 cannot move charges: a few MB of start-up stay with us.
+    if (this.layout.kind === 'cgroup-v1') writeText(join(dir, 'memory.move_charge_at_immigrate'), '3');
     const eventsFile = this.layout.kind === 'cgroup-v1' ? 'memory.oom_control' : 'memory.events';
     return {
       add: (pid) => writeFileSync(join(dir, 'cgroup.procs'), String(pid)),
       oomKills: () => Number(/oom_kill (\d+)/.exec(readText(join(dir, eventsFile)) ?? '')?.[1] ?? 0),
+      limitHits: () =>
+        this.layout.kind === 'cgroup-v1'
+          ? Number(readText(join(dir, 'memory.failcnt')) ?? 0)
+          : Number(/^max (\d+)/m.exec(readText(join(dir, 'memory.events')) ?? '')?.[1] ?? 0),
       peakMb: () => {
         const peak = readText(
           join(dir, this.layout.kind === 'cgroup-v1' ? 'memory.max_usage_in_bytes' : 'memory.peak'),

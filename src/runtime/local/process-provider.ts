@@ -29,7 +29,19 @@ export interface ProcessProviderOptions {
  */
 const ENV_STATE_MAX_BYTES = 64 * 1024;
 /** Without a kernel limit, memory is sampled this often at least: a fast allocator overshoots less. */
-const OUTSIDE_SAMPLE_MAX_MS = 50;
+const OUTSIDE_SAMPLE_MAX_MS = 20;
+
+/** Share of the limit that, with the kernel already holding the group at its limit, counts as reaching it. */
+const AT_LIMIT_SHARE = 0.95;
+
+/**
+ * Over the limit, measured from outside; or, under a kernel limit, pressed against it: the kernel
+ * may spend seconds reclaiming before it kills, and the swarmlet is stopped without waiting for that.
+ */
+function overLimit(record: SwarmletProcess, rssMb: number, limitMb: number): boolean {
+  if (rssMb > limitMb) return true;
+  return record.cgroup !== undefined && rssMb >= AT_LIMIT_SHARE * limitMb && record.cgroup.limitHits() > 0;
+}
 
 function isResultsMessage(raw: unknown): raw is { t: 'results'; results: unknown[] } {
   return (
@@ -133,7 +145,7 @@ export class ProcessProvider implements Provider {
     const detail = oomKilled
       ? `was stopped by the kernel (${this.memoryEnforcement}): it reached its memory limit of ${this.options.memoryLimitMb} MB`
       : (record.killReason ?? (signal ? `killed by ${signal}` : `exited with code ${code}`));
-    const withPeak = oomKilled || record.memoryKill ? `${detail} (peak ${Math.round(peakMb)} MB)` : detail;
+    const withPeak = this.options.memoryLimitMb === undefined ? detail : `${detail} (peak ${Math.round(peakMb)} MB)`;
     const lastStarted = record.box.readAndRemove();
     this.children.delete(swarmletId);
     this.events.exited(swarmletId, this.clock.nowMs(), withPeak, record.runningAtKill ?? lastStarted);
@@ -167,10 +179,10 @@ export class ProcessProvider implements Provider {
       if (record.exited || record.killReason !== undefined) continue;
       const measured = measureOutside(record, nowMs);
       if (!measured) continue;
-      if (limitMb !== undefined && measured.rssMb > limitMb) {
+      if (limitMb !== undefined && overLimit(record, measured.rssMb, limitMb)) {
         record.memoryKill = true;
         const held = Math.round(measured.rssMb);
-        this.kill(swarmletId, `was stopped: it held ${held} MB, over its memory limit of ${limitMb} MB`);
+        this.kill(swarmletId, `was stopped: it held ${held} MB, at or over its memory limit of ${limitMb} MB`);
         continue;
       }
       if (!record.inside) continue;
