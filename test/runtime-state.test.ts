@@ -241,7 +241,10 @@ describe('the swarmlet host protocol for state', () => {
       stateFailed: note('stateFailed'),
       exited: note('exited'),
     } as ProviderEvents;
-    return { events, provider: new ProcessProvider(sink, { nowMs: () => performance.now() }, { monitorIntervalMs: 60_000 }) };
+    return {
+      events,
+      provider: new ProcessProvider(sink, { nowMs: () => performance.now() }, { monitorIntervalMs: 60_000 }),
+    };
   }
   const tasks = (from: number, count: number): WireTask[] =>
     Array.from({ length: count }, (_, i) => [from + i, 0, null, 0, 1, null, `t${from + i}`]);

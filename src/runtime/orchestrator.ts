@@ -444,6 +444,7 @@ export class Orchestrator implements ProviderEvents {
         if (!swarmlet || swarmlet.state === 'stopped') return;
         const orphans = [...swarmlet.inFlight];
         swarmlet.inFlight.clear();
+        for (const id of orphans) this.usage.forget(id);
         // Only the micro-task that was running can have caused the exit: it pays an attempt; those
         // queued behind it never started and go back for free.
         const culprit = culpritOf(orphans, lastStarted, swarmlet.limitCulprit);
@@ -547,6 +548,7 @@ export class Orchestrator implements ProviderEvents {
       },
     );
     if (moved.length === 0) return;
+    for (const id of moved) this.usage.forget(id);
     await this.options.broker.requeue(moved);
     for (const id of moved) this.dispatcher.requeued(id);
   }

@@ -153,6 +153,15 @@ export class UsageTracker {
     return event;
   }
 
+  /**
+   * A micro-task left its swarmlet without a result (killed, crashed, moved): its next attempt is a
+   * new run, watched (and, under `onRunaway: 'kill'`, stopped) like the first.
+   */
+  forget(taskId: number): void {
+    this.flaggedRunning.delete(taskId);
+    this.dispatchedAtMs.delete(taskId);
+  }
+
   private record(taskType: string, event: AnomalyEvent, atMs: number, microTask: string): void {
     this.anomalies.push({
       atMs,
