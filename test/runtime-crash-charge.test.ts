@@ -72,12 +72,18 @@ describe('a failure is charged to the job that caused it', () => {
   it('a type that cannot load in swarmlets fails only the jobs that need it', async () => {
     swarm = await Swarm.start({ tasks: [fixture('runaway'), fixture('bad-warmup')], maxSwarmlets: 2 });
     const healthy = Array.from({ length: 6 }, () => swarm!.run({ tasks: oks(100) }));
-    const broken = swarm.run({ type: 'bad-warmup', input: null }).catch((error: unknown) => error);
+    const bombs = Array.from({ length: 50 }, (_, i) => ({ id: `b${i}`, type: 'bad-warmup', input: null }));
+    const broken = swarm.run({ tasks: bombs }).catch((error: unknown) => error);
     const outputs = await Promise.all(healthy);
     expect(outputs.every((output) => Object.keys(output as object).length === 100)).toBe(true);
     expect(await broken).toBeInstanceOf(TaskModuleError);
     // A job submitted right after still runs.
     await expect(swarm.run({ type: 'runaway', input: { mode: 'ok', value: 7 } })).resolves.toBe(7);
+    // The failed job's waiting micro-tasks were cancelled: nothing keeps starting swarmlets for them.
+    await swarm.run({
+      tasks: Array.from({ length: 20 }, (_, i) => ({ ...oks(1, i)[0]!, deps: i > 0 ? [`ok${i - 1}`] : [] })),
+    });
+    expect(swarm.swarmlets().filter((s) => s.taskType === 'bad-warmup').length).toBeLessThanOrEqual(2);
   });
 });
 

@@ -91,6 +91,7 @@ export class Orchestrator implements ProviderEvents {
   constructor(private readonly options: OrchestratorOptions) {
     this.tracker = new JobTracker(new Set(options.taskTypes.keys()), options.trackerLimits);
     this.tracker.hasJoin = (type) => options.taskTypes.get(type)?.hasJoin ?? false;
+    this.tracker.collectCancelled = true;
     this.tracker.onJobEnded = (job) => void this.endedJobs.push(job.id);
     for (const info of options.taskTypes.values())
       this.stats.set(info.name, new TypeStats(info.name, info.hintDurationMs));

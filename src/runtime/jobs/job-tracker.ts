@@ -50,7 +50,11 @@ export class JobTracker {
   readonly tasks = new TaskTable();
   readonly jobs = new Map<number, JobRecord>();
   readonly counts = new Map<string, TypeCounts>();
-  /** Ready micro-tasks of jobs that failed: still in the broker, to be cancelled there (takeCancelled). */
+  /**
+   * Keep the ready micro-tasks of jobs that fail, for the caller to cancel in its broker (takeCancelled).
+   * The embedded runtime does; the cluster's job book tracks what it handed out itself.
+   */
+  collectCancelled = false;
   private cancelled: { id: number; taskType: string }[] = [];
   private nextTaskId = 1;
 
@@ -391,7 +395,8 @@ export class JobTracker {
     for (const [firstId, count] of job.idBlocks) {
       for (let id = firstId; id < firstId + count; id++) {
         const task = this.tasks.get(id);
-        if (task?.status === 'ready' && job.status === 'failed') this.cancelled.push({ id, taskType: task.taskType });
+        if (this.collectCancelled && task?.status === 'ready' && job.status === 'failed')
+          this.cancelled.push({ id, taskType: task.taskType });
         if (task?.status === 'blocked') this.countsOf(task.taskType).blocked -= 1;
         this.tasks.delete(id);
       }
