@@ -81,7 +81,7 @@ async function fuzzOne<T>(
     last = error.message;
     value = fix(value, error);
   }
-  t.samples.push(`no acceptance after ${MAX_REPAIRS} fixes: ${last}`);
+  t.samples.push(`no acceptance after ${MAX_REPAIRS} fixes: ${last} ← ${show(value)}`);
 }
 
 function show(value: unknown): string {

@@ -73,29 +73,62 @@ export async function rejection(attempt: () => unknown): Promise<InputError | un
 
 /**
  * Applies the fix a `swarmlet run` refusal gives as text (`Fix: write --tick-ms 100`, `Fix: remove --set`,
- * `Fix: remove extra`) to its arguments. `takesValue` says which flags consume the next argument.
+ * `Fix: remove extra`) to its arguments. `takesValue` says which flags consume the next argument (whatever it is,
+ * as commander does: in `--tick-ms --json`, `--json` is the value).
  */
 export function applyCliFix(argv: readonly string[], message: string, takesValue: (flag: string) => boolean): string[] {
   const fix = /Fix: (write|remove) ("(?:[^"\\]|\\.)*"|\S+)(?: ("(?:[^"\\]|\\.)*"|\S+))?/.exec(message);
   if (!fix) throw new Error(`no applicable fix in: ${message}`);
   const [, verb, quotedName, raw] = fix;
   const unquote = (text: string | undefined) => (text?.startsWith('"') ? (JSON.parse(text) as string) : text);
-  const name = unquote(quotedName);
+  const name = unquote(quotedName)!;
   const value = unquote(raw);
-  const at = (token: string) => token === name || token.startsWith(`${name}=`);
+  const parts = tokenize(argv, takesValue);
   const next = [...argv];
+  if (/^(?:swarmlet: )?argument "/.test(message)) {
+    // A stray argument: a positional after the first (the job), not some flag's value.
+    const stray = parts.filter((part) => part.kind === 'positional').slice(1);
+    const at = stray.findLast((part) => argv[part.index] === name) ?? stray[stray.length - 1];
+    if (!at) throw new Error(`no stray argument ${JSON.stringify(name)} in ${JSON.stringify(argv)}`);
+    next.splice(at.index, 1);
+    return next;
+  }
+  const flags = parts.filter(
+    (part) => part.kind === 'flag' && (argv[part.index] === name || argv[part.index]!.startsWith(`${name}=`)),
+  );
   if (verb === 'write') {
-    const i = next.findLastIndex(at);
-    if (i < 0) return [...next, name!, value!];
-    if (next[i]!.includes('=')) next[i] = `${name}=${value}`;
-    else next.splice(i + 1, 1, value!);
+    const last = flags[flags.length - 1];
+    if (!last) return [...next, name, value!];
+    if (argv[last.index]!.includes('=')) next[last.index] = `${name}=${value}`;
+    else if (last.width === 2) next[last.index + 1] = value!;
+    else next.splice(last.index + 1, 0, value!);
     return next;
   }
-  if (!name!.startsWith('-')) {
-    next.splice(next.lastIndexOf(name!), 1);
-    return next;
-  }
-  for (let i = next.length - 1; i >= 0; i--)
-    if (at(next[i]!)) next.splice(i, next[i]!.includes('=') || !takesValue(name!) ? 1 : 2);
+  for (const part of flags.reverse()) next.splice(part.index, part.width);
   return next;
+}
+
+/**
+ * How commander reads arguments: a flag that takes a value consumes the next argument, whatever it is, and after `--`
+ * every argument is positional (as are `-` and negative numbers).
+ */
+function tokenize(
+  argv: readonly string[],
+  takesValue: (flag: string) => boolean,
+): { kind: 'flag' | 'positional'; index: number; width: number }[] {
+  const parts: { kind: 'flag' | 'positional'; index: number; width: number }[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const token = argv[i]!;
+    if (token === '--') {
+      for (let j = i + 1; j < argv.length; j++) parts.push({ kind: 'positional', index: j, width: 1 });
+      break;
+    }
+    if (!token.startsWith('-') || token === '-' || /^-\d/.test(token))
+      parts.push({ kind: 'positional', index: i, width: 1 });
+    else if (!token.includes('=') && takesValue(token) && i + 1 < argv.length) {
+      parts.push({ kind: 'flag', index: i, width: 2 });
+      i += 1;
+    } else parts.push({ kind: 'flag', index: i, width: 1 });
+  }
+  return parts;
 }
