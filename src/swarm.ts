@@ -72,7 +72,7 @@ const optionsSchema = z
     maxChildrenPerSplit: z.number().int().min(1).default(LIMITS.maxChildrenPerSplit),
     maxMicroTasksPerJob: z.number().int().min(1).default(LIMITS.maxMicroTasksPerJob),
     maxPayloadBytes: z.number().int().min(1).default(LIMITS.maxPayloadBytes),
-    cacheDir: z.string().default('.swarmlet/cache'),
+    cacheDir: z.string().min(1).default('.swarmlet/cache'),
     /** A task module whose top level takes longer to load is refused, naming the module. */
     moduleLoadTimeoutMs: z.number().int().min(100).max(600_000).default(MODULE_LOAD_TIMEOUT_MS),
     /** A file where history lives between runs (job profiles for pre-warming); false (default): keep none. */

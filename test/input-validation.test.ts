@@ -141,6 +141,8 @@ describe('Swarm.start: options refused up front, with a fix that is accepted', (
       /maxSwarmlets$/,
     ],
     ['a cache directory that is a file', { tasks: [noop], cacheDir: '/etc/passwd' }, /cacheDir$/],
+    // '' would resolve to the working directory and scatter compiled modules there.
+    ['an empty cache directory', { tasks: [noop], cacheDir: '' }, /cacheDir$/],
     ['tickMs 0', { tasks: [noop], tickMs: 0 }, /tickMs$/],
     ['an unknown option', { tasks: [noop], ticks: 5 }, /ticks$/],
     ['a BigInt option', { tasks: [noop], maxAttempts: 3n }, /maxAttempts$/],
