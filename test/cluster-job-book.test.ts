@@ -149,3 +149,26 @@ describe("a failed job's waiting micro-tasks", () => {
     expect(b.apply(results([1, 'ok', 1]), 2_000).finished[0]!.cancel).toEqual([]);
   });
 });
+
+describe('a job key submitted again', () => {
+  it('while its job runs is the same run (a client that retried its append)', () => {
+    const { handedOut, finished } = run(book(), [
+      job('k', [{ id: 'x', type: 'square', input: 2 }]),
+      job('k', [{ id: 'x', type: 'square', input: 2 }]),
+      results([1, 'ok', 4]),
+    ]);
+    expect(handedOut).toEqual([1]);
+    expect(finished).toEqual(['k:done:{"x":4}']);
+  });
+
+  it('after its job ended runs again: clients append only when the outcome is gone (deleted, garbled), so never silence', () => {
+    const { handedOut, finished } = run(book(), [
+      job('k', [{ id: 'x', type: 'square', input: 2 }]),
+      results([1, 'ok', 4]),
+      job('k', [{ id: 'x', type: 'square', input: 3 }]),
+      results([2, 'ok', 9]),
+    ]);
+    expect(handedOut).toEqual([1, 2]);
+    expect(finished).toEqual(['k:done:{"x":4}', 'k:done:{"x":9}']);
+  });
+});

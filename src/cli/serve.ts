@@ -1,6 +1,6 @@
 import { InputError } from '../core/errors.js';
 import type { PriorityName } from '../core/limits.js';
-import { ClusterDirector } from '../runtime/cluster/director.js';
+import { DirectorSupervisor } from '../runtime/cluster/director-supervisor.js';
 import { DEFAULT_ADMISSION_LIMITS, type AdmissionLimits } from '../schedule/admission.js';
 import { durationMs } from './run.js';
 
@@ -34,7 +34,7 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
       `"${options.batchMax}" is not a whole number`,
       'write --batch-max 64 (or 1 for one BullMQ job per micro-task)',
     );
-  const director = await ClusterDirector.start({
+  const director = await DirectorSupervisor.start({
     redisUrl: options.redis,
     prefix: options.prefix,
     tickMs,
@@ -49,9 +49,12 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
   const stop = (): void => void director.stop();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);
-  await director.done; // Ctrl-C, or stepping down after losing the lease
-  process.off('SIGINT', stop);
-  process.off('SIGTERM', stop);
+  try {
+    await director.done; // Ctrl-C, or another director holding the prefix after a step-down
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
 }
 
 /** `low=10s,normal=30s,high=2m`: each class given replaces its default; `true` keeps all defaults. */

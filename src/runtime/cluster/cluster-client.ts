@@ -57,9 +57,11 @@ export interface ClusterRunOptions {
  * that stands or '', the replaced value or '' }.
  */
 const SUBMIT = `
-local outcome = redis.call('GET', KEYS[1])
+local outcome = redis.pcall('GET', KEYS[1])
 local replaced = ''
-if outcome then
+if type(outcome) == 'table' then
+  replaced = '(a ' .. redis.call('TYPE', KEYS[1])['ok'] .. ')'
+elseif outcome then
   local ok, decoded = pcall(cjson.decode, outcome)
   local status = ok and type(decoded) == 'table' and decoded.status
   if status == 'done' or status == 'failed' then return {outcome, ''} end

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import { shown } from './director-lease.js';
 import { scanKeys } from './live-nodes.js';
+import { isWrongType } from './redis-repair.js';
 import { desiredStateSchema, parseStored, type ClusterKeys, type DesiredState } from './protocol.js';
 
 /**
@@ -24,8 +25,10 @@ export class DesiredStates {
     const states = new Map<string, DesiredState>();
     for (const key of await scanKeys(this.redis, `${this.prefix}:desired:*`)) {
       const nodeId = key.slice(`${this.prefix}:desired:`.length);
-      const raw = await this.redis.get(key);
       try {
+        const raw = await this.redis.get(key).catch((error: unknown) => {
+          throw isWrongType(error) ? new Error(`${key}: holds another Redis type`) : error;
+        });
         const state = parseStored(desiredStateSchema, raw, key);
         if (state === undefined) continue;
         states.set(nodeId, state);

@@ -4,6 +4,13 @@ import { InputError } from '../../core/errors.js';
 
 /** What a director writes in its lease key: its instance id (a UUID), always with an expiry. */
 const DIRECTOR_ID = '^%x%x%x%x%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%x%x%x%x%x%x%x%x$';
+/** GET that never fails: a key of another Redis type reads as a description of it (garbage, never an id or a count). */
+const READ = `
+local function read(key)
+  local value = redis.pcall('GET', key)
+  if type(value) == 'table' then return '(a ' .. redis.call('TYPE', key)['ok'] .. ')' end
+  return value
+end`;
 /**
  * Takes the lease if free and counts the taking in `<key>:epoch`, in one step: the epoch tells a
  * holder whether anyone else held the lease since it took it. A lease value no director wrote (not
@@ -12,13 +19,13 @@ const DIRECTOR_ID = '^%x%x%x%x%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%-%x%x%x%x%x
  * microseconds, above any count taken before, so a paused holder never mistakes it for its own.
  * Returns { epoch (0: not taken), the removed lease value or '', the removed epoch or '' }.
  */
-const ACQUIRE = `
+const ACQUIRE = `${READ}
 local removed = {'', ''}
-local holder = redis.call('GET', KEYS[1])
+local holder = read(KEYS[1])
 if holder and (not string.match(holder, '${DIRECTOR_ID}') or redis.call('PTTL', KEYS[1]) < 0) then
   redis.call('DEL', KEYS[1]) removed[1] = holder
 end
-local epoch = redis.call('GET', KEYS[2])
+local epoch = read(KEYS[2])
 if epoch and not string.match(epoch, '^%d+$') then
   local now = redis.call('TIME')
   redis.call('SET', KEYS[2], now[1] .. string.format('%06d', tonumber(now[2]))) removed[2] = epoch
@@ -32,9 +39,9 @@ return {0, removed[1], removed[2]}`;
  * clock jump) is taken back (2), and a lease value some Redis user overwrote is garbage, replaced (3).
  * Otherwise lost (0). Returns { code, the replaced value or '' }.
  */
-const RENEW = `
-local holder = redis.call('GET', KEYS[1])
-local epoch = redis.call('GET', KEYS[2])
+const RENEW = `${READ}
+local holder = read(KEYS[1])
+local epoch = read(KEYS[2])
 if holder == ARGV[1] then
   redis.call('PEXPIRE', KEYS[1], ARGV[2])
   if epoch ~= ARGV[3] and not (epoch and string.match(epoch, '^%d+$')) then redis.call('SET', KEYS[2], ARGV[3]) return {1, epoch or ''} end
@@ -55,10 +62,11 @@ const DIRECTOR_ID_JS = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f
  * the key is free, or holds what no director writes (an instance id with an expiry).
  */
 export async function directorAbsence(redis: Redis, key: string): Promise<string | undefined> {
-  const [[, holder], [, pttlMs]] = (await redis.multi().get(key).pttl(key).exec()) as [
+  const [[error, holder], [, pttlMs]] = (await redis.multi().get(key).pttl(key).exec()) as [
     [Error | null, string | null],
     [Error | null, number],
   ];
+  if (error !== null) return `${key} holds another Redis type, not a director's lease`;
   if (holder === null) return `${key} is free`;
   if (!DIRECTOR_ID_JS.test(holder) || pttlMs < 0) return `${key} holds ${shown(holder)}, not a director's lease`;
   return undefined;

@@ -307,7 +307,7 @@ export class ClusterDirector {
       const unreadable = await this.learnModules(entry.modules);
       if (unreadable !== undefined) {
         const refused = this.book.refuse(entry.jobKey, unreadable);
-        if (refused) await this.publishOutcome(refused.jobKey, refused.outcome);
+        if (refused) await this.publishOutcome(refused.jobKey, refused.outcome, live ? 'store' : 'replayed');
         return;
       }
     } else if (live)
@@ -326,7 +326,7 @@ export class ClusterDirector {
       // A failed job's micro-tasks still waiting in BullMQ would only run for nothing.
       if (live && cancel.length > 0)
         this.log(`job ${jobKey}: cancelled ${(await this.broker.cancel(cancel)).length} waiting micro-task(s)`);
-      await this.publishOutcome(jobKey, outcome);
+      await this.publishOutcome(jobKey, outcome, live ? 'store' : 'replayed');
     }
   }
 
@@ -338,11 +338,11 @@ export class ClusterDirector {
   private async admitted(id: string, entry: Extract<LogEntry, { kind: 'job' }>, live: boolean): Promise<boolean> {
     const lost = 'admission refusals recorded so far: a replay may run a job refused before';
     if (await this.repairing(this.k.refused, 'zset', lost, () => this.gate.refusedBefore(id))) return false;
-    if (!live || this.book.knows(entry.jobKey)) return true; // a duplicate submit: the book ignores it
+    if (!live || this.book.running(entry.jobKey)) return true; // a duplicate submit: the book ignores it
     const serving = [...this.servingByType.values()].reduce((sum, n) => sum + n, 0);
     const decision = this.gate.decide(entry.job, this.book, serving);
     if (decision === undefined || decision.admitted) return true;
-    await this.publishOutcome(entry.jobKey, await this.gate.refuse(id, entry.jobKey, decision), true);
+    await this.publishOutcome(entry.jobKey, await this.gate.refuse(id, entry.jobKey, decision), 'stored');
     return false;
   }
 
@@ -375,8 +375,19 @@ export class ClusterDirector {
     this.warnings.warn(this.k.log, `skipped a bad log entry: ${reason}`);
   }
 
-  private async publishOutcome(jobKey: string, outcome: JobOutcome, stored = false): Promise<void> {
-    if (!stored) await this.redis.set(this.k.job(jobKey), JSON.stringify(outcome), 'EX', OUTCOME_TTL_S);
+  /**
+   * Stores a job's outcome (unless `stored` already) and tells waiting clients. A replay stores only
+   * where no outcome is: the one stored live stands, even if the replay now reads a module record
+   * that changed since (a later run of the same key has overwritten an earlier one live).
+   */
+  private async publishOutcome(
+    jobKey: string,
+    outcome: JobOutcome,
+    how: 'store' | 'replayed' | 'stored',
+  ): Promise<void> {
+    const key = this.k.job(jobKey);
+    if (how === 'store') await this.redis.set(key, JSON.stringify(outcome), 'EX', OUTCOME_TTL_S);
+    if (how === 'replayed') await this.redis.set(key, JSON.stringify(outcome), 'EX', OUTCOME_TTL_S, 'NX');
     await this.redis.publish(this.k.jobDone, jobKey);
     if (outcome.status === 'refused') return this.log(`job ${jobKey}: refused by admission control: ${outcome.error}`);
     this.log(

@@ -45,8 +45,13 @@ export class JobBook {
   readonly tracker: JobTracker;
   readonly stats = new Map<string, TypeStats>();
   private readonly jobs = new Map<number, BookedJob>();
-  /** Job keys seen (a client that retries its XADD is not run twice). */
-  private readonly seenKeys = new Set<string>();
+  /**
+   * Keys of running jobs: a key appended again while its job runs is the same run (a client that
+   * retried its XADD). A key appended again after its job ended runs again: clients append only
+   * when the outcome key holds no outcome (deleted, garbled, expired), and ignoring the entry would
+   * leave that client waiting for nothing. Decided by log order alone, so a replay decides the same.
+   */
+  private readonly runningKeys = new Set<string>();
   private readonly refused: { jobKey: string; outcome: JobOutcome }[] = [];
   /** Results for micro-tasks already recorded (a re-run after a failover), over all jobs. */
   duplicateResults = 0;
@@ -82,17 +87,16 @@ export class JobBook {
 
   /**
    * Fails a job before it reaches the tracker (no id allocated: a replay that refuses it again numbers
-   * everything the same), e.g. when a module record it needs is unreadable. Undefined for a key seen before.
+   * everything the same), e.g. when a module record it needs is unreadable. Undefined for a key whose job runs.
    */
   refuse(jobKey: string, error: string): FinishedJob | undefined {
-    if (this.seenKeys.has(jobKey)) return undefined;
-    this.seenKeys.add(jobKey);
+    if (this.runningKeys.has(jobKey)) return undefined;
     return { jobKey, outcome: { status: 'failed', error, wallMs: 0, microTasks: 0, duplicateResults: 0 }, cancel: [] };
   }
 
-  /** This job key was submitted before (running or ended, as far as the log still tells). */
-  knows(jobKey: string): boolean {
-    return this.seenKeys.has(jobKey);
+  /** A job with this key runs (a submit of the key now is the same run). */
+  running(jobKey: string): boolean {
+    return this.runningKeys.has(jobKey);
   }
 
   /** Each running job's own progress per task type. */
@@ -154,8 +158,7 @@ export class JobBook {
   }
 
   private submit(jobKey: string, raw: unknown, nowMs: number): MicroTask[] {
-    if (this.seenKeys.has(jobKey)) return []; // a client retried its XADD
-    this.seenKeys.add(jobKey);
+    if (this.runningKeys.has(jobKey)) return []; // a client retried its XADD
     let submitted: ReturnType<JobTracker['submit']>;
     try {
       submitted = this.tracker.submit(parseJob(raw));
@@ -185,6 +188,7 @@ export class JobBook {
       handed: new Map(),
     };
     this.jobs.set(submitted.job.id, booked);
+    this.runningKeys.add(jobKey);
     this.countCreated(booked);
     return submitted.ready;
   }
@@ -244,6 +248,7 @@ export class JobBook {
       const { record } = booked;
       if (record.status === 'running') continue;
       this.jobs.delete(id);
+      this.runningKeys.delete(booked.jobKey);
       finished.push({
         jobKey: booked.jobKey,
         outcome: {

@@ -42,8 +42,10 @@ export class ModuleRecords {
   /** The type's record; undefined when none is stored. Throws, naming the key and the fix, when it is unreadable. */
   async fetch(taskType: string): Promise<ModuleRecord | undefined> {
     const key = this.k.module(taskType);
-    const raw = await this.redis.get(key);
     try {
+      const raw = await this.redis.get(key).catch((error: unknown) => {
+        throw isWrongType(error) ? new Error(`${key}: holds another Redis type`) : error;
+      });
       const record = parseStored(moduleRecordSchema, raw, key);
       if (record && record.taskType !== taskType)
         throw new Error(`${key}: taskType: "${record.taskType}" is another type`);
