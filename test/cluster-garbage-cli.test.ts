@@ -51,3 +51,27 @@ it('run --redis says when its director goes away while it waits, naming why', as
     /^swarmlet: the director stopped \(swarmlet:director is free\); the job waits in the log until `swarmlet serve --redis …` starts$/m,
   );
 }, 60_000);
+
+it('the lease and its epoch both garbled: serve steps down and starts again from the log, and jobs are still served', async () => {
+  const url = cluster.server().url;
+  const director = cluster.spawned(startDirector(url, TTL_MS));
+  cluster.spawned(startAgent(url, 'a1', TTL_MS));
+  await waitFor(
+    'the director and its agent',
+    async () => director.output().includes('director up') && (await cluster.redis().exists('swarmlet:node:a1')) === 1,
+  );
+  await cluster
+    .redis()
+    .multi()
+    .del('swarmlet:director')
+    .rpush('swarmlet:director', 'x')
+    .set('swarmlet:director:epoch', 'y')
+    .exec();
+  await waitFor('the director to start again', () =>
+    director.output().includes('stepped down: starting again from the log'),
+  );
+  const client = cluster.spawned(runJob(url));
+  await waitFor('the client to end', () => client.process.exitCode !== null, 30_000);
+  expect(client.output()).toMatch(/^merge-sort \(cluster job [0-9a-f-]+\): done/);
+  expect(director.process.exitCode).toBeNull();
+}, 60_000);

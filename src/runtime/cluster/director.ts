@@ -406,7 +406,9 @@ export class ClusterDirector {
       if (!(await this.lease.renew())) {
         // Another director holds the prefix now (this one stalled past its lease): two directors
         // would both apply the log and place swarmlets, so this one steps down.
-        this.log('lost the director lease to another director: stepping down');
+        this.log(
+          'lost the director lease (another director took the prefix, or the lease and its epoch were both overwritten): stepping down',
+        );
         void this.stop();
         return;
       }
