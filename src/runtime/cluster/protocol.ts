@@ -14,6 +14,7 @@
  * - `P:module:<type>`    a task type's compiled bundle, so agents need no copy of the job's code.
  * - `P:state:<type>`     a stateful type's latest state (`snapshot()`), written by the agent whose
  *                        swarmlet left the type, read by the next to serve it: last writer wins.
+ *                        One that does not parse is moved to `P:state:<type>:unreadable`.
  * - `P:job:<key>`        a finished (or refused) job's outcome, kept 24 h: a job key submitted
  *                        again within that time gets this outcome instead of running twice.
  *                        `P:progress:<key>` is its progress while it runs.
