@@ -149,7 +149,7 @@ it('bad admission limits, batch sizes and job keys are refused at the edge, nami
   );
   expect(runs[1]!.output()).toContain('swarmlet: --admission low: "soon" is not a duration');
   expect(runs[2]!.output()).toContain(
-    'swarmlet: --job-key: names a cluster job, and this run is on this machine. Fix: add --redis <url>',
+    'swarmlet: --job-key: names a cluster job, and this run is on this machine. Fix: remove --job-key (or add --redis <url>)',
   );
   expect(runs[3]!.output()).toContain(
     'swarmlet: --job-key: "has space" is not a job key. Fix: use 1 to 128 letters, digits, or . _ : -',

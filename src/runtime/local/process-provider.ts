@@ -145,7 +145,7 @@ export class ProcessProvider implements Provider {
     const detail = oomKilled
       ? `was stopped by the kernel (${this.memoryEnforcement}): it reached its memory limit of ${this.options.memoryLimitMb} MB`
       : (record.killReason ?? (signal ? `killed by ${signal}` : `exited with code ${code}`));
-    const withPeak = this.options.memoryLimitMb === undefined ? detail : `${detail} (peak ${Math.round(peakMb)} MB)`;
+    const withPeak = oomKilled || record.memoryKill ? `${detail} (peak ${Math.round(peakMb)} MB)` : detail;
     const lastStarted = record.box.readAndRemove();
     this.children.delete(swarmletId);
     this.events.exited(swarmletId, this.clock.nowMs(), withPeak, record.runningAtKill ?? lastStarted);
