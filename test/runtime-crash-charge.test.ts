@@ -147,12 +147,12 @@ describe('a crashed swarmlet is replaced at once', () => {
   it('from a spare process forked ahead, logged as a replicate with its reason', async () => {
     swarm = await Swarm.start({ tasks: [fixture('runaway')], maxSwarmlets: 1, maxAttempts: 3 });
     await swarm.run({ tasks: oks(10) });
-    // One swarmlet and one spare process (no type yet) are children of this process.
+    // One swarmlet and two spare processes (no type yet) are children of this process.
     const hosts = () =>
       execFileSync('pgrep', ['-P', String(process.pid), '-f', 'swarmlet-host'], { encoding: 'utf8' })
         .trim()
         .split('\n');
-    expect(hosts()).toHaveLength(2);
+    expect(hosts()).toHaveLength(3);
     const output = await swarm.run({
       tasks: [{ id: 'crash', type: 'runaway', input: { mode: 'kill', onAttempts: 1 } }, ...oks(100)],
     });

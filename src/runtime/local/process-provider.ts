@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { setPriority } from 'node:os';
 import { join } from 'node:path';
 import type { Clock } from '../../core/clock.js';
 import type { Provider, ProviderEvents } from '../provider.js';
@@ -17,8 +18,9 @@ export interface ProcessProviderOptions {
   /** Where a swarmlet's stdout and stderr go, line by line (default: this process's stderr, prefixed). */
   readonly output?: (line: string) => void;
   /**
-   * Processes forked ahead, with no task type yet (default 1): a start takes one and pays a module
-   * load instead of a fork (a crashed swarmlet is back in milliseconds, not a cold start).
+   * Processes forked ahead, with no task type yet (default 2): a start takes one and pays a module
+   * load instead of a fork (a crashed swarmlet is back in milliseconds, not a cold start). Two, so
+   * one is still booted when crashes come faster than a boot on a busy machine (~100–250 ms).
    */
   readonly spares?: number;
 }
@@ -30,6 +32,17 @@ export interface ProcessProviderOptions {
 const ENV_STATE_MAX_BYTES = 64 * 1024;
 /** Without a kernel limit, memory is sampled this often at least: a fast allocator overshoots less. */
 const OUTSIDE_SAMPLE_MAX_MS = 20;
+
+const SPARE_NICE = 19;
+const DEFAULT_SPARES = 2;
+
+function setNice(record: SwarmletProcess, nice: number): void {
+  try {
+    if (record.process.pid !== undefined) setPriority(record.process.pid, nice);
+  } catch {
+    // Gone already, or not allowed: it keeps the priority it has.
+  }
+}
 
 /** Share of the limit that, with the kernel already holding the group at its limit, counts as reaching it. */
 const AT_LIMIT_SHARE = 0.95;
@@ -69,6 +82,8 @@ export class ProcessProvider implements Provider {
   private watch: ReturnType<typeof setInterval> | undefined;
   private forks = 0;
   private closed = false;
+  /** Only root may give a process its priority back after lowering it. */
+  private readonly backgroundSpares = process.getuid?.() === 0;
 
   constructor(
     private readonly events: ProviderEvents,
@@ -124,12 +139,24 @@ export class ProcessProvider implements Provider {
   }
 
   private takeSpare(): SwarmletProcess | undefined {
-    for (let spare = this.spares.shift(); spare; spare = this.spares.shift()) if (!spare.exited) return spare;
+    for (let spare = this.spares.shift(); spare; spare = this.spares.shift()) {
+      if (spare.exited) continue;
+      if (this.backgroundSpares) setNice(spare, 0);
+      return spare;
+    }
     return undefined;
   }
 
+  /**
+   * A spare boots at the lowest CPU priority where we may raise it back when it is taken (root): it
+   * uses cores the running work leaves idle instead of slowing that work down.
+   */
   private refillSpares(): void {
-    while (!this.closed && this.spares.length < (this.options.spares ?? 1)) this.spares.push(this.fork(''));
+    while (!this.closed && this.spares.length < (this.options.spares ?? DEFAULT_SPARES)) {
+      const spare = this.fork('');
+      if (this.backgroundSpares) setNice(spare, SPARE_NICE);
+      this.spares.push(spare);
+    }
   }
 
   private exited(record: SwarmletProcess, code: number | null, signal: NodeJS.Signals | null): void {
