@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import { getPriority } from 'node:os';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SwarmletBugError, TaskFailedError, TaskModuleError } from '../src/core/errors.js';
 import type { Policy } from '../src/decide/policy.js';
@@ -153,11 +154,25 @@ describe('a crashed swarmlet is replaced at once', () => {
         .trim()
         .split('\n');
     expect(hosts()).toHaveLength(3);
+    // As root, spares boot at the lowest priority, and a swarmlet taken from them has its priority back.
+    if (process.getuid?.() === 0)
+      expect(
+        hosts()
+          .map((pid) => getPriority(Number(pid)))
+          .sort(),
+      ).toEqual([0, 19, 19]);
     const output = await swarm.run({
       tasks: [{ id: 'crash', type: 'runaway', input: { mode: 'kill', onAttempts: 1 } }, ...oks(100)],
     });
     expect(Object.keys(output as object)).toHaveLength(101);
     const replicas = swarm.summary().actions.replicate ?? [];
     expect(replicas.some((group) => /^runaway: replaces s1 \(killed by SIGKILL\)$/.test(group.reason))).toBe(true);
+    // The replacement came from a spare: it runs at normal priority, and a new spare waits at the lowest.
+    if (process.getuid?.() === 0)
+      expect(
+        hosts()
+          .map((pid) => getPriority(Number(pid)))
+          .sort(),
+      ).toEqual([0, 19, 19]);
   });
 });
