@@ -97,6 +97,20 @@ export function checkJobAgainstSplit(job: Job, split: Readonly<Record<string, nu
   );
 }
 
+/**
+ * Why a micro-task of `taskType` made while a job runs (by a split) can never run under this fixed
+ * split, or undefined when it can.
+ */
+export function splitRefusal(split: Readonly<Record<string, number>>, taskType: string): InputError | undefined {
+  if ((split[taskType] ?? 0) > 0) return undefined;
+  return new InputError(
+    fieldPath(`${FIELD}.policy.static`, taskType),
+    `${split[taskType] === undefined ? 'is missing' : 'is 0'}, and a split made a ${taskType} micro-task: it would never run`,
+    `give ${taskType} at least 1 swarmlet (${taskType}=1)`,
+    { value: 1 },
+  );
+}
+
 /** The cache directory must be one we can create and write: say so before compiling into it. */
 export async function checkCacheDir(directory: string, field: string): Promise<void> {
   try {

@@ -9,7 +9,7 @@ import type { Policy } from './decide/policy.js';
 import { DEFAULT_ADMISSION_LIMITS } from './schedule/admission.js';
 import { adaptivePolicy } from './decide/policies/adaptive.js';
 import { staticPolicy } from './decide/policies/static.js';
-import { checkCacheDir, checkJobAgainstSplit, checkStaticSplit, optionsError } from './swarm-checks.js';
+import { checkCacheDir, checkJobAgainstSplit, checkStaticSplit, optionsError, splitRefusal } from './swarm-checks.js';
 import { MemoryBroker } from './runtime/brokers/memory-broker.js';
 import { ProcessProvider } from './runtime/local/process-provider.js';
 import { compileTaskModule, type TaskTypeInfo } from './runtime/local/task-compiler.js';
@@ -114,8 +114,11 @@ export class Swarm {
     const history = new JobHistory(store ? await store.read() : EMPTY_HISTORY, store, (message) =>
       process.emitWarning(message),
     );
+    const split = typeof options.policy === 'object' && 'static' in options.policy ? options.policy.static : undefined;
     const orchestrator = new Orchestrator({
       taskTypes,
+      // A fixed split runs no swarmlet of a type it gives 0: a micro-task of that type made by a split fails its job.
+      ...(split && { unserved: (taskType: string) => splitRefusal(split, taskType) }),
       broker: new MemoryBroker({ clock: wallClock }),
       policy: choosePolicy(options.policy),
       limits: {
@@ -147,7 +150,6 @@ export class Swarm {
             : { maxBacklogMs: options.admission },
     });
     orchestrator.start();
-    const split = typeof options.policy === 'object' && 'static' in options.policy ? options.policy.static : undefined;
     return new Swarm(orchestrator, taskTypes, split);
   }
 

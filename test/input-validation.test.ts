@@ -194,6 +194,24 @@ describe('Swarm.run under a static split: a job needing a type the split runs no
     },
   );
 });
+describe('a split that makes micro-tasks of a type the static split runs no swarmlet of', () => {
+  it('fails its job (it used to wait forever); other jobs go on; the fix to the split runs it', async () => {
+    const options = {
+      tasks: ['test/fixtures/fanout.task.ts', 'test/fixtures/noop.task.ts'],
+      policy: { static: { fanout: 1, noop: 0 } },
+    };
+    const job = { type: 'fanout', input: { count: 3, childType: 'noop', childInput: 1 } };
+    let swarm = await Swarm.start(options);
+    const error = await rejection(() => swarm.run(job));
+    await swarm.stop();
+    expect(error).toBeInstanceOf(InputError);
+    expect(error!.field).toBe('Swarm options.policy.static.noop');
+    expect(error!.message).toMatch(/a split made a noop micro-task: it would never run/);
+    swarm = await Swarm.start(applyFix(options, error!, 'Swarm options') as never);
+    await expect(swarm.run(job)).resolves.toHaveLength(3);
+    await swarm.stop();
+  });
+});
 
 describe('Swarm.start: task modules are loaded with a bounded time, and a failure names the module', () => {
   it.each([

@@ -42,6 +42,8 @@ export interface OrchestratorOptions {
   readonly admission: AdmissionLimits | undefined;
   /** Cores of this machine: the reservation pool's CPU. */
   readonly cores: number;
+  /** Why the policy will never run a type (a fixed split that gives it 0); undefined: it may. */
+  readonly unserved?: (taskType: string) => Error | undefined;
 }
 
 export type { ProgressView } from './run-reporter.js';
@@ -405,13 +407,25 @@ export class Orchestrator implements ProviderEvents {
           }
         }
         await this.options.broker.complete(completed);
-        await this.dispatcher.enqueue(ready);
+        await this.dispatcher.enqueue(this.refuseUnserved(ready));
         this.afterWork(swarmlet, atMs);
         this.settleJobs();
         await this.dispatcher.pump();
       },
       () => this.jobsOf(results.map((result) => result[0])),
     );
+  }
+
+  /** Fails the jobs of micro-tasks no swarmlet will ever serve, instead of leaving them waiting for ever. */
+  private refuseUnserved(ready: number[]): number[] {
+    const unserved = this.options.unserved;
+    if (!unserved) return ready;
+    return ready.filter((id) => {
+      const task = this.tracker.tasks.get(id);
+      const refusal = task && unserved(task.taskType);
+      if (refusal) this.tracker.abort(task.jobId, refusal);
+      return refusal === undefined;
+    });
   }
 
   /** One micro-task's result: usage feedback, then retry, completion or split; what it unblocks goes to `ready`. */
