@@ -123,5 +123,8 @@ it('kill -9 of the director mid-job and a restart: the job completes from what R
   expect(outcome.status).toBe('done');
   expect(Object.keys(outcome.output as object)).toHaveLength(30);
   await expectRecordedOnce(outcome, 30, log);
-  expect(restarted.output()).toMatch(/resumed: replayed \d+ log entries/);
+  // The replay may publish the outcome before its own 'resumed' line reaches our pipe: wait for the line.
+  await waitFor('the resumed line', async () =>
+    /resumed: replayed \d+ log entries/.test(restarted.output()) ? true : undefined,
+  );
 }, 60_000);
