@@ -99,9 +99,6 @@ export class MemoryCgroups {
       const swap = this.layout.kind === 'cgroup-v1' ? bytes : '0';
       writeText(join(dir, this.layout.swapFile), swap);
     }
-    // v1: what the process held before it joined (it is added just after its fork) moves with it,
-    // so the limit covers all of it. v2 cannot move charges: a few MB of start-up stay with us.
-    if (this.layout.kind === 'cgroup-v1') writeText(join(dir, 'memory.move_charge_at_immigrate'), '3');
     const eventsFile = this.layout.kind === 'cgroup-v1' ? 'memory.oom_control' : 'memory.events';
     return {
       add: (pid) => writeFileSync(join(dir, 'cgroup.procs'), String(pid)),

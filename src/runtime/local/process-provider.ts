@@ -111,7 +111,6 @@ export class ProcessProvider implements Provider {
       if (record.up) this.events.up(swarmletId, nowMs);
     }
     this.watch ??= setInterval(() => this.measureAll(), this.sampleEveryMs()).unref();
-    this.refillSpares();
   }
 
   private forkWithLoad(taskType: string, modulePath: string, state: unknown): SwarmletProcess {
@@ -332,6 +331,7 @@ export class ProcessProvider implements Provider {
         record.deferredLoad = undefined;
         return this.events.up(swarmletId, atMs);
       case 'ready': {
+        this.refillSpares(); // spares boot once this swarmlet is ready, never beside its cold start
         const loadMs = atMs - (record.loadRequestedAtMs.get(message.taskType) ?? atMs);
         const stateful = message.stateful ?? false;
         return this.events.ready(swarmletId, message.taskType, atMs, loadMs, message.activated, stateful);
