@@ -73,7 +73,6 @@ afterAll(async () => {
 afterEach(async () => {
   await stopSwarm();
   snapshots.mockRestore();
-  delete process.env.SWARMLET_TEST_STATE_LOG;
 });
 
 async function stopSwarm(): Promise<void> {
@@ -158,9 +157,8 @@ describe('stateful task types in the embedded runtime', () => {
 
   it('swarm.stop() takes a snapshot of each stateful swarmlet that ran work', async () => {
     const log = join(dir, 'stop.log');
-    process.env.SWARMLET_TEST_STATE_LOG = log;
     const { swarm } = await start([COUNTER]);
-    for (const expected of [1, 2]) expect(await counter(swarm)).toBe(expected);
+    for (const expected of [1, 2]) expect(await counter(swarm, { log })).toBe(expected);
     expect(typesAsked()).toEqual([]);
     await stopSwarm();
     expect(typesAsked()).toEqual(['counter']);

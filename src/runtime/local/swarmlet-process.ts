@@ -44,6 +44,21 @@ export interface ForkOptions {
   readonly output: (line: string) => void;
 }
 
+/**
+ * What a swarmlet gets of its parent's environment, by name; nothing else passes. The parent's environment may hold
+ * secrets (SWARMLET_REDIS_URL, cloud tokens, proxy credentials) and task code is not the parent's to trust. PATH, so a
+ * task finds the programs the agent's user would; TMPDIR, TZ and the locale, so temporary files, dates and text come
+ * out as they do in the parent; NODE_EXTRA_CA_CERTS, so HTTPS trusts what the parent trusts. Not HOME: neither Node nor
+ * the host needs it (`os.homedir()` still answers from the user database), and the home directory is the owner's.
+ */
+export const SWARMLET_ENV_PASSED = ['PATH', 'TMPDIR', 'TZ', 'LANG', 'LC_ALL', 'NODE_EXTRA_CA_CERTS'] as const;
+
+function passedEnvironment(parent: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return Object.fromEntries(
+    SWARMLET_ENV_PASSED.flatMap((name) => (parent[name] === undefined ? [] : [[name, parent[name]]])),
+  );
+}
+
 /** Forks a swarmlet host; what it prints goes to `output` under its id (or `spare` before it has one). */
 export function forkSwarmlet(options: ForkOptions): SwarmletProcess {
   const box = new BlackBox(options.boxDir, options.boxName);
@@ -51,7 +66,7 @@ export function forkSwarmlet(options: ForkOptions): SwarmletProcess {
   const child = fork(options.hostPath, [], {
     execArgv: [],
     env: {
-      ...process.env,
+      ...passedEnvironment(process.env),
       SWARMLET_MONITOR_MS: String(options.monitorIntervalMs),
       SWARMLET_LOAD: options.load,
       SWARMLET_BLACK_BOX: box.path,
