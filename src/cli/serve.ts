@@ -1,4 +1,5 @@
 import { InputError } from '../core/errors.js';
+import { redactUrl } from '../core/redact-url.js';
 import type { PriorityName } from '../core/limits.js';
 import { DirectorSupervisor } from '../runtime/cluster/director-supervisor.js';
 import { DEFAULT_ADMISSION_LIMITS, type AdmissionLimits } from '../schedule/admission.js';
@@ -45,7 +46,7 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
     admission,
     batchMax,
   });
-  log(`director up on ${options.redis} (prefix ${options.prefix}); waiting for agents and jobs`);
+  log(`director up on ${redactUrl(options.redis)} (prefix ${options.prefix}); waiting for agents and jobs`);
   const stop = (): void => void director.stop();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

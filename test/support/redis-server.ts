@@ -3,9 +3,12 @@
  * Tests that need Redis fail (never skip) when the binary is missing: the error says what to install.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import net from 'node:net';
+import tls from 'node:tls';
 
 export interface RedisServer {
+  /** `redis://127.0.0.1:<port>`, or `rediss://…` with TLS; never with credentials (the test adds its own). */
   readonly url: string;
   readonly port: number;
   readonly pid: number;
@@ -17,6 +20,22 @@ export interface RedisServerOptions {
   readonly binary?: string;
   /** Bound on the wait for the first PONG (it normally takes ~12 ms). */
   readonly readyTimeoutMs?: number;
+  /** More arguments for redis-server, e.g. `['--requirepass', 'secret']` or ACL `--user` lines. */
+  readonly args?: readonly string[];
+  /**
+   * Serve TLS only (the plain port closed), with these PEM files; clients must show a certificate the CA signed
+   * (redis-server's default `tls-auth-clients yes`).
+   */
+  readonly tls?: TlsFiles;
+}
+
+/** PEM files: the server's certificate and key, the CA, and a client certificate the readiness check shows. */
+export interface TlsFiles {
+  readonly certFile: string;
+  readonly keyFile: string;
+  readonly caFile: string;
+  readonly clientCertFile: string;
+  readonly clientKeyFile: string;
 }
 
 const NOT_FOUND = 'redis-server not found: apt-get install -y redis-server';
@@ -40,12 +59,20 @@ export async function startRedisServer(options: RedisServerOptions = {}): Promis
 async function startOnce(port: number, options: RedisServerOptions): Promise<RedisServer> {
   const binary = options.binary ?? 'redis-server';
   const readyTimeoutMs = options.readyTimeoutMs ?? 5_000;
+  const tlsFiles = options.tls;
+  const listen = tlsFiles
+    ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', tlsFiles.certFile]
+    : ['--port', String(port)];
+  const tlsArgs = tlsFiles ? ['--tls-key-file', tlsFiles.keyFile, '--tls-ca-cert-file', tlsFiles.caFile] : [];
   const child = spawn(
     binary,
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+    [
+      ...listen,
+      ...tlsArgs,
+      ...['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
+      ...(options.args ?? []),
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
   const keep = (chunk: Buffer): void => {
@@ -65,7 +92,7 @@ async function startOnce(port: number, options: RedisServerOptions): Promise<Red
       ),
     );
   });
-  const ready = await Promise.race([waitForPong(port, readyTimeoutMs).then(() => undefined), exited]);
+  const ready = await Promise.race([waitForPong(port, readyTimeoutMs, tlsFiles).then(() => undefined), exited]);
   if (ready instanceof Error) {
     await kill(child);
     throw ready;
@@ -75,7 +102,7 @@ async function startOnce(port: number, options: RedisServerOptions): Promise<Red
   };
   process.once('exit', stopOnExit);
   return {
-    url: `redis://127.0.0.1:${port}`,
+    url: `${tlsFiles ? 'rediss' : 'redis'}://127.0.0.1:${port}`,
     port,
     pid: child.pid!,
     stop: async () => {
@@ -98,20 +125,31 @@ function freePort(): Promise<number> {
   });
 }
 
-async function waitForPong(port: number, timeoutMs: number): Promise<void> {
+async function waitForPong(port: number, timeoutMs: number, tlsFiles: TlsFiles | undefined): Promise<void> {
   const deadlineMs = Date.now() + timeoutMs;
   for (;;) {
-    if (await ping(port)) return;
+    if (await ping(port, tlsFiles)) return;
     if (Date.now() >= deadlineMs)
       throw new Error(`redis-server on port ${port} did not answer PING within ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, POLL_INTERVAL_MS));
   }
 }
 
-/** One RESP PING over a raw socket: true on +PONG, false on refusal or anything else. */
-function ping(port: number): Promise<boolean> {
+/**
+ * One RESP PING over a raw socket (TLS without checking the server: only readiness is asked): true on +PONG, or on
+ * NOAUTH from a server that wants a password (it is up); false on refusal or anything else.
+ */
+function ping(port: number, tlsFiles: TlsFiles | undefined): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = net.connect({ port, host: '127.0.0.1' });
+    const socket = tlsFiles
+      ? tls.connect({
+          port,
+          host: '127.0.0.1',
+          rejectUnauthorized: false,
+          cert: readFileSync(tlsFiles.clientCertFile),
+          key: readFileSync(tlsFiles.clientKeyFile),
+        })
+      : net.connect({ port, host: '127.0.0.1' });
     let reply = '';
     const done = (ok: boolean): void => {
       socket.destroy();
@@ -119,10 +157,10 @@ function ping(port: number): Promise<boolean> {
     };
     socket.setTimeout(500, () => done(false));
     socket.once('error', () => done(false));
-    socket.once('connect', () => socket.write('PING\r\n'));
+    socket.once(tlsFiles ? 'secureConnect' : 'connect', () => socket.write('PING\r\n'));
     socket.on('data', (chunk) => {
       reply += chunk.toString();
-      if (reply.includes('\r\n')) done(reply.startsWith('+PONG'));
+      if (reply.includes('\r\n')) done(reply.startsWith('+PONG') || reply.startsWith('-NOAUTH'));
     });
   });
 }

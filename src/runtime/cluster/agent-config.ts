@@ -7,6 +7,7 @@
 import type { Clock } from '../../core/clock.js';
 import { availableParallelism, freemem, hostname, loadavg } from 'node:os';
 import { InputError } from '../../core/errors.js';
+import { redactUrl } from '../../core/redact-url.js';
 import { consentAllowsWork, consentLimits, type ConsentVerdict } from '../../place/consent.js';
 import {
   NODE_KINDS,
@@ -121,7 +122,7 @@ export function resolveAgentConfig(options: ClusterAgentOptions): AgentConfig {
   if (typeof options.redisUrl !== 'string' || !/^rediss?:\/\//.test(options.redisUrl)) {
     throw new InputError(
       'redis',
-      `is ${JSON.stringify(options.redisUrl)}`,
+      `is ${JSON.stringify(typeof options.redisUrl === 'string' ? redactUrl(options.redisUrl) : options.redisUrl)}`,
       'give the Redis URL the director uses, e.g. redis://127.0.0.1:6379',
     );
   }

@@ -1,5 +1,8 @@
 import { Redis } from 'ioredis';
 import { InputError } from '../../core/errors.js';
+import { redactUrl } from '../../core/redact-url.js';
+
+export { redactUrl };
 
 const CONNECT_TIMEOUT_MS = 5_000;
 
@@ -39,16 +42,5 @@ export async function connectRedis(
     );
   } finally {
     clearTimeout(timer);
-  }
-}
-
-/** The URL without its password, for messages and logs. */
-export function redactUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== '') parsed.password = '***';
-    return parsed.toString().replace(/\/$/, '');
-  } catch {
-    return url.replace(/:[^:@/]*@/, ':***@');
   }
 }
