@@ -4,6 +4,7 @@ import { runCommand } from './run.js';
 import { commanderInputError, runCommandSpec } from './run-options.js';
 import { serveCommand } from './serve.js';
 import { agentCommand } from './agent.js';
+import { keysCommand } from './keys.js';
 import { ALL_POLICIES, simCommand } from './sim.js';
 
 const program = new Command()
@@ -39,6 +40,7 @@ program
   .action(serveCommand);
 
 agentCommand(program);
+keysCommand(program);
 
 program
   .command('sim')
