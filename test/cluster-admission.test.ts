@@ -9,7 +9,6 @@ import { runOnCluster } from '../src/runtime/cluster/cluster-client.js';
 import { ClusterDirector, type DirectorOptions } from '../src/runtime/cluster/director.js';
 import type { JobInput } from '../src/core/job.js';
 import { loggedResults, realCluster, spawnCli, waitFor } from './support/cluster.js';
-import { TEST_SIGN_KEY, TRUSTED, SIGN_ARGS } from './support/signing.js';
 
 const cluster = realCluster();
 const HINTED = ['test/fixtures/hinted.task.ts'];
@@ -22,7 +21,7 @@ const hintedJob = (priority: 'low' | 'normal' | 'high', count: number, tag: stri
 });
 
 function client(prefix: string) {
-  const options = { redisUrl: cluster.server().url, prefix, cacheDir: '.swarmlet/cache', signKey: TEST_SIGN_KEY };
+  const options = { redisUrl: cluster.server().url, prefix, cacheDir: '.swarmlet/cache' };
   return (job: JobInput, jobKey: string) => runOnCluster(HINTED, job, { ...options, jobKey, progressEveryMs: 20 });
 }
 
@@ -30,7 +29,6 @@ const director = (prefix: string, extra: Partial<DirectorOptions> = {}) =>
   ClusterDirector.start({ redisUrl: cluster.server().url, prefix, tickMs: 50, ...extra });
 const agent = (prefix: string) =>
   ClusterAgent.start({
-    ...TRUSTED,
     redisUrl: cluster.server().url,
     prefix,
     nodeId: 'a',
@@ -64,7 +62,6 @@ it('refuses a low job over its backlog limit with the reason and when to retry; 
       'adm',
       '--priority',
       'low',
-      ...SIGN_ARGS,
       '--no-progress',
     ]);
     await new Promise((resolve) => cli.process.once('exit', resolve));

@@ -9,6 +9,8 @@ it.each([
   ['redis://alice:a/b@c@host:6379', 'redis://alice:***@host:6379'], // not a valid URL: hidden up to the last @
   ['redis://host:6379?password=s3cret&db=2', 'redis://host:6379?password=***&db=2'],
   ['redis://127.0.0.1:6379', 'redis://127.0.0.1:6379'],
+  ['redis:/alice:s3cret@host', 'redis:/alice:***@host'], // one slash short
+  ['alice:s3cret@host:6379', 'alice::***@host:6379'], // no scheme: still hidden
   ['not a url', 'not a url'],
 ])('%s prints as %s', (url, printed) => {
   expect(redactUrl(url)).toBe(printed);

@@ -8,9 +8,9 @@ import type { Command } from 'commander';
 import { InputError } from '../core/errors.js';
 import type { HourWindow, NodeKind } from '../place/node-probe.js';
 import { ClusterAgent, type ClusterAgentOptions } from '../runtime/cluster/agent.js';
+import { addRedisSourceFlags, requiredRedisConnection, type RedisFlags } from './redis-flags.js';
 
-export interface AgentCommandOptions {
-  readonly redis: string;
+export interface AgentCommandOptions extends RedisFlags {
   readonly prefix?: string;
   readonly nodeId?: string;
   readonly price?: string;
@@ -27,18 +27,19 @@ export interface AgentCommandOptions {
   readonly drainTimeoutMs?: string;
   readonly checkpointMs?: string;
   readonly cacheDir?: string;
-  readonly trust?: readonly string[];
-  readonly allowUnsigned?: boolean;
 }
 
 /** Registers `agent` on the program (main.ts wires it). */
 export function agentCommand(program: Command): Command {
-  return program
+  const command = program
     .command('agent')
     .description(
       'join this machine to a swarm: advertise it, run the swarmlets the director wants, and their micro-tasks',
     )
-    .requiredOption('--redis <url>', 'the Redis the director uses, e.g. redis://10.0.0.5:6379')
+    .option(
+      '--redis <url>',
+      'the Redis the director uses, e.g. redis://10.0.0.5:6379 (with a password: SWARMLET_REDIS_URL or --redis-url-file)',
+    )
     .option('--prefix <prefix>', 'key prefix shared with the director', 'swarmlet')
     .option('--node-id <id>', "this node's id (default: <hostname>-<pid>)")
     .option('--price <perCoreSecond>', 'asking price per core-second, e.g. 0.02', '0')
@@ -63,9 +64,9 @@ export function agentCommand(program: Command): Command {
       '30000',
     )
     .option('--cache-dir <dir>', 'where task modules from Redis are written', '.swarmlet/cache')
-    .option('--trust <publicKeyFiles...>', 'run only task bundles signed by one of these keys (swarmlet keys new)')
-    .option('--allow-unsigned', 'also run unsigned bundles: anyone who can write to this Redis then runs code here')
     .action((options: AgentCommandOptions) => runAgent(options));
+  addRedisSourceFlags(command);
+  return command;
 }
 
 const LEAVE_BOUND_MS = 10_000;
@@ -117,8 +118,10 @@ export function agentOptionsFromFlags(flags: AgentCommandOptions, log: (line: st
   const kind = kindOf(flags);
   const caps =
     flags.maxCpu !== undefined || flags.maxMemory !== undefined || flags.hours !== undefined || flags.idleOnly === true;
+  const connection = requiredRedisConnection(flags);
   return {
-    redisUrl: flags.redis,
+    redisUrl: connection.url,
+    ...(connection.tls && { redisTls: connection.tls }),
     log,
     kind,
     ...(flags.prefix !== undefined && { prefix: flags.prefix }),
@@ -144,8 +147,6 @@ export function agentOptionsFromFlags(flags: AgentCommandOptions, log: (line: st
     ...(flags.drainTimeoutMs !== undefined && { drainTimeoutMs: integer('--drain-timeout-ms', flags.drainTimeoutMs) }),
     ...(flags.checkpointMs !== undefined && { checkpointMs: integer('--checkpoint-ms', flags.checkpointMs) }),
     ...(flags.cacheDir !== undefined && { cacheDir: flags.cacheDir }),
-    ...(flags.trust !== undefined && { trust: flags.trust }),
-    ...(flags.allowUnsigned === true && { allowUnsigned: true }),
   };
 }
 
@@ -225,7 +226,6 @@ const FLAG_OF: Readonly<Record<string, string>> = {
   ttlMs: '--ttl-ms',
   drainTimeoutMs: '--drain-timeout-ms',
   checkpointMs: '--checkpoint-ms',
-  trust: '--trust',
   'node.nodeId': '--node-id',
   'node.kind': '--kind',
   'node.pricePerCoreSecond': '--price',

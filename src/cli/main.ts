@@ -3,8 +3,8 @@ import { AdmissionError, InputError, TaskFailedError, TaskModuleError } from '..
 import { runCommand } from './run.js';
 import { commanderInputError, runCommandSpec } from './run-options.js';
 import { serveCommand } from './serve.js';
+import { addRedisSourceFlags } from './redis-flags.js';
 import { agentCommand } from './agent.js';
-import { keysCommand } from './keys.js';
 import { ALL_POLICIES, simCommand } from './sim.js';
 
 const program = new Command()
@@ -19,7 +19,10 @@ program.addCommand(runCommandSpec().action(runCommand));
 program
   .command('serve')
   .description('run the cluster director on Redis: places swarmlets on agents by auction, hands micro-tasks to BullMQ')
-  .requiredOption('--redis <url>', 'Redis URL, e.g. redis://127.0.0.1:6379')
+  .option(
+    '--redis <url>',
+    'Redis URL, e.g. redis://127.0.0.1:6379 (with a password: SWARMLET_REDIS_URL or --redis-url-file)',
+  )
   .option('--prefix <prefix>', 'key prefix in Redis', 'swarmlet')
   .option('--tick-ms <ms>', 'control loop period', '200')
   .option('--node-ttl-ms <ms>', 'a node silent this long is dead and its work runs elsewhere', '3000')
@@ -38,9 +41,9 @@ program
     "refuse a job whose class's predicted backlog is over its limit; limits like low=10s,normal=30s,high=2m (those are the defaults)",
   )
   .action(serveCommand);
+addRedisSourceFlags(program.commands.find((command) => command.name() === 'serve')!);
 
 agentCommand(program);
-keysCommand(program);
 
 program
   .command('sim')

@@ -1,18 +1,17 @@
 import type { JobInput } from '../core/job.js';
 import { AdmissionError, TaskFailedError } from '../core/errors.js';
 import { parseJobKey, runOnCluster } from '../runtime/cluster/cluster-client.js';
-import { readSigningKey } from '../runtime/cluster/signing-keys.js';
 import type { ProgressView } from '../runtime/run-reporter.js';
 import { ProgressBars, ProgressLines } from './progress.js';
+import type { RedisConnection } from './redis-flags.js';
 
 export interface ClusterRunCliOptions {
-  readonly redis: string;
+  readonly redis: RedisConnection;
   readonly prefix: string;
   readonly cacheDir: string;
   readonly json: boolean;
   readonly progress: boolean;
   readonly jobKey?: string;
-  readonly signKey?: string;
 }
 
 /** `swarmlet run --redis …`: the job runs on the cluster; the same progress and a summary come back. */
@@ -25,11 +24,11 @@ export async function runClusterJob(
   let bars: ProgressBars | ProgressLines | undefined;
   let last: ProgressView | undefined;
   const { jobKey, outcome, decisions } = await runOnCluster(taskPaths, job, {
-    redisUrl: options.redis,
+    redisUrl: options.redis.url,
+    ...(options.redis.tls && { redisTls: options.redis.tls }),
     prefix: options.prefix,
     cacheDir: options.cacheDir,
     ...(options.jobKey !== undefined && { jobKey: parseJobKey(options.jobKey, '--job-key') }),
-    ...(options.signKey !== undefined && { signKey: readSigningKey(options.signKey, '--sign-key') }),
     onNoDirector: (reason) =>
       process.stderr.write(`swarmlet: ${reason}; the job waits in the log until \`swarmlet serve --redis …\` starts\n`),
     onWarning: (line) => process.stderr.write(`swarmlet: warning: ${line}\n`),

@@ -5,9 +5,10 @@ import { InputError, type FixValue } from '../core/errors.js';
 import { checkCacheDir } from '../swarm-checks.js';
 import { parseSwarmOptions, type SwarmOptions } from '../swarm.js';
 import { findJobFile } from './load-job.js';
+import { redisConnectionOf, type RedisConnection, type RedisFlags } from './redis-flags.js';
 
 /** `swarmlet run`'s options as commander hands them over (strings, before checks). */
-export interface RunCommandOptions {
+export interface RunCommandOptions extends RedisFlags {
   readonly set: string[];
   readonly json: boolean;
   readonly progress: boolean;
@@ -18,13 +19,11 @@ export interface RunCommandOptions {
   readonly history: string | false;
   readonly priority?: string;
   readonly deadline?: string;
-  /** Run on the cluster behind this Redis instead of this machine. */
+  /** Run on the cluster behind this Redis instead of this machine (also --redis-url-file or SWARMLET_REDIS_URL). */
   readonly redis?: string;
   readonly prefix: string;
   /** With --redis: names the job, so a second submit attaches to it instead of running it again. */
   readonly jobKey?: string;
-  /** With --redis: the private key file that signs the job's task bundles (agents run only signed ones). */
-  readonly signKey?: string;
 }
 
 /** A `swarmlet run` whose arguments all passed their checks: what to load and how to run it. */
@@ -35,6 +34,8 @@ export interface RunPlan {
   /** Swarm options but the task modules (those come from the job file). */
   readonly swarm: Omit<SwarmOptions, 'tasks'> & { readonly cacheDir: string };
   readonly options: RunCommandOptions;
+  /** The cluster's Redis, when a flag or SWARMLET_REDIS_URL names one: the job runs there. */
+  readonly redis?: RedisConnection;
 }
 
 /** The `run` command: its arguments and options as `swarmlet run --help` shows them. */
@@ -56,15 +57,18 @@ export function runCommandSpec(): Command {
     .option('--cache-dir <dir>', 'where compiled task modules are kept', '.swarmlet/cache')
     .option('--history <file>', "history kept between runs, so a job's next run pre-warms what it needs", HISTORY)
     .option('--no-history', 'keep no history')
-    .option('--redis <url>', 'run on the cluster behind this Redis (swarmlet serve + agents) instead of this machine')
+    .option(
+      '--redis <url>',
+      'run on the cluster behind this Redis (swarmlet serve + agents) instead of this machine (with a password: SWARMLET_REDIS_URL or --redis-url-file)',
+    )
+    .option('--redis-url-file <file>', 'read the Redis URL from this file (one line; chmod 600)')
+    .option('--redis-ca <file>', "with rediss://: the CA certificate (PEM) that signed the server's")
+    .option('--redis-cert <file>', "with rediss://: this client's certificate (PEM), for a server that asks for one")
+    .option('--redis-key <file>', 'with rediss://: the private key (PEM) of --redis-cert')
     .option('--prefix <prefix>', "the cluster's key prefix in Redis", 'swarmlet')
     .option(
       '--job-key <key>',
       'with --redis: name the job so running this again attaches to it (or gets its outcome, for 24 h) instead of running twice',
-    )
-    .option(
-      '--sign-key <file>',
-      'with --redis: sign the task bundles with this Ed25519 private key (swarmlet keys new); agents run only signed ones',
     )
     .allowExcessArguments()
     .exitOverride()
@@ -104,15 +108,9 @@ export async function checkRunArguments(
       `remove ${quote(args[1]!)}`,
       'remove',
     );
-  if (options.jobKey !== undefined && options.redis === undefined)
+  const redis = redisConnectionOf(options);
+  if (options.jobKey !== undefined && redis === undefined)
     throw flagError('--job-key', 'names a cluster job, and this run is on this machine', 'remove', 'add --redis <url>');
-  if (options.signKey !== undefined && options.redis === undefined)
-    throw flagError(
-      '--sign-key',
-      'signs cluster bundles, and this run is on this machine',
-      'remove',
-      'add --redis <url>',
-    );
   const jobFile = findJobFile(target);
   const jobOptions = parseSetOptions(options.set);
   const sla = {
@@ -134,7 +132,7 @@ export async function checkRunArguments(
   } catch (error) {
     throw error instanceof InputError ? asFlagError(error, swarm) : error;
   }
-  return { jobFile, jobOptions, sla, swarm, options };
+  return { jobFile, jobOptions, sla, swarm, options, ...(redis && { redis }) };
 }
 
 /** Which flag sets which Swarm option. */
@@ -209,6 +207,7 @@ const FLAG_EXAMPLES: Record<string, string> = {
   '--cache-dir': '.swarmlet/cache',
   '--history': HISTORY,
   '--prefix': 'swarmlet',
+  '--redis': 'redis://127.0.0.1:6379',
 };
 
 /** `--set key=value` pairs into an options record. */

@@ -19,12 +19,12 @@ export async function runCommand(
   const plan = await checkRunArguments(target, options, command?.args);
   const { definition, taskPaths } = await loadJob(plan.jobFile, plan.swarm.cacheDir);
   const jobInput = await buildJob(definition, plan.jobOptions);
-  if (options.redis !== undefined) {
+  if (plan.redis !== undefined) {
     return runClusterJob(
       definition.name,
       taskPaths,
       { name: definition.name, ...jobInput, ...plan.sla },
-      { ...options, redis: options.redis },
+      { ...options, redis: plan.redis },
     );
   }
   const swarm = await startSwarm(plan, taskPaths);

@@ -4,9 +4,9 @@ import type { PriorityName } from '../core/limits.js';
 import { DirectorSupervisor } from '../runtime/cluster/director-supervisor.js';
 import { DEFAULT_ADMISSION_LIMITS, type AdmissionLimits } from '../schedule/admission.js';
 import { durationMs } from './run.js';
+import { requiredRedisConnection, type RedisFlags } from './redis-flags.js';
 
-export interface ServeCommandOptions {
-  readonly redis: string;
+export interface ServeCommandOptions extends RedisFlags {
   readonly prefix: string;
   readonly tickMs: string;
   readonly nodeTtlMs: string;
@@ -18,6 +18,7 @@ export interface ServeCommandOptions {
 
 /** `swarmlet serve --redis …`: runs the director until Ctrl-C. */
 export async function serveCommand(options: ServeCommandOptions): Promise<void> {
+  const connection = requiredRedisConnection(options);
   const tickMs = positive('--tick-ms', options.tickMs);
   const nodeTtlMs = positive('--node-ttl-ms', options.nodeTtlMs);
   const log = (line: string): void => void process.stdout.write(`${new Date().toISOString()} ${line}\n`);
@@ -36,7 +37,8 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
       'write --batch-max 64 (or 1 for one BullMQ job per micro-task)',
     );
   const director = await DirectorSupervisor.start({
-    redisUrl: options.redis,
+    redisUrl: connection.url,
+    ...(connection.tls && { redisTls: connection.tls }),
     prefix: options.prefix,
     tickMs,
     nodeTtlMs,
@@ -46,7 +48,7 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
     admission,
     batchMax,
   });
-  log(`director up on ${redactUrl(options.redis)} (prefix ${options.prefix}); waiting for agents and jobs`);
+  log(`director up on ${redactUrl(connection.url)} (prefix ${options.prefix}); waiting for agents and jobs`);
   const stop = (): void => void director.stop();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

@@ -8,7 +8,7 @@ const SECRET_QUERY = /pass|secret|token|key/i;
 
 /** The URL with its password (and password-like query values) replaced by `***`; the user name stays (not a secret). */
 export function redactUrl(url: string): string {
-  const credentials = /^([a-z][a-z0-9+.-]*:\/\/)([^]*)@/i.exec(url);
+  const credentials = /^((?:[a-z][a-z0-9+.-]*:\/*)?)([^]*)@/i.exec(url); // a scheme with any slashes, or none
   let text = url;
   if (credentials) {
     const [whole, scheme, userInfo] = credentials as unknown as [string, string, string];

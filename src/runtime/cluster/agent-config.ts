@@ -17,9 +17,8 @@ import {
   type NodeAdvertisementInput,
   type NodeKind,
 } from '../../place/node-probe.js';
-import type { BundleTrust } from './bundle-signing.js';
 import { DEFAULT_PREFIX } from './protocol.js';
-import { resolveTrust } from './signing-keys.js';
+import type { RedisTls } from './redis-connect.js';
 
 export interface AgentConsentOptions {
   /** The owner said yes. Personal machines refuse to start without it. */
@@ -36,6 +35,8 @@ export interface AgentConsentOptions {
 export interface ClusterAgentOptions {
   /** `redis://host:port/db`. */
   readonly redisUrl: string;
+  /** For a `rediss://` URL: the CA, and this client's certificate and key (PEM text). */
+  readonly redisTls?: RedisTls;
   /** Key prefix shared with the director. Default `swarmlet`. */
   readonly prefix?: string;
   /** Default `${hostname}-${pid}`. */
@@ -77,18 +78,13 @@ export interface ClusterAgentOptions {
   readonly warningIntervalMs?: number;
   /** Time for the warning limiter (tests pass a virtual one). Default: the wall clock. */
   readonly clock?: Clock;
-  /**
-   * Public key files (PEM, `swarmlet keys new`): the agent runs only bundles signed by one of them. Required unless
-   * `allowUnsigned`.
-   */
-  readonly trust?: readonly string[];
-  /** Also run unsigned bundles (anyone who can write to the Redis then runs code here). Default false. */
-  readonly allowUnsigned?: boolean;
 }
 
 /** Options with every default filled in, checked. */
 export interface AgentConfig {
   readonly redisUrl: string;
+  /** For a `rediss://` URL: the CA, and this client's certificate and key (PEM text). */
+  readonly redisTls?: RedisTls;
   readonly prefix: string;
   readonly nodeId: string;
   readonly kind: NodeKind;
@@ -107,7 +103,6 @@ export interface AgentConfig {
   readonly log: (line: string) => void;
   readonly warningIntervalMs: number;
   readonly clock: Clock;
-  readonly trust: BundleTrust;
 }
 
 /**
@@ -149,6 +144,7 @@ export function resolveAgentConfig(options: ClusterAgentOptions): AgentConfig {
     throw new InputError('prefix', `is ${JSON.stringify(prefix)}`, "use the director's prefix (default swarmlet)");
   return {
     redisUrl: options.redisUrl,
+    ...(options.redisTls !== undefined && { redisTls: options.redisTls }),
     prefix,
     kind,
     nodeId: options.nodeId ?? `${hostname()}-${process.pid}`,
@@ -172,7 +168,6 @@ export function resolveAgentConfig(options: ClusterAgentOptions): AgentConfig {
     log: options.log ?? (() => {}),
     warningIntervalMs: integerAtLeast('warningIntervalMs', options.warningIntervalMs ?? 30_000, 1, 'e.g. 30000'),
     clock: options.clock ?? { nowMs: () => Date.now() },
-    trust: resolveTrust(options.trust ?? [], options.allowUnsigned === true),
   };
 }
 

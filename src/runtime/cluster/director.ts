@@ -20,7 +20,7 @@ import { readLiveNodes } from './live-nodes.js';
 import { DirectorLease } from './director-lease.js';
 import { DesiredStates } from './desired-states.js';
 import { ModuleRecords } from './module-records.js';
-import { connectRedis } from './redis-connect.js';
+import { connectRedis, redisConnectionOptions, type RedisTls } from './redis-connect.js';
 import { isResultsEntry } from './hot-checks.js';
 import { failedStep, isWrongType, readLogBase, withTypeRepair, wrongLogType, type RedisType } from './redis-repair.js';
 import {
@@ -38,6 +38,8 @@ import {
 
 export interface DirectorOptions {
   readonly redisUrl: string;
+  /** For a `rediss://` URL: the CA, and this client's certificate and key (PEM text). */
+  readonly redisTls?: RedisTls;
   readonly prefix?: string;
   readonly policy?: Policy;
   readonly tickMs?: number;
@@ -115,7 +117,7 @@ export class ClusterDirector {
 
   private constructor(
     private readonly options: Required<
-      Omit<DirectorOptions, 'policy' | 'log' | 'payment' | 'leaseWaitMs' | 'admission' | 'clock'>
+      Omit<DirectorOptions, 'policy' | 'log' | 'payment' | 'leaseWaitMs' | 'admission' | 'clock' | 'redisTls'>
     > &
       Pick<DirectorOptions, 'log' | 'payment' | 'admission'>,
     private readonly warnings: WarningLimiter,
@@ -157,8 +159,8 @@ export class ClusterDirector {
     const warnings = new WarningLimiter(full.clock ?? wallClock, full.warningIntervalMs, full.log ?? (() => undefined));
     // Reconnect errors repeat every retry while Redis is down: one line per interval, then their count.
     const onError = (error: Error): void => warnings.warn('redis', `redis: ${error.message}`);
-    const redis = await connectRedis(full.redisUrl, onError);
-    const reader = await connectRedis(full.redisUrl, onError);
+    const redis = await connectRedis(full.redisUrl, onError, '--redis', full.redisTls);
+    const reader = await connectRedis(full.redisUrl, onError, '--redis', full.redisTls);
     const leaseMs = Math.max(1_000, full.tickMs * 10);
     const lease = new DirectorLease(redis, keys(full.prefix).director, leaseMs, (key, line) =>
       warnings.warn(key, line),
@@ -177,6 +179,7 @@ export class ClusterDirector {
     const late: { director?: ClusterDirector } = {}; // the broker is made before the director that sizes its batches
     const broker = new BullmqBroker({
       url: full.redisUrl,
+      connection: redisConnectionOptions(full.redisTls),
       prefix: keys(full.prefix).queuePrefix,
       lockDurationMs: full.lockDurationMs,
       batch: (taskType, ready) => late.director?.batchSize(taskType, ready) ?? 1,
@@ -310,13 +313,6 @@ export class ClusterDirector {
         if (refused) await this.publishOutcome(refused.jobKey, refused.outcome, live ? 'store' : 'replayed');
         return;
       }
-    } else if (entry.kind === 'refusal') {
-      // Repeated while the type stays wanted there: one line per type per warning interval, then the count.
-      if (live)
-        this.warnings.warn(
-          `refusal:${entry.taskType}`,
-          `bundle of ${entry.taskType} (${entry.hash}) refused by agent ${entry.nodeId}: ${entry.reason}`,
-        );
     } else if (live)
       this.pool.recordResults(
         entry.nodeId,

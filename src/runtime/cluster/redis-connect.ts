@@ -1,10 +1,26 @@
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { InputError } from '../../core/errors.js';
 import { redactUrl } from '../../core/redact-url.js';
 
 export { redactUrl };
 
 const CONNECT_TIMEOUT_MS = 5_000;
+
+/**
+ * PEM text for a `rediss://` connection (read from `--redis-ca`, `--redis-cert`, `--redis-key` at the edge): the CA
+ * that signed the server's certificate (else the system's), and this client's certificate and key when the server
+ * asks for one.
+ */
+export interface RedisTls {
+  readonly ca?: string;
+  readonly cert?: string;
+  readonly key?: string;
+}
+
+/** ioredis options for every connection to the cluster's Redis, BullMQ's included: TLS, when given. */
+export function redisConnectionOptions(tls: RedisTls | undefined): RedisOptions {
+  return tls === undefined ? {} : { tls: { ...tls } };
+}
 
 /**
  * Connects once, bounded, so a wrong URL or a stopped server is one clear error instead of a hang
@@ -15,8 +31,9 @@ export async function connectRedis(
   url: string,
   onError: (error: Error) => void = () => undefined,
   field = '--redis',
+  tls?: RedisTls,
 ): Promise<Redis> {
-  const redis = new Redis(url, { maxRetriesPerRequest: null, lazyConnect: true });
+  const redis = new Redis(url, { ...redisConnectionOptions(tls), maxRetriesPerRequest: null, lazyConnect: true });
   let lastError: Error | undefined;
   redis.on('error', (error: Error) => {
     lastError = error;
@@ -35,12 +52,15 @@ export async function connectRedis(
   } catch (error) {
     redis.disconnect();
     const reason = (lastError ?? (error as Error)).message;
-    throw new InputError(
-      field,
-      `cannot reach Redis at ${redactUrl(url)} (${reason})`,
-      'start redis-server, or pass the URL the cluster uses, e.g. --redis redis://10.0.0.5:6379',
-    );
+    throw new InputError(field, `cannot reach Redis at ${redactUrl(url)} (${reason})`, connectFix(reason));
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** A refused password wants other credentials, not another server. */
+function connectFix(reason: string): string {
+  if (/NOAUTH|WRONGPASS|invalid (username|password)/i.test(reason))
+    return 'give the user and password Redis expects in the URL (redis://USER:PASSWORD@host:6379), through SWARMLET_REDIS_URL or --redis-url-file so it stays out of ps';
+  return 'start redis-server, or pass the URL the cluster uses, e.g. --redis redis://10.0.0.5:6379';
 }
