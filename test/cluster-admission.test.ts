@@ -9,6 +9,7 @@ import { runOnCluster } from '../src/runtime/cluster/cluster-client.js';
 import { ClusterDirector, type DirectorOptions } from '../src/runtime/cluster/director.js';
 import type { JobInput } from '../src/core/job.js';
 import { loggedResults, realCluster, spawnCli, waitFor } from './support/cluster.js';
+import { TEST_SIGN_KEY, TRUSTED, SIGN_ARGS } from './support/signing.js';
 
 const cluster = realCluster();
 const HINTED = ['test/fixtures/hinted.task.ts'];
@@ -21,7 +22,7 @@ const hintedJob = (priority: 'low' | 'normal' | 'high', count: number, tag: stri
 });
 
 function client(prefix: string) {
-  const options = { redisUrl: cluster.server().url, prefix, cacheDir: '.swarmlet/cache' };
+  const options = { redisUrl: cluster.server().url, prefix, cacheDir: '.swarmlet/cache', signKey: TEST_SIGN_KEY };
   return (job: JobInput, jobKey: string) => runOnCluster(HINTED, job, { ...options, jobKey, progressEveryMs: 20 });
 }
 
@@ -29,6 +30,7 @@ const director = (prefix: string, extra: Partial<DirectorOptions> = {}) =>
   ClusterDirector.start({ redisUrl: cluster.server().url, prefix, tickMs: 50, ...extra });
 const agent = (prefix: string) =>
   ClusterAgent.start({
+    ...TRUSTED,
     redisUrl: cluster.server().url,
     prefix,
     nodeId: 'a',
@@ -62,6 +64,7 @@ it('refuses a low job over its backlog limit with the reason and when to retry; 
       'adm',
       '--priority',
       'low',
+      ...SIGN_ARGS,
       '--no-progress',
     ]);
     await new Promise((resolve) => cli.process.once('exit', resolve));

@@ -19,6 +19,7 @@ import { PERSONAL_WITHOUT_CONSENT } from '../src/runtime/cluster/agent-config.js
 import { heartbeatSchema, keys, type Heartbeat } from '../src/runtime/cluster/protocol.js';
 import { compiledModules, loggedResults, servingExactly, waitFor } from './support/cluster.js';
 import { startRedisServer, type RedisServer } from './support/redis-server.js';
+import { TEST_PRIVATE_KEY_PATH, TRUSTED } from './support/signing.js';
 
 let server: RedisServer;
 let redis: Redis;
@@ -57,6 +58,7 @@ async function startAgent(
 ): Promise<{ agent: ClusterAgent; lines: string[] }> {
   const lines: string[] = [];
   const agent = await ClusterAgent.start({
+    ...TRUSTED,
     redisUrl: server.url,
     heartbeatMs: 100,
     ttlMs: 1_000,
@@ -342,12 +344,27 @@ describe('cluster agent', () => {
       expect((error as InputError).field).toBe(field);
       expect((error as InputError).fix).toMatch(fix);
     }
+    // Secure by default: no key to trust is refused at start, naming --trust; its fix (--allow-unsigned) is accepted.
+    await expect(runAgent({ redis: 'redis://127.0.0.1:1', nodeId: 'n' })).rejects.toThrow(
+      /^--trust: gives no public key: .* Fix: add --trust <public key file> .*, or --allow-unsigned /,
+    );
+    await expect(runAgent({ redis: 'redis://127.0.0.1:1', nodeId: 'n', allowUnsigned: true })).rejects.toThrow(
+      /^--redis: cannot reach Redis/,
+    );
+    await expect(runAgent({ redis: server.url, trust: [TEST_PRIVATE_KEY_PATH] })).rejects.toThrow(
+      /^--trust: ".*" is a private key\. Fix: give its public key file/,
+    );
+    await expect(runAgent({ redis: server.url, trust: ['/nonexistent.pub'] })).rejects.toThrow(
+      /^--trust: "\/nonexistent\.pub" cannot be read \(ENOENT\)\. Fix: give the path of an Ed25519 public key file/,
+    );
     // Advertisement fields come back named by their flag.
-    await expect(runAgent({ redis: server.url, nodeId: 'my laptop' })).rejects.toThrow(
+    await expect(runAgent({ redis: server.url, nodeId: 'my laptop', ...TRUSTED })).rejects.toThrow(
       /^--node-id: has characters outside .* Fix: use a stable id/,
     );
-    await expect(runAgent({ redis: server.url, heartbeatMs: '1000', ttlMs: '500' })).rejects.toThrow(/^--ttl-ms: /);
-    await expect(runAgent({ redis: 'redis://127.0.0.1:1', nodeId: 'n' })).rejects.toThrow(
+    await expect(runAgent({ redis: server.url, heartbeatMs: '1000', ttlMs: '500', ...TRUSTED })).rejects.toThrow(
+      /^--ttl-ms: /,
+    );
+    await expect(runAgent({ redis: 'redis://127.0.0.1:1', nodeId: 'n', ...TRUSTED })).rejects.toThrow(
       /^--redis: cannot reach Redis at redis:\/\/127\.0\.0\.1:1/,
     );
   });

@@ -12,6 +12,7 @@ import { desiredStateSchema } from '../src/runtime/cluster/protocol.js';
 import { Redis } from 'ioredis';
 import { realCluster, spawnCli, startAgent, startDirector, waitFor } from './support/cluster.js';
 import { startRedisServer } from './support/redis-server.js';
+import { TEST_SIGN_KEY, SIGN_ARGS } from './support/signing.js';
 
 const TTL_MS = 1_500;
 const cluster = realCluster();
@@ -56,6 +57,7 @@ it("swarmlet run --redis runs a split/join job on the cluster and prints each no
       'leaf=20000',
       '--redis',
       cluster.server().url,
+      ...SIGN_ARGS,
       '--no-progress',
     ],
     { encoding: 'utf8', timeout: 60_000 },
@@ -79,6 +81,7 @@ it("revoking a personal machine's consent (SIGUSR2) drains it at once: its work 
   const running = runOnCluster(['test/fixtures/cluster-work.task.ts'], job, {
     redisUrl: cluster.server().url,
     cacheDir: '.swarmlet/cache',
+    signKey: TEST_SIGN_KEY,
   });
   await waitFor('the laptop to get a swarmlet', async () => ((await desiredCount('laptop')) > 0 ? true : undefined));
   laptop.process.kill('SIGUSR2');

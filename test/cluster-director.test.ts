@@ -9,6 +9,7 @@ import { Redis } from 'ioredis';
 import { logBaseSchema } from '../src/runtime/cluster/protocol.js';
 import { loggedResults, waitFor } from './support/cluster.js';
 import { startRedisServer, type RedisServer } from './support/redis-server.js';
+import { TEST_SIGN_KEY, TRUSTED } from './support/signing.js';
 
 let server: RedisServer;
 beforeAll(async () => {
@@ -22,9 +23,10 @@ const SQUARE = ['test/fixtures/square.task.ts'];
 
 /** A director and one agent in this process on `prefix`, and a way to run a job on them. */
 async function libraryCluster(prefix: string, director: Partial<DirectorOptions> = {}) {
-  const options = { redisUrl: server.url, prefix, cacheDir: '.swarmlet/cache' };
+  const options = { redisUrl: server.url, prefix, cacheDir: '.swarmlet/cache', signKey: TEST_SIGN_KEY };
   const started = await ClusterDirector.start({ redisUrl: server.url, prefix, tickMs: 50, ...director });
   const agent = await ClusterAgent.start({
+    ...TRUSTED,
     redisUrl: server.url,
     prefix,
     nodeId: 'lib',
@@ -153,9 +155,10 @@ it('finished jobs stay in the log for the retention time before they are trimmed
 
 it('many tiny micro-tasks travel in lease batches once their type is measured: far fewer BullMQ scripts than tasks, every output there', async () => {
   const redis = new Redis(server.url);
-  const options = { redisUrl: server.url, prefix: 'batch', cacheDir: '.swarmlet/cache' };
+  const options = { redisUrl: server.url, prefix: 'batch', cacheDir: '.swarmlet/cache', signKey: TEST_SIGN_KEY };
   const director = await ClusterDirector.start({ redisUrl: server.url, prefix: 'batch', tickMs: 50 });
   const agent = await ClusterAgent.start({
+    ...TRUSTED,
     redisUrl: server.url,
     prefix: 'batch',
     nodeId: 'b',

@@ -9,6 +9,7 @@ import { expect, it } from 'vitest';
 import { runOnCluster } from '../src/runtime/cluster/cluster-client.js';
 import { logEntrySchema, nodeStateRecordSchema } from '../src/runtime/cluster/protocol.js';
 import { realCluster, startAgent, startDirector, waitFor } from './support/cluster.js';
+import { TEST_SIGN_KEY } from './support/signing.js';
 
 const TTL_MS = 1_500;
 const TASK = 'test/fixtures/cluster-work.task.ts';
@@ -69,6 +70,7 @@ it('three agents run a job; kill -9 of one mid-job: its work finishes elsewhere 
   const running = runOnCluster([TASK], workJob(36, 150, log), {
     redisUrl: cluster.server().url,
     cacheDir: '.swarmlet/cache',
+    signKey: TEST_SIGN_KEY,
   });
   await waitFor('agent a1 to be running micro-tasks', async () =>
     (await heartbeatInFlight('a1')) > 0 ? true : undefined,
@@ -114,6 +116,7 @@ it('kill -9 of the director mid-job and a restart: the job completes from what R
   const running = runOnCluster([TASK], workJob(30, 100, log), {
     redisUrl: cluster.server().url,
     cacheDir: '.swarmlet/cache',
+    signKey: TEST_SIGN_KEY,
   });
   await waitFor('five results', async () => ((await okResultsPerTask()).size >= 5 ? true : undefined));
   await director.stop('SIGKILL');

@@ -5,6 +5,7 @@
  */
 import { expect, it } from 'vitest';
 import { realCluster, spawnCli, startAgent, startDirector, waitFor } from './support/cluster.js';
+import { SIGN_ARGS } from './support/signing.js';
 
 const TTL_MS = 1_500;
 const cluster = realCluster();
@@ -18,6 +19,7 @@ const runJob = (url: string) =>
     'leaf=5000',
     '--redis',
     url,
+    ...SIGN_ARGS,
     '--no-progress',
   ]);
 

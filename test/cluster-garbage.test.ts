@@ -12,6 +12,7 @@ import { DirectorSupervisor } from '../src/runtime/cluster/director-supervisor.j
 import { keys, type JobOutcome } from '../src/runtime/cluster/protocol.js';
 import { seededRng } from '../src/core/clock.js';
 import { realCluster, waitFor } from './support/cluster.js';
+import { TEST_SIGN_KEY, TRUSTED } from './support/signing.js';
 
 const cluster = realCluster();
 const SQUARE = ['test/fixtures/square.task.ts'];
@@ -52,6 +53,7 @@ async function libraryCluster(
     options.agent === false
       ? undefined
       : await ClusterAgent.start({
+          ...TRUSTED,
           redisUrl: url,
           prefix,
           nodeId: 'n1',
@@ -74,7 +76,13 @@ async function libraryCluster(
       within(
         BOUND_MS,
         `job on ${prefix}`,
-        runOnCluster(options.tasks ?? SQUARE, job, { redisUrl: url, prefix, cacheDir: '.swarmlet/cache', ...extra }),
+        runOnCluster(options.tasks ?? SQUARE, job, {
+          redisUrl: url,
+          prefix,
+          cacheDir: '.swarmlet/cache',
+          signKey: TEST_SIGN_KEY,
+          ...extra,
+        }),
       ),
     async stop() {
       await agent?.stop();
@@ -263,6 +271,7 @@ it('a client whose director goes away while it waits says so at once, and ends w
     redisUrl: cluster.server().url,
     prefix: 'gone',
     cacheDir: '.swarmlet/cache',
+    signKey: TEST_SIGN_KEY,
     onNoDirector: (reason) => told.push(reason),
     noDirectorTimeoutMs: 10_000,
     clock: { nowMs: () => nowMs },

@@ -4,6 +4,7 @@ import { ClusterAgent } from '../src/runtime/cluster/agent.js';
 import { readLiveNodes } from '../src/runtime/cluster/live-nodes.js';
 import { keys } from '../src/runtime/cluster/protocol.js';
 import { realCluster } from './support/cluster.js';
+import { TRUSTED } from './support/signing.js';
 
 const cluster = realCluster();
 
@@ -13,6 +14,7 @@ const scanCalls = async (): Promise<number> =>
 it('lists a beating agent, drops ids whose heartbeat expired, skips a broken heartbeat, and forgets an agent that left', async () => {
   const [k, redis] = [keys('ln'), cluster.redis()];
   const agent = await ClusterAgent.start({
+    ...TRUSTED,
     redisUrl: cluster.server().url,
     prefix: 'ln',
     nodeId: 'alive',

@@ -16,6 +16,7 @@ import { keys, taskStateRecordSchema } from '../src/runtime/cluster/protocol.js'
 import { ProcessProvider } from '../src/runtime/local/process-provider.js';
 import { compiledModules, loggedResults, servingExactly, waitFor } from './support/cluster.js';
 import { startRedisServer, type RedisServer } from './support/redis-server.js';
+import { TRUSTED } from './support/signing.js';
 
 let server: RedisServer;
 let redis: Redis;
@@ -55,6 +56,7 @@ async function fresh() {
 async function startAgent(prefix: string, nodeId: string, options: Partial<ClusterAgentOptions> = {}) {
   const lines: string[] = [];
   const agent = await ClusterAgent.start({
+    ...TRUSTED,
     redisUrl: server.url,
     prefix,
     nodeId,

@@ -27,6 +27,8 @@ export interface AgentCommandOptions extends RedisFlags {
   readonly drainTimeoutMs?: string;
   readonly checkpointMs?: string;
   readonly cacheDir?: string;
+  readonly trust?: readonly string[];
+  readonly allowUnsigned?: boolean;
 }
 
 /** Registers `agent` on the program (main.ts wires it). */
@@ -64,6 +66,8 @@ export function agentCommand(program: Command): Command {
       '30000',
     )
     .option('--cache-dir <dir>', 'where task modules from Redis are written', '.swarmlet/cache')
+    .option('--trust <publicKeyFiles...>', 'run only task bundles signed by one of these keys (swarmlet keys new)')
+    .option('--allow-unsigned', 'also run unsigned bundles: anyone who can write to this Redis then runs code here')
     .action((options: AgentCommandOptions) => runAgent(options));
   addRedisSourceFlags(command);
   return command;
@@ -147,6 +151,8 @@ export function agentOptionsFromFlags(flags: AgentCommandOptions, log: (line: st
     ...(flags.drainTimeoutMs !== undefined && { drainTimeoutMs: integer('--drain-timeout-ms', flags.drainTimeoutMs) }),
     ...(flags.checkpointMs !== undefined && { checkpointMs: integer('--checkpoint-ms', flags.checkpointMs) }),
     ...(flags.cacheDir !== undefined && { cacheDir: flags.cacheDir }),
+    ...(flags.trust !== undefined && { trust: flags.trust }),
+    ...(flags.allowUnsigned === true && { allowUnsigned: true }),
   };
 }
 
@@ -226,6 +232,7 @@ const FLAG_OF: Readonly<Record<string, string>> = {
   ttlMs: '--ttl-ms',
   drainTimeoutMs: '--drain-timeout-ms',
   checkpointMs: '--checkpoint-ms',
+  trust: '--trust',
   'node.nodeId': '--node-id',
   'node.kind': '--kind',
   'node.pricePerCoreSecond': '--price',

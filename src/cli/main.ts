@@ -5,6 +5,7 @@ import { commanderInputError, runCommandSpec } from './run-options.js';
 import { serveCommand } from './serve.js';
 import { addRedisSourceFlags } from './redis-flags.js';
 import { agentCommand } from './agent.js';
+import { keysCommand } from './keys.js';
 import { ALL_POLICIES, simCommand } from './sim.js';
 
 const program = new Command()
@@ -44,6 +45,7 @@ program
 addRedisSourceFlags(program.commands.find((command) => command.name() === 'serve')!);
 
 agentCommand(program);
+keysCommand(program);
 
 program
   .command('sim')

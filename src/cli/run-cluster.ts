@@ -1,6 +1,7 @@
 import type { JobInput } from '../core/job.js';
 import { AdmissionError, TaskFailedError } from '../core/errors.js';
 import { parseJobKey, runOnCluster } from '../runtime/cluster/cluster-client.js';
+import { readSigningKey } from '../runtime/cluster/signing-keys.js';
 import type { ProgressView } from '../runtime/run-reporter.js';
 import { ProgressBars, ProgressLines } from './progress.js';
 import type { RedisConnection } from './redis-flags.js';
@@ -12,6 +13,7 @@ export interface ClusterRunCliOptions {
   readonly json: boolean;
   readonly progress: boolean;
   readonly jobKey?: string;
+  readonly signKey?: string;
 }
 
 /** `swarmlet run --redis …`: the job runs on the cluster; the same progress and a summary come back. */
@@ -29,6 +31,7 @@ export async function runClusterJob(
     prefix: options.prefix,
     cacheDir: options.cacheDir,
     ...(options.jobKey !== undefined && { jobKey: parseJobKey(options.jobKey, '--job-key') }),
+    ...(options.signKey !== undefined && { signKey: readSigningKey(options.signKey, '--sign-key') }),
     onNoDirector: (reason) =>
       process.stderr.write(`swarmlet: ${reason}; the job waits in the log until \`swarmlet serve --redis …\` starts\n`),
     onWarning: (line) => process.stderr.write(`swarmlet: warning: ${line}\n`),

@@ -24,6 +24,8 @@ export interface RunCommandOptions extends RedisFlags {
   readonly prefix: string;
   /** With --redis: names the job, so a second submit attaches to it instead of running it again. */
   readonly jobKey?: string;
+  /** With --redis: the private key file that signs the job's task bundles (agents run only signed ones). */
+  readonly signKey?: string;
 }
 
 /** A `swarmlet run` whose arguments all passed their checks: what to load and how to run it. */
@@ -70,6 +72,10 @@ export function runCommandSpec(): Command {
       '--job-key <key>',
       'with --redis: name the job so running this again attaches to it (or gets its outcome, for 24 h) instead of running twice',
     )
+    .option(
+      '--sign-key <file>',
+      'with --redis: sign the task bundles with this Ed25519 private key (swarmlet keys new); agents run only signed ones',
+    )
     .allowExcessArguments()
     .exitOverride()
     .configureOutput({ outputError: () => undefined });
@@ -111,6 +117,13 @@ export async function checkRunArguments(
   const redis = redisConnectionOf(options);
   if (options.jobKey !== undefined && redis === undefined)
     throw flagError('--job-key', 'names a cluster job, and this run is on this machine', 'remove', 'add --redis <url>');
+  if (options.signKey !== undefined && redis === undefined)
+    throw flagError(
+      '--sign-key',
+      'signs cluster bundles, and this run is on this machine',
+      'remove',
+      'add --redis <url>',
+    );
   const jobFile = findJobFile(target);
   const jobOptions = parseSetOptions(options.set);
   const sla = {

@@ -11,6 +11,7 @@ import { startRedisServer, type RedisServer } from './redis-server.js';
 import type { ClusterAgent } from '../../src/runtime/cluster/agent.js';
 import { compileTaskModule } from '../../src/runtime/local/task-compiler.js';
 import { keys, logEntrySchema, type ClusterResult } from '../../src/runtime/cluster/protocol.js';
+import { signedRecord, TRUST_ARGS } from './signing.js';
 
 export interface Child {
   readonly process: ChildProcess;
@@ -51,6 +52,7 @@ export const startAgent = (url: string, nodeId: string, ttlMs: number, extra: st
     String(ttlMs),
     '--heartbeat-ms',
     String(Math.round(ttlMs / 4)),
+    ...TRUST_ARGS,
     ...extra,
   ]);
 
@@ -127,7 +129,7 @@ export function realCluster(): {
   };
 }
 
-/** Task modules as the cluster stores them (`<prefix>:module:<type>`), compiled from test fixtures. */
+/** Task modules as the cluster stores them (`<prefix>:module:<type>`), compiled from test fixtures and signed. */
 export async function compiledModules(
   fixtures: readonly string[],
   cacheDir: string,
@@ -136,7 +138,7 @@ export async function compiledModules(
   for (const fixture of fixtures) {
     const info = await compileTaskModule(`test/fixtures/${fixture}.task.ts`, join(cacheDir, 'compiled'));
     const hash = /-([0-9a-f]+)\.mjs$/.exec(basename(info.modulePath))![1]!;
-    modules.set(info.name, { taskType: info.name, hash, code: await readFile(info.modulePath, 'utf8') });
+    modules.set(info.name, signedRecord({ taskType: info.name, hash, code: await readFile(info.modulePath, 'utf8') }));
   }
   return modules;
 }

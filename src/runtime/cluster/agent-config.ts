@@ -17,8 +17,10 @@ import {
   type NodeAdvertisementInput,
   type NodeKind,
 } from '../../place/node-probe.js';
+import type { BundleTrust } from './bundle-signing.js';
 import { DEFAULT_PREFIX } from './protocol.js';
 import type { RedisTls } from './redis-connect.js';
+import { resolveTrust } from './signing-keys.js';
 
 export interface AgentConsentOptions {
   /** The owner said yes. Personal machines refuse to start without it. */
@@ -78,6 +80,13 @@ export interface ClusterAgentOptions {
   readonly warningIntervalMs?: number;
   /** Time for the warning limiter (tests pass a virtual one). Default: the wall clock. */
   readonly clock?: Clock;
+  /**
+   * Public key files (PEM, `swarmlet keys new`): the agent runs only bundles signed by one of them. Required unless
+   * `allowUnsigned`.
+   */
+  readonly trust?: readonly string[];
+  /** Also run unsigned bundles (anyone who can write to the Redis then runs code here). Default false. */
+  readonly allowUnsigned?: boolean;
 }
 
 /** Options with every default filled in, checked. */
@@ -103,6 +112,7 @@ export interface AgentConfig {
   readonly log: (line: string) => void;
   readonly warningIntervalMs: number;
   readonly clock: Clock;
+  readonly trust: BundleTrust;
 }
 
 /**
@@ -168,6 +178,7 @@ export function resolveAgentConfig(options: ClusterAgentOptions): AgentConfig {
     log: options.log ?? (() => {}),
     warningIntervalMs: integerAtLeast('warningIntervalMs', options.warningIntervalMs ?? 30_000, 1, 'e.g. 30000'),
     clock: options.clock ?? { nowMs: () => Date.now() },
+    trust: resolveTrust(options.trust ?? [], options.allowUnsigned === true),
   };
 }
 

@@ -4,12 +4,31 @@
  * the content hash: agents sharing a cache directory write the same bytes, through a temporary file
  * and a rename, so a swarmlet never imports a half-written module. Bundles keep npm packages as
  * imports: they resolve from the node_modules above the cache directory.
+ *
+ * Trust: every fetch (once per bundle load: a swarmlet starting or specializing, never per
+ * micro-task) verifies the record (bundle-signing.ts: signed by a trusted key, code matching its
+ * hash) and the file on disk against the same hash: a file changed in the cache since it was
+ * written (a trojan under a legitimate name survives FLUSHALL and restarts) is removed and refused.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, rename, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Redis } from 'ioredis';
+import { sha256Hex, verifyBundle, type BundleTrust } from './bundle-signing.js';
 import { keys, moduleRecordSchema, parseStored } from './protocol.js';
+
+/** A bundle this agent will not run: the reason goes to the director (its jobs fail with it) and the agent's log. */
+export class BundleRefusedError extends Error {
+  constructor(
+    readonly taskType: string,
+    readonly hash: string,
+    readonly reason: string,
+    readonly fix: string,
+  ) {
+    super(`bundle of ${taskType} (${hash}) refused: ${reason}. Fix: ${fix}`);
+    this.name = 'BundleRefusedError';
+  }
+}
 
 export interface LocalModule {
   readonly taskType: string;
@@ -22,19 +41,20 @@ const SAFE_HASH = /^[A-Za-z0-9_-]{1,128}$/;
 
 export class ModuleCache {
   private readonly directory: string;
-  private readonly written = new Set<string>();
   private readonly hints = new Map<string, number | undefined>();
 
   constructor(
     private readonly redis: Redis,
     private readonly prefix: string,
     cacheDir: string,
+    private readonly trust: BundleTrust,
   ) {
     this.directory = resolve(cacheDir, 'cluster');
   }
 
   /**
-   * The type's current bundle on disk; undefined while the director has not published it. Throws on a malformed record.
+   * The type's current bundle on disk, verified; undefined while no client has published it. Throws on a malformed
+   * record, and a BundleRefusedError for one this agent must not run.
    */
   async fetch(taskType: string): Promise<LocalModule | undefined> {
     const key = keys(this.prefix).module(taskType);
@@ -47,18 +67,31 @@ export class ModuleCache {
       throw new Error(
         `${key}: hash ${JSON.stringify(record.hash.slice(0, 40))} is not a plain token of letters, digits, - and _`,
       );
+    const verdict = verifyBundle(record, this.trust);
+    if (!verdict.ok) throw new BundleRefusedError(taskType, record.hash, verdict.reason, verdict.fix);
     const modulePath = join(this.directory, `${record.hash}.mjs`);
-    if (!this.written.has(record.hash)) {
-      if (!existsSync(modulePath)) {
-        await mkdir(this.directory, { recursive: true });
-        const temporary = `${modulePath}.${process.pid}.tmp`;
-        await writeFile(temporary, record.code);
-        await rename(temporary, modulePath);
-      }
-      this.written.add(record.hash);
-    }
+    await this.verifiedFile(taskType, record.hash, record.code, modulePath);
     this.hints.set(taskType, record.hintDurationMs);
     return { taskType, hash: record.hash, modulePath, hintDurationMs: record.hintDurationMs };
+  }
+
+  /** Writes the verified code once; a file already there must hash to the same as the code, every time. */
+  private async verifiedFile(taskType: string, hash: string, code: string, modulePath: string): Promise<void> {
+    if (existsSync(modulePath)) {
+      const onDisk = sha256Hex(await readFile(modulePath));
+      if (onDisk === sha256Hex(code)) return;
+      await rm(modulePath, { force: true }); // never imported; the next load writes the verified code
+      throw new BundleRefusedError(
+        taskType,
+        hash,
+        `the agent's cached file ${modulePath} does not match its hash (it hashes to ${onDisk.slice(0, 16)}): a file changed in the cache, removed`,
+        'submit the job again (the agent writes the verified bundle anew) and find what writes to the cache directory',
+      );
+    }
+    await mkdir(this.directory, { recursive: true, mode: 0o700 });
+    const temporary = `${modulePath}.${process.pid}.tmp`;
+    await writeFile(temporary, code);
+    await rename(temporary, modulePath);
   }
 
   /** The director's duration hint for a type, from its module record (until measurements exist). */

@@ -10,7 +10,7 @@
  * Stateful types (agent-state.ts): a swarmlet leaving one saves its state to Redis first, once it
  * holds no micro-task; a swarmlet starting to serve one restores it.
  */
-import type { LocalModule, ModuleCache } from './agent-modules.js';
+import { BundleRefusedError, type LocalModule, type ModuleCache } from './agent-modules.js';
 import type { AgentStates } from './agent-state.js';
 import { LocalSwarmlet, type ReconcilePlan } from './agent-swarmlets.js';
 import type { AgentWork } from './agent-work.js';
@@ -48,6 +48,8 @@ export interface AgentPoolOptions {
   readonly states: AgentStates;
   /** Runs `work` on the agent's serial chain (then reconciles): what waited for a state to be saved goes on. */
   readonly afterSave: (work: () => Promise<void>) => void;
+  /** A bundle this agent will not run: told to the director, whose jobs that need it fail with the reason. */
+  readonly refused: (refusal: BundleRefusedError) => Promise<void>;
 }
 
 export class AgentPool {
@@ -275,6 +277,11 @@ export class AgentPool {
     try {
       module = await this.options.modules.fetch(taskType);
     } catch (error) {
+      if (error instanceof BundleRefusedError) {
+        announcer.say(id, `${id}: not started: ${error.message}`);
+        await this.options.refused(error);
+        return undefined;
+      }
       announcer.say(
         id,
         `${id}: waiting: module of ${taskType} unusable: ${error instanceof Error ? error.message : String(error)}`,

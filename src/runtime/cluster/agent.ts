@@ -43,7 +43,7 @@ import {
   type AgentConfig,
   type ClusterAgentOptions,
 } from './agent-config.js';
-import { ModuleCache } from './agent-modules.js';
+import { ModuleCache, type BundleRefusedError } from './agent-modules.js';
 import { AgentPool, Announcer } from './agent-pool.js';
 import { AgentStates } from './agent-state.js';
 import { planReconcile, type LocalSwarmlet } from './agent-swarmlets.js';
@@ -54,6 +54,12 @@ import { connectRedis, redactUrl, redisConnectionOptions } from './redis-connect
 export type { ClusterAgentOptions } from './agent-config.js';
 
 const MONITOR_INTERVAL_MS = 250;
+/**
+ * A refused bundle is told to the director again at most this often while the director still wants
+ * its type here: often enough that a job submitted later with the same bundle fails within about
+ * this long, rarely enough not to flood the log.
+ */
+const REFUSAL_REPEAT_MS = 2_000;
 
 export class ClusterAgent implements ProviderEvents {
   private readonly keys: ReturnType<typeof keys>;
@@ -80,6 +86,8 @@ export class ClusterAgent implements ProviderEvents {
   private rttMs: number | undefined;
   private beating = false;
   private lastAdvertisement: NodeAdvertisement;
+  /** When each refusal (type, hash, reason) was last told to the director. */
+  private readonly refusalsToldAtMs = new Map<string, number>();
   /** Heartbeats written and reconciles done (for status displays and tests). */
   beats = 0;
   reconciles = 0;
@@ -98,7 +106,7 @@ export class ClusterAgent implements ProviderEvents {
       { nowMs: () => performance.now() },
       { monitorIntervalMs: MONITOR_INTERVAL_MS },
     );
-    const modules = new ModuleCache(redis, config.prefix, config.cacheDir);
+    const modules = new ModuleCache(redis, config.prefix, config.cacheDir, config.trust);
     this.work = new AgentWork({
       broker,
       redis,
@@ -124,6 +132,7 @@ export class ClusterAgent implements ProviderEvents {
       log: config.log,
       announcer: this.announcer,
       states: this.states,
+      refused: (refusal) => this.tellRefusal(refusal),
       afterSave: (work) => {
         this.run('state', async () => {
           if (this.closed) return;
@@ -436,6 +445,25 @@ export class ClusterAgent implements ProviderEvents {
   }
 
   // ── helpers ─────────────────────────────────────────────────────────────
+
+  /** A refused bundle goes to the log (the director fails the jobs that need it) and this agent's log. */
+  private async tellRefusal(refusal: BundleRefusedError): Promise<void> {
+    const topic = `${refusal.taskType}\n${refusal.hash}\n${refusal.reason}`;
+    const nowMs = performance.now();
+    const toldAtMs = this.refusalsToldAtMs.get(topic);
+    if (toldAtMs !== undefined && nowMs - toldAtMs < REFUSAL_REPEAT_MS) return;
+    this.refusalsToldAtMs.set(topic, nowMs);
+    if (toldAtMs === undefined) this.config.log(`refused: ${refusal.message}`);
+    const { taskType, hash, reason } = refusal;
+    const entry = {
+      kind: 'refusal',
+      nodeId: this.config.nodeId,
+      taskType,
+      hash,
+      reason: `${reason}. Fix: ${refusal.fix}`,
+    };
+    await this.redis.xadd(this.keys.log, '*', 'e', JSON.stringify(entry));
+  }
 
   private advertise(): { raw: NodeAdvertisementInput; parsed: NodeAdvertisement } {
     const live = this.pool.live;

@@ -1,4 +1,4 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { createHash, randomUUID, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../../core/clock.js';
@@ -6,6 +6,7 @@ import { InputError } from '../../core/errors.js';
 import { WarningLimiter } from '../../core/warning-limiter.js';
 import { parseJob, type JobInput } from '../../core/job.js';
 import { compileTaskModule } from '../local/task-compiler.js';
+import { manifestOf, signManifest } from './bundle-signing.js';
 import { directorAbsence, shown } from './director-lease.js';
 import { connectRedis, type RedisTls } from './redis-connect.js';
 import { isWrongType, wrongLogType } from './redis-repair.js';
@@ -50,6 +51,8 @@ export interface ClusterRunOptions {
    * instead of a second run. Default: a fresh UUID.
    */
   readonly jobKey?: string;
+  /** Signs each bundle's manifest (signing-keys.ts reads the file): agents run only bundles signed by trusted keys. */
+  readonly signKey?: KeyObject;
 }
 
 /**
@@ -108,7 +111,7 @@ export async function runOnCluster(
     },
   );
   try {
-    const modules = await storeModules(redis, k, taskPaths, options.cacheDir);
+    const modules = await storeModules(redis, k, taskPaths, options.cacheDir, options.signKey);
     await listener.subscribe(k.jobDone);
     let ended = false;
     const done = new Promise<void>((resolve) =>
@@ -244,12 +247,16 @@ export async function latestDecisions(
   });
 }
 
-/** Compiles each task module and stores its bundle under `P:module:<type>`; returns the type names. */
+/**
+ * Compiles each task module and stores its bundle under `P:module:<type>`, signed with `signKey` when given (once per
+ * bundle, at submit); returns the type names.
+ */
 export async function storeModules(
   redis: Redis,
   k: ReturnType<typeof keys>,
   taskPaths: readonly string[],
   cacheDir: string,
+  signKey?: KeyObject,
 ): Promise<string[]> {
   const names: string[] = [];
   for (const path of taskPaths) {
@@ -263,7 +270,9 @@ export async function storeModules(
       hintDurationMs: info.hintDurationMs,
       hintCpu: info.hintCpu,
       hintMemoryMb: info.hintMemoryMb,
+      permissions: [], // the sandbox's declared permissions go here: they are signed with the rest
     };
+    if (signKey !== undefined) record.signature = signManifest(manifestOf(record), signKey);
     await redis.set(k.module(info.name), JSON.stringify(record));
     names.push(info.name);
   }

@@ -313,6 +313,13 @@ export class ClusterDirector {
         if (refused) await this.publishOutcome(refused.jobKey, refused.outcome, live ? 'store' : 'replayed');
         return;
       }
+    } else if (entry.kind === 'refusal') {
+      // Repeated while the type stays wanted there: one line per type per warning interval, then the count.
+      if (live)
+        this.warnings.warn(
+          `refusal:${entry.taskType}`,
+          `bundle of ${entry.taskType} (${entry.hash}) refused by agent ${entry.nodeId}: ${entry.reason}`,
+        );
     } else if (live)
       this.pool.recordResults(
         entry.nodeId,

@@ -19,6 +19,8 @@ interface BookedJob {
   countedInBlock: number;
   /** Micro-tasks handed to the broker and not reported yet (id → type): what to cancel if the job fails. */
   readonly handed: Map<number, string>;
+  /** The task types whose bundles the job was submitted with: a refusal of one fails it. */
+  readonly taskTypes: ReadonlySet<string>;
 }
 
 /** A job that ended, and (if it failed) its micro-tasks still in the broker, to cancel. */
@@ -78,11 +80,25 @@ export class JobBook {
    * finished. A job the tracker refuses (bad DAG, unknown type) finishes at once as failed.
    */
   apply(entry: LogEntry, nowMs: number): { ready: MicroTask[]; finished: FinishedJob[] } {
+    if (entry.kind === 'refusal') this.refuseBundle(entry);
     const ready =
       entry.kind === 'job'
-        ? this.submit(entry.jobKey, entry.job, nowMs)
-        : entry.results.flatMap((result) => this.result(result));
+        ? this.submit(entry.jobKey, entry.job, entry.modules, nowMs)
+        : entry.kind === 'results'
+          ? entry.results.flatMap((result) => this.result(result))
+          : [];
     return { ready, finished: this.collectFinished(nowMs) };
+  }
+
+  /**
+   * An agent refused a type's bundle: every running job submitted with that type fails now, naming
+   * the type, the node and the reason (waiting would be a silent hang: the agent will not run it).
+   */
+  private refuseBundle(refusal: Extract<LogEntry, { kind: 'refusal' }>): void {
+    const error = new Error(
+      `task type "${refusal.taskType}": bundle ${refusal.hash} refused by agent ${refusal.nodeId}: ${refusal.reason}`,
+    );
+    for (const [id, booked] of this.jobs) if (booked.taskTypes.has(refusal.taskType)) this.tracker.abort(id, error);
   }
 
   /**
@@ -157,7 +173,7 @@ export class JobBook {
     };
   }
 
-  private submit(jobKey: string, raw: unknown, nowMs: number): MicroTask[] {
+  private submit(jobKey: string, raw: unknown, taskTypes: readonly string[], nowMs: number): MicroTask[] {
     if (this.runningKeys.has(jobKey)) return []; // a client retried its XADD
     let submitted: ReturnType<JobTracker['submit']>;
     try {
@@ -186,6 +202,7 @@ export class JobBook {
       countedBlock: 0,
       countedInBlock: 0,
       handed: new Map(),
+      taskTypes: new Set(taskTypes),
     };
     this.jobs.set(submitted.job.id, booked);
     this.runningKeys.add(jobKey);

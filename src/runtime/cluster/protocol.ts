@@ -104,6 +104,14 @@ export type ClusterResult = z.infer<typeof clusterResultSchema>;
 export const logEntrySchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('job'), jobKey: z.string().min(1), job: z.unknown(), modules: z.array(z.string()) }),
   z.object({ kind: z.literal('results'), nodeId: z.string(), results: z.array(clusterResultSchema) }),
+  /** An agent refused a task type's bundle (unsigned, unknown key, code not matching its hash): its jobs fail. */
+  z.object({
+    kind: z.literal('refusal'),
+    nodeId: z.string(),
+    taskType: z.string(),
+    hash: z.string(),
+    reason: z.string(),
+  }),
 ]);
 export type LogEntry = z.infer<typeof logEntrySchema>;
 
@@ -156,6 +164,10 @@ export const moduleRecordSchema = z.object({
   hintMemoryMb: z.number().positive().optional(),
   /** The type joins its split children's outputs (the director schedules a join micro-task). */
   hasJoin: z.boolean().default(false),
+  /** What the type asks to be allowed in its sandbox (signed with the rest of the manifest: bundle-signing.ts). */
+  permissions: z.array(z.string()).default([]),
+  /** The client's Ed25519 signature of the bundle's manifest (absent: unsigned; agents refuse it by default). */
+  signature: z.object({ keyId: z.string(), value: z.string() }).optional(),
 });
 export type ModuleRecord = z.infer<typeof moduleRecordSchema>;
 
