@@ -166,7 +166,9 @@ export class ProcessProvider implements Provider {
       return void record.box.readAndRemove(); // a spare: nobody to tell
     }
     const oomKilled = (record.cgroup?.oomKills() ?? 0) > 0;
-    const peakMb = Math.max(record.peakMb, record.cgroup?.peakMb() ?? 0);
+    // Under a kernel limit, the group's own peak is what the limit holds (resident size also counts
+    // the shared, file-backed pages of node itself, which are charged elsewhere).
+    const peakMb = record.cgroup?.peakMb() ?? record.peakMb;
     record.cgroup?.remove();
     const detail = oomKilled
       ? `was stopped by the kernel (${this.memoryEnforcement}): it reached its memory limit of ${this.options.memoryLimitMb} MB`
