@@ -7,6 +7,7 @@ import { packageRoot } from './package-root.js';
 import { fromSwarmletSchema, isWireResult, type ToSwarmlet, type WireTask } from './ipc.js';
 import { blackBoxDir, removeBoxDir } from './black-box.js';
 import { MemoryCgroups, type MemoryEnforcement } from './cgroup.js';
+import { MemoryWatchdog } from './memory-watchdog.js';
 import { residentMb } from './outside-usage.js';
 import { forkSwarmlet, measureOutside, type SwarmletProcess } from './swarmlet-process.js';
 
@@ -30,8 +31,8 @@ export interface ProcessProviderOptions {
  * one follows as a message (one environment string may hold 128 KiB on Linux).
  */
 const ENV_STATE_MAX_BYTES = 64 * 1024;
-/** Without a kernel limit, memory is sampled this often at least: a fast allocator overshoots less. */
-const OUTSIDE_SAMPLE_MAX_MS = 20;
+/** Without a kernel limit, the watchdog thread reads memory this often: a fast allocator overshoots little. */
+const WATCHDOG_EVERY_MS = 10;
 
 const SPARE_NICE = 19;
 const DEFAULT_SPARES = 2;
@@ -79,6 +80,7 @@ export class ProcessProvider implements Provider {
   private readonly hostPath = swarmletHostPath();
   private readonly boxDir = blackBoxDir();
   private readonly cgroups: MemoryCgroups | undefined;
+  private readonly watchdog: MemoryWatchdog | undefined;
   private watch: ReturnType<typeof setInterval> | undefined;
   private forks = 0;
   private closed = false;
@@ -91,6 +93,8 @@ export class ProcessProvider implements Provider {
     private readonly options: ProcessProviderOptions = { monitorIntervalMs: 250 },
   ) {
     this.cgroups = options.memoryLimitMb === undefined ? undefined : MemoryCgroups.open();
+    if (options.memoryLimitMb !== undefined && !this.cgroups)
+      this.watchdog = new MemoryWatchdog(options.memoryLimitMb, WATCHDOG_EVERY_MS);
   }
 
   /** How the memory limit is enforced: by the kernel where cgroups allow, else by measuring from outside. */
@@ -110,7 +114,7 @@ export class ProcessProvider implements Provider {
       this.send(record, { t: 'load', taskType, modulePath, activate: true, ...(state !== undefined && { state }) });
       if (record.up) this.events.up(swarmletId, nowMs);
     }
-    this.watch ??= setInterval(() => this.measureAll(), this.sampleEveryMs()).unref();
+    this.watch ??= setInterval(() => this.measureAll(), this.options.monitorIntervalMs).unref();
   }
 
   private forkWithLoad(taskType: string, modulePath: string, state: unknown): SwarmletProcess {
@@ -166,9 +170,14 @@ export class ProcessProvider implements Provider {
       return void record.box.readAndRemove(); // a spare: nobody to tell
     }
     const oomKilled = (record.cgroup?.oomKills() ?? 0) > 0;
+    const watchdogMb = record.process.pid === undefined ? undefined : this.watchdog?.killedAtMb(record.process.pid);
+    if (watchdogMb !== undefined && record.killReason === undefined) {
+      record.memoryKill = true;
+      record.killReason = `was stopped: it held ${watchdogMb} MB, over its memory limit of ${this.options.memoryLimitMb} MB`;
+    }
     // Under a kernel limit, the group's own peak is what the limit holds (resident size also counts
     // the shared, file-backed pages of node itself, which are charged elsewhere).
-    const peakMb = record.cgroup?.peakMb() ?? record.peakMb;
+    const peakMb = record.cgroup?.peakMb() ?? Math.max(record.peakMb, watchdogMb ?? 0);
     record.cgroup?.remove();
     const detail = oomKilled
       ? `was stopped by the kernel (${this.memoryEnforcement}): it reached its memory limit of ${this.options.memoryLimitMb} MB`
@@ -185,18 +194,14 @@ export class ProcessProvider implements Provider {
    */
   private limitMemory(name: string, record: SwarmletProcess): void {
     const pid = record.process.pid;
+    if (pid !== undefined) this.watchdog?.watch(pid);
     if (!this.cgroups || this.options.memoryLimitMb === undefined || pid === undefined) return;
     try {
       record.cgroup = this.cgroups.create(name, this.options.memoryLimitMb);
       record.cgroup.add(pid);
     } catch {
-      record.cgroup = undefined; // measured from outside instead (measureAll)
+      record.cgroup = undefined; // measured from outside instead (measureAll); no watchdog was started for it
     }
-  }
-
-  private sampleEveryMs(): number {
-    const every = this.options.monitorIntervalMs;
-    return this.cgroups || this.options.memoryLimitMb === undefined ? every : Math.min(every, OUTSIDE_SAMPLE_MAX_MS);
   }
 
   /** Measures each swarmlet from outside; one over its memory limit is stopped whatever it says of itself. */
@@ -292,6 +297,7 @@ export class ProcessProvider implements Provider {
     await Promise.all(waits);
     removeBoxDir(this.boxDir);
     this.cgroups?.close();
+    await this.watchdog?.close();
   }
 
   private send(record: SwarmletProcess, message: ToSwarmlet): void {
