@@ -95,6 +95,7 @@ describe('parseRunArguments: each refusal names the flag, and its fix is accepte
     [['--deadline', '9999h'], '--deadline', /more than a week/],
     [['--policy', 'static:noop'], '--policy', /is not type=count/],
     [['--job-key', 'k'], '--job-key', /names a cluster job/],
+    [['--set', 'a=1', '--set', 'a=2'], '--set', /a is given twice/],
   ])('%j', async (extra, field, message) => {
     const args = [job, ...quiet, ...extra];
     const error = await parseRunArguments(args).then(
@@ -105,6 +106,22 @@ describe('parseRunArguments: each refusal names the flag, and its fix is accepte
     expect((error as InputError).field).toBe(field);
     expect((error as InputError).message).toMatch(message);
     await expect(parseRunArguments(applyCliFix(args, (error as Error).message, takesValue))).resolves.toBeDefined();
+  });
+});
+
+describe('--set: every key reaches the job', () => {
+  it.each(['__proto__', 'constructor', 'toString'])('--set %s=1 is an own option (it used to vanish)', async (key) => {
+    const plan = await parseRunArguments([job, ...quiet, '--set', `${key}=1`]);
+    expect(Object.keys(plan.jobOptions)).toEqual([key]);
+    expect(Object.getOwnPropertyDescriptor(plan.jobOptions, key)?.value).toBe('1');
+  });
+
+  it('the example jobs refuse --set __proto__=1 as they refuse --set nope=1', async () => {
+    for (const key of ['nope', '__proto__']) {
+      const outcome = await swarmlet(['run', 'examples/merge-sort', ...quiet, '--set', `${key}=1`]);
+      expect(outcome.code).toBe(2);
+      expect(outcome.stderr).toContain(`--set ${key}: unknown option`);
+    }
   });
 });
 

@@ -127,6 +127,27 @@ describe('Swarm.run: every rejection is an InputError with a fix that is accepte
   });
 });
 
+describe('Swarm.run: any micro-task id keeps its output (`__proto__` used to resolve to {})', () => {
+  let swarm: Swarm;
+  beforeAll(async () => {
+    swarm = await Swarm.start({ tasks: ['test/fixtures/noop.task.ts', 'test/fixtures/deps.task.ts'], maxSwarmlets: 1 });
+  });
+  afterAll(() => swarm.stop());
+
+  it.each(['__proto__', 'constructor', 'toString', 'hasOwnProperty'])('id %s', async (id) => {
+    const output = (await swarm.run({ tasks: [{ id, type: 'noop', input: 1 }] })) as Record<string, unknown>;
+    expect(Object.getOwnPropertyDescriptor(output, id)?.value).toBe(1);
+    expect(JSON.parse(JSON.stringify(output))).toEqual(JSON.parse(`{${JSON.stringify(id)}:1}`));
+    const deps = (await swarm.run({
+      tasks: [
+        { id, type: 'noop', input: 2 },
+        { id: 'sink', type: 'deps', deps: [id] },
+      ],
+    })) as { sink: Record<string, unknown> };
+    expect(Object.getOwnPropertyDescriptor(deps.sink, id)?.value).toBe(2);
+  });
+});
+
 describe('Swarm.start: options refused up front, with a fix that is accepted', () => {
   const noop = 'test/fixtures/noop.task.ts';
   it.each([

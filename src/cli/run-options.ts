@@ -230,7 +230,11 @@ export function parseSetOptions(pairs: readonly string[]): Record<string, string
     const at = pair.indexOf('=');
     if (at <= 0)
       throw flagError('--set', `${JSON.stringify(pair)} is not key=value`, 'remove', 'write --set dir=./data');
-    options[pair.slice(0, at)] = pair.slice(at + 1);
+    const key = pair.slice(0, at);
+    if (Object.hasOwn(options, key))
+      throw flagError('--set', `${key} is given twice (${key}=${options[key]!}, then ${pair})`, 'remove');
+    // An own property for any key: assigning `__proto__` would set the prototype and the option would vanish.
+    Object.defineProperty(options, key, { value: pair.slice(at + 1), enumerable: true, writable: true });
   }
   return options;
 }

@@ -171,7 +171,7 @@ export class JobTracker {
     const outputs: Record<string, unknown> = {};
     for (const dep of task.deps) {
       const source = this.tasks.get(dep)!;
-      outputs[source.label.slice(source.label.lastIndexOf('/') + 1)] = source.output;
+      defineOutput(outputs, source.label.slice(source.label.lastIndexOf('/') + 1), source.output);
     }
     return outputs;
   }
@@ -357,7 +357,7 @@ export class JobTracker {
       const output: Record<string, unknown> = {};
       for (const id of job.resultIds) {
         const task = this.tasks.get(id)!;
-        output[task.label] = task.output;
+        defineOutput(output, task.label, task.output);
       }
       job.output = output;
     }
@@ -411,4 +411,9 @@ export class JobTracker {
     }
     return counts;
   }
+}
+
+/** An own data property for any id: assigning `__proto__` would set the prototype and lose the output. */
+function defineOutput(outputs: Record<string, unknown>, id: string, output: unknown): void {
+  Object.defineProperty(outputs, id, { value: output, enumerable: true, writable: true, configurable: true });
 }
