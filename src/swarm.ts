@@ -128,6 +128,7 @@ export class Swarm {
       },
       trackerLimits: options,
       maxAttempts: options.maxAttempts,
+      loadTimeoutMs: options.moduleLoadTimeoutMs,
       tickMs: options.tickMs,
       clock: wallClock,
       provider: (events) =>

@@ -92,7 +92,7 @@ async function runCluster(connection: { env: Record<string, string>; args: strin
   expect(run.status).toBe(0);
   const result = JSON.parse(run.stdout) as { status: string; output: Record<string, string> };
   expect(result.status).toBe('done');
-  expect(result.output.SWARMLET_BLACK_BOX).toBeTruthy(); // it is a swarmlet's environment
+  expect(result.output.__program).toMatch(/swarmlet-host\.js$/); // it is a swarmlet's environment
   return { logs: [serve.output(), agent.output(), run.stdout, run.stderr], swarmletEnv: result.output, dir };
 }
 

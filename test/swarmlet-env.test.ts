@@ -18,20 +18,12 @@ it("a swarmlet's process.env holds only the variables it is given, none of the p
   try {
     const env = (await swarm.run({ type: 'env-report', input: null })) as Record<string, string>;
     expect(JSON.stringify(env)).not.toContain(SECRET);
-    const allowed = new Set([
-      'PATH',
-      'TMPDIR',
-      'TZ',
-      'LANG',
-      'LC_ALL',
-      'NODE_EXTRA_CA_CERTS',
-      'SWARMLET_MONITOR_MS',
-      'SWARMLET_LOAD',
-      'SWARMLET_BLACK_BOX',
-    ]);
+    const allowed = new Set(['PATH', 'TMPDIR', 'TZ', 'LANG', 'LC_ALL', 'NODE_EXTRA_CA_CERTS', '__program']);
     expect(env.HOME).toBeUndefined();
     expect(Object.keys(env).filter((name) => !allowed.has(name))).toEqual([]);
-    expect(env.SWARMLET_BLACK_BOX).toBeTruthy(); // the host's own variables still arrive
+    expect(env.__program).toMatch(/swarmlet-host\.js$/); // it ran in a swarmlet
+    // The host's own settings (its black box above all) are read at start and hidden from task code.
+    expect(Object.keys(env).filter((name) => name.startsWith('SWARMLET_'))).toEqual([]);
     if (process.env.PATH !== undefined) expect(env.PATH).toBe(process.env.PATH);
   } finally {
     await swarm.stop();

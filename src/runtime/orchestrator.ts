@@ -22,6 +22,7 @@ import { Dispatcher } from './dispatcher.js';
 import { NodeReservations } from './node-reservations.js';
 import { admitJob, enforceHardLimits, isolateRunaway, watchRunaways, type HardLimits } from './hard-limits.js';
 import { JobOutcomes } from './job-outcomes.js';
+import { isLoading, LoadWatch } from './load-watch.js';
 import type { AdmissionLimits } from '../schedule/admission.js';
 
 export interface OrchestratorOptions {
@@ -42,6 +43,8 @@ export interface OrchestratorOptions {
   readonly admission: AdmissionLimits | undefined;
   /** Cores of this machine: the reservation pool's CPU. */
   readonly cores: number;
+  /** A swarmlet that has not loaded its type's module (import and warmup) within this is stopped. */
+  readonly loadTimeoutMs: number;
   /** Why the policy will never run a type (a fixed split that gives it 0); undefined: it may. */
   readonly unserved?: (taskType: string) => Error | undefined;
 }
@@ -88,6 +91,7 @@ export class Orchestrator implements ProviderEvents {
   private startedAtMs = 0;
   private lastProgress: ProgressView | undefined;
   private failedTicksInRow = 0;
+  private readonly loads: LoadWatch;
   progressListener: ((view: ProgressView) => void) | undefined;
 
   constructor(private readonly options: OrchestratorOptions) {
@@ -139,6 +143,7 @@ export class Orchestrator implements ProviderEvents {
       fault,
     );
     this.loopState = initialLoopState(options.policy);
+    this.loads = new LoadWatch(options.maxAttempts, options.loadTimeoutMs);
   }
 
   start(): void {
@@ -240,6 +245,11 @@ export class Orchestrator implements ProviderEvents {
       (id) => this.tracker.tasks.get(id)?.label,
     );
     await this.watchRunaways(this.options.clock.nowMs());
+    for (const late of this.loads.overdue(this.swarmlets.values(), this.options.clock.nowMs())) {
+      late.limitCulprit = -1; // no micro-task runs while it loads: nobody pays
+      const reason = `did not finish loading ${late.taskType} within ${this.loads.timeoutMs} ms (its import or warmup hangs)`;
+      this.provider.kill(late.id, `was stopped: it ${reason}`);
+    }
     this.pool.expireSnapshots(this.options.clock.nowMs());
     this.reservations.renew(
       [...this.swarmlets.values()].filter((s) => s.inFlight.size > 0),
@@ -324,6 +334,7 @@ export class Orchestrator implements ProviderEvents {
       if (!swarmlet || swarmlet.state === 'stopped') return;
       this.pool.countLoad(swarmlet, taskType, loadMs);
       if (!activated) return;
+      this.loads.loaded(taskType);
       if (taskType === swarmlet.taskType) {
         swarmlet.stateful = stateful;
         swarmlet.stateSaved = true; // it holds the state it restored: nothing new to save until it runs work
@@ -352,11 +363,15 @@ export class Orchestrator implements ProviderEvents {
         return;
       }
       this.provider.stop(swarmletId);
-      // Only the jobs that need this type fail; the others go on.
-      const error = new TaskModuleError(this.options.taskTypes.get(taskType)?.sourcePath ?? taskType, message);
-      for (const jobId of this.jobsNeeding(taskType)) this.tracker.abort(jobId, error);
+      this.failType(taskType, message);
       this.settleJobs();
     });
+  }
+
+  /** A type that cannot load fails the jobs that need it; the others go on. */
+  private failType(taskType: string, message: string): void {
+    const error = new TaskModuleError(this.options.taskTypes.get(taskType)?.sourcePath ?? taskType, message);
+    for (const jobId of this.jobsNeeding(taskType)) this.tracker.abort(jobId, error);
   }
 
   /** Running jobs with a micro-task of `taskType` not yet done (rare: a scan of live micro-tasks). */
@@ -458,6 +473,8 @@ export class Orchestrator implements ProviderEvents {
         const swarmlet = this.swarmlets.get(swarmletId);
         if (!swarmlet || swarmlet.state === 'stopped') return;
         const orphans = [...swarmlet.inFlight];
+        const wasLoading = isLoading(swarmlet) && swarmlet.stopReason === undefined;
+        const timedOut = swarmlet.limitCulprit === -1;
         swarmlet.inFlight.clear();
         for (const id of orphans) this.usage.forget(id);
         // Only the micro-task that was running can have caused the exit: it pays an attempt; those
@@ -481,6 +498,8 @@ export class Orchestrator implements ProviderEvents {
           await this.dispatcher.retryOrFail([culprit], {
             message: `swarmlet ${swarmletId} ${detail} while running it`,
           });
+        if (wasLoading && this.loads.failed(swarmlet.taskType, timedOut))
+          this.failType(swarmlet.taskType, `its swarmlets keep dying while loading it (last: ${detail})`);
         this.settleJobs();
         if (swarmlet.stopReason === undefined) this.replaceCrashed(swarmlet, detail, atMs);
         await this.dispatcher.pump();

@@ -74,6 +74,11 @@ export class SwarmletRecord {
     this.state = to;
   }
 
+  /** When it entered its current state. */
+  get stateSinceMs(): number {
+    return this.history[this.history.length - 1]?.atMs ?? this.startedAtMs;
+  }
+
   /** Can take micro-tasks of its type now. */
   get serving(): boolean {
     return (

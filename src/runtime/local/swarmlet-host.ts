@@ -27,6 +27,10 @@ import { labelOutput } from './host-output.js';
 const FLUSH_EVERY_RESULTS = 512;
 const FLUSH_AFTER_MS = 2;
 const monitorIntervalMs = Number(process.env.SWARMLET_MONITOR_MS ?? 250);
+const blackBoxPath = process.env.SWARMLET_BLACK_BOX;
+const initial = process.env.SWARMLET_LOAD;
+// Read once, then gone: task code has no business with the host's own settings (its black box above all).
+for (const name of ['SWARMLET_MONITOR_MS', 'SWARMLET_BLACK_BOX', 'SWARMLET_LOAD']) delete process.env[name];
 
 const loaded = new Map<string, TaskDefinition>();
 let current: TaskDefinition | undefined;
@@ -45,7 +49,7 @@ const MEASURE_ABOVE_MS = 1;
 const YIELD_AFTER_US = 10_000;
 let monitorStarted = false;
 /** The micro-task running now: crash attribution (the black box) and the prefix of what it prints. */
-const recordStarted = openBlackBoxWriter(process.env.SWARMLET_BLACK_BOX);
+const recordStarted = openBlackBoxWriter(blackBoxPath);
 const output = labelOutput();
 
 // The channel to the director is the host's alone: task code that calls process.send fails its
@@ -63,10 +67,37 @@ function send(message: FromSwarmlet): void {
 
 function flush(): void {
   if (pending.length === 0) return;
-  send({ t: 'results', results: pending });
+  const batch = pending;
   pending = [];
   lastFlushMs = performance.now();
+  try {
+    send({ t: 'results', results: batch });
+  } catch {
+    // An output JSON cannot carry (BigInt, a cycle) or a batch too big for one message: one by
+    // one, so only the micro-task whose output cannot travel fails (costs nothing when all is well).
+    for (const result of batch) sendAlone(result);
+  }
 }
+
+function sendAlone(result: WireResult): void {
+  try {
+    send({ t: 'results', results: [result] });
+  } catch (error) {
+    const message = `its output cannot be sent to the director (${messageOf(error)}): return JSON data`;
+    send({ t: 'results', results: [[result[0], RESULT_ERROR, { message }, result[3]]] });
+  }
+}
+
+/**
+ * An error thrown outside any micro-task's own promise (a timer callback, a stray rejection) would
+ * kill the swarmlet and charge whichever micro-task runs then: it is printed instead, and the
+ * swarmlet goes on.
+ */
+function reportStray(error: unknown): void {
+  process.stderr.write(`uncaught error outside a micro-task's result (the swarmlet goes on): ${messageOf(error)}\n`);
+}
+process.on('uncaughtException', reportStray);
+process.on('unhandledRejection', reportStray);
 
 /**
  * Loads a task type and runs its warmup, once per swarmlet; `activate` makes it the type this
@@ -289,7 +320,6 @@ process.on('disconnect', () => process.exit(0));
 send({ t: 'hello', pid: process.pid });
 // The first task type comes with the fork (no round trip before loading starts), with its state
 // when that is small; otherwise the director sends a `load` message once it hears `hello`.
-const initial = process.env.SWARMLET_LOAD;
 if (initial) {
   const { taskType, modulePath, state } = JSON.parse(initial) as {
     taskType: string;
