@@ -69,3 +69,21 @@ describe('one task’s stray failure is not charged to another', () => {
     );
   });
 });
+
+describe('a saved state its type cannot restore', () => {
+  it('is discarded with a fault, instead of failing every later job of the type', async () => {
+    swarm = await Swarm.start({
+      tasks: [fixture('runaway'), fixture('stateful-poison')],
+      maxSwarmlets: 1,
+    });
+    await expect(swarm.run({ type: 'poisonable', input: 'poison' })).resolves.toBe('poisoned');
+    await swarm.run({ tasks: oks(20) }); // the one swarmlet moves to runaway: poisonable's state is saved
+    // Back to poisonable: its restore refuses the saved state; the job still runs, afresh.
+    await expect(swarm.run({ type: 'poisonable', input: 'ok' })).resolves.toBe('clean');
+    expect(swarm.summary().faults.map((fault) => fault.detail)).toContainEqual(
+      expect.stringMatching(
+        /^saved state of poisonable discarded \(restore\(state\) failed: refusing a poisoned state\)/,
+      ),
+    );
+  });
+});

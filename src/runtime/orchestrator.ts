@@ -54,6 +54,8 @@ export type { ProgressView } from './run-reporter.js';
 /** Bounds on what a long-lived swarm remembers for its summary. */
 const HISTORY_LIMIT = 256;
 const ACTION_LOG_LIMIT = 10_000;
+/** How the swarmlet host words a `restore` that threw (swarmlet-host.ts). */
+const RESTORE_FAILED = 'restore(state) failed';
 /** Consecutive control-loop ticks that throw before every pending job is failed (a loop that cannot act). */
 const FAILED_TICKS_LIMIT = 20;
 
@@ -363,6 +365,12 @@ export class Orchestrator implements ProviderEvents {
         return;
       }
       this.provider.stop(swarmletId);
+      if (message.startsWith(RESTORE_FAILED) && this.pool.states.discard(taskType)) {
+        // One job's data made a state the type cannot restore: drop it rather than fail every later job.
+        const detail = `saved state of ${taskType} discarded (${message}); the type starts afresh`;
+        this.faults.push({ atMs: atMs - this.startedAtMs, swarmletId, detail, requeued: 0 });
+        return;
+      }
       this.failType(taskType, message);
       this.settleJobs();
     });

@@ -44,6 +44,11 @@ export class TaskStates {
     return this.latest.get(taskType)?.state;
   }
 
+  /** Drops the type's latest state (its `restore` refused it): the next swarmlet starts the type afresh. */
+  discard(taskType: string): boolean {
+    return this.latest.delete(taskType);
+  }
+
   /** Every type's latest saved state. */
   get saved(): ReadonlyMap<string, SavedState> {
     return this.latest;
