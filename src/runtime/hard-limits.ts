@@ -45,6 +45,22 @@ export function enforceHardLimits(
   }
 }
 
+/**
+ * Which orphan of an exited swarmlet pays an attempt: the one its black box says it was running
+ * (none if that one had already reported: the exit came between micro-tasks). Without a box, the
+ * micro-task a hard limit named, else the oldest in flight (the host runs them in order).
+ */
+export function culpritOf(
+  orphans: readonly number[],
+  lastStarted: number | null | undefined,
+  limitCulprit: number | undefined,
+): number | undefined {
+  if (lastStarted === null) return undefined;
+  if (lastStarted !== undefined) return orphans.includes(lastStarted) ? lastStarted : undefined;
+  if (limitCulprit !== undefined) return orphans.includes(limitCulprit) ? limitCulprit : undefined;
+  return orphans[0];
+}
+
 /** Flags (and with `kill`, stops) running micro-tasks whose elapsed time is anomalous for their type. */
 export function watchRunaways(
   swarmlets: Iterable<SwarmletRecord>,

@@ -20,9 +20,17 @@ import { SwarmletPool } from './swarmlet-pool.js';
 import type { SavedState } from './task-state.js';
 import { Dispatcher } from './dispatcher.js';
 import { NodeReservations } from './node-reservations.js';
-import { admitJob, enforceHardLimits, isolateRunaway, watchRunaways, type HardLimits } from './hard-limits.js';
+import {
+  admitJob,
+  culpritOf,
+  enforceHardLimits,
+  isolateRunaway,
+  watchRunaways,
+  type HardLimits,
+} from './hard-limits.js';
 import { JobOutcomes } from './job-outcomes.js';
 import { isLoading, LoadWatch } from './load-watch.js';
+import { jobsNeeding, jobsOf, refuseUnserved } from './jobs/job-blame.js';
 import type { AdmissionLimits } from '../schedule/admission.js';
 
 export interface OrchestratorOptions {
@@ -225,16 +233,6 @@ export class Orchestrator implements ProviderEvents {
     return swarmlet.inFlight.values().next().value as number | undefined;
   }
 
-  /** The jobs of these micro-tasks (still known to the tracker). */
-  private jobsOf(taskIds: Iterable<number>): number[] {
-    const jobIds: number[] = [];
-    for (const id of taskIds) {
-      const jobId = this.tracker.tasks.get(id)?.jobId;
-      if (jobId !== undefined) jobIds.push(jobId);
-    }
-    return jobIds;
-  }
-
   // ── observe → step → act ────────────────────────────────────────────────
 
   private async tick(): Promise<void> {
@@ -379,20 +377,12 @@ export class Orchestrator implements ProviderEvents {
   /** A type that cannot load fails the jobs that need it; the others go on. */
   private failType(taskType: string, message: string): void {
     const error = new TaskModuleError(this.options.taskTypes.get(taskType)?.sourcePath ?? taskType, message);
-    for (const jobId of this.jobsNeeding(taskType)) this.tracker.abort(jobId, error);
-  }
-
-  /** Running jobs with a micro-task of `taskType` not yet done (rare: a scan of live micro-tasks). */
-  private jobsNeeding(taskType: string): number[] {
-    const needs = (job: JobRecord) =>
-      job.idBlocks.some(([firstId, count]) => {
-        for (let id = firstId; id < firstId + count; id++) {
-          const task = this.tracker.tasks.get(id);
-          if (task?.taskType === taskType && task.status !== 'done' && task.status !== 'failed') return true;
-        }
-        return false;
-      });
-    return [...this.pending.values()].filter((job) => needs(job.record)).map((job) => job.record.id);
+    for (const jobId of jobsNeeding(
+      this.tracker,
+      [...this.pending.values()].map((job) => job.record),
+      taskType,
+    ))
+      this.tracker.abort(jobId, error);
   }
 
   sample(swarmletId: string, sample: MonitorSample): void {
@@ -425,30 +415,22 @@ export class Orchestrator implements ProviderEvents {
             await this.recordResult(result, atMs, ready, completed);
           } catch (error) {
             // A bug while recording one micro-task fails its job alone; the batch's other results go on.
-            this.internalFault(error, () => this.jobsOf([result[0]]));
+            this.internalFault(error, () => jobsOf(this.tracker, [result[0]]));
             completed.push(result[0]);
           }
         }
         await this.options.broker.complete(completed);
-        await this.dispatcher.enqueue(this.refuseUnserved(ready));
+        await this.dispatcher.enqueue(refuseUnserved(this.tracker, ready, this.options.unserved));
         this.afterWork(swarmlet, atMs);
         this.settleJobs();
         await this.dispatcher.pump();
       },
-      () => this.jobsOf(results.map((result) => result[0])),
+      () =>
+        jobsOf(
+          this.tracker,
+          results.map((result) => result[0]),
+        ),
     );
-  }
-
-  /** Fails the jobs of micro-tasks no swarmlet will ever serve, instead of leaving them waiting for ever. */
-  private refuseUnserved(ready: number[]): number[] {
-    const unserved = this.options.unserved;
-    if (!unserved) return ready;
-    return ready.filter((id) => {
-      const task = this.tracker.tasks.get(id);
-      const refusal = task && unserved(task.taskType);
-      if (refusal) this.tracker.abort(task.jobId, refusal);
-      return refusal === undefined;
-    });
   }
 
   /** One micro-task's result: usage feedback, then retry, completion or split; what it unblocks goes to `ready`. */
@@ -475,7 +457,7 @@ export class Orchestrator implements ProviderEvents {
   }
 
   exited(swarmletId: string, atMs: number, detail: string, lastStarted?: number | null): void {
-    const held = this.jobsOf(this.swarmlets.get(swarmletId)?.inFlight ?? []);
+    const held = jobsOf(this.tracker, this.swarmlets.get(swarmletId)?.inFlight ?? []);
     this.run(
       async () => {
         const swarmlet = this.swarmlets.get(swarmletId);
@@ -657,20 +639,4 @@ export class Orchestrator implements ProviderEvents {
       pid: s.state === 'stopped' ? undefined : this.provider.pidOf?.(s.id),
     }));
   }
-}
-
-/**
- * Which orphan of an exited swarmlet pays an attempt: the one its black box says it was running
- * (none if that one had already reported: the exit came between micro-tasks). Without a box, the
- * micro-task a hard limit named, else the oldest in flight (the host runs them in order).
- */
-function culpritOf(
-  orphans: readonly number[],
-  lastStarted: number | null | undefined,
-  limitCulprit: number | undefined,
-): number | undefined {
-  if (lastStarted === null) return undefined;
-  if (lastStarted !== undefined) return orphans.includes(lastStarted) ? lastStarted : undefined;
-  if (limitCulprit !== undefined) return orphans.includes(limitCulprit) ? limitCulprit : undefined;
-  return orphans[0];
 }
