@@ -1,5 +1,6 @@
 import { constants } from 'node:fs';
-import { access, mkdir } from 'node:fs/promises';
+import { access, lstat, mkdir, realpath, stat, statfs } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type { z } from 'zod';
 import { InputError, type FixValue } from './core/errors.js';
 import { fieldPath, previewValue } from './core/json-input.js';
@@ -111,24 +112,87 @@ export function splitRefusal(split: Readonly<Record<string, number>>, taskType: 
   );
 }
 
-/** The cache directory must be one we can create and write: say so before compiling into it. */
+/** How long the cache directory check may take: a file system that does not answer in time is refused. */
+const CACHE_DIR_CHECK_MS = 5_000;
+
+/**
+ * The cache directory must be one we can create and write: say so before compiling into it. Bounded in time, and
+ * made one level at a time (Node's recursive mkdir never returns under /proc); kernel file systems are refused.
+ */
 export async function checkCacheDir(directory: string, field: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<string>((resolve) => {
+    timer = setTimeout(() => resolve(`did not answer within ${CACHE_DIR_CHECK_MS / 1000} s`), CACHE_DIR_CHECK_MS);
+    timer.unref();
+  });
+  const why = await Promise.race([cacheDirProblem(directory), late]).finally(() => clearTimeout(timer));
+  if (why === undefined) return;
+  throw new InputError(
+    field,
+    `${JSON.stringify(directory)} ${why}: compiled task modules are kept there`,
+    'give a directory you can write, e.g. .swarmlet/cache',
+    { value: '.swarmlet/cache' },
+  );
+}
+
+/** Why `directory` (absolute) cannot hold the cache, or undefined once it exists and can be written. */
+async function cacheDirProblem(directory: string): Promise<string | undefined> {
   try {
-    await mkdir(directory, { recursive: true });
+    const missing: string[] = [];
+    let base = directory;
+    for (; !(await isPresent(base)); base = dirname(base)) missing.unshift(base);
+    const kernel = await kernelFileSystem(await realpath(base));
+    if (kernel !== undefined) return `is on ${kernel}, a kernel file system, not a place for files`;
+    for (const path of missing) await makeDirectory(path);
+    if (!(await stat(directory)).isDirectory()) return 'is a file (or under one), not a directory';
     await access(directory, constants.W_OK);
+    return undefined;
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    const why =
-      code === 'EEXIST' || code === 'ENOTDIR'
-        ? 'is a file (or under one), not a directory'
-        : code === 'EACCES' || code === 'EPERM' || code === 'EROFS'
-          ? 'cannot be written'
-          : `cannot be used (${(error as Error).message})`;
-    throw new InputError(
-      field,
-      `${JSON.stringify(directory)} ${why}: compiled task modules are kept there`,
-      'give a directory you can write, e.g. .swarmlet/cache',
-      { value: '.swarmlet/cache' },
-    );
+    if (code === 'EEXIST' || code === 'ENOTDIR') return 'is a file (or under one), not a directory';
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') return 'cannot be written';
+    return `cannot be used (${(error as Error).message})`;
   }
+}
+
+/** One level, never recursive; one made meanwhile by another process is fine. */
+async function makeDirectory(path: string): Promise<void> {
+  try {
+    await mkdir(path);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || !(await stat(path)).isDirectory()) throw error;
+  }
+}
+
+async function isPresent(path: string): Promise<boolean> {
+  return lstat(path).then(
+    () => true,
+    (error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return false;
+      throw error;
+    },
+  );
+}
+
+/** statfs magic numbers of Linux's virtual file systems (linux/magic.h). */
+const KERNEL_FILE_SYSTEMS: ReadonlyMap<number, string> = new Map([
+  [0x9fa0, 'procfs'],
+  [0x62656572, 'sysfs'],
+  [0x1cd1, 'devpts'],
+  [0x27e0eb, 'cgroupfs'],
+  [0x63677270, 'cgroup2fs'],
+  [0x64626720, 'debugfs'],
+  [0x74726163, 'tracefs'],
+  [0x73636673, 'securityfs'],
+  [0xcafe4a11, 'bpffs'],
+  [0x62656570, 'configfs'],
+  [0x6165676c, 'pstore'],
+  [0x65735543, 'fusectl'],
+]);
+
+/** The kernel file system `path` (real, existing) is on, or undefined; /dev holds devices (but /dev/shm is tmpfs). */
+async function kernelFileSystem(path: string): Promise<string | undefined> {
+  if ((path === '/dev' || path.startsWith('/dev/')) && !/^\/dev\/shm(\/|$)/.test(path)) return 'the /dev device tree';
+  if (process.platform !== 'linux') return undefined;
+  return KERNEL_FILE_SYSTEMS.get((await statfs(path)).type);
 }

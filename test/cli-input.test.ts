@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseRunArguments, runCommandSpec } from '../src/cli/run-options.js';
@@ -76,6 +77,15 @@ describe('swarmlet run: refusals up front, with a fix that is accepted', () => {
     await refusedThenFixed(['run', job, ...quiet, '--cache-dir', '/etc/passwd'], '--cache-dir', /is a file/);
   });
 
+  it('--cache-dir /proc/x is refused (it hung forever)', async () => {
+    await refusedThenFixed(['run', job, ...quiet, '--cache-dir', '/proc/x'], '--cache-dir', /kernel/);
+  });
+
+  it('--cache-dir --json is refused (it made a directory named --json)', async () => {
+    await refusedThenFixed(['run', job, ...quiet, '--cache-dir', '--json'], '--cache-dir', /looks like an option/);
+    expect(existsSync(join(root, '--json'))).toBe(false);
+  });
+
   it('--tick-ms 0 suggests a value that is accepted (it suggested --tick-ms 4, itself refused)', async () => {
     await refusedThenFixed(['run', job, ...quiet, '--tick-ms', '0'], '--tick-ms', /Fix: write --tick-ms 100/);
   });
@@ -95,6 +105,9 @@ describe('parseRunArguments: each refusal names the flag, and its fix is accepte
     [['--deadline', '9999h'], '--deadline', /more than a week/],
     [['--policy', 'static:noop'], '--policy', /is not type=count/],
     [['--job-key', 'k'], '--job-key', /names a cluster job/],
+    [['--cache-dir', '--json'], '--cache-dir', /"--json" looks like an option/],
+    [['--history', '--tick-ms'], '--history', /"--tick-ms" looks like an option/],
+    [['--cache-dir', '/proc/x'], '--cache-dir', /kernel/],
     [['--set', 'a=1', '--set', 'a=2'], '--set', /a is given twice/],
   ])('%j', async (extra, field, message) => {
     const args = [job, ...quiet, ...extra];

@@ -165,6 +165,11 @@ describe('Swarm.start: options refused up front, with a fix that is accepted', (
     // '' would resolve to the working directory and scatter compiled modules there.
     ['an empty cache directory', { tasks: [noop], cacheDir: '' }, /cacheDir$/],
     ['tickMs 0', { tasks: [noop], tickMs: 0 }, /tickMs$/],
+    // Node's recursive mkdir never returned on /proc; /sys and /dev hold kernel objects, not a cache.
+    ['a cache directory in /proc', { tasks: [noop], cacheDir: '/proc/x' }, /cacheDir$/],
+    ['a cache directory in /proc/self', { tasks: [noop], cacheDir: '/proc/self/x/y' }, /cacheDir$/],
+    ['a cache directory in /sys', { tasks: [noop], cacheDir: '/sys/x' }, /cacheDir$/],
+    ['a cache directory in /dev', { tasks: [noop], cacheDir: '/dev/swarmlet-cache-test' }, /cacheDir$/],
     ['an unknown option', { tasks: [noop], ticks: 5 }, /ticks$/],
     ['a BigInt option', { tasks: [noop], maxAttempts: 3n }, /maxAttempts$/],
   ])('%s', async (_, options, field) => {

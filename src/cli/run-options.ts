@@ -114,6 +114,7 @@ export async function checkRunArguments(
       `remove ${quote(args[1]!)}`,
       'remove',
     );
+  checkPathFlags(options);
   const redis = redisConnectionOf(options);
   if (options.jobKey !== undefined && redis === undefined)
     throw flagError('--job-key', 'names a cluster job, and this run is on this machine', 'remove', 'add --redis <url>');
@@ -146,6 +147,31 @@ export async function checkRunArguments(
     throw error instanceof InputError ? asFlagError(error, swarm) : error;
   }
   return { jobFile, jobOptions, sla, swarm, options, ...(redis && { redis }) };
+}
+
+/** Flags that name a file or directory, with a value each accepts (or none: remove the flag). */
+const PATH_FLAGS: readonly (readonly [keyof RunCommandOptions, string, string | undefined])[] = [
+  ['cacheDir', '--cache-dir', '.swarmlet/cache'],
+  ['history', '--history', HISTORY],
+  ['redisUrlFile', '--redis-url-file', undefined],
+  ['redisCa', '--redis-ca', undefined],
+  ['redisCert', '--redis-cert', undefined],
+  ['redisKey', '--redis-key', undefined],
+  ['signKey', '--sign-key', undefined],
+];
+
+/** commander takes whatever follows a flag as its value: in `--cache-dir --json`, a directory named `--json`. */
+function checkPathFlags(options: RunCommandOptions): void {
+  for (const [key, flag, example] of PATH_FLAGS) {
+    const value = options[key];
+    if (typeof value !== 'string' || !value.startsWith('--')) continue;
+    throw flagError(
+      flag,
+      `${JSON.stringify(value)} looks like an option, not a path (the flag's value is missing?)`,
+      example === undefined ? 'remove' : { value: example },
+      `./${value} for a path that really starts with --`,
+    );
+  }
 }
 
 /** Which flag sets which Swarm option. */
