@@ -126,4 +126,11 @@ describe('what tasks print', () => {
     expect(stderr).toMatch(/^swarmlet s\d+: \[p3\] hello from 3$/m);
     expect(stderr).toMatch(/^swarmlet s\d+: \[p3\] two\nswarmlet s\d+: \[p3\] lines$/m);
   });
+
+  it('at the top level of the job file or a task module goes to stderr, named by the module (it broke --json)', async () => {
+    const { stdout, stderr } = await swarmlet(['run', 'test/fixtures/jobs/prints-at-top', '--json', '--no-progress']);
+    expect((JSON.parse(stdout) as { output: number }).output).toBe(14);
+    expect(stderr).toMatch(/^swarmlet job\.ts: job file says hi$/m);
+    expect(stderr).toMatch(/^swarmlet top\.task\.ts: task module says hi\nswarmlet top\.task\.ts: and again$/m);
+  });
 });

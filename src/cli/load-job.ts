@@ -1,5 +1,5 @@
 import { existsSync, statSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { JobDefinition } from '../core/define-job.js';
 import { InputError, TaskModuleError } from '../core/errors.js';
@@ -24,7 +24,7 @@ export async function loadJob(file: string, cacheDir: string): Promise<LoadedJob
   } catch (error) {
     throw error instanceof TaskModuleError ? jobFileError(name, error.message.split(': ').slice(1).join(': ')) : error;
   }
-  const problem = await moduleLoadProblem(compiled, MODULE_LOAD_TIMEOUT_MS);
+  const problem = await moduleLoadProblem(compiled, MODULE_LOAD_TIMEOUT_MS, basename(file));
   if (problem !== undefined) throw jobFileError(name, problem);
   let module: { default?: JobDefinition };
   try {

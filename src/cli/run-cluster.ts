@@ -22,6 +22,7 @@ export async function runClusterJob(
   taskPaths: readonly string[],
   job: JobInput,
   options: ClusterRunCliOptions,
+  write: (text: string) => void = (text) => void process.stdout.write(text),
 ): Promise<void> {
   let bars: ProgressBars | ProgressLines | undefined;
   let last: ProgressView | undefined;
@@ -57,18 +58,18 @@ export async function runClusterJob(
       outcome.retryAfterMs,
     );
   if (options.json) {
-    process.stdout.write(`${JSON.stringify({ job: name, jobKey, ...outcome, decisions }, null, 2)}\n`);
+    write(`${JSON.stringify({ job: name, jobKey, ...outcome, decisions }, null, 2)}\n`);
   } else {
     const duplicates = outcome.duplicateResults > 0 ? `, ${outcome.duplicateResults} duplicate result(s) ignored` : '';
-    process.stdout.write(
+    write(
       `${name} (cluster job ${jobKey}): ${outcome.status}, ${outcome.microTasks} micro-tasks in ${(outcome.wallMs / 1000).toFixed(2)} s${duplicates}\n`,
     );
-    if (decisions.length > 0) process.stdout.write('\nlatest placement auctions (newest first):\n');
+    if (decisions.length > 0) write('\nlatest placement auctions (newest first):\n');
     for (const decision of decisions)
-      process.stdout.write(
+      write(
         `  ${decision.taskType}${decision.claim === undefined ? '' : ` (claims ${decision.claim})`}: ${decision.reasons.join(' | ')}\n`,
       );
-    if (outcome.status === 'done') process.stdout.write(`\noutput: ${preview(outcome.output)}\n`);
+    if (outcome.status === 'done') write(`\noutput: ${preview(outcome.output)}\n`);
   }
   if (outcome.status === 'failed') throw new TaskFailedError(name, jobKey, 0, outcome.error ?? 'failed');
 }

@@ -16,7 +16,16 @@ export async function runCommand(
   options: RunCommandOptions,
   command?: { args: string[] },
 ): Promise<void> {
-  const plan = await checkRunArguments(target, options, command?.args);
+  const write = claimStdout(options.json);
+  try {
+    await runJob(target, options, write, command?.args);
+  } finally {
+    write.release();
+  }
+}
+
+async function runJob(target: string, options: RunCommandOptions, write: StdoutWriter, args?: string[]): Promise<void> {
+  const plan = await checkRunArguments(target, options, args);
   const { definition, taskPaths } = await loadJob(plan.jobFile, plan.swarm.cacheDir);
   const jobInput = await buildJob(definition, plan.jobOptions);
   if (plan.redis !== undefined) {
@@ -25,6 +34,7 @@ export async function runCommand(
       taskPaths,
       { name: definition.name, ...jobInput, ...plan.sla },
       { ...options, redis: plan.redis },
+      write,
     );
   }
   const swarm = await startSwarm(plan, taskPaths);
@@ -42,14 +52,30 @@ export async function runCommand(
     });
     progress?.stop();
     const summary = swarm.summary();
-    if (options.json)
-      process.stdout.write(`${JSON.stringify({ job: definition.name, ...summary, output }, null, 2)}\n`);
-    else process.stdout.write(`${renderSummary(definition.name, summary)}\n\noutput: ${preview(output)}\n`);
+    if (options.json) write(`${JSON.stringify({ job: definition.name, ...summary, output }, null, 2)}\n`);
+    else write(`${renderSummary(definition.name, summary)}\n\noutput: ${preview(output)}\n`);
   } finally {
     progress?.stop();
     process.off('SIGINT', stopOnSignal);
     await swarm.stop();
   }
+}
+
+/** Writes to the real stdout; `release` gives process.stdout.write back. */
+export interface StdoutWriter {
+  (text: string): void;
+  release(): void;
+}
+
+/**
+ * With --json, stdout carries the JSON document only. The job file and task modules are imported into this process,
+ * so what their top level prints would land in it: from here on, process.stdout.write goes to stderr.
+ */
+function claimStdout(json: boolean): StdoutWriter {
+  const stdoutWrite = process.stdout.write;
+  const write = (text: string) => void stdoutWrite.call(process.stdout, text);
+  if (json) process.stdout.write = process.stderr.write.bind(process.stderr) as typeof process.stdout.write;
+  return Object.assign(write, { release: () => void (process.stdout.write = stdoutWrite) });
 }
 
 /** Swarm.start's refusals that only the task types can tell (a static split that leaves one out) name the flag. */

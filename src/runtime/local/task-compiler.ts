@@ -34,7 +34,7 @@ export async function compileTaskModule(
   loadTimeoutMs = MODULE_LOAD_TIMEOUT_MS,
 ): Promise<TaskTypeInfo> {
   const modulePath = await compileModule(sourcePath, cacheDir);
-  const problem = await moduleLoadProblem(modulePath, loadTimeoutMs);
+  const problem = await moduleLoadProblem(modulePath, loadTimeoutMs, basename(sourcePath));
   if (problem !== undefined) throw new TaskModuleError(sourcePath, `${problem}. Fix: ${LOAD_FIX}`);
   const definition = await importDefinition(sourcePath, modulePath);
   return {
