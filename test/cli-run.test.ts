@@ -1,9 +1,10 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { detectLayout } from '../src/runtime/local/cgroup.js';
 
 // End to end: the real `swarmlet` bin (built dist/) on the examples, as a user runs it.
 const run = promisify(execFile);
@@ -133,4 +134,33 @@ describe('what tasks print', () => {
     expect(stderr).toMatch(/^swarmlet job\.ts: job file says hi$/m);
     expect(stderr).toMatch(/^swarmlet top\.task\.ts: task module says hi\nswarmlet top\.task\.ts: and again$/m);
   });
+});
+
+describe('swarmlet run stopped by a signal', () => {
+  it.each([
+    ['SIGTERM', 143],
+    ['SIGHUP', 129],
+    ['SIGINT', 130],
+  ] as const)(
+    '%s stops the swarm: its /dev/shm and cgroup directories go (they were left), exit %i',
+    async (signal, code) => {
+      const args = [bin, 'run', 'examples/merge-sort', '--set', 'length=10000000', '--no-history'];
+      const child = spawn(process.execPath, args, { cwd: join(import.meta.dirname, '..'), stdio: 'pipe' });
+      const shmDir = join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), `swarmlet-${child.pid}`);
+      const layout = detectLayout();
+      const cgroupDir = layout && join(layout.ownDir, `swarmlet-${child.pid}`);
+      let stderr = '';
+      let sent = false;
+      // Each progress line is a moment to look: once the swarm's directory exists, the run is under way.
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+        if (!sent && existsSync(shmDir)) sent = child.kill(signal);
+      });
+      const exitCode = await new Promise<number | null>((resolve) => child.once('exit', (exit) => resolve(exit)));
+      expect(sent, stderr).toBe(true);
+      expect(exitCode, stderr).toBe(code);
+      expect(existsSync(shmDir)).toBe(false);
+      if (cgroupDir) expect(existsSync(cgroupDir)).toBe(false);
+    },
+  );
 });

@@ -44,8 +44,8 @@ async function runJob(target: string, options: RunCommandOptions, write: StdoutW
       ? new ProgressBars([...swarm.taskTypes.keys()])
       : new ProgressLines();
   if (progress) swarm.onProgress((view) => progress.update(view));
-  const stopOnSignal = () => void swarm.stop().then(() => process.exit(130));
-  process.once('SIGINT', stopOnSignal);
+  const stopOnSignal = (signal: NodeJS.Signals) => void swarm.stop().then(() => process.exit(128 + SIGNALS[signal]!));
+  for (const signal of Object.keys(SIGNALS)) process.once(signal, stopOnSignal);
   try {
     const output = await swarm.run({ name: definition.name, ...jobInput, ...plan.sla }).catch((error: unknown) => {
       throw error instanceof InputError ? asFlagError(error, plan.swarm) : error; // a static split without its type
@@ -56,10 +56,16 @@ async function runJob(target: string, options: RunCommandOptions, write: StdoutW
     else write(`${renderSummary(definition.name, summary)}\n\noutput: ${preview(output)}\n`);
   } finally {
     progress?.stop();
-    process.off('SIGINT', stopOnSignal);
+    for (const signal of Object.keys(SIGNALS)) process.off(signal, stopOnSignal);
     await swarm.stop();
   }
 }
+
+/**
+ * Signals that end a run the way Ctrl-C does: the swarm is stopped (its swarmlets, /dev/shm black boxes and memory
+ * cgroups go with it), then the process exits 128 + the signal's number, as a shell expects.
+ */
+const SIGNALS: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 2, SIGTERM: 15, SIGHUP: 1 };
 
 /** Writes to the real stdout; `release` gives process.stdout.write back. */
 export interface StdoutWriter {
