@@ -1,7 +1,10 @@
-import { createInterface } from 'node:readline';
+import { StringDecoder } from 'node:string_decoder';
 import type { Readable } from 'node:stream';
 
-/** A line a task prints is cut here: one runaway print cannot flood the director's memory or log. */
+/**
+ * A line a task prints is cut here, as it arrives: one runaway print (even hundreds of MB with no
+ * newline) never fills the director's memory or floods its log.
+ */
 const LINE_MAX_CHARS = 4096;
 
 /**
@@ -9,9 +12,32 @@ const LINE_MAX_CHARS = 4096;
  * where `--json` output goes, and always saying which swarmlet (and, from the host, which micro-task) said it.
  */
 export function prefixLines(stream: Readable, prefix: () => string, output: (line: string) => void): void {
-  const lines = createInterface({ input: stream, crlfDelay: Infinity });
-  lines.on('line', (line) => {
-    const cut = line.length > LINE_MAX_CHARS ? `${line.slice(0, LINE_MAX_CHARS)}… (${line.length} chars)` : line;
-    output(`${prefix()}: ${cut}`);
+  const decoder = new StringDecoder('utf8');
+  let line = '';
+  let dropped = 0;
+  const emit = () => {
+    output(`${prefix()}: ${dropped > 0 ? `${line}… (${line.length + dropped} chars)` : line}`);
+    line = '';
+    dropped = 0;
+  };
+  const take = (text: string) => {
+    const room = LINE_MAX_CHARS - line.length;
+    if (text.length <= room) line += text;
+    else {
+      line += text.slice(0, room);
+      dropped += text.length - room;
+    }
+  };
+  stream.on('data', (chunk: Buffer) => {
+    const parts = decoder.write(chunk).split('\n');
+    for (let i = 0; i < parts.length - 1; i++) {
+      take(parts[i]!.replace(/\r$/, ''));
+      emit();
+    }
+    take(parts[parts.length - 1]!);
+  });
+  stream.on('end', () => {
+    take(decoder.end());
+    if (line.length > 0 || dropped > 0) emit();
   });
 }
