@@ -50,6 +50,21 @@ export function optionsError(issues: readonly z.core.$ZodIssue[], raw: unknown, 
   return new InputError(fixField, problem, fix, fixValue);
 }
 
+export const POLICY_EXPECTED =
+  "expected 'adaptive', { static: { type: count } } or a Policy: { name: string, initialState(), decide(state, snapshot) }";
+
+/** A Policy object as the control loop calls it (its methods are called every tick: check them before the first). */
+export function isPolicyObject(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  const policy = value as Record<string, unknown>;
+  return (
+    typeof policy.name === 'string' &&
+    policy.name.length > 0 &&
+    typeof policy.initialState === 'function' &&
+    typeof policy.decide === 'function'
+  );
+}
+
 /**
  * A static split runs only the swarmlets it lists, and never more than `maxSwarmlets` of them: a split over the limit
  * would leave the types past it waiting forever. (A type it leaves out, or gives 0, is refused with the first job
@@ -195,4 +210,29 @@ async function kernelFileSystem(path: string): Promise<string | undefined> {
   if ((path === '/dev' || path.startsWith('/dev/')) && !/^\/dev\/shm(\/|$)/.test(path)) return 'the /dev device tree';
   if (process.platform !== 'linux') return undefined;
   return KERNEL_FILE_SYSTEMS.get((await statfs(path)).type);
+}
+
+/** The history file must be a file whose directory exists or can be made: else nothing is kept, silently. */
+export async function checkHistoryFile(file: string, field: string): Promise<void> {
+  const why = await historyFileProblem(file);
+  if (why === undefined) return;
+  throw new InputError(
+    field,
+    `${JSON.stringify(file)} ${why}: no history could be kept there`,
+    'give a file in a directory you can write, e.g. .swarmlet/history.json, or leave it out',
+    'remove',
+  );
+}
+
+async function historyFileProblem(file: string): Promise<string | undefined> {
+  const found = await stat(file).catch((error: NodeJS.ErrnoException) => error);
+  if (!(found instanceof Error)) return found.isFile() ? undefined : 'is a directory (or not a regular file)';
+  if (found.code === 'ENOTDIR') return 'is under something that is not a directory';
+  if (found.code !== 'ENOENT') return `cannot be read (${found.message})`;
+  let base = dirname(file);
+  while (!(await isPresent(base).catch(() => true))) base = dirname(base);
+  const parent = await stat(base).catch(() => undefined);
+  if (!parent?.isDirectory()) return 'is under something that is not a directory';
+  const kernel = await kernelFileSystem(await realpath(base));
+  return kernel === undefined ? undefined : `is on ${kernel}, a kernel file system, not a place for files`;
 }

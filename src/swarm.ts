@@ -9,7 +9,16 @@ import type { Policy } from './decide/policy.js';
 import { DEFAULT_ADMISSION_LIMITS } from './schedule/admission.js';
 import { adaptivePolicy } from './decide/policies/adaptive.js';
 import { staticPolicy } from './decide/policies/static.js';
-import { checkCacheDir, checkJobAgainstSplit, checkStaticSplit, optionsError, splitRefusal } from './swarm-checks.js';
+import {
+  checkCacheDir,
+  checkHistoryFile,
+  checkJobAgainstSplit,
+  checkStaticSplit,
+  isPolicyObject,
+  optionsError,
+  POLICY_EXPECTED,
+  splitRefusal,
+} from './swarm-checks.js';
 import { MemoryBroker } from './runtime/brokers/memory-broker.js';
 import { ProcessProvider } from './runtime/local/process-provider.js';
 import { compileTaskModule, type TaskTypeInfo } from './runtime/local/task-compiler.js';
@@ -35,11 +44,14 @@ const optionsSchema = z
       .default(() => Math.floor(totalmem() / 2 ** 20 / 2)),
     swarmletMemoryMb: z.number().positive().default(60),
     policy: z
-      .union([
-        z.literal('adaptive'),
-        z.object({ static: z.record(z.string(), z.number().int().min(0)) }),
-        z.custom<Policy>((value) => typeof value === 'object' && value !== null && 'decide' in value),
-      ])
+      .union(
+        [
+          z.literal('adaptive'),
+          z.object({ static: z.record(z.string(), z.number().int().min(0)) }),
+          z.custom<Policy>(isPolicyObject),
+        ],
+        { error: POLICY_EXPECTED },
+      )
       .default('adaptive'),
     tickMs: z.number().int().min(5).max(60_000).default(100),
     monitorIntervalMs: z.number().int().min(10).max(60_000).default(250),
@@ -104,6 +116,8 @@ export class Swarm {
     const memoryLimitMb =
       options.swarmletMemoryLimitMb ?? defaultSwarmletMemoryLimitMb(totalmem() / 2 ** 20, options.maxSwarmlets);
     await checkCacheDir(resolve(options.cacheDir), 'Swarm options.cacheDir');
+    if (options.historyFile !== false)
+      await checkHistoryFile(resolve(options.historyFile), 'Swarm options.historyFile');
     const taskTypes = await compileAll(options.tasks, resolve(options.cacheDir), options.moduleLoadTimeoutMs);
     if (typeof options.policy === 'object' && 'static' in options.policy)
       checkStaticSplit(options.policy.static, [...taskTypes.keys()], options.maxSwarmlets);

@@ -86,6 +86,10 @@ describe('swarmlet run: refusals up front, with a fix that is accepted', () => {
     expect(existsSync(join(root, '--json'))).toBe(false);
   });
 
+  it('--policy static:nope=1 suggests a split that is accepted (it suggested static:, itself refused)', async () => {
+    await refusedThenFixed(['run', job, ...quiet, '--policy', 'static:nope=1'], '--policy', /nope is not a loaded/);
+  });
+
   it('--tick-ms 0 suggests a value that is accepted (it suggested --tick-ms 4, itself refused)', async () => {
     await refusedThenFixed(['run', job, ...quiet, '--tick-ms', '0'], '--tick-ms', /Fix: write --tick-ms 100/);
   });
@@ -105,6 +109,9 @@ describe('parseRunArguments: each refusal names the flag, and its fix is accepte
     [['--deadline', '9999h'], '--deadline', /more than a week/],
     [['--policy', 'static:noop'], '--policy', /is not type=count/],
     [['--job-key', 'k'], '--job-key', /names a cluster job/],
+    [['--policy', 'static:noop=1,noop=2'], '--policy', /noop is given twice/],
+    [['--history', '/etc'], '--history', /is a directory/],
+    [['--history', '/dev/null/x'], '--history', /not a directory/],
     [['--cache-dir', '--json'], '--cache-dir', /"--json" looks like an option/],
     [['--history', '--tick-ms'], '--history', /"--tick-ms" looks like an option/],
     [['--cache-dir', '/proc/x'], '--cache-dir', /kernel/],

@@ -165,6 +165,9 @@ describe('Swarm.start: options refused up front, with a fix that is accepted', (
     // '' would resolve to the working directory and scatter compiled modules there.
     ['an empty cache directory', { tasks: [noop], cacheDir: '' }, /cacheDir$/],
     ['tickMs 0', { tasks: [noop], tickMs: 0 }, /tickMs$/],
+    ['a Policy whose decide is not a function', { tasks: [noop], policy: { decide: 5 } }, /policy$/],
+    ['a Policy without a name', { tasks: [noop], policy: { initialState: () => null, decide: () => null } }, /policy$/],
+    ['a history file that is a directory', { tasks: [noop], historyFile: '/etc' }, /historyFile$/],
     // Node's recursive mkdir never returned on /proc; /sys and /dev hold kernel objects, not a cache.
     ['a cache directory in /proc', { tasks: [noop], cacheDir: '/proc/x' }, /cacheDir$/],
     ['a cache directory in /proc/self', { tasks: [noop], cacheDir: '/proc/self/x/y' }, /cacheDir$/],

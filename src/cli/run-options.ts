@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { InputError, type FixValue } from '../core/errors.js';
-import { checkCacheDir } from '../swarm-checks.js';
+import { checkCacheDir, checkHistoryFile } from '../swarm-checks.js';
 import { parseSwarmOptions, type SwarmOptions } from '../swarm.js';
 import { findJobFile } from './load-job.js';
 import { redisConnectionOf, type RedisConnection, type RedisFlags } from './redis-flags.js';
@@ -143,6 +143,7 @@ export async function checkRunArguments(
   try {
     parseSwarmOptions({ tasks: ['(from the job file)'], ...swarm });
     await checkCacheDir(resolve(options.cacheDir), 'Swarm options.cacheDir');
+    if (options.history !== false) await checkHistoryFile(resolve(options.history), 'Swarm options.historyFile');
   } catch (error) {
     throw error instanceof InputError ? asFlagError(error, swarm) : error;
   }
@@ -198,7 +199,9 @@ export function asFlagError(error: InputError, swarm: RunPlan['swarm']): InputEr
     const split: Record<string, number> = { ...swarm.policy.static };
     if (error.fixValue === 'remove') delete split[type];
     else split[type] = Number(error.fixValue?.value ?? 1);
-    return flagError(flag, `${type} ${problem}`, { value: formatSplit(split) });
+    // A split left empty (`static:`) is itself refused: run adaptively instead.
+    const fix = Object.keys(split).length === 0 ? 'adaptive' : formatSplit(split);
+    return flagError(flag, `${type} ${problem}`, { value: fix });
   }
   if (error.fixValue === undefined || error.fixValue === 'remove' || option === 'historyFile')
     return flagError(flag, problem, 'remove');
@@ -285,7 +288,11 @@ export function parsePolicy(text: string): SwarmOptions['policy'] {
         { value: 'adaptive' },
         "static:type=count,... with each of the job's task types",
       );
-    split[type] = Number(count);
+    if (Object.hasOwn(split, type))
+      throw flagError('--policy', `${type} is given twice in ${JSON.stringify(text)}`, {
+        value: formatSplit({ ...split, [type]: Number(count) }),
+      });
+    Object.defineProperty(split, type, { value: Number(count), enumerable: true, writable: true });
   }
   return { static: split };
 }

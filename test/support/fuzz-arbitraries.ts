@@ -99,6 +99,7 @@ export const swarmOptions = fc.record(
     policy: maybe(
       fc.oneof(
         fc.constant('adaptive'),
+        fc.constantFrom({ decide: 5 }, { name: 'p', initialState: 1, decide: () => null }),
         fc.record({
           static: fc.dictionary(fc.constantFrom('noop', 'other'), fc.oneof(fc.integer({ min: -1, max: 3 }), anything)),
         }),
@@ -130,7 +131,7 @@ const valueFor: Record<string, fc.Arbitrary<string>> = {
   '--policy': fc.oneof(
     fc.constantFrom('adaptive', 'static:noop=1,square-sum=1', 'static:noop=0,square-sum=1', 'static:noop=2'),
     fc.constantFrom('static:', 'static:noop', 'static:ghost=1,noop=1,square-sum=1', 'static:noop=1,square-sum=x'),
-    fc.constantFrom('static:noop=3,square-sum=3', 'fastest'),
+    fc.constantFrom('static:noop=3,square-sum=3', 'fastest', 'static:nope=1', 'static:noop=1,noop=2,square-sum=1'),
     junk,
   ),
   '--tick-ms': fc.oneof(fc.constantFrom('0', '4', '5', '100', '60001'), junk),
@@ -144,7 +145,13 @@ const valueFor: Record<string, fc.Arbitrary<string>> = {
     '/proc/x',
     '--json',
   ),
-  '--history': fc.constantFrom('.swarmlet/fuzz-history.json', '/etc/passwd/history.json', '--no-progress'),
+  '--history': fc.constantFrom(
+    '.swarmlet/fuzz-history.json',
+    '/etc/passwd/history.json',
+    '--no-progress',
+    '/etc',
+    '/dev/null/x',
+  ),
   '--prefix': junk,
   '--job-key': junk,
 };
