@@ -1,4 +1,6 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { getPriority } from 'node:os';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SwarmletBugError, TaskFailedError, TaskModuleError } from '../src/core/errors.js';
@@ -171,5 +173,16 @@ describe('a crashed swarmlet is replaced at once', () => {
     expect(replicas.some((group) => /^runaway: replaces s1 \(killed by SIGKILL\)$/.test(group.reason))).toBe(true);
     // The replacement came from a spare: it runs at normal priority, and a new spare waits at the lowest.
     expect(priorities()).toEqual([0, 19, 19]);
+  });
+});
+
+describe('what a swarmlet killed with -9 leaves behind', () => {
+  it('box folders of processes that are gone are swept when a swarm starts', async () => {
+    const gone = spawnSync('true').pid!; // a process id that has exited
+    const stale = join('/dev/shm', `swarmlet-${gone}`);
+    mkdirSync(stale, { recursive: true });
+    writeFileSync(join(stale, 'p1.box'), Buffer.alloc(8));
+    swarm = await Swarm.start({ tasks: [fixture('runaway')], maxSwarmlets: 1 });
+    expect(existsSync(stale)).toBe(false);
   });
 });

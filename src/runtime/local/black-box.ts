@@ -1,4 +1,4 @@
-import { closeSync, existsSync, mkdirSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -11,10 +11,43 @@ import { join } from 'node:path';
 const BOX_BYTES = 8;
 const NOTHING_STARTED = -1;
 
+const BOX_DIR_PREFIX = 'swarmlet-';
+
+function boxBase(): string {
+  return existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
+}
+
 /** Where this process keeps its swarmlets' boxes (created on first use, removed by `removeBoxDir`). */
 export function blackBoxDir(): string {
-  const base = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
-  return join(base, `swarmlet-${process.pid}`);
+  return join(boxBase(), `${BOX_DIR_PREFIX}${process.pid}`);
+}
+
+/**
+ * Removes the box folders of processes that are gone (killed with -9, they could not clean up), so
+ * memory-backed /dev/shm does not fill over a machine's life.
+ */
+export function sweepStaleBoxDirs(): void {
+  let names: string[];
+  try {
+    names = readdirSync(boxBase());
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const pid = Number(name.slice(BOX_DIR_PREFIX.length));
+    if (name.startsWith(BOX_DIR_PREFIX) && Number.isInteger(pid) && pid > 0 && !isAlive(pid))
+      removeBoxDir(join(boxBase(), name));
+  }
+}
+
+/** Whether a process of this id exists (EPERM: it does, but is not ours). */
+export function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** The parent's side: creates the box before the fork; reads it once the swarmlet has exited. */

@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isAlive } from './black-box.js';
 
 /**
  * Kernel-enforced memory limits for swarmlets: one memory cgroup per swarmlet under this process's
@@ -74,6 +75,7 @@ export class MemoryCgroups {
   static open(layout = detectLayout()): MemoryCgroups | undefined {
     // SWARMLET_NO_CGROUPS=1: measure from outside even where cgroups work (to compare, or test the fallback).
     if (!layout || process.env.SWARMLET_NO_CGROUPS === '1') return undefined;
+    sweepStale(layout.ownDir);
     const parentDir = join(layout.ownDir, `swarmlet-${process.pid}`);
     try {
       mkdirSync(parentDir, { recursive: true });
@@ -122,6 +124,23 @@ export class MemoryCgroups {
     const children = readdirSync(this.parentDir, { withFileTypes: true }).filter((entry) => entry.isDirectory());
     for (const child of children) tryRmdir(join(this.parentDir, child.name));
     tryRmdir(this.parentDir);
+  }
+}
+
+/** Groups left by processes that are gone (killed with -9): removed once empty. */
+function sweepStale(ownDir: string): void {
+  let names: string[];
+  try {
+    names = readdirSync(ownDir).filter((name) => /^swarmlet-\d+$/.test(name));
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (isAlive(Number(name.slice('swarmlet-'.length)))) continue;
+    const dir = join(ownDir, name);
+    for (const child of readdirSync(dir, { withFileTypes: true }).filter((entry) => entry.isDirectory()))
+      tryRmdir(join(dir, child.name));
+    tryRmdir(dir);
   }
 }
 

@@ -5,7 +5,7 @@ import type { Clock } from '../../core/clock.js';
 import type { Provider, ProviderEvents } from '../provider.js';
 import { packageRoot } from './package-root.js';
 import { fromSwarmletSchema, isWireResult, type ToSwarmlet, type WireTask } from './ipc.js';
-import { blackBoxDir, removeBoxDir } from './black-box.js';
+import { blackBoxDir, removeBoxDir, sweepStaleBoxDirs } from './black-box.js';
 import { MemoryCgroups, type MemoryEnforcement } from './cgroup.js';
 import { MemoryWatchdog } from './memory-watchdog.js';
 import { residentMb } from './outside-usage.js';
@@ -92,6 +92,7 @@ export class ProcessProvider implements Provider {
     private readonly clock: Clock,
     private readonly options: ProcessProviderOptions = { monitorIntervalMs: 250 },
   ) {
+    sweepStaleBoxDirs();
     this.cgroups = options.memoryLimitMb === undefined ? undefined : MemoryCgroups.open();
     if (options.memoryLimitMb !== undefined && !this.cgroups)
       this.watchdog = new MemoryWatchdog(options.memoryLimitMb, WATCHDOG_EVERY_MS);

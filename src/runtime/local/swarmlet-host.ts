@@ -9,6 +9,7 @@
  * before it and is answered in that order (`state` or `state-failed`): the state it returns has
  * seen exactly the micro-tasks the director dispatched before asking.
  */
+import { writeSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import type { TaskContext, TaskDefinition } from '../../core/task-type.js';
 import type { FromSwarmlet, ToSwarmlet } from './ipc.js';
@@ -91,13 +92,25 @@ function sendAlone(result: WireResult): void {
 /**
  * An error thrown outside any micro-task's own promise (a timer callback, a stray rejection) would
  * kill the swarmlet and charge whichever micro-task runs then: it is printed instead, and the
- * swarmlet goes on.
+ * swarmlet goes on. Printing must never fail in turn: a director that is gone (its pipes closed)
+ * ends the swarmlet, instead of an error about the error, for ever.
  */
+let reporting = false;
 function reportStray(error: unknown): void {
-  process.stderr.write(`uncaught error outside a micro-task's result (the swarmlet goes on): ${messageOf(error)}\n`);
+  if (reporting || !process.connected) return process.exit(0);
+  reporting = true;
+  try {
+    writeSync(2, `uncaught error outside a micro-task's result (the swarmlet goes on): ${messageOf(error)}\n`);
+  } catch {
+    process.exit(0);
+  } finally {
+    reporting = false;
+  }
 }
 process.on('uncaughtException', reportStray);
 process.on('unhandledRejection', reportStray);
+// Our output pipes broke: the director is gone.
+for (const stream of [process.stdout, process.stderr]) stream.on('error', () => process.exit(0));
 
 /**
  * Loads a task type and runs its warmup, once per swarmlet; `activate` makes it the type this
