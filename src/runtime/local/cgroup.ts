@@ -121,6 +121,7 @@ export class MemoryCgroups {
 
   /** Removes the parent group once every swarmlet's group is gone. */
   close(): void {
+    // Groups of another swarm in this process still hold their processes: only empty ones go.
     const children = readdirSync(this.parentDir, { withFileTypes: true }).filter((entry) => entry.isDirectory());
     for (const child of children) tryRmdir(join(this.parentDir, child.name));
     tryRmdir(this.parentDir);

@@ -5,7 +5,7 @@ import type { Clock } from '../../core/clock.js';
 import type { Provider, ProviderEvents } from '../provider.js';
 import { packageRoot } from './package-root.js';
 import { fromSwarmletSchema, isWireResult, type ToSwarmlet, type WireTask } from './ipc.js';
-import { blackBoxDir, removeBoxDir, sweepStaleBoxDirs } from './black-box.js';
+import { blackBoxDir, removeBoxDirIfEmpty, sweepStaleBoxDirs } from './black-box.js';
 import { MemoryCgroups, type MemoryEnforcement } from './cgroup.js';
 import { MemoryWatchdog } from './memory-watchdog.js';
 import { residentMb } from './outside-usage.js';
@@ -35,6 +35,7 @@ const ENV_STATE_MAX_BYTES = 64 * 1024;
 const WATCHDOG_EVERY_MS = 10;
 
 const SPARE_NICE = 19;
+let providerInstances = 0;
 const DEFAULT_SPARES = 2;
 
 function setNice(record: SwarmletProcess, nice: number): void {
@@ -83,6 +84,8 @@ export class ProcessProvider implements Provider {
   private readonly watchdog: MemoryWatchdog | undefined;
   private watch: ReturnType<typeof setInterval> | undefined;
   private forks = 0;
+  /** Several swarms may live in one process: their swarmlets' boxes and cgroups must never share a name. */
+  private readonly instance = ++providerInstances;
   private closed = false;
   /** Only root may give a process its priority back after lowering it. */
   private readonly backgroundSpares = process.getuid?.() === 0;
@@ -127,7 +130,7 @@ export class ProcessProvider implements Provider {
   }
 
   private fork(load: string): SwarmletProcess {
-    const name = `p${++this.forks}`;
+    const name = `${this.instance}-p${++this.forks}`;
     const record = forkSwarmlet({
       hostPath: this.hostPath,
       boxDir: this.boxDir,
@@ -296,7 +299,7 @@ export class ProcessProvider implements Provider {
           }),
       );
     await Promise.all(waits);
-    removeBoxDir(this.boxDir);
+    removeBoxDirIfEmpty(this.boxDir);
     this.cgroups?.close();
     await this.watchdog?.close();
   }
