@@ -21,6 +21,7 @@ import {
 } from './swarm-checks.js';
 import { MemoryBroker } from './runtime/brokers/memory-broker.js';
 import { ProcessProvider } from './runtime/local/process-provider.js';
+import { nodeModulesAbove, resolveSandbox, SANDBOX_CHOICES } from './runtime/local/sandbox.js';
 import { compileTaskModule, type TaskTypeInfo } from './runtime/local/task-compiler.js';
 import { MODULE_LOAD_TIMEOUT_MS } from './runtime/local/module-check.js';
 import { JobHistory } from './runtime/job-history.js';
@@ -87,6 +88,11 @@ const optionsSchema = z
     cacheDir: z.string().min(1).default('.swarmlet/cache'),
     /** A task module whose top level takes longer to load is refused, naming the module. */
     moduleLoadTimeoutMs: z.number().int().min(100).max(600_000).default(MODULE_LOAD_TIMEOUT_MS),
+    /**
+     * What holds task code in (runtime/local/sandbox.ts): `auto` (bwrap where the machine runs it, else process),
+     * `bwrap`, `process` (Node's permission model) or `none` (default: the code is the caller's own).
+     */
+    sandbox: z.enum(SANDBOX_CHOICES).default('none'),
     /** A file where history lives between runs (job profiles for pre-warming); false (default): keep none. */
     historyFile: z.union([z.string().min(1), z.literal(false)]).default(false),
   })
@@ -118,6 +124,7 @@ export class Swarm {
     await checkCacheDir(resolve(options.cacheDir), 'Swarm options.cacheDir');
     if (options.historyFile !== false)
       await checkHistoryFile(resolve(options.historyFile), 'Swarm options.historyFile');
+    const sandbox = resolveSandbox(options.sandbox, 'Swarm options.sandbox');
     const taskTypes = await compileAll(options.tasks, resolve(options.cacheDir), options.moduleLoadTimeoutMs);
     if (typeof options.policy === 'object' && 'static' in options.policy)
       checkStaticSplit(options.policy.static, [...taskTypes.keys()], options.maxSwarmlets);
@@ -149,6 +156,9 @@ export class Swarm {
         new ProcessProvider(events, wallClock, {
           monitorIntervalMs: options.monitorIntervalMs,
           memoryLimitMb,
+          // Compiled modules live in the cache; the packages they import resolve from there up.
+          sandbox: { kind: sandbox, readPaths: [options.cacheDir, ...nodeModulesAbove(options.cacheDir)] },
+          permissionsOf: (taskType) => taskTypes.get(taskType)?.permissions ?? [],
         }),
       history,
       hardLimits: {

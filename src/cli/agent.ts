@@ -8,6 +8,7 @@ import type { Command } from 'commander';
 import { InputError } from '../core/errors.js';
 import type { HourWindow, NodeKind } from '../place/node-probe.js';
 import { ClusterAgent, type ClusterAgentOptions } from '../runtime/cluster/agent.js';
+import { parseSandboxChoice } from '../runtime/local/sandbox.js';
 import { addRedisSourceFlags, requiredRedisConnection, type RedisFlags } from './redis-flags.js';
 
 export interface AgentCommandOptions extends RedisFlags {
@@ -29,6 +30,8 @@ export interface AgentCommandOptions extends RedisFlags {
   readonly cacheDir?: string;
   readonly trust?: readonly string[];
   readonly allowUnsigned?: boolean;
+  readonly sandbox?: string;
+  readonly allowUnsandboxed?: boolean;
 }
 
 /** Registers `agent` on the program (main.ts wires it). */
@@ -68,6 +71,11 @@ export function agentCommand(program: Command): Command {
     .option('--cache-dir <dir>', 'where task modules from Redis are written', '.swarmlet/cache')
     .option('--trust <publicKeyFiles...>', 'run only task bundles signed by one of these keys (swarmlet keys new)')
     .option('--allow-unsigned', 'also run unsigned bundles: anyone who can write to this Redis then runs code here')
+    .option(
+      '--sandbox <kind>',
+      'hold task code in: auto (bwrap where it runs, else process), bwrap, process or none (default: auto on personal machines, none elsewhere)',
+    )
+    .option('--allow-unsandboxed', 'let a personal machine run task code without a sandbox, with the agent user rights')
     .action((options: AgentCommandOptions) => runAgent(options));
   addRedisSourceFlags(command);
   return command;
@@ -153,6 +161,8 @@ export function agentOptionsFromFlags(flags: AgentCommandOptions, log: (line: st
     ...(flags.cacheDir !== undefined && { cacheDir: flags.cacheDir }),
     ...(flags.trust !== undefined && { trust: flags.trust }),
     ...(flags.allowUnsigned === true && { allowUnsigned: true }),
+    ...(flags.sandbox !== undefined && { sandbox: parseSandboxChoice(flags.sandbox, '--sandbox') }),
+    ...(flags.allowUnsandboxed === true && { allowUnsandboxed: true }),
   };
 }
 
@@ -233,6 +243,7 @@ const FLAG_OF: Readonly<Record<string, string>> = {
   drainTimeoutMs: '--drain-timeout-ms',
   checkpointMs: '--checkpoint-ms',
   trust: '--trust',
+  sandbox: '--sandbox',
   'node.nodeId': '--node-id',
   'node.kind': '--kind',
   'node.pricePerCoreSecond': '--price',

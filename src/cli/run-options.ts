@@ -5,6 +5,7 @@ import { InputError, type FixValue } from '../core/errors.js';
 import { checkCacheDir, checkHistoryFile } from '../swarm-checks.js';
 import { parseSwarmOptions, type SwarmOptions } from '../swarm.js';
 import { findJobFile } from './load-job.js';
+import { parseSandboxChoice, resolveSandbox } from '../runtime/local/sandbox.js';
 import { redisConnectionOf, type RedisConnection, type RedisFlags } from './redis-flags.js';
 
 /** `swarmlet run`'s options as commander hands them over (strings, before checks). */
@@ -26,6 +27,8 @@ export interface RunCommandOptions extends RedisFlags {
   readonly jobKey?: string;
   /** With --redis: the private key file that signs the job's task bundles (agents run only signed ones). */
   readonly signKey?: string;
+  /** What holds task code in on this machine: auto, bwrap, process or none (default). */
+  readonly sandbox?: string;
 }
 
 /** A `swarmlet run` whose arguments all passed their checks: what to load and how to run it. */
@@ -57,6 +60,10 @@ export function runCommandSpec(): Command {
       'the job should finish within this long, e.g. 2s, 500ms, 1m (reported met or missed)',
     )
     .option('--cache-dir <dir>', 'where compiled task modules are kept', '.swarmlet/cache')
+    .option(
+      '--sandbox <kind>',
+      'hold task code in: auto (bwrap where it runs, else process), bwrap, process (Node permissions) or none',
+    )
     .option('--history <file>', "history kept between runs, so a job's next run pre-warms what it needs", HISTORY)
     .option('--no-history', 'keep no history')
     .option(
@@ -125,6 +132,13 @@ export async function checkRunArguments(
       'remove',
       'add --redis <url>',
     );
+  if (options.sandbox !== undefined && redis !== undefined)
+    throw flagError(
+      '--sandbox',
+      'holds swarmlets on this machine, and this run is on the cluster (each agent chooses its own)',
+      'remove',
+      'swarmlet agent --sandbox auto',
+    );
   const jobFile = findJobFile(target);
   const jobOptions = parseSetOptions(options.set);
   const sla = {
@@ -139,7 +153,9 @@ export async function checkRunArguments(
       maxSwarmlets: integerFlag('--max-swarmlets', options.maxSwarmlets, availableParallelism()),
     }),
     ...(options.tickMs !== undefined && { tickMs: integerFlag('--tick-ms', options.tickMs, 100) }),
+    ...(options.sandbox !== undefined && { sandbox: parseSandboxChoice(options.sandbox, '--sandbox') }),
   };
+  if (swarm.sandbox !== undefined) resolveSandbox(swarm.sandbox, '--sandbox');
   try {
     parseSwarmOptions({ tasks: ['(from the job file)'], ...swarm });
     await checkCacheDir(resolve(options.cacheDir), 'Swarm options.cacheDir');
@@ -182,6 +198,7 @@ const FLAGS: Record<string, string> = {
   policy: '--policy',
   cacheDir: '--cache-dir',
   historyFile: '--history',
+  sandbox: '--sandbox',
 };
 
 /**

@@ -20,6 +20,10 @@ export interface SplitChild {
   readonly deps?: readonly string[];
 }
 
+/** What a task type may ask of its sandbox (see TaskDefinition.permissions). */
+export const TASK_PERMISSIONS = ['network'] as const;
+export type TaskPermission = (typeof TASK_PERMISSIONS)[number];
+
 /**
  * A task type: a named handler module. `split` may break an input into children (recursively);
  * when it does, `join` (if given) combines the children's outputs, else the output is their array.
@@ -33,6 +37,11 @@ export interface TaskDefinition<I = unknown, O = unknown> {
   warmup?(): void | Promise<void>;
   /** Hints for the scheduler until measurements exist. */
   readonly resources?: Partial<Resources & { durationMs: number }>;
+  /**
+   * What the type asks of a sandbox beyond running its own code (signed with its bundle in a cluster): `network` lets
+   * a sandboxed swarmlet (bwrap) reach the network. Undeclared, it has none there.
+   */
+  readonly permissions?: readonly TaskPermission[];
   /**
    * The size of an input (e.g. bytes to process), called by the director: the usage model learns
    * how this type's cost grows with it, so predictions follow each micro-task's size. Keep it cheap.

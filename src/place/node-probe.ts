@@ -1,3 +1,4 @@
+import { SANDBOX_KINDS } from '../core/sandbox-kinds.js';
 import { z } from 'zod';
 import { InputError } from '../core/errors.js';
 
@@ -82,6 +83,8 @@ const advertisementShape = z
       .min(-14 * 60)
       .max(14 * 60)
       .default(0),
+    /** What holds task code in on this node (core/sandbox-kinds.ts). */
+    sandbox: z.enum(SANDBOX_KINDS).default('none'),
     /** Task types whose modules are loaded in a swarmlet on this node right now. */
     warmTaskTypes: z.array(z.string().min(1).max(200)).max(PROBE_LIMITS.maxWarmTaskTypes).default([]),
   })
@@ -155,6 +158,7 @@ const FIXES: Readonly<Record<string, string>> = {
   'consent.idleOnly': 'set idleOnly: true to work only while the owner is away, false otherwise',
   idle: 'send idle: true while the owner is away (no input), false otherwise',
   utcOffsetMinutes: 'send the owner time zone as whole minutes from UTC, -840 to 840 (e.g. 60 for UTC+1)',
+  sandbox: `send the sandbox swarmlets run in: ${SANDBOX_KINDS.join(', ')}`,
   warmTaskTypes: `list the task types loaded on this node (at most ${PROBE_LIMITS.maxWarmTaskTypes} names)`,
 };
 

@@ -21,6 +21,7 @@ import type { BundleTrust } from './bundle-signing.js';
 import { DEFAULT_PREFIX } from './protocol.js';
 import type { RedisTls } from './redis-connect.js';
 import { resolveTrust } from './signing-keys.js';
+import { parseSandboxChoice, resolveSandbox, type SandboxChoice, type SandboxKind } from '../local/sandbox.js';
 
 export interface AgentConsentOptions {
   /** The owner said yes. Personal machines refuse to start without it. */
@@ -87,6 +88,10 @@ export interface ClusterAgentOptions {
   readonly trust?: readonly string[];
   /** Also run unsigned bundles (anyone who can write to the Redis then runs code here). Default false. */
   readonly allowUnsigned?: boolean;
+  /** What holds task code in (runtime/local/sandbox.ts). Default: `auto` on personal machines, `none` elsewhere. */
+  readonly sandbox?: SandboxChoice;
+  /** A personal machine may run without a sandbox only with this (the owner accepts task code with their rights). */
+  readonly allowUnsandboxed?: boolean;
 }
 
 /** Options with every default filled in, checked. */
@@ -113,6 +118,7 @@ export interface AgentConfig {
   readonly warningIntervalMs: number;
   readonly clock: Clock;
   readonly trust: BundleTrust;
+  readonly sandbox: SandboxKind;
 }
 
 /**
@@ -179,7 +185,24 @@ export function resolveAgentConfig(options: ClusterAgentOptions): AgentConfig {
     warningIntervalMs: integerAtLeast('warningIntervalMs', options.warningIntervalMs ?? 30_000, 1, 'e.g. 30000'),
     clock: options.clock ?? { nowMs: () => Date.now() },
     trust: resolveTrust(options.trust ?? [], options.allowUnsigned === true),
+    sandbox: agentSandbox(kind, options),
   };
+}
+
+/**
+ * The sandbox of an agent's swarmlets: personal machines always have one (`auto` picks the strongest the machine
+ * runs) unless the owner explicitly allows none.
+ */
+function agentSandbox(kind: NodeKind, options: ClusterAgentOptions): SandboxKind {
+  const choice = parseSandboxChoice(options.sandbox ?? (kind === 'personal' ? 'auto' : 'none'), 'sandbox');
+  const sandbox = resolveSandbox(choice, 'sandbox');
+  if (kind === 'personal' && sandbox === 'none' && options.allowUnsandboxed !== true)
+    throw new InputError(
+      'sandbox',
+      "is none on a personal machine: task code would run with the owner's rights",
+      '--sandbox auto (or add --allow-unsandboxed if the owner accepts that)',
+    );
+  return sandbox;
 }
 
 /** What changes between heartbeats. */
@@ -209,6 +232,7 @@ export function buildAdvertisement(
     idle: live.idle,
     utcOffsetMinutes: live.utcOffsetMinutes,
     warmTaskTypes: [...live.warmTaskTypes],
+    sandbox: config.sandbox,
     ...((consent !== undefined || !live.consentGranted) && {
       consent: {
         granted: live.consentGranted && (consent?.granted ?? true),
@@ -274,7 +298,7 @@ export function describeNode(advertisement: NodeAdvertisement): string {
     ...(consent.idleOnly ? ['idle only'] : []),
   ];
   return (
-    `${advertisement.kind}, ${capacity.cpu} cores, ${Math.round(capacity.memoryMb)} MB, ${advertisement.pricePerCoreSecond} per core-second` +
+    `${advertisement.kind}, ${capacity.cpu} cores, ${Math.round(capacity.memoryMb)} MB, ${advertisement.pricePerCoreSecond} per core-second, sandbox ${advertisement.sandbox}` +
     `${consent.granted ? '' : ', no consent'}${caps.length > 0 ? `, consent caps: ${caps.join(', ')}` : ''}`
   );
 }

@@ -10,6 +10,7 @@
  * hash) and the file on disk against the same hash: a file changed in the cache since it was
  * written (a trojan under a legitimate name survives FLUSHALL and restarts) is removed and refused.
  */
+import { TASK_PERMISSIONS, type TaskPermission } from '../../core/task-type.js';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -37,11 +38,16 @@ export interface LocalModule {
   readonly hintDurationMs: number | undefined;
 }
 
+function isTaskPermission(permission: string): permission is TaskPermission {
+  return (TASK_PERMISSIONS as readonly string[]).includes(permission);
+}
+
 const SAFE_HASH = /^[A-Za-z0-9_-]{1,128}$/;
 
 export class ModuleCache {
   private readonly directory: string;
   private readonly hints = new Map<string, number | undefined>();
+  private readonly permissions = new Map<string, readonly TaskPermission[]>();
 
   constructor(
     private readonly redis: Redis,
@@ -72,6 +78,7 @@ export class ModuleCache {
     const modulePath = join(this.directory, `${record.hash}.mjs`);
     await this.verifiedFile(taskType, record.hash, record.code, modulePath);
     this.hints.set(taskType, record.hintDurationMs);
+    this.permissions.set(taskType, record.permissions.filter(isTaskPermission));
     return { taskType, hash: record.hash, modulePath, hintDurationMs: record.hintDurationMs };
   }
 
@@ -92,6 +99,11 @@ export class ModuleCache {
     const temporary = `${modulePath}.${process.pid}.tmp`;
     await writeFile(temporary, code);
     await rename(temporary, modulePath);
+  }
+
+  /** What the verified bundle of a type asks of the sandbox (signed with it); unknown permissions are never granted. */
+  permissionsOf(taskType: string): readonly TaskPermission[] {
+    return this.permissions.get(taskType) ?? [];
   }
 
   /** The director's duration hint for a type, from its module record (until measurements exist). */

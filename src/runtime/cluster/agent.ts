@@ -24,12 +24,14 @@
  * swarmlet events never interleave. Timers: the heartbeat, and a short poll that lets idle
  * swarmlets find work the director enqueued since.
  */
+import { mkdirSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { WarningLimiter } from '../../core/warning-limiter.js';
 import type { NodeAdvertisement, NodeAdvertisementInput } from '../../place/node-probe.js';
 import { BullmqBroker } from '../brokers/bullmq-broker.js';
 import type { MonitorSample, WireResult } from '../local/ipc.js';
 import { ProcessProvider, swarmletHostPath } from '../local/process-provider.js';
+import { nodeModulesAbove } from '../local/sandbox.js';
 import type { ProviderEvents } from '../provider.js';
 import {
   buildAdvertisement,
@@ -101,12 +103,18 @@ export class ClusterAgent implements ProviderEvents {
     this.keys = keys(config.prefix);
     this.announcer = new Announcer(config.log);
     this.warnings = new WarningLimiter(config.clock, config.warningIntervalMs, config.log);
+    const modules = new ModuleCache(redis, config.prefix, config.cacheDir, config.trust);
+    mkdirSync(config.cacheDir, { recursive: true }); // bound into a sandbox at each start, so it must exist
     this.provider = new ProcessProvider(
       this,
       { nowMs: () => performance.now() },
-      { monitorIntervalMs: MONITOR_INTERVAL_MS },
+      {
+        monitorIntervalMs: MONITOR_INTERVAL_MS,
+        // Task code reads its bundles (the cache) and the packages they import, nothing else of this machine.
+        sandbox: { kind: config.sandbox, readPaths: [config.cacheDir, ...nodeModulesAbove(config.cacheDir)] },
+        permissionsOf: (taskType) => modules.permissionsOf(taskType),
+      },
     );
-    const modules = new ModuleCache(redis, config.prefix, config.cacheDir, config.trust);
     this.work = new AgentWork({
       broker,
       redis,

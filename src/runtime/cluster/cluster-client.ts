@@ -270,7 +270,7 @@ export async function storeModules(
       hintDurationMs: info.hintDurationMs,
       hintCpu: info.hintCpu,
       hintMemoryMb: info.hintMemoryMb,
-      permissions: [], // the sandbox's declared permissions go here: they are signed with the rest
+      permissions: [...info.permissions], // signed with the rest: an agent grants what the signer declared
     };
     if (signKey !== undefined) record.signature = signManifest(manifestOf(record), signKey);
     await redis.set(k.module(info.name), JSON.stringify(record));

@@ -50,6 +50,10 @@ export function detectLayout(root = '/sys/fs/cgroup', selfCgroup = '/proc/self/c
 export interface SwarmletCgroup {
   /** Puts a process (the swarmlet, right after its fork) under the limit. */
   add(pid: number): void;
+  /** The file a process writes its pid to, to join (a launcher that joins before it starts the swarmlet). */
+  readonly procsFile: string;
+  /** Kills every process in the group: what a swarmlet started cannot escape by leaving its process group. */
+  killAll(): void;
   /** How many times the kernel killed a process of this group for going over the limit. */
   oomKills(): number;
   /** How many times the group's use reached its limit (the kernel then reclaims, stalls or kills). */
@@ -102,8 +106,19 @@ export class MemoryCgroups {
       writeText(join(dir, this.layout.swapFile), swap);
     }
     const eventsFile = this.layout.kind === 'cgroup-v1' ? 'memory.oom_control' : 'memory.events';
+    const procsFile = join(dir, 'cgroup.procs');
     return {
-      add: (pid) => writeFileSync(join(dir, 'cgroup.procs'), String(pid)),
+      add: (pid) => writeFileSync(procsFile, String(pid)),
+      procsFile,
+      killAll: () => {
+        for (const pid of (readText(procsFile) ?? '').split('\n').filter((line) => line !== '')) {
+          try {
+            process.kill(Number(pid), 'SIGKILL');
+          } catch {
+            // Gone meanwhile.
+          }
+        }
+      },
       oomKills: () => Number(/oom_kill (\d+)/.exec(readText(join(dir, eventsFile)) ?? '')?.[1] ?? 0),
       limitHits: () =>
         this.layout.kind === 'cgroup-v1'

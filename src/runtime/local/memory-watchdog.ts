@@ -11,17 +11,32 @@ const VERDICT_SLOTS = 1024;
  */
 const WATCHDOG_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
-const { readFileSync } = require('node:fs');
+const { readdirSync, readFileSync } = require('node:fs');
+const read = (path) => { try { return readFileSync(path, 'utf8'); } catch { return undefined; } };
+// A swarmlet's memory is its own and its descendants' (as processTree in outside-usage.ts).
+const treeKb = (pid) => {
+  const tree = [pid];
+  let kb = 0;
+  for (let at = 0; at < tree.length; at++) {
+    const status = read('/proc/' + tree[at] + '/status');
+    if (status === undefined) { if (at === 0) return undefined; continue; }
+    kb += Number(/^VmRSS:\\s+(\\d+) kB/m.exec(status)?.[1] ?? 0);
+    let threads = [];
+    try { threads = readdirSync('/proc/' + tree[at] + '/task'); } catch {}
+    for (const thread of threads)
+      for (const child of (read('/proc/' + tree[at] + '/task/' + thread + '/children') ?? '').split(' '))
+        if (child.trim() !== '') tree.push(Number(child));
+  }
+  return kb;
+};
 const verdicts = new Int32Array(workerData.buffer);
 const pids = new Set();
 let next = 0;
 parentPort.on('message', (message) => (message.watch ? pids.add(message.watch) : pids.delete(message.unwatch)));
 setInterval(() => {
   for (const pid of pids) {
-    let kb;
-    try {
-      kb = Number(/^VmRSS:\\s+(\\d+) kB/m.exec(readFileSync('/proc/' + pid + '/status', 'utf8'))[1]);
-    } catch {
+    const kb = treeKb(pid);
+    if (kb === undefined) {
       pids.delete(pid);
       continue;
     }
@@ -29,9 +44,11 @@ setInterval(() => {
     const slot = (next++ % ${VERDICT_SLOTS}) * 2;
     Atomics.store(verdicts, slot + 1, Math.round(kb / 1024));
     Atomics.store(verdicts, slot, pid);
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {}
+    for (const target of [-pid, pid]) {
+      try {
+        process.kill(target, 'SIGKILL'); // its process group (its descendants), then itself
+      } catch {}
+    }
     pids.delete(pid);
   }
 }, workerData.everyMs);

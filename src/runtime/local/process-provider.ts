@@ -6,10 +6,11 @@ import type { Provider, ProviderEvents } from '../provider.js';
 import { packageRoot } from './package-root.js';
 import { fromSwarmletSchema, isWireResult, type ToSwarmlet, type WireTask } from './ipc.js';
 import { blackBoxDir, removeBoxDirIfEmpty, sweepStaleBoxDirs } from './black-box.js';
-import { MemoryCgroups, type MemoryEnforcement } from './cgroup.js';
+import { MemoryCgroups, type MemoryEnforcement, type SwarmletCgroup } from './cgroup.js';
 import { MemoryWatchdog } from './memory-watchdog.js';
 import { residentMb } from './outside-usage.js';
-import { forkSwarmlet, measureOutside, type SwarmletProcess } from './swarmlet-process.js';
+import { forkSwarmlet, killSwarmlet, measureOutside, type SwarmletProcess } from './swarmlet-process.js';
+import type { SandboxOptions, TaskPermission } from './sandbox.js';
 
 export interface ProcessProviderOptions {
   /** How often swarmlets are measured (from outside) and report (from inside). */
@@ -24,6 +25,10 @@ export interface ProcessProviderOptions {
    * one is still booted when crashes come faster than a boot on a busy machine (~100–250 ms).
    */
   readonly spares?: number;
+  /** Where task code is held in (sandbox.ts); default: no sandbox. */
+  readonly sandbox?: SandboxOptions;
+  /** What each task type asks of its sandbox (signed with its bundle in a cluster); default: nothing. */
+  readonly permissionsOf?: (taskType: string) => readonly TaskPermission[];
 }
 
 /**
@@ -87,8 +92,13 @@ export class ProcessProvider implements Provider {
   /** Several swarms may live in one process: their swarmlets' boxes and cgroups must never share a name. */
   private readonly instance = ++providerInstances;
   private closed = false;
-  /** Only root may give a process its priority back after lowering it. */
-  private readonly backgroundSpares = process.getuid?.() === 0;
+  /**
+   * Only root may give a process its priority back after lowering it; under bwrap the host is a grandchild, forked
+   * before the launcher could be reniced.
+   */
+  private get backgroundSpares(): boolean {
+    return process.getuid?.() === 0 && this.options.sandbox?.kind !== 'bwrap';
+  }
 
   constructor(
     private readonly events: ProviderEvents,
@@ -109,8 +119,9 @@ export class ProcessProvider implements Provider {
   start(swarmletId: string, taskType: string, modulePath: string, state?: unknown): void {
     if (this.children.has(swarmletId) || this.closed) return;
     const nowMs = this.clock.nowMs();
-    const spare = this.takeSpare();
-    const record = spare ?? this.forkWithLoad(taskType, modulePath, state);
+    const network = this.needsNetwork(taskType);
+    const spare = network ? undefined : this.takeSpare();
+    const record = spare ?? this.forkWithLoad(taskType, modulePath, state, network);
     record.id = swarmletId;
     record.loadRequestedAtMs.set(taskType, nowMs);
     this.children.set(swarmletId, record);
@@ -121,16 +132,19 @@ export class ProcessProvider implements Provider {
     this.watch ??= setInterval(() => this.measureAll(), this.options.monitorIntervalMs).unref();
   }
 
-  private forkWithLoad(taskType: string, modulePath: string, state: unknown): SwarmletProcess {
+  private forkWithLoad(taskType: string, modulePath: string, state: unknown, network: boolean): SwarmletProcess {
     const load = JSON.stringify({ taskType, modulePath, state });
     const deferred = Buffer.byteLength(load) > ENV_STATE_MAX_BYTES;
-    const record = this.fork(deferred ? '' : load);
+    const record = this.fork(deferred ? '' : load, network);
     if (deferred) record.deferredLoad = { t: 'load', taskType, modulePath, activate: true, state };
     return record;
   }
 
-  private fork(load: string): SwarmletProcess {
+  private fork(load: string, network = false): SwarmletProcess {
     const name = `${this.instance}-p${++this.forks}`;
+    const cgroup = this.memoryCgroup(name);
+    // bwrap forks at once: its process joins the group before it starts anything, not after.
+    const joinFirst = cgroup !== undefined && this.options.sandbox?.kind === 'bwrap';
     const record = forkSwarmlet({
       hostPath: this.hostPath,
       boxDir: this.boxDir,
@@ -138,11 +152,19 @@ export class ProcessProvider implements Provider {
       monitorIntervalMs: this.options.monitorIntervalMs,
       load,
       output: this.options.output ?? ((line) => process.stderr.write(`${line}\n`)),
+      network,
+      ...(this.options.sandbox && { sandbox: this.options.sandbox }),
+      ...(joinFirst && { joinCgroups: [cgroup.procsFile] }),
     });
+    record.network = network;
     record.process.on('message', (message) => this.receive(record, message));
     record.process.on('exit', (code, signal) => this.exited(record, code, signal));
-    this.limitMemory(name, record);
+    this.limitMemory(record, cgroup, joinFirst);
     return record;
+  }
+
+  private needsNetwork(taskType: string): boolean {
+    return this.options.permissionsOf?.(taskType).includes('network') ?? false;
   }
 
   private takeSpare(): SwarmletProcess | undefined {
@@ -168,6 +190,8 @@ export class ProcessProvider implements Provider {
 
   private exited(record: SwarmletProcess, code: number | null, signal: NodeJS.Signals | null): void {
     record.exited = true;
+    killSwarmlet(record); // what it started dies with it
+    if (record.replacedBy !== undefined) return void record.box.readAndRemove(); // replaced on purpose, silently
     const swarmletId = record.id;
     if (swarmletId === undefined) {
       record.cgroup?.remove();
@@ -192,19 +216,29 @@ export class ProcessProvider implements Provider {
     this.events.exited(swarmletId, this.clock.nowMs(), withPeak, record.runningAtKill ?? lastStarted);
   }
 
+  /** A kernel memory limit for a new process, where the machine allows it. */
+  private memoryCgroup(name: string): SwarmletCgroup | undefined {
+    if (!this.cgroups || this.options.memoryLimitMb === undefined) return undefined;
+    try {
+      return this.cgroups.create(name, this.options.memoryLimitMb);
+    } catch {
+      return undefined; // measured from outside instead (measureAll); no watchdog was started for it
+    }
+  }
+
   /**
    * Puts a new process under its kernel memory limit where possible (right after the fork, so all it
-   * ever holds is charged there); else it is measured from outside.
+   * ever holds is charged there, unless it `joined` already); else it is measured from outside.
    */
-  private limitMemory(name: string, record: SwarmletProcess): void {
+  private limitMemory(record: SwarmletProcess, cgroup: SwarmletCgroup | undefined, joined: boolean): void {
     const pid = record.process.pid;
     if (pid !== undefined) this.watchdog?.watch(pid);
-    if (!this.cgroups || this.options.memoryLimitMb === undefined || pid === undefined) return;
+    if (!cgroup || pid === undefined) return;
     try {
-      record.cgroup = this.cgroups.create(name, this.options.memoryLimitMb);
-      record.cgroup.add(pid);
+      if (!joined) cgroup.add(pid);
+      record.cgroup = cgroup;
     } catch {
-      record.cgroup = undefined; // measured from outside instead (measureAll); no watchdog was started for it
+      cgroup.remove();
     }
   }
 
@@ -229,15 +263,37 @@ export class ProcessProvider implements Provider {
   }
 
   load(swarmletId: string, taskType: string, modulePath: string, activate: boolean, state?: unknown): void {
-    const record = this.children.get(swarmletId);
+    let record = this.children.get(swarmletId);
     if (!record) return;
+    if (this.needsNetwork(taskType) && !record.network) record = this.withNetwork(swarmletId, record);
     record.loadRequestedAtMs.set(taskType, this.clock.nowMs());
+    record.loads.set(taskType, modulePath);
     this.send(
       record,
       state === undefined
         ? { t: 'load', taskType, modulePath, activate }
         : { t: 'load', taskType, modulePath, activate, state },
     );
+  }
+
+  /**
+   * A swarmlet started without network that is asked to serve a type that needs it: a sandbox cannot be widened from
+   * inside, so a new process with network takes its place under the same id, with the types it had loaded (their
+   * `ready` already told; a stateful one among them starts afresh).
+   */
+  private withNetwork(swarmletId: string, old: SwarmletProcess): SwarmletProcess {
+    const record = this.fork('', true);
+    record.id = swarmletId;
+    record.up = old.up;
+    old.replacedBy = record;
+    this.children.set(swarmletId, record);
+    killSwarmlet(old);
+    for (const [taskType, modulePath] of old.loads) {
+      record.loads.set(taskType, modulePath);
+      record.silentReady.add(taskType);
+      this.send(record, { t: 'load', taskType, modulePath, activate: false });
+    }
+    return record;
   }
 
   snapshot(swarmletId: string, taskType: string): void {
@@ -261,7 +317,7 @@ export class ProcessProvider implements Provider {
     if (!record || record.exited) return;
     this.send(record, { t: 'stop' });
     // A swarmlet stuck in a long synchronous task never reads 'stop'.
-    setTimeout(() => record.exited || record.process.kill('SIGKILL'), 2_000).unref();
+    setTimeout(() => record.exited || killSwarmlet(record), 2_000).unref();
   }
 
   kill(swarmletId: string, reason: string): void {
@@ -272,7 +328,7 @@ export class ProcessProvider implements Provider {
   private condemn(record: SwarmletProcess, reason: string): void {
     record.killReason = reason;
     record.runningAtKill = record.box.read();
-    record.process.kill('SIGKILL');
+    killSwarmlet(record);
   }
 
   /** The micro-task a live swarmlet is running (or ran last), from its black box. */
@@ -295,7 +351,7 @@ export class ProcessProvider implements Provider {
         (record) =>
           new Promise<void>((resolve) => {
             record.process.once('exit', () => resolve());
-            record.process.kill('SIGKILL');
+            killSwarmlet(record);
           }),
       );
     await Promise.all(waits);
@@ -337,12 +393,16 @@ export class ProcessProvider implements Provider {
   private deliver(swarmletId: string, record: SwarmletProcess, message: ReturnType<typeof fromSwarmletSchema.parse>) {
     const atMs = this.clock.nowMs();
     switch (message.t) {
-      case 'hello':
+      case 'hello': {
+        const wasUp = record.up; // a replacement (withNetwork) stands for a swarmlet that was up already
         record.up = true;
         if (record.deferredLoad) this.send(record, record.deferredLoad);
         record.deferredLoad = undefined;
-        return this.events.up(swarmletId, atMs);
+        if (!wasUp) this.events.up(swarmletId, atMs);
+        return;
+      }
       case 'ready': {
+        if (record.silentReady.delete(message.taskType)) return;
         this.refillSpares(); // spares boot once this swarmlet is ready, never beside its cold start
         const loadMs = atMs - (record.loadRequestedAtMs.get(message.taskType) ?? atMs);
         const stateful = message.stateful ?? false;

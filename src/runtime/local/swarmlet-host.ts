@@ -189,8 +189,17 @@ async function answerSnapshot(taskType: string): Promise<void> {
 }
 
 function messageOf(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  if (!(error instanceof Error)) return String(error);
+  const code = (error as { code?: unknown }).code;
+  const message =
+    typeof code === 'string' && !error.message.includes(code) ? `${code}: ${error.message}` : error.message;
+  return code === 'ERR_ACCESS_DENIED' ? `${message} (${SANDBOX_REFUSAL})` : message;
 }
+
+/** Said with each refusal of Node's permission model, so the client knows who refused and what is allowed. */
+const SANDBOX_REFUSAL =
+  "refused by the swarmlet's sandbox: task code may read only its bundle and the packages it imports, " +
+  'write nothing, and start no process or thread';
 
 async function execute(definition: TaskDefinition, task: WireTask): Promise<WireResult> {
   const [id, mode, input, depth, attempt, deps, label] = task;
@@ -217,7 +226,7 @@ async function execute(definition: TaskDefinition, task: WireTask): Promise<Wire
   } catch (error) {
     stats.errors += 1;
     const failure =
-      error instanceof Error ? { message: error.message, stack: error.stack } : { message: String(error) };
+      error instanceof Error ? { message: messageOf(error), stack: error.stack } : { message: String(error) };
     return withUsage([id, RESULT_ERROR, failure, record(start)], cpuAtStart);
   }
 }
@@ -328,8 +337,15 @@ process.on('message', (message: ToSwarmlet) => {
       process.exit(0);
   }
 });
-// The director went away: nothing left to serve.
-process.on('disconnect', () => process.exit(0));
+// The director went away: nothing left to serve, and nobody left to kill what task code started, so the swarmlet
+// takes its process group with it (it leads one; under bwrap its namespace goes with the launcher instead).
+process.on('disconnect', () => {
+  try {
+    process.kill(-process.pid, 'SIGKILL');
+  } catch {
+    process.exit(0); // not a group leader
+  }
+});
 send({ t: 'hello', pid: process.pid });
 // The first task type comes with the fork (no round trip before loading starts), with its state
 // when that is small; otherwise the director sends a `load` message once it hears `hello`.

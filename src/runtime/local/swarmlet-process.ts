@@ -1,9 +1,10 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import type { MonitorSample, ToSwarmlet } from './ipc.js';
 import { BlackBox } from './black-box.js';
 import type { SwarmletCgroup } from './cgroup.js';
-import { cpuTimeMs, residentMb } from './outside-usage.js';
+import { processTree, treeCpuTimeMs, treeResidentMb } from './outside-usage.js';
 import { prefixLines } from './swarmlet-output.js';
+import { swarmletLaunch, type SandboxOptions } from './sandbox.js';
 
 /** One forked swarmlet host as its parent sees it; `id` is set when a spare is given its first type. */
 export interface SwarmletProcess {
@@ -28,6 +29,14 @@ export interface SwarmletProcess {
   cgroup?: SwarmletCgroup;
   /** The swarmlet's own last report (heap, event-loop delay, task counts); memory and CPU are measured outside. */
   inside?: MonitorSample;
+  /** It may reach the network (a sandbox without it cannot be widened: see ProcessProvider.withNetwork). */
+  network?: boolean;
+  /** Each task type it was asked to load, with its module: what a replacement loads again. */
+  readonly loads: Map<string, string>;
+  /** Types loaded again in a replacement, whose `ready` was told already. */
+  readonly silentReady: Set<string>;
+  /** The process that took its place under its id; its exit is not news. */
+  replacedBy?: SwarmletProcess;
   /** The most resident memory measured from outside, in MB. */
   peakMb: number;
   /** CPU time at the last outside measurement, for the CPU share between two. */
@@ -42,6 +51,15 @@ export interface ForkOptions {
   /** The first load, as JSON, given with the fork ('' for a spare that waits for a `load` message). */
   readonly load: string;
   readonly output: (line: string) => void;
+  /** Where its task code is held in (sandbox.ts); undefined: no sandbox. */
+  readonly sandbox?: SandboxOptions;
+  /** May reach the network (bwrap only: without it the swarmlet has no network namespace but its own). */
+  readonly network: boolean;
+  /**
+   * `cgroup.procs` files it joins before its code starts, for a sandbox whose launcher forks at once (bwrap):
+   * joining after the spawn would leave what it forked outside its limits.
+   */
+  readonly joinCgroups?: readonly string[];
 }
 
 /**
@@ -53,26 +71,43 @@ export interface ForkOptions {
  */
 export const SWARMLET_ENV_PASSED = ['PATH', 'TMPDIR', 'TZ', 'LANG', 'LC_ALL', 'NODE_EXTRA_CA_CERTS'] as const;
 
+/** The shell joins its cgroups, forgets where they are, then becomes the launcher (same pid, same group). */
+const JOIN_THEN_EXEC =
+  'for f in $SWARMLET_JOIN; do echo $$ > "$f" || exit 125; done; e=$SWARMLET_EXEC; ' +
+  'unset SWARMLET_JOIN SWARMLET_EXEC; exec "$e" "$@"';
+
 function passedEnvironment(parent: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return Object.fromEntries(
     SWARMLET_ENV_PASSED.flatMap((name) => (parent[name] === undefined ? [] : [[name, parent[name]]])),
   );
 }
 
-/** Forks a swarmlet host; what it prints goes to `output` under its id (or `spare` before it has one). */
+/**
+ * Starts a swarmlet host, with its JSON IPC channel, in a process group of its own (its descendants are killed with
+ * it); what it prints goes to `output` under its id (or `spare` before it has one).
+ */
 export function forkSwarmlet(options: ForkOptions): SwarmletProcess {
   const box = new BlackBox(options.boxDir, options.boxName);
-  // execArgv: [] so a parent run through a TS loader does not make every cold start pay for it.
-  const child = fork(options.hostPath, [], {
-    execArgv: [],
+  const sandboxed =
+    options.sandbox && options.sandbox.kind !== 'none'
+      ? swarmletLaunch(options.sandbox, options.hostPath, box.path, options.network)
+      : undefined;
+  // No execArgv: a parent run through a TS loader must not make every cold start pay for it.
+  const launch = sandboxed ?? { command: process.execPath, args: [options.hostPath] };
+  const joins = options.joinCgroups ?? [];
+  const [command, args] =
+    joins.length === 0 ? [launch.command, launch.args] : ['/bin/sh', ['-c', JOIN_THEN_EXEC, 'sh', ...launch.args]];
+  const child = spawn(command, args, {
     env: {
       ...passedEnvironment(process.env),
       SWARMLET_MONITOR_MS: String(options.monitorIntervalMs),
       SWARMLET_LOAD: options.load,
       SWARMLET_BLACK_BOX: box.path,
+      ...(joins.length > 0 && { SWARMLET_JOIN: joins.join(' '), SWARMLET_EXEC: launch.command }),
     },
     serialization: 'json',
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    detached: true,
   });
   const record: SwarmletProcess = {
     id: undefined,
@@ -82,12 +117,34 @@ export function forkSwarmlet(options: ForkOptions): SwarmletProcess {
     exited: false,
     box,
     peakMb: 0,
+    loads: new Map(),
+    silentReady: new Set(),
   };
   const prefix = () => `swarmlet ${record.id ?? 'spare'}`;
   prefixLines(child.stdout!, prefix, options.output);
   prefixLines(child.stderr!, prefix, options.output);
   child.on('error', () => undefined); // 'exit' follows and reports it
   return record;
+}
+
+/**
+ * Kills a swarmlet with everything it started: its descendants while it lives (one that left its process group with
+ * setsid is still its child), its process group (it leads one), itself, and whatever its cgroup still holds. Under
+ * bwrap, its process namespace goes with it.
+ */
+export function killSwarmlet(record: SwarmletProcess): void {
+  const pid = record.process.pid;
+  if (pid === undefined) return;
+  const descendants = record.exited ? [] : processTree(pid).slice(1);
+  for (const target of [-pid, ...descendants]) {
+    try {
+      process.kill(target, 'SIGKILL');
+    } catch {
+      // Gone already.
+    }
+  }
+  if (!record.exited) record.process.kill('SIGKILL');
+  record.cgroup?.killAll();
 }
 
 /**
@@ -99,10 +156,10 @@ export function measureOutside(
   nowMs: number,
 ): { rssMb: number; cpuPercent?: number } | undefined {
   const pid = record.process.pid;
-  const rssMb = pid === undefined ? undefined : residentMb(pid);
+  const rssMb = pid === undefined ? undefined : treeResidentMb(pid);
   if (pid === undefined || rssMb === undefined) return undefined;
   record.peakMb = Math.max(record.peakMb, rssMb);
-  const cpuMs = cpuTimeMs(pid);
+  const cpuMs = treeCpuTimeMs(pid);
   const last = record.lastCpu;
   if (cpuMs === undefined) return { rssMb };
   record.lastCpu = { atMs: nowMs, cpuMs };

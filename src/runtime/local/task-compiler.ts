@@ -5,7 +5,7 @@ import { basename, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { TaskModuleError } from '../../core/errors.js';
-import type { TaskDefinition } from '../../core/task-type.js';
+import { TASK_PERMISSIONS, type TaskDefinition, type TaskPermission } from '../../core/task-type.js';
 import { MODULE_LOAD_TIMEOUT_MS, moduleLoadProblem } from './module-check.js';
 import { packageRoot } from './package-root.js';
 
@@ -19,6 +19,8 @@ export interface TaskTypeInfo {
   /** The type's declared CPU (cores) and memory (MB) while it runs, if any. */
   readonly hintCpu?: number;
   readonly hintMemoryMb?: number;
+  /** What it asks of a sandbox (checked: only known permissions). */
+  readonly permissions: readonly TaskPermission[];
   /** The definition's `size` hook, if any (a feature for the usage model). */
   readonly sizeOf: ((input: unknown) => number) | undefined;
 }
@@ -46,7 +48,20 @@ export async function compileTaskModule(
     hintCpu: definition.resources?.cpu,
     hintMemoryMb: definition.resources?.memoryMb,
     sizeOf: definition.size?.bind(definition),
+    permissions: permissionsOf(sourcePath, definition),
   };
+}
+
+/** The permissions a definition declares, or a TaskModuleError naming the unknown one. */
+function permissionsOf(sourcePath: string, definition: TaskDefinition): readonly TaskPermission[] {
+  const declared: unknown = definition.permissions ?? [];
+  const known = TASK_PERMISSIONS as readonly unknown[];
+  if (!Array.isArray(declared) || !declared.every((permission) => known.includes(permission)))
+    throw new TaskModuleError(
+      sourcePath,
+      `permissions = ${JSON.stringify(declared)} is not a list of known permissions. Fix: permissions: ['network'] (or leave it out)`,
+    );
+  return [...new Set(declared as TaskPermission[])];
 }
 
 /** What a module that fails to load should do instead. */

@@ -1,0 +1,148 @@
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { TaskFailedError } from '../src/core/errors.js';
+import { isAlive } from '../src/runtime/local/black-box.js';
+import { bwrapAvailable, type SandboxKind } from '../src/runtime/local/sandbox.js';
+import { SWARMLET_ENV_PASSED } from '../src/runtime/local/swarmlet-process.js';
+import { Swarm } from '../src/swarm.js';
+
+// A hostile task against each sandbox this machine runs: one contract, every kind. CI installs bubblewrap and sets
+// SWARMLET_REQUIRE_BWRAP=1, so the bwrap half can never be skipped there unnoticed.
+const attack = 'test/fixtures/attack.task.ts';
+const network = 'test/fixtures/network.task.ts';
+const SECRET = 'swarmlet-test-secret-7f3a';
+
+const sandboxed: SandboxKind[] = ['process', ...(bwrapAvailable() ? (['bwrap'] as const) : [])];
+let swarm: Swarm | undefined;
+let server: Server;
+let port = 0;
+let connections = 0;
+
+beforeAll(async () => {
+  server = createServer((socket) => (connections++, socket.destroy()));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  port = (server.address() as { port: number }).port;
+  process.env.SWARMLET_TEST_TOKEN = SECRET;
+});
+afterAll(async () => {
+  delete process.env.SWARMLET_TEST_TOKEN;
+  await new Promise((resolve) => server.close(resolve));
+});
+afterEach(async () => {
+  await swarm?.stop();
+  swarm = undefined;
+});
+
+const start = (sandbox: SandboxKind | 'auto', tasks = [attack]) =>
+  Swarm.start({ tasks, sandbox, maxSwarmlets: 2, maxAttempts: 1, swarmletMemoryLimitMb: 300 });
+
+/** What a micro-task of the attack type got: its output, or the message the client was told. */
+async function tryAttack(input: object): Promise<{ ok: true; value: unknown } | { ok: false; message: string }> {
+  try {
+    return { ok: true, value: await swarm!.run({ type: 'attack', input }) };
+  } catch (error) {
+    expect(error).toBeInstanceOf(TaskFailedError);
+    return { ok: false, message: (error as Error).message };
+  }
+}
+
+/** Alive and not a zombie (a killed orphan stays one until its new parent reaps it). */
+function running(pid: number): boolean {
+  if (!isAlive(pid)) return false;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+  } catch {
+    return false;
+  }
+}
+
+const DENIED = /ERR_ACCESS_DENIED|Access to this API has been restricted/;
+
+it('runs bwrap where this machine has it (CI requires it)', () => {
+  if (process.env.SWARMLET_REQUIRE_BWRAP === '1') expect(bwrapAvailable()).toBe(true);
+  expect(sandboxed).toContain('process');
+});
+
+describe.each(sandboxed)('sandbox %s holds a hostile task in', (kind) => {
+  it('and still runs honest work', async () => {
+    swarm = await start(kind);
+    expect(
+      await swarm.run({ tasks: [1, 2, 3].map((i) => ({ id: `t${i}`, type: 'attack', input: { attack: 'ok' } })) }),
+    ).toEqual({ t1: 'ok', t2: 'ok', t3: 'ok' });
+  });
+
+  it('refuses reads of the home folder and /etc/shadow, and writes outside its black box', async () => {
+    swarm = await start(kind);
+    for (const input of [
+      { attack: 'list-home' },
+      { attack: 'read', path: '/etc/shadow' },
+      { attack: 'read', path: '/etc/passwd' },
+      { attack: 'write', path: '/tmp/swarmlet-attack-was-here' },
+    ]) {
+      const got = await tryAttack(input);
+      expect(got, JSON.stringify(input)).toMatchObject({ ok: false, message: expect.stringMatching(DENIED) });
+    }
+  });
+
+  it('refuses child processes (sh, a detached busy loop), native bindings; the reason reaches the client', async () => {
+    swarm = await start(kind);
+    for (const input of [
+      { attack: 'spawn-sh' },
+      { attack: 'spin-and-leave', marker: 'never' },
+      { attack: 'binding' },
+    ]) {
+      const got = await tryAttack(input);
+      expect(got, JSON.stringify(input)).toMatchObject({ ok: false, message: expect.stringMatching(DENIED) });
+    }
+  });
+
+  it('sees no secret in its environment', async () => {
+    swarm = await start(kind);
+    const got = await tryAttack({ attack: 'env' });
+    if (!got.ok) throw new Error(got.message);
+    const env = got.value as Record<string, string>;
+    expect(JSON.stringify(env)).not.toContain(SECRET);
+    const { PWD, ...passed } = env;
+    for (const name of Object.keys(passed)) expect(SWARMLET_ENV_PASSED as readonly string[]).toContain(name);
+    expect(PWD).toBe(kind === 'bwrap' ? '/tmp' : undefined); // bwrap says where it put the swarmlet
+  });
+
+  it('is stopped when it allocates past its memory limit, with the reason', async () => {
+    swarm = await start(kind);
+    const got = await tryAttack({ attack: 'allocate', mb: 1200 });
+    expect(got).toMatchObject({ ok: false, message: expect.stringMatching(/memory limit of 300 MB/) });
+    expect(await swarm.run({ type: 'attack', input: { attack: 'ok' } })).toBe('ok');
+  });
+
+  it(`${kind === 'bwrap' ? 'has no network' : 'may reach the network (Node 20 has no network rule)'} unless its type declares it`, async () => {
+    swarm = await start(kind, [attack, network]);
+    const before = connections;
+    const got = await tryAttack({ attack: 'connect', port });
+    if (kind === 'bwrap') {
+      expect(got).toMatchObject({ ok: false });
+      expect(connections).toBe(before);
+    } else expect(got).toEqual({ ok: true, value: 'connected' });
+    // The declared type connects, also in a swarmlet that served the other type first (it is replaced, with network).
+    const declared = await swarm.run({
+      tasks: Array.from({ length: 6 }, (_, i) => ({ id: `n${i}`, type: 'network', input: { port } })),
+    });
+    expect(Object.values(declared as object)).toEqual(Array(6).fill('connected'));
+    expect(await swarm.run({ type: 'attack', input: { attack: 'ok' } })).toBe('ok');
+  });
+});
+
+describe('without a sandbox', () => {
+  it('what a task leaves running (a detached busy loop) dies with its swarm', async () => {
+    swarm = await start('none');
+    const got = await tryAttack({ attack: 'spin-and-leave', marker: 'orphan-check' });
+    if (!got.ok) throw new Error(got.message);
+    const pid = got.value as number;
+    expect(isAlive(pid)).toBe(true);
+    await swarm.stop();
+    swarm = undefined;
+    for (let i = 0; i < 50 && running(pid); i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(running(pid)).toBe(false);
+  });
+});
