@@ -4,11 +4,15 @@
  * Redis in the same run: jobs added in bulk, one Worker at concurrency 50 with a no-op processor.
  * Both are timed from the first add to the last completion. Swarmlet runs twice: as it ships
  * (lease batches: many tiny micro-tasks per BullMQ job) and with one BullMQ job per micro-task, the
- * like-for-like comparison of everything else.
+ * like-for-like comparison of everything else. Bundles are signed as the README's quick start does; a third cluster
+ * runs unsigned bundles (its agent --allow-unsigned) for the cost of signing and verifying.
  */
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { spawn } from 'node:child_process';
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runOnCluster } from '../src/runtime/cluster/cluster-client.js';
 import { ClusterDirector } from '../src/runtime/cluster/director.js';
@@ -53,10 +57,24 @@ function noopJob(count: number) {
   return { tasks: Array.from({ length: count }, (_, i) => ({ id: `t${i}`, type: 'noop', input: i })) };
 }
 
+/** A key pair for this run: the client signs with the private key, the agents trust the public one. */
+function benchKeys(): { signKey: KeyObject; publicKeyPath: string } {
+  const pair = generateKeyPairSync('ed25519');
+  const publicKeyPath = join(mkdtempSync(join(tmpdir(), 'swarmlet-bench-keys-')), 'bench.pub');
+  writeFileSync(publicKeyPath, pair.publicKey.export({ type: 'spki', format: 'pem' }));
+  return { signKey: pair.privateKey, publicKeyPath };
+}
+
 /**
- * A director (in this process) and one agent process on its own prefix; `batchMax` 1: one BullMQ job per micro-task.
+ * A director (in this process) and one agent process on its own prefix; `batchMax` 1: one BullMQ job per micro-task;
+ * `keys` undefined: unsigned bundles.
  */
-async function startCluster(url: string, prefix: string, batchMax: number) {
+async function startCluster(
+  url: string,
+  prefix: string,
+  batchMax: number,
+  keys: ReturnType<typeof benchKeys> | undefined,
+) {
   const director = await ClusterDirector.start({ redisUrl: url, prefix, tickMs: 100, batchMax });
   // The agent is its own process, as on a real node; the director and the client share this one.
   const agent = spawn(
@@ -76,6 +94,7 @@ async function startCluster(url: string, prefix: string, batchMax: number) {
       '250',
       '--ttl-ms',
       '3000',
+      ...(keys ? ['--trust', keys.publicKeyPath] : ['--allow-unsigned']),
     ],
     { stdio: 'ignore' },
   );
@@ -87,6 +106,7 @@ async function startCluster(url: string, prefix: string, batchMax: number) {
       prefix,
       cacheDir: CACHE_DIR,
       progressEveryMs: 50,
+      ...(keys && { signKey: keys.signKey }),
     });
     if (outcome.status !== 'done') throw new Error(`cluster bench job failed: ${outcome.error}`);
     return (count * 1000) / (now() - started);
@@ -103,20 +123,26 @@ async function startCluster(url: string, prefix: string, batchMax: number) {
 
 export async function runCluster(): Promise<SectionResult> {
   const server = await startRedisServer();
-  const batched = await startCluster(server.url, 'bench-cluster', 64);
-  const single = await startCluster(server.url, 'bench-single', 1);
+  const keys = benchKeys();
+  const batched = await startCluster(server.url, 'bench-cluster', 64, keys);
+  const single = await startCluster(server.url, 'bench-single', 1, keys);
+  const unsigned = await startCluster(server.url, 'bench-unsigned', 64, undefined);
   try {
     await batched.run(2_000); // swarmlets up, modules loaded, the type measured
     await single.run(2_000);
+    await unsigned.run(2_000);
     const raw: number[] = [];
     const ours: number[] = [];
     const alone: number[] = [];
+    const plain: number[] = [];
     for (let rep = 0; rep < REPS; rep++) {
       raw.push(await rawBullmq(server.url, rep));
-      ours.push(await batched.run(TASKS));
+      // Signed and unsigned alternate which goes first, so neither always meets a warmer Redis.
+      const pair = rep % 2 === 0 ? [batched, unsigned] : [unsigned, batched];
+      for (const cluster of pair) (cluster === batched ? ours : plain).push(await cluster.run(TASKS));
       alone.push(await single.run(TASKS));
       log(
-        `cluster rep ${rep + 1}: raw BullMQ ${fmt(raw[rep]!)}/s, Swarmlet cluster ${fmt(ours[rep]!)}/s, one job per micro-task ${fmt(alone[rep]!)}/s`,
+        `cluster rep ${rep + 1}: raw BullMQ ${fmt(raw[rep]!)}/s, Swarmlet cluster ${fmt(ours[rep]!)}/s (unsigned ${fmt(plain[rep]!)}/s), one job per micro-task ${fmt(alone[rep]!)}/s`,
       );
     }
     const baseline = median(raw);
@@ -142,6 +168,17 @@ export async function runCluster(): Promise<SectionResult> {
         baselineName,
         ratio: median(alone) / baseline,
         goal: 'info',
+      },
+      {
+        section: SECTION,
+        metric: 'signed bundles (agent --trust) vs unsigned (--allow-unsigned), same job',
+        unit: 'tasks/s',
+        swarmlet: median(ours),
+        baseline: median(plain),
+        baselineName: 'the same cluster, unsigned bundles',
+        ratio: median(ours) / median(plain),
+        goal: 'higher',
+        target: 0.95,
       },
     ];
     const details: Detail[] = [
@@ -171,6 +208,7 @@ export async function runCluster(): Promise<SectionResult> {
   } finally {
     await batched.stop();
     await single.stop();
+    await unsigned.stop();
     await server.stop();
   }
 }

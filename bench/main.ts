@@ -2,18 +2,19 @@
  * `npm run bench`: Swarmlet vs its baselines, measured side by side in one run (absolute times
  * drift on this machine; the ratios are what we compare against the targets).
  *
- *   node dist/bench.js [--only throughput|latency|cold-start|pipeline|cluster] [--pipeline-reps N]
+ *   node dist/bench.js [--only throughput|latency|cold-start|pipeline|cluster|sandbox] [--pipeline-reps N]
  */
 import { availableParallelism, cpus } from 'node:os';
 import { runCluster } from './cluster.js';
 import { runColdStart } from './cold-start.js';
 import { runLatency } from './latency.js';
 import { runPipeline } from './pipeline.js';
+import { runSandbox } from './sandbox.js';
 import { renderDetails, renderRows, writeJson, type SectionResult } from './table.js';
 import { runThroughput } from './throughput.js';
 import { log, now } from './util.js';
 
-const SECTIONS = ['throughput', 'latency', 'cold-start', 'pipeline', 'cluster'] as const;
+const SECTIONS = ['throughput', 'latency', 'cold-start', 'pipeline', 'cluster', 'sandbox'] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Args {
@@ -60,6 +61,8 @@ async function runSection(section: Section, args: Args): Promise<SectionResult> 
       return runPipeline(args.pipelineReps);
     case 'cluster':
       return runCluster();
+    case 'sandbox':
+      return runSandbox();
   }
 }
 
