@@ -128,7 +128,7 @@ function limitsLine(limits: RunSummary['limits']): string {
       ? 'no memory limit'
       : `memory ${Math.round(limits.swarmletMemoryLimitMb)} MB per swarmlet, ${ENFORCEMENT[limits.memoryEnforcement] ?? limits.memoryEnforcement}`;
   const time = limits.taskTimeoutMs === undefined ? 'no task time limit' : `task time ${limits.taskTimeoutMs} ms`;
-  return `limits: ${memory}; ${time}; runaways: ${limits.onRunaway}`;
+  return `limits: ${memory}; ${time}; runaways: ${limits.onRunaway}; sandbox: ${limits.sandbox}`;
 }
 
 const ENFORCEMENT: Record<string, string> = {

@@ -620,6 +620,7 @@ export class Orchestrator implements ProviderEvents {
       limits: {
         ...this.options.hardLimits,
         memoryEnforcement: this.provider.memoryEnforcement ?? 'none',
+        sandbox: this.provider.sandbox ?? 'none',
       },
     };
   }

@@ -35,6 +35,8 @@ export interface Provider {
   pidOf?(swarmletId: string): number | undefined;
   /** How a swarmlet's memory limit is held here (e.g. 'cgroup-v1', 'proc-sampling'), for the run summary. */
   readonly memoryEnforcement?: string;
+  /** What holds task code in here (e.g. 'bwrap'), for the run summary. */
+  readonly sandbox?: string;
   /** Kills what is left and resolves once every swarmlet has exited. */
   stopAll(): Promise<void>;
 }

@@ -40,6 +40,8 @@ export interface LimitsReport {
   readonly swarmletMemoryLimitMb: number | undefined;
   /** By the kernel (a cgroup per swarmlet), or measured from outside (/proc) and stopped. */
   readonly memoryEnforcement: string;
+  /** What holds task code in (runtime/local/sandbox.ts): bwrap, process or none. */
+  readonly sandbox: string;
   readonly onRunaway: string;
 }
 

@@ -111,6 +111,10 @@ export class ProcessProvider implements Provider {
       this.watchdog = new MemoryWatchdog(options.memoryLimitMb, WATCHDOG_EVERY_MS);
   }
 
+  get sandbox(): string {
+    return this.options.sandbox?.kind ?? 'none';
+  }
+
   /** How the memory limit is enforced: by the kernel where cgroups allow, else by measuring from outside. */
   get memoryEnforcement(): MemoryEnforcement {
     return this.cgroups?.kind ?? 'proc-sampling';
