@@ -22,8 +22,9 @@ export interface Child {
 
 const CLI = 'dist/cli.js';
 
-export function spawnCli(args: string[]): Child {
-  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+/** `env`: the process's whole environment (default: this one's). */
+export function spawnCli(args: string[], env?: NodeJS.ProcessEnv): Child {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...(env && { env }) });
   let text = '';
   child.stdout!.on('data', (chunk: Buffer) => (text += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (text += chunk.toString()));
