@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runBaseline, WORKFLOW_BASELINES } from '../src/sim/workflow/baselines.js';
@@ -51,6 +52,83 @@ describe('list: clairvoyant list scheduling by upward rank', () => {
     expect(result.busyMs).toBe(9000);
     expect(result.heldMs).toBe(2 * 5200); // a fixed pool: both slots held from 0 to the end
     expect(result.idleMs).toBe(2 * 5200 - 9000 - 300);
+  });
+});
+
+/**
+ * Textbook list scheduling written independently of the replay: from one instant to the next,
+ * end what ends, then start ready tasks by rank (recomputed here by recursion) on the free slots.
+ */
+function referenceListStarts(workflow: Workflow, slots: number): number[] {
+  const tasks = workflow.tasks;
+  const rank = new Map<number, number>();
+  const rankOf = (i: number): number => {
+    if (!rank.has(i)) rank.set(i, tasks[i]!.runtimeMs + Math.max(0, ...tasks[i]!.children.map(rankOf)));
+    return rank.get(i)!;
+  };
+  const start: number[] = tasks.map(() => Number.NaN);
+  const ended = tasks.map(() => false);
+  let running: number[] = [];
+  let nowMs = 0;
+  while (ended.some((done) => !done)) {
+    const ready = tasks
+      .map((_, i) => i)
+      .filter((i) => Number.isNaN(start[i]!) && tasks[i]!.parents.every((p) => ended[p]))
+      .sort((a, b) => rankOf(b) - rankOf(a) || a - b);
+    for (const i of ready.slice(0, slots - running.length)) {
+      start[i] = nowMs;
+      running.push(i);
+    }
+    nowMs = Math.min(...running.map((i) => start[i]! + tasks[i]!.runtimeMs));
+    for (const i of running) if (start[i]! + tasks[i]!.runtimeMs === nowMs) ended[i] = true;
+    running = running.filter((i) => !ended[i]);
+  }
+  return start;
+}
+
+/** Random DAGs of up to 30 tasks of 3 types, runtimes 0–5 s (ties and zeros): task k depends on earlier ones only. */
+const randomDag = fc
+  .array(fc.tuple(fc.integer({ min: 0, max: 5 }), fc.array(fc.nat(), { maxLength: 3 })), {
+    minLength: 1,
+    maxLength: 30,
+  })
+  .map((spec) =>
+    workflowOf(
+      spec.map(([seconds, parents], k) => [
+        `t${k % 3}_ID${k}`,
+        k === 0 ? [] : [...new Set(parents.map((p) => `t${(p % k) % 3}_ID${p % k}`))],
+        seconds,
+      ]),
+    ),
+  );
+
+describe('on random DAGs', () => {
+  it('every baseline keeps every invariant, with and without cold starts', () => {
+    fc.assert(
+      fc.property(
+        randomDag,
+        fc.integer({ min: 1, max: 6 }),
+        fc.constantFrom(0, 100, 20_000),
+        (workflow, slots, cold) => {
+          for (const name of WORKFLOW_BASELINES) {
+            const result = runBaseline(name, workflow, { slots, coldStartMs: cold });
+            expect(checkReplay(workflow, result), name).toEqual([]);
+          }
+        },
+      ),
+      { numRuns: 300, seed: 13 },
+    );
+  });
+
+  it('list starts every task when an independent list scheduler does (no cold start)', () => {
+    fc.assert(
+      fc.property(randomDag, fc.integer({ min: 1, max: 5 }), (workflow, slots) => {
+        const result = runBaseline('list', workflow, { slots, coldStartMs: 0 });
+        expect(Array.from(result.taskStartMs)).toEqual(referenceListStarts(workflow, slots));
+        expect(checkReplay(workflow, result)).toEqual([]);
+      }),
+      { numRuns: 300, seed: 13 },
+    );
   });
 });
 

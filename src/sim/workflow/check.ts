@@ -66,7 +66,8 @@ export function checkReplay(workflow: Workflow, result: ReplayResult, limit = 10
 function checkConcurrency(workflow: Workflow, result: ReplayResult): string {
   const n = workflow.tasks.length;
   const { taskStartMs: start, taskEndMs: end, taskSlot: slotOf } = result;
-  const byStart = Array.from({ length: n }, (_, i) => i).sort((a, b) => start[a]! - start[b]! || a - b);
+  // Ties by end: a zero-runtime task that started with another on one slot ran before it.
+  const byStart = Array.from({ length: n }, (_, i) => i).sort((a, b) => start[a]! - start[b]! || end[a]! - end[b]!);
   // Tasks of zero runtime hold no slot for any time: left out of the count (their end would precede their start).
   const lasting = byStart.filter((i) => end[i]! > start[i]!);
   const byEnd = [...lasting].sort((a, b) => end[a]! - end[b]! || a - b);
