@@ -71,6 +71,7 @@ describe.each(sandboxed)('sandbox %s holds a hostile task in', (kind) => {
     expect(
       await swarm.run({ tasks: [1, 2, 3].map((i) => ({ id: `t${i}`, type: 'attack', input: { attack: 'ok' } })) }),
     ).toEqual({ t1: 'ok', t2: 'ok', t3: 'ok' });
+    expect(swarm.summary().limits.sandbox).toBe(kind);
   });
 
   it('refuses reads of the home folder and /etc/shadow, and writes outside its black box', async () => {
