@@ -95,6 +95,34 @@ describe('the director job book (rebuilt from the log alone)', () => {
     expect(finished[0]).toMatch(/^d:failed:"job\.tasks\[0\]\.type: unknown/);
     expect(handedOut).toEqual([1]);
   });
+
+  it("one agent's refusal of a bundle fails nothing; the director's verdict that every live agent refused it fails the jobs of the type", () => {
+    const b = book();
+    const withModules = (entry: LogEntry, modules: string[]) => ({ ...entry, modules }) as LogEntry;
+    const refusal = { nodeId: 'a1', taskType: 'square', hash: 'h1', reason: 'it is unsigned. Fix: sign it' };
+    const { finished } = run(b, [
+      withModules(job('f', [{ id: 'q', type: 'square', input: 1 }]), ['square']),
+      withModules(job('g', [{ id: 'q', type: 'sort', input: [2, 1] }]), ['sort']),
+      { kind: 'refusal', ...refusal },
+    ]);
+    expect(finished).toEqual([]);
+    expect(b.runningTaskTypes()).toEqual(new Set(['square', 'sort']));
+    const verdict = run(b, [
+      {
+        kind: 'unrunnable',
+        taskType: 'square',
+        hash: 'h1',
+        refusals: [
+          { nodeId: 'a1', reason: refusal.reason },
+          { nodeId: 'a2', reason: 'it is signed by key k2. Fix: sign with a key the agent trusts' },
+        ],
+      },
+    ]);
+    expect(verdict.finished).toEqual([
+      'f:failed:"task type \\"square\\": bundle h1 refused by agent a1: it is unsigned. Fix: sign it; refused by agent a2: it is signed by key k2. Fix: sign with a key the agent trusts"',
+    ]);
+    expect(b.runningTaskTypes()).toEqual(new Set(['sort']));
+  });
 });
 
 describe("per-job progress (each client sees its own job, not the cluster's totals)", () => {

@@ -340,4 +340,28 @@ describe("cluster pool: each swarmlet claims its type's footprint on a node", ()
     expect(grows!.reasons).toEqual(expect.arrayContaining([expect.stringMatching(/^edge: won 1 slot/)]));
     expect(small!.claim).toBe('1 core(s) (default), 60 MB (default)');
   });
+
+  it('a node that refused the bundle of a type gets none of it: withdrawn, filtered with the reason, never specialized to it', () => {
+    const refused = new Map([['laptop', 'it is unsigned. Fix: sign it']]);
+    const pool = new ClusterPool({ ...OPTIONS, refusedBy: (taskType) => (taskType === 'hash' ? refused : new Map()) });
+    pool.observe(nodes, NOW);
+    pool.act({ kind: 'replicate', taskType: 'other', reason: 'test' }, nodes, NOW); // the cheapest node: laptop
+    expect(placedOn(pool)).toEqual({ laptop: 1 });
+    expect(
+      pool.act(
+        { kind: 'specialize', swarmletId: 's1', fromTaskType: 'other', toTaskType: 'hash', reason: 'test' },
+        nodes,
+        NOW,
+      ),
+    ).toBe('s1 stays: laptop refused the bundle of hash: it is unsigned. Fix: sign it');
+    pool.takeDecisions();
+    for (let i = 0; i < 3; i++) pool.act({ kind: 'replicate', taskType: 'hash', reason: 'test' }, nodes, NOW);
+    expect(placedOn(pool)).toEqual({ edge: 2, server: 1 });
+    expect(pool.takeDecisions()[0]!.reasons).toContain(
+      'laptop: filtered: refused the bundle of hash: it is unsigned. Fix: sign it',
+    );
+    expect(pool.withdraw('edge', 'hash')).toEqual(['s2', 's3']);
+    expect(pool.withdraw('edge', 'hash')).toEqual([]);
+    expect(placedOn(pool)).toEqual({ edge: 0 });
+  });
 });

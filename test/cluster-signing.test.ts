@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { JobInput } from '../src/core/job.js';
 import { runOnCluster } from '../src/runtime/cluster/cluster-client.js';
-import { keys, moduleRecordSchema } from '../src/runtime/cluster/protocol.js';
+import { keys, moduleRecordSchema, type JobOutcome } from '../src/runtime/cluster/protocol.js';
 import { realCluster, spawnCli, startAgent, startDirector, waitFor } from './support/cluster.js';
 import { TEST_SIGN_KEY } from './support/signing.js';
 
@@ -139,4 +139,82 @@ describe('signed bundles on a real cluster', () => {
     await new Promise((resolve) => signed.process.once('exit', resolve));
     expect(signed.output()).toMatch(/: done, \d+ micro-tasks/);
   });
+});
+
+describe('a signed type when only some agents trust its key', () => {
+  /** An agent that trusts only a key of its own (so it refuses the test key's bundles); `price` ranks it. */
+  function startDoubter(nodeId: string, price: string) {
+    const dir = mkdtempSync(join(tmpdir(), 'swarmlet-other-key-'));
+    const other = join(dir, 'other.pub');
+    writeFileSync(other, generateKeyPairSync('ed25519').publicKey.export({ type: 'spki', format: 'pem' }));
+    const args = ['agent', '--redis', cluster.server().url, '--node-id', nodeId, '--price', price];
+    const timing = ['--ttl-ms', String(TTL_MS), '--heartbeat-ms', String(Math.round(TTL_MS / 4))];
+    return cluster.spawned(spawnCli([...args, ...timing, '--trust', other]));
+  }
+
+  /** The job's outcome, or a failure naming the hang once `boundMs` has passed. */
+  async function within(boundMs: number, running: Promise<{ outcome: JobOutcome }>): Promise<JobOutcome> {
+    let timer: NodeJS.Timeout | undefined;
+    const hang = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`the job hung: no outcome within ${boundMs} ms`)), boundMs);
+    });
+    try {
+      return (await Promise.race([running, hang])).outcome;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  it('runs on the agent that trusts it, though the cheaper agent that does not refuses it first', async () => {
+    const director = cluster.spawned(startDirector(cluster.server().url, TTL_MS));
+    const doubter = startDoubter('a1', '0');
+    cluster.spawned(startAgent(cluster.server().url, 'a2', TTL_MS, ['--price', '0.01']));
+    await waitFor('both agents', async () => (await cluster.redis().scard(k.nodes)) === 2);
+    const expected = Array.from({ length: 300 }, (_, i) => i * i).reduce((a, b) => a + b, 0);
+    for (let run = 0; run < 2; run++) {
+      const outcome = await within(REFUSAL_BOUND_MS, submit({ signKey: TEST_SIGN_KEY, jobKey: randomUUID() }));
+      expect(outcome, JSON.stringify(outcome)).toMatchObject({ status: 'done', output: expected });
+    }
+    expect(doubter.output()).toMatch(/refused: bundle of square-sum \([0-9a-f]{16}\) refused: it is signed by key/);
+    expect(director.output()).toMatch(/bundle of square-sum \([0-9a-f]{16}\) refused by agent a1/);
+    // The auction says why a1 gets no more square-sum swarmlets.
+    const decisions = (await cluster.redis().lrange(k.decisions, 0, -1)).map((raw) => JSON.parse(raw) as object);
+    expect(JSON.stringify(decisions)).toMatch(/a1: filtered: refused the bundle of square-sum/);
+  }, 60_000);
+
+  it('fails, naming every refusal, when no live agent trusts it', async () => {
+    cluster.spawned(startDirector(cluster.server().url, TTL_MS));
+    startDoubter('a1', '0');
+    startDoubter('a2', '0.01');
+    await waitFor('both agents', async () => (await cluster.redis().scard(k.nodes)) === 2);
+    const outcome = await within(REFUSAL_BOUND_MS, submit({ signKey: TEST_SIGN_KEY }));
+    expect(outcome.status).toBe('failed');
+    expect(outcome.error).toMatch(
+      /^task type "square-sum": bundle [0-9a-f]{16} refused by agent a1: it is signed by key /,
+    );
+    expect(outcome.error).toMatch(/; refused by agent a2: it is signed by key /);
+  }, 60_000);
+
+  it('fails with the refusal, not a hang, when the agent that trusts it leaves mid-job', async () => {
+    cluster.spawned(startDirector(cluster.server().url, TTL_MS));
+    startDoubter('a1', '0');
+    const trusting = cluster.spawned(startAgent(cluster.server().url, 'a2', TTL_MS, ['--price', '0.01']));
+    await waitFor('both agents', async () => (await cluster.redis().scard(k.nodes)) === 2);
+    const log = join(mkdtempSync(join(tmpdir(), 'swarmlet-partial-trust-')), 'work.log');
+    const job = {
+      tasks: Array.from({ length: 40 }, (_, i) => ({ id: `w${i}`, type: 'cluster-work', input: { ms: 200, log } })),
+    };
+    const running = runOnCluster(['test/fixtures/cluster-work.task.ts'], job, {
+      redisUrl: cluster.server().url,
+      cacheDir: '.swarmlet/cache',
+      signKey: TEST_SIGN_KEY,
+    });
+    await waitFor('a2 to run micro-tasks', () => existsSync(log) && readFileSync(log, 'utf8').includes(' end '));
+    await trusting.stop('SIGKILL');
+    const outcome = await within(REFUSAL_BOUND_MS + TTL_MS, running);
+    expect(outcome.status).toBe('failed');
+    expect(outcome.error).toMatch(
+      /^task type "cluster-work": bundle [0-9a-f]{16} refused by agent a1: it is signed by key /,
+    );
+  }, 60_000);
 });

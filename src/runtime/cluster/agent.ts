@@ -58,8 +58,8 @@ export type { ClusterAgentOptions } from './agent-config.js';
 const MONITOR_INTERVAL_MS = 250;
 /**
  * A refused bundle is told to the director again at most this often while the director still wants
- * its type here: often enough that a job submitted later with the same bundle fails within about
- * this long, rarely enough not to flood the log.
+ * its type here (it withdraws the type once told, and asks again for a new job of the type): often
+ * enough that such a job hears within about this long, rarely enough not to flood the log.
  */
 const REFUSAL_REPEAT_MS = 2_000;
 
@@ -454,7 +454,10 @@ export class ClusterAgent implements ProviderEvents {
 
   // ── helpers ─────────────────────────────────────────────────────────────
 
-  /** A refused bundle goes to the log (the director fails the jobs that need it) and this agent's log. */
+  /**
+   * A refused bundle goes to the log (the director places the type elsewhere, and fails the jobs that need it once
+   * every live agent refused it: bundle-refusals.ts) and this agent's log.
+   */
   private async tellRefusal(refusal: BundleRefusedError): Promise<void> {
     const topic = `${refusal.taskType}\n${refusal.hash}\n${refusal.reason}`;
     const nowMs = performance.now();

@@ -32,6 +32,8 @@ export interface ClusterPoolOptions {
   readonly health: HealthOptions;
   /** How auction winners are paid (place/auction.ts); default critical value. */
   readonly payment?: PaymentRule;
+  /** Nodes that refused the type's current bundle, with their reasons (bundle-refusals.ts): they get none of it. */
+  readonly refusedBy?: (taskType: string) => ReadonlyMap<string, string>;
 }
 
 interface Placed {
@@ -245,6 +247,9 @@ export class ClusterPool {
       case 'specialize': {
         const placed = this.placed.get(action.swarmletId);
         if (!placed) return `${action.swarmletId} is gone`;
+        const refusal = this.refusalOf(placed.nodeId, action.toTaskType);
+        if (refusal !== undefined)
+          return `${action.swarmletId} stays: ${placed.nodeId} refused the bundle of ${action.toTaskType}: ${refusal}`;
         placed.taskType = action.toTaskType;
         placed.reason = `specialized: ${action.reason}`;
         placed.lastMorphAtMs = nowMs;
@@ -261,6 +266,21 @@ export class ClusterPool {
         return `${action.swarmletId} removed from ${placed.nodeId}`;
       }
     }
+  }
+
+  /**
+   * A node refused a type's bundle: its swarmlets of the type are no longer wanted there (the policy, seeing them
+   * gone, places the type elsewhere). Returns their ids.
+   */
+  withdraw(nodeId: string, taskType: string): string[] {
+    const withdrawn = [...this.placed].filter(([, p]) => p.nodeId === nodeId && p.taskType === taskType);
+    for (const [id] of withdrawn) this.placed.delete(id);
+    if (withdrawn.length > 0) this.changed.add(nodeId);
+    return withdrawn.map(([id]) => id);
+  }
+
+  private refusalOf(nodeId: string, taskType: string): string | undefined {
+    return this.options.refusedBy?.(taskType).get(nodeId);
   }
 
   /** The auctions held since the last call (bounded), oldest first. */
@@ -306,16 +326,23 @@ export class ClusterPool {
 
   private place(taskType: string, nodes: ReadonlyMap<string, LiveNode>, nowMs: number): string {
     const footprint = this.footprints.of(taskType);
-    const result = this.auction(taskType, footprint, nodes, nowMs);
+    const refused = [...(this.options.refusedBy?.(taskType) ?? [])]
+      .filter(([nodeId]) => nodes.has(nodeId))
+      .map(([nodeId, reason]) => `${nodeId}: filtered: refused the bundle of ${taskType}: ${reason}`);
+    const bidders = new Map([...nodes].filter(([nodeId]) => this.refusalOf(nodeId, taskType) === undefined));
+    const result = this.auction(taskType, footprint, bidders, nowMs);
     this.decisions.push({
       atMs: nowMs,
       taskType,
       claim: footprint.reason,
-      reasons: result.decisions.map((d) => `${d.nodeId}: ${d.reasons[0] ?? d.outcome}`),
+      reasons: [...result.decisions.map((d) => `${d.nodeId}: ${d.reasons[0] ?? d.outcome}`), ...refused],
     });
     if (this.decisions.length > DECISIONS_KEPT) this.decisions.shift();
     const winner = result.placements[0];
-    if (!winner) return `no node can take a ${taskType} swarmlet: ${result.reasons.join('; ') || 'no live node'}`;
+    if (!winner) {
+      const why = [...result.reasons, ...refused].join('; ') || 'no live node';
+      return `no node can take a ${taskType} swarmlet: ${why}`;
+    }
     const id = `s${this.nextId++}`;
     const verdict = result.decisions.find((d) => d.nodeId === winner.nodeId)?.reasons[0] ?? 'won';
     this.placed.set(id, {

@@ -14,6 +14,7 @@ import type { AdmissionLimits } from '../../schedule/admission.js';
 import { leaseBatchSize } from '../../schedule/lease-batch.js';
 import { prefetchFor } from '../type-stats.js';
 import { AdmissionGate } from './admission-gate.js';
+import { BundleRefusals } from './bundle-refusals.js';
 import { ClusterPool } from './cluster-pool.js';
 import { JobBook } from './job-book.js';
 import { readLiveNodes } from './live-nodes.js';
@@ -112,6 +113,11 @@ export class ClusterDirector {
    * spread (lease batches).
    */
   private servingByType = new Map<string, number>();
+  /** Which agents refused which bundle; each type's bundle hash as its latest job's module record gave it. */
+  private readonly refusals = new BundleRefusals();
+  private readonly bundleHashes = new Map<string, string>();
+  /** Bundles whose `unrunnable` entry is written and not yet read back from the log. */
+  private readonly verdictsPending = new Set<string>();
   /** Ticks run (for status displays and tests). */
   ticks = 0;
 
@@ -136,6 +142,7 @@ export class ClusterDirector {
       slotLifeMs: 60_000,
       health: { ...DEFAULT_HEALTH_OPTIONS, ttlMs: options.nodeTtlMs, suspectAfterMs: options.nodeTtlMs / 2 },
       payment: options.payment,
+      refusedBy: (taskType) => this.refusals.refusers(taskType, this.bundleHashes.get(taskType)),
     });
     this.policy = policy;
     this.loopState = initialLoopState(policy);
@@ -313,12 +320,15 @@ export class ClusterDirector {
         if (refused) await this.publishOutcome(refused.jobKey, refused.outcome, live ? 'store' : 'replayed');
         return;
       }
+      for (const taskType of entry.modules) this.refusals.forgetType(taskType);
     } else if (entry.kind === 'refusal') {
-      // Repeated while the type stays wanted there: one line per type per warning interval, then the count.
+      this.refusals.record(entry);
+      if (live) this.withdrawRefused(entry);
+    } else if (entry.kind === 'unrunnable') {
+      this.verdictsPending.delete(`${entry.taskType}\n${entry.hash}`);
       if (live)
-        this.warnings.warn(
-          `refusal:${entry.taskType}`,
-          `bundle of ${entry.taskType} (${entry.hash}) refused by agent ${entry.nodeId}: ${entry.reason}`,
+        this.log(
+          `task type ${entry.taskType}: bundle ${entry.hash} refused by every live agent (${entry.refusals.map((r) => r.nodeId).join(', ')}): its jobs fail`,
         );
     } else if (live)
       this.pool.recordResults(
@@ -373,6 +383,7 @@ export class ClusterDirector {
       }
       if (!record) continue;
       this.book.addTaskType(record);
+      this.bundleHashes.set(taskType, record.hash);
       this.pool.learnType(taskType, {
         ...(record.hintCpu !== undefined && { cpu: record.hintCpu }),
         ...(record.hintMemoryMb !== undefined && { memoryMb: record.hintMemoryMb }),
@@ -425,6 +436,8 @@ export class ClusterDirector {
       const nodes = await readLiveNodes(this.redis, this.k, (message, topic) => this.warnings.warn(topic, message));
       this.pool.observe(nodes, nowMs);
       await this.recordNodeTransitions();
+      this.refusals.forgetExcept(new Set(nodes.keys()));
+      await this.failRefusedEverywhere(nodes.keys());
       const snapshot = await this.snapshot(nodes, nowMs);
       this.servingByType = new Map();
       for (const { taskType } of snapshot.swarmlets.filter((s) => s.state === 'idle' || s.state === 'busy'))
@@ -454,6 +467,41 @@ export class ClusterDirector {
       if (!this.stopped) this.warnings.warn('tick', `tick failed: ${(error as Error).message}`);
     } finally {
       this.ticking = false;
+    }
+  }
+
+  /** An agent refused a bundle: said (rate-limited per type), and its swarmlets of the type are wanted elsewhere. */
+  private withdrawRefused(refusal: Extract<LogEntry, { kind: 'refusal' }>): void {
+    const { nodeId, taskType, hash, reason } = refusal;
+    this.warnings.warn(
+      `refusal:${taskType}:${nodeId}`,
+      `bundle of ${taskType} (${hash}) refused by agent ${nodeId}: ${reason}`,
+    );
+    const withdrawn = this.pool.withdraw(nodeId, taskType);
+    if (withdrawn.length > 0)
+      this.log(
+        `withdrawn: ${withdrawn.join(', ')} (${taskType}) from ${nodeId}, which refused its bundle; placed elsewhere`,
+      );
+  }
+
+  /**
+   * A bundle running jobs need that every live agent refused will never run: an `unrunnable` entry goes to the log,
+   * and applying it fails those jobs (so a replay fails them at the same point).
+   */
+  private async failRefusedEverywhere(liveNodeIds: Iterable<string>): Promise<void> {
+    const live = [...liveNodeIds];
+    for (const taskType of this.book.runningTaskTypes()) {
+      const hash = this.bundleHashes.get(taskType);
+      const bundle = `${taskType}\n${hash}`;
+      if (hash === undefined || this.verdictsPending.has(bundle)) continue;
+      const refusals = this.refusals.refusedByEveryLiveNode(taskType, hash, live);
+      if (refusals === undefined) continue;
+      const entry: LogEntry = { kind: 'unrunnable', taskType, hash, refusals: [...refusals] };
+      this.verdictsPending.add(bundle); // before the write: the log reader may apply it before the write returns
+      await this.redis.xadd(this.k.log, '*', 'e', JSON.stringify(entry)).catch((error: unknown) => {
+        this.verdictsPending.delete(bundle); // tried again next tick
+        throw error;
+      });
     }
   }
 

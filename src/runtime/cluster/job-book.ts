@@ -4,6 +4,7 @@ import type { BrokerTask } from '../brokers/broker.js';
 import { JobTracker, type JobRecord, type TrackerLimits } from '../jobs/job-tracker.js';
 import type { MicroTask } from '../jobs/micro-task.js';
 import { TypeStats } from '../type-stats.js';
+import { refusedEverywhereMessage } from './bundle-refusals.js';
 import type { ClusterResult, JobOutcome, LogEntry, ModuleRecord, TaskPayload } from './protocol.js';
 
 interface BookedJob {
@@ -80,7 +81,7 @@ export class JobBook {
    * finished. A job the tracker refuses (bad DAG, unknown type) finishes at once as failed.
    */
   apply(entry: LogEntry, nowMs: number): { ready: MicroTask[]; finished: FinishedJob[] } {
-    if (entry.kind === 'refusal') this.refuseBundle(entry);
+    if (entry.kind === 'unrunnable') this.refuseBundle(entry);
     const ready =
       entry.kind === 'job'
         ? this.submit(entry.jobKey, entry.job, entry.modules, nowMs)
@@ -91,14 +92,20 @@ export class JobBook {
   }
 
   /**
-   * An agent refused a type's bundle: every running job submitted with that type fails now, naming
-   * the type, the node and the reason (waiting would be a silent hang: the agent will not run it).
+   * Every live agent refused a type's bundle: every running job submitted with that type fails now, naming the type,
+   * each node and its reason (waiting would be a silent hang: no agent will run it). One agent's refusal alone only
+   * moves the type elsewhere (the director's BundleRefusals).
    */
-  private refuseBundle(refusal: Extract<LogEntry, { kind: 'refusal' }>): void {
-    const error = new Error(
-      `task type "${refusal.taskType}": bundle ${refusal.hash} refused by agent ${refusal.nodeId}: ${refusal.reason}`,
-    );
-    for (const [id, booked] of this.jobs) if (booked.taskTypes.has(refusal.taskType)) this.tracker.abort(id, error);
+  private refuseBundle(verdict: Extract<LogEntry, { kind: 'unrunnable' }>): void {
+    const error = new Error(refusedEverywhereMessage(verdict.taskType, verdict.hash, verdict.refusals));
+    for (const [id, booked] of this.jobs) if (booked.taskTypes.has(verdict.taskType)) this.tracker.abort(id, error);
+  }
+
+  /** The task types running jobs were submitted with. */
+  runningTaskTypes(): Set<string> {
+    const types = new Set<string>();
+    for (const booked of this.jobs.values()) for (const taskType of booked.taskTypes) types.add(taskType);
+    return types;
   }
 
   /**

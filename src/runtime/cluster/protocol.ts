@@ -4,7 +4,8 @@
  *
  * Keys (prefix P, default `swarmlet`):
  * - `P:q:<taskType>:…`   micro-task queues (BullmqBroker, prefix `P:q`); payload = `TaskPayload`.
- * - `P:log`              ONE stream, in order: jobs (from clients) and results (from agents). The
+ * - `P:log`              ONE stream, in order: jobs (from clients), results and bundle refusals (from
+ *                        agents), and the director's verdict on a bundle every live agent refused. The
  *                        director applies it in stream order, so a restarted director that replays
  *                        it from the start rebuilds exactly the same state (same micro-task ids).
  * - `P:node:<id>`        the agent's heartbeat: its advertisement + status, with a TTL. A node whose
@@ -104,13 +105,23 @@ export type ClusterResult = z.infer<typeof clusterResultSchema>;
 export const logEntrySchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('job'), jobKey: z.string().min(1), job: z.unknown(), modules: z.array(z.string()) }),
   z.object({ kind: z.literal('results'), nodeId: z.string(), results: z.array(clusterResultSchema) }),
-  /** An agent refused a task type's bundle (unsigned, unknown key, code not matching its hash): its jobs fail. */
+  /**
+   * An agent refused a task type's bundle (unsigned, unknown key, code not matching its hash): the director places
+   * the type elsewhere (bundle-refusals.ts).
+   */
   z.object({
     kind: z.literal('refusal'),
     nodeId: z.string(),
     taskType: z.string(),
     hash: z.string(),
     reason: z.string(),
+  }),
+  /** Written by the director once every live agent refused a bundle: the jobs needing its type fail. */
+  z.object({
+    kind: z.literal('unrunnable'),
+    taskType: z.string(),
+    hash: z.string(),
+    refusals: z.array(z.object({ nodeId: z.string(), reason: z.string() })).min(1),
   }),
 ]);
 export type LogEntry = z.infer<typeof logEntrySchema>;
