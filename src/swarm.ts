@@ -1,7 +1,6 @@
 import { availableParallelism, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { z } from 'zod';
-import type { Clock } from './core/clock.js';
 import { InputError } from './core/errors.js';
 import { parseJob, type JobInput } from './core/job.js';
 import { LIMITS } from './core/limits.js';
@@ -21,6 +20,7 @@ import {
 } from './swarm-checks.js';
 import { MemoryBroker } from './runtime/brokers/memory-broker.js';
 import { ProcessProvider } from './runtime/local/process-provider.js';
+import { wallEnvironment } from './runtime/local/wall-environment.js';
 import { nodeModulesAbove, resolveSandbox, SANDBOX_CHOICES } from './runtime/local/sandbox.js';
 import { compileTaskModule, type TaskTypeInfo } from './runtime/local/task-compiler.js';
 import { MODULE_LOAD_TIMEOUT_MS } from './runtime/local/module-check.js';
@@ -100,7 +100,7 @@ const optionsSchema = z
 
 export type SwarmOptions = z.input<typeof optionsSchema>;
 
-const wallClock: Clock = { nowMs: () => performance.now() };
+const wallClock = wallEnvironment.clock;
 
 /**
  * The public façade and composition root of the embedded mode: compiles task modules, wires the
@@ -151,7 +151,7 @@ export class Swarm {
       maxAttempts: options.maxAttempts,
       loadTimeoutMs: options.moduleLoadTimeoutMs,
       tickMs: options.tickMs,
-      clock: wallClock,
+      environment: wallEnvironment,
       provider: (events) =>
         new ProcessProvider(events, wallClock, {
           monitorIntervalMs: options.monitorIntervalMs,

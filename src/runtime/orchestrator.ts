@@ -1,5 +1,5 @@
 import type { Action } from '../core/actions.js';
-import type { Clock } from '../core/clock.js';
+import type { Environment } from '../core/environment.js';
 import { AdmissionError, SwarmletBugError, TaskModuleError } from '../core/errors.js';
 import type { Job } from '../core/job.js';
 import type { Policy } from '../decide/policy.js';
@@ -41,7 +41,8 @@ export interface OrchestratorOptions {
   readonly trackerLimits: TrackerLimits;
   readonly maxAttempts: number;
   readonly tickMs: number;
-  readonly clock: Clock;
+  /** Where time and timers come from: the wall clock, or the simulator's virtual one. */
+  readonly environment: Environment;
   readonly provider: (events: ProviderEvents) => Provider;
   /** Earlier runs' job profiles, and where finished runs are recorded. */
   readonly history: JobHistory;
@@ -97,12 +98,16 @@ export class Orchestrator implements ProviderEvents {
   private readonly outcomes = new JobOutcomes();
   private loopState: LoopState;
   private serial: Promise<void> = Promise.resolve();
-  private timer: ReturnType<typeof setInterval> | undefined;
+  private cancelTicks: (() => void) | undefined;
   private startedAtMs = 0;
   private lastProgress: ProgressView | undefined;
   private failedTicksInRow = 0;
   private readonly loads: LoadWatch;
   progressListener: ((view: ProgressView) => void) | undefined;
+
+  private get clock() {
+    return this.options.environment.clock;
+  }
 
   constructor(private readonly options: OrchestratorOptions) {
     this.tracker = new JobTracker(new Set(options.taskTypes.keys()), options.trackerLimits);
@@ -138,7 +143,7 @@ export class Orchestrator implements ProviderEvents {
       this.swarmlets,
       this.stats,
       options.history,
-      options.clock,
+      options.environment.clock,
       options.maxAttempts,
       this.reservations,
     );
@@ -151,21 +156,22 @@ export class Orchestrator implements ProviderEvents {
       this.stats,
       this.dispatcher.queued,
       fault,
+      options.environment.timers,
     );
     this.loopState = initialLoopState(options.policy);
     this.loads = new LoadWatch(options.maxAttempts, options.loadTimeoutMs);
   }
 
   start(): void {
-    this.startedAtMs = this.options.clock.nowMs();
-    this.timer = setInterval(() => this.run(() => this.tick()), this.options.tickMs);
+    this.startedAtMs = this.clock.nowMs();
+    this.cancelTicks = this.options.environment.timers.every(this.options.tickMs, () => this.run(() => this.tick()));
   }
 
   async stop(): Promise<void> {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = undefined;
+    this.cancelTicks?.();
+    this.cancelTicks = undefined;
     await this.serial;
-    await this.pool.saveAll(this.options.clock.nowMs()); // stateful types hand their state over (bounded)
+    await this.pool.saveAll(this.clock.nowMs()); // stateful types hand their state over (bounded)
     await this.serial;
     await this.provider.stopAll();
     await this.options.history.flush();
@@ -177,7 +183,7 @@ export class Orchestrator implements ProviderEvents {
   submit(job: Job): Promise<unknown> {
     this.admitOrThrow(job);
     const { job: record, ready } = this.tracker.submit(job);
-    const nowMs = this.options.clock.nowMs();
+    const nowMs = this.clock.nowMs();
     if (job.deadlineMs !== undefined) record.deadlineAtMs = nowMs + job.deadlineMs;
     this.outcomes.started(record.id, job, nowMs);
     this.options.history.started(record.id, jobKey(job), nowMs);
@@ -209,7 +215,7 @@ export class Orchestrator implements ProviderEvents {
     const message = error instanceof Error ? error.message : String(error);
     const jobIds = [...new Set(blame())].filter((id) => this.pending.has(id));
     this.faults.push({
-      atMs: this.options.clock.nowMs() - this.startedAtMs,
+      atMs: this.clock.nowMs() - this.startedAtMs,
       swarmletId: '-',
       detail: `internal error${jobIds.length > 0 ? ` in job ${jobIds.join(', ')}` : ''}: ${message}`,
       requeued: 0,
@@ -239,21 +245,21 @@ export class Orchestrator implements ProviderEvents {
     enforceHardLimits(
       [...this.swarmlets.values()],
       this.options.hardLimits,
-      this.options.clock.nowMs(),
+      this.clock.nowMs(),
       (id, reason) => this.provider.kill(id, reason),
       (swarmlet) => this.runningOn(swarmlet),
       (id) => this.tracker.tasks.get(id)?.label,
     );
-    await this.watchRunaways(this.options.clock.nowMs());
-    for (const late of this.loads.overdue(this.swarmlets.values(), this.options.clock.nowMs())) {
+    await this.watchRunaways(this.clock.nowMs());
+    for (const late of this.loads.overdue(this.swarmlets.values(), this.clock.nowMs())) {
       late.limitCulprit = -1; // no micro-task runs while it loads: nobody pays
       const reason = `did not finish loading ${late.taskType} within ${this.loads.timeoutMs} ms (its import or warmup hangs)`;
       this.provider.kill(late.id, `was stopped: it ${reason}`);
     }
-    this.pool.expireSnapshots(this.options.clock.nowMs());
+    this.pool.expireSnapshots(this.clock.nowMs());
     this.reservations.renew(
       [...this.swarmlets.values()].filter((s) => s.inFlight.size > 0),
-      this.options.clock.nowMs(),
+      this.clock.nowMs(),
     );
     const snapshot = await this.observe();
     const { state, decision } = step(this.options.policy, this.loopState, snapshot);
@@ -265,7 +271,7 @@ export class Orchestrator implements ProviderEvents {
   }
 
   private async observe(): Promise<Snapshot> {
-    const nowMs = this.options.clock.nowMs();
+    const nowMs = this.clock.nowMs();
     const depths = await this.options.broker.depths();
     this.dispatcher.resync(depths);
     const inFlight = new Map<string, number>();
@@ -535,7 +541,7 @@ export class Orchestrator implements ProviderEvents {
       if (!job) continue;
       this.pending.delete(id);
       this.options.history.ended(id, job.record.status === 'done');
-      this.outcomes.ended(id, job.record.status === 'done' ? 'done' : 'failed', this.options.clock.nowMs());
+      this.outcomes.ended(id, job.record.status === 'done' ? 'done' : 'failed', this.clock.nowMs());
       if (job.record.status === 'done') job.resolve(job.record.output);
       else job.reject(job.record.error!);
     }
@@ -600,7 +606,7 @@ export class Orchestrator implements ProviderEvents {
 
   summary(): RunSummary {
     return runSummary(
-      this.options.clock.nowMs() - this.startedAtMs,
+      this.clock.nowMs() - this.startedAtMs,
       this.startedAtMs,
       this.options.policy.name,
       this.reportSources(),

@@ -1,3 +1,4 @@
+import type { Timers } from '../core/environment.js';
 import type { TaskTypeInfo } from './local/task-compiler.js';
 import type { Provider } from './provider.js';
 import { SwarmletRecord } from './swarmlet-record.js';
@@ -26,6 +27,7 @@ export class SwarmletPool {
     private readonly stats: ReadonlyMap<string, TypeStats>,
     private readonly queued: ReadonlyMap<string, number>,
     private readonly fault: FaultSink,
+    private readonly timers: Timers,
   ) {}
 
   start(taskType: string, nowMs: number, shadow: boolean): SwarmletRecord {
@@ -140,7 +142,7 @@ export class SwarmletPool {
     for (const swarmlet of this.swarmlets.values()) {
       if (swarmlet.state !== 'stopped') this.savingFirst(swarmlet, nowMs);
     }
-    await this.states.whenAnswered();
+    await this.states.whenAnswered(this.timers);
   }
 
   private notePeak(taskType: string): void {

@@ -15,6 +15,7 @@
  *   of its type is lost, and the next swarmlet restores that snapshot.
  * - Stateless types cost nothing: no message is sent for a type whose `ready` did not say stateful.
  */
+import type { Timers } from '../core/environment.js';
 
 /** How long a snapshot may take before the director gives up on it and goes on without it. */
 export const STATE_TIMEOUT_MS = 5_000;
@@ -91,13 +92,13 @@ export class TaskStates {
   }
 
   /** Resolves once no answer is awaited any more, or after `timeoutMs`. */
-  async whenAnswered(timeoutMs = STATE_TIMEOUT_MS): Promise<void> {
+  async whenAnswered(timers: Timers, timeoutMs = STATE_TIMEOUT_MS): Promise<void> {
     if (this.asks.size === 0) return;
-    let timer: ReturnType<typeof setTimeout> | undefined;
+    let cancel: (() => void) | undefined;
     await Promise.race([
       new Promise<void>((resolve) => this.waiters.push(resolve)),
-      new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs))),
+      new Promise<void>((resolve) => (cancel = timers.after(timeoutMs, resolve))),
     ]);
-    clearTimeout(timer);
+    cancel?.();
   }
 }

@@ -1,0 +1,18 @@
+import type { Clock } from './clock.js';
+
+/**
+ * Where the runtime's time comes from (DESIGN.md: one loop, three environments). The embedded runtime and the cluster
+ * use the wall clock and Node's timers; the simulator a virtual clock whose timers fire when it advances. Runtime code
+ * never calls Date.now(), setTimeout or setInterval itself (the lint rule `no-restricted-globals` holds it).
+ */
+export interface Timers {
+  /** Calls `run` every `ms` until the returned cancel is called. */
+  every(ms: number, run: () => void): () => void;
+  /** Calls `run` once after `ms` unless the returned cancel is called first. */
+  after(ms: number, run: () => void): () => void;
+}
+
+export interface Environment {
+  readonly clock: Clock;
+  readonly timers: Timers;
+}

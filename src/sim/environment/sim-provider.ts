@@ -1,0 +1,167 @@
+import type { Environment } from '../../core/environment.js';
+import type { Provider, ProviderEvents } from '../../runtime/provider.js';
+import { RESULT_OK, type WireTask } from '../../runtime/local/wire.js';
+
+/** What a simulated swarmlet costs in time: its cold start, a later type's load, and leaving. */
+export interface SimSwarmletModel {
+  /** Start → ready of its first type (a process's fork and the module's load). */
+  readonly coldStartMs: number;
+  /** Loading another type into a live swarmlet (specialize, prewarm). */
+  readonly loadMs: number;
+  /** Stop → exited. */
+  readonly stopMs: number;
+}
+
+/** What a micro-task takes, read from its input (the trace's measurement): its service time, CPU and memory. */
+export interface SimWork {
+  (input: unknown): { readonly ms: number; readonly cpuCores: number; readonly memoryMb: number };
+}
+
+/** One micro-task run to its end on a simulated swarmlet (`label`: its id in the job). */
+export interface SimRun {
+  readonly label: string;
+  readonly swarmletId: string;
+  readonly startMs: number;
+  readonly endMs: number;
+}
+
+interface SimSwarmlet {
+  readonly startedAtMs: number;
+  readonly queue: WireTask[];
+  running: { readonly taskId: number; readonly cancel: () => void } | undefined;
+  readonly pending: (() => void)[];
+  exited: boolean;
+}
+
+/**
+ * Swarmlets on a virtual clock, behind the runtime's own Provider interface: the orchestrator cannot tell them from
+ * processes. Each runs its queue one micro-task at a time, for the time its input says; loads, cold starts and exits
+ * take the model's time. It keeps the bill: swarmlet time held (start → exit) and cold starts.
+ */
+export class SimProvider implements Provider {
+  private readonly swarmlets = new Map<string, SimSwarmlet>();
+  private heldMs = 0;
+  coldStarts = 0;
+  loads = 0;
+  /** Every micro-task run to its end, in order: what the invariant checkers read. */
+  readonly ran: SimRun[] = [];
+  readonly sandbox = 'simulated';
+  readonly memoryEnforcement = 'simulated';
+
+  constructor(
+    private readonly events: ProviderEvents,
+    private readonly environment: Environment,
+    private readonly model: SimSwarmletModel,
+    private readonly work: SimWork,
+  ) {}
+
+  /** Swarmlet time held until `atMs`: what exited, and what is still up counted to `atMs`. */
+  heldMsUntil(atMs: number): number {
+    let live = 0;
+    for (const swarmlet of this.swarmlets.values()) live += atMs - swarmlet.startedAtMs;
+    return this.heldMs + live;
+  }
+
+  start(swarmletId: string, taskType: string): void {
+    if (this.swarmlets.has(swarmletId)) return;
+    const swarmlet: SimSwarmlet = {
+      startedAtMs: this.now(),
+      queue: [],
+      running: undefined,
+      pending: [],
+      exited: false,
+    };
+    this.swarmlets.set(swarmletId, swarmlet);
+    this.coldStarts++;
+    const { coldStartMs } = this.model;
+    this.later(swarmlet, coldStartMs / 2, () => this.events.up(swarmletId, this.now()));
+    this.later(swarmlet, coldStartMs, () =>
+      this.events.ready(swarmletId, taskType, this.now(), coldStartMs, true, false),
+    );
+  }
+
+  load(swarmletId: string, taskType: string, _modulePath: string, activate: boolean): void {
+    const swarmlet = this.swarmlets.get(swarmletId);
+    if (!swarmlet) return;
+    this.loads++;
+    const { loadMs } = this.model;
+    this.later(swarmlet, loadMs, () => this.events.ready(swarmletId, taskType, this.now(), loadMs, activate, false));
+  }
+
+  snapshot(swarmletId: string, taskType: string): void {
+    this.events.stateFailed(swarmletId, taskType, this.now(), 'simulated swarmlets keep no state');
+  }
+
+  dispatch(swarmletId: string, tasks: WireTask[]): void {
+    const swarmlet = this.swarmlets.get(swarmletId);
+    if (!swarmlet) return;
+    swarmlet.queue.push(...tasks);
+    if (!swarmlet.running) this.runNext(swarmletId, swarmlet);
+  }
+
+  drop(swarmletId: string, taskIds: number[]): void {
+    const swarmlet = this.swarmlets.get(swarmletId);
+    if (!swarmlet) return;
+    const dropped = new Set(taskIds);
+    for (let i = swarmlet.queue.length - 1; i >= 0; i--)
+      if (dropped.has(swarmlet.queue[i]![0])) swarmlet.queue.splice(i, 1);
+  }
+
+  stop(swarmletId: string): void {
+    const swarmlet = this.swarmlets.get(swarmletId);
+    if (!swarmlet || swarmlet.exited) return;
+    this.later(swarmlet, this.model.stopMs, () => this.exit(swarmletId, 'stopped'));
+  }
+
+  kill(swarmletId: string, reason: string): void {
+    if (this.swarmlets.get(swarmletId)?.exited === false) this.exit(swarmletId, reason);
+  }
+
+  lastStarted(swarmletId: string): number | null | undefined {
+    const swarmlet = this.swarmlets.get(swarmletId);
+    return swarmlet ? (swarmlet.running?.taskId ?? null) : undefined;
+  }
+
+  async stopAll(): Promise<void> {
+    for (const swarmletId of [...this.swarmlets.keys()]) this.exit(swarmletId, 'stopped');
+    return Promise.resolve();
+  }
+
+  private runNext(swarmletId: string, swarmlet: SimSwarmlet): void {
+    const task = swarmlet.queue.shift();
+    swarmlet.running = undefined;
+    if (!task) return;
+    const [taskId, , input, , , , label] = task;
+    const { ms, cpuCores, memoryMb } = this.work(input);
+    const startMs = this.now();
+    const cancel = this.environment.timers.after(ms, () => {
+      this.ran.push({ label, swarmletId, startMs, endMs: this.now() });
+      const usage: [number, number] = [Math.round(ms * 1000 * cpuCores), Math.round(memoryMb * 1024)];
+      swarmlet.running = undefined;
+      this.events.results(swarmletId, [[taskId, RESULT_OK, null, Math.round(ms * 1000), usage]], this.now());
+      if (!swarmlet.exited && !swarmlet.running) this.runNext(swarmletId, swarmlet);
+    });
+    swarmlet.running = { taskId, cancel };
+  }
+
+  private exit(swarmletId: string, detail: string): void {
+    const swarmlet = this.swarmlets.get(swarmletId);
+    if (!swarmlet || swarmlet.exited) return;
+    swarmlet.exited = true;
+    for (const cancel of swarmlet.pending) cancel();
+    swarmlet.running?.cancel();
+    const lastStarted = swarmlet.running?.taskId ?? null;
+    this.swarmlets.delete(swarmletId);
+    this.heldMs += this.now() - swarmlet.startedAtMs;
+    this.events.exited(swarmletId, this.now(), detail, lastStarted);
+  }
+
+  /** Runs `then` after `ms` unless the swarmlet exits first. */
+  private later(swarmlet: SimSwarmlet, ms: number, then: () => void): void {
+    swarmlet.pending.push(this.environment.timers.after(ms, () => swarmlet.exited || then()));
+  }
+
+  private now(): number {
+    return this.environment.clock.nowMs();
+  }
+}

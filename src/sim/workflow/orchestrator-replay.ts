@@ -1,0 +1,147 @@
+import { LIMITS } from '../../core/limits.js';
+import { parseJob } from '../../core/job.js';
+import type { Policy } from '../../decide/policy.js';
+import { adaptivePolicy } from '../../decide/policies/adaptive.js';
+import { staticPolicy } from '../../decide/policies/static.js';
+import { MemoryBroker } from '../../runtime/brokers/memory-broker.js';
+import { JobHistory } from '../../runtime/job-history.js';
+import type { TaskTypeInfo } from '../../runtime/local/task-compiler.js';
+import { Orchestrator } from '../../runtime/orchestrator.js';
+import { EMPTY_HISTORY } from '../../runtime/stores/history-store.js';
+import { SimProvider, type SimRun, type SimSwarmletModel } from '../environment/sim-provider.js';
+import { settle, VirtualEnvironment } from '../environment/virtual-environment.js';
+import { lowerBoundMs, workflowBounds } from './bounds.js';
+import type { Workflow } from './load.js';
+
+/**
+ * A workflow replayed through the real orchestrator (the embedded runtime's loop, dispatcher, pool, usage model and
+ * policy) on a virtual clock with simulated swarmlets: the same decision code as `swarmlet run`, with the trace's
+ * service times. No task type gets a hint: the policy learns as the run goes, as for a real user.
+ */
+export interface OrchestratorReplayOptions {
+  readonly slots: number;
+  /** `adaptive`, or a fixed split (slots per type). */
+  readonly policy: 'adaptive' | { readonly static: Readonly<Record<string, number>> };
+  readonly model: SimSwarmletModel;
+  /** The control loop's period (the runtime's default: 100 ms). */
+  readonly tickMs?: number;
+  /** Gives up (as a failed replay) past this much virtual time. */
+  readonly maxVirtualMs?: number;
+}
+
+export interface OrchestratorReplayResult {
+  readonly policy: string;
+  readonly slots: number;
+  readonly makespanMs: number;
+  readonly lowerBoundMs: number;
+  /** Swarmlet time held (busy + idle + starting), in ms, until the job ended. */
+  readonly heldMs: number;
+  readonly coldStarts: number;
+  /** Morphing actions by kind (replicate, specialize, consolidate, deprovision, prewarm). */
+  readonly actions: Readonly<Record<string, number>>;
+  /** Timers fired in virtual time (the simulator's events). */
+  readonly events: number;
+  /** Wall time the replay took, ms. */
+  readonly wallMs: number;
+  /** Each micro-task run to its end (the invariant checkers' input). */
+  readonly ran: readonly SimRun[];
+}
+
+const FOREVER_MS = 30 * 24 * 3_600_000;
+
+export async function replayThroughOrchestrator(
+  workflow: Workflow,
+  options: OrchestratorReplayOptions,
+): Promise<OrchestratorReplayResult> {
+  const wallStart = performance.now();
+  const environment = new VirtualEnvironment();
+  let provider: SimProvider | undefined;
+  const orchestrator = new Orchestrator({
+    taskTypes: new Map(workflow.types.map((type) => [type, simTaskType(type)])),
+    broker: new MemoryBroker({ clock: environment.clock }),
+    policy: policyOf(options.policy),
+    limits: { maxSwarmlets: options.slots, maxMemoryMb: Number.MAX_SAFE_INTEGER, swarmletMemoryMb: 60 },
+    trackerLimits: LIMITS,
+    maxAttempts: LIMITS.maxAttempts,
+    tickMs: options.tickMs ?? 100,
+    environment,
+    provider: (events) => (provider = new SimProvider(events, environment, options.model, workOf)),
+    history: new JobHistory(EMPTY_HISTORY, undefined, () => undefined),
+    hardLimits: { taskTimeoutMs: undefined, swarmletMemoryLimitMb: undefined, onRunaway: 'alert' },
+    admission: undefined,
+    cores: options.slots,
+    loadTimeoutMs: FOREVER_MS,
+  });
+  orchestrator.start();
+  let outcome = 'pending' as 'pending' | 'done' | Error;
+  orchestrator.submit(parseJob(jobOf(workflow))).then(
+    () => (outcome = 'done'),
+    (error: Error) => (outcome = error),
+  );
+  const limitMs = options.maxVirtualMs ?? FOREVER_MS;
+  await settle();
+  while (outcome === 'pending' && environment.nowMs <= limitMs && environment.step()) await settle();
+  const makespanMs = environment.nowMs;
+  const summary = orchestrator.summary();
+  const heldMs = provider!.heldMsUntil(makespanMs);
+  await orchestrator.stop();
+  if (outcome !== 'done')
+    throw new Error(
+      `${workflow.name}: the replay did not finish (${outcome === 'pending' ? `still running at ${Math.round(makespanMs)} ms virtual` : (outcome as Error).message})`,
+    );
+  const actions: Record<string, number> = {};
+  for (const [kind, groups] of Object.entries(summary.actions))
+    actions[kind] = (groups ?? []).reduce((sum, group) => sum + group.count, 0);
+  return {
+    policy: typeof options.policy === 'string' ? options.policy : 'static',
+    slots: options.slots,
+    makespanMs,
+    lowerBoundMs: lowerBoundMs(workflowBounds(workflow), options.slots),
+    heldMs,
+    coldStarts: provider!.coldStarts,
+    actions,
+    events: environment.fired,
+    wallMs: performance.now() - wallStart,
+    ran: provider!.ran,
+  };
+}
+
+function policyOf(choice: OrchestratorReplayOptions['policy']): Policy {
+  return (choice === 'adaptive' ? adaptivePolicy() : staticPolicy(choice.static)) as Policy;
+}
+
+/** A trace's task type as the orchestrator knows one: no module, no hints (it learns them). */
+function simTaskType(name: string): TaskTypeInfo {
+  return {
+    name,
+    sourcePath: `sim:${name}`,
+    modulePath: `sim:${name}`,
+    hasJoin: false,
+    hintDurationMs: undefined,
+    sizeOf: undefined,
+    permissions: [],
+  };
+}
+
+interface SimInput {
+  readonly ms: number;
+  readonly cpu: number;
+  readonly mb: number;
+}
+
+function workOf(input: unknown): { ms: number; cpuCores: number; memoryMb: number } {
+  const { ms, cpu, mb } = input as SimInput;
+  return { ms, cpuCores: cpu, memoryMb: mb };
+}
+
+/** The workflow as one job: a micro-task per task, its parents as dependencies, its measurements as its input. */
+function jobOf(workflow: Workflow) {
+  return {
+    tasks: workflow.tasks.map((task) => ({
+      id: task.id,
+      type: task.type,
+      input: { ms: task.runtimeMs, cpu: task.cpuCores ?? 1, mb: task.memoryMb ?? 0 } satisfies SimInput,
+      deps: task.parents.map((parent) => workflow.tasks[parent]!.id),
+    })),
+  };
+}
