@@ -1,5 +1,5 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { isAlive } from './black-box.js';
 
 /**
@@ -46,20 +46,26 @@ export function detectLayout(root = '/sys/fs/cgroup', selfCgroup = '/proc/self/c
   return undefined;
 }
 
-/** One swarmlet's memory cgroup. */
-export interface SwarmletCgroup {
-  /** Puts a process (the swarmlet, right after its fork) under the limit. */
-  add(pid: number): void;
-  /** The file a process writes its pid to, to join (a launcher that joins before it starts the swarmlet). */
-  readonly procsFile: string;
-  /** Kills every process in the group: what a swarmlet started cannot escape by leaving its process group. */
-  killAll(): void;
+/** What the kernel counts of a memory group. */
+export interface GroupReadings {
   /** How many times the kernel killed a process of this group for going over the limit. */
   oomKills(): number;
   /** How many times the group's use reached its limit (the kernel then reclaims, stalls or kills). */
   limitHits(): number;
   /** The most memory the group ever held, in MB (undefined where the kernel does not keep it). */
   peakMb(): number | undefined;
+  /** What it holds now, in MB. */
+  usageMb(): number | undefined;
+}
+
+/** One swarmlet's memory cgroup. */
+export interface SwarmletCgroup extends GroupReadings {
+  /** Puts a process (the swarmlet, right after its fork) under the limit. */
+  add(pid: number): void;
+  /** The file a process writes its pid to, to join (a launcher that joins before it starts the swarmlet). */
+  readonly procsFile: string;
+  /** Kills every process in the group: what a swarmlet started cannot escape by leaving its process group. */
+  killAll(): void;
   /** Removes the group (its process must have exited). */
   remove(): void;
 }
@@ -69,43 +75,58 @@ export class MemoryCgroups {
   private constructor(
     private readonly layout: Layout,
     private readonly parentDir: string,
+    /** The parent is a provider's cap group under `swarmlet-<pid>`, not `swarmlet-<pid>` itself. */
+    private readonly nested = false,
   ) {}
 
   get kind(): MemoryEnforcement {
     return this.layout.kind;
   }
 
-  /** Tries to set up a parent group for this process's swarmlets; undefined when the machine refuses. */
-  static open(layout = detectLayout()): MemoryCgroups | undefined {
+  /**
+   * Tries to set up a parent group for this process's swarmlets; undefined when the machine refuses. With `cap`, the
+   * parent is a group of its own under `swarmlet-<pid>` (one per provider) that holds all its swarmlets together to
+   * `cap.limitMb` (the node's consent cap; the kernel counts a parent's limit over its children: v1's use_hierarchy,
+   * v2 always).
+   */
+  static open(
+    layout = detectLayout(),
+    cap?: { readonly name: string; readonly limitMb: number },
+  ): MemoryCgroups | undefined {
     // SWARMLET_NO_CGROUPS=1: measure from outside even where cgroups work (to compare, or test the fallback).
-    if (!layout || process.env.SWARMLET_NO_CGROUPS === '1') return undefined;
-    sweepStale(layout.ownDir);
-    const parentDir = join(layout.ownDir, `swarmlet-${process.pid}`);
+    if (!layout || cgroupsDisabled()) return undefined;
+    sweepStaleGroups(layout.ownDir);
+    const processDir = join(layout.ownDir, `swarmlet-${process.pid}`);
+    const parentDir = cap === undefined ? processDir : join(processDir, cap.name);
     try {
       mkdirSync(parentDir, { recursive: true });
       // v2 hands controllers down explicitly; in v1 the child groups inherit the hierarchy.
-      if (layout.kind === 'cgroup-v2') writeFileSync(join(parentDir, 'cgroup.subtree_control'), '+memory');
-      const probe = new MemoryCgroups(layout, parentDir).create('probe', 64);
+      if (layout.kind === 'cgroup-v2') {
+        writeFileSync(join(processDir, 'cgroup.subtree_control'), '+memory');
+        if (cap !== undefined) writeFileSync(join(parentDir, 'cgroup.subtree_control'), '+memory');
+      }
+      const groups = new MemoryCgroups(layout, parentDir, cap !== undefined);
+      if (cap !== undefined) groups.limit(parentDir, cap.limitMb);
+      const probe = groups.create('probe', 64);
       probe.remove();
-      return new MemoryCgroups(layout, parentDir);
+      return groups;
     } catch {
       tryRmdir(parentDir);
+      if (cap !== undefined) tryRmdir(processDir);
       return undefined;
     }
+  }
+
+  /** The parent group of a provider with a cap: what all its swarmlets hold together, as the kernel counts it. */
+  capReadings(): GroupReadings | undefined {
+    return this.nested ? this.readings(this.parentDir) : undefined;
   }
 
   /** A group holding at most `limitMb` of memory (and no swap beyond it). Throws when the kernel refuses. */
   create(name: string, limitMb: number): SwarmletCgroup {
     const dir = join(this.parentDir, name);
     mkdirSync(dir, { recursive: true });
-    const bytes = String(Math.floor(limitMb * MB));
-    writeFileSync(join(dir, this.layout.limitFile), bytes);
-    if (this.layout.swapFile !== undefined) {
-      // v1's memsw counts memory + swap; v2's swap.max counts swap alone.
-      const swap = this.layout.kind === 'cgroup-v1' ? bytes : '0';
-      writeText(join(dir, this.layout.swapFile), swap);
-    }
-    const eventsFile = this.layout.kind === 'cgroup-v1' ? 'memory.oom_control' : 'memory.events';
+    this.limit(dir, limitMb);
     const procsFile = join(dir, 'cgroup.procs');
     return {
       add: (pid) => writeFileSync(procsFile, String(pid)),
@@ -119,32 +140,61 @@ export class MemoryCgroups {
           }
         }
       },
-      oomKills: () => Number(/oom_kill (\d+)/.exec(readText(join(dir, eventsFile)) ?? '')?.[1] ?? 0),
+      ...this.readings(dir),
+      remove: () => tryRmdir(dir),
+    };
+  }
+
+  private limit(dir: string, limitMb: number): void {
+    const bytes = String(Math.floor(limitMb * MB));
+    writeFileSync(join(dir, this.layout.limitFile), bytes);
+    if (this.layout.swapFile !== undefined) {
+      // v1's memsw counts memory + swap; v2's swap.max counts swap alone.
+      const swap = this.layout.kind === 'cgroup-v1' ? bytes : '0';
+      writeText(join(dir, this.layout.swapFile), swap);
+    }
+  }
+
+  private readings(dir: string): GroupReadings {
+    const v1 = this.layout.kind === 'cgroup-v1';
+    return {
+      oomKills: () =>
+        Number(/oom_kill (\d+)/.exec(readText(join(dir, v1 ? 'memory.oom_control' : 'memory.events')) ?? '')?.[1] ?? 0),
       limitHits: () =>
-        this.layout.kind === 'cgroup-v1'
+        v1
           ? Number(readText(join(dir, 'memory.failcnt')) ?? 0)
           : Number(/^max (\d+)/m.exec(readText(join(dir, 'memory.events')) ?? '')?.[1] ?? 0),
       peakMb: () => {
-        const peak = readText(
-          join(dir, this.layout.kind === 'cgroup-v1' ? 'memory.max_usage_in_bytes' : 'memory.peak'),
-        );
+        const peak = readText(join(dir, v1 ? 'memory.max_usage_in_bytes' : 'memory.peak'));
         return peak === undefined ? undefined : Number(peak) / MB;
       },
-      remove: () => tryRmdir(dir),
+      usageMb: () => {
+        const usage = readText(join(dir, v1 ? 'memory.usage_in_bytes' : 'memory.current'));
+        return usage === undefined ? undefined : Number(usage) / MB;
+      },
     };
   }
 
   /** Removes the parent group once every swarmlet's group is gone. */
   close(): void {
-    // Groups of another swarm in this process still hold their processes: only empty ones go.
-    const children = readdirSync(this.parentDir, { withFileTypes: true }).filter((entry) => entry.isDirectory());
+    // Groups of another swarm in this process still hold their processes: only empty ones go. Another provider's cap
+    // group stays even when empty: its swarmlet groups are made in it (a recursive mkdir would make it again uncapped).
+    const children = readdirSync(this.parentDir, { withFileTypes: true }).filter(
+      (entry) => entry.isDirectory() && (this.nested || !entry.name.startsWith('caps-')),
+    );
     for (const child of children) tryRmdir(join(this.parentDir, child.name));
     tryRmdir(this.parentDir);
+    if (this.nested) tryRmdir(dirname(this.parentDir));
   }
 }
 
-/** Groups left by processes that are gone (killed with -9): removed once empty. */
-function sweepStale(ownDir: string): void {
+/** SWARMLET_NO_CGROUPS=1: no cgroup is made, every limit is held from outside (to compare, or test the fallback). */
+export function cgroupsDisabled(): boolean {
+  return process.env.SWARMLET_NO_CGROUPS === '1';
+}
+
+/** Groups left by processes that are gone (killed with -9), in `ownDir` of any hierarchy: removed once empty. */
+export function sweepStaleGroups(ownDir: string): void {
   let names: string[];
   try {
     names = readdirSync(ownDir).filter((name) => /^swarmlet-\d+$/.test(name));
@@ -152,15 +202,27 @@ function sweepStale(ownDir: string): void {
     return;
   }
   for (const name of names) {
-    if (isAlive(Number(name.slice('swarmlet-'.length)))) continue;
-    const dir = join(ownDir, name);
-    for (const child of readdirSync(dir, { withFileTypes: true }).filter((entry) => entry.isDirectory()))
-      tryRmdir(join(dir, child.name));
-    tryRmdir(dir);
+    if (!isAlive(Number(name.slice('swarmlet-'.length)))) removeTree(join(ownDir, name), 3);
   }
 }
 
-function readText(path: string): string | undefined {
+/** Removes a group and the groups under it, deepest first (a group with a process in it stays). */
+function removeTree(dir: string, depth: number): void {
+  if (depth > 0) {
+    let children: string[] = [];
+    try {
+      children = readdirSync(dir, { withFileTypes: true })
+        .filter((entry) => entry.isDirectory())
+        .map((entry) => entry.name);
+    } catch {
+      return;
+    }
+    for (const child of children) removeTree(join(dir, child), depth - 1);
+  }
+  tryRmdir(dir);
+}
+
+export function readText(path: string): string | undefined {
   try {
     return readFileSync(path, 'utf8');
   } catch {
@@ -176,7 +238,7 @@ function writeText(path: string, text: string): void {
   }
 }
 
-function tryRmdir(dir: string): void {
+export function tryRmdir(dir: string): void {
   try {
     rmdirSync(dir);
   } catch {

@@ -10,6 +10,7 @@ import { MemoryCgroups, type MemoryEnforcement, type SwarmletCgroup } from './cg
 import { MemoryWatchdog } from './memory-watchdog.js';
 import { residentMb } from './outside-usage.js';
 import { forkSwarmlet, killSwarmlet, measureOutside, type SwarmletProcess } from './swarmlet-process.js';
+import { ProviderCaps, type CapEnforcement, type NodeCaps } from './provider-caps.js';
 import type { SandboxOptions, TaskPermission } from './sandbox.js';
 
 export interface ProcessProviderOptions {
@@ -29,6 +30,11 @@ export interface ProcessProviderOptions {
   readonly sandbox?: SandboxOptions;
   /** What each task type asks of its sandbox (signed with its bundle in a cluster); default: nothing. */
   readonly permissionsOf?: (taskType: string) => readonly TaskPermission[];
+  /**
+   * The node's consent caps over all swarmlets together (an agent's `--max-cpu` × its cores, `--max-memory`), held on
+   * what they really use (provider-caps.ts); default: none.
+   */
+  readonly caps?: NodeCaps;
 }
 
 /**
@@ -87,6 +93,9 @@ export class ProcessProvider implements Provider {
   private readonly boxDir = blackBoxDir();
   private readonly cgroups: MemoryCgroups | undefined;
   private readonly watchdog: MemoryWatchdog | undefined;
+  /** Each swarmlet's memory limit: its own, or the node's memory cap if that is lower. */
+  private readonly limitMb: number | undefined;
+  private readonly caps: ProviderCaps;
   private watch: ReturnType<typeof setInterval> | undefined;
   private forks = 0;
   /** Several swarms may live in one process: their swarmlets' boxes and cgroups must never share a name. */
@@ -106,9 +115,27 @@ export class ProcessProvider implements Provider {
     private readonly options: ProcessProviderOptions = { monitorIntervalMs: 250 },
   ) {
     sweepStaleBoxDirs();
-    this.cgroups = options.memoryLimitMb === undefined ? undefined : MemoryCgroups.open();
-    if (options.memoryLimitMb !== undefined && !this.cgroups)
-      this.watchdog = new MemoryWatchdog(options.memoryLimitMb, WATCHDOG_EVERY_MS);
+    this.caps = new ProviderCaps(options.caps ?? {}, this.instance);
+    this.limitMb = this.caps.swarmletLimitMb(options.memoryLimitMb);
+    this.cgroups = this.limitMb === undefined ? undefined : MemoryCgroups.open(undefined, this.caps.memoryCapGroup);
+    if (this.limitMb !== undefined && !this.cgroups)
+      this.watchdog = new MemoryWatchdog(this.limitMb, WATCHDOG_EVERY_MS);
+    this.caps.open(
+      this.cgroups,
+      options.monitorIntervalMs,
+      () => this.clock.nowMs(),
+      (pid, reason, heldMb) => this.overMemoryCap(pid, reason, heldMb),
+    );
+  }
+
+  /** How the node's consent caps are held here (empty without caps). */
+  get capEnforcement(): CapEnforcement {
+    return this.caps.enforcement;
+  }
+
+  /** How long the swarmlets were paused in all to hold the CPU cap from outside, in ms. */
+  get capPausedMs(): number {
+    return this.caps.pausedMs;
   }
 
   get sandbox(): string {
@@ -147,8 +174,9 @@ export class ProcessProvider implements Provider {
   private fork(load: string, network = false): SwarmletProcess {
     const name = `${this.instance}-p${++this.forks}`;
     const cgroup = this.memoryCgroup(name);
-    // bwrap forks at once: its process joins the group before it starts anything, not after.
-    const joinFirst = cgroup !== undefined && this.options.sandbox?.kind === 'bwrap';
+    // bwrap forks at once: its process joins the groups before it starts anything, not after.
+    const joins = [...(cgroup ? [cgroup.procsFile] : []), ...this.caps.joinFiles(cgroup !== undefined)];
+    const joinFirst = joins.length > 0 && this.options.sandbox?.kind === 'bwrap';
     const record = forkSwarmlet({
       hostPath: this.hostPath,
       boxDir: this.boxDir,
@@ -158,12 +186,13 @@ export class ProcessProvider implements Provider {
       output: this.options.output ?? ((line) => process.stderr.write(`${line}\n`)),
       network,
       ...(this.options.sandbox && { sandbox: this.options.sandbox }),
-      ...(joinFirst && { joinCgroups: [cgroup.procsFile] }),
+      ...(joinFirst && { joinCgroups: joins }),
     });
     record.network = network;
     record.process.on('message', (message) => this.receive(record, message));
     record.process.on('exit', (code, signal) => this.exited(record, code, signal));
     this.limitMemory(record, cgroup, joinFirst);
+    if (record.process.pid !== undefined) this.caps.added(record.process.pid, record.cgroup !== undefined, joinFirst);
     return record;
   }
 
@@ -195,6 +224,7 @@ export class ProcessProvider implements Provider {
   private exited(record: SwarmletProcess, code: number | null, signal: NodeJS.Signals | null): void {
     record.exited = true;
     killSwarmlet(record); // what it started dies with it
+    if (record.process.pid !== undefined) this.caps.exited(record.process.pid);
     if (record.replacedBy !== undefined) return void record.box.readAndRemove(); // replaced on purpose, silently
     const swarmletId = record.id;
     if (swarmletId === undefined) {
@@ -205,14 +235,14 @@ export class ProcessProvider implements Provider {
     const watchdogMb = record.process.pid === undefined ? undefined : this.watchdog?.killedAtMb(record.process.pid);
     if (watchdogMb !== undefined && record.killReason === undefined) {
       record.memoryKill = true;
-      record.killReason = `was stopped: it held ${watchdogMb} MB, over its memory limit of ${this.options.memoryLimitMb} MB`;
+      record.killReason = this.caps.overLimitReason(this.options.memoryLimitMb, watchdogMb, 'over');
     }
     // Under a kernel limit, the group's own peak is what the limit holds (resident size also counts
     // the shared, file-backed pages of node itself, which are charged elsewhere).
     const peakMb = record.cgroup?.peakMb() ?? Math.max(record.peakMb, watchdogMb ?? 0);
     record.cgroup?.remove();
     const detail = oomKilled
-      ? `was stopped by the kernel (${this.memoryEnforcement}): it reached its memory limit of ${this.options.memoryLimitMb} MB`
+      ? this.caps.kernelKillDetail(this.memoryEnforcement, this.options.memoryLimitMb, peakMb)
       : (record.killReason ?? (signal ? `killed by ${signal}` : `exited with code ${code}`));
     const withPeak = oomKilled || record.memoryKill ? `${detail} (peak ${Math.round(peakMb)} MB)` : detail;
     const lastStarted = record.box.readAndRemove();
@@ -220,11 +250,22 @@ export class ProcessProvider implements Provider {
     this.events.exited(swarmletId, this.clock.nowMs(), withPeak, record.runningAtKill ?? lastStarted);
   }
 
+  /** The outside watch found all swarmlets together over the memory cap, and this one the biggest: it stops now. */
+  private overMemoryCap(pid: number, reason: string, heldMb: number): boolean {
+    const record = [...this.children.values(), ...this.spares].find((r) => r.process.pid === pid && !r.exited);
+    if (!record) return false;
+    record.memoryKill = true;
+    record.peakMb = Math.max(record.peakMb, heldMb);
+    if (record.id === undefined) killSwarmlet(record);
+    else this.condemn(record, `was stopped: ${reason}`);
+    return true;
+  }
+
   /** A kernel memory limit for a new process, where the machine allows it. */
   private memoryCgroup(name: string): SwarmletCgroup | undefined {
-    if (!this.cgroups || this.options.memoryLimitMb === undefined) return undefined;
+    if (!this.cgroups || this.limitMb === undefined) return undefined;
     try {
-      return this.cgroups.create(name, this.options.memoryLimitMb);
+      return this.cgroups.create(name, this.limitMb);
     } catch {
       return undefined; // measured from outside instead (measureAll); no watchdog was started for it
     }
@@ -249,20 +290,27 @@ export class ProcessProvider implements Provider {
   /** Measures each swarmlet from outside; one over its memory limit is stopped whatever it says of itself. */
   private measureAll(): void {
     const nowMs = this.clock.nowMs();
-    const limitMb = this.options.memoryLimitMb;
+    const limitMb = this.limitMb;
+    const held: { id: string; memoryMb: number }[] = [];
     for (const [swarmletId, record] of this.children) {
       if (record.exited || record.killReason !== undefined) continue;
       const measured = measureOutside(record, nowMs);
       if (!measured) continue;
       if (limitMb !== undefined && overLimit(record, measured.rssMb, limitMb)) {
         record.memoryKill = true;
-        const held = Math.round(measured.rssMb);
-        this.kill(swarmletId, `was stopped: it held ${held} MB, at or over its memory limit of ${limitMb} MB`);
+        this.kill(swarmletId, this.caps.overLimitReason(this.options.memoryLimitMb, measured.rssMb, 'at or over'));
         continue;
       }
+      held.push({ id: swarmletId, memoryMb: record.cgroup?.usageMb() ?? measured.rssMb });
       if (!record.inside) continue;
       const cpuPercent = measured.cpuPercent ?? record.inside.cpuPercent;
       this.events.sample(swarmletId, { ...record.inside, rssMb: measured.rssMb, cpuPercent }, nowMs);
+    }
+    const pressed = this.caps.pressedAtCap(held);
+    if (pressed) {
+      const record = this.children.get(pressed.stop);
+      if (record) record.memoryKill = true;
+      this.kill(pressed.stop, `was stopped: ${pressed.reason}`);
     }
   }
 
@@ -360,6 +408,7 @@ export class ProcessProvider implements Provider {
       );
     await Promise.all(waits);
     removeBoxDirIfEmpty(this.boxDir);
+    this.caps.close();
     this.cgroups?.close();
     await this.watchdog?.close();
   }
