@@ -41,6 +41,28 @@ describe('adaptive: replicate', () => {
     expect(kinds(decision)).toEqual(['replicate']);
   });
 
+  it('without a hint or a completion, takes a type for at least as long as its micro-task in flight has run', () => {
+    // One swarmlet runs a micro-task of an unknown type; 10 more wait. At the default 10 ms a second swarmlet is not
+    // worth a cold start; once the running one has been at it for 5 s, every waiting one is worth a swarmlet.
+    const waiting = (runningForMs: number) =>
+      snapshot({
+        limits: { maxSwarmlets: 8 },
+        swarmlets: [busy('s1', 'fetch')],
+        load: [load('fetch', { ready: 10, inFlight: 1, runningForMs })],
+      });
+    expect(kinds(decideOnce(waiting(0)))).toEqual([]);
+    expect(kinds(decideOnce(waiting(5_000)))).toEqual(Array(7).fill('replicate'));
+    // A measurement, once there is one, is what counts (a straggler does not inflate it).
+    const measured = snapshot({
+      limits: { maxSwarmlets: 8 },
+      swarmlets: [busy('s1', 'fetch')],
+      load: [
+        load('fetch', { ready: 10, inFlight: 1, runningForMs: 5_000, meanDurationMsInWindow: 1, completedInWindow: 3 }),
+      ],
+    });
+    expect(kinds(decideOnce(measured))).toEqual([]);
+  });
+
   it.each([
     {
       name: 'little queued work: one swarmlet, a second cold start is not worth it',

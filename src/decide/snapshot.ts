@@ -49,6 +49,11 @@ export interface TaskTypeLoad {
   readonly meanDurationMsInWindow: number | undefined;
   /** Declared hint from the task definition, used until measurements exist. */
   readonly hintDurationMs: number | undefined;
+  /**
+   * How long the longest-running micro-task of the type in flight has run (0: none): a lower bound on its duration,
+   * known before any completes (a censored measurement). Undefined where the environment cannot tell.
+   */
+  readonly runningForMs?: number;
 }
 
 export interface PoolLimits {

@@ -275,15 +275,23 @@ export class Orchestrator implements ProviderEvents {
     const depths = await this.options.broker.depths();
     this.dispatcher.resync(depths);
     const inFlight = new Map<string, number>();
+    const runningFor = new Map<string, number>();
     for (const swarmlet of this.swarmlets.values()) {
       swarmlet.closeWindow(nowMs);
       inFlight.set(swarmlet.taskType, (inFlight.get(swarmlet.taskType) ?? 0) + swarmlet.inFlight.size);
+      // Its oldest micro-task started at its last progress (a swarmlet runs its queue in order).
+      if (swarmlet.inFlight.size > 0)
+        runningFor.set(
+          swarmlet.taskType,
+          Math.max(runningFor.get(swarmlet.taskType) ?? 0, nowMs - swarmlet.progressAtMs),
+        );
     }
     const load = [...this.stats.values()].map((stats) =>
       stats.closeWindow(
         depths.get(stats.taskType) ?? 0,
         inFlight.get(stats.taskType) ?? 0,
         this.tracker.counts.get(stats.taskType)?.blocked ?? 0,
+        runningFor.get(stats.taskType) ?? 0,
       ),
     );
     const swarmlets = [...this.swarmlets.values()].map((s) => s.view());

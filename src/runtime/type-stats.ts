@@ -38,7 +38,7 @@ export class TypeStats {
   }
 
   /** Closes the window into the loop's view of this type's load. */
-  closeWindow(ready: number, inFlight: number, blocked: number): TaskTypeLoad {
+  closeWindow(ready: number, inFlight: number, blocked: number, runningForMs = 0): TaskTypeLoad {
     const load: TaskTypeLoad = {
       taskType: this.taskType,
       ready,
@@ -47,6 +47,7 @@ export class TypeStats {
       completedInWindow: this.windowCount,
       meanDurationMsInWindow: this.windowCount > 0 ? this.windowDurationMs / this.windowCount : undefined,
       hintDurationMs: this.hintDurationMs,
+      runningForMs,
     };
     this.windowCount = 0;
     this.windowDurationMs = 0;

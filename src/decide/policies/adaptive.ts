@@ -1,7 +1,7 @@
 import { EMPTY_EWMA, updateEwma, type Ewma } from '../../predict/ewma.js';
 import { demandByType, type TypeDemand } from '../demand.js';
 import type { Policy } from '../policy.js';
-import type { Snapshot } from '../snapshot.js';
+import type { Snapshot, TaskTypeLoad } from '../snapshot.js';
 import { TickPlan } from './adaptive-plan.js';
 import { prewarmActions } from './prewarm-plan.js';
 import { KeepWarm } from './keep-warm.js';
@@ -38,10 +38,7 @@ export function adaptivePolicy(overrides: Partial<AdaptiveParams> = {}): Policy<
     decide(state, snapshot) {
       state.keepWarm.observe(snapshot);
       const durations = learnDurations(state.durations, snapshot, params.durationAlpha);
-      const demands = demandByType(
-        snapshot,
-        (load) => durations.get(load.taskType)?.value ?? load.hintDurationMs ?? params.defaultDurationMs,
-      );
+      const demands = demandByType(snapshot, (load) => estimateDurationMs(load, durations, params));
       const waitingSinceMs = trackWaiting(state.waitingSinceMs, demands, snapshot.nowMs);
       const plan = new TickPlan(snapshot, params, waitingSinceMs, state.keepWarm);
       plan.rebalance(demands);
@@ -55,6 +52,16 @@ export function adaptivePolicy(overrides: Partial<AdaptiveParams> = {}): Policy<
       };
     },
   };
+}
+
+/**
+ * A type's duration as the policy sees it: measured, else its hint, else the default; until one completes, at least as
+ * long as its longest-running micro-task has run (a 400 s task is not taken for a 10 ms one while it runs).
+ */
+function estimateDurationMs(load: TaskTypeLoad, durations: ReadonlyMap<string, Ewma>, params: AdaptiveParams): number {
+  const measured = durations.get(load.taskType)?.value;
+  if (measured !== undefined) return measured;
+  return Math.max(load.hintDurationMs ?? params.defaultDurationMs, load.runningForMs ?? 0);
 }
 
 function trackWaiting(
