@@ -16,10 +16,10 @@ interface Outcome {
   stderr: string;
   elapsedMs: number;
 }
-function swarmlet(args: string[], timeoutMs = 30_000): Promise<Outcome> {
+function swarmlet(args: string[], timeoutMs = 30_000, env?: NodeJS.ProcessEnv): Promise<Outcome> {
   const startedMs = performance.now();
   return new Promise((resolve) => {
-    execFile(process.execPath, [bin, ...args], { cwd: root, timeout: timeoutMs }, (error, stdout, stderr) => {
+    execFile(process.execPath, [bin, ...args], { cwd: root, timeout: timeoutMs, env }, (error, stdout, stderr) => {
       const code = error ? (typeof error.code === 'number' ? error.code : -1) : 0;
       resolve({ code, stdout, stderr, elapsedMs: performance.now() - startedMs });
     });
@@ -34,8 +34,13 @@ const quiet = ['--no-progress', '--no-history'];
  * for another field (a fix may bring out the next problem, as a static split given a missing type may now ask for
  * more swarmlets than --max-swarmlets), whose own fix is then applied, at most 3 times.
  */
-async function refusedThenFixed(args: string[], field: string, message: RegExp): Promise<void> {
-  let refused = await swarmlet(args);
+async function refusedThenFixed(
+  args: string[],
+  field: string,
+  message: RegExp,
+  env?: NodeJS.ProcessEnv,
+): Promise<void> {
+  let refused = await swarmlet(args, 30_000, env);
   expect(refused.stderr).toMatch(new RegExp(`^swarmlet: ${field.replace(/[-.]/g, '\\$&')}: `));
   expect(refused.stderr).toMatch(message);
   const fields: string[] = [];
@@ -46,7 +51,7 @@ async function refusedThenFixed(args: string[], field: string, message: RegExp):
     expect(fields, `the fix for ${named} was not accepted`).not.toContain(named);
     fields.push(named);
     args = applyCliFix(args, refused.stderr, takesValue);
-    refused = await swarmlet(args);
+    refused = await swarmlet(args, 30_000, env);
   }
   expect(refused.stderr).toBe('');
   expect(refused.code).toBe(0);
@@ -93,6 +98,23 @@ describe('swarmlet run: refusals up front, with a fix that is accepted', () => {
   it('--tick-ms 0 suggests a value that is accepted (it suggested --tick-ms 4, itself refused)', async () => {
     await refusedThenFixed(['run', job, ...quiet, '--tick-ms', '0'], '--tick-ms', /Fix: write --tick-ms 100/);
   });
+
+  it('--sandbox nope suggests a sandbox that is accepted (it said "Fix: --sandbox auto", which no tool could apply)', async () => {
+    await refusedThenFixed(
+      ['run', job, ...quiet, '--sandbox', 'nope'],
+      '--sandbox',
+      /"nope", must be one of auto, bwrap, process, none\. Fix: write --sandbox auto$/m,
+    );
+  });
+
+  it('--sandbox bwrap where bubblewrap cannot run suggests process, which runs', async () => {
+    await refusedThenFixed(
+      ['run', job, ...quiet, '--sandbox', 'bwrap'],
+      '--sandbox',
+      /is bwrap, but bubblewrap cannot run here .*\. Fix: write --sandbox process$/m,
+      { PATH: '/nonexistent' }, // no bwrap to find
+    );
+  });
 });
 
 // The same checks in-process (parseRunArguments is what the CLI runs before it loads anything).
@@ -116,6 +138,11 @@ describe('parseRunArguments: each refusal names the flag, and its fix is accepte
     [['--history', '--tick-ms'], '--history', /"--tick-ms" looks like an option/],
     [['--cache-dir', '/proc/x'], '--cache-dir', /kernel/],
     [['--set', 'a=1', '--set', 'a=2'], '--set', /a is given twice/],
+    [['--sandbox', 'nope'], '--sandbox', /"nope", must be one of auto, bwrap, process, none/],
+    [['--sandbox', ''], '--sandbox', /"", must be one of/],
+    [['--sandbox'], '--sandbox', /needs a value/],
+    [['--sandbox', 'bwrap', '--redis', 'redis://127.0.0.1:1'], '--sandbox', /this run is on the cluster/],
+    [['--redis', 'redis://127.0.0.1:1', '--sandbox=none'], '--sandbox', /each agent chooses its own/],
   ])('%j', async (extra, field, message) => {
     const args = [job, ...quiet, ...extra];
     const error = await parseRunArguments(args).then(

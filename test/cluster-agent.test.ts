@@ -369,6 +369,39 @@ describe('cluster agent', () => {
     );
   });
 
+  it('a personal agent refuses --sandbox none unless --allow-unsandboxed, and each sandbox refusal has a fix that is accepted', async () => {
+    // Accepted means it gets as far as Redis (this one is not there): every flag passed.
+    const unreachable = /^--redis: cannot reach Redis at redis:\/\/127\.0\.0\.1:1/;
+    const base = { redis: 'redis://127.0.0.1:1', nodeId: 'n', personal: true, consent: true, allowUnsigned: true };
+    await expect(runAgent({ ...base, sandbox: 'none' })).rejects.toThrow(
+      /^--sandbox: is none on a personal machine: task code would run with the owner's rights\. Fix: --sandbox auto \(or add --allow-unsandboxed if the owner accepts that\)$/,
+    );
+    await expect(runAgent({ ...base, sandbox: 'auto' })).rejects.toThrow(unreachable); // the fix
+    await expect(runAgent({ ...base, sandbox: 'none', allowUnsandboxed: true })).rejects.toThrow(unreachable); // its other
+    await expect(runAgent({ ...base })).rejects.toThrow(unreachable); // personal: auto by default
+    await expect(runAgent({ ...base, sandbox: 'nope' })).rejects.toThrow(
+      /^--sandbox: = "nope", must be one of auto, bwrap, process, none\. Fix: --sandbox auto$/,
+    );
+    // The same refusals from code carry the fix as a value, and it is accepted.
+    const options: ClusterAgentOptions = {
+      redisUrl: 'redis://127.0.0.1:1',
+      kind: 'personal',
+      consent: { granted: true },
+      allowUnsigned: true,
+    };
+    for (const sandbox of ['none', 'nope'] as const) {
+      const error = await ClusterAgent.start({ ...options, sandbox: sandbox as 'none' }).then(
+        () => undefined,
+        (failure: unknown) => failure,
+      );
+      expect(error).toBeInstanceOf(InputError);
+      expect((error as InputError).field).toBe('sandbox');
+      expect((error as InputError).fixValue).toEqual({ value: 'auto' });
+      const fixed = (error as InputError).fixValue as { value: 'auto' };
+      await expect(ClusterAgent.start({ ...options, sandbox: fixed.value })).rejects.toThrow(/cannot reach Redis/);
+    }
+  });
+
   it('revokeConsent requeues every lease at once (another broker takes them), stops the swarmlets and advertises no consent', async () => {
     const { prefix, nodeId, k } = fresh();
     await publish(prefix, 'cluster-sleep');

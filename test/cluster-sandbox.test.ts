@@ -181,6 +181,25 @@ describe.each(kinds)('a personal agent, sandbox %s, on a password-protected Redi
   }, 60_000);
 });
 
+describe('a personal agent where bubblewrap cannot run (no bwrap on its PATH)', () => {
+  it('auto picks process and says so; --sandbox bwrap is refused naming --sandbox, and its fix (process) joins', async () => {
+    const noBwrap = { PATH: '/nonexistent' };
+    const base = ['agent', '--node-id', 'laptop', '--personal', '--consent', '--trust', TEST_PUBLIC_KEY_PATH];
+    const refused = cli([...base, '--sandbox', 'bwrap'], noBwrap);
+    await new Promise((resolve) => refused.process.once('exit', resolve));
+    expect(refused.process.exitCode).toBe(2);
+    expect(refused.output()).toMatch(
+      /^swarmlet: --sandbox: is bwrap, but bubblewrap cannot run here \(not installed: apt-get install bubblewrap; or user namespaces are off\)\. Fix: --sandbox process\n$/,
+    );
+    for (const flags of [['--sandbox', 'process'], []]) {
+      const agent = cli([...base, ...flags], noBwrap);
+      await waitFor('the agent to join', () => /joined/.test(agent.output()));
+      expect(agent.output()).toMatch(/^agent laptop joined .*personal.*, sandbox process\b/m);
+      await agent.stop('SIGTERM');
+    }
+  });
+});
+
 describe('a personal agent with --sandbox none --allow-unsandboxed (the owner accepts task code with their rights)', () => {
   it('advertises none; task code reads what the agent user reads, yet sees no secret, and what it leaves running dies with the agent', async () => {
     const { agent } = await startCluster(['--sandbox', 'none', '--allow-unsandboxed']);

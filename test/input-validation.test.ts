@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InputError, TaskModuleError } from '../src/core/errors.js';
 import { parseJob } from '../src/core/job.js';
@@ -175,6 +178,8 @@ describe('Swarm.start: options refused up front, with a fix that is accepted', (
     ['a cache directory in /dev', { tasks: [noop], cacheDir: '/dev/swarmlet-cache-test' }, /cacheDir$/],
     ['an unknown option', { tasks: [noop], ticks: 5 }, /ticks$/],
     ['a BigInt option', { tasks: [noop], maxAttempts: 3n }, /maxAttempts$/],
+    ['an unknown sandbox', { tasks: [noop], sandbox: 'nope' }, /sandbox$/],
+    ['a sandbox that is not a string', { tasks: [noop], sandbox: 5 }, /sandbox$/],
   ])('%s', async (_, options, field) => {
     const error = (await rejection(() => Swarm.start(options as never)))!;
     expect(error).toBeInstanceOf(InputError);
@@ -258,5 +263,35 @@ describe('Swarm.start: task modules are loaded with a bounded time, and a failur
     expect((error as Error).message).toMatch(message);
     expect((error as Error).message).toMatch(/Fix: /);
     expect(performance.now() - startedMs).toBeLessThan(8_000);
+  });
+});
+
+describe('Swarm.start: a task type asking its sandbox for a permission that does not exist', () => {
+  it("is refused naming permissions, with a fix that is accepted (permissions: ['network'], or none)", async () => {
+    const source = 'test/fixtures/root-permission.task.ts';
+    const error = await Swarm.start({ tasks: [source], sandbox: 'process' }).then(
+      (swarm) => swarm.stop().then(() => undefined),
+      (failure: unknown) => failure,
+    );
+    expect(error).toBeInstanceOf(TaskModuleError);
+    expect((error as Error).message).toMatch(
+      /root-permission\.task\.ts: permissions = \["root"\] is not a list of known permissions\. Fix: permissions: \['network'\] \(or leave it out\)/,
+    );
+    const code = readFileSync(source, 'utf8');
+    const dir = mkdtempSync(join(tmpdir(), 'swarmlet-permissions-'));
+    for (const [name, fixed] of [
+      ['network', code.replace("permissions: ['root'],", "permissions: ['network'],")],
+      ['left-out', code.replace("  permissions: ['root'],\n", '')],
+    ] as const) {
+      expect(fixed).not.toContain("'root'");
+      const path = join(dir, `${name}.task.ts`);
+      writeFileSync(path, fixed);
+      const swarm = await Swarm.start({ tasks: [path], sandbox: 'process' });
+      try {
+        expect(await swarm.run({ type: 'root-permission', input: null })).toBe('ran');
+      } finally {
+        await swarm.stop();
+      }
+    }
   });
 });

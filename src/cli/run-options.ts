@@ -5,7 +5,7 @@ import { InputError, type FixValue } from '../core/errors.js';
 import { checkCacheDir, checkHistoryFile } from '../swarm-checks.js';
 import { parseSwarmOptions, type SwarmOptions } from '../swarm.js';
 import { findJobFile } from './load-job.js';
-import { parseSandboxChoice, resolveSandbox } from '../runtime/local/sandbox.js';
+import { parseSandboxChoice, resolveSandbox, type SandboxChoice } from '../runtime/local/sandbox.js';
 import { redisConnectionOf, type RedisConnection, type RedisFlags } from './redis-flags.js';
 
 /** `swarmlet run`'s options as commander hands them over (strings, before checks). */
@@ -153,9 +153,8 @@ export async function checkRunArguments(
       maxSwarmlets: integerFlag('--max-swarmlets', options.maxSwarmlets, availableParallelism()),
     }),
     ...(options.tickMs !== undefined && { tickMs: integerFlag('--tick-ms', options.tickMs, 100) }),
-    ...(options.sandbox !== undefined && { sandbox: parseSandboxChoice(options.sandbox, '--sandbox') }),
+    ...(options.sandbox !== undefined && { sandbox: sandboxFlag(options.sandbox) }),
   };
-  if (swarm.sandbox !== undefined) resolveSandbox(swarm.sandbox, '--sandbox');
   try {
     parseSwarmOptions({ tasks: ['(from the job file)'], ...swarm });
     await checkCacheDir(resolve(options.cacheDir), 'Swarm options.cacheDir');
@@ -164,6 +163,26 @@ export async function checkRunArguments(
     throw error instanceof InputError ? asFlagError(error, swarm) : error;
   }
   return { jobFile, jobOptions, sla, swarm, options, ...(redis && { redis }) };
+}
+
+/** `--sandbox`: a choice this machine runs; else refused with a choice that is accepted (auto; process for bwrap). */
+function sandboxFlag(value: string): SandboxChoice {
+  const refused = (error: unknown, fix: SandboxChoice) =>
+    error instanceof InputError
+      ? flagError('--sandbox', error.message.slice('--sandbox: '.length).split('. Fix: ')[0]!, { value: fix })
+      : error;
+  let choice: SandboxChoice;
+  try {
+    choice = parseSandboxChoice(value, '--sandbox');
+  } catch (error) {
+    throw refused(error, 'auto');
+  }
+  try {
+    resolveSandbox(choice, '--sandbox');
+  } catch (error) {
+    throw refused(error, 'process');
+  }
+  return choice;
 }
 
 /** Flags that name a file or directory, with a value each accepts (or none: remove the flag). */
@@ -267,6 +286,7 @@ const FLAG_EXAMPLES: Record<string, string> = {
   '--history': HISTORY,
   '--prefix': 'swarmlet',
   '--redis': 'redis://127.0.0.1:6379',
+  '--sandbox': 'auto',
 };
 
 /** `--set key=value` pairs into an options record. */

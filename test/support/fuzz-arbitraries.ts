@@ -116,6 +116,7 @@ export const swarmOptions = fc.record(
     maxSplitDepth: smallInt(-1, 40),
     cacheDir: maybe(fc.constantFrom('.swarmlet/cache', '/etc/passwd', '/etc/passwd/sub', '', '/proc/x', '/sys/x/y')),
     moduleLoadTimeoutMs: smallInt(0, 20_000),
+    sandbox: maybe(fc.constantFrom('auto', 'process', 'none', 'nope', '', 'AUTO')),
     bogusOption: anything,
   },
   { requiredKeys: [] },
@@ -154,6 +155,7 @@ const valueFor: Record<string, fc.Arbitrary<string>> = {
   ),
   '--prefix': junk,
   '--job-key': junk,
+  '--sandbox': fc.oneof(fc.constantFrom('auto', 'bwrap', 'process', 'none', 'nope', '--json', 'AUTO'), junk),
 };
 const booleanFlags = ['--json', '--no-progress', '--no-history', '--bogus', '--jsn', '-x'];
 

@@ -194,13 +194,30 @@ export function resolveAgentConfig(options: ClusterAgentOptions): AgentConfig {
  * runs) unless the owner explicitly allows none.
  */
 function agentSandbox(kind: NodeKind, options: ClusterAgentOptions): SandboxKind {
-  const choice = parseSandboxChoice(options.sandbox ?? (kind === 'personal' ? 'auto' : 'none'), 'sandbox');
-  const sandbox = resolveSandbox(choice, 'sandbox');
+  const refused = (error: unknown, fix: SandboxChoice) =>
+    error instanceof InputError
+      ? new InputError('sandbox', error.message.slice('sandbox: '.length).split('. Fix: ')[0]!, `--sandbox ${fix}`, {
+          value: fix,
+        })
+      : error;
+  let choice: SandboxChoice;
+  let sandbox: SandboxKind;
+  try {
+    choice = parseSandboxChoice(options.sandbox ?? (kind === 'personal' ? 'auto' : 'none'), 'sandbox');
+  } catch (error) {
+    throw refused(error, 'auto');
+  }
+  try {
+    sandbox = resolveSandbox(choice, 'sandbox');
+  } catch (error) {
+    throw refused(error, 'process'); // bwrap where it cannot run
+  }
   if (kind === 'personal' && sandbox === 'none' && options.allowUnsandboxed !== true)
     throw new InputError(
       'sandbox',
       "is none on a personal machine: task code would run with the owner's rights",
       '--sandbox auto (or add --allow-unsandboxed if the owner accepts that)',
+      { value: 'auto' },
     );
   return sandbox;
 }
