@@ -30,8 +30,10 @@ const FLUSH_AFTER_MS = 2;
 const monitorIntervalMs = Number(process.env.SWARMLET_MONITOR_MS ?? 250);
 const blackBoxPath = process.env.SWARMLET_BLACK_BOX;
 const initial = process.env.SWARMLET_LOAD;
+const offline = process.env.SWARMLET_NO_NETWORK === '1';
 // Read once, then gone: task code has no business with the host's own settings (its black box above all).
-for (const name of ['SWARMLET_MONITOR_MS', 'SWARMLET_BLACK_BOX', 'SWARMLET_LOAD']) delete process.env[name];
+for (const name of ['SWARMLET_MONITOR_MS', 'SWARMLET_BLACK_BOX', 'SWARMLET_LOAD', 'SWARMLET_NO_NETWORK'])
+  delete process.env[name];
 
 const loaded = new Map<string, TaskDefinition>();
 let current: TaskDefinition | undefined;
@@ -193,8 +195,21 @@ function messageOf(error: unknown): string {
   const code = (error as { code?: unknown }).code;
   const message =
     typeof code === 'string' && !error.message.includes(code) ? `${code}: ${error.message}` : error.message;
-  return code === 'ERR_ACCESS_DENIED' ? `${message} (${SANDBOX_REFUSAL})` : message;
+  if (code === 'ERR_ACCESS_DENIED') return `${message} (${SANDBOX_REFUSAL})`;
+  return offline && typeof code === 'string' && NETWORK_CODES.has(code) ? `${message} (${NO_NETWORK})` : message;
 }
+
+/** How connecting, or looking a name up, fails with no network but the sandbox's own (nothing listens there). */
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ENETUNREACH',
+  'EHOSTUNREACH',
+  'EADDRNOTAVAIL',
+  'EAI_AGAIN',
+  'ENOTFOUND',
+]);
+const NO_NETWORK =
+  "refused by the swarmlet's sandbox: it has no network; a task type that needs one declares permissions: ['network']";
 
 /** Said with each refusal of Node's permission model, so the client knows who refused and what is allowed. */
 const SANDBOX_REFUSAL =

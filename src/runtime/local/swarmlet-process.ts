@@ -103,6 +103,8 @@ export function forkSwarmlet(options: ForkOptions): SwarmletProcess {
       SWARMLET_MONITOR_MS: String(options.monitorIntervalMs),
       SWARMLET_LOAD: options.load,
       SWARMLET_BLACK_BOX: box.path,
+      // So a refused connection says why (in its own network namespace nothing answers, and nothing can be reached).
+      ...(sandboxed && options.sandbox?.kind === 'bwrap' && !options.network && { SWARMLET_NO_NETWORK: '1' }),
       ...(joins.length > 0 && { SWARMLET_JOIN: joins.join(' '), SWARMLET_EXEC: launch.command }),
     },
     serialization: 'json',
