@@ -119,11 +119,11 @@ export class NodeReservations {
     this.needs.clear(); // predictions move: work the claims out again this tick
     for (const swarmlet of busy) {
       const claim = this.ledger.claimOf(swarmlet.id);
-      if (claim)
-        this.ledger.extend(
-          swarmlet.id,
-          Math.max(claim.expiresAtMs, nowMs + Math.max(1_000, 2 * this.needOf(swarmlet.taskType).durationMs)),
-        );
+      if (!claim) continue;
+      const leaseMs = Math.max(1_000, 2 * this.needOf(swarmlet.taskType).durationMs);
+      // Extended only once half its lease is gone: a claim renewed every tick filled the ledger's expiry heap with
+      // stale entries (a long run's ticks made it the busiest code of the loop).
+      if (claim.expiresAtMs - nowMs < leaseMs / 2) this.ledger.extend(swarmlet.id, nowMs + leaseMs);
     }
     this.ledger.expire(nowMs);
   }

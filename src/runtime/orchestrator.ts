@@ -207,6 +207,17 @@ export class Orchestrator implements ProviderEvents {
    * Runs `work` after everything queued before it. A throw there is a Swarmlet bug: it fails only
    * the jobs `blame` names (the ones the work was for), is kept as a fault, and the swarm goes on.
    */
+  /**
+   * Resolves once the work queued so far, and any it queued in turn, is done: a virtual clock advances only then, as
+   * time stands still for a fast machine's loop.
+   */
+  async settled(): Promise<void> {
+    for (let serial = this.serial; ; serial = this.serial) {
+      await serial;
+      if (serial === this.serial) return;
+    }
+  }
+
   private run(work: () => Promise<void> | void, blame: () => Iterable<number> = () => []): void {
     this.serial = this.serial.then(work).catch((error: unknown) => this.internalFault(error, blame));
   }
@@ -607,6 +618,7 @@ export class Orchestrator implements ProviderEvents {
   // ── reporting ───────────────────────────────────────────────────────────
 
   private publishProgress(nowMs: number): void {
+    if (!this.progressListener) return; // nobody watches (a simulation, a library user): no view to build
     const view = progressView(nowMs, this.lastProgress, this.reportSources());
     this.lastProgress = view;
     this.progressListener?.(view);

@@ -74,14 +74,16 @@ export async function replayThroughOrchestrator(
   });
   orchestrator.start();
   let outcome = 'pending' as 'pending' | 'done' | Error;
+  let doneAtMs = 0;
   orchestrator.submit(parseJob(jobOf(workflow))).then(
-    () => (outcome = 'done'),
+    () => ((outcome = 'done'), (doneAtMs = environment.nowMs)),
     (error: Error) => (outcome = error),
   );
   const limitMs = options.maxVirtualMs ?? FOREVER_MS;
-  await settle();
-  while (outcome === 'pending' && environment.nowMs <= limitMs && environment.step()) await settle();
-  const makespanMs = environment.nowMs;
+  await orchestrator.settled();
+  while (outcome === 'pending' && environment.nowMs <= limitMs && environment.step()) await orchestrator.settled();
+  await settle(); // the job's promise settles a turn later
+  const makespanMs = outcome === 'done' ? doneAtMs : environment.nowMs;
   const summary = orchestrator.summary();
   const heldMs = provider!.heldMsUntil(makespanMs);
   await orchestrator.stop();
