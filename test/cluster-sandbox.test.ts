@@ -159,6 +159,13 @@ describe.each(kinds)('a personal agent, sandbox %s, on a password-protected Redi
     ];
     const outcomes = await Promise.all(attacks.map(([, input]) => attack(input)));
     attacks.forEach(([what], i) => refusedBySandbox(outcomes[i]!, what));
+    // The client is told what was refused.
+    expect(outcomes[2]!.error).toContain(
+      'ERR_ACCESS_DENIED: Access to this API has been restricted: FileSystemRead of /etc/shadow (',
+    );
+    expect(outcomes[3]!.error).toContain(`FileSystemRead of /proc/${agentPid}/environ (`);
+    expect(outcomes[5]!.error).toContain(`FileSystemWrite of ${marker} (`);
+    expect(outcomes[6]!.error).toContain('Access to this API has been restricted: ChildProcess (');
     expect(existsSync(marker)).toBe(false);
     // Honest work still runs on the same agent.
     expect(await attack({ attack: 'ok' })).toMatchObject({ status: 'done', output: 'ok' });

@@ -195,8 +195,15 @@ function messageOf(error: unknown): string {
   const code = (error as { code?: unknown }).code;
   const message =
     typeof code === 'string' && !error.message.includes(code) ? `${code}: ${error.message}` : error.message;
-  if (code === 'ERR_ACCESS_DENIED') return `${message} (${SANDBOX_REFUSAL})`;
+  if (code === 'ERR_ACCESS_DENIED') return `${message}${deniedWhat(error)} (${SANDBOX_REFUSAL})`;
   return offline && typeof code === 'string' && NETWORK_CODES.has(code) ? `${message} (${NO_NETWORK})` : message;
+}
+
+/** What the permission model refused, as its error names it: `: FileSystemRead of /etc/shadow`, `: ChildProcess`. */
+function deniedWhat(error: Error): string {
+  const { permission, resource } = error as { permission?: unknown; resource?: unknown };
+  if (typeof permission !== 'string' || permission === '') return '';
+  return typeof resource === 'string' && resource !== '' ? `: ${permission} of ${resource}` : `: ${permission}`;
 }
 
 /** How connecting, or looking a name up, fails with no network but the sandbox's own (nothing listens there). */
