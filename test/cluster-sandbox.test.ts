@@ -210,13 +210,16 @@ describe('a personal agent where bubblewrap cannot run (no bwrap on its PATH)', 
 });
 
 describe('a personal agent with --sandbox none --allow-unsandboxed (the owner accepts task code with their rights)', () => {
-  it('advertises none; task code reads what the agent user reads, yet sees no secret, and what it leaves running dies with the agent', async () => {
+  it("advertises none; task code reads what the agent user reads (the agent's environment too), its own environment holds no secret, and what it leaves running dies with the agent", async () => {
     const { agent } = await startCluster(['--sandbox', 'none', '--allow-unsandboxed']);
     expect(agent.output()).toMatch(/^agent laptop joined .*personal.*, sandbox none\b/m);
     expect(await attack({ attack: 'read', path: join(home, 'private.txt') })).toMatchObject({
       status: 'done',
       output: 'the owner only'.length,
     });
+    // …the agent's own environment too, where the Redis URL and its password are: why personal machines refuse none.
+    const environ = await attack({ attack: 'read', path: `/proc/${children[1]!.process.pid!}/environ` });
+    expect(environ).toMatchObject({ status: 'done', output: expect.any(Number) });
     expectCleanEnvironment(await attack({ attack: 'env' }), 'none');
     const left = await attack({ attack: 'spin-and-leave', marker: `cluster-${randomUUID()}` });
     expect(left.status).toBe('done');
