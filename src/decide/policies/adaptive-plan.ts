@@ -18,6 +18,8 @@ export class TickPlan {
     private readonly params: AdaptiveParams,
     private readonly waitingSinceMs: ReadonlyMap<string, number>,
     private readonly keepWarm: KeepWarm,
+    /** Types with no measurement and no hint: how long they take is unknown until one runs. */
+    private readonly unmeasured: ReadonlySet<string> = new Set(),
   ) {
     this.live = liveSwarmlets(snapshot).length;
     this.memoryMb = memoryInUseMb(snapshot);
@@ -113,6 +115,10 @@ export class TickPlan {
 
   /** For a type with no swarmlet: why it is worth a switch now, or undefined to wait for a batch. */
   private batchReady(needy: TypeDemand): string | undefined {
+    // Nothing says it is short: one swarmlet learns how long it takes (a long type was starved for seconds, taken for
+    // a default 10 ms, while the batch of it grew).
+    if (this.unmeasured.has(needy.taskType))
+      return `${needy.backlog} queued, not measured yet (one swarmlet learns how long it takes), and no swarmlet`;
     if (needy.workMs >= this.params.batchMs)
       return `${needy.backlog} queued (~${formatMs(needy.workMs)} of work, ≥ a ${formatMs(this.params.batchMs)} batch) and no swarmlet`;
     const waitedMs = this.snapshot.nowMs - (this.waitingSinceMs.get(needy.taskType) ?? this.snapshot.nowMs);

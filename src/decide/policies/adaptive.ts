@@ -40,7 +40,12 @@ export function adaptivePolicy(overrides: Partial<AdaptiveParams> = {}): Policy<
       const durations = learnDurations(state.durations, snapshot, params.durationAlpha);
       const demands = demandByType(snapshot, (load) => estimateDurationMs(load, durations, params));
       const waitingSinceMs = trackWaiting(state.waitingSinceMs, demands, snapshot.nowMs);
-      const plan = new TickPlan(snapshot, params, waitingSinceMs, state.keepWarm);
+      const unmeasured = new Set(
+        snapshot.load
+          .filter((load) => !durations.has(load.taskType) && load.hintDurationMs === undefined)
+          .map((load) => load.taskType),
+      );
+      const plan = new TickPlan(snapshot, params, waitingSinceMs, state.keepWarm, unmeasured);
       plan.rebalance(demands);
       const lowUseTicks = plan.consolidate(demands, state.lowUseTicks);
       plan.deprovisionIdle(demands);

@@ -45,6 +45,8 @@ export class SimProvider implements Provider {
   loads = 0;
   /** Every micro-task run to its end, in order: what the invariant checkers read. */
   readonly ran: SimRun[] = [];
+  /** Every type each swarmlet was started with or specialized to (activated), in order. */
+  readonly served: { readonly swarmletId: string; readonly taskType: string; readonly atMs: number }[] = [];
   readonly sandbox = 'simulated';
   readonly memoryEnforcement = 'simulated';
 
@@ -73,6 +75,7 @@ export class SimProvider implements Provider {
     };
     this.swarmlets.set(swarmletId, swarmlet);
     this.coldStarts++;
+    this.served.push({ swarmletId, taskType, atMs: this.now() });
     const { coldStartMs } = this.model;
     this.later(swarmlet, coldStartMs / 2, () => this.events.up(swarmletId, this.now()));
     this.later(swarmlet, coldStartMs, () =>
@@ -84,6 +87,7 @@ export class SimProvider implements Provider {
     const swarmlet = this.swarmlets.get(swarmletId);
     if (!swarmlet) return;
     this.loads++;
+    if (activate) this.served.push({ swarmletId, taskType, atMs: this.now() });
     const { loadMs } = this.model;
     this.later(swarmlet, loadMs, () => this.events.ready(swarmletId, taskType, this.now(), loadMs, activate, false));
   }

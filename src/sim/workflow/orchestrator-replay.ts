@@ -45,6 +45,8 @@ export interface OrchestratorReplayResult {
   readonly wallMs: number;
   /** Each micro-task run to its end (the invariant checkers' input). */
   readonly ran: readonly SimRun[];
+  /** The type each swarmlet served, from each start or specialization on. */
+  readonly served: SimProvider['served'];
 }
 
 const FOREVER_MS = 30 * 24 * 3_600_000;
@@ -105,6 +107,7 @@ export async function replayThroughOrchestrator(
     events: environment.fired,
     wallMs: performance.now() - wallStart,
     ran: provider!.ran,
+    served: provider!.served,
   };
 }
 
