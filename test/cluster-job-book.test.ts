@@ -200,3 +200,45 @@ describe('a job key submitted again', () => {
     expect(finished).toEqual(['k:done:{"x":4}', 'k:done:{"x":9}']);
   });
 });
+
+describe('faults: what went wrong and was retried reaches the client of its job', () => {
+  const fault = (ids: number[], reason: string): LogEntry => ({
+    kind: 'fault',
+    nodeId: 'laptop',
+    taskType: 'square',
+    ids,
+    reason,
+    capBreak: true,
+  });
+  const reason =
+    "swarmlet s1 was stopped: the node's consent cap maxMemoryMb 256 MB was exceeded (301 MB held) while running it";
+
+  it('in the progress of the job while it runs, and in its outcome, bounded; other jobs hear nothing', () => {
+    const b = book();
+    run(b, [
+      job('a', [
+        { id: 'x', type: 'square', input: 2 },
+        { id: 'y', type: 'square', input: 3 },
+      ]),
+      job('b', [{ id: 'z', type: 'square', input: 4 }]),
+      fault([1], reason),
+    ]);
+    const said = `micro-task 1 (square) on laptop: ${reason}; retried`;
+    expect(b.progress().map((p) => [p.jobKey, p.faults])).toEqual([
+      ['a', [said]],
+      ['b', []],
+    ]);
+    for (let i = 0; i < 25; i++) b.apply(fault([2], 'swarmlet s2 killed by SIGKILL while running it'), 2_000 + i);
+    const finished = b.apply(results([1, 'ok', 4], [2, 'ok', 9]), 3_000).finished;
+    const faults = finished.find((f) => f.jobKey === 'a')!.outcome.faults!;
+    expect(faults).toHaveLength(21);
+    expect(faults[0]).toBe(said);
+    expect(faults.at(-1)).toBe('… and 6 more');
+    expect(b.apply(results([3, 'ok', 16]), 3_001).finished[0]!.outcome.faults).toBeUndefined();
+  });
+
+  it('a fault for a micro-task no running job holds is ignored (a late entry, a replay past its job)', () => {
+    const b = book();
+    expect(b.apply(fault([99], reason), 1_000)).toEqual({ ready: [], finished: [] });
+  });
+});

@@ -364,4 +364,28 @@ describe("cluster pool: each swarmlet claims its type's footprint on a node", ()
     expect(pool.withdraw('edge', 'hash')).toEqual([]);
     expect(placedOn(pool)).toEqual({ edge: 0 });
   });
+
+  it('a node where a type broke the consent caps lately gets none of it, with the reason', () => {
+    const broke = new Map([
+      ['laptop', "the node's consent cap maxMemoryMb 256 MB was exceeded (300 MB held) (2 s ago)"],
+    ]);
+    const pool = new ClusterPool({ ...OPTIONS, capBreaksOf: (taskType) => (taskType === 'hog' ? broke : new Map()) });
+    pool.observe(nodes, NOW);
+    pool.act({ kind: 'replicate', taskType: 'other', reason: 'test' }, nodes, NOW); // the cheapest node: laptop
+    expect(
+      pool.act(
+        { kind: 'specialize', swarmletId: 's1', fromTaskType: 'other', toTaskType: 'hog', reason: 'test' },
+        nodes,
+        NOW,
+      ),
+    ).toBe(
+      "s1 stays: laptop broke its consent caps running hog: the node's consent cap maxMemoryMb 256 MB was exceeded (300 MB held) (2 s ago)",
+    );
+    pool.takeDecisions();
+    pool.act({ kind: 'replicate', taskType: 'hog', reason: 'test' }, nodes, NOW);
+    expect(placedOn(pool)).toEqual({ laptop: 1, edge: 1 });
+    expect(pool.takeDecisions()[0]!.reasons).toContain(
+      "laptop: filtered: broke its consent caps running hog: the node's consent cap maxMemoryMb 256 MB was exceeded (300 MB held) (2 s ago)",
+    );
+  });
 });

@@ -26,6 +26,12 @@ export async function runClusterJob(
 ): Promise<void> {
   let bars: ProgressBars | ProgressLines | undefined;
   let last: ProgressView | undefined;
+  let faultsSaid = 0;
+  // What went wrong and was retried (a swarmlet crashed, or broke a node's consent caps), said as it happens.
+  const sayFaults = (faults: readonly string[] = []) => {
+    for (const fault of faults.slice(faultsSaid)) process.stderr.write(`swarmlet: retried: ${fault}\n`);
+    faultsSaid = Math.max(faultsSaid, faults.length);
+  };
   const { jobKey, outcome, decisions } = await runOnCluster(taskPaths, job, {
     redisUrl: options.redis.url,
     ...(options.redis.tls && { redisTls: options.redis.tls }),
@@ -37,6 +43,7 @@ export async function runClusterJob(
       process.stderr.write(`swarmlet: ${reason}; the job waits in the log until \`swarmlet serve --redis …\` starts\n`),
     onWarning: (line) => process.stderr.write(`swarmlet: warning: ${line}\n`),
     onProgress: (progress) => {
+      sayFaults(progress.faults);
       if (!options.progress) return;
       const elapsedMs = last ? progress.atMs - last.atMs : 0;
       const view: ProgressView = {
@@ -52,6 +59,7 @@ export async function runClusterJob(
     },
   });
   bars?.stop();
+  sayFaults(outcome.faults);
   if (outcome.status === 'refused')
     throw new AdmissionError(
       `${outcome.error ?? 'over its class limit'} (cluster job ${jobKey})`,

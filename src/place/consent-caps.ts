@@ -97,6 +97,11 @@ export function memoryCapVerdict(holders: readonly MemoryHolder[], capMb: number
   return { ok: false, stop: biggest.id, heldMb, reason };
 }
 
+/** Whether an exit's reason says a swarmlet was stopped for the node's consent caps (`memoryCapExceeded`'s words). */
+export function isCapBreak(reason: string): boolean {
+  return reason.includes("the node's consent cap ");
+}
+
 /** The words a swarmlet stopped for the memory cap is reported with (agent log, the client's job, faults). */
 export function memoryCapExceeded(capMb: number, heldMb: number, swarmlets = 1): string {
   const by = swarmlets > 1 ? ` by ${swarmlets} swarmlets` : '';

@@ -303,6 +303,19 @@ export function swarmletCap(
   return { count: byCpu, limit: `CPU cap ${consent.maxCpuShare} of ${capacity.cpu} cores` };
 }
 
+/**
+ * The consent caps the agent's swarmlets are held to on what they really use, all together (provider-caps.ts): cores
+ * = maxCpuShare × the node's cores (none at a share of 1: the machine is the cap), and maxMemoryMb.
+ */
+export function consentCaps(config: Pick<AgentConfig, 'consent' | 'cpu'>): { cpuCores?: number; memoryMb?: number } {
+  const share = config.consent?.maxCpuShare;
+  const memoryMb = config.consent?.maxMemoryMb;
+  return {
+    ...(share !== undefined && share < 1 && { cpuCores: share * config.cpu }),
+    ...(memoryMb !== undefined && { memoryMb }),
+  };
+}
+
 /** One line about the node for the agent's log: kind, capacity, price, consent caps. */
 export function describeNode(advertisement: NodeAdvertisement): string {
   const { consent, capacity } = advertisement;

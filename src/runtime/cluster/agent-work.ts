@@ -18,7 +18,8 @@ import type { Provider } from '../provider.js';
 import { prefetchFor, TypeStats } from '../type-stats.js';
 import type { LocalSwarmlet } from './agent-swarmlets.js';
 import { isTaskPayload } from './hot-checks.js';
-import { taskPayloadSchema, type ClusterResult } from './protocol.js';
+import { isCapBreak } from '../../place/consent-caps.js';
+import { MAX_FAULT_CHARS, MAX_FAULT_IDS, taskPayloadSchema, type ClusterResult, type LogEntry } from './protocol.js';
 
 interface Lease {
   readonly swarmlet: LocalSwarmlet;
@@ -42,6 +43,13 @@ interface Failure {
 
 /** Unrecorded batches held while Redis refuses writes; past this no new work is taken. */
 const MAX_UNRECORDED_BATCHES = 1_000;
+/**
+ * A micro-task that broke this node's consent caps is given back, not run, if it comes back here within this long: the
+ * director moves its type elsewhere meanwhile (cap-breaks.ts). Past it (no other node took it), it runs here again.
+ */
+const CAP_BREAK_HOLD_MS = 5_000;
+/** Micro-tasks held at most (a bound on the map; the oldest go first). */
+const MAX_HELD = 1_000;
 
 export interface AgentWorkOptions {
   readonly broker: Broker;
@@ -56,6 +64,8 @@ export class AgentWork {
   private readonly leases = new Map<number, Lease>();
   private readonly stats = new Map<string, TypeStats>();
   private readonly unrecorded: Batch[] = [];
+  /** Micro-tasks that broke this node's caps, and until when they are given back if they come back. */
+  private readonly held = new Map<number, number>();
   /** Results reported ok or split, and micro-task failures (errors and crashes), for the heartbeat. */
   completed = 0;
   failed = 0;
@@ -101,9 +111,13 @@ export class AgentWork {
     }
   }
 
-  private async dispatch(swarmlet: LocalSwarmlet, leased: readonly BrokerTask[]): Promise<void> {
+  private async dispatch(swarmlet: LocalSwarmlet, taken: readonly BrokerTask[]): Promise<void> {
     const wire: WireTask[] = [];
     const batch = newBatch();
+    const nowMs = Date.now();
+    const held = taken.filter((task) => (this.held.get(task.id) ?? 0) > nowMs);
+    if (held.length > 0) await this.options.broker.requeue(held.map((task) => task.id));
+    const leased = held.length === 0 ? taken : taken.filter((task) => !held.includes(task));
     for (const task of leased) {
       const payload = isTaskPayload(task.payload)
         ? { success: true as const, data: task.payload }
@@ -177,17 +191,43 @@ export class AgentWork {
    */
   async orphaned(swarmlet: LocalSwarmlet, message: string): Promise<number> {
     const batch = newBatch();
+    const retried: number[] = [];
     let count = 0;
     for (const id of swarmlet.inFlight) {
       const lease = this.leases.get(id);
       if (lease?.swarmlet !== swarmlet) continue;
       this.leases.delete(id);
       this.addFailure(batch, lease.task, 0, { message });
+      if (lease.task.attempt < lease.task.maxAttempts) retried.push(id);
       count += 1;
     }
     swarmlet.inFlight.clear();
     await this.record(batch);
+    if (retried.length > 0) await this.fault(swarmlet.taskType, retried, message);
     return count;
+  }
+
+  /**
+   * Micro-tasks that went back to the queue after their swarmlet died: the log says why, so their jobs' clients hear it
+   * (those that used their last attempt are told in their `dead` result). One that broke the node's consent caps is
+   * held off this node for a while (CAP_BREAK_HOLD_MS), and the director moves its type elsewhere.
+   */
+  private async fault(taskType: string, ids: readonly number[], reason: string): Promise<void> {
+    const capBreak = isCapBreak(reason);
+    if (capBreak) {
+      const untilMs = Date.now() + CAP_BREAK_HOLD_MS;
+      for (const id of ids) this.held.set(id, untilMs);
+      for (const id of this.held.keys()) if (this.held.size > MAX_HELD) this.held.delete(id);
+    }
+    const entry: LogEntry = {
+      kind: 'fault',
+      nodeId: this.options.nodeId,
+      taskType,
+      ids: ids.slice(0, MAX_FAULT_IDS),
+      reason: reason.slice(0, MAX_FAULT_CHARS),
+      capBreak,
+    };
+    await this.options.redis.xadd(this.options.logKey, '*', 'e', JSON.stringify(entry));
   }
 
   /** Gives a swarmlet's leases back without counting an attempt; the host skips those still queued in it. */

@@ -35,6 +35,7 @@ import { nodeModulesAbove } from '../local/sandbox.js';
 import type { ProviderEvents } from '../provider.js';
 import {
   buildAdvertisement,
+  consentCaps,
   DEFAULT_SWARMLET_MEMORY_MB,
   describeNode,
   machineIdle,
@@ -113,6 +114,7 @@ export class ClusterAgent implements ProviderEvents {
         // Task code reads its bundles (the cache) and the packages they import, nothing else of this machine.
         sandbox: { kind: config.sandbox, readPaths: [config.cacheDir, ...nodeModulesAbove(config.cacheDir)] },
         permissionsOf: (taskType) => modules.permissionsOf(taskType),
+        caps: consentCaps(config),
       },
     );
     this.work = new AgentWork({
@@ -209,6 +211,15 @@ export class ClusterAgent implements ProviderEvents {
     this.config.log(
       `agent ${this.config.nodeId} joined ${redactUrl(this.config.redisUrl)} (prefix ${this.config.prefix}): ${describeNode(this.lastAdvertisement)}`,
     );
+    const caps = consentCaps(this.config);
+    const held = this.provider.capEnforcement;
+    if (held.cpu !== undefined || held.memory !== undefined)
+      this.config.log(
+        `consent caps held on what swarmlets use: ${[
+          ...(held.cpu ? [`cpu ${Number(caps.cpuCores!.toFixed(3))} cores by ${capHow(held.cpu)}`] : []),
+          ...(held.memory ? [`memory ${caps.memoryMb} MB by ${capHow(held.memory)}`] : []),
+        ].join(', ')}`,
+      );
     await this.beat();
     await this.serial;
     this.timers = [
@@ -522,4 +533,11 @@ export class ClusterAgent implements ProviderEvents {
 
 function messageOf(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
+}
+
+/** How a cap is held, in words for the agent's log. */
+function capHow(enforcement: string): string {
+  if (enforcement === 'sigstop-throttle') return 'measuring /proc and pausing them (SIGSTOP/SIGCONT)';
+  if (enforcement === 'proc-sampling') return 'measuring /proc and stopping the biggest';
+  return `the kernel (${enforcement})`;
 }

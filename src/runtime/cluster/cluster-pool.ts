@@ -34,6 +34,8 @@ export interface ClusterPoolOptions {
   readonly payment?: PaymentRule;
   /** Nodes that refused the type's current bundle, with their reasons (bundle-refusals.ts): they get none of it. */
   readonly refusedBy?: (taskType: string) => ReadonlyMap<string, string>;
+  /** Nodes where the type broke the consent caps lately, with the reasons (cap-breaks.ts): they get none of it. */
+  readonly capBreaksOf?: (taskType: string) => ReadonlyMap<string, string>;
 }
 
 interface Placed {
@@ -247,9 +249,8 @@ export class ClusterPool {
       case 'specialize': {
         const placed = this.placed.get(action.swarmletId);
         if (!placed) return `${action.swarmletId} is gone`;
-        const refusal = this.refusalOf(placed.nodeId, action.toTaskType);
-        if (refusal !== undefined)
-          return `${action.swarmletId} stays: ${placed.nodeId} refused the bundle of ${action.toTaskType}: ${refusal}`;
+        const keptOut = this.keptOut(action.toTaskType).get(placed.nodeId);
+        if (keptOut !== undefined) return `${action.swarmletId} stays: ${placed.nodeId} ${keptOut}`;
         placed.taskType = action.toTaskType;
         placed.reason = `specialized: ${action.reason}`;
         placed.lastMorphAtMs = nowMs;
@@ -269,8 +270,8 @@ export class ClusterPool {
   }
 
   /**
-   * A node refused a type's bundle: its swarmlets of the type are no longer wanted there (the policy, seeing them
-   * gone, places the type elsewhere). Returns their ids.
+   * A node refused a type's bundle, or the type broke its consent caps: its swarmlets of the type are no longer wanted
+   * there (the policy, seeing them gone, places the type elsewhere). Returns their ids.
    */
   withdraw(nodeId: string, taskType: string): string[] {
     const withdrawn = [...this.placed].filter(([, p]) => p.nodeId === nodeId && p.taskType === taskType);
@@ -279,8 +280,14 @@ export class ClusterPool {
     return withdrawn.map(([id]) => id);
   }
 
-  private refusalOf(nodeId: string, taskType: string): string | undefined {
-    return this.options.refusedBy?.(taskType).get(nodeId);
+  /** Nodes that get none of a type, with why: they refused its bundle, or it broke their consent caps lately. */
+  private keptOut(taskType: string): Map<string, string> {
+    const keptOut = new Map<string, string>();
+    for (const [nodeId, reason] of this.options.capBreaksOf?.(taskType) ?? [])
+      keptOut.set(nodeId, `broke its consent caps running ${taskType}: ${reason}`);
+    for (const [nodeId, reason] of this.options.refusedBy?.(taskType) ?? [])
+      keptOut.set(nodeId, `refused the bundle of ${taskType}: ${reason}`);
+    return keptOut;
   }
 
   /** The auctions held since the last call (bounded), oldest first. */
@@ -326,10 +333,11 @@ export class ClusterPool {
 
   private place(taskType: string, nodes: ReadonlyMap<string, LiveNode>, nowMs: number): string {
     const footprint = this.footprints.of(taskType);
-    const refused = [...(this.options.refusedBy?.(taskType) ?? [])]
+    const keptOut = this.keptOut(taskType);
+    const refused = [...keptOut]
       .filter(([nodeId]) => nodes.has(nodeId))
-      .map(([nodeId, reason]) => `${nodeId}: filtered: refused the bundle of ${taskType}: ${reason}`);
-    const bidders = new Map([...nodes].filter(([nodeId]) => this.refusalOf(nodeId, taskType) === undefined));
+      .map(([nodeId, reason]) => `${nodeId}: filtered: ${reason}`);
+    const bidders = new Map([...nodes].filter(([nodeId]) => !keptOut.has(nodeId)));
     const result = this.auction(taskType, footprint, bidders, nowMs);
     this.decisions.push({
       atMs: nowMs,

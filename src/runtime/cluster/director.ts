@@ -15,6 +15,7 @@ import { leaseBatchSize } from '../../schedule/lease-batch.js';
 import { prefetchFor } from '../type-stats.js';
 import { AdmissionGate } from './admission-gate.js';
 import { BundleRefusals } from './bundle-refusals.js';
+import { CAP_BREAK_MEMORY_MS, CapBreaks } from './cap-breaks.js';
 import { ClusterPool } from './cluster-pool.js';
 import { JobBook } from './job-book.js';
 import { readLiveNodes } from './live-nodes.js';
@@ -116,6 +117,9 @@ export class ClusterDirector {
   /** Which agents refused which bundle; each type's bundle hash as its latest job's module record gave it. */
   private readonly refusals = new BundleRefusals();
   private readonly bundleHashes = new Map<string, string>();
+  /** Where types broke nodes' consent caps lately: kept off those nodes while another can take them. */
+  private readonly capBreaks = new CapBreaks();
+  private liveNodeIds: ReadonlySet<string> = new Set();
   /** Bundles whose `unrunnable` entry is written and not yet read back from the log. */
   private readonly verdictsPending = new Set<string>();
   /** Ticks run (for status displays and tests). */
@@ -143,6 +147,7 @@ export class ClusterDirector {
       health: { ...DEFAULT_HEALTH_OPTIONS, ttlMs: options.nodeTtlMs, suspectAfterMs: options.nodeTtlMs / 2 },
       payment: options.payment,
       refusedBy: (taskType) => this.refusals.refusers(taskType, this.bundleHashes.get(taskType)),
+      capBreaksOf: (taskType) => this.capBreaks.keptOut(taskType, Date.now(), this.liveNodeIds),
     });
     this.policy = policy;
     this.loopState = initialLoopState(policy);
@@ -330,6 +335,8 @@ export class ClusterDirector {
         this.log(
           `task type ${entry.taskType}: bundle ${entry.hash} refused by every live agent (${entry.refusals.map((r) => r.nodeId).join(', ')}): its jobs fail`,
         );
+    } else if (entry.kind === 'fault') {
+      if (live && entry.capBreak) this.moveAfterCapBreak(entry);
     } else if (live)
       this.pool.recordResults(
         entry.nodeId,
@@ -435,6 +442,7 @@ export class ClusterDirector {
       }
       const nodes = await readLiveNodes(this.redis, this.k, (message, topic) => this.warnings.warn(topic, message));
       this.pool.observe(nodes, nowMs);
+      this.liveNodeIds = new Set(nodes.keys());
       await this.recordNodeTransitions();
       this.refusals.forgetExcept(new Set(nodes.keys()));
       await this.failRefusedEverywhere(nodes.keys());
@@ -482,6 +490,23 @@ export class ClusterDirector {
       this.log(
         `withdrawn: ${withdrawn.join(', ')} (${taskType}) from ${nodeId}, which refused its bundle; placed elsewhere`,
       );
+  }
+
+  /**
+   * A type broke a node's consent caps: its swarmlets there are withdrawn and the node is kept out of its placements
+   * for a while (cap-breaks.ts), so the retried micro-task runs elsewhere; unless no other live node is left for it.
+   */
+  private moveAfterCapBreak(fault: Extract<LogEntry, { kind: 'fault' }>): void {
+    const { nodeId, taskType, reason } = fault;
+    this.capBreaks.record(nodeId, taskType, reason, Date.now());
+    if (!this.capBreaks.keptOut(taskType, Date.now(), this.liveNodeIds).has(nodeId)) {
+      this.log(`${taskType} broke the consent caps of ${nodeId} (${reason}); no other live node to move it to`);
+      return;
+    }
+    const withdrawn = this.pool.withdraw(nodeId, taskType);
+    this.log(
+      `${taskType} broke the consent caps of ${nodeId} (${reason}): ${withdrawn.length > 0 ? `withdrawn: ${withdrawn.join(', ')}; ` : ''}placed elsewhere for ${CAP_BREAK_MEMORY_MS / 1000} s`,
+    );
   }
 
   /**
@@ -577,10 +602,11 @@ export class ClusterDirector {
     const serving = new Map<string, number>();
     for (const s of snapshot.swarmlets) serving.set(s.taskType, (serving.get(s.taskType) ?? 0) + 1);
     const pipeline = this.redis.pipeline();
-    for (const { jobKey, taskTypes } of jobs) {
+    for (const { jobKey, taskTypes, faults } of jobs) {
       const progress: ClusterProgress = {
         atMs: nowMs,
         taskTypes: taskTypes.map((t) => ({ ...t, swarmlets: serving.get(t.taskType) ?? 0 })),
+        ...(faults.length > 0 && { faults: [...faults] }),
       };
       pipeline.set(this.k.progress(jobKey), JSON.stringify(progress), 'PX', PROGRESS_TTL_MS);
     }

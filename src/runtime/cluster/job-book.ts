@@ -22,7 +22,13 @@ interface BookedJob {
   readonly handed: Map<number, string>;
   /** The task types whose bundles the job was submitted with: a refusal of one fails it. */
   readonly taskTypes: ReadonlySet<string>;
+  /** What went wrong and was retried, oldest first (at most MAX_JOB_FAULTS), and how many more there were. */
+  readonly faults: string[];
+  faultsLeftOut: number;
 }
+
+/** Faults kept per job for its client; later ones are counted. */
+export const MAX_JOB_FAULTS = 20;
 
 /** A job that ended, and (if it failed) its micro-tasks still in the broker, to cancel. */
 export interface FinishedJob {
@@ -35,6 +41,7 @@ export interface FinishedJob {
 export interface JobProgress {
   readonly jobKey: string;
   readonly taskTypes: readonly { readonly taskType: string; readonly done: number; readonly total: number }[];
+  readonly faults: readonly string[];
 }
 
 /**
@@ -82,6 +89,7 @@ export class JobBook {
    */
   apply(entry: LogEntry, nowMs: number): { ready: MicroTask[]; finished: FinishedJob[] } {
     if (entry.kind === 'unrunnable') this.refuseBundle(entry);
+    if (entry.kind === 'fault') this.fault(entry);
     const ready =
       entry.kind === 'job'
         ? this.submit(entry.jobKey, entry.job, entry.modules, nowMs)
@@ -99,6 +107,20 @@ export class JobBook {
   private refuseBundle(verdict: Extract<LogEntry, { kind: 'unrunnable' }>): void {
     const error = new Error(refusedEverywhereMessage(verdict.taskType, verdict.hash, verdict.refusals));
     for (const [id, booked] of this.jobs) if (booked.taskTypes.has(verdict.taskType)) this.tracker.abort(id, error);
+  }
+
+  /**
+   * A swarmlet exited with micro-tasks in flight that went back to the queue: each one's job keeps why, for its client
+   * (its progress, and its outcome however it ends).
+   */
+  private fault(fault: Extract<LogEntry, { kind: 'fault' }>): void {
+    for (const id of fault.ids) {
+      const task = this.tracker.tasks.get(id);
+      const booked = task && this.jobs.get(task.jobId);
+      if (!booked) continue;
+      if (booked.faults.length >= MAX_JOB_FAULTS) booked.faultsLeftOut += 1;
+      else booked.faults.push(`micro-task ${id} (${fault.taskType}) on ${fault.nodeId}: ${fault.reason}; retried`);
+    }
   }
 
   /** The task types running jobs were submitted with. */
@@ -127,6 +149,7 @@ export class JobBook {
     return [...this.jobs.values()].map((booked) => ({
       jobKey: booked.jobKey,
       taskTypes: [...booked.byType].map(([taskType, counts]) => ({ taskType, ...counts })),
+      faults: faultsOf(booked),
     }));
   }
 
@@ -210,6 +233,8 @@ export class JobBook {
       countedInBlock: 0,
       handed: new Map(),
       taskTypes: new Set(taskTypes),
+      faults: [],
+      faultsLeftOut: 0,
     };
     this.jobs.set(submitted.job.id, booked);
     this.runningKeys.add(jobKey);
@@ -281,10 +306,15 @@ export class JobBook {
           wallMs: nowMs - booked.submittedAtMs,
           microTasks: booked.microTasks,
           duplicateResults: booked.duplicateResults,
+          ...(booked.faults.length > 0 && { faults: faultsOf(booked) }),
         },
         cancel: [...booked.handed].map(([id, taskType]) => ({ id, taskType })),
       });
     }
     return finished;
   }
+}
+
+function faultsOf(booked: BookedJob): string[] {
+  return booked.faultsLeftOut === 0 ? [...booked.faults] : [...booked.faults, `… and ${booked.faultsLeftOut} more`];
 }

@@ -4,8 +4,8 @@
  *
  * Keys (prefix P, default `swarmlet`):
  * - `P:q:<taskType>:…`   micro-task queues (BullmqBroker, prefix `P:q`); payload = `TaskPayload`.
- * - `P:log`              ONE stream, in order: jobs (from clients), results and bundle refusals (from
- *                        agents), and the director's verdict on a bundle every live agent refused. The
+ * - `P:log`              ONE stream, in order: jobs (from clients), results, faults and bundle refusals
+ *                        (from agents), and the director's verdict on a bundle every live agent refused. The
  *                        director applies it in stream order, so a restarted director that replays
  *                        it from the start rebuilds exactly the same state (same micro-task ids).
  * - `P:node:<id>`        the agent's heartbeat: its advertisement + status, with a TTL. A node whose
@@ -101,6 +101,10 @@ export const clusterResultSchema = z.object({
 });
 export type ClusterResult = z.infer<typeof clusterResultSchema>;
 
+/** A fault entry names at most this many micro-tasks (a swarmlet holds a few at a time) and this much of a reason. */
+export const MAX_FAULT_IDS = 1_000;
+export const MAX_FAULT_CHARS = 2_000;
+
 /** Entries of `P:log`. */
 export const logEntrySchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('job'), jobKey: z.string().min(1), job: z.unknown(), modules: z.array(z.string()) }),
@@ -122,6 +126,19 @@ export const logEntrySchema = z.discriminatedUnion('kind', [
     taskType: z.string(),
     hash: z.string(),
     refusals: z.array(z.object({ nodeId: z.string(), reason: z.string() })).min(1),
+  }),
+  /**
+   * An agent's swarmlet exited with micro-tasks in flight that went back to the queue (attempts left): their jobs hear
+   * why. `capBreak`: it was stopped for breaking the node's consent caps; the director then keeps the type off that
+   * node for a while and places it elsewhere (cap-breaks.ts).
+   */
+  z.object({
+    kind: z.literal('fault'),
+    nodeId: z.string(),
+    taskType: z.string(),
+    ids: z.array(z.number().int()).max(MAX_FAULT_IDS),
+    reason: z.string().max(MAX_FAULT_CHARS),
+    capBreak: z.boolean().default(false),
   }),
 ]);
 export type LogEntry = z.infer<typeof logEntrySchema>;
@@ -207,12 +224,16 @@ export const jobOutcomeSchema = z.object({
   microTasks: z.number().int(),
   /** Results that arrived for micro-tasks already recorded (a re-run after failover): ignored. */
   duplicateResults: z.number().int(),
+  /** What went wrong on the way and was retried (a swarmlet that crashed or broke a node's caps), oldest first. */
+  faults: z.array(z.string()).optional(),
 });
 export type JobOutcome = z.infer<typeof jobOutcomeSchema>;
 
 export const progressSchema = z.object({
   atMs: z.number(),
   taskTypes: z.array(z.object({ taskType: z.string(), done: z.number(), total: z.number(), swarmlets: z.number() })),
+  /** The job's faults so far (as in its outcome). */
+  faults: z.array(z.string()).optional(),
 });
 export type ClusterProgress = z.infer<typeof progressSchema>;
 

@@ -127,9 +127,11 @@ export class ProviderCaps {
     const usageMb = this.capGroup.usageMb() ?? 0;
     if (hits <= this.capHitsSeen || usageMb < AT_CAP_SHARE * capMb) return undefined;
     this.capHitsSeen = hits;
-    // The kernel's own count decides; the swarmlets' resident sizes only say which one is the biggest.
+    // The kernel's own count decides; the swarmlets' resident sizes only say which one is the biggest. v1's usage is
+    // batched per CPU and may read a little over the limit the kernel holds: what is said is at most the cap.
     const biggest = memoryCapVerdict(holders, 0);
-    return biggest.ok ? undefined : { stop: biggest.stop, reason: memoryCapExceeded(capMb, usageMb, holders.length) };
+    const heldMb = Math.min(usageMb, capMb);
+    return biggest.ok ? undefined : { stop: biggest.stop, reason: memoryCapExceeded(capMb, heldMb, holders.length) };
   }
 
   /** Why a swarmlet holding `heldMb` was stopped at its limit: the cap, when its limit came from the cap. */
