@@ -22,6 +22,7 @@ await build({
     cli: 'src/cli/main.ts',
     index: 'src/index.ts',
     'swarmlet-host': 'src/runtime/local/swarmlet-host.ts',
+    vopr: 'src/sim/vopr/main.ts',
     ...(withBench && { bench: 'bench/main.ts' }),
   },
   outdir: 'dist',

@@ -14,7 +14,19 @@ export interface SimSwarmletModel {
 
 /** What a micro-task takes, read from its input (the trace's measurement): its service time, CPU and memory. */
 export interface SimWork {
-  (input: unknown): { readonly ms: number; readonly cpuCores: number; readonly memoryMb: number };
+  (input: unknown): {
+    readonly ms: number;
+    readonly cpuCores: number;
+    readonly memoryMb: number;
+    /** Its task type, where the input says: checked against what the swarmlet loaded. */
+    readonly taskType?: string;
+  };
+}
+
+/** Faults a simulation may inject (the VOPR's schedule): results that come back late. */
+export interface SimFaults {
+  /** Extra time before a finished micro-task's result reaches the orchestrator. */
+  resultDelayMs?(): number;
 }
 
 /** One micro-task run to its end on a simulated swarmlet (`label`: its id in the job). */
@@ -27,6 +39,10 @@ export interface SimRun {
 
 interface SimSwarmlet {
   readonly startedAtMs: number;
+  /** Types whose load finished (ready told), and the one it serves. */
+  readonly readyTypes: Set<string>;
+  activeType: string | undefined;
+  stopping: boolean;
   readonly queue: WireTask[];
   running: { readonly taskId: number; readonly cancel: () => void } | undefined;
   readonly pending: (() => void)[];
@@ -45,6 +61,10 @@ export class SimProvider implements Provider {
   loads = 0;
   /** Every micro-task run to its end, in order: what the invariant checkers read. */
   readonly ran: SimRun[] = [];
+  /** What broke the provider's own invariants (a micro-task of a type its swarmlet had not loaded). */
+  readonly violations: string[] = [];
+  /** Most swarmlets up and not asked to stop, at once. */
+  maxServing = 0;
   /** Every type each swarmlet was started with or specialized to (activated), in order. */
   readonly served: { readonly swarmletId: string; readonly taskType: string; readonly atMs: number }[] = [];
   readonly sandbox = 'simulated';
@@ -55,7 +75,13 @@ export class SimProvider implements Provider {
     private readonly environment: Environment,
     private readonly model: SimSwarmletModel,
     private readonly work: SimWork,
+    private readonly faults: SimFaults = {},
   ) {}
+
+  /** Swarmlets up and not asked to stop (the VOPR's kills pick among them). */
+  serving(): string[] {
+    return [...this.swarmlets].filter(([, swarmlet]) => !swarmlet.stopping).map(([id]) => id);
+  }
 
   /** Swarmlet time held until `atMs`: what exited, and what is still up counted to `atMs`. */
   heldMsUntil(atMs: number): number {
@@ -68,19 +94,21 @@ export class SimProvider implements Provider {
     if (this.swarmlets.has(swarmletId)) return;
     const swarmlet: SimSwarmlet = {
       startedAtMs: this.now(),
+      readyTypes: new Set(),
+      activeType: undefined,
+      stopping: false,
       queue: [],
       running: undefined,
       pending: [],
       exited: false,
     };
     this.swarmlets.set(swarmletId, swarmlet);
+    this.maxServing = Math.max(this.maxServing, this.serving().length);
     this.coldStarts++;
     this.served.push({ swarmletId, taskType, atMs: this.now() });
     const { coldStartMs } = this.model;
     this.later(swarmlet, coldStartMs / 2, () => this.events.up(swarmletId, this.now()));
-    this.later(swarmlet, coldStartMs, () =>
-      this.events.ready(swarmletId, taskType, this.now(), coldStartMs, true, false),
-    );
+    this.later(swarmlet, coldStartMs, () => this.ready(swarmletId, swarmlet, taskType, coldStartMs, true));
   }
 
   load(swarmletId: string, taskType: string, _modulePath: string, activate: boolean): void {
@@ -89,7 +117,13 @@ export class SimProvider implements Provider {
     this.loads++;
     if (activate) this.served.push({ swarmletId, taskType, atMs: this.now() });
     const { loadMs } = this.model;
-    this.later(swarmlet, loadMs, () => this.events.ready(swarmletId, taskType, this.now(), loadMs, activate, false));
+    this.later(swarmlet, loadMs, () => this.ready(swarmletId, swarmlet, taskType, loadMs, activate));
+  }
+
+  private ready(swarmletId: string, swarmlet: SimSwarmlet, taskType: string, loadMs: number, activate: boolean): void {
+    swarmlet.readyTypes.add(taskType);
+    if (activate) swarmlet.activeType = taskType;
+    this.events.ready(swarmletId, taskType, this.now(), loadMs, activate, false);
   }
 
   snapshot(swarmletId: string, taskType: string): void {
@@ -114,6 +148,7 @@ export class SimProvider implements Provider {
   stop(swarmletId: string): void {
     const swarmlet = this.swarmlets.get(swarmletId);
     if (!swarmlet || swarmlet.exited) return;
+    swarmlet.stopping = true;
     this.later(swarmlet, this.model.stopMs, () => this.exit(swarmletId, 'stopped'));
   }
 
@@ -136,13 +171,22 @@ export class SimProvider implements Provider {
     swarmlet.running = undefined;
     if (!task) return;
     const [taskId, , input, , , , label] = task;
-    const { ms, cpuCores, memoryMb } = this.work(input);
+    const { ms, cpuCores, memoryMb, taskType } = this.work(input);
+    if (taskType !== undefined && (taskType !== swarmlet.activeType || !swarmlet.readyTypes.has(taskType)))
+      this.violations.push(
+        `swarmlet ${swarmletId} was given ${label} of ${taskType} while serving ${swarmlet.activeType ?? 'nothing'}`,
+      );
     const startMs = this.now();
     const cancel = this.environment.timers.after(ms, () => {
       this.ran.push({ label, swarmletId, startMs, endMs: this.now() });
       const usage: [number, number] = [Math.round(ms * 1000 * cpuCores), Math.round(memoryMb * 1024)];
       swarmlet.running = undefined;
-      this.events.results(swarmletId, [[taskId, RESULT_OK, null, Math.round(ms * 1000), usage]], this.now());
+      // The output is the micro-task's own id: a checker can tell whose result each output is.
+      const deliver = () =>
+        this.events.results(swarmletId, [[taskId, RESULT_OK, label, Math.round(ms * 1000), usage]], this.now());
+      const delayMs = this.faults.resultDelayMs?.() ?? 0;
+      if (delayMs > 0) this.later(swarmlet, delayMs, deliver);
+      else deliver();
       if (!swarmlet.exited && !swarmlet.running) this.runNext(swarmletId, swarmlet);
     });
     swarmlet.running = { taskId, cancel };

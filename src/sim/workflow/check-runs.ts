@@ -36,10 +36,12 @@ function checkOverlaps(runs: readonly SimRun[], slots: number, limit: number): s
   const violations: string[] = [];
   // Ends before starts at one instant: a swarmlet freed at t may start its next task at t.
   // Zero-length runs (tasks measured at 0 ms) hold nothing.
-  const edges = runs.filter((run) => run.endMs > run.startMs).flatMap((run) => [
-    { atMs: run.startMs, delta: 1, run },
-    { atMs: run.endMs, delta: -1, run },
-  ]);
+  const edges = runs
+    .filter((run) => run.endMs > run.startMs)
+    .flatMap((run) => [
+      { atMs: run.startMs, delta: 1, run },
+      { atMs: run.endMs, delta: -1, run },
+    ]);
   edges.sort((a, b) => a.atMs - b.atMs || a.delta - b.delta);
   let running = 0;
   const busy = new Set<string>();

@@ -8,7 +8,8 @@ import { JobHistory } from '../../runtime/job-history.js';
 import type { TaskTypeInfo } from '../../runtime/local/task-compiler.js';
 import { Orchestrator } from '../../runtime/orchestrator.js';
 import { EMPTY_HISTORY } from '../../runtime/stores/history-store.js';
-import { SimProvider, type SimRun, type SimSwarmletModel } from '../environment/sim-provider.js';
+import { SimProvider, type SimFaults, type SimRun, type SimSwarmletModel } from '../environment/sim-provider.js';
+import type { RunSummary } from '../../runtime/run-report.js';
 import { settle, VirtualEnvironment } from '../environment/virtual-environment.js';
 import { lowerBoundMs, workflowBounds } from './bounds.js';
 import type { Workflow } from './load.js';
@@ -27,6 +28,21 @@ export interface OrchestratorReplayOptions {
   readonly tickMs?: number;
   /** Gives up (as a failed replay) past this much virtual time. */
   readonly maxVirtualMs?: number;
+  /** Attempts per micro-task (the runtime's default: 3). */
+  readonly maxAttempts?: number;
+  /** Faults injected while it runs (the VOPR's schedule): installed once the orchestrator is up. */
+  readonly faults?: (run: { environment: VirtualEnvironment; provider: SimProvider }) => SimFaults;
+}
+
+/** How a run ended, and what the checkers read (a replay that did not finish is not an error here). */
+export interface OrchestratorRun {
+  readonly outcome: 'done' | 'pending' | Error;
+  /** The job's output: each micro-task's output by id (a simulated one outputs its own id). */
+  readonly output: unknown;
+  readonly endMs: number;
+  readonly provider: SimProvider;
+  readonly environment: VirtualEnvironment;
+  readonly summary: RunSummary;
 }
 
 export interface OrchestratorReplayResult {
@@ -51,23 +67,25 @@ export interface OrchestratorReplayResult {
 
 const FOREVER_MS = 30 * 24 * 3_600_000;
 
-export async function replayThroughOrchestrator(
+/** Runs a workflow as one job through the orchestrator on virtual time until it ends or `maxVirtualMs` passes. */
+export async function runThroughOrchestrator(
   workflow: Workflow,
   options: OrchestratorReplayOptions,
-): Promise<OrchestratorReplayResult> {
-  const wallStart = performance.now();
+): Promise<OrchestratorRun> {
   const environment = new VirtualEnvironment();
   let provider: SimProvider | undefined;
+  const installed: { faults: SimFaults } = { faults: {} };
+  const faults: SimFaults = { resultDelayMs: () => installed.faults.resultDelayMs?.() ?? 0 };
   const orchestrator = new Orchestrator({
     taskTypes: new Map(workflow.types.map((type) => [type, simTaskType(type)])),
     broker: new MemoryBroker({ clock: environment.clock }),
     policy: policyOf(options.policy),
     limits: { maxSwarmlets: options.slots, maxMemoryMb: Number.MAX_SAFE_INTEGER, swarmletMemoryMb: 60 },
     trackerLimits: LIMITS,
-    maxAttempts: LIMITS.maxAttempts,
+    maxAttempts: options.maxAttempts ?? LIMITS.maxAttempts,
     tickMs: options.tickMs ?? 100,
     environment,
-    provider: (events) => (provider = new SimProvider(events, environment, options.model, workOf)),
+    provider: (events) => (provider = new SimProvider(events, environment, options.model, workOf, faults)),
     history: new JobHistory(EMPTY_HISTORY, undefined, () => undefined),
     hardLimits: { taskTimeoutMs: undefined, swarmletMemoryLimitMb: undefined, onRunaway: 'alert' },
     admission: undefined,
@@ -75,23 +93,34 @@ export async function replayThroughOrchestrator(
     loadTimeoutMs: FOREVER_MS,
   });
   orchestrator.start();
+  if (options.faults) installed.faults = options.faults({ environment, provider: provider! });
   let outcome = 'pending' as 'pending' | 'done' | Error;
-  let doneAtMs = 0;
+  let output: unknown;
+  let endMs = 0;
   orchestrator.submit(parseJob(jobOf(workflow))).then(
-    () => ((outcome = 'done'), (doneAtMs = environment.nowMs)),
-    (error: Error) => (outcome = error),
+    (value) => ((outcome = 'done'), (output = value), (endMs = environment.nowMs)),
+    (error: Error) => ((outcome = error), (endMs = environment.nowMs)),
   );
   const limitMs = options.maxVirtualMs ?? FOREVER_MS;
   await orchestrator.settled();
   while (outcome === 'pending' && environment.nowMs <= limitMs && environment.step()) await orchestrator.settled();
   await settle(); // the job's promise settles a turn later
-  const makespanMs = outcome === 'done' ? doneAtMs : environment.nowMs;
+  if (outcome === 'pending') endMs = environment.nowMs;
   const summary = orchestrator.summary();
-  const heldMs = provider!.heldMsUntil(makespanMs);
   await orchestrator.stop();
+  return { outcome, output, endMs, provider: provider!, environment, summary };
+}
+
+export async function replayThroughOrchestrator(
+  workflow: Workflow,
+  options: OrchestratorReplayOptions,
+): Promise<OrchestratorReplayResult> {
+  const wallStart = performance.now();
+  const run = await runThroughOrchestrator(workflow, options);
+  const { outcome, provider, summary } = run;
   if (outcome !== 'done')
     throw new Error(
-      `${workflow.name}: the replay did not finish (${outcome === 'pending' ? `still running at ${Math.round(makespanMs)} ms virtual` : (outcome as Error).message})`,
+      `${workflow.name}: the replay did not finish (${outcome === 'pending' ? `still running at ${Math.round(run.endMs)} ms virtual` : outcome.message})`,
     );
   const actions: Record<string, number> = {};
   for (const [kind, groups] of Object.entries(summary.actions))
@@ -99,15 +128,15 @@ export async function replayThroughOrchestrator(
   return {
     policy: typeof options.policy === 'string' ? options.policy : 'static',
     slots: options.slots,
-    makespanMs,
+    makespanMs: run.endMs,
     lowerBoundMs: lowerBoundMs(workflowBounds(workflow), options.slots),
-    heldMs,
-    coldStarts: provider!.coldStarts,
+    heldMs: provider.heldMsUntil(run.endMs),
+    coldStarts: provider.coldStarts,
     actions,
-    events: environment.fired,
+    events: run.environment.fired,
     wallMs: performance.now() - wallStart,
-    ran: provider!.ran,
-    served: provider!.served,
+    ran: provider.ran,
+    served: provider.served,
   };
 }
 
@@ -132,11 +161,12 @@ interface SimInput {
   readonly ms: number;
   readonly cpu: number;
   readonly mb: number;
+  readonly type: string;
 }
 
-function workOf(input: unknown): { ms: number; cpuCores: number; memoryMb: number } {
-  const { ms, cpu, mb } = input as SimInput;
-  return { ms, cpuCores: cpu, memoryMb: mb };
+function workOf(input: unknown): { ms: number; cpuCores: number; memoryMb: number; taskType: string } {
+  const { ms, cpu, mb, type } = input as SimInput;
+  return { ms, cpuCores: cpu, memoryMb: mb, taskType: type };
 }
 
 /** The workflow as one job: a micro-task per task, its parents as dependencies, its measurements as its input. */
@@ -145,7 +175,12 @@ function jobOf(workflow: Workflow) {
     tasks: workflow.tasks.map((task) => ({
       id: task.id,
       type: task.type,
-      input: { ms: task.runtimeMs, cpu: task.cpuCores ?? 1, mb: task.memoryMb ?? 0 } satisfies SimInput,
+      input: {
+        ms: task.runtimeMs,
+        cpu: task.cpuCores ?? 1,
+        mb: task.memoryMb ?? 0,
+        type: task.type,
+      } satisfies SimInput,
       deps: task.parents.map((parent) => workflow.tasks[parent]!.id),
     })),
   };
