@@ -96,7 +96,7 @@ function equalSplit(types: readonly string[], slots: number): Record<string, num
   );
 }
 
-/** Kills serving swarmlets at random, each at exponential intervals around `meanMs` (a Poisson process per swarmlet). */
+/** Kills serving swarmlets at random, each at exponential intervals around `meanMs` (a Poisson process each). */
 function scheduleKills(
   environment: VirtualEnvironment,
   provider: SimProvider,
