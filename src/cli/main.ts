@@ -7,6 +7,9 @@ import { addRedisSourceFlags } from './redis-flags.js';
 import { agentCommand } from './agent.js';
 import { keysCommand } from './keys.js';
 import { ALL_POLICIES, simCommand } from './sim.js';
+import { DEFAULT_WORKFLOW_OUT, DEFAULT_WORKFLOW_SLOTS } from './sim-workflow.js';
+import { DEFAULT_WORKFLOW_POLICIES } from '../sim/workflow/compare.js';
+import { DEFAULT_COLD_START_MS } from '../sim/workflow/replay.js';
 
 const program = new Command()
   .name('swarmlet')
@@ -49,13 +52,36 @@ keysCommand(program);
 
 program
   .command('sim')
-  .description('replay a workload trace under keep-alive/pre-warm policies and compare them (virtual clock)')
-  .requiredOption(
+  .description(
+    'replay a trace (--trace) under keep-alive/pre-warm policies, or workflow DAGs (--workflow) through the orchestrator and baselines, and compare them (virtual clock)',
+  )
+  .option(
     '--trace <dir>',
     'trace directory in the Azure Functions 2019 format, e.g. ../shared/traces/azure-functions-2019',
   )
-  .option('--policy <list>', 'comma-separated policies', ALL_POLICIES)
-  .option('--seeds <n|list>', 'number of seeds (1..n) or a list like 7,8,9', '3')
+  .option(
+    '--workflow <file|dir>',
+    'WfCommons WfFormat 1.5 file or directory, e.g. ../shared/traces/wfcommons: adaptive through the real orchestrator, against static-equal, static-by-work, hpa, ray and list',
+  )
+  .option(
+    '--policy <list>',
+    `comma-separated policies (default: ${ALL_POLICIES}; with --workflow: ${DEFAULT_WORKFLOW_POLICIES.join(',')})`,
+  )
+  .option(
+    '--seeds <n|list>',
+    'number of seeds or a list like 7,8,9 (--trace: seeds 1..n; --workflow: seeds 0..n-1, 0 the trace as recorded, others runtimes × seeded lognormal noise, σ 0.1)',
+    '3',
+  )
+  .option(
+    '--slots <list>',
+    '--workflow: slot counts, at most this many one-core swarmlets at once',
+    DEFAULT_WORKFLOW_SLOTS,
+  )
+  .option(
+    '--cold-start-ms <ms>',
+    "--workflow: what a swarmlet's start (or a change of its type) costs, in ms; the default is an assumption until the cold start is measured on this machine",
+    String(DEFAULT_COLD_START_MS),
+  )
   .option('--functions <n>', 'replay only the first N functions')
   .option('--hours <A-B>', 'replay only hours A to B of the day, e.g. 8-12')
   .option('--arrivals <pattern>', "how a minute's invocations are placed: even, uniform or poisson", 'even')
@@ -70,7 +96,10 @@ program
     "cold prices swept to draw adaptive's frontier (empty: none)",
     '600,1800,3600,7200,14400,28800,57600,115200',
   )
-  .option('--out <dir>', 'where report.json, results.csv and pareto.svg go', 'sim-results')
+  .option(
+    '--out <dir>',
+    `where the results go (default: sim-results for report.json, results.csv, pareto.svg; with --workflow: ${DEFAULT_WORKFLOW_OUT} for results.json, results.csv, makespan-vs-cost.svg)`,
+  )
   .option('--no-check', 'skip the invariant checkers (faster)')
   .option('--json', 'print the report as JSON', false)
   .option('--no-progress', 'no progress bar')

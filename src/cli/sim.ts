@@ -1,27 +1,32 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import cliProgress from 'cli-progress';
+import type { Command } from 'commander';
 import { InputError } from '../core/errors.js';
 import { ADAPTIVE_WARM_DEFAULTS, adaptiveWarmPolicy } from '../decide/warm/adaptive-warm.js';
 import { warmPolicyByName } from '../decide/warm/registry.js';
 import { forecastErrors, type ForecastErrorReport } from '../sim/forecast-report.js';
 import { llmTraceFile, simSla } from './sim-sla.js';
+import { simWorkflow } from './sim-workflow.js';
 import { paretoSvg } from '../sim/pareto-plot.js';
 import { buildRows, renderTable, toCsv } from '../sim/report.js';
 import { runSimulation, type PolicyEntry } from '../sim/run-sim.js';
 import { loadAzureFunctions } from '../sim/traces/azure-functions.js';
 
 export interface SimCommandOptions {
-  readonly trace: string;
-  readonly policy: string;
+  readonly trace?: string;
+  readonly workflow?: string;
+  readonly policy?: string;
   readonly seeds: string;
+  readonly slots: string;
+  readonly coldStartMs: string;
   readonly functions?: string;
   readonly hours?: string;
   readonly arrivals: string;
   readonly durations: string;
   readonly coldPrice: string;
   readonly sweep: string;
-  readonly out: string;
+  readonly out?: string;
   readonly check: boolean;
   readonly json: boolean;
   readonly progress: boolean;
@@ -31,8 +36,55 @@ export const ALL_POLICIES =
   'adaptive,hybrid-histogram,keepalive-10m,keepalive-20m,never-unload,hpa,kpa,openwhisk,oracle';
 const BASELINE = 'keepalive-10m';
 
-/** `swarmlet sim`: replays a trace under several policies and seeds; prints and writes the comparison. */
-export async function simCommand(options: SimCommandOptions): Promise<void> {
+/** Flags of one kind of replay only, by commander's attribute name. */
+const TRACE_ONLY = {
+  functions: '--functions',
+  hours: '--hours',
+  arrivals: '--arrivals',
+  durations: '--durations',
+  coldPrice: '--cold-price',
+  sweep: '--sweep',
+};
+const WORKFLOW_ONLY = { slots: '--slots', coldStartMs: '--cold-start-ms' };
+
+/** `swarmlet sim`: replays a trace, or workflows, under several policies and seeds; prints and writes a comparison. */
+export async function simCommand(options: SimCommandOptions, command?: Command): Promise<void> {
+  const given = (flags: Record<string, string>) =>
+    Object.entries(flags).find(([name]) => command?.getOptionValueSource(name) === 'cli')?.[1];
+  if (options.workflow !== undefined) {
+    if (options.trace !== undefined)
+      throw new InputError('--workflow', 'is given with --trace', 'replay one at a time: keep --trace or --workflow');
+    const traceFlag = given(TRACE_ONLY);
+    if (traceFlag)
+      throw new InputError(
+        traceFlag,
+        'applies to --trace replays only',
+        `remove ${traceFlag} (--workflow takes --slots, --policy, --seeds, --cold-start-ms)`,
+      );
+    return simWorkflow({ ...options, workflow: options.workflow });
+  }
+  if (options.trace === undefined)
+    throw new InputError(
+      '--trace',
+      'is missing',
+      'give --trace <dir> (e.g. ../shared/traces/azure-functions-2019) or --workflow <file|dir> (e.g. ../shared/traces/wfcommons)',
+    );
+  const workflowFlag = given(WORKFLOW_ONLY);
+  if (workflowFlag)
+    throw new InputError(
+      workflowFlag,
+      'applies to --workflow replays only',
+      `remove ${workflowFlag}, or replay workflows with --workflow`,
+    );
+  return simTrace({
+    ...options,
+    trace: options.trace,
+    policy: options.policy ?? ALL_POLICIES,
+    out: options.out ?? 'sim-results',
+  });
+}
+
+async function simTrace(options: SimCommandOptions & { trace: string; policy: string; out: string }): Promise<void> {
   const seeds = parseSeeds(options.seeds);
   const llmFile = llmTraceFile(resolve(options.trace));
   if (llmFile) return simSla(llmFile, seeds, options.json); // a request trace: compare schedulers on SLAs
