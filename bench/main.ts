@@ -2,7 +2,7 @@
  * `npm run bench`: Swarmlet vs its baselines, measured side by side in one run (absolute times
  * drift on this machine; the ratios are what we compare against the targets).
  *
- *   node dist/bench.js [--only throughput|latency|cold-start|pipeline|cluster|sandbox] [--pipeline-reps N]
+ *   node dist/bench.js [--only throughput|latency|cold-start|pipeline|cluster|sandbox|simulator] [--pipeline-reps N]
  */
 import { availableParallelism, cpus } from 'node:os';
 import { runCluster } from './cluster.js';
@@ -10,11 +10,12 @@ import { runColdStart } from './cold-start.js';
 import { runLatency } from './latency.js';
 import { runPipeline } from './pipeline.js';
 import { runSandbox } from './sandbox.js';
+import { runSimulator } from './simulator.js';
 import { renderDetails, renderRows, writeJson, type SectionResult } from './table.js';
 import { runThroughput } from './throughput.js';
 import { log, now } from './util.js';
 
-const SECTIONS = ['throughput', 'latency', 'cold-start', 'pipeline', 'cluster', 'sandbox'] as const;
+const SECTIONS = ['throughput', 'latency', 'cold-start', 'pipeline', 'cluster', 'sandbox', 'simulator'] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Args {
@@ -63,6 +64,8 @@ async function runSection(section: Section, args: Args): Promise<SectionResult> 
       return runCluster();
     case 'sandbox':
       return runSandbox();
+    case 'simulator':
+      return runSimulator();
   }
 }
 
