@@ -6,6 +6,7 @@ import { checkCacheDir, checkHistoryFile } from '../swarm-checks.js';
 import { parseSwarmOptions, type SwarmOptions } from '../swarm.js';
 import { findJobFile } from './load-job.js';
 import { parseSandboxChoice, resolveSandbox, type SandboxChoice } from '../runtime/local/sandbox.js';
+import { scaleFlag } from './workflow-job.js';
 import { redisConnectionOf, type RedisConnection, type RedisFlags } from './redis-flags.js';
 
 /** `swarmlet run`'s options as commander hands them over (strings, before checks). */
@@ -29,6 +30,10 @@ export interface RunCommandOptions extends RedisFlags {
   readonly signKey?: string;
   /** What holds task code in on this machine: auto, bwrap, process or none (default). */
   readonly sandbox?: string;
+  /** A recorded workflow (WfCommons WfFormat) to run for real instead of a job. */
+  readonly workflow?: string;
+  readonly timeScale?: string;
+  readonly memoryScale?: string;
 }
 
 /** A `swarmlet run` whose arguments all passed their checks: what to load and how to run it. */
@@ -41,13 +46,15 @@ export interface RunPlan {
   readonly options: RunCommandOptions;
   /** The cluster's Redis, when a flag or SWARMLET_REDIS_URL names one: the job runs there. */
   readonly redis?: RedisConnection;
+  /** With --workflow: the workflow file and its scales; the job file is written from it (workflow-job.ts). */
+  readonly workflow?: { readonly file: string; readonly timeScale: number; readonly memoryScale: number };
 }
 
 /** The `run` command: its arguments and options as `swarmlet run --help` shows them. */
 export function runCommandSpec(): Command {
   return new Command('run')
     .description('run a job on this machine (embedded mode, no server)')
-    .argument('<job>', 'a job directory (with job.ts) or a job file, e.g. examples/file-pipeline')
+    .argument('[job]', 'a job directory (with job.ts) or a job file, e.g. examples/file-pipeline')
     .option('--set <key=value>', "job option passed to the job's build() (repeatable)", collect, [] as string[])
     .option('--json', 'print the summary (and the job output) as JSON on stdout', false)
     .option('--no-progress', 'do not show live progress')
@@ -60,6 +67,12 @@ export function runCommandSpec(): Command {
       'the job should finish within this long, e.g. 2s, 500ms, 1m (reported met or missed)',
     )
     .option('--cache-dir <dir>', 'where compiled task modules are kept', '.swarmlet/cache')
+    .option(
+      '--workflow <file>',
+      'instead of a job: a recorded workflow (WfCommons JSON), each task burning CPU for its scaled runtime',
+    )
+    .option('--time-scale <x>', 'with --workflow: runtime multiplier, e.g. 0.01 (a 100 s task runs 1 s)', '0.01')
+    .option('--memory-scale <x>', 'with --workflow: memory multiplier for what each task holds', '0.05')
     .option(
       '--sandbox <kind>',
       'hold task code in: auto (bwrap where it runs, else process), bwrap, process (Node permissions) or none',
@@ -110,10 +123,11 @@ export async function parseRunArguments(argv: readonly string[]): Promise<RunPla
 
 /** Every check of `swarmlet run`'s arguments that needs nothing loaded. */
 export async function checkRunArguments(
-  target: string,
+  target: string | undefined,
   options: RunCommandOptions,
-  args: readonly string[] = [target],
+  args: readonly string[] = target === undefined ? [] : [target],
 ): Promise<RunPlan> {
+  const workflow = checkWorkflowFlags(target, options, args);
   if (args.length > 1)
     throw new InputError(
       `argument ${JSON.stringify(args[1])}`,
@@ -139,7 +153,8 @@ export async function checkRunArguments(
       'remove',
       'swarmlet agent --sandbox auto',
     );
-  const jobFile = findJobFile(target);
+  // With --workflow the job file is written later (workflow-job.ts); the plan names the workflow.
+  const jobFile = workflow ? workflow.file : findJobFile(target!);
   const jobOptions = parseSetOptions(options.set);
   const sla = {
     ...(options.priority !== undefined && { priority: priorityClass(options.priority) }),
@@ -162,7 +177,36 @@ export async function checkRunArguments(
   } catch (error) {
     throw error instanceof InputError ? asFlagError(error, swarm) : error;
   }
-  return { jobFile, jobOptions, sla, swarm, options, ...(redis && { redis }) };
+  return { jobFile, jobOptions, sla, swarm, options, ...(redis && { redis }), ...(workflow && { workflow }) };
+}
+
+/** --workflow replaces the job argument; its scales are refused without it. */
+function checkWorkflowFlags(
+  target: string | undefined,
+  options: RunCommandOptions,
+  args: readonly string[],
+): RunPlan['workflow'] {
+  if (options.workflow === undefined) {
+    if (target === undefined)
+      throw new InputError('argument <job>', 'is missing', 'swarmlet run examples/file-pipeline', {
+        value: 'examples/file-pipeline',
+      });
+    return undefined;
+  }
+  if (target !== undefined || args.length > 0)
+    throw new InputError(
+      `argument ${JSON.stringify(target ?? args[0])}`,
+      'is a job, and --workflow names what to run',
+      `remove ${quote(target ?? args[0]!)}`,
+      'remove',
+    );
+  if (redisConnectionOf(options) !== undefined)
+    throw flagError('--workflow', 'runs on this machine, and this run is on the cluster', 'remove', 'remove --redis');
+  return {
+    file: options.workflow,
+    timeScale: scaleFlag('--time-scale', options.timeScale ?? '0.01', '0.01'),
+    memoryScale: scaleFlag('--memory-scale', options.memoryScale ?? '0.05', '0.05'),
+  };
 }
 
 /** `--sandbox`: a choice this machine runs; else refused with a choice that is accepted (auto; process for bwrap). */

@@ -7,12 +7,14 @@ import { ProgressBars, ProgressLines } from './progress.js';
 import { runClusterJob } from './run-cluster.js';
 import { asFlagError, checkRunArguments, type RunCommandOptions, type RunPlan } from './run-options.js';
 import { renderSummary } from './summary-text.js';
+import { simulateLikeRun, simulatedLine } from './workflow-fidelity.js';
+import { writeWorkflowJob } from './workflow-job.js';
 
 export { durationMs, parsePolicy, type RunCommandOptions } from './run-options.js';
 
 /** `swarmlet run <job>`: runs a job on this machine and prints its summary. */
 export async function runCommand(
-  target: string,
+  target: string | undefined,
   options: RunCommandOptions,
   command?: { args: string[] },
 ): Promise<void> {
@@ -24,9 +26,15 @@ export async function runCommand(
   }
 }
 
-async function runJob(target: string, options: RunCommandOptions, write: StdoutWriter, args?: string[]): Promise<void> {
+async function runJob(
+  target: string | undefined,
+  options: RunCommandOptions,
+  write: StdoutWriter,
+  args?: string[],
+): Promise<void> {
   const plan = await checkRunArguments(target, options, args);
-  const { definition, taskPaths } = await loadJob(plan.jobFile, plan.swarm.cacheDir);
+  const workflowJob = plan.workflow && (await writeWorkflowJob(plan.workflow.file, plan.swarm.cacheDir, plan.workflow));
+  const { definition, taskPaths } = await loadJob(workflowJob?.jobFile ?? plan.jobFile, plan.swarm.cacheDir);
   const jobInput = await buildJob(definition, plan.jobOptions);
   if (plan.redis !== undefined) {
     return runClusterJob(
@@ -52,8 +60,15 @@ async function runJob(target: string, options: RunCommandOptions, write: StdoutW
     });
     progress?.stop();
     const summary = swarm.summary();
-    if (options.json) write(`${JSON.stringify({ job: definition.name, ...summary, output }, null, 2)}\n`);
-    else write(`${renderSummary(definition.name, summary)}\n\noutput: ${preview(output)}\n`);
+    const simulated = workflowJob && (await simulateLikeRun(workflowJob.workflow, plan, summary));
+    if (options.json)
+      write(
+        `${JSON.stringify({ job: definition.name, ...summary, output, ...(simulated && { simulated }) }, null, 2)}\n`,
+      );
+    else
+      write(
+        `${renderSummary(definition.name, summary)}\n\n${simulated ? `${simulatedLine(simulated)}\n` : `output: ${preview(output)}\n`}`,
+      );
   } finally {
     progress?.stop();
     for (const signal of Object.keys(SIGNALS)) process.off(signal, stopOnSignal);
