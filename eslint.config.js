@@ -70,4 +70,17 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The orchestrator's loop and what it composes run in every environment (wall clock, virtual clock): their time
+    // and timers come from the Environment (src/core/environment.ts), never from the globals.
+    files: ['src/runtime/*.ts', 'src/runtime/jobs/**', 'src/runtime/stores/**'],
+    rules: {
+      'no-restricted-globals': [
+        'error',
+        ...['Date', 'setTimeout', 'setInterval', 'setImmediate', 'clearTimeout', 'clearInterval', 'performance'].map(
+          (name) => ({ name, message: 'Take time and timers from the Environment (src/core/environment.ts).' }),
+        ),
+      ],
+    },
+  },
 );
