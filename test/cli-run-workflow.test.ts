@@ -47,7 +47,7 @@ describe('swarmlet run --workflow', () => {
     { argv: [...W, '--time-scale', '0'], field: '--time-scale', fixed: [...W, '--time-scale', '0.01'] },
     { argv: [...W, '--memory-scale', 'lots'], field: '--memory-scale', fixed: [...W, '--memory-scale', '0.05'] },
     { argv: [...W, '--redis', 'redis://127.0.0.1:1'], field: '--workflow', fixed: W },
-    { argv: [], field: 'argument <job>', fixed: ['examples/file-pipeline'] },
+    { argv: [], field: 'job', fixed: ['examples/file-pipeline'] },
   ])('refuses $argv naming $field; the fix is accepted', async ({ argv, field, fixed }) => {
     const error = await refusal(argv);
     expect(error.field).toBe(field);

@@ -188,9 +188,11 @@ function checkWorkflowFlags(
 ): RunPlan['workflow'] {
   if (options.workflow === undefined) {
     if (target === undefined)
-      throw new InputError('argument <job>', 'is missing', 'swarmlet run examples/file-pipeline', {
-        value: 'examples/file-pipeline',
-      });
+      throw new InputError(
+        'job',
+        'is missing',
+        'pass a job directory (with job.ts) or a job file, e.g. examples/file-pipeline (or --workflow <file>)',
+      );
     return undefined;
   }
   if (target !== undefined || args.length > 0)
