@@ -5,13 +5,13 @@
  * kill: SWARMLET_NO_CGROUPS=1). CPU is measured here, from outside, independently of the provider; assertions on it
  * are upper bounds (the machine is shared and noisy).
  */
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { detectLayout } from '../src/runtime/local/cgroup.js';
-import { CpuCapCgroup } from '../src/runtime/local/cpu-cgroup.js';
+import { CpuCapCgroup, detectCpuLayout } from '../src/runtime/local/cpu-cgroup.js';
 import { ProcessProvider } from '../src/runtime/local/process-provider.js';
 import type { NodeCaps } from '../src/runtime/local/provider-caps.js';
 import { bwrapAvailable, nodeModulesAbove, type SandboxOptions } from '../src/runtime/local/sandbox.js';
@@ -40,7 +40,7 @@ afterEach(async () => {
 
 const kernelCpu = (() => {
   const group = CpuCapCgroup.open(1, 'caps-probe');
-  group?.close();
+  void group?.close();
   return group !== undefined;
 })();
 const kernelMemory = detectLayout() !== undefined;
@@ -109,6 +109,7 @@ describe.each([...(kernelCpu ? ['kernel'] : []), 'outside'])('CPU cap held %s', 
     expect(cores).toBeLessThanOrEqual(CAP_CORES * 1.1);
     expect(recorded.exits.size).toBe(0); // held, not stopped
     await waitFor('both attacks to finish', () => recorded.results.size === 2, 30_000);
+    await stopAndCheckCpuGroupGone();
   }, 60_000);
 });
 
@@ -138,6 +139,7 @@ describe.runIf(kernelCpu && kernelMemory && bwrapAvailable())('caps and the bwra
       `CPU kernel under bwrap: ${cores.toFixed(3)} cores over ${WINDOW_MS / 1000} s under a cap of ${capCores}`,
     );
     expect(cores).toBeLessThanOrEqual(capCores * 1.1);
+    await stopAndCheckCpuGroupGone();
   }, 60_000);
 });
 
@@ -200,6 +202,14 @@ describe.each([...(kernelMemory ? ['kernel'] : []), 'outside'])('memory cap held
     if (outside) expect(longestOverMs).toBeLessThan(2_000);
   }, 60_000);
 });
+
+/** Stops the provider: its CPU group (if it had one) goes with it, not left for the next start to sweep. */
+async function stopAndCheckCpuGroupGone(): Promise<void> {
+  await provider?.stopAll();
+  provider = undefined;
+  const layout = detectCpuLayout();
+  if (layout) expect(existsSync(join(layout.ownDir, `swarmlet-${process.pid}`))).toBe(false);
+}
 
 // ── measuring from outside, independently of the provider ──────────────────
 

@@ -90,9 +90,16 @@ export class CpuCapCgroup {
     return v2 === undefined ? undefined : Number(v2) / 1e3;
   }
 
-  /** Removes the group once its processes are gone (and `swarmlet-<pid>` when nothing else is in it). */
-  close(): void {
-    tryRmdir(this.dir);
+  /**
+   * Removes the group once its processes are gone (and `swarmlet-<pid>` when nothing else is in it). The kernel lets go
+   * of a process that exited a moment after its parent saw the exit (longer for one inside bwrap's namespace), so the
+   * removal is tried for up to `timeoutMs`; a group still there is swept by the next agent or swarm to start.
+   */
+  async close(timeoutMs = 1_000): Promise<void> {
+    for (const deadline = Date.now() + timeoutMs; ; await new Promise((resolve) => setTimeout(resolve, 20))) {
+      tryRmdir(this.dir);
+      if (!existsSync(this.dir) || Date.now() > deadline) break;
+    }
     tryRmdir(join(this.dir, '..'));
   }
 }

@@ -408,7 +408,7 @@ export class ProcessProvider implements Provider {
       );
     await Promise.all(waits);
     removeBoxDirIfEmpty(this.boxDir);
-    this.caps.close();
+    await this.caps.close();
     this.cgroups?.close();
     await this.watchdog?.close();
   }

@@ -161,8 +161,8 @@ export class ProviderCaps {
   }
 
   /** Lets paused swarmlets run, stops watching, removes the CPU group (memory groups go with MemoryCgroups). */
-  close(): void {
+  async close(): Promise<void> {
     this.watch?.close();
-    this.cpuGroup?.close();
+    await this.cpuGroup?.close();
   }
 }
