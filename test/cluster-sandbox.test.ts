@@ -102,6 +102,8 @@ async function attack(input: object): Promise<JobOutcome> {
 const refusedBySandbox = (outcome: JobOutcome, what: string) => {
   expect(outcome.status, `${what}: ${JSON.stringify(outcome)}`).toBe('failed');
   expect(outcome.error, what).toMatch(DENIED);
+  // The same call is refused on every attempt: the first refusal is final (default: 3 attempts).
+  expect(outcome.error, what).toMatch(/after 1 attempt\(s\)/);
 };
 
 /** What the swarmlet found in its own environment: nothing of the agent's, and no secret. */

@@ -99,6 +99,13 @@ describe.each(sandboxed)('sandbox %s holds a hostile task in', (kind) => {
     }
   });
 
+  it('fails a refused micro-task at once: the same call is refused on every attempt', async () => {
+    swarm = await Swarm.start({ tasks: [attack], sandbox: kind, maxSwarmlets: 2, maxAttempts: 3 });
+    const got = await tryAttack({ attack: 'read', path: '/etc/shadow' });
+    expect(got).toMatchObject({ ok: false, message: expect.stringMatching(/failed after 1 attempt\(s\)/) });
+    expect(swarm.summary().taskTypes.find((type) => type.taskType === 'attack')?.retries).toBe(0);
+  });
+
   it('sees no secret in its environment', async () => {
     swarm = await start(kind);
     const got = await tryAttack({ attack: 'env' });

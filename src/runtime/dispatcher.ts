@@ -62,8 +62,12 @@ export class Dispatcher {
    * A leased micro-task failed: retried by the broker while attempts remain, else its job fails with the task's own
    * error.
    */
-  async retryOrFail(ids: readonly number[], failure: { message: string; stack?: string }): Promise<void> {
+  async retryOrFail(
+    ids: readonly number[],
+    failure: { message: string; stack?: string; final?: boolean; attempt?: number },
+  ): Promise<void> {
     if (ids.length === 0) return;
+    if (failure.final === true) return this.failNow(ids, failure);
     for (const outcome of await this.broker.fail(ids, failure.message)) {
       const task = this.tracker.tasks.get(outcome.id);
       if (!task) continue;
@@ -74,6 +78,16 @@ export class Dispatcher {
         this.tracker.failed(outcome.id, outcome.attempt, failure.message, failure.stack);
       }
     }
+  }
+
+  /** A failure no attempt can change (a sandbox refusal): the micro-tasks fail now, their leases end. */
+  private async failNow(
+    ids: readonly number[],
+    failure: { message: string; stack?: string; attempt?: number },
+  ): Promise<void> {
+    await this.broker.complete(ids);
+    const attempt = Number.isInteger(failure.attempt) && failure.attempt! > 0 ? failure.attempt! : 1;
+    for (const id of ids) this.tracker.failed(id, attempt, failure.message, failure.stack);
   }
 
   /** The broker's own counts, once per tick: the tally heals if it ever drifted. */

@@ -475,7 +475,8 @@ export class Orchestrator implements ProviderEvents {
       usage && { cpuUs: usage[0], rssKb: usage[1] },
       phaseOf(task.mode, status),
     );
-    if (status === RESULT_ERROR) return this.dispatcher.retryOrFail([id], value as { message: string; stack?: string });
+    if (status === RESULT_ERROR)
+      return this.dispatcher.retryOrFail([id], value as Parameters<Dispatcher['retryOrFail']>[1]);
     completed.push(id);
     const newlyReady = status === RESULT_OK ? this.tracker.completed(id, value) : this.tracker.split(id, value);
     for (const next of newlyReady) ready.push(next.id);

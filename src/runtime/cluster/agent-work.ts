@@ -39,6 +39,8 @@ interface Batch {
 interface Failure {
   readonly message: string;
   readonly stack?: string;
+  /** No attempt can change it (a sandbox refusal): reported dead now, not retried. */
+  readonly final?: boolean;
 }
 
 /** Unrecorded batches held while Redis refuses writes; past this no new work is taken. */
@@ -299,6 +301,11 @@ export class AgentWork {
   /** A failed micro-task: retried by the broker while attempts remain, else reported dead in this batch. */
   private addFailure(batch: Batch, task: BrokerTask, durationUs: number, failure: Failure): void {
     this.failed += 1;
+    if (failure.final === true) {
+      batch.entries.push({ id: task.id, status: 'dead', value: failure, durationUs, attempt: task.attempt });
+      batch.completed.push(task.id); // its lease ends here: the broker must not retry it
+      return;
+    }
     if (task.attempt >= task.maxAttempts) {
       batch.entries.push({ id: task.id, status: 'dead', value: failure, durationUs, attempt: task.attempt });
     }
@@ -321,8 +328,8 @@ function newBatch(): Batch {
 /** The host sends `{ message, stack }` for a thrown error; anything else is reported as text. */
 function asFailure(value: unknown): Failure {
   if (typeof value === 'object' && value !== null && typeof (value as { message?: unknown }).message === 'string') {
-    const { message, stack } = value as { message: string; stack?: unknown };
-    return typeof stack === 'string' ? { message, stack } : { message };
+    const { message, stack, final } = value as { message: string; stack?: unknown; final?: unknown };
+    return { message, ...(typeof stack === 'string' && { stack }), ...(final === true && { final: true }) };
   }
   return { message: String(value) };
 }

@@ -248,7 +248,14 @@ async function execute(definition: TaskDefinition, task: WireTask): Promise<Wire
   } catch (error) {
     stats.errors += 1;
     const failure =
-      error instanceof Error ? { message: messageOf(error), stack: error.stack } : { message: String(error) };
+      error instanceof Error
+        ? {
+            message: messageOf(error),
+            stack: error.stack,
+            // The sandbox refuses the same call on every attempt: retrying it only delays the answer.
+            ...((error as { code?: unknown }).code === 'ERR_ACCESS_DENIED' && { final: true, attempt }),
+          }
+        : { message: String(error) };
     return withUsage([id, RESULT_ERROR, failure, record(start)], cpuAtStart);
   }
 }
