@@ -54,6 +54,11 @@ export interface TaskTypeLoad {
    * known before any completes (a censored measurement). Undefined where the environment cannot tell.
    */
   readonly runningForMs?: number;
+  /**
+   * The usage model's prediction of one micro-task's duration (predict/usage-model.ts: what completed, by size where
+   * a size is known; the hint until then): the estimate admission and reservations read too. Undefined: none yet.
+   */
+  readonly predictedDurationMs?: number;
 }
 
 export interface PoolLimits {

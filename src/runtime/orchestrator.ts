@@ -303,6 +303,7 @@ export class Orchestrator implements ProviderEvents {
         inFlight.get(stats.taskType) ?? 0,
         this.tracker.counts.get(stats.taskType)?.blocked ?? 0,
         runningFor.get(stats.taskType) ?? 0,
+        this.usage.predictedDurationMs(stats.taskType),
       ),
     );
     const swarmlets = [...this.swarmlets.values()].map((s) => s.view());

@@ -38,7 +38,13 @@ export class TypeStats {
   }
 
   /** Closes the window into the loop's view of this type's load. */
-  closeWindow(ready: number, inFlight: number, blocked: number, runningForMs = 0): TaskTypeLoad {
+  closeWindow(
+    ready: number,
+    inFlight: number,
+    blocked: number,
+    runningForMs = 0,
+    predictedDurationMs?: number,
+  ): TaskTypeLoad {
     const load: TaskTypeLoad = {
       taskType: this.taskType,
       ready,
@@ -48,6 +54,7 @@ export class TypeStats {
       meanDurationMsInWindow: this.windowCount > 0 ? this.windowDurationMs / this.windowCount : undefined,
       hintDurationMs: this.hintDurationMs,
       runningForMs,
+      ...(predictedDurationMs !== undefined && { predictedDurationMs }),
     };
     this.windowCount = 0;
     this.windowDurationMs = 0;

@@ -215,6 +215,15 @@ export class UsageTracker {
     };
   }
 
+  /**
+   * A micro-task's predicted duration for the type (ms), from what completed (its hint until then); undefined: no
+   * hint and nothing measured. The one estimate the policy, admission and reservations read.
+   */
+  predictedDurationMs(taskType: string): number | undefined {
+    const value = predictUsageValue(this.model, taskType, 'duration');
+    return Number.isFinite(value) ? value : this.hints.get(taskType)?.durationMs;
+  }
+
   /** Predicted resident memory of a swarmlet serving the type (MB); undefined: no hint and nothing measured. */
   predictedMemoryMb(taskType: string): number | undefined {
     const value = predictUsageValue(this.model, taskType, 'memory');

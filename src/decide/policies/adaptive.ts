@@ -60,12 +60,14 @@ export function adaptivePolicy(overrides: Partial<AdaptiveParams> = {}): Policy<
 }
 
 /**
- * A type's duration as the policy sees it: measured, else its hint, else the default; until one completes, at least as
- * long as its longest-running micro-task has run (a 400 s task is not taken for a 10 ms one while it runs).
+ * A type's duration as the policy sees it. Once one has completed: the usage model's prediction, the estimate
+ * admission and reservations read too (this policy's own average of the loop's windows where the environment gives
+ * none). Before: its hint, else the default, and at least as long as its longest-running micro-task has run (a 400 s
+ * task is not taken for a 10 ms one while it runs).
  */
 function estimateDurationMs(load: TaskTypeLoad, durations: ReadonlyMap<string, Ewma>, params: AdaptiveParams): number {
   const measured = durations.get(load.taskType)?.value;
-  if (measured !== undefined) return measured;
+  if (measured !== undefined) return load.predictedDurationMs ?? measured;
   return Math.max(load.hintDurationMs ?? params.defaultDurationMs, load.runningForMs ?? 0);
 }
 
