@@ -146,11 +146,14 @@ function cpuOfChildren(pid: number): Map<number, number> {
   return new Map([...below].map((child) => [child, stats.get(child)!.cpuMs]));
 }
 
-/** The processes below the agent used half a core or more over the last 500 ms: the attack runs. */
+/**
+ * The processes below the agent used a fifth of a core or more over the last 500 ms: the attack runs. (Half a core was
+ * not always reached beside a full test run and two CPU hogs: the capped group then shares the cores with all of them.)
+ */
 async function spinning(pid: number): Promise<boolean> {
   const before = cpuOfChildren(pid);
   await new Promise((resolve) => setTimeout(resolve, 500));
   let usedMs = 0;
   for (const [child, cpuMs] of cpuOfChildren(pid)) usedMs += cpuMs - (before.get(child) ?? cpuMs);
-  return usedMs >= 250;
+  return usedMs >= 100;
 }
