@@ -2,8 +2,8 @@ import type { Clock } from './clock.js';
 
 /**
  * Where the runtime's time comes from (DESIGN.md: one loop, three environments). The embedded runtime and the cluster
- * use the wall clock and Node's timers; the simulator a virtual clock whose timers fire when it advances. Runtime code
- * never calls Date.now(), setTimeout or setInterval itself (the lint rule `no-restricted-globals` holds it).
+ * use the wall clock and Node's timers; the simulator a virtual clock whose timers fire when it advances. The loop's
+ * code never reads the wall clock or sets a timer itself (a `no-restricted-globals` lint rule holds it).
  */
 export interface Timers {
   /** Calls `run` every `ms` until the returned cancel is called. */
