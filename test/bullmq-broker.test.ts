@@ -229,6 +229,17 @@ describe('bullmq broker: what Redis adds', () => {
     expect(await broker.complete([1])).toEqual([1]);
   });
 
+  it('a call under way when close begins sends nothing after QUIT: it fails as closed, and close ends cleanly', async () => {
+    // A command written behind QUIT makes Redis reset the connection, which can drop QUIT's own reply (close then
+    // failed with "Connection is closed." when a director stopped in the middle of a tick's depth count).
+    const broker = open(freshPrefix(), { batch: () => 2 });
+    await broker.enqueue([task(1), task(2), task(3)]);
+    const counting = broker.depths(); // its first reply is still on its way…
+    const closing = broker.close(); // …when close sends QUIT behind it
+    await expect(counting).rejects.toThrow(/^BullmqBroker is closed/);
+    await expect(closing).resolves.toBeUndefined();
+  });
+
   it('refuses what BullMQ cannot hold, naming the field and the fix', async () => {
     const broker = open(freshPrefix());
     await expect(broker.enqueue([task(1, { priority: 5 })])).rejects.toThrow(

@@ -18,6 +18,7 @@ import { ClusterAgent, type ClusterAgentOptions } from '../src/runtime/cluster/a
 import { PERSONAL_WITHOUT_CONSENT } from '../src/runtime/cluster/agent-config.js';
 import { heartbeatSchema, keys, type Heartbeat } from '../src/runtime/cluster/protocol.js';
 import { compiledModules, loggedResults, servingExactly, waitFor } from './support/cluster.js';
+import { commandsAfterQuit, endsWithin, holdNextCall } from './support/stop-races.js';
 import { startRedisServer, type RedisServer } from './support/redis-server.js';
 import { TEST_PRIVATE_KEY_PATH, TRUSTED } from './support/signing.js';
 
@@ -455,5 +456,27 @@ describe('cluster agent', () => {
     await agent.stop();
     expect(await redis.exists(k.node(nodeId))).toBe(0);
     expect((await broker.take('cluster-sleep', 10)).map((t) => t.id)).toEqual([1]);
+  });
+
+  it('stop() waits for the heartbeat under way: nothing is sent after its QUIT, the node key stays deleted', async () => {
+    const { prefix, nodeId, k } = fresh();
+    const { agent } = await startAgent({ prefix, nodeId });
+    const sent = commandsAfterQuit();
+    const beat = holdNextCall(Redis.prototype, 'ping'); // a heartbeat's first step (nothing else here pings)
+    try {
+      await beat.held;
+      const stopping = agent.stop();
+      const endedFirst = await endsWithin(stopping, 300);
+      beat.release();
+      await stopping;
+      expect(sent.late).toEqual([]);
+      expect(endedFirst).toBe(false);
+      expect(await redis.exists(k.node(nodeId))).toBe(0);
+      expect(await redis.sismember(k.nodes, nodeId)).toBe(0);
+    } finally {
+      beat.release();
+      beat.restore();
+      sent.restore();
+    }
   });
 });

@@ -5,10 +5,12 @@ import { ClusterAgent } from '../src/runtime/cluster/agent.js';
 import { runOnCluster } from '../src/runtime/cluster/cluster-client.js';
 import type { JobInput } from '../src/core/job.js';
 import { ClusterDirector, type DirectorOptions } from '../src/runtime/cluster/director.js';
+import { DirectorLease } from '../src/runtime/cluster/director-lease.js';
 import { Redis } from 'ioredis';
 import { logBaseSchema } from '../src/runtime/cluster/protocol.js';
 import { loggedResults, waitFor } from './support/cluster.js';
 import { startRedisServer, type RedisServer } from './support/redis-server.js';
+import { commandsAfterQuit, endsWithin, holdNextCall } from './support/stop-races.js';
 import { TEST_SIGN_KEY, TRUSTED } from './support/signing.js';
 
 let server: RedisServer;
@@ -134,6 +136,26 @@ it('a director that loses its lease to another steps down: done settles, and it 
   } finally {
     await director.stop();
     await redis.quit();
+  }
+}, 30_000);
+
+it('a stop waits for the tick under way: nothing is sent on any connection after its QUIT', async () => {
+  const cluster = await libraryCluster('held');
+  const sent = commandsAfterQuit();
+  const tick = holdNextCall(DirectorLease.prototype, 'renew'); // a tick's first step
+  try {
+    await tick.held; // a tick is under way (with the agent's node to read after it)
+    const stopping = cluster.director.stop();
+    const endedFirst = await endsWithin(stopping, 300);
+    tick.release();
+    await stopping;
+    expect(sent.late).toEqual([]);
+    expect(endedFirst).toBe(false);
+  } finally {
+    tick.release();
+    tick.restore();
+    sent.restore();
+    await cluster.stop();
   }
 }, 30_000);
 

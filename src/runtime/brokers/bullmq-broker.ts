@@ -53,6 +53,7 @@ import { consecutiveRuns, jobOf, readyJobIds, removeCancelledBatches, tasksIn } 
 import { QueueSet } from './bullmq-queues.js';
 import { LeaseTable, type Ending, type Lease } from './bullmq-leases.js';
 import {
+  closedError,
   isLeaseLost,
   jobIdOf,
   queueNameOf,
@@ -92,6 +93,8 @@ export class BullmqBroker implements Broker {
   private readonly registered = new Set<string>();
   private readonly renewal: NodeJS.Timeout;
   private renewing = false;
+  /** Lock renewals and ends of copied leases under way: close waits for them, so none is written behind its QUIT. */
+  private readonly background = new Set<Promise<void>>();
   private closed = false;
 
   constructor(options: BullmqBrokerOptions) {
@@ -121,7 +124,10 @@ export class BullmqBroker implements Broker {
       keepDead: this.keepDead,
       onBackgroundError: (error) => this.onBackgroundError(error),
     });
-    this.renewal = setInterval(() => void this.renewLocks(), Math.max(1, Math.floor(this.lockDurationMs / 2)));
+    this.renewal = setInterval(
+      () => this.inBackground(this.renewLocks()),
+      Math.max(1, Math.floor(this.lockDurationMs / 2)),
+    );
     this.renewal.unref();
   }
 
@@ -315,7 +321,11 @@ export class BullmqBroker implements Broker {
     // always ends; leases it could not hand back return by lock expiry and the stalled check.
     const boundMs = Math.min(this.lockDurationMs, CLOSE_REQUEUE_BOUND_MS);
     await attempt(() =>
-      withinMs(this.requeueLeases(this.leases.release(this.leases.ids(), true)), boundMs, 'requeue of held leases'),
+      withinMs(
+        Promise.all([this.requeueLeases(this.leases.release(this.leases.ids(), true)), ...this.background]),
+        boundMs,
+        'requeue of held leases',
+      ),
     );
     await this.bull.close(attempt);
     await attempt(() =>
@@ -333,9 +343,18 @@ export class BullmqBroker implements Broker {
   private hold(queueName: string, job: Job): void {
     const copy = this.leases.hold(queueName, job);
     if (copy)
-      void copy
-        .moveToCompleted(null, this.token, false)
-        .catch((error: unknown) => this.onBackgroundError(error as Error));
+      this.inBackground(
+        copy.moveToCompleted(null, this.token, false).then(
+          () => undefined,
+          (error: unknown) => this.onBackgroundError(error as Error),
+        ),
+      );
+  }
+
+  /** Work nobody awaits (it never rejects), kept until it settles so close can wait for it. */
+  private inBackground(work: Promise<void>): void {
+    this.background.add(work);
+    void work.finally(() => this.background.delete(work));
   }
 
   /** Ready jobs of a type per class queue, in RANKS_SERVED order (high first), counted in one pipeline. */
@@ -456,6 +475,6 @@ export class BullmqBroker implements Broker {
   }
 
   private assertOpen(): void {
-    if (this.closed) throw new Error('BullmqBroker is closed: create a new one to reconnect');
+    if (this.closed) throw closedError();
   }
 }

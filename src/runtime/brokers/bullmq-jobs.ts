@@ -35,6 +35,9 @@ export const taskTypeOfQueue = (queueName: string): string => queueName.split('#
 /** BullMQ refuses integer-looking custom ids: a task's job id is `t<id>`. */
 export const jobIdOf = (id: number): string => `t${id}`;
 
+/** What every call on a closed broker meets (BullmqBroker, QueueSet). */
+export const closedError = (): Error => new Error('BullmqBroker is closed: create a new one to reconnect');
+
 export function withinMs<T>(work: Promise<T>, boundMs: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {

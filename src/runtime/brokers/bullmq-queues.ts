@@ -4,7 +4,7 @@
  */
 import { Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { queueNameOf, RANKS_SERVED } from './bullmq-jobs.js';
+import { closedError, queueNameOf, RANKS_SERVED } from './bullmq-jobs.js';
 
 /** Stalls are the holder's fault (it died), not the task's: never fail a task for stalling. */
 const MAX_STALLED_COUNT = 1_000_000;
@@ -20,10 +20,16 @@ export interface QueueSetOptions {
 export class QueueSet {
   private readonly queues = new Map<string, Queue>();
   private readonly workers = new Map<string, Worker>();
+  private closed = false;
 
   constructor(private readonly options: QueueSetOptions) {}
 
+  /**
+   * Throws once closed: a call under way that gets here after close would otherwise open a queue on a connection that
+   * is quitting (its version check written behind QUIT) and a worker with a new blocking connection nobody closes.
+   */
   queue(name: string): Queue {
+    if (this.closed) throw closedError();
     let queue = this.queues.get(name);
     if (!queue) {
       const { redis, prefix, keepDead, onBackgroundError } = this.options;
@@ -45,6 +51,7 @@ export class QueueSet {
 
   /** A worker that never runs by itself (autorun off): it fetches when `take` asks. */
   worker(name: string): Worker {
+    if (this.closed) throw closedError();
     let worker = this.workers.get(name);
     if (!worker) {
       const { redis, prefix, lockDurationMs, onBackgroundError } = this.options;
@@ -67,6 +74,7 @@ export class QueueSet {
 
   /** Closes every worker, then every queue; each failure is collected, none stops the rest. */
   async close(attempt: (step: () => Promise<unknown>) => Promise<void>): Promise<void> {
+    this.closed = true;
     await Promise.all([...this.workers.values()].map((worker) => attempt(() => worker.close(true))));
     await Promise.all([...this.queues.values()].map((queue) => attempt(() => queue.close())));
     this.workers.clear();

@@ -88,6 +88,8 @@ export class ClusterAgent implements ProviderEvents {
   /** Round trip to Redis measured at the last heartbeat (the director's latency probe). */
   private rttMs: number | undefined;
   private beating = false;
+  /** Heartbeats and checkpoints under way (outside the serial chain): stop waits for them before it leaves. */
+  private readonly background = new Set<Promise<void>>();
   private lastAdvertisement: NodeAdvertisement;
   /** When each refusal (type, hash, reason) was last told to the director. */
   private readonly refusalsToldAtMs = new Map<string, number>();
@@ -223,12 +225,18 @@ export class ClusterAgent implements ProviderEvents {
     await this.beat();
     await this.serial;
     this.timers = [
-      setInterval(() => void this.beat(), this.config.heartbeatMs),
+      setInterval(() => this.inBackground(this.beat()), this.config.heartbeatMs),
       setInterval(() => this.poll(), this.config.pollMs),
     ];
     // Outside the serial chain: a snapshot waits for the swarmlet's queued work, and the chain must keep feeding it.
     if (this.config.checkpointMs > 0)
-      this.timers.push(setInterval(() => void this.pool.checkpoint(), this.config.checkpointMs));
+      this.timers.push(setInterval(() => this.inBackground(this.pool.checkpoint()), this.config.checkpointMs));
+  }
+
+  /** Work nobody awaits (it never rejects), kept until it settles so stop can wait for it. */
+  private inBackground(work: Promise<void>): void {
+    this.background.add(work);
+    void work.finally(() => this.background.delete(work));
   }
 
   /** The heartbeat as it is written to Redis. */
@@ -283,6 +291,9 @@ export class ClusterAgent implements ProviderEvents {
       await attempt(() => this.work.requeueAll(this.pool.live));
       await saves;
     });
+    // A heartbeat under way would write the node back after its keys are deleted, or behind QUIT (Redis then resets
+    // the connection, which can drop QUIT's own reply).
+    await Promise.all(this.background);
     await this.provider.stopAll();
     await attempt(() =>
       this.redis.multi().del(this.keys.node(this.config.nodeId)).srem(this.keys.nodes, this.config.nodeId).exec(),

@@ -104,7 +104,8 @@ export class ClusterDirector {
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
   private consuming: Promise<void> | undefined;
-  private ticking = false;
+  /** The tick under way: stop waits for it, so none of its commands is written behind a QUIT. */
+  private ticking: Promise<void> | undefined;
   private readonly log: (line: string) => void;
   private readonly gate: AdmissionGate;
   private readonly desired: DesiredStates;
@@ -211,7 +212,7 @@ export class ClusterDirector {
       await director.stop(); // hands the lease back: the next director need not wait for it
       throw error;
     }
-    director.timer = setInterval(() => void director.tick(), full.tickMs);
+    director.timer = setInterval(() => director.startTick(), full.tickMs);
     director.consuming = director.consume();
     return director;
   }
@@ -220,16 +221,25 @@ export class ClusterDirector {
   /** Settles once the director has stopped (asked to, or stepping down after losing its lease). */
   readonly done: Promise<void> = new Promise((resolve) => (this.markDone = resolve));
 
+  /**
+   * Work under way ends before the connections close: a command written behind a connection's QUIT makes Redis reset
+   * it, which can drop QUIT's own reply (the stop then failed with "Connection is closed."). `done` settles even when a
+   * step fails; the failures are thrown together.
+   */
   async stop(): Promise<void> {
     if (this.stopped) return this.done;
     this.stopped = true;
     clearInterval(this.timer);
     this.reader.disconnect(); // ends a blocking XREAD at once
+    const errors: unknown[] = [];
+    const attempt = (step: () => Promise<unknown>) => step().catch((error: unknown) => void errors.push(error));
     await this.consuming?.catch(() => undefined);
-    await this.broker.close();
+    await this.ticking;
+    await attempt(() => this.broker.close());
     await this.lease.release().catch(() => undefined); // a graceful stop hands over at once
-    await this.redis.quit();
+    await attempt(() => this.redis.quit());
     this.markDone();
+    if (errors.length > 0) throw new AggregateError(errors, `director: ${errors.length} step(s) of stop failed`);
   }
 
   /** Takes over: the desired states and the whole log, replayed without enqueueing, then what is still outstanding. */
@@ -423,13 +433,17 @@ export class ClusterDirector {
     );
   }
 
-  /** observe → decide → act, on heartbeats and queue depths. */
+  /** A tick, unless one is under way (a slow Redis stretches ticks; they never overlap) or the director stopped. */
+  private startTick(): void {
+    if (this.ticking !== undefined || this.stopped) return;
+    this.ticking = this.tick().finally(() => (this.ticking = undefined));
+  }
+
+  /** observe → decide → act, on heartbeats and queue depths. Never rejects: a failed tick is said; the next runs. */
   private async tick(): Promise<void> {
-    if (this.ticking || this.stopped) return;
-    this.ticking = true;
-    this.ticks += 1;
-    this.warnings.flush();
     try {
+      this.ticks += 1;
+      this.warnings.flush();
       const nowMs = Date.now();
       if (!(await this.lease.renew())) {
         // Another director holds the prefix now (this one stalled past its lease): two directors
@@ -437,7 +451,7 @@ export class ClusterDirector {
         this.log(
           'lost the director lease (another director took the prefix, or the lease and its epoch were both overwritten): stepping down',
         );
-        void this.stop();
+        void this.stop().catch((error: unknown) => this.log(`stepping down: ${(error as Error).message}`));
         return;
       }
       const nodes = await readLiveNodes(this.redis, this.k, (message, topic) => this.warnings.warn(topic, message));
@@ -473,8 +487,6 @@ export class ClusterDirector {
       await this.trimLog(nowMs);
     } catch (error) {
       if (!this.stopped) this.warnings.warn('tick', `tick failed: ${(error as Error).message}`);
-    } finally {
-      this.ticking = false;
     }
   }
 
