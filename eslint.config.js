@@ -73,7 +73,13 @@ export default tseslint.config(
   {
     // The orchestrator's loop and what it composes run in every environment (wall clock, virtual clock): their time
     // and timers come from the Environment (src/core/environment.ts), never from the globals.
-    files: ['src/runtime/*.ts', 'src/runtime/jobs/**', 'src/runtime/stores/**'],
+    files: [
+      'src/runtime/*.ts',
+      'src/runtime/jobs/**',
+      'src/runtime/stores/**',
+      'src/runtime/cluster/director.ts',
+      'src/runtime/cluster/director-lease.ts',
+    ],
     rules: {
       'no-restricted-globals': [
         'error',

@@ -16,3 +16,8 @@ export interface Environment {
   readonly clock: Clock;
   readonly timers: Timers;
 }
+
+/** Resolves after `ms` on the environment's timers. */
+export function sleep(timers: Timers, ms: number): Promise<void> {
+  return new Promise((resolve) => void timers.after(ms, resolve));
+}

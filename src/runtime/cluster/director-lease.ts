@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { sleep, type Environment } from '../../core/environment.js';
+import { epochEnvironment } from '../local/wall-environment.js';
 import type { Redis } from 'ioredis';
 import { InputError } from '../../core/errors.js';
 
@@ -91,11 +93,12 @@ export class DirectorLease {
     private readonly key: string,
     private readonly leaseMs: number,
     private readonly warn: (key: string, line: string) => void = () => undefined,
+    private readonly environment: Environment = epochEnvironment,
   ) {}
 
   /** Waits up to `waitMs` for the lease; tells `waiting` once if another director holds it. */
   async acquire(waitMs: number, waiting: (holder: string) => void): Promise<void> {
-    const deadline = Date.now() + waitMs;
+    const deadline = this.environment.clock.nowMs() + waitMs;
     let told = false;
     for (;;) {
       const [epoch, holder, epochBefore] = (await this.redis.eval(
@@ -115,14 +118,14 @@ export class DirectorLease {
       const other = (await this.redis.get(this.key)) ?? 'unknown';
       if (!told) waiting(other);
       told = true;
-      if (Date.now() > deadline) {
+      if (this.environment.clock.nowMs() > deadline) {
         throw new InputError(
           '--prefix',
           `another director (${other}) is running on this Redis with this prefix`,
           'stop it first (one director per prefix), or give this one another --prefix',
         );
       }
-      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+      await sleep(this.environment.timers, POLL_MS);
     }
   }
 

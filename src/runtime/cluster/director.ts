@@ -1,5 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Clock } from '../../core/clock.js';
+import { sleep, type Environment } from '../../core/environment.js';
+import { epochEnvironment } from '../local/wall-environment.js';
 import { LIMITS } from '../../core/limits.js';
 import { WarningLimiter } from '../../core/warning-limiter.js';
 import { adaptivePolicy } from '../../decide/policies/adaptive.js';
@@ -68,6 +70,8 @@ export interface DirectorOptions {
   readonly warningIntervalMs?: number;
   /** Time for the warning limiter (tests pass a virtual one). Default: the wall clock. */
   readonly clock?: Clock;
+  /** Where the director's time and timers come from. Default: the epoch clock and Node's timers. */
+  readonly environment?: Environment;
 }
 
 const LOG_PAGE = 1_000;
@@ -76,7 +80,6 @@ const OUTCOME_TTL_S = 24 * 3600;
 const DECISIONS_KEPT = 100;
 /** Module records are checked less often than each tick: a check decodes every bundle in Redis. */
 const VERIFY_MODULES_EVERY_TICKS = 10;
-const wallClock: Clock = { nowMs: () => Date.now() };
 
 /**
  * `swarmlet serve`: the director of a cluster. It applies the log (jobs from clients, results from
@@ -102,7 +105,8 @@ export class ClusterDirector {
   private trimCandidates: { readonly atMs: number; readonly base: LogBase }[] = [];
   private applying = false;
   private stopped = false;
-  private timer: NodeJS.Timeout | undefined;
+  private cancelTicks: (() => void) | undefined;
+  private readonly environment: Environment;
   private consuming: Promise<void> | undefined;
   /** The tick under way: stop waits for it, so none of its commands is written behind a QUIT. */
   private ticking: Promise<void> | undefined;
@@ -128,7 +132,10 @@ export class ClusterDirector {
 
   private constructor(
     private readonly options: Required<
-      Omit<DirectorOptions, 'policy' | 'log' | 'payment' | 'leaseWaitMs' | 'admission' | 'clock' | 'redisTls'>
+      Omit<
+        DirectorOptions,
+        'policy' | 'log' | 'payment' | 'leaseWaitMs' | 'admission' | 'clock' | 'redisTls' | 'environment'
+      >
     > &
       Pick<DirectorOptions, 'log' | 'payment' | 'admission'>,
     private readonly warnings: WarningLimiter,
@@ -137,8 +144,10 @@ export class ClusterDirector {
     private readonly reader: Redis,
     private readonly broker: BullmqBroker,
     private readonly lease: DirectorLease,
+    environment: Environment,
   ) {
     this.k = keys(options.prefix);
+    this.environment = environment;
     this.log = options.log ?? (() => undefined);
     this.book = new JobBook(LIMITS, options.maxAttempts);
     this.pool = new ClusterPool({
@@ -148,7 +157,7 @@ export class ClusterDirector {
       health: { ...DEFAULT_HEALTH_OPTIONS, ttlMs: options.nodeTtlMs, suspectAfterMs: options.nodeTtlMs / 2 },
       payment: options.payment,
       refusedBy: (taskType) => this.refusals.refusers(taskType, this.bundleHashes.get(taskType)),
-      capBreaksOf: (taskType) => this.capBreaks.keptOut(taskType, Date.now(), this.liveNodeIds),
+      capBreaksOf: (taskType) => this.capBreaks.keptOut(taskType, this.nowMs(), this.liveNodeIds),
     });
     this.policy = policy;
     this.loopState = initialLoopState(policy);
@@ -169,14 +178,23 @@ export class ClusterDirector {
       warningIntervalMs: 30_000,
       ...options,
     };
-    const warnings = new WarningLimiter(full.clock ?? wallClock, full.warningIntervalMs, full.log ?? (() => undefined));
+    const warnings = new WarningLimiter(
+      full.clock ?? epochEnvironment.clock,
+      full.warningIntervalMs,
+      full.log ?? (() => undefined),
+    );
     // Reconnect errors repeat every retry while Redis is down: one line per interval, then their count.
     const onError = (error: Error): void => warnings.warn('redis', `redis: ${error.message}`);
     const redis = await connectRedis(full.redisUrl, onError, '--redis', full.redisTls);
     const reader = await connectRedis(full.redisUrl, onError, '--redis', full.redisTls);
     const leaseMs = Math.max(1_000, full.tickMs * 10);
-    const lease = new DirectorLease(redis, keys(full.prefix).director, leaseMs, (key, line) =>
-      warnings.warn(key, line),
+    const environment = full.environment ?? epochEnvironment;
+    const lease = new DirectorLease(
+      redis,
+      keys(full.prefix).director,
+      leaseMs,
+      (key, line) => warnings.warn(key, line),
+      environment,
     );
     try {
       await lease.acquire(full.leaseWaitMs ?? 2 * leaseMs, (holder) =>
@@ -205,6 +223,7 @@ export class ClusterDirector {
       reader,
       broker,
       lease,
+      environment,
     ));
     try {
       await director.resume();
@@ -212,9 +231,13 @@ export class ClusterDirector {
       await director.stop(); // hands the lease back: the next director need not wait for it
       throw error;
     }
-    director.timer = setInterval(() => director.startTick(), full.tickMs);
+    director.cancelTicks = director.environment.timers.every(full.tickMs, () => director.startTick());
     director.consuming = director.consume();
     return director;
+  }
+
+  private nowMs(): number {
+    return this.environment.clock.nowMs();
   }
 
   private markDone: () => void = () => undefined;
@@ -229,7 +252,7 @@ export class ClusterDirector {
   async stop(): Promise<void> {
     if (this.stopped) return this.done;
     this.stopped = true;
-    clearInterval(this.timer);
+    this.cancelTicks?.();
     this.reader.disconnect(); // ends a blocking XREAD at once
     const errors: unknown[] = [];
     const attempt = (step: () => Promise<unknown>) => step().catch((error: unknown) => void errors.push(error));
@@ -244,7 +267,7 @@ export class ClusterDirector {
 
   /** Takes over: the desired states and the whole log, replayed without enqueueing, then what is still outstanding. */
   private async resume(): Promise<void> {
-    const nowMs = Date.now();
+    const nowMs = this.nowMs();
     for (const [nodeId, state] of await this.desired.readAll()) this.pool.restore(nodeId, state, nowMs);
     const base = await readLogBase(this.redis, this.k);
     if (base) {
@@ -293,7 +316,7 @@ export class ClusterDirector {
       } catch (error) {
         if (this.stopped) return;
         this.warnings.warn(`${this.k.log}:read`, `log read failed, retrying: ${(error as Error).message}`);
-        await new Promise((resolve) => setTimeout(resolve, 200));
+        await sleep(this.environment.timers, 200);
         continue;
       }
       for (const [, entries] of reply ?? [])
@@ -444,7 +467,7 @@ export class ClusterDirector {
     try {
       this.ticks += 1;
       this.warnings.flush();
-      const nowMs = Date.now();
+      const nowMs = this.nowMs();
       if (!(await this.lease.renew())) {
         // Another director holds the prefix now (this one stalled past its lease): two directors
         // would both apply the log and place swarmlets, so this one steps down.
@@ -510,8 +533,8 @@ export class ClusterDirector {
    */
   private moveAfterCapBreak(fault: Extract<LogEntry, { kind: 'fault' }>): void {
     const { nodeId, taskType, reason } = fault;
-    this.capBreaks.record(nodeId, taskType, reason, Date.now());
-    if (!this.capBreaks.keptOut(taskType, Date.now(), this.liveNodeIds).has(nodeId)) {
+    this.capBreaks.record(nodeId, taskType, reason, this.nowMs());
+    if (!this.capBreaks.keptOut(taskType, this.nowMs(), this.liveNodeIds).has(nodeId)) {
       this.log(`${taskType} broke the consent caps of ${nodeId} (${reason}); no other live node to move it to`);
       return;
     }

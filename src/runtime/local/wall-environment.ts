@@ -1,19 +1,24 @@
-import type { Environment } from '../../core/environment.js';
+import type { Environment, Timers } from '../../core/environment.js';
 
 /**
  * The real world: monotonic time and Node's timers, unref'd (a swarm's timers never keep a process alive on their
  * own: its pending jobs and swarmlets do).
  */
-export const wallEnvironment: Environment = {
-  clock: { nowMs: () => performance.now() },
-  timers: {
-    every(ms, run) {
-      const timer = setInterval(run, ms).unref();
-      return () => clearInterval(timer);
-    },
-    after(ms, run) {
-      const timer = setTimeout(run, ms).unref();
-      return () => clearTimeout(timer);
-    },
+const nodeTimers: Timers = {
+  every(ms, run) {
+    const timer = setInterval(run, ms).unref();
+    return () => clearInterval(timer);
+  },
+  after(ms, run) {
+    const timer = setTimeout(run, ms).unref();
+    return () => clearTimeout(timer);
   },
 };
+
+export const wallEnvironment: Environment = { clock: { nowMs: () => performance.now() }, timers: nodeTimers };
+
+/**
+ * The same timers with the epoch clock: what the cluster stores in Redis (heartbeats, leases, outcomes) is compared
+ * across machines and restarts, where a process's monotonic clock means nothing.
+ */
+export const epochEnvironment: Environment = { clock: { nowMs: () => Date.now() }, timers: nodeTimers };
