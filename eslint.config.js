@@ -79,6 +79,7 @@ export default tseslint.config(
       'src/runtime/stores/**',
       'src/runtime/cluster/director.ts',
       'src/runtime/cluster/director-lease.ts',
+      'src/runtime/cluster/agent*.ts',
     ],
     rules: {
       'no-restricted-globals': [

@@ -4,6 +4,8 @@
  * Also the local consent rules the agent enforces whatever the director asks: how many swarmlets
  * it may run, and whether it may work at all right now.
  */
+import type { Environment } from '../../core/environment.js';
+import { epochEnvironment } from '../local/wall-environment.js';
 import type { Clock } from '../../core/clock.js';
 import { availableParallelism, freemem, hostname, loadavg } from 'node:os';
 import { InputError } from '../../core/errors.js';
@@ -81,6 +83,8 @@ export interface ClusterAgentOptions {
   readonly warningIntervalMs?: number;
   /** Time for the warning limiter (tests pass a virtual one). Default: the wall clock. */
   readonly clock?: Clock;
+  /** Where the agent's time and timers come from. Default: the epoch clock and Node's timers. */
+  readonly environment?: Environment;
   /**
    * Public key files (PEM, `swarmlet keys new`): the agent runs only bundles signed by one of them. Required unless
    * `allowUnsigned`.
@@ -117,6 +121,7 @@ export interface AgentConfig {
   readonly log: (line: string) => void;
   readonly warningIntervalMs: number;
   readonly clock: Clock;
+  readonly environment: Environment;
   readonly trust: BundleTrust;
   readonly sandbox: SandboxKind;
 }
@@ -183,7 +188,8 @@ export function resolveAgentConfig(options: ClusterAgentOptions): AgentConfig {
     loadPerCore: options.loadPerCore ?? (() => (loadavg()[0] ?? 0) / availableParallelism()),
     log: options.log ?? (() => {}),
     warningIntervalMs: integerAtLeast('warningIntervalMs', options.warningIntervalMs ?? 30_000, 1, 'e.g. 30000'),
-    clock: options.clock ?? { nowMs: () => Date.now() },
+    clock: options.clock ?? (options.environment ?? epochEnvironment).clock,
+    environment: options.environment ?? epochEnvironment,
     trust: resolveTrust(options.trust ?? [], options.allowUnsigned === true),
     sandbox: agentSandbox(kind, options),
   };
@@ -269,9 +275,10 @@ export function machineIdle(loadPerCore: number): boolean {
   return loadPerCore < IDLE_LOAD_PER_CORE;
 }
 
-/** The owner's offset from UTC now (changes with daylight saving time). */
-export function utcOffsetMinutesNow(): number {
-  return -new Date().getTimezoneOffset();
+/** The owner's offset from UTC at `nowMs` (changes with daylight saving time): the machine's time zone, not a clock. */
+export function utcOffsetMinutesAt(nowMs: number): number {
+  // eslint-disable-next-line no-restricted-globals -- Date here is the time-zone table, the time is given
+  return -new Date(nowMs).getTimezoneOffset();
 }
 
 /**

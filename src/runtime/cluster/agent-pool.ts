@@ -10,6 +10,7 @@
  * Stateful types (agent-state.ts): a swarmlet leaving one saves its state to Redis first, once it
  * holds no micro-task; a swarmlet starting to serve one restores it.
  */
+import type { Clock } from '../../core/clock.js';
 import { BundleRefusedError, type LocalModule, type ModuleCache } from './agent-modules.js';
 import type { AgentStates } from './agent-state.js';
 import { LocalSwarmlet, type ReconcilePlan } from './agent-swarmlets.js';
@@ -38,6 +39,8 @@ export class Announcer {
 }
 
 export interface AgentPoolOptions {
+  /** The agent's (epoch) clock: drain deadlines and load retries. */
+  readonly clock: Clock;
   readonly provider: Provider;
   readonly modules: ModuleCache;
   readonly work: AgentWork;
@@ -211,7 +214,7 @@ export class AgentPool {
     if (module === undefined) return;
     swarmlet.pending = { taskType, hash: module.hash, modulePath: module.modulePath, reason };
     if (swarmlet.state === 'idle' && swarmlet.inFlight.size === 0) return await this.load(swarmlet);
-    if (swarmlet.inFlight.size > 0) swarmlet.drainDeadlineMs = Date.now() + this.options.drainTimeoutMs;
+    if (swarmlet.inFlight.size > 0) swarmlet.drainDeadlineMs = this.options.clock.nowMs() + this.options.drainTimeoutMs;
     this.options.log(
       `${swarmlet.id}: will specialize from ${swarmlet.taskType} to ${taskType} once its ${swarmlet.inFlight.size} micro-task(s) in flight finish: ${reason}`,
     );
@@ -251,7 +254,7 @@ export class AgentPool {
     if (swarmlet.state === 'idle' || swarmlet.state === 'busy') swarmlet.transition('draining');
     const held = swarmlet.inFlight.size;
     if (held === 0) this.finish(swarmlet);
-    else swarmlet.drainDeadlineMs = Date.now() + this.options.drainTimeoutMs;
+    else swarmlet.drainDeadlineMs = this.options.clock.nowMs() + this.options.drainTimeoutMs;
     this.options.log(
       `${swarmlet.id}: stopping (${reason})${held > 0 ? ` after its ${held} micro-task(s) in flight` : ''}`,
     );
@@ -259,7 +262,7 @@ export class AgentPool {
 
   /** Drains past their deadline: the rest is requeued (no attempt counted) and the stop or load goes ahead. */
   private async expireDrains(): Promise<void> {
-    const nowMs = Date.now();
+    const nowMs = this.options.clock.nowMs();
     for (const swarmlet of this.live) {
       if (swarmlet.drainDeadlineMs === undefined || swarmlet.drainDeadlineMs > nowMs) continue;
       const requeued = await this.options.work.giveBack(swarmlet);
@@ -293,7 +296,8 @@ export class AgentPool {
       return undefined;
     }
     const failure = this.loadFailures.get(taskType);
-    if (failure !== undefined && failure.hash === module.hash && Date.now() < failure.untilMs) return undefined;
+    if (failure !== undefined && failure.hash === module.hash && this.options.clock.nowMs() < failure.untilMs)
+      return undefined;
     announcer.say(id, '');
     return module;
   }
@@ -329,7 +333,7 @@ export class AgentPool {
   }
 
   loadFailed(swarmlet: LocalSwarmlet, taskType: string, message: string): void {
-    this.loadFailures.set(taskType, { hash: swarmlet.hash, untilMs: Date.now() + LOAD_RETRY_MS });
+    this.loadFailures.set(taskType, { hash: swarmlet.hash, untilMs: this.options.clock.nowMs() + LOAD_RETRY_MS });
     this.options.log(
       `${swarmlet.id}: loading ${taskType} (${swarmlet.hash}) failed: ${message}; trying again in ${LOAD_RETRY_MS / 1000} s`,
     );

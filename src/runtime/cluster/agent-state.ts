@@ -20,6 +20,7 @@
  * Answers come straight from the provider's events (not through the agent's serial chain), so a
  * step of the chain may wait for them, bounded.
  */
+import type { Environment } from '../../core/environment.js';
 import type { Redis } from 'ioredis';
 import type { Provider } from '../provider.js';
 import { STATE_TIMEOUT_MS, type StateAnswer } from '../task-state.js';
@@ -35,6 +36,8 @@ export interface AgentStatesOptions {
   readonly prefix: string;
   readonly nodeId: string;
   readonly provider: Provider;
+  /** Where time and timers come from (the agent's environment). */
+  readonly environment: Environment;
   readonly log: (line: string) => void;
   /** A warning about `topic` (rate-limited by the agent). */
   readonly warn?: (topic: string, line: string) => void;
@@ -99,14 +102,16 @@ export class AgentStates {
       const ask: Ask = {
         taskType,
         settle: (result) => {
-          clearTimeout(timer);
+          cancel();
           const left = (this.asks.get(processId) ?? []).filter((other) => other !== ask);
           if (left.length > 0) this.asks.set(processId, left);
           else this.asks.delete(processId);
           resolve(result);
         },
       };
-      const timer = setTimeout(() => ask.settle({ message: `no answer in ${timeoutMs} ms` }), timeoutMs);
+      const cancel = this.options.environment.timers.after(timeoutMs, () =>
+        ask.settle({ message: `no answer in ${timeoutMs} ms` }),
+      );
       this.asks.set(processId, [...(this.asks.get(processId) ?? []), ask]);
       this.options.provider.snapshot(processId, taskType);
     });
@@ -117,7 +122,7 @@ export class AgentStates {
     const record: TaskStateRecord = {
       taskType,
       hash,
-      atMs: Date.now(),
+      atMs: this.options.environment.clock.nowMs(),
       nodeId: this.options.nodeId,
       swarmletId: id,
       state: answer.state,

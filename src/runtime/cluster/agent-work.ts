@@ -11,6 +11,7 @@
  * two cannot lose the news that a task is dead. A batch whose log write or lease ending fails stays
  * queued (its leases keep being renewed) and is retried, in order, before any new work is taken.
  */
+import type { Clock } from '../../core/clock.js';
 import type { Redis } from 'ioredis';
 import type { Broker, BrokerTask } from '../brokers/broker.js';
 import { RESULT_ERROR, RESULT_SPLIT, type WireResult, type WireTask } from '../local/wire.js';
@@ -54,6 +55,8 @@ const CAP_BREAK_HOLD_MS = 5_000;
 const MAX_HELD = 1_000;
 
 export interface AgentWorkOptions {
+  /** The agent's (epoch) clock: lease times and cap-break holds. */
+  readonly clock: Clock;
   readonly broker: Broker;
   readonly redis: Redis;
   readonly provider: Provider;
@@ -116,7 +119,7 @@ export class AgentWork {
   private async dispatch(swarmlet: LocalSwarmlet, taken: readonly BrokerTask[]): Promise<void> {
     const wire: WireTask[] = [];
     const batch = newBatch();
-    const nowMs = Date.now();
+    const nowMs = this.options.clock.nowMs();
     const held = taken.filter((task) => (this.held.get(task.id) ?? 0) > nowMs);
     if (held.length > 0) await this.options.broker.requeue(held.map((task) => task.id));
     const leased = held.length === 0 ? taken : taken.filter((task) => !held.includes(task));
@@ -217,7 +220,7 @@ export class AgentWork {
   private async fault(taskType: string, ids: readonly number[], reason: string): Promise<void> {
     const capBreak = isCapBreak(reason);
     if (capBreak) {
-      const untilMs = Date.now() + CAP_BREAK_HOLD_MS;
+      const untilMs = this.options.clock.nowMs() + CAP_BREAK_HOLD_MS;
       for (const id of ids) this.held.set(id, untilMs);
       for (const id of this.held.keys()) if (this.held.size > MAX_HELD) this.held.delete(id);
     }

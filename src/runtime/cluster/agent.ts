@@ -24,6 +24,7 @@
  * swarmlet events never interleave. Timers: the heartbeat, and a short poll that lets idle
  * swarmlets find work the director enqueued since.
  */
+import { wallEnvironment } from '../local/wall-environment.js';
 import { mkdirSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { WarningLimiter } from '../../core/warning-limiter.js';
@@ -41,7 +42,7 @@ import {
   machineIdle,
   resolveAgentConfig,
   swarmletCap,
-  utcOffsetMinutesNow,
+  utcOffsetMinutesAt,
   workAllowed,
   type AgentConfig,
   type ClusterAgentOptions,
@@ -57,6 +58,9 @@ import { connectRedis, redactUrl, redisConnectionOptions } from './redis-connect
 export type { ClusterAgentOptions } from './agent-config.js';
 
 const MONITOR_INTERVAL_MS = 250;
+/** Within this process only (swarmlet load times, the Redis round trip): steady, unlike the epoch clock. */
+const monotonic = wallEnvironment.clock;
+
 /**
  * A refused bundle is told to the director again at most this often while the director still wants
  * its type here (it withdraws the type once told, and asks again for a new job of the type): often
@@ -75,7 +79,7 @@ export class ClusterAgent implements ProviderEvents {
   private serial: Promise<void> = Promise.resolve();
   private reconcileQueued = false;
   private pumpQueued = false;
-  private timers: NodeJS.Timeout[] = [];
+  private cancels: (() => void)[] = [];
   private idle = false;
   private revoked = false;
   /** Work is allowed right now (consent, hours, idle-only); set by each reconcile. */
@@ -108,18 +112,15 @@ export class ClusterAgent implements ProviderEvents {
     this.warnings = new WarningLimiter(config.clock, config.warningIntervalMs, config.log);
     const modules = new ModuleCache(redis, config.prefix, config.cacheDir, config.trust);
     mkdirSync(config.cacheDir, { recursive: true }); // bound into a sandbox at each start, so it must exist
-    this.provider = new ProcessProvider(
-      this,
-      { nowMs: () => performance.now() },
-      {
-        monitorIntervalMs: MONITOR_INTERVAL_MS,
-        // Task code reads its bundles (the cache) and the packages they import, nothing else of this machine.
-        sandbox: { kind: config.sandbox, readPaths: [config.cacheDir, ...nodeModulesAbove(config.cacheDir)] },
-        permissionsOf: (taskType) => modules.permissionsOf(taskType),
-        caps: consentCaps(config),
-      },
-    );
+    this.provider = new ProcessProvider(this, monotonic, {
+      monitorIntervalMs: MONITOR_INTERVAL_MS,
+      // Task code reads its bundles (the cache) and the packages they import, nothing else of this machine.
+      sandbox: { kind: config.sandbox, readPaths: [config.cacheDir, ...nodeModulesAbove(config.cacheDir)] },
+      permissionsOf: (taskType) => modules.permissionsOf(taskType),
+      caps: consentCaps(config),
+    });
     this.work = new AgentWork({
+      clock: config.environment.clock,
       broker,
       redis,
       provider: this.provider,
@@ -128,6 +129,7 @@ export class ClusterAgent implements ProviderEvents {
       hintDurationMs: (type) => modules.hintDurationMs(type),
     });
     this.states = new AgentStates({
+      environment: config.environment,
       redis,
       prefix: config.prefix,
       nodeId: config.nodeId,
@@ -136,6 +138,7 @@ export class ClusterAgent implements ProviderEvents {
       warn: (topic, line) => this.warnings.warn(topic, `warning: ${line}`),
     });
     this.pool = new AgentPool({
+      clock: config.environment.clock,
       provider: this.provider,
       modules,
       work: this.work,
@@ -224,13 +227,14 @@ export class ClusterAgent implements ProviderEvents {
       );
     await this.beat();
     await this.serial;
-    this.timers = [
-      setInterval(() => this.inBackground(this.beat()), this.config.heartbeatMs),
-      setInterval(() => this.poll(), this.config.pollMs),
+    const { timers } = this.config.environment;
+    this.cancels = [
+      timers.every(this.config.heartbeatMs, () => this.inBackground(this.beat())),
+      timers.every(this.config.pollMs, () => this.poll()),
     ];
     // Outside the serial chain: a snapshot waits for the swarmlet's queued work, and the chain must keep feeding it.
     if (this.config.checkpointMs > 0)
-      this.timers.push(setInterval(() => this.inBackground(this.pool.checkpoint()), this.config.checkpointMs));
+      this.cancels.push(timers.every(this.config.checkpointMs, () => this.inBackground(this.pool.checkpoint())));
   }
 
   /** Work nobody awaits (it never rejects), kept until it settles so stop can wait for it. */
@@ -243,7 +247,7 @@ export class ClusterAgent implements ProviderEvents {
   status(): Heartbeat {
     return {
       advertisement: this.advertise().raw,
-      atMs: Date.now(),
+      atMs: this.config.environment.clock.nowMs(),
       idle: this.idle,
       swarmlets: this.pool.live.map((s) => s.status()),
       completed: this.work.completed,
@@ -280,7 +284,7 @@ export class ClusterAgent implements ProviderEvents {
   }
 
   private async shutdown(): Promise<void> {
-    for (const timer of this.timers) clearInterval(timer);
+    for (const cancel of this.cancels) cancel();
     const errors: unknown[] = [];
     const attempt = (step: () => Promise<unknown>) => step().catch((error: unknown) => void errors.push(error));
     await attempt(() => this.subscriber.quit());
@@ -312,9 +316,9 @@ export class ClusterAgent implements ProviderEvents {
     this.warnings.flush();
     try {
       this.idle = machineIdle(this.config.loadPerCore());
-      const pingedAt = performance.now();
+      const pingedAt = monotonic.nowMs();
       await this.redis.ping();
-      this.rttMs = performance.now() - pingedAt;
+      this.rttMs = monotonic.nowMs() - pingedAt;
       const heartbeat = this.status();
       this.lastAdvertisement = this.advertise().parsed;
       const replies = await this.redis
@@ -339,7 +343,7 @@ export class ClusterAgent implements ProviderEvents {
     this.reconciles += 1;
     const verdict = this.revoked
       ? { ok: false as const, reason: 'consent revoked by the owner' }
-      : workAllowed(this.lastAdvertisement, Date.now());
+      : workAllowed(this.lastAdvertisement, this.config.environment.clock.nowMs());
     if (!verdict.ok) return this.halt(verdict.reason);
     if (!this.allowed) this.config.log('consent: work allowed again');
     this.allowed = true;
@@ -482,7 +486,7 @@ export class ClusterAgent implements ProviderEvents {
    */
   private async tellRefusal(refusal: BundleRefusedError): Promise<void> {
     const topic = `${refusal.taskType}\n${refusal.hash}\n${refusal.reason}`;
-    const nowMs = performance.now();
+    const nowMs = monotonic.nowMs();
     const toldAtMs = this.refusalsToldAtMs.get(topic);
     if (toldAtMs !== undefined && nowMs - toldAtMs < REFUSAL_REPEAT_MS) return;
     this.refusalsToldAtMs.set(topic, nowMs);
@@ -505,7 +509,7 @@ export class ClusterAgent implements ProviderEvents {
       idle: this.idle,
       warmTaskTypes: [...new Set(live.flatMap((s) => [...s.warmTypes]))].sort(),
       inUse: { cpu: live.length, memoryMb: live.reduce((sum, s) => sum + (s.rssMb ?? DEFAULT_SWARMLET_MEMORY_MB), 0) },
-      utcOffsetMinutes: utcOffsetMinutesNow(),
+      utcOffsetMinutes: utcOffsetMinutesAt(this.config.environment.clock.nowMs()),
     });
   }
 
