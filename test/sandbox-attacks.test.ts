@@ -1,9 +1,16 @@
 import { readFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer, type Server } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TaskFailedError } from '../src/core/errors.js';
 import { isAlive } from '../src/runtime/local/black-box.js';
-import { bwrapAvailable, type SandboxKind } from '../src/runtime/local/sandbox.js';
+import { ProcessProvider } from '../src/runtime/local/process-provider.js';
+import { bwrapAvailable, nodeModulesAbove, type SandboxKind } from '../src/runtime/local/sandbox.js';
+import { compileTaskModule } from '../src/runtime/local/task-compiler.js';
+import type { WireResult } from '../src/runtime/local/wire.js';
+import type { ProviderEvents } from '../src/runtime/provider.js';
 import { SWARMLET_ENV_PASSED } from '../src/runtime/local/swarmlet-process.js';
 import { Swarm } from '../src/swarm.js';
 
@@ -152,5 +159,57 @@ describe('without a sandbox', () => {
     swarm = undefined;
     for (let i = 0; i < 50 && running(pid); i++) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(running(pid)).toBe(false);
+  });
+});
+
+describe.runIf(bwrapAvailable())('a swarmlet without network asked to serve a type that declares it', () => {
+  it('is replaced under the same id, with network, and its other type still loaded', async () => {
+    const cacheDir = join(await mkdtemp(join(tmpdir(), 'swarmlet-network-')), 'cache');
+    const [attackModule, networkModule] = await Promise.all(
+      [attack, network].map(async (path) => (await compileTaskModule(path, cacheDir)).modulePath),
+    );
+    const events: string[] = [];
+    const answers = new Map<number, unknown>();
+    const sink = {
+      up: (id: string) => void events.push(`up ${id}`),
+      ready: (id: string, type: string) => void events.push(`ready ${id} ${type}`),
+      loadFailed: (id: string, type: string, _at: number, message: string) =>
+        void events.push(`failed ${type}: ${message}`),
+      results: (_id: string, results: WireResult[]) => {
+        for (const [taskId, , value] of results) answers.set(taskId, value);
+      },
+      sample: () => undefined,
+      state: () => undefined,
+      stateFailed: () => undefined,
+      exited: (id: string, _at: number, detail: string) => void events.push(`exited ${id}: ${detail}`),
+    } as ProviderEvents;
+    const provider = new ProcessProvider(
+      sink,
+      { nowMs: () => performance.now() },
+      {
+        monitorIntervalMs: 60_000,
+        spares: 0,
+        sandbox: { kind: 'bwrap', readPaths: [cacheDir, ...nodeModulesAbove(cacheDir)] },
+        permissionsOf: (type) => (type === 'network' ? ['network'] : []),
+      },
+    );
+    const until = async (check: () => boolean) => {
+      for (const deadline = performance.now() + 20_000; !check(); await new Promise((r) => setTimeout(r, 10)))
+        if (performance.now() > deadline) throw new Error(`timed out; events: ${events.join(' | ')}`);
+    };
+    try {
+      provider.start('s1', 'attack', attackModule!);
+      await until(() => events.includes('ready s1 attack'));
+      const firstPid = provider.pidOf('s1');
+      provider.load('s1', 'network', networkModule!, true);
+      await until(() => events.includes('ready s1 network'));
+      expect(provider.pidOf('s1')).not.toBe(firstPid); // a new process took its place
+      provider.dispatch('s1', [[1, 0, { port }, 0, 1, null, 'n1']]);
+      await until(() => answers.has(1));
+      expect(answers.get(1)).toBe('connected');
+      expect(events.filter((e) => e.startsWith('exited') || e.startsWith('failed'))).toEqual([]); // replaced silently
+    } finally {
+      await provider.stopAll();
+    }
   });
 });

@@ -196,7 +196,9 @@ export class ProcessProvider implements Provider {
     return record;
   }
 
+  /** Only bubblewrap takes the network away; under any other sandbox every swarmlet has it. */
   private needsNetwork(taskType: string): boolean {
+    if (this.options.sandbox?.kind !== 'bwrap') return false;
     return this.options.permissionsOf?.(taskType).includes('network') ?? false;
   }
 
@@ -317,7 +319,10 @@ export class ProcessProvider implements Provider {
   load(swarmletId: string, taskType: string, modulePath: string, activate: boolean, state?: unknown): void {
     let record = this.children.get(swarmletId);
     if (!record) return;
-    if (this.needsNetwork(taskType) && !record.network) record = this.withNetwork(swarmletId, record);
+    // Replaced only when it is to serve the type and runs nothing: a prewarm, or a swarmlet still at work, keeps its
+    // process (replacing it would lose what it runs); it is replaced when the type is activated in it.
+    if (activate && this.needsNetwork(taskType) && !record.network && record.box.read() === null)
+      record = this.withNetwork(swarmletId, record);
     record.loadRequestedAtMs.set(taskType, this.clock.nowMs());
     record.loads.set(taskType, modulePath);
     this.send(
