@@ -5,8 +5,9 @@
  * job says why. The same attacks run on an agent with `--sandbox process`, and on one with `--sandbox none
  * --allow-unsandboxed` (what the owner accepts by that flag is written down as it is).
  */
+import { running } from './support/processes.js';
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,7 +16,6 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runOnCluster } from '../src/runtime/cluster/cluster-client.js';
 import { readLiveNodes } from '../src/runtime/cluster/live-nodes.js';
 import { keys, type JobOutcome } from '../src/runtime/cluster/protocol.js';
-import { isAlive } from '../src/runtime/local/black-box.js';
 import { bwrapAvailable, type SandboxKind } from '../src/runtime/local/sandbox.js';
 import { SWARMLET_ENV_PASSED } from '../src/runtime/local/swarmlet-process.js';
 import { spawnCli, waitFor, type Child } from './support/cluster.js';
@@ -231,14 +231,3 @@ describe('a personal agent with --sandbox none --allow-unsandboxed (the owner ac
     await waitFor('the busy loop to die with the agent', () => !running(pid), 5_000);
   }, 60_000);
 });
-
-/** Alive and not a zombie (a killed orphan stays one until its new parent reaps it). */
-function running(pid: number): boolean {
-  if (!isAlive(pid)) return false;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}

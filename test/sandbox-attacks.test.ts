@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { running } from './support/processes.js';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -51,17 +51,6 @@ async function tryAttack(input: object): Promise<{ ok: true; value: unknown } | 
   } catch (error) {
     expect(error).toBeInstanceOf(TaskFailedError);
     return { ok: false, message: (error as Error).message };
-  }
-}
-
-/** Alive and not a zombie (a killed orphan stays one until its new parent reaps it). */
-function running(pid: number): boolean {
-  if (!isAlive(pid)) return false;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
   }
 }
 

@@ -1,4 +1,5 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
+import { readProc, residentMb } from './outside-usage.js';
 import {
   CPU_THROTTLE_START,
   cpuThrottleStep,
@@ -222,7 +223,7 @@ function readAllStats(): Map<number, ProcessStat> {
   }
   for (const name of names) {
     if (!/^\d+$/.test(name)) continue;
-    const stat = parseStat(read(`/proc/${name}/stat`));
+    const stat = parseStat(readProc(`/proc/${name}/stat`));
     if (stat !== undefined) stats.set(Number(name), stat);
   }
   return stats;
@@ -241,17 +242,4 @@ function parseStat(line: string | undefined): ProcessStat | undefined {
     childrenMs: ms(13) + ms(14),
   };
   return Object.values(stat).every(Number.isFinite) ? stat : undefined;
-}
-
-function residentMb(pid: number): number | undefined {
-  const kb = /^VmRSS:\s+(\d+) kB/m.exec(read(`/proc/${pid}/status`) ?? '')?.[1];
-  return kb === undefined ? undefined : Number(kb) / 1024;
-}
-
-function read(path: string): string | undefined {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch {
-    return undefined;
-  }
 }

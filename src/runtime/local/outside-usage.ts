@@ -24,7 +24,7 @@ export function processTree(pid: number): number[] {
       continue; // gone meanwhile
     }
     for (const thread of threads) {
-      const children = read(`/proc/${tree[at]}/task/${thread}/children`);
+      const children = readProc(`/proc/${tree[at]}/task/${thread}/children`);
       for (const child of children?.split(' ') ?? []) if (child.trim() !== '') tree.push(Number(child));
     }
   }
@@ -45,14 +45,14 @@ export function treeCpuTimeMs(pid: number): number | undefined {
 
 /** Resident memory (VmRSS) in MB, or undefined when the process is gone or there is no /proc. */
 export function residentMb(pid: number): number | undefined {
-  const status = read(`/proc/${pid}/status`);
+  const status = readProc(`/proc/${pid}/status`);
   const kb = status === undefined ? undefined : /^VmRSS:\s+(\d+) kB/m.exec(status)?.[1];
   return kb === undefined ? undefined : Number(kb) / 1024;
 }
 
 /** CPU time used so far (user + system) in ms, or undefined. */
 export function cpuTimeMs(pid: number): number | undefined {
-  const stat = read(`/proc/${pid}/stat`);
+  const stat = readProc(`/proc/${pid}/stat`);
   if (stat === undefined) return undefined;
   // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -61,7 +61,8 @@ export function cpuTimeMs(pid: number): number | undefined {
   return Number.isFinite(user + system) ? ((user + system) * 1000) / TICKS_PER_SECOND : undefined;
 }
 
-function read(path: string): string | undefined {
+/** A /proc file's text, or undefined when it cannot be read (the process is gone, or there is no /proc). */
+export function readProc(path: string): string | undefined {
   try {
     return readFileSync(path, 'utf8');
   } catch {

@@ -58,7 +58,6 @@ export class SimProvider implements Provider {
   private readonly swarmlets = new Map<string, SimSwarmlet>();
   private heldMs = 0;
   coldStarts = 0;
-  loads = 0;
   /** Every micro-task run to its end, in order: what the invariant checkers read. */
   readonly ran: SimRun[] = [];
   /** What broke the provider's own invariants (a micro-task of a type its swarmlet had not loaded). */
@@ -114,7 +113,6 @@ export class SimProvider implements Provider {
   load(swarmletId: string, taskType: string, _modulePath: string, activate: boolean): void {
     const swarmlet = this.swarmlets.get(swarmletId);
     if (!swarmlet) return;
-    this.loads++;
     if (activate) this.served.push({ swarmletId, taskType, atMs: this.now() });
     const { loadMs } = this.model;
     this.later(swarmlet, loadMs, () => this.ready(swarmletId, swarmlet, taskType, loadMs, activate));

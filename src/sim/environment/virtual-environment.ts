@@ -31,11 +31,6 @@ export class VirtualEnvironment implements Environment {
     return this.now;
   }
 
-  /** Timers still set (cancelled ones included until they come up). */
-  get pending(): number {
-    return this.heap.length;
-  }
-
   /** Fires every timer due at the next instant; false when none is left. */
   step(): boolean {
     const first = this.pop();
@@ -43,12 +38,6 @@ export class VirtualEnvironment implements Environment {
     this.now = Math.max(this.now, first.atMs);
     this.fire(first);
     return true;
-  }
-
-  /** When the next timer is due (undefined: none). */
-  nextAtMs(): number | undefined {
-    while (this.heap.length > 0 && this.heap[0]!.cancelled) this.pop();
-    return this.heap[0]?.atMs;
   }
 
   private fire(timer: Timer): void {
