@@ -7,7 +7,6 @@ import { WarningLimiter } from '../../core/warning-limiter.js';
 import { adaptivePolicy } from '../../decide/policies/adaptive.js';
 import type { Policy } from '../../decide/policy.js';
 import type { Snapshot } from '../../decide/snapshot.js';
-import { initialLoopState, step, type LoopState } from '../../decide/step.js';
 import type { PaymentRule } from '../../place/auction.js';
 import { DEFAULT_HEALTH_OPTIONS } from '../../place/node-health.js';
 import { BullmqBroker } from '../brokers/bullmq-broker.js';
@@ -18,8 +17,9 @@ import { prefetchFor } from '../type-stats.js';
 import { AdmissionGate } from './admission-gate.js';
 import { BundleRefusals } from './bundle-refusals.js';
 import { CAP_BREAK_MEMORY_MS, CapBreaks } from './cap-breaks.js';
-import { ClusterPool } from './cluster-pool.js';
-import { JobBook } from './job-book.js';
+import type { ClusterPool } from './cluster-pool.js';
+import { DirectorLoop } from './director-loop.js';
+import type { JobBook } from './job-book.js';
 import { readLiveNodes } from './live-nodes.js';
 import { DirectorLease } from './director-lease.js';
 import { DesiredStates } from './desired-states.js';
@@ -75,6 +75,8 @@ export interface DirectorOptions {
 }
 
 const LOG_PAGE = 1_000;
+/** What a swarmlet of a type with no hint and no measurement claims on a node, and its expected life (for pricing). */
+export const DIRECTOR_POOL = { swarmletCpu: 1, swarmletMemoryMb: 60, slotLifeMs: 60_000 } as const;
 const PROGRESS_TTL_MS = 60_000;
 const OUTCOME_TTL_S = 24 * 3600;
 const DECISIONS_KEPT = 100;
@@ -90,10 +92,10 @@ const VERIFY_MODULES_EVERY_TICKS = 10;
  */
 export class ClusterDirector {
   private readonly k: ReturnType<typeof keys>;
+  /** The decisions, without Redis (the simulated cluster drives the same loop). */
+  private readonly loop: DirectorLoop;
   private readonly book: JobBook;
   private readonly pool: ClusterPool;
-  private readonly policy: Policy;
-  private loopState: LoopState;
   private lastLogId = '0-0';
   /** Running jobs in log order: the entry each began at and the id counters just before it (the trim point). */
   private readonly runningSince = new Map<
@@ -114,11 +116,6 @@ export class ClusterDirector {
   private readonly gate: AdmissionGate;
   private readonly desired: DesiredStates;
   private readonly modules: ModuleRecords;
-  /**
-   * Swarmlets serving per task type at the last tick: admission's parallelism, and how far ready micro-tasks must
-   * spread (lease batches).
-   */
-  private servingByType = new Map<string, number>();
   /** Which agents refused which bundle; each type's bundle hash as its latest job's module record gave it. */
   private readonly refusals = new BundleRefusals();
   private readonly bundleHashes = new Map<string, string>();
@@ -149,18 +146,20 @@ export class ClusterDirector {
     this.k = keys(options.prefix);
     this.environment = environment;
     this.log = options.log ?? (() => undefined);
-    this.book = new JobBook(LIMITS, options.maxAttempts);
-    this.pool = new ClusterPool({
-      swarmletCpu: 1,
-      swarmletMemoryMb: 60,
-      slotLifeMs: 60_000,
-      health: { ...DEFAULT_HEALTH_OPTIONS, ttlMs: options.nodeTtlMs, suspectAfterMs: options.nodeTtlMs / 2 },
-      payment: options.payment,
-      refusedBy: (taskType) => this.refusals.refusers(taskType, this.bundleHashes.get(taskType)),
-      capBreaksOf: (taskType) => this.capBreaks.keptOut(taskType, this.nowMs(), this.liveNodeIds),
+    this.loop = new DirectorLoop({
+      policy,
+      tickMs: options.tickMs,
+      maxAttempts: options.maxAttempts,
+      pool: {
+        ...DIRECTOR_POOL,
+        health: { ...DEFAULT_HEALTH_OPTIONS, ttlMs: options.nodeTtlMs, suspectAfterMs: options.nodeTtlMs / 2 },
+        payment: options.payment,
+        refusedBy: (taskType) => this.refusals.refusers(taskType, this.bundleHashes.get(taskType)),
+        capBreaksOf: (taskType) => this.capBreaks.keptOut(taskType, this.nowMs(), this.liveNodeIds),
+      },
     });
-    this.policy = policy;
-    this.loopState = initialLoopState(policy);
+    this.book = this.loop.book;
+    this.pool = this.loop.pool;
     this.modules = new ModuleRecords(redis, this.k, (topic, line) => warnings.warn(topic, line));
     this.desired = new DesiredStates(redis, this.k, options.prefix, (topic, line) => warnings.warn(topic, line));
     this.gate = new AdmissionGate(redis, this.k, options.admission, OUTCOME_TTL_S);
@@ -399,8 +398,7 @@ export class ClusterDirector {
     const lost = 'admission refusals recorded so far: a replay may run a job refused before';
     if (await this.repairing(this.k.refused, 'zset', lost, () => this.gate.refusedBefore(id))) return false;
     if (!live || this.book.running(entry.jobKey)) return true; // a duplicate submit: the book ignores it
-    const serving = [...this.servingByType.values()].reduce((sum, n) => sum + n, 0);
-    const decision = this.gate.decide(entry.job, this.book, serving);
+    const decision = this.gate.decide(entry.job, this.book, this.loop.servingTotal());
     if (decision === undefined || decision.admitted) return true;
     await this.publishOutcome(entry.jobKey, await this.gate.refuse(id, entry.jobKey, decision), 'stored');
     return false;
@@ -483,16 +481,8 @@ export class ClusterDirector {
       await this.recordNodeTransitions();
       this.refusals.forgetExcept(new Set(nodes.keys()));
       await this.failRefusedEverywhere(nodes.keys());
-      const snapshot = await this.snapshot(nodes, nowMs);
-      this.servingByType = new Map();
-      for (const { taskType } of snapshot.swarmlets.filter((s) => s.state === 'idle' || s.state === 'busy'))
-        this.servingByType.set(taskType, (this.servingByType.get(taskType) ?? 0) + 1);
-      const { state, decision } = step(this.policy, this.loopState, snapshot);
-      this.loopState = state;
-      for (const action of decision.actions) {
-        const outcome = this.pool.act(action, nodes, nowMs); // never inside the log call: it must run without a log
-        this.log(`${action.kind}: ${outcome} (${action.reason})`);
-      }
+      const { snapshot, outcomes } = this.loop.decide(nodes, await this.broker.depths(), nowMs);
+      for (const { action, outcome } of outcomes) this.log(`${action.kind}: ${outcome} (${action.reason})`);
       const decisions = this.pool.takeDecisions();
       if (decisions.length > 0)
         await this.repairing(this.k.decisions, 'list', 'earlier auctions, a report only', () =>
@@ -570,7 +560,7 @@ export class ClusterDirector {
     const perSwarmlet = prefetchFor(this.book.stats.get(taskType)?.recentDurationMs);
     return leaseBatchSize({
       ready,
-      servingSwarmlets: this.servingByType.get(taskType) ?? 0,
+      servingSwarmlets: this.loop.servingOf(taskType),
       perSwarmlet,
       max: this.options.batchMax,
     });
@@ -588,21 +578,6 @@ export class ClusterDirector {
     await this.repairing(this.k.nodeStates, 'hash', 'earlier node states, a report only', () =>
       this.redis.hset(this.k.nodeStates, latest),
     );
-  }
-
-  private async snapshot(nodes: Awaited<ReturnType<typeof readLiveNodes>>, nowMs: number): Promise<Snapshot> {
-    const swarmlets = this.pool.views(nodes, nowMs);
-    const depths = await this.broker.depths();
-    const inFlight = new Map<string, number>();
-    for (const s of swarmlets) inFlight.set(s.taskType, (inFlight.get(s.taskType) ?? 0) + s.inFlight);
-    const load = [...this.book.stats.values()].map((stats) =>
-      stats.closeWindow(
-        depths.get(stats.taskType) ?? 0,
-        inFlight.get(stats.taskType) ?? 0,
-        this.book.tracker.counts.get(stats.taskType)?.blocked ?? 0,
-      ),
-    );
-    return { nowMs, windowMs: this.options.tickMs, limits: this.pool.limits(nodes), swarmlets, load, jobProfiles: [] };
   }
 
   /**
