@@ -10,6 +10,8 @@ import { ALL_POLICIES, simCommand } from './sim.js';
 import { DEFAULT_WORKFLOW_OUT, DEFAULT_WORKFLOW_SLOTS } from './sim-workflow.js';
 import { DEFAULT_WORKFLOW_POLICIES } from '../sim/workflow/compare.js';
 import { DEFAULT_COLD_START_MS } from '../sim/workflow/replay.js';
+import { DEFAULT_NODE_FAILURES } from './sim-cluster.js';
+import { DEFAULT_NODE_MIX } from '../sim/cluster/node-mix.js';
 
 const program = new Command()
   .name('swarmlet')
@@ -81,6 +83,20 @@ program
     '--cold-start-ms <ms>',
     "--workflow: what a swarmlet's start (or a change of its type) costs, in ms; the default is an assumption until the cold start is measured on this machine",
     String(DEFAULT_COLD_START_MS),
+  )
+  .option(
+    '--nodes <list>',
+    "--workflow: simulate a cluster of each size instead (the director's policy, auction, node lifecycle and failover over simulated agents), e.g. 10,100,1000",
+  )
+  .option(
+    '--node-mix <list>',
+    'with --nodes: kind:price-per-core-second[:share] per node kind (shares default to equal)',
+    DEFAULT_NODE_MIX,
+  )
+  .option(
+    '--node-failures <p>',
+    'with --nodes: each personal node leaves during the run with probability p (edge p/2, server p/10); its work fails over',
+    DEFAULT_NODE_FAILURES,
   )
   .option('--functions <n>', 'replay only the first N functions')
   .option('--hours <A-B>', 'replay only hours A to B of the day, e.g. 8-12')

@@ -7,7 +7,8 @@ import { ADAPTIVE_WARM_DEFAULTS, adaptiveWarmPolicy } from '../decide/warm/adapt
 import { warmPolicyByName } from '../decide/warm/registry.js';
 import { forecastErrors, type ForecastErrorReport } from '../sim/forecast-report.js';
 import { llmTraceFile, simSla } from './sim-sla.js';
-import { simWorkflow } from './sim-workflow.js';
+import { parseWorkflowSeeds, simWorkflow } from './sim-workflow.js';
+import { simCluster } from './sim-cluster.js';
 import { paretoSvg } from '../sim/pareto-plot.js';
 import { buildRows, renderTable, toCsv } from '../sim/report.js';
 import { runSimulation, type PolicyEntry } from '../sim/run-sim.js';
@@ -20,6 +21,9 @@ export interface SimCommandOptions {
   readonly seeds: string;
   readonly slots: string;
   readonly coldStartMs: string;
+  readonly nodes?: string;
+  readonly nodeMix: string;
+  readonly nodeFailures: string;
   readonly functions?: string;
   readonly hours?: string;
   readonly arrivals: string;
@@ -46,6 +50,8 @@ const TRACE_ONLY = {
   sweep: '--sweep',
 };
 const WORKFLOW_ONLY = { slots: '--slots', coldStartMs: '--cold-start-ms' };
+/** Flags of the simulated cluster (`--nodes`) only. */
+const CLUSTER_ONLY = { nodeMix: '--node-mix', nodeFailures: '--node-failures' };
 
 /** `swarmlet sim`: replays a trace, or workflows, under several policies and seeds; prints and writes a comparison. */
 export async function simCommand(options: SimCommandOptions, command?: Command): Promise<void> {
@@ -61,6 +67,15 @@ export async function simCommand(options: SimCommandOptions, command?: Command):
         'applies to --trace replays only',
         `remove ${traceFlag} (--workflow takes --slots, --policy, --seeds, --cold-start-ms)`,
       );
+    if (options.nodes !== undefined)
+      return clusterReplay({ ...options, workflow: options.workflow, nodes: options.nodes }, given);
+    const clusterFlag = given(CLUSTER_ONLY);
+    if (clusterFlag)
+      throw new InputError(
+        clusterFlag,
+        'applies to a simulated cluster only',
+        `add --nodes 10,100,1000 or remove ${clusterFlag}`,
+      );
     return simWorkflow({ ...options, workflow: options.workflow });
   }
   if (options.trace === undefined)
@@ -69,7 +84,7 @@ export async function simCommand(options: SimCommandOptions, command?: Command):
       'is missing',
       'give --trace <dir> (e.g. ../shared/traces/azure-functions-2019) or --workflow <file|dir> (e.g. ../shared/traces/wfcommons)',
     );
-  const workflowFlag = given(WORKFLOW_ONLY);
+  const workflowFlag = given({ ...WORKFLOW_ONLY, ...CLUSTER_ONLY, nodes: '--nodes' });
   if (workflowFlag)
     throw new InputError(
       workflowFlag,
@@ -82,6 +97,27 @@ export async function simCommand(options: SimCommandOptions, command?: Command):
     policy: options.policy ?? ALL_POLICIES,
     out: options.out ?? 'sim-results',
   });
+}
+
+/** `--workflow … --nodes`: the director's decisions on a simulated cluster; the policy is the director's (adaptive). */
+function clusterReplay(
+  options: SimCommandOptions & { workflow: string; nodes: string },
+  given: (flags: Record<string, string>) => string | undefined,
+): Promise<void> {
+  const embeddedFlag = given(WORKFLOW_ONLY);
+  if (embeddedFlag)
+    throw new InputError(
+      embeddedFlag,
+      'sizes the embedded replay; a simulated cluster has its nodes (--nodes, --node-mix) and their start times',
+      `remove ${embeddedFlag}`,
+    );
+  if (options.policy !== undefined && options.policy !== 'adaptive')
+    throw new InputError(
+      '--policy',
+      `"${options.policy}": a simulated cluster runs the director's policy (adaptive) only`,
+      'remove --policy, or compare policies without --nodes',
+    );
+  return simCluster({ ...options, seeds: parseWorkflowSeeds(options.seeds) });
 }
 
 async function simTrace(options: SimCommandOptions & { trace: string; policy: string; out: string }): Promise<void> {

@@ -97,7 +97,7 @@ export async function runThroughOrchestrator(
   let outcome = 'pending' as 'pending' | 'done' | Error;
   let output: unknown;
   let endMs = 0;
-  orchestrator.submit(parseJob(jobOf(workflow))).then(
+  orchestrator.submit(parseJob(workflowJob(workflow))).then(
     (value) => ((outcome = 'done'), (output = value), (endMs = environment.nowMs)),
     (error: Error) => ((outcome = error), (endMs = environment.nowMs)),
   );
@@ -157,7 +157,7 @@ function simTaskType(name: string): TaskTypeInfo {
   };
 }
 
-interface SimInput {
+export interface SimInput {
   readonly ms: number;
   readonly cpu: number;
   readonly mb: number;
@@ -170,7 +170,7 @@ function workOf(input: unknown): { ms: number; cpuCores: number; memoryMb: numbe
 }
 
 /** The workflow as one job: a micro-task per task, its parents as dependencies, its measurements as its input. */
-function jobOf(workflow: Workflow) {
+export function workflowJob(workflow: Workflow) {
   return {
     tasks: workflow.tasks.map((task) => ({
       id: task.id,
