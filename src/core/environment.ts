@@ -8,8 +8,16 @@ import type { Clock } from './clock.js';
 export interface Timers {
   /** Calls `run` every `ms` until the returned cancel is called. */
   every(ms: number, run: () => void): () => void;
-  /** Calls `run` once after `ms` unless the returned cancel is called first. */
-  after(ms: number, run: () => void): () => void;
+  /**
+   * Calls `run` once after `ms` unless the returned cancel is called first. Real timers never keep the process alive on
+   * their own, except one set with `keepAlive`: a wait someone awaits that may be all there is left to do (the bound on
+   * a connect or a close, a cleanup's retry), which would otherwise end the process before it answers.
+   */
+  after(ms: number, run: () => void, options?: TimerOptions): () => void;
+}
+
+export interface TimerOptions {
+  readonly keepAlive?: boolean;
 }
 
 export interface Environment {
@@ -18,6 +26,6 @@ export interface Environment {
 }
 
 /** Resolves after `ms` on the environment's timers. */
-export function sleep(timers: Timers, ms: number): Promise<void> {
-  return new Promise((resolve) => void timers.after(ms, resolve));
+export function sleep(timers: Timers, ms: number, options?: TimerOptions): Promise<void> {
+  return new Promise((resolve) => void timers.after(ms, resolve, options));
 }
