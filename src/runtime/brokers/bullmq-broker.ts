@@ -48,6 +48,8 @@
 import { randomUUID } from 'node:crypto';
 import { Job, type JobJson } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
+import type { Environment } from '../../core/environment.js';
+import { epochEnvironment } from '../local/wall-environment.js';
 import type { Broker, BrokerTask, FailOutcome } from './broker.js';
 import { consecutiveRuns, jobOf, readyJobIds, removeCancelledBatches, tasksIn } from './bullmq-batches.js';
 import { QueueSet } from './bullmq-queues.js';
@@ -91,7 +93,8 @@ export class BullmqBroker implements Broker {
   private readonly token = randomUUID();
   private readonly bull: QueueSet;
   private readonly registered = new Set<string>();
-  private readonly renewal: NodeJS.Timeout;
+  private readonly environment: Environment;
+  private readonly cancelRenewal: () => void;
   private renewing = false;
   /** Lock renewals and ends of copied leases under way: close waits for them, so none is written behind its QUIT. */
   private readonly background = new Set<Promise<void>>();
@@ -107,6 +110,7 @@ export class BullmqBroker implements Broker {
     this.keepDead = options.keepDead ?? 10_000;
     this.batchSize = options.batch;
     this.onBackgroundError = options.onBackgroundError ?? (() => {});
+    this.environment = options.environment ?? epochEnvironment;
     validateOptions(
       Boolean(options.url) || Boolean(options.connection),
       this.prefix,
@@ -124,11 +128,9 @@ export class BullmqBroker implements Broker {
       keepDead: this.keepDead,
       onBackgroundError: (error) => this.onBackgroundError(error),
     });
-    this.renewal = setInterval(
-      () => this.inBackground(this.renewLocks()),
-      Math.max(1, Math.floor(this.lockDurationMs / 2)),
+    this.cancelRenewal = this.environment.timers.every(Math.max(1, Math.floor(this.lockDurationMs / 2)), () =>
+      this.inBackground(this.renewLocks()),
     );
-    this.renewal.unref();
   }
 
   async enqueue(tasks: readonly BrokerTask[]): Promise<void> {
@@ -312,7 +314,7 @@ export class BullmqBroker implements Broker {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearInterval(this.renewal);
+    this.cancelRenewal();
     const errors: unknown[] = [];
     const attempt = async (step: () => Promise<unknown>): Promise<void> => {
       await step().catch((error: unknown) => errors.push(error));
@@ -322,6 +324,7 @@ export class BullmqBroker implements Broker {
     const boundMs = Math.min(this.lockDurationMs, CLOSE_REQUEUE_BOUND_MS);
     await attempt(() =>
       withinMs(
+        this.environment.timers,
         Promise.all([this.requeueLeases(this.leases.release(this.leases.ids(), true)), ...this.background]),
         boundMs,
         'requeue of held leases',
@@ -329,7 +332,7 @@ export class BullmqBroker implements Broker {
     );
     await this.bull.close(attempt);
     await attempt(() =>
-      withinMs(this.redis.quit(), boundMs, 'quit').catch((error: unknown) => {
+      withinMs(this.environment.timers, this.redis.quit(), boundMs, 'quit').catch((error: unknown) => {
         this.redis.disconnect();
         throw error;
       }),
@@ -386,7 +389,7 @@ export class BullmqBroker implements Broker {
    */
   private async requeueLeases(held: readonly Lease[]): Promise<void> {
     const { whole, parts } = this.leases.splitForRequeue(held);
-    const nowMs = Date.now();
+    const nowMs = this.environment.clock.nowMs();
     const [results] = await Promise.all([
       Promise.allSettled(whole.map(({ job }) => job.moveToDelayed(nowMs, this.token))),
       this.leaveBatches(

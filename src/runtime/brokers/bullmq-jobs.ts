@@ -4,6 +4,7 @@
  */
 import type { Queue } from 'bullmq';
 import type { RedisOptions } from 'ioredis';
+import type { Environment, Timers } from '../../core/environment.js';
 import type { BrokerTask } from './broker.js';
 
 /** Ready: waiting, or requeued (delayed by 0 ms: nothing here is delayed for any other reason). */
@@ -38,15 +39,16 @@ export const jobIdOf = (id: number): string => `t${id}`;
 /** What every call on a closed broker meets (BullmqBroker, QueueSet). */
 export const closedError = (): Error => new Error('BullmqBroker is closed: create a new one to reconnect');
 
-export function withinMs<T>(work: Promise<T>, boundMs: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
+export function withinMs<T>(timers: Timers, work: Promise<T>, boundMs: number, what: string): Promise<T> {
+  let cancel: (() => void) | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`BullmqBroker.close: ${what} took over ${boundMs} ms (is Redis reachable?)`)),
+    cancel = timers.after(
       boundMs,
+      () => reject(new Error(`BullmqBroker.close: ${what} took over ${boundMs} ms (is Redis reachable?)`)),
+      { keepAlive: true },
     );
   });
-  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+  return Promise.race([work, late]).finally(() => cancel?.());
 }
 
 export function jobOptions(task: BrokerTask): { jobId: string; attempts: number } {
@@ -131,4 +133,9 @@ export interface BullmqBrokerOptions {
   readonly keepDead?: number;
   /** Errors of background work (lock renewal, stalled checks); both retry on their next tick. */
   readonly onBackgroundError?: (error: Error) => void;
+  /**
+   * Time and timers: lock renewal, close's bounds, and the requeue's timestamp (BullMQ's: epoch time, compared in
+   * Redis). Default: the epoch clock and Node's timers.
+   */
+  readonly environment?: Environment;
 }

@@ -2,15 +2,14 @@ import type { Clock } from '../../core/clock.js';
 import type { SlaQueueOptions } from '../../schedule/sla-queue.js';
 import type { Broker, BrokerTask, FailOutcome } from './broker.js';
 import { TypeQueue } from './type-queue.js';
+import { wallEnvironment } from '../local/wall-environment.js';
 
 export interface MemoryBrokerOptions {
-  /** Time for aging and deadlines; the runtime's clock (a virtual one in tests). */
+  /** Time for aging and deadlines; the runtime's clock (a virtual one in tests). Default: the monotonic clock. */
   readonly clock?: Clock;
   /** Aging and fairness knobs of the SLA order (`schedule/sla-queue`). */
   readonly sla?: SlaQueueOptions;
 }
-
-const wallClock: Clock = { nowMs: () => performance.now() };
 
 /** The embedded broker: everything in this process's memory, in SLA order per task type. */
 export class MemoryBroker implements Broker {
@@ -21,7 +20,7 @@ export class MemoryBroker implements Broker {
   private readonly leases = new Map<number, BrokerTask>();
 
   constructor(options: MemoryBrokerOptions = {}) {
-    this.clock = options.clock ?? wallClock;
+    this.clock = options.clock ?? wallEnvironment.clock;
     this.sla = options.sla ?? {};
   }
 
