@@ -11,6 +11,7 @@ import { ClusterDirector, type DirectorOptions } from '../src/runtime/cluster/di
 import { DirectorSupervisor } from '../src/runtime/cluster/director-supervisor.js';
 import { keys, type JobOutcome } from '../src/runtime/cluster/protocol.js';
 import { seededRng } from '../src/core/clock.js';
+import { VirtualEnvironment } from '../src/sim/environment/virtual-environment.js';
 import { realCluster, waitFor } from './support/cluster.js';
 import { TEST_SIGN_KEY, TRUSTED } from './support/signing.js';
 
@@ -297,6 +298,38 @@ it('a client whose director goes away while it waits says so at once, and ends w
   } finally {
     await c.stop();
   }
+});
+
+it("a client with no director ends past its bound on its environment's clock, looking once every progressEveryMs", async () => {
+  const environment = new VirtualEnvironment(); // its timers fire only when stepped: no wall-clock wait here
+  const told: string[] = [];
+  let error: string | undefined;
+  void runOnCluster(SQUARE, JOB, {
+    redisUrl: cluster.server().url,
+    prefix: 'virtual-wait',
+    cacheDir: '.swarmlet/cache',
+    signKey: TEST_SIGN_KEY,
+    onNoDirector: (reason) => told.push(reason),
+    noDirectorTimeoutMs: 10_000,
+    progressEveryMs: 1_000,
+    environment,
+  }).then(
+    () => (error = 'resolved'),
+    (thrown: Error) => (error = thrown.message),
+  );
+  // Submitted (its connect bounds were set and cancelled on the virtual clock, never fired): none is running.
+  await waitFor('the client to say no director runs', () => told.length === 1);
+  expect(told[0]).toMatch(/^no director is running on this Redis yet \(/);
+  let looks = 0;
+  // Each step fires the client's next look (none is set while it reads Redis: then the step finds nothing).
+  await waitFor('the client past its bound', () => {
+    if (error === undefined && environment.step()) looks++;
+    return error;
+  });
+  expect(error).toMatch(/^no director is running on this Redis \(prefix virtual-wait\) after 10000 ms: /);
+  expect(environment.nowMs).toBe(10_000);
+  expect(looks).toBe(10);
+  expect(told).toHaveLength(1);
 });
 
 it('a garbled saved state of a stateful type is moved aside with a warning; the type starts afresh and its job runs', async () => {

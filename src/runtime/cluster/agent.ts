@@ -175,7 +175,13 @@ export class ClusterAgent implements ProviderEvents {
     });
     swarmletHostPath(); // fails with the fix (npm run build) before anything connects
     // later errors: the command that meets one reports it
-    const redis = await connectRedis(config.redisUrl, () => undefined, 'redis', config.redisTls);
+    const redis = await connectRedis(
+      config.redisUrl,
+      () => undefined,
+      'redis',
+      config.redisTls,
+      config.environment.timers,
+    );
     const subscriber = redis.duplicate();
     const late: { agent?: ClusterAgent } = {}; // the broker is made before the agent that answers its prefetch
     const broker = new BullmqBroker({
@@ -187,6 +193,7 @@ export class ClusterAgent implements ProviderEvents {
       // held idle.
       prefetch: (taskType) => late.agent?.work.depthOf(taskType, late.agent.pool.live) ?? 0,
       onBackgroundError: (error) => config.log(`warning: broker: ${error.message}`),
+      environment: config.environment,
     });
     const agent = (late.agent = new ClusterAgent(config, redis, subscriber, broker));
     try {

@@ -2,10 +2,12 @@ import { createHash, randomUUID, type KeyObject } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Redis } from 'ioredis';
 import type { Clock } from '../../core/clock.js';
+import type { Environment } from '../../core/environment.js';
 import { InputError } from '../../core/errors.js';
 import { WarningLimiter } from '../../core/warning-limiter.js';
 import { parseJob, type JobInput } from '../../core/job.js';
 import { compileTaskModule } from '../local/task-compiler.js';
+import { epochEnvironment } from '../local/wall-environment.js';
 import { manifestOf, signManifest } from './bundle-signing.js';
 import { directorAbsence, shown } from './director-lease.js';
 import { connectRedis, type RedisTls } from './redis-connect.js';
@@ -42,8 +44,10 @@ export interface ClusterRunOptions {
   readonly noDirectorTimeoutMs?: number;
   /** What the client read back and could not use (a garbled outcome or progress), once per 30 s per key. */
   readonly onWarning?: (line: string) => void;
-  /** Time for the no-director bound and the warning limiter (tests pass a virtual one). Default: the wall clock. */
+  /** Time for the no-director bound and the warning limiter. Default: the environment's clock. */
   readonly clock?: Clock;
+  /** Time and timers (the connect bound, the poll between looks at the job). Default: epoch clock, Node's timers. */
+  readonly environment?: Environment;
   readonly progressEveryMs?: number;
   /**
    * Names the job so a submit can be repeated safely (a client that crashed, a retried script):
@@ -75,7 +79,6 @@ end
 redis.call('DEL', KEYS[1])
 redis.call('XADD', KEYS[2], '*', 'e', ARGV[1])
 return {'', replaced}`;
-const wallClock: Clock = { nowMs: () => Date.now() };
 const WARNING_INTERVAL_MS = 30_000;
 
 /** A job key from the user, checked (`field` names it in the error: `--job-key` on the CLI). */
@@ -103,8 +106,9 @@ export async function runOnCluster(
   const job = parseJob(rawJob); // bad input fails here, before anything is sent
   const jobKey = options.jobKey === undefined ? randomUUID() : parseJobKey(options.jobKey);
   const k = keys(options.prefix ?? DEFAULT_PREFIX);
-  const redis = await connectRedis(options.redisUrl, undefined, '--redis', options.redisTls);
-  const listener = await connectRedis(options.redisUrl, undefined, '--redis', options.redisTls).catch(
+  const { timers } = options.environment ?? epochEnvironment;
+  const redis = await connectRedis(options.redisUrl, undefined, '--redis', options.redisTls, timers);
+  const listener = await connectRedis(options.redisUrl, undefined, '--redis', options.redisTls, timers).catch(
     async (error: unknown) => {
       await redis.quit();
       throw error;
@@ -127,7 +131,13 @@ export async function runOnCluster(
       if (outcome) return { jobKey, outcome, decisions: await latestDecisions(redis, k, DECISIONS_SHOWN) };
       await waiting.progress();
       await waiting.checkDirector();
-      await Promise.race([done, new Promise((resolve) => setTimeout(resolve, options.progressEveryMs ?? 200))]);
+      // Kept alive: the client's whole process may be this wait.
+      let cancel: (() => void) | undefined;
+      const poll = new Promise<void>((resolve) => {
+        cancel = timers.after(options.progressEveryMs ?? 200, resolve, { keepAlive: true });
+      });
+      await Promise.race([done, poll]);
+      cancel?.();
     }
   } finally {
     listener.disconnect();
@@ -152,7 +162,7 @@ class JobWait {
     private readonly jobKey: string,
     private readonly options: ClusterRunOptions,
   ) {
-    this.clock = options.clock ?? wallClock;
+    this.clock = options.clock ?? (options.environment ?? epochEnvironment).clock;
     this.warnings = new WarningLimiter(this.clock, WARNING_INTERVAL_MS, options.onWarning ?? (() => undefined));
   }
 

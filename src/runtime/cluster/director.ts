@@ -184,10 +184,10 @@ export class ClusterDirector {
     );
     // Reconnect errors repeat every retry while Redis is down: one line per interval, then their count.
     const onError = (error: Error): void => warnings.warn('redis', `redis: ${error.message}`);
-    const redis = await connectRedis(full.redisUrl, onError, '--redis', full.redisTls);
-    const reader = await connectRedis(full.redisUrl, onError, '--redis', full.redisTls);
-    const leaseMs = Math.max(1_000, full.tickMs * 10);
     const environment = full.environment ?? epochEnvironment;
+    const redis = await connectRedis(full.redisUrl, onError, '--redis', full.redisTls, environment.timers);
+    const reader = await connectRedis(full.redisUrl, onError, '--redis', full.redisTls, environment.timers);
+    const leaseMs = Math.max(1_000, full.tickMs * 10);
     const lease = new DirectorLease(
       redis,
       keys(full.prefix).director,
@@ -213,6 +213,7 @@ export class ClusterDirector {
       prefix: keys(full.prefix).queuePrefix,
       lockDurationMs: full.lockDurationMs,
       batch: (taskType, ready) => late.director?.batchSize(taskType, ready) ?? 1,
+      environment,
     });
     const director = (late.director = new ClusterDirector(
       full,

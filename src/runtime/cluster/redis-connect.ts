@@ -1,6 +1,8 @@
 import { Redis, type RedisOptions } from 'ioredis';
+import type { Timers } from '../../core/environment.js';
 import { InputError } from '../../core/errors.js';
 import { redactUrl } from '../../core/redact-url.js';
+import { epochEnvironment } from '../local/wall-environment.js';
 
 export { redactUrl };
 
@@ -23,7 +25,7 @@ export function redisConnectionOptions(tls: RedisTls | undefined): RedisOptions 
 }
 
 /**
- * Connects once, bounded, so a wrong URL or a stopped server is one clear error instead of a hang
+ * Connects once, bounded (on `timers`), so a wrong URL or a stopped server is one clear error instead of a hang
  * (ioredis would retry forever). Later connection errors are kept quiet here: the command that
  * meets one reports it, and commands wait out a reconnect (as BullMQ's connections do).
  */
@@ -32,6 +34,7 @@ export async function connectRedis(
   onError: (error: Error) => void = () => undefined,
   field = '--redis',
   tls?: RedisTls,
+  timers: Timers = epochEnvironment.timers,
 ): Promise<Redis> {
   const redis = new Redis(url, { ...redisConnectionOptions(tls), maxRetriesPerRequest: null, lazyConnect: true });
   let lastError: Error | undefined;
@@ -39,13 +42,15 @@ export async function connectRedis(
     lastError = error;
     onError(error);
   });
-  let timer: NodeJS.Timeout | undefined;
+  let cancel: (() => void) | undefined;
   try {
     await Promise.race([
       redis.connect(),
       new Promise(
         (_, reject) =>
-          (timer = setTimeout(() => reject(new Error(`no answer in ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS)),
+          (cancel = timers.after(CONNECT_TIMEOUT_MS, () => reject(new Error(`no answer in ${CONNECT_TIMEOUT_MS} ms`)), {
+            keepAlive: true,
+          })),
       ),
     ]);
     return redis;
@@ -54,7 +59,7 @@ export async function connectRedis(
     const reason = (lastError ?? (error as Error)).message;
     throw new InputError(field, `cannot reach Redis at ${redactUrl(url)} (${reason})`, connectFix(reason));
   } finally {
-    clearTimeout(timer);
+    cancel?.();
   }
 }
 
