@@ -2,10 +2,12 @@ import { constants } from 'node:fs';
 import { access, lstat, mkdir, realpath, stat, statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { z } from 'zod';
+import type { Timers } from './core/environment.js';
 import { InputError, type FixValue } from './core/errors.js';
 import { fieldPath, previewValue } from './core/json-input.js';
 import { fixText, valueAt } from './core/job-fixes.js';
 import type { Job } from './core/job.js';
+import { wallEnvironment } from './runtime/local/wall-environment.js';
 
 const FIELD = 'Swarm options';
 
@@ -134,13 +136,16 @@ const CACHE_DIR_CHECK_MS = 5_000;
  * The cache directory must be one we can create and write: say so before compiling into it. Bounded in time, and
  * made one level at a time (Node's recursive mkdir never returns under /proc); kernel file systems are refused.
  */
-export async function checkCacheDir(directory: string, field: string): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
+export async function checkCacheDir(
+  directory: string,
+  field: string,
+  timers: Timers = wallEnvironment.timers,
+): Promise<void> {
+  let cancel: (() => void) | undefined;
   const late = new Promise<string>((resolve) => {
-    timer = setTimeout(() => resolve(`did not answer within ${CACHE_DIR_CHECK_MS / 1000} s`), CACHE_DIR_CHECK_MS);
-    timer.unref();
+    cancel = timers.after(CACHE_DIR_CHECK_MS, () => resolve(`did not answer within ${CACHE_DIR_CHECK_MS / 1000} s`));
   });
-  const why = await Promise.race([cacheDirProblem(directory), late]).finally(() => clearTimeout(timer));
+  const why = await Promise.race([cacheDirProblem(directory), late]).finally(() => cancel?.());
   if (why === undefined) return;
   throw new InputError(
     field,

@@ -100,8 +100,6 @@ const optionsSchema = z
 
 export type SwarmOptions = z.input<typeof optionsSchema>;
 
-const wallClock = wallEnvironment.clock;
-
 /**
  * The public façade and composition root of the embedded mode: compiles task modules, wires the
  * memory broker, the process provider and the chosen policy into one orchestrator.
@@ -140,7 +138,7 @@ export class Swarm {
       taskTypes,
       // A fixed split runs no swarmlet of a type it gives 0: a micro-task of that type made by a split fails its job.
       ...(split && { unserved: (taskType: string) => splitRefusal(split, taskType) }),
-      broker: new MemoryBroker({ clock: wallClock }),
+      broker: new MemoryBroker({ clock: wallEnvironment.clock }),
       policy: choosePolicy(options.policy),
       limits: {
         maxSwarmlets: options.maxSwarmlets,
@@ -153,7 +151,7 @@ export class Swarm {
       tickMs: options.tickMs,
       environment: wallEnvironment,
       provider: (events) =>
-        new ProcessProvider(events, wallClock, {
+        new ProcessProvider(events, wallEnvironment, {
           monitorIntervalMs: options.monitorIntervalMs,
           memoryLimitMb,
           // Compiled modules live in the cache; the packages they import resolve from there up.

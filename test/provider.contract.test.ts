@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { ProcessProvider } from '../src/runtime/local/process-provider.js';
+import { wallEnvironment } from '../src/runtime/local/wall-environment.js';
 import { compileTaskModule } from '../src/runtime/local/task-compiler.js';
 import type { WireTask } from '../src/runtime/local/wire.js';
 import type { Provider, ProviderEvents } from '../src/runtime/provider.js';
@@ -53,14 +54,10 @@ beforeAll(async () => {
 const environments: Record<string, () => Harness> = {
   process: () => {
     const events: Event[] = [];
-    const provider = new ProcessProvider(
-      recorder(events),
-      { nowMs: () => performance.now() },
-      {
-        monitorIntervalMs: 60_000,
-        spares: 0,
-      },
-    );
+    const provider = new ProcessProvider(recorder(events), wallEnvironment, {
+      monitorIntervalMs: 60_000,
+      spares: 0,
+    });
     return {
       provider,
       events,

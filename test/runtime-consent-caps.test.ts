@@ -13,6 +13,7 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { detectLayout } from '../src/runtime/local/cgroup.js';
 import { CpuCapCgroup, detectCpuLayout } from '../src/runtime/local/cpu-cgroup.js';
 import { ProcessProvider } from '../src/runtime/local/process-provider.js';
+import { wallEnvironment } from '../src/runtime/local/wall-environment.js';
 import type { NodeCaps } from '../src/runtime/local/provider-caps.js';
 import { bwrapAvailable, nodeModulesAbove, type SandboxOptions } from '../src/runtime/local/sandbox.js';
 import { compileTaskModule } from '../src/runtime/local/task-compiler.js';
@@ -67,7 +68,7 @@ function start(caps: NodeCaps, monitorIntervalMs = 250, sandbox?: SandboxOptions
     exited: (id: string, _atMs: number, detail: string) => void recorded.exits.set(id, detail),
   } as ProviderEvents;
   const options = { monitorIntervalMs, caps, spares: 0, ...(sandbox && { sandbox }) };
-  provider = new ProcessProvider(sink, { nowMs: () => performance.now() }, options);
+  provider = new ProcessProvider(sink, wallEnvironment, options);
   return recorded;
 }
 

@@ -13,6 +13,7 @@ import { InputError } from '../src/core/errors.js';
 import type { Policy } from '../src/decide/policy.js';
 import type { Snapshot, SwarmletView } from '../src/decide/snapshot.js';
 import { ProcessProvider } from '../src/runtime/local/process-provider.js';
+import { wallEnvironment } from '../src/runtime/local/wall-environment.js';
 import { compileTaskModule } from '../src/runtime/local/task-compiler.js';
 import type { WireTask } from '../src/runtime/local/wire.js';
 import type { ProviderEvents } from '../src/runtime/provider.js';
@@ -241,7 +242,7 @@ describe('the swarmlet host protocol for state', () => {
     } as ProviderEvents;
     return {
       events,
-      provider: new ProcessProvider(sink, { nowMs: () => performance.now() }, { monitorIntervalMs: 60_000 }),
+      provider: new ProcessProvider(sink, wallEnvironment, { monitorIntervalMs: 60_000 }),
     };
   }
   const tasks = (from: number, count: number): WireTask[] =>

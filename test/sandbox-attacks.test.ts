@@ -7,6 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TaskFailedError } from '../src/core/errors.js';
 import { isAlive } from '../src/runtime/local/black-box.js';
 import { ProcessProvider } from '../src/runtime/local/process-provider.js';
+import { wallEnvironment } from '../src/runtime/local/wall-environment.js';
 import { bwrapAvailable, nodeModulesAbove, type SandboxKind } from '../src/runtime/local/sandbox.js';
 import { compileTaskModule } from '../src/runtime/local/task-compiler.js';
 import type { WireResult } from '../src/runtime/local/wire.js';
@@ -172,16 +173,12 @@ describe.runIf(bwrapAvailable())('a swarmlet without network asked to serve a ty
       stateFailed: () => undefined,
       exited: (id: string, _at: number, detail: string) => void events.push(`exited ${id}: ${detail}`),
     } as ProviderEvents;
-    const provider = new ProcessProvider(
-      sink,
-      { nowMs: () => performance.now() },
-      {
-        monitorIntervalMs: 60_000,
-        spares: 0,
-        sandbox: { kind: 'bwrap', readPaths: [cacheDir, ...nodeModulesAbove(cacheDir)] },
-        permissionsOf: (type) => (type === 'network' ? ['network'] : []),
-      },
-    );
+    const provider = new ProcessProvider(sink, wallEnvironment, {
+      monitorIntervalMs: 60_000,
+      spares: 0,
+      sandbox: { kind: 'bwrap', readPaths: [cacheDir, ...nodeModulesAbove(cacheDir)] },
+      permissionsOf: (type) => (type === 'network' ? ['network'] : []),
+    });
     const until = async (check: () => boolean) => {
       for (const deadline = performance.now() + 20_000; !check(); await new Promise((r) => setTimeout(r, 10)))
         if (performance.now() > deadline) throw new Error(`timed out; events: ${events.join(' | ')}`);

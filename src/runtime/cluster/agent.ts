@@ -112,13 +112,17 @@ export class ClusterAgent implements ProviderEvents {
     this.warnings = new WarningLimiter(config.clock, config.warningIntervalMs, config.log);
     const modules = new ModuleCache(redis, config.prefix, config.cacheDir, config.trust);
     mkdirSync(config.cacheDir, { recursive: true }); // bound into a sandbox at each start, so it must exist
-    this.provider = new ProcessProvider(this, monotonic, {
-      monitorIntervalMs: MONITOR_INTERVAL_MS,
-      // Task code reads its bundles (the cache) and the packages they import, nothing else of this machine.
-      sandbox: { kind: config.sandbox, readPaths: [config.cacheDir, ...nodeModulesAbove(config.cacheDir)] },
-      permissionsOf: (taskType) => modules.permissionsOf(taskType),
-      caps: consentCaps(config),
-    });
+    this.provider = new ProcessProvider(
+      this,
+      { clock: monotonic, timers: config.environment.timers },
+      {
+        monitorIntervalMs: MONITOR_INTERVAL_MS,
+        // Task code reads its bundles (the cache) and the packages they import, nothing else of this machine.
+        sandbox: { kind: config.sandbox, readPaths: [config.cacheDir, ...nodeModulesAbove(config.cacheDir)] },
+        permissionsOf: (taskType) => modules.permissionsOf(taskType),
+        caps: consentCaps(config),
+      },
+    );
     this.work = new AgentWork({
       clock: config.environment.clock,
       broker,

@@ -1,4 +1,5 @@
 import { readdirSync } from 'node:fs';
+import type { Environment } from '../../core/environment.js';
 import { readProc, residentMb } from './outside-usage.js';
 import {
   CPU_THROTTLE_START,
@@ -53,7 +54,8 @@ export interface CapWatchOptions {
   /** MB all swarmlets together may hold; undefined: no memory cap held here. */
   readonly memoryMb?: number;
   readonly lookEveryMs: number;
-  readonly nowMs: () => number;
+  /** The duty cycle's time, and the timer of the looks. */
+  readonly environment: Environment;
   /**
    * All swarmlets together hold more than the memory cap: the swarmlet whose first process is `rootPid` must stop now.
    * Returns false when it is not a live swarmlet any more (its leftover processes are then killed here).
@@ -69,7 +71,8 @@ export class CapWatch {
   private throttle: CpuThrottleState = CPU_THROTTLE_START;
   private readonly throttleOptions: CpuThrottleOptions | undefined;
   private paused = false;
-  private timer: ReturnType<typeof setTimeout> | undefined;
+  /** Cancels the next look (undefined: none is set). */
+  private cancelLook: (() => void) | undefined;
   private closed = false;
   /** Time paused in all, and the last decision's reason: for logs and tests. */
   pausedMs = 0;
@@ -87,7 +90,7 @@ export class CapWatch {
   watch(pid: number): void {
     if (this.closed) return;
     this.roots.add(pid);
-    this.timer ??= setTimeout(() => this.look(), 0);
+    this.cancelLook ??= this.options.environment.timers.after(0, () => this.look());
   }
 
   /** The swarmlet exited. What it left running stays counted and held until it ends too. */
@@ -98,16 +101,16 @@ export class CapWatch {
   /** Lets everything run again and stops looking. */
   close(): void {
     this.closed = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    this.cancelLook?.();
+    this.cancelLook = undefined;
     if (this.paused) this.signalAll('SIGCONT');
     this.paused = false;
   }
 
   private look(): void {
-    this.timer = undefined;
+    this.cancelLook = undefined;
     if (this.closed) return;
-    const nowMs = this.options.nowMs();
+    const nowMs = this.options.environment.clock.nowMs();
     const stats = readAllStats();
     const usedMs = this.account(stats);
     if (this.options.memoryMb !== undefined) this.holdMemory(this.options.memoryMb);
@@ -127,8 +130,7 @@ export class CapWatch {
       }
     }
     if (this.roots.size === 0 && this.tracked.size === 0 && !this.paused) return; // watch() starts it again
-    this.timer = setTimeout(() => this.look(), waitMs);
-    this.timer.unref();
+    this.cancelLook = this.options.environment.timers.after(waitMs, () => this.look());
   }
 
   /** Finds new processes of the swarmlets, forgets ended ones; returns the CPU-ms they used since the last look. */

@@ -1,5 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { sleep, type Environment } from '../../core/environment.js';
+import { wallEnvironment } from './wall-environment.js';
 import { cgroupsDisabled, readText, sweepStaleGroups, tryRmdir } from './cgroup.js';
 
 /**
@@ -93,12 +95,14 @@ export class CpuCapCgroup {
   /**
    * Removes the group once its processes are gone (and `swarmlet-<pid>` when nothing else is in it). The kernel lets go
    * of a process that exited a moment after its parent saw the exit (longer for one inside bwrap's namespace), so the
-   * removal is tried for up to `timeoutMs`; a group still there is swept by the next agent or swarm to start.
+   * removal is tried for up to `timeoutMs`; a group still there is swept by the next agent or swarm to start. The
+   * retries keep the process alive: a close is often the last thing it does.
    */
-  async close(timeoutMs = 1_000): Promise<void> {
-    for (const deadline = Date.now() + timeoutMs; ; await new Promise((resolve) => setTimeout(resolve, 20))) {
+  async close(environment: Environment = wallEnvironment, timeoutMs = 1_000): Promise<void> {
+    const { clock, timers } = environment;
+    for (const deadline = clock.nowMs() + timeoutMs; ; await sleep(timers, 20, { keepAlive: true })) {
       tryRmdir(this.dir);
-      if (!existsSync(this.dir) || Date.now() > deadline) break;
+      if (!existsSync(this.dir) || clock.nowMs() > deadline) break;
     }
     tryRmdir(join(this.dir, '..'));
   }

@@ -3,6 +3,8 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
+import type { Timers } from '../../core/environment.js';
+import { wallEnvironment } from './wall-environment.js';
 
 /** How long a module may take to load (its top-level code) before we give up on it. */
 export const MODULE_LOAD_TIMEOUT_MS = 10_000;
@@ -10,30 +12,32 @@ export const MODULE_LOAD_TIMEOUT_MS = 10_000;
 /**
  * Why a compiled module cannot be loaded here, or undefined when it loads. It is loaded once in a worker thread first,
  * because this process cannot interrupt its own import: a top-level loop would block it for as long as it runs, and a
- * `process.exit()` at import would end it without a word. A worker can be stopped after `timeoutMs`, and its
- * `process.exit()` ends only the worker. What the module prints while loading goes to stderr, each line prefixed
- * with `name`.
+ * `process.exit()` at import would end it without a word. A worker can be stopped after `timeoutMs` (on `timers`),
+ * and its `process.exit()` ends only the worker. What the module prints while loading goes to stderr, each line
+ * prefixed with `name`.
  */
 export function moduleLoadProblem(
   modulePath: string,
   timeoutMs: number,
   name = basename(modulePath),
+  timers: Timers = wallEnvironment.timers,
 ): Promise<string | undefined> {
   const workerData = pathToFileURL(modulePath).href;
   const worker = new Worker(LOADER, { eval: true, workerData, stdout: true, stderr: true });
   prefixLines(worker.stdout, name);
   prefixLines(worker.stderr, name);
-  let timer: NodeJS.Timeout | undefined;
+  let cancel: (() => void) | undefined;
   return new Promise<string | undefined>((resolve) => {
-    timer = setTimeout(
-      () => resolve(`it did not finish loading within ${timeoutMs / 1000} s (a long loop at its top level?)`),
+    cancel = timers.after(
       timeoutMs,
+      () => resolve(`it did not finish loading within ${timeoutMs / 1000} s (a long loop at its top level?)`),
+      { keepAlive: true },
     );
     worker.once('message', (problem: string | null) => resolve(problem ?? undefined));
     worker.once('error', (error) => resolve(`it throws while loading: ${error.message}`));
     worker.once('exit', (code) => resolve(`it calls process.exit(${code}) while loading`));
   }).finally(() => {
-    clearTimeout(timer);
+    cancel?.();
     void worker.terminate();
   });
 }

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { setPriority } from 'node:os';
 import { join } from 'node:path';
-import type { Clock } from '../../core/clock.js';
+import type { Environment } from '../../core/environment.js';
 import type { Provider, ProviderEvents } from '../provider.js';
 import { packageRoot } from './package-root.js';
 import { fromSwarmletSchema, isWireResult, type ToSwarmlet, type WireTask } from './ipc.js';
@@ -96,7 +96,8 @@ export class ProcessProvider implements Provider {
   /** Each swarmlet's memory limit: its own, or the node's memory cap if that is lower. */
   private readonly limitMb: number | undefined;
   private readonly caps: ProviderCaps;
-  private watch: ReturnType<typeof setInterval> | undefined;
+  /** Cancels the outside measurements (undefined: not started). */
+  private cancelWatch: (() => void) | undefined;
   private forks = 0;
   /** Several swarms may live in one process: their swarmlets' boxes and cgroups must never share a name. */
   private readonly instance = ++providerInstances;
@@ -111,20 +112,18 @@ export class ProcessProvider implements Provider {
 
   constructor(
     private readonly events: ProviderEvents,
-    private readonly clock: Clock,
+    /** Time (swarmlets' events, load requests) and timers (measurements, the stop's kill). */
+    private readonly environment: Environment,
     private readonly options: ProcessProviderOptions = { monitorIntervalMs: 250 },
   ) {
     sweepStaleBoxDirs();
-    this.caps = new ProviderCaps(options.caps ?? {}, this.instance);
+    this.caps = new ProviderCaps(options.caps ?? {}, this.instance, environment);
     this.limitMb = this.caps.swarmletLimitMb(options.memoryLimitMb);
     this.cgroups = this.limitMb === undefined ? undefined : MemoryCgroups.open(undefined, this.caps.memoryCapGroup);
     if (this.limitMb !== undefined && !this.cgroups)
       this.watchdog = new MemoryWatchdog(this.limitMb, WATCHDOG_EVERY_MS);
-    this.caps.open(
-      this.cgroups,
-      options.monitorIntervalMs,
-      () => this.clock.nowMs(),
-      (pid, reason, heldMb) => this.overMemoryCap(pid, reason, heldMb),
+    this.caps.open(this.cgroups, options.monitorIntervalMs, (pid, reason, heldMb) =>
+      this.overMemoryCap(pid, reason, heldMb),
     );
   }
 
@@ -149,7 +148,7 @@ export class ProcessProvider implements Provider {
 
   start(swarmletId: string, taskType: string, modulePath: string, state?: unknown): void {
     if (this.children.has(swarmletId) || this.closed) return;
-    const nowMs = this.clock.nowMs();
+    const nowMs = this.environment.clock.nowMs();
     const network = this.needsNetwork(taskType);
     const spare = network ? undefined : this.takeSpare();
     const record = spare ?? this.forkWithLoad(taskType, modulePath, state, network);
@@ -160,7 +159,7 @@ export class ProcessProvider implements Provider {
       this.send(record, { t: 'load', taskType, modulePath, activate: true, ...(state !== undefined && { state }) });
       if (record.up) this.events.up(swarmletId, nowMs);
     }
-    this.watch ??= setInterval(() => this.measureAll(), this.options.monitorIntervalMs).unref();
+    this.cancelWatch ??= this.environment.timers.every(this.options.monitorIntervalMs, () => this.measureAll());
   }
 
   private forkWithLoad(taskType: string, modulePath: string, state: unknown, network: boolean): SwarmletProcess {
@@ -249,7 +248,7 @@ export class ProcessProvider implements Provider {
     const withPeak = oomKilled || record.memoryKill ? `${detail} (peak ${Math.round(peakMb)} MB)` : detail;
     const lastStarted = record.box.readAndRemove();
     this.children.delete(swarmletId);
-    this.events.exited(swarmletId, this.clock.nowMs(), withPeak, record.runningAtKill ?? lastStarted);
+    this.events.exited(swarmletId, this.environment.clock.nowMs(), withPeak, record.runningAtKill ?? lastStarted);
   }
 
   /** The outside watch found all swarmlets together over the memory cap, and this one the biggest: it stops now. */
@@ -291,7 +290,7 @@ export class ProcessProvider implements Provider {
 
   /** Measures each swarmlet from outside; one over its memory limit is stopped whatever it says of itself. */
   private measureAll(): void {
-    const nowMs = this.clock.nowMs();
+    const nowMs = this.environment.clock.nowMs();
     const limitMb = this.limitMb;
     const held: { id: string; memoryMb: number }[] = [];
     for (const [swarmletId, record] of this.children) {
@@ -323,7 +322,7 @@ export class ProcessProvider implements Provider {
     // process (replacing it would lose what it runs); it is replaced when the type is activated in it.
     if (activate && this.needsNetwork(taskType) && !record.network && record.box.read() === null)
       record = this.withNetwork(swarmletId, record);
-    record.loadRequestedAtMs.set(taskType, this.clock.nowMs());
+    record.loadRequestedAtMs.set(taskType, this.environment.clock.nowMs());
     record.loads.set(taskType, modulePath);
     this.send(
       record,
@@ -374,7 +373,7 @@ export class ProcessProvider implements Provider {
     if (!record || record.exited) return;
     this.send(record, { t: 'stop' });
     // A swarmlet stuck in a long synchronous task never reads 'stop'.
-    setTimeout(() => record.exited || killSwarmlet(record), 2_000).unref();
+    this.environment.timers.after(2_000, () => record.exited || killSwarmlet(record));
   }
 
   kill(swarmletId: string, reason: string): void {
@@ -400,8 +399,8 @@ export class ProcessProvider implements Provider {
 
   async stopAll(): Promise<void> {
     this.closed = true;
-    if (this.watch) clearInterval(this.watch);
-    this.watch = undefined;
+    this.cancelWatch?.();
+    this.cancelWatch = undefined;
     const waits = [...this.children.values(), ...this.spares]
       .filter((record) => !record.exited)
       .map(
@@ -435,7 +434,7 @@ export class ProcessProvider implements Provider {
     if (isResultsMessage(raw)) {
       // The hot path: the envelope checked by hand, each result by isWireResult (a schema per result costs more than a
       // no-op task).
-      this.events.results(swarmletId, raw.results.filter(isWireResult), this.clock.nowMs());
+      this.events.results(swarmletId, raw.results.filter(isWireResult), this.environment.clock.nowMs());
       return;
     }
     const parsed = fromSwarmletSchema.safeParse(raw);
@@ -449,7 +448,7 @@ export class ProcessProvider implements Provider {
   }
 
   private deliver(swarmletId: string, record: SwarmletProcess, message: ReturnType<typeof fromSwarmletSchema.parse>) {
-    const atMs = this.clock.nowMs();
+    const atMs = this.environment.clock.nowMs();
     switch (message.t) {
       case 'hello': {
         const wasUp = record.up; // a replacement (withNetwork) stands for a swarmlet that was up already

@@ -1,3 +1,4 @@
+import type { Environment } from '../../core/environment.js';
 import { memoryCapExceeded, memoryCapVerdict, type MemoryHolder } from '../../place/consent-caps.js';
 import type { GroupReadings, MemoryCgroups, MemoryEnforcement } from './cgroup.js';
 import { CapWatch, CPU_LOOK_MS } from './cap-watch.js';
@@ -35,6 +36,8 @@ export class ProviderCaps {
   constructor(
     readonly caps: NodeCaps,
     private readonly instance: number,
+    /** Time and timers of the outside watch and of the CPU group's removal. */
+    private readonly environment: Environment,
   ) {}
 
   /** The name of this provider's cap groups, under `swarmlet-<pid>` in each hierarchy. */
@@ -60,7 +63,6 @@ export class ProviderCaps {
   open(
     memory: MemoryCgroups | undefined,
     monitorIntervalMs: number,
-    nowMs: () => number,
     overMemoryCap: (pid: number, reason: string, heldMb: number) => boolean,
   ): void {
     const { cpuCores, memoryMb } = this.caps;
@@ -74,7 +76,7 @@ export class ProviderCaps {
       ...(outsideCpu && { cpuCores }),
       ...(outsideMemory && { memoryMb }),
       lookEveryMs: outsideCpu ? Math.min(CPU_LOOK_MS, monitorIntervalMs) : monitorIntervalMs,
-      nowMs,
+      environment: this.environment,
       overMemoryCap,
     });
   }
@@ -163,6 +165,6 @@ export class ProviderCaps {
   /** Lets paused swarmlets run, stops watching, removes the CPU group (memory groups go with MemoryCgroups). */
   async close(): Promise<void> {
     this.watch?.close();
-    await this.cpuGroup?.close();
+    await this.cpuGroup?.close(this.environment);
   }
 }
