@@ -71,15 +71,14 @@ export default tseslint.config(
     },
   },
   {
-    // The orchestrator's loop and what it composes run in every environment (wall clock, virtual clock): their time
-    // and timers come from the Environment (src/core/environment.ts), never from the globals.
-    files: [
-      'src/runtime/*.ts',
-      'src/runtime/jobs/**',
-      'src/runtime/stores/**',
-      'src/runtime/cluster/director.ts',
-      'src/runtime/cluster/director-lease.ts',
-      'src/runtime/cluster/agent*.ts',
+    // The runtime runs in every environment (wall clock, epoch clock, virtual clock): its time and timers come from
+    // the Environment (src/core/environment.ts), never from the globals.
+    files: ['src/runtime/**', 'src/swarm.ts', 'src/swarm-checks.ts'],
+    ignores: [
+      // The real world's Environment itself: Node's timers, the monotonic and epoch clocks.
+      'src/runtime/local/wall-environment.ts',
+      // Runs inside each swarmlet's own process (a bundle kept light), always on the real clock: no simulator runs it.
+      'src/runtime/local/swarmlet-host.ts',
     ],
     rules: {
       'no-restricted-globals': [
