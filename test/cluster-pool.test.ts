@@ -125,6 +125,28 @@ describe('cluster pool: policy actions on desired state, placed by auction', () 
     pool.act({ kind: 'deprovision', swarmletId: 's1', reason: 'idle' }, nodes, NOW);
     expect(pool.takeChanged()).toEqual([{ nodeId: 'laptop', state: { version: 3, swarmlets: [], reasons: {} } }]);
   });
+
+  it('an auction among many nodes keeps the winner and the next cheapest verdicts, and counts the rest', () => {
+    const many = new Map(
+      Array.from({ length: 40 }, (_, i) =>
+        node({
+          nodeId: `n${i}`,
+          kind: 'server',
+          pricePerCoreSecond: 0.0001 + i * 1e-6,
+          capacity: { cpu: 1, memoryMb: i < 35 ? 8_192 : 10 },
+        }),
+      ),
+    );
+    const pool = new ClusterPool(OPTIONS);
+    pool.observe(many, NOW);
+    pool.act({ kind: 'replicate', taskType: 'hash', reason: 'test' }, many, NOW);
+    const [decision] = pool.takeDecisions();
+    expect(decision!.reasons).toHaveLength(11);
+    expect(decision!.reasons[0]).toMatch(/^n0: won 1 slot/);
+    expect(decision!.reasons.slice(1, 10).every((reason, i) => reason.startsWith(`n${i + 1}: lost`))).toBe(true);
+    // 35 fit, 5 have 10 MB: 25 more lost and the 5 filtered, counted.
+    expect(decision!.reasons[10]).toBe('25 lost (dearer), 5 filtered: 30 more node(s) not listed');
+  });
 });
 
 describe('cluster pool: measured health feeds the auction', () => {

@@ -49,6 +49,11 @@ interface Placed {
 }
 
 const DECISIONS_KEPT = 200;
+/**
+ * Verdicts kept per auction: the winner's and the next cheapest losers'; the rest are counted. With a thousand bidders,
+ * every verdict of every auction would be megabytes a tick for a report.
+ */
+const VERDICTS_KEPT = 10;
 const TRANSITIONS_KEPT = 200;
 
 /** One node lifecycle edge taken in `observe` (place/node-lifecycle.ts); `from` undefined is the join. */
@@ -318,6 +323,15 @@ export class ClusterPool {
   private step(nodeId: string, node: LiveNode | undefined, nowMs: number): void {
     const from = this.states.get(nodeId);
     const last = this.health.get(nodeId)?.lastHeartbeatMs;
+    // The common case, at every tick for every node: alive, consenting and on time stays alive (no reason to build).
+    if (
+      from === 'alive' &&
+      node?.advertisement.consent?.granted !== false &&
+      node !== undefined &&
+      last !== undefined &&
+      nowMs - last <= this.options.health.suspectAfterMs
+    )
+      return;
     const seen = {
       present: node !== undefined,
       consentGranted: node?.advertisement.consent?.granted !== false,
@@ -339,12 +353,7 @@ export class ClusterPool {
       .map(([nodeId, reason]) => `${nodeId}: filtered: ${reason}`);
     const bidders = new Map([...nodes].filter(([nodeId]) => !keptOut.has(nodeId)));
     const result = this.auction(taskType, footprint, bidders, nowMs);
-    this.decisions.push({
-      atMs: nowMs,
-      taskType,
-      claim: footprint.reason,
-      reasons: [...result.decisions.map((d) => `${d.nodeId}: ${d.reasons[0] ?? d.outcome}`), ...refused],
-    });
+    this.decisions.push({ atMs: nowMs, taskType, claim: footprint.reason, reasons: verdicts(result, refused) });
     if (this.decisions.length > DECISIONS_KEPT) this.decisions.shift();
     const winner = result.placements[0];
     if (!winner) {
@@ -396,4 +405,18 @@ export class ClusterPool {
       { health, payment: this.options.payment },
     );
   }
+}
+
+/** An auction's verdicts for the record: the first `VERDICTS_KEPT` (winners, by rank, filtered), the rest counted. */
+function verdicts(result: AuctionResult, refused: readonly string[]): string[] {
+  const kept = result.decisions.slice(0, VERDICTS_KEPT).map((d) => `${d.nodeId}: ${d.reasons[0] ?? d.outcome}`);
+  const rest = result.decisions.slice(VERDICTS_KEPT);
+  const lost = rest.filter((d) => d.outcome === 'lost').length;
+  const filtered = rest.length - lost;
+  const more = [...(lost > 0 ? [`${lost} lost (dearer)`] : []), ...(filtered > 0 ? [`${filtered} filtered`] : [])];
+  return [
+    ...kept,
+    ...(more.length > 0 ? [`${more.join(', ')}: ${rest.length} more node(s) not listed`] : []),
+    ...refused,
+  ];
 }

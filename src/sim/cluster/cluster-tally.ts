@@ -32,7 +32,7 @@ export interface SimClusterResult {
   readonly auctions: number;
   readonly unplaced: number;
   readonly transitions: Readonly<Partial<Record<NodeState, number>>>;
-  /** The director's tick on the wall clock: observe, decide, auction, desired states (not the agents' side). */
+  /** The director's tick on the wall clock: observe, decide, auction, desired states (not reading heartbeats). */
   readonly tick: { readonly count: number; readonly p50Ms: number; readonly p99Ms: number; readonly maxMs: number };
   readonly events: number;
   readonly violations: readonly string[];

@@ -42,6 +42,7 @@ export class SimNode {
   leftAtMs: number | undefined;
   completed = 0;
   private version = -1;
+  private beat: LiveNode | undefined;
 
   constructor(
     readonly advertisement: NodeAdvertisement,
@@ -63,6 +64,8 @@ export class SimNode {
     if (until < this.phaseMs) return undefined;
     const atMs = this.phaseMs + Math.floor((until - this.phaseMs) / this.heartbeatMs) * this.heartbeatMs;
     if (nowMs - atMs >= ttlMs) return undefined;
+    // One heartbeat per beat: the director reads the same one until the next (what it says is as of its first read).
+    if (this.beat?.heartbeat.atMs === atMs) return this.beat;
     const swarmlets: SwarmletStatus[] = [];
     for (const s of this.swarmlets.values())
       swarmlets.push({
@@ -73,7 +76,8 @@ export class SimNode {
         tasksDone: s.tasksDone,
       });
     const heartbeat = { advertisement: this.advertisement, atMs, idle: true, swarmlets, completed: this.completed };
-    return { advertisement: this.advertisement, heartbeat: { ...heartbeat, failed: 0, rttMs: this.model.rttMs } };
+    this.beat = { advertisement: this.advertisement, heartbeat: { ...heartbeat, failed: 0, rttMs: this.model.rttMs } };
+    return this.beat;
   }
 
   /** Carries out a desired state (a stale version is ignored, as agents do). */
