@@ -2,20 +2,31 @@
  * `npm run bench`: Swarmlet vs its baselines, measured side by side in one run (absolute times
  * drift on this machine; the ratios are what we compare against the targets).
  *
- *   node dist/bench.js [--only throughput|latency|cold-start|pipeline|cluster|sandbox|simulator] [--pipeline-reps N]
+ *   node dist/bench.js [--only <section>] [--pipeline-reps N]
+ *   sections: throughput, latency, cold-start, pipeline, cluster, sandbox, simulator, placement
  */
 import { availableParallelism, cpus } from 'node:os';
 import { runCluster } from './cluster.js';
 import { runColdStart } from './cold-start.js';
 import { runLatency } from './latency.js';
 import { runPipeline } from './pipeline.js';
+import { runPlacement } from './placement.js';
 import { runSandbox } from './sandbox.js';
 import { runSimulator } from './simulator.js';
 import { renderDetails, renderRows, writeJson, type SectionResult } from './table.js';
 import { runThroughput } from './throughput.js';
 import { log, now } from './util.js';
 
-const SECTIONS = ['throughput', 'latency', 'cold-start', 'pipeline', 'cluster', 'sandbox', 'simulator'] as const;
+const SECTIONS = [
+  'throughput',
+  'latency',
+  'cold-start',
+  'pipeline',
+  'cluster',
+  'sandbox',
+  'simulator',
+  'placement',
+] as const;
 type Section = (typeof SECTIONS)[number];
 
 interface Args {
@@ -66,6 +77,8 @@ async function runSection(section: Section, args: Args): Promise<SectionResult> 
       return runSandbox();
     case 'simulator':
       return runSimulator();
+    case 'placement':
+      return runPlacement();
   }
 }
 
