@@ -35,6 +35,8 @@ export class LocalSwarmlet {
   rssMb: number | undefined;
   cpuPercent: number | undefined;
   tasksDone = 0;
+  /** Its last progress: a micro-task sent while it ran none, or a result (it runs its queue in order). */
+  progressAtMs = 0;
   /** `tasksDone` at its last checkpoint, and whether one is under way (agent-pool.ts `checkpoint`). */
   tasksAtCheckpoint = 0;
   checkpointing = false;
@@ -68,13 +70,14 @@ export class LocalSwarmlet {
     return this.pending?.taskType ?? this.taskType;
   }
 
-  status(): SwarmletStatus {
+  status(nowMs: number): SwarmletStatus {
     return {
       id: this.id,
       taskType: this.taskType,
       state: this.state,
       inFlight: this.inFlight.size,
       tasksDone: this.tasksDone,
+      ...(this.inFlight.size > 0 && { busyForMs: Math.max(0, nowMs - this.progressAtMs) }),
       ...(this.rssMb !== undefined && { rssMb: this.rssMb }),
       ...(this.cpuPercent !== undefined && { cpuPercent: this.cpuPercent }),
     };

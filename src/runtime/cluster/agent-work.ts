@@ -137,6 +137,7 @@ export class AgentWork {
       }
       const { mode, input, depth, deps, label } = payload.data;
       this.leases.set(task.id, { swarmlet, task });
+      if (swarmlet.inFlight.size === 0) swarmlet.progressAtMs = this.options.clock.nowMs();
       swarmlet.inFlight.add(task.id);
       wire.push([task.id, mode, input, depth, task.attempt, deps, label]);
     }
@@ -166,6 +167,7 @@ export class AgentWork {
       if (lease?.swarmlet !== swarmlet) continue;
       this.leases.delete(id);
       swarmlet.inFlight.delete(id);
+      swarmlet.progressAtMs = this.options.clock.nowMs();
       swarmlet.tasksDone += 1;
       this.statsOf(lease.task.taskType).completed(durationUs / 1000);
       if (status === RESULT_ERROR) {

@@ -256,11 +256,12 @@ export class ClusterAgent implements ProviderEvents {
 
   /** The heartbeat as it is written to Redis. */
   status(): Heartbeat {
+    const nowMs = this.config.environment.clock.nowMs();
     return {
       advertisement: this.advertise().raw,
-      atMs: this.config.environment.clock.nowMs(),
+      atMs: nowMs,
       idle: this.idle,
-      swarmlets: this.pool.live.map((s) => s.status()),
+      swarmlets: this.pool.live.map((s) => s.status(nowMs)),
       completed: this.work.completed,
       failed: this.work.failed,
       ...(this.rttMs !== undefined && { rttMs: this.rttMs }),

@@ -71,13 +71,27 @@ export class DirectorLoop {
     const swarmlets = this.pool.views(nodes, nowMs);
     const inFlight = new Map<string, number>();
     for (const s of swarmlets) inFlight.set(s.taskType, (inFlight.get(s.taskType) ?? 0) + s.inFlight);
+    const running = runningFor(nodes);
     const load = [...this.book.stats.values()].map((stats) =>
       stats.closeWindow(
         depths.get(stats.taskType) ?? 0,
         inFlight.get(stats.taskType) ?? 0,
         this.book.tracker.counts.get(stats.taskType)?.blocked ?? 0,
+        running.get(stats.taskType) ?? 0,
       ),
     );
     return { nowMs, windowMs: this.options.tickMs, limits: this.pool.limits(nodes), swarmlets, load, jobProfiles: [] };
   }
+}
+
+/**
+ * Per type, how long its oldest micro-task in flight has run, as agents last reported it (as old as a heartbeat): a
+ * lower bound on its duration before the first one ends, as the embedded loop measures it.
+ */
+function runningFor(nodes: ReadonlyMap<string, LiveNode>): Map<string, number> {
+  const longest = new Map<string, number>();
+  for (const { heartbeat } of nodes.values())
+    for (const { taskType, busyForMs } of heartbeat.swarmlets)
+      if (busyForMs !== undefined && busyForMs > (longest.get(taskType) ?? 0)) longest.set(taskType, busyForMs);
+  return longest;
 }

@@ -152,6 +152,11 @@ export const swarmletStatusSchema = z.object({
   rssMb: z.number().optional(),
   cpuPercent: z.number().optional(),
   tasksDone: z.number().int().min(0),
+  /**
+   * How long its oldest micro-task in flight has run, by the agent's clock (a duration: clocks need not agree): what
+   * the policy knows of a long type before the first one ends.
+   */
+  busyForMs: z.number().min(0).optional(),
 });
 export type SwarmletStatus = z.infer<typeof swarmletStatusSchema>;
 

@@ -122,12 +122,9 @@ export function simulateCluster(workflow: Workflow, options: SimClusterOptions):
       tally.left(node);
       for (const task of node.leave(environment.nowMs)) {
         tally.failover();
-        // Its lock expires, then BullMQ hands it out again: a new attempt, or dead past the last one.
-        environment.timers.after(options.lockDurationMs ?? 3_000, () =>
-          task.attempt >= maxAttempts
-            ? apply({ kind: 'results', nodeId: node.id, results: [result(task, 'dead', 0, { message: 'node left' })] })
-            : enqueue({ ...task, attempt: task.attempt + 1 }),
-        );
+        // Its lock expires and BullMQ's stalled check hands it out again, as the same attempt: a stall is the node's
+        // fault, not the task's (bullmq-queues.ts never fails a task for stalling).
+        environment.timers.after(options.lockDurationMs ?? 3_000, () => enqueue(task));
       }
     });
   }

@@ -24,7 +24,7 @@ export interface SimSwarmlet {
   taskType: string;
   state: 'starting' | 'idle' | 'busy' | 'draining';
   readonly startedAtMs: number;
-  running: { readonly task: BrokerTask; readonly cancel: () => void } | undefined;
+  running: { readonly task: BrokerTask; readonly startMs: number; readonly cancel: () => void } | undefined;
   /** Specialize to this type once the micro-task in flight ends (the agent's rule: never cut one short). */
   pendingType: string | undefined;
   retiring: boolean;
@@ -74,6 +74,7 @@ export class SimNode {
         state: s.state,
         inFlight: s.running === undefined ? 0 : 1,
         tasksDone: s.tasksDone,
+        ...(s.running && { busyForMs: Math.max(0, nowMs - s.running.startMs) }),
       });
     const heartbeat = { advertisement: this.advertisement, atMs, idle: true, swarmlets, completed: this.completed };
     this.beat = { advertisement: this.advertisement, heartbeat: { ...heartbeat, failed: 0, rttMs: this.model.rttMs } };
@@ -116,6 +117,7 @@ export class SimNode {
     s.state = 'busy';
     s.running = {
       task,
+      startMs,
       cancel: this.environment.timers.after(endMs - nowMs, () => {
         s.running = undefined;
         s.tasksDone += 1;
