@@ -147,6 +147,20 @@ describe('cluster pool: policy actions on desired state, placed by auction', () 
     // 35 fit, 5 have 10 MB: 25 more lost and the 5 filtered, counted.
     expect(decision!.reasons[10]).toBe('25 lost (dearer), 5 filtered: 30 more node(s) not listed');
   });
+
+  it('several replicates of a type in one tick are one auction, with the same caps and one outcome per swarmlet', () => {
+    const pool = new ClusterPool(OPTIONS);
+    pool.observe(nodes, NOW);
+    const outcomes = pool.replicate('hash', 9, nodes, NOW);
+    expect(outcomes).toHaveLength(9);
+    expect(pool.takeDecisions()).toHaveLength(1);
+    const counts = placedOn(pool);
+    // laptop: 2 by consent; edge: 2 cores; server: 4 cores. 8 fit; the 9th says why not.
+    expect(counts).toEqual({ laptop: 2, edge: 2, server: 4 });
+    expect(outcomes.filter((o) => o.includes(' placed on '))).toHaveLength(8);
+    expect(outcomes[8]).toMatch(/^no node can take a hash swarmlet: /);
+    expect(new Set(outcomes.slice(0, 8).map((o) => o.split(' ')[0])).size).toBe(8);
+  });
 });
 
 describe('cluster pool: measured health feeds the auction', () => {

@@ -245,11 +245,11 @@ export class ClusterPool {
   act(action: Action, nodes: ReadonlyMap<string, LiveNode>, nowMs: number): string {
     switch (action.kind) {
       case 'replicate':
-        return this.place(action.taskType, nodes, nowMs);
+        return this.place(action.taskType, 1, nodes, nowMs)[0]!;
       case 'prewarm':
         // A preload into an existing swarmlet is an embedded-mode refinement; a shadow is a placement.
         return action.swarmletId === undefined
-          ? this.place(action.taskType, nodes, nowMs)
+          ? this.place(action.taskType, 1, nodes, nowMs)[0]!
           : 'preload skipped in cluster mode';
       case 'specialize': {
         const placed = this.placed.get(action.swarmletId);
@@ -345,37 +345,50 @@ export class ClusterPool {
     if (this.transitions.length > TRANSITIONS_KEPT) this.transitions.shift();
   }
 
-  private place(taskType: string, nodes: ReadonlyMap<string, LiveNode>, nowMs: number): string {
+  /**
+   * Several swarmlets of a type wanted in one tick: one auction for all of them (every node's slots ranked once; with
+   * a thousand bidders, an auction per swarmlet made a burst of placements a tick of a second). Returns what happened
+   * to each, in order.
+   */
+  replicate(taskType: string, count: number, nodes: ReadonlyMap<string, LiveNode>, nowMs: number): string[] {
+    return this.place(taskType, count, nodes, nowMs);
+  }
+
+  private place(taskType: string, count: number, nodes: ReadonlyMap<string, LiveNode>, nowMs: number): string[] {
     const footprint = this.footprints.of(taskType);
     const keptOut = this.keptOut(taskType);
     const refused = [...keptOut]
       .filter(([nodeId]) => nodes.has(nodeId))
       .map(([nodeId, reason]) => `${nodeId}: filtered: ${reason}`);
     const bidders = new Map([...nodes].filter(([nodeId]) => !keptOut.has(nodeId)));
-    const result = this.auction(taskType, footprint, bidders, nowMs);
+    const result = this.auction(taskType, count, footprint, bidders, nowMs);
     this.decisions.push({ atMs: nowMs, taskType, claim: footprint.reason, reasons: verdicts(result, refused) });
     if (this.decisions.length > DECISIONS_KEPT) this.decisions.shift();
-    const winner = result.placements[0];
-    if (!winner) {
-      const why = [...result.reasons, ...refused].join('; ') || 'no live node';
-      return `no node can take a ${taskType} swarmlet: ${why}`;
+    const outcomes: string[] = [];
+    for (const winner of result.placements) {
+      const verdict = result.decisions.find((d) => d.nodeId === winner.nodeId)?.reasons[0] ?? 'won';
+      for (let i = 0; i < winner.count; i++) {
+        const id = `s${this.nextId++}`;
+        this.placed.set(id, {
+          nodeId: winner.nodeId,
+          taskType,
+          reason: verdict,
+          startedAtMs: nowMs,
+          lastMorphAtMs: nowMs,
+          lastBusyAtMs: nowMs,
+        });
+        outcomes.push(`${id} (${taskType}, claims ${footprint.reason}) placed on ${winner.nodeId}: ${verdict}`);
+      }
+      this.changed.add(winner.nodeId);
     }
-    const id = `s${this.nextId++}`;
-    const verdict = result.decisions.find((d) => d.nodeId === winner.nodeId)?.reasons[0] ?? 'won';
-    this.placed.set(id, {
-      nodeId: winner.nodeId,
-      taskType,
-      reason: verdict,
-      startedAtMs: nowMs,
-      lastMorphAtMs: nowMs,
-      lastBusyAtMs: nowMs,
-    });
-    this.changed.add(winner.nodeId);
-    return `${id} (${taskType}, claims ${footprint.reason}) placed on ${winner.nodeId}: ${verdict}`;
+    const why = [...result.reasons, ...refused].join('; ') || 'no live node';
+    while (outcomes.length < count) outcomes.push(`no node can take a ${taskType} swarmlet: ${why}`);
+    return outcomes;
   }
 
   private auction(
     taskType: string,
+    swarmlets: number,
     demand: Resources,
     nodes: ReadonlyMap<string, LiveNode>,
     nowMs: number,
@@ -394,7 +407,7 @@ export class ClusterPool {
     }));
     return runAuction(
       {
-        swarmlets: 1,
+        swarmlets,
         demand: { cpu: demand.cpu, memoryMb: demand.memoryMb },
         taskType,
         expectedDurationMs: slotLifeMs,

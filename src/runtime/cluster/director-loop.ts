@@ -63,8 +63,29 @@ export class DirectorLoop {
       if (state === 'idle' || state === 'busy') this.serving.set(taskType, (this.serving.get(taskType) ?? 0) + 1);
     const { state, decision } = step(this.options.policy, this.loopState, snapshot);
     this.loopState = state;
-    const outcomes = decision.actions.map((action) => ({ action, outcome: this.pool.act(action, nodes, nowMs) }));
-    return { snapshot, outcomes };
+    return { snapshot, outcomes: this.act(decision.actions, nodes, nowMs) };
+  }
+
+  /**
+   * Carries out the actions on desired state: first those that free or move swarmlets, then each type's replicates in
+   * one auction (pool.replicate). Outcomes in the actions' order.
+   */
+  private act(
+    actions: readonly Action[],
+    nodes: ReadonlyMap<string, LiveNode>,
+    nowMs: number,
+  ): { action: Action; outcome: string }[] {
+    const outcomes: string[] = [];
+    const replicas = new Map<string, number[]>();
+    actions.forEach((action, i) => {
+      if (action.kind !== 'replicate') outcomes[i] = this.pool.act(action, nodes, nowMs);
+      else replicas.set(action.taskType, [...(replicas.get(action.taskType) ?? []), i]);
+    });
+    for (const [taskType, at] of replicas) {
+      const placed = this.pool.replicate(taskType, at.length, nodes, nowMs);
+      at.forEach((i, k) => (outcomes[i] = placed[k]!));
+    }
+    return actions.map((action, i) => ({ action, outcome: outcomes[i]! }));
   }
 
   private snapshot(nodes: ReadonlyMap<string, LiveNode>, depths: ReadonlyMap<string, number>, nowMs: number): Snapshot {
