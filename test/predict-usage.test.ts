@@ -204,6 +204,42 @@ describe('usage model: adapts to a shift', () => {
     expect(adaptedAt).toBeGreaterThan(0);
   });
 
+  const { shiftAfter } = DEFAULT_USAGE_MODEL;
+  it(`a lasting change by a large factor (×5000, up then down) is learned within ${shiftAfter} completions`, () => {
+    // Through the clip alone this took ~100 completions (each moves the level by at most 3σ ÷ its memory); dispatch
+    // sizes its batches on this estimate, so a type that turned slow kept receiving batches of ~200 meanwhile.
+    const rng = seededRng(9);
+    const model = createUsageModel();
+    const observe = (ms: number) => observeUsage(model, 'flip', {}, { durationMs: ms * Math.exp(0.2 * gaussian(rng)) });
+    const ratio = (ms: number) => predictUsageValue(model, 'flip', 'duration') / ms;
+    for (let i = 0; i < 200; i += 1) observe(0.01);
+    for (let i = 1; i < shiftAfter; i += 1) observe(50);
+    expect(ratio(0.01), `${shiftAfter - 1} slow completions: runaways still`).toBeLessThan(1.5);
+    observe(50);
+    expect(ratio(50)).toBeGreaterThan(0.7);
+    expect(ratio(50)).toBeLessThan(1.4);
+    for (let i = 0; i < 30; i += 1) observe(50);
+    for (let i = 0; i < shiftAfter; i += 1) observe(0.01);
+    expect(ratio(0.01)).toBeGreaterThan(0.7);
+    expect(ratio(0.01)).toBeLessThan(1.4);
+  });
+
+  it(`runaways fewer than ${shiftAfter} in a row, or not in a row, are not a shift`, () => {
+    const feed = (model: ReturnType<typeof createUsageModel>) => {
+      const observe = (ms: number) => observeUsage(model, 'flat', {}, { durationMs: ms });
+      for (let i = 0; i < 100; i += 1) observe(100 * (i % 2 === 0 ? 1.1 : 0.9));
+      for (let burst = 0; burst < 3; burst += 1) {
+        for (let i = 1; i < shiftAfter; i += 1) observe(2000);
+        observe(100);
+      }
+      return predictUsageValue(model, 'flat', 'duration');
+    };
+    const predicted = feed(createUsageModel());
+    // Exactly what the model without shifts predicts (only the clip moved it), far from the runaways' 20×.
+    expect(predicted).toBe(feed(createUsageModel({ shiftAfter: Number.MAX_SAFE_INTEGER })));
+    expect(predicted / 100).toBeLessThan(1.5);
+  });
+
   it('one runaway completion (20×) barely moves the prediction (Huber clip)', () => {
     const model = createUsageModel();
     for (let i = 0; i < 100; i += 1) observeUsage(model, 'flat', {}, { durationMs: 100 * (i % 2 === 0 ? 1.1 : 0.9) });
@@ -246,6 +282,7 @@ describe('log regression: decayed statistics match brute force', () => {
     ridge: 1e-12,
     clipSigmas: 1e9,
     clipAfter: 1e9,
+    shiftAfter: 1e9,
   };
   it('weighted means and co-moments equal the direct weighted sums', () => {
     fc.assert(
@@ -289,6 +326,7 @@ describe('usage model: validation', () => {
     [{ errorWindow: 0 }, /usage.errorWindow/],
     [{ ridge: -1 }, /usage.ridge/],
     [{ hintSpreadFactor: 0.5 }, /usage.hintSpreadFactor/],
+    [{ shiftAfter: 1 }, /usage.shiftAfter/],
   ])('rejects %o', (overrides, message) => {
     expect(() => createUsageModel(overrides)).toThrow(message);
   });

@@ -10,8 +10,11 @@
  * `priorSlope` when sizes barely vary, so it cannot blow up.
  *
  * Robust: after warm-up, a residual beyond `clipSigmas` standard deviations is clipped (Huber) before it
- * updates the fit, so one runaway micro-task (the anomaly detector's business) barely moves the model,
- * while a lasting shift still wins through the forgetting.
+ * updates the fit, so one runaway micro-task (the anomaly detector's business) barely moves the model. A lasting
+ * shift wins: `shiftAfter` clipped residuals in a row on the same side move the level to where they lie and forget
+ * the past down to them. Through the clip alone a shift by a large factor took ~100 observations (each moves the level
+ * by at most clipSigmas σ ÷ memory), where dispatch, which sizes batches on this estimate, needs it within a few: a
+ * type that went from 10 µs to 50 ms would keep receiving batches of ~200 meanwhile.
  *
  * It also remembers the range of log sizes it has seen, so a caller can tell an interpolation from an
  * extrapolation (`extrapolationLog`): a power law fitted on small inputs says little about one 100× larger.
@@ -29,6 +32,8 @@ export interface LogRegressionOptions {
   readonly clipSigmas: number;
   /** Observations before clipping starts (the residual scale needs a few points first). */
   readonly clipAfter: number;
+  /** Clipped residuals in a row, all above or all below the fit, taken as a shift in level (not runaways). */
+  readonly shiftAfter: number;
 }
 
 export interface LogRegressionState {
@@ -46,6 +51,9 @@ export interface LogRegressionState {
   /** Smallest and largest log size observed (NaN before the first observation with a size). */
   minLogSize: number;
   maxLogSize: number;
+  /** Clipped residuals in a row on one side (the sign: above or below) and the sum of their unclipped values. */
+  clippedRun: number;
+  clippedRunSum: number;
 }
 
 export function initLogRegression(): LogRegressionState {
@@ -60,6 +68,8 @@ export function initLogRegression(): LogRegressionState {
     residuals: 0,
     minLogSize: Number.NaN,
     maxLogSize: Number.NaN,
+    clippedRun: 0,
+    clippedRunSum: 0,
   };
 }
 
@@ -108,13 +118,19 @@ export function observeLog(state: LogRegressionState, options: LogRegressionOpti
   let target = y;
   let residual = Number.NaN;
   if (state.samples > 0) {
-    const fitted = predictLog(state, options, x);
+    let fitted = predictLog(state, options, x);
     residual = y - fitted;
     const spread = residualSpread(state);
-    if (state.samples >= options.clipAfter && spread > 0) {
-      const limit = options.clipSigmas * spread;
-      if (residual > limit) target = fitted + limit;
-      else if (residual < -limit) target = fitted - limit;
+    const limit = state.samples >= options.clipAfter && spread > 0 ? options.clipSigmas * spread : Infinity;
+    const side = residual > limit ? 1 : residual < -limit ? -1 : 0;
+    if (side !== 0 && extendRun(state, side, residual) >= options.shiftAfter) {
+      shiftLevel(state, options.shiftAfter);
+      fitted = predictLog(state, options, x); // this one lies where the shifted level says
+    } else if (side !== 0) {
+      target = fitted + side * limit;
+    } else {
+      state.clippedRun = 0;
+      state.clippedRunSum = 0;
     }
     // The scale learns from the clipped residual too: one huge outlier must not widen every interval.
     state.residualMeanSquared = foldSquaredError(
@@ -136,6 +152,28 @@ export function observeLog(state: LogRegressionState, options: LogRegressionOpti
   state.coMomentSizeValue = lambda * state.coMomentSizeValue + deltaSize * (target - state.meanLogValue);
   state.samples += 1;
   return residual;
+}
+
+/** One more clipped residual on `side` (±1); returns the length of the run it belongs to. */
+function extendRun(state: LogRegressionState, side: number, residual: number): number {
+  if (Math.sign(state.clippedRun) !== side) {
+    state.clippedRun = 0;
+    state.clippedRunSum = 0;
+  }
+  state.clippedRun += side;
+  state.clippedRunSum += residual;
+  return Math.abs(state.clippedRun);
+}
+
+/**
+ * A level shift: the level moves by the run's mean residual and keeps only the run's weight, so what follows refines
+ * the new level quickly. The slope (how cost grows with size) is kept: a shift moves every size alike.
+ */
+function shiftLevel(state: LogRegressionState, runLength: number): void {
+  state.meanLogValue += state.clippedRunSum / Math.abs(state.clippedRun);
+  state.weight = Math.min(state.weight, runLength - 1); // this observation adds the run's last 1
+  state.clippedRun = 0;
+  state.clippedRunSum = 0;
 }
 
 function widenSizeRange(state: LogRegressionState, u: number): void {

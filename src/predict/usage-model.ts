@@ -73,7 +73,9 @@ export interface UsageModelOptions extends LogRegressionOptions {
 
 /**
  * Defaults: forgetting 0.97 (memory ≈ 33 completions: a doubled cost is learned within ~60, see the tests),
- * prior slope 0 with ridge 1, Huber clip at 3σ after 10 completions, hint until 3 completions, error window 200.
+ * prior slope 0 with ridge 1, Huber clip at 3σ after 10 completions, 6 clipped in a row on one side are a shift
+ * (a cost ×5000 is learned within 6 completions; 4 also fired on runs of slower micro-tasks within a type in the
+ * WfCommons 1000genome traces), hint until 3 completions, error window 200.
  */
 export const DEFAULT_USAGE_MODEL: UsageModelOptions = {
   forgetting: 0.97,
@@ -81,6 +83,7 @@ export const DEFAULT_USAGE_MODEL: UsageModelOptions = {
   ridge: 1,
   clipSigmas: 3,
   clipAfter: 10,
+  shiftAfter: 6,
   minHistory: 3,
   errorWindow: 200,
   z: 1.96,
@@ -150,6 +153,12 @@ export function createUsageModel(overrides: Partial<UsageModelOptions> = {}): Us
   checkUnitInterval('usage.forgetting', options.forgetting, false);
   checkPositiveInteger('usage.errorWindow', options.errorWindow);
   checkPositiveInteger('usage.minHistory', options.minHistory);
+  if (!Number.isInteger(options.shiftAfter) || options.shiftAfter < 2)
+    throw new InputError(
+      'usage.shiftAfter',
+      `${options.shiftAfter} is not an integer ≥ 2`,
+      'use an integer ≥ 2 (one clipped residual is a runaway, not a shift)',
+    );
   for (const field of [
     'ridge',
     'clipSigmas',
