@@ -57,4 +57,26 @@ describe("the director's loop", () => {
     swarmlet.progressAtMs = 1_000;
     expect(swarmlet.status(5_000).busyForMs).toBe(4_000);
   });
+
+  it("shows the policy each type's predicted duration from the book's usage model (the estimate admission and lease batches read)", () => {
+    const loop = new DirectorLoop({ policy: adaptivePolicy() as Policy, tickMs: 200, maxAttempts: 3, pool });
+    loop.book.addTaskType({ taskType: 'square', hasJoin: false, hintDurationMs: 40 });
+    const job = { tasks: [1, 2, 3, 4].map((n) => ({ id: `t${n}`, type: 'square', input: n })) };
+    for (const task of loop.book.apply({ kind: 'job', jobKey: 'a', job, modules: ['square'] }, 1).ready)
+      loop.book.toBrokerTask(task);
+    const loadAt = (nowMs: number) =>
+      loop.decide(new Map(), new Map(), nowMs).snapshot.load.find((l) => l.taskType === 'square');
+    expect(loadAt(1_000)?.predictedDurationMs).toBe(40); // the hint
+    const results = [1, 2, 3].map((id) => ({
+      id,
+      status: 'ok' as const,
+      value: id * id,
+      durationUs: 5_000,
+      attempt: 1,
+    }));
+    loop.book.apply({ kind: 'results', nodeId: 'n1', results }, 2);
+    const load = loadAt(2_000);
+    expect(load?.predictedDurationMs).toBeCloseTo(5, 6);
+    expect(load?.predictedDurationMs).toBe(loop.book.usage.predictedDurationMs('square'));
+  });
 });

@@ -242,3 +242,72 @@ describe('faults: what went wrong and was retried reaches the client of its job'
     expect(b.apply(fault([99], reason), 1_000)).toEqual({ ready: [], finished: [] });
   });
 });
+
+describe("each type's duration, learned from the results in the log (issue 13)", () => {
+  const timed = (durationUs: number, ...rs: [number, 'ok' | 'split', unknown][]): LogEntry => ({
+    kind: 'results',
+    nodeId: 'n1',
+    results: rs.map(([id, status, value]) => ({ id, status, value, durationUs, attempt: 1 })),
+  });
+  const log: LogEntry[] = [
+    job('a', [
+      { id: 'x', type: 'square', input: 2 },
+      { id: 'y', type: 'square', input: 3 },
+      { id: 'w', type: 'square', input: 5 },
+      { id: 'z', type: 'square', input: 4, deps: ['x', 'y', 'w'] },
+    ]),
+    { kind: 'job', jobKey: 's', job: { type: 'sort', input: [3, 1, 2] }, modules: [] },
+    timed(4_000, [1, 'ok', 4]),
+    timed(9_000, [2, 'ok', 9]),
+    // The sort's root splits: a split is learned apart and leaves the run's estimate alone.
+    timed(500_000, [5, 'split', [{ input: [3] }, { input: [1, 2] }]]),
+    timed(6_000, [3, 'ok', 25]),
+  ];
+  const withHint = (): JobBook => {
+    const b = book();
+    b.addTaskType({ taskType: 'square', hasJoin: false, hintDurationMs: 40 });
+    return b;
+  };
+
+  it('is the estimate the director prices queued micro-tasks at (and admits and batches on); a replay learns the same', () => {
+    const b = withHint();
+    const costs: number[] = [];
+    log.forEach((entry, i) => {
+      for (const task of b.apply(entry, 1_000 + i).ready)
+        if (task.taskType === 'square') costs.push(b.toBrokerTask(task).costMs!);
+    });
+    // x, y and w priced at the hint (nothing measured); z, ready once the three ran, at what they took (≈ 6 ms).
+    expect(costs.slice(0, 3)).toEqual([40, 40, 40]);
+    expect(costs[3]).toBe(b.usage.predictedDurationMs('square'));
+    expect(costs[3]).toBeGreaterThan(4);
+    expect(costs[3]).toBeLessThan(9);
+    expect(b.usage.predictedDurationMs('sort')).toBeUndefined(); // only a split has run
+    const restarted = withHint();
+    run(restarted, log);
+    expect(restarted.usage.predictedDurationMs('square')).toBe(b.usage.predictedDurationMs('square'));
+  });
+
+  it("a node's lost micro-tasks (dead, 0 ms: they never ran to an end) teach it nothing", () => {
+    const b = withHint();
+    const many = job(
+      'm',
+      Array.from({ length: 20 }, (_, i) => ({ id: `t${i}`, type: 'square', input: i })),
+    );
+    run(b, [many, timed(5_000, ...Array.from({ length: 12 }, (_, i): [number, 'ok', unknown] => [i + 1, 'ok', 0]))]);
+    const before = b.usage.predictedDurationMs('square')!;
+    expect(before).toBeCloseTo(5, 6);
+    const lost: LogEntry = {
+      kind: 'results',
+      nodeId: 'n1',
+      results: [13, 14, 15, 16, 17, 18, 19, 20].map((id) => ({
+        id,
+        status: 'dead',
+        value: { message: 'node left' },
+        durationUs: 0,
+        attempt: 3,
+      })),
+    };
+    run(b, [lost]);
+    expect(b.usage.predictedDurationMs('square')).toBe(before);
+  });
+});

@@ -10,10 +10,11 @@ import type { NodeReservations } from '../src/runtime/node-reservations.js';
 import type { Provider } from '../src/runtime/provider.js';
 import type { SwarmletRecord } from '../src/runtime/swarmlet-record.js';
 import type { TypeStats } from '../src/runtime/type-stats.js';
+import { UsageTracker, type DurationEstimate } from '../src/runtime/usage-tracker.js';
 
 // The dispatcher alone, with a real tracker and memory broker; the swarmlet, provider and pool are stand-ins that
 // record what was sent.
-function setup() {
+function setup(durations: DurationEstimate = { predictedDurationMs: () => 0.01 }) {
   const tracker = new JobTracker(new Set(['noop']), LIMITS);
   const broker = new MemoryBroker({ clock: { nowMs: () => 0 } });
   const sent: WireTask[] = [];
@@ -32,7 +33,8 @@ function setup() {
     broker,
     provider,
     new Map([['s1', swarmlet]]),
-    new Map([['noop', { recentDurationMs: 0.01, report: { retries: 0 } } as unknown as TypeStats]]),
+    new Map([['noop', { report: { retries: 0 } } as unknown as TypeStats]]),
+    durations,
     { demand: () => undefined } as unknown as JobHistory,
     { nowMs: () => 0 },
     3,
@@ -42,7 +44,7 @@ function setup() {
     tracker.submit(
       parseJob({ tasks: Array.from({ length: count }, (_, i) => ({ id: `t${i}`, type: 'noop', input: i })) }),
     );
-  return { tracker, broker, dispatcher, sent, submit };
+  return { tracker, broker, dispatcher, sent, submit, swarmlet };
 }
 
 describe('Dispatcher', () => {
@@ -66,5 +68,23 @@ describe('Dispatcher', () => {
     await dispatcher.pump();
     expect(sent.map(([id]) => id)).toEqual([next.ready[0]!.id]);
     expect(dispatcher.queued.get('noop')).toBe(0);
+  });
+
+  it("sizes each swarmlet's batch on the usage model's estimate: one micro-task before any completion, ~2 ms of work from the first", async () => {
+    const usage = new UsageTracker(new Map());
+    const { dispatcher, sent, submit, swarmlet, broker } = setup(usage);
+    await dispatcher.enqueue(submit(1_000).ready.map((task) => task.id));
+    await dispatcher.pump();
+    expect(sent).toHaveLength(1);
+    const [first] = sent.splice(0);
+    swarmlet.inFlight.delete(first![0]);
+    usage.completed('noop', first![0], 't0', 0.01, 1, null); // 10 µs
+    await dispatcher.pump();
+    expect(sent.length).toBeGreaterThanOrEqual(199); // 2 ms ÷ 10 µs (in floating point)
+    expect(sent.length).toBeLessThanOrEqual(200);
+    // What is queued now is priced at the estimate too (the SLA queue's fair share and admission read it).
+    await dispatcher.enqueue(submit(1).ready.map((task) => task.id));
+    const tasks = await broker.take('noop', 1_000);
+    expect(tasks.at(-1)!.costMs).toBeCloseTo(0.01, 6);
   });
 });

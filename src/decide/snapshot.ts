@@ -56,7 +56,8 @@ export interface TaskTypeLoad {
   readonly runningForMs?: number;
   /**
    * The usage model's prediction of one micro-task's duration (predict/usage-model.ts: what completed, by size where
-   * a size is known; the hint until then): the estimate admission and reservations read too. Undefined: none yet.
+   * a size is known; the hint until then): the one estimate admission, reservations and dispatch read too, embedded
+   * and in the cluster (the director's job book holds one). Undefined: none yet.
    */
   readonly predictedDurationMs?: number;
 }

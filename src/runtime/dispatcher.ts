@@ -7,6 +7,7 @@ import type { WireTask } from './local/ipc.js';
 import type { Provider } from './provider.js';
 import type { SwarmletRecord } from './swarmlet-record.js';
 import { prefetchFor, type TypeStats } from './type-stats.js';
+import type { DurationEstimate } from './usage-tracker.js';
 
 /**
  * The path a micro-task travels one way: ready micro-tasks into the broker, leases out to the
@@ -22,6 +23,8 @@ export class Dispatcher {
     private readonly provider: Provider,
     private readonly swarmlets: ReadonlyMap<string, SwarmletRecord>,
     private readonly stats: ReadonlyMap<string, TypeStats>,
+    /** The usage model: a type's predicted duration prices its queued micro-tasks and sizes its batches. */
+    private readonly durations: DurationEstimate,
     private readonly history: JobHistory,
     private readonly clock: Clock,
     private readonly maxAttempts: number,
@@ -36,12 +39,16 @@ export class Dispatcher {
     if (ids.length === 0) return;
     const nowMs = this.clock.nowMs();
     const tasks: BrokerTask[] = [];
+    const costs = new Map<string, number>(); // one prediction per type and call, not per micro-task
     for (const id of ids) {
       const task = this.tracker.tasks.get(id);
       const job = task && this.tracker.jobs.get(task.jobId);
       if (!task || job?.status !== 'running') continue;
       this.count(task.taskType, 1);
       this.history.demand(task.jobId, task.taskType, nowMs);
+      let costMs = costs.get(task.taskType);
+      if (costMs === undefined)
+        costs.set(task.taskType, (costMs = this.durations.predictedDurationMs(task.taskType) ?? 0));
       tasks.push({
         id,
         taskType: task.taskType,
@@ -52,7 +59,7 @@ export class Dispatcher {
         owner: job.owner,
         deadlineAtMs: job.deadlineAtMs,
         enqueuedAtMs: nowMs,
-        costMs: this.stats.get(task.taskType)?.recentDurationMs ?? 0,
+        costMs,
       });
     }
     if (tasks.length > 0) await this.broker.enqueue(tasks);
@@ -107,7 +114,7 @@ export class Dispatcher {
   async pump(): Promise<void> {
     for (const swarmlet of this.swarmlets.values()) {
       if (!swarmlet.serving || swarmlet.isolated) continue;
-      const room = prefetchFor(this.stats.get(swarmlet.taskType)!.recentDurationMs) - swarmlet.inFlight.size;
+      const room = prefetchFor(this.durations.predictedDurationMs(swarmlet.taskType)) - swarmlet.inFlight.size;
       if (room <= 0) continue;
       // An idle swarmlet with work waiting claims its type's predicted CPU and memory first; no room in the pool: the
       // work waits.

@@ -1,11 +1,11 @@
 import { ReservationLedger } from '../schedule/reservation-ledger.js';
 import type { SwarmletRecord } from './swarmlet-record.js';
+import type { DurationEstimate } from './usage-tracker.js';
 
 /** What a busy swarmlet of a type is predicted to need (the usage model, else the type's hints). */
-export interface UsagePredictions {
+export interface UsagePredictions extends DurationEstimate {
   predictedMemoryMb(taskType: string): number | undefined;
   predictedCpu(taskType: string): number | undefined;
-  view(taskType: string): { readonly predictedDurationMs: number | undefined };
 }
 
 export interface NodeBudget {
@@ -160,6 +160,6 @@ export class NodeReservations {
   }
 
   private durationOf(taskType: string): number {
-    return this.usage.view(taskType).predictedDurationMs ?? 0;
+    return this.usage.predictedDurationMs(taskType) ?? 0;
   }
 }

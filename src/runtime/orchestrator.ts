@@ -142,6 +142,7 @@ export class Orchestrator implements ProviderEvents {
       this.provider,
       this.swarmlets,
       this.stats,
+      this.usage,
       options.history,
       options.environment.clock,
       options.maxAttempts,
@@ -610,8 +611,7 @@ export class Orchestrator implements ProviderEvents {
     const unfit = this.reservations.firstUnfit('tasks' in job ? job.tasks.map((t) => t.type) : [job.type]);
     if (unfit !== undefined) throw new AdmissionError(unfit, undefined);
     if (!this.options.admission) return;
-    const predictedMs = (taskType: string) =>
-      this.usage.view(taskType).predictedDurationMs ?? this.stats.get(taskType)?.recentDurationMs ?? 0;
+    const predictedMs = (taskType: string) => this.usage.predictedDurationMs(taskType) ?? 0;
     const workers = [...this.swarmlets.values()].filter((s) => s.serving).length;
     const decision = admitJob(job.priority, this.dispatcher.queued, predictedMs, workers, this.options.admission);
     if (!decision.admitted) throw new AdmissionError(decision.reason, decision.retryAfterMs);

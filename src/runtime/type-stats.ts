@@ -1,13 +1,14 @@
 import type { TaskTypeLoad } from '../decide/snapshot.js';
 import type { TaskTypeReport } from './run-report.js';
 
-/** Measurements per task type: the window the loop reads each tick, and totals for the summary. */
+/**
+ * Measurements per task type: the window the loop reads each tick, and totals for the summary. A micro-task's
+ * predicted duration is not here: the usage model's (usage-tracker.ts `predictedDurationMs`) is the one estimate.
+ */
 export class TypeStats {
   readonly report: TaskTypeReport;
   private windowCount = 0;
   private windowDurationMs = 0;
-  /** Recent duration (EWMA) for sizing dispatch batches; undefined until a micro-task completes. */
-  recentDurationMs: number | undefined;
 
   constructor(
     readonly taskType: string,
@@ -24,17 +25,12 @@ export class TypeStats {
       peakSwarmlets: 0,
       durationMsTotal: 0,
     };
-    this.recentDurationMs = hintDurationMs;
   }
 
   completed(durationMs: number): void {
     this.windowCount += 1;
     this.windowDurationMs += durationMs;
     this.report.durationMsTotal += durationMs;
-    this.recentDurationMs =
-      this.recentDurationMs === undefined
-        ? durationMs
-        : this.recentDurationMs + 0.2 * (durationMs - this.recentDurationMs);
   }
 
   /** Closes the window into the loop's view of this type's load. */
@@ -63,9 +59,9 @@ export class TypeStats {
 }
 
 /**
- * How many micro-tasks to keep in flight on one swarmlet: enough to cover ~2 ms of work so
- * tiny tasks travel in big batches, and 1 for long tasks so queued work is never stranded
- * behind a busy swarmlet while another sits idle.
+ * How many micro-tasks to keep in flight on one swarmlet, from the type's predicted duration (the usage model's
+ * `predictedDurationMs`; undefined: none yet): enough to cover ~2 ms of work so tiny tasks travel in big batches, and 1
+ * for long tasks so queued work is never stranded behind a busy swarmlet while another sits idle.
  */
 export function prefetchFor(durationMs: number | undefined): number {
   if (durationMs === undefined || durationMs >= 20) return 1;

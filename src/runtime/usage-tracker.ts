@@ -6,7 +6,14 @@ import {
   observeTaskCompletion,
   type UsageWatch,
 } from '../predict/usage-anomaly.js';
-import { predictUsage, predictUsageValue, usageError, type ResourceHints } from '../predict/usage-model.js';
+import {
+  observeUsage,
+  predictFromHistory,
+  predictUsage,
+  predictUsageValue,
+  usageError,
+  type ResourceHints,
+} from '../predict/usage-model.js';
 import { MODE_JOIN, RESULT_SPLIT } from './local/wire.js';
 
 /**
@@ -63,17 +70,32 @@ export interface MeasuredUsage {
   readonly rssKb: number;
 }
 
+/** A type's predicted duration of one micro-task: what the policy, admission and dispatch read. */
+export interface DurationEstimate {
+  predictedDurationMs(taskType: string): number | undefined;
+}
+
 const ANOMALIES_KEPT = 100;
-/** Micro-tasks shorter than this are observed 1 in SAMPLE_EVERY: the model would cost more than the work. */
+/**
+ * Micro-tasks shorter than TINY_MS are sampled once history predicts them that short too: observing one costs ~1.5 µs
+ * (model and anomaly check), more than a 10 µs micro-task's work is worth. A type predicted at p ms is observed 1 in
+ * ~TINY_MS / p (a power of 2, at most SAMPLE_EVERY): about one observation per millisecond of its work, so the model's
+ * cost stays ~0.2 % of the work and it learns a change within a similar span of work whatever the size. The rate hangs
+ * on the prediction, not on the micro-task at hand, so the sample is not biased by what it measures; micro-tasks of
+ * TINY_MS or more are always observed. Before history, every one is observed: a type has an estimate from its first
+ * completion (dispatch sizes its batches on it).
+ */
 const TINY_MS = 1;
 const SAMPLE_EVERY = 64;
 
 /**
  * The feedback loop on the results path: every completed micro-task (sampled when tiny) updates
  * its type's usage model and is checked against the prediction made before it for its size
- * (anomalies; what is not one is in predict/usage-anomaly.ts).
+ * (anomalies; what is not one is in predict/usage-anomaly.ts). The one duration estimate per type: the embedded
+ * runtime's policy, admission, reservations and dispatch read `predictedDurationMs`, and so do the cluster director's
+ * (its job book holds one) and each agent's dispatch (`completedDuration`: the same model and sampling, no anomalies).
  */
-export class UsageTracker {
+export class UsageTracker implements DurationEstimate {
   private readonly watch: UsageWatch = createUsageWatch();
   private get model() {
     return this.watch.model;
@@ -102,9 +124,7 @@ export class UsageTracker {
     usage?: MeasuredUsage,
     phase: TaskPhase = 'run',
   ): void {
-    const count = (this.completions.get(taskType) ?? 0) + 1;
-    this.completions.set(taskType, count);
-    if (durationMs < TINY_MS && count % SAMPLE_EVERY !== 0) return;
+    if (this.sampledOut(taskType, keyOf(taskType, phase), durationMs)) return;
     const sizeBytes = this.sizeFor(taskType, input);
     const dispatchedAtMs = this.dispatchedAtMs.get(taskId);
     if (dispatchedAtMs !== undefined) {
@@ -123,6 +143,31 @@ export class UsageTracker {
     // Reported once per micro-task: one already flagged while running is not reported again.
     const flagged = this.flaggedRunning.delete(taskId);
     if (event && !flagged) this.record(taskType, event, atMs, microTask);
+  }
+
+  /**
+   * A completed micro-task of which only its duration is known, where nobody watches for anomalies (the cluster
+   * director's job book, an agent's dispatch): the same model, sampling and phases as `completed`, so every reader of
+   * `predictedDurationMs` learns the same way from the same measurements. A duration that is not a finite number ≥ 0
+   * (it came over the wire) teaches nothing.
+   */
+  completedDuration(taskType: string, durationMs: number, phase: TaskPhase = 'run'): void {
+    if (!(durationMs >= 0 && Number.isFinite(durationMs))) return; // read off the wire: not a measurement
+    const key = keyOf(taskType, phase);
+    if (this.sampledOut(taskType, key, durationMs)) return;
+    const hints = phase === 'run' ? this.hints.get(taskType) : undefined;
+    observeUsage(this.model, key, { hints }, { durationMs });
+  }
+
+  /** Counts the completion; true when it is a tiny one left out (see TINY_MS). */
+  private sampledOut(taskType: string, key: string, durationMs: number): boolean {
+    const count = (this.completions.get(taskType) ?? 0) + 1;
+    this.completions.set(taskType, count);
+    if (durationMs >= TINY_MS) return false;
+    const predicted = predictFromHistory(this.model, key, 'duration').value;
+    if (!(predicted < TINY_MS)) return false; // NaN: too little history yet
+    const every = Math.min(SAMPLE_EVERY, 2 ** Math.floor(Math.log2(TINY_MS / predicted)));
+    return count % every !== 0;
   }
 
   /**

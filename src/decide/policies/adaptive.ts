@@ -60,10 +60,11 @@ export function adaptivePolicy(overrides: Partial<AdaptiveParams> = {}): Policy<
 }
 
 /**
- * A type's duration as the policy sees it. Once one has completed: the usage model's prediction, the estimate
- * admission and reservations read too (this policy's own average of the loop's windows where the environment gives
- * none). Before: its hint, else the default, and at least as long as its longest-running micro-task has run (a 400 s
- * task is not taken for a 10 ms one while it runs).
+ * A type's duration as the policy sees it. Once one has completed: the usage model's prediction, the one estimate
+ * admission, reservations and dispatch read too, embedded and in the cluster (this policy's own average of the loop's
+ * windows only where a snapshot carries none, as a hand-built one in a test). Before: its hint, else the default, and
+ * at least as long as its longest-running micro-task has run (a 400 s task is not taken for a 10 ms one while it
+ * runs; in the cluster, from the agents' heartbeats).
  */
 function estimateDurationMs(load: TaskTypeLoad, durations: ReadonlyMap<string, Ewma>, params: AdaptiveParams): number {
   const measured = durations.get(load.taskType)?.value;

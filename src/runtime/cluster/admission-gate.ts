@@ -7,8 +7,8 @@ import type { ClusterKeys, JobOutcome } from './protocol.js';
 
 /**
  * Admission control in cluster mode: the director decides when it reads a job from the log, on the
- * predicted backlog (running jobs' micro-tasks not yet done × their type's predicted duration ÷
- * serving swarmlets), with the same rule and limits as the embedded runtime (schedule/admission.ts).
+ * predicted backlog (running jobs' micro-tasks not yet done × their type's predicted duration (the book's usage
+ * model) ÷ serving swarmlets), with the same rule and limits as the embedded runtime (schedule/admission.ts).
  *
  * The serving count comes from heartbeats, which the log does not hold, so a replay could not
  * decide the same way. A refusal is therefore recorded by its log entry id (`P:refused`, with the
@@ -32,7 +32,7 @@ export class AdmissionGate {
   /** Admission on the book's backlog now; undefined when admission control is off. */
   decide(rawJob: unknown, book: JobBook, servingSwarmlets: number): AdmissionDecision | undefined {
     if (!this.limits) return undefined;
-    const predictedMs = (taskType: string): number => book.stats.get(taskType)?.recentDurationMs ?? 0;
+    const predictedMs = (taskType: string): number => book.usage.predictedDurationMs(taskType) ?? 0;
     return admitJob(priorityOf(rawJob), book.outstandingByType(), predictedMs, servingSwarmlets, this.limits);
   }
 

@@ -16,7 +16,9 @@ import type { Redis } from 'ioredis';
 import type { Broker, BrokerTask } from '../brokers/broker.js';
 import { RESULT_ERROR, RESULT_SPLIT, type WireResult, type WireTask } from '../local/wire.js';
 import type { Provider } from '../provider.js';
-import { prefetchFor, TypeStats } from '../type-stats.js';
+import { prefetchFor } from '../type-stats.js';
+import { phaseOf, UsageTracker } from '../usage-tracker.js';
+import type { ResourceHints } from '../../predict/usage-model.js';
 import type { LocalSwarmlet } from './agent-swarmlets.js';
 import { isTaskPayload } from './hot-checks.js';
 import { isCapBreak } from '../../place/consent-caps.js';
@@ -25,6 +27,8 @@ import { MAX_FAULT_CHARS, MAX_FAULT_IDS, taskPayloadSchema, type ClusterResult, 
 interface Lease {
   readonly swarmlet: LocalSwarmlet;
   readonly task: BrokerTask;
+  /** Its payload's mode: a join's duration is learned apart from a run's. */
+  readonly mode: number;
 }
 
 /** What one result batch does in Redis: one log entry, then its leases ended. */
@@ -67,7 +71,13 @@ export interface AgentWorkOptions {
 
 export class AgentWork {
   private readonly leases = new Map<number, Lease>();
-  private readonly stats = new Map<string, TypeStats>();
+  /** Each type's hints, taken from its module record the first time the type is seen here. */
+  private readonly hints = new Map<string, ResourceHints>();
+  /**
+   * The usage model, fed by this agent's results: the one duration estimate its prefetch reads (the same model and
+   * sampling as the director's and the embedded runtime's, from the micro-tasks run here).
+   */
+  private readonly usage = new UsageTracker(this.hints);
   private readonly unrecorded: Batch[] = [];
   /** Micro-tasks that broke this node's caps, and until when they are given back if they come back. */
   private readonly held = new Map<number, number>();
@@ -98,7 +108,8 @@ export class AgentWork {
 
   /** The type's prefetch depth: one long micro-task, or ~2 ms of tiny ones. */
   private depthPerSwarmlet(taskType: string): number {
-    return prefetchFor(this.statsOf(taskType).recentDurationMs);
+    this.know(taskType);
+    return prefetchFor(this.usage.predictedDurationMs(taskType));
   }
 
   /** Fills every serving swarmlet up to its room. */
@@ -136,7 +147,7 @@ export class AgentWork {
         continue;
       }
       const { mode, input, depth, deps, label } = payload.data;
-      this.leases.set(task.id, { swarmlet, task });
+      this.leases.set(task.id, { swarmlet, task, mode });
       if (swarmlet.inFlight.size === 0) swarmlet.progressAtMs = this.options.clock.nowMs();
       swarmlet.inFlight.add(task.id);
       wire.push([task.id, mode, input, depth, task.attempt, deps, label]);
@@ -169,7 +180,8 @@ export class AgentWork {
       swarmlet.inFlight.delete(id);
       swarmlet.progressAtMs = this.options.clock.nowMs();
       swarmlet.tasksDone += 1;
-      this.statsOf(lease.task.taskType).completed(durationUs / 1000);
+      this.know(lease.task.taskType);
+      this.usage.completedDuration(lease.task.taskType, durationUs / 1000, phaseOf(lease.mode, status));
       if (status === RESULT_ERROR) {
         this.addFailure(batch, lease.task, durationUs, asFailure(value));
         continue;
@@ -319,10 +331,8 @@ export class AgentWork {
     else batch.failures.set(failure.message, [task.id]);
   }
 
-  private statsOf(taskType: string): TypeStats {
-    let stats = this.stats.get(taskType);
-    if (!stats) this.stats.set(taskType, (stats = new TypeStats(taskType, this.options.hintDurationMs(taskType))));
-    return stats;
+  private know(taskType: string): void {
+    if (!this.hints.has(taskType)) this.hints.set(taskType, { durationMs: this.options.hintDurationMs(taskType) });
   }
 }
 

@@ -99,6 +99,7 @@ export class DirectorLoop {
         inFlight.get(stats.taskType) ?? 0,
         this.book.tracker.counts.get(stats.taskType)?.blocked ?? 0,
         running.get(stats.taskType) ?? 0,
+        this.book.usage.predictedDurationMs(stats.taskType),
       ),
     );
     return { nowMs, windowMs: this.options.tickMs, limits: this.pool.limits(nodes), swarmlets, load, jobProfiles: [] };

@@ -558,7 +558,7 @@ export class ClusterDirector {
 
   /** Micro-tasks per BullMQ job for `ready` of a type handed out at once (schedule/lease-batch.ts). */
   private batchSize(taskType: string, ready: number): number {
-    const perSwarmlet = prefetchFor(this.book.stats.get(taskType)?.recentDurationMs);
+    const perSwarmlet = prefetchFor(this.book.usage.predictedDurationMs(taskType));
     return leaseBatchSize({
       ready,
       servingSwarmlets: this.loop.servingOf(taskType),

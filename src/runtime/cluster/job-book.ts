@@ -1,9 +1,11 @@
 import { parseJob } from '../../core/job.js';
-import { MODE_JOIN } from '../local/wire.js';
+import { MODE_JOIN, RESULT_OK, RESULT_SPLIT } from '../local/wire.js';
 import type { BrokerTask } from '../brokers/broker.js';
 import { JobTracker, type JobRecord, type TrackerLimits } from '../jobs/job-tracker.js';
 import type { MicroTask } from '../jobs/micro-task.js';
 import { TypeStats } from '../type-stats.js';
+import { phaseOf, UsageTracker } from '../usage-tracker.js';
+import type { ResourceHints } from '../../predict/usage-model.js';
 import { refusedEverywhereMessage } from './bundle-refusals.js';
 import type { ClusterResult, JobOutcome, LogEntry, ModuleRecord, TaskPayload } from './protocol.js';
 
@@ -54,6 +56,13 @@ export class JobBook {
   private readonly joins = new Set<string>();
   readonly tracker: JobTracker;
   readonly stats = new Map<string, TypeStats>();
+  /** Each type's declared hints, the latest module record's. */
+  private readonly hints = new Map<string, ResourceHints>();
+  /**
+   * The usage model, fed by every result in the log (so a replay rebuilds it): the one duration estimate the
+   * director's policy, admission gate, lease batches and queue costs read, as in the embedded runtime.
+   */
+  readonly usage = new UsageTracker(this.hints);
   private readonly jobs = new Map<number, BookedJob>();
   /**
    * Keys of running jobs: a key appended again while its job runs is the same run (a client that
@@ -75,9 +84,17 @@ export class JobBook {
   }
 
   /** A task type's module became known (the client registered it before logging the job). */
-  addTaskType(module: Pick<ModuleRecord, 'taskType' | 'hasJoin' | 'hintDurationMs'>): void {
+  addTaskType(
+    module: Pick<ModuleRecord, 'taskType' | 'hasJoin' | 'hintDurationMs'> &
+      Partial<Pick<ModuleRecord, 'hintCpu' | 'hintMemoryMb'>>,
+  ): void {
     this.knownTypes.add(module.taskType);
     if (module.hasJoin) this.joins.add(module.taskType);
+    this.hints.set(module.taskType, {
+      durationMs: module.hintDurationMs,
+      cpu: module.hintCpu,
+      memoryMb: module.hintMemoryMb,
+    });
     if (!this.stats.has(module.taskType))
       this.stats.set(module.taskType, new TypeStats(module.taskType, module.hintDurationMs));
   }
@@ -199,7 +216,7 @@ export class JobBook {
       maxAttempts: this.maxAttempts,
       payload,
       owner: job.owner,
-      costMs: this.stats.get(task.taskType)?.recentDurationMs ?? 0,
+      costMs: this.usage.predictedDurationMs(task.taskType) ?? 0,
     };
   }
 
@@ -258,6 +275,12 @@ export class JobBook {
       if (counts) counts.done += 1;
     }
     this.stats.get(task.taskType)?.completed(result.durationUs / 1000);
+    // A dead result is no measurement of the type: 0 when its swarmlet died or its node left (it never ran to an end),
+    // else one failed attempt; learning a node's lost micro-tasks as runs of 0 ms would take the type for a tiny one.
+    if (result.status !== 'dead') {
+      const status = result.status === 'split' ? RESULT_SPLIT : RESULT_OK;
+      this.usage.completedDuration(task.taskType, result.durationUs / 1000, phaseOf(task.mode, status));
+    }
     if (result.status === 'ok' || result.status === 'split') {
       const ready =
         result.status === 'ok'
