@@ -342,12 +342,13 @@ export class AgentPool {
   }
 
   /**
-   * The process is gone: its in-flight micro-tasks failed (an attempt counted), unless their leases were given back
-   * already.
+   * The process is gone: the micro-task it was running failed (an attempt counted), those queued behind it go back
+   * free, unless their leases were given back already.
    */
-  async exited(swarmlet: LocalSwarmlet, detail: string): Promise<void> {
+  async exited(swarmlet: LocalSwarmlet, detail: string, lastStarted?: number | null): Promise<void> {
     this.swarmlets.delete(swarmlet.processId);
-    const failed = await this.options.work.orphaned(swarmlet, `swarmlet ${swarmlet.id} ${detail} while running it`);
+    const message = `swarmlet ${swarmlet.id} ${detail} while running it`;
+    const failed = await this.options.work.orphaned(swarmlet, message, lastStarted);
     swarmlet.transition('stopped');
     if (swarmlet.stopReason === undefined || failed > 0) {
       this.options.log(

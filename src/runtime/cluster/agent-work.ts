@@ -18,6 +18,7 @@ import { RESULT_ERROR, RESULT_SPLIT, type WireResult, type WireTask } from '../l
 import type { Provider } from '../provider.js';
 import { prefetchFor } from '../type-stats.js';
 import { phaseOf, UsageTracker } from '../usage-tracker.js';
+import { culpritOf } from '../hard-limits.js';
 import type { ResourceHints } from '../../predict/usage-model.js';
 import type { LocalSwarmlet } from './agent-swarmlets.js';
 import { isTaskPayload } from './hot-checks.js';
@@ -205,25 +206,28 @@ export class AgentWork {
   }
 
   /**
-   * A swarmlet exited with work in flight: each of its micro-tasks failed (an attempt counted, as in the embedded
-   * runtime).
+   * A swarmlet exited with work in flight. Only the micro-task it was running can have caused that: it fails (an
+   * attempt counted); those queued behind it never started and go back to the queue free. The embedded runtime's rule
+   * (hard-limits.ts `culpritOf`): `lastStarted` is what the swarmlet's black box says it started last. Returns how
+   * many failed (0 or 1).
    */
-  async orphaned(swarmlet: LocalSwarmlet, message: string): Promise<number> {
-    const batch = newBatch();
-    const retried: number[] = [];
-    let count = 0;
-    for (const id of swarmlet.inFlight) {
-      const lease = this.leases.get(id);
-      if (lease?.swarmlet !== swarmlet) continue;
-      this.leases.delete(id);
-      this.addFailure(batch, lease.task, 0, { message });
-      if (lease.task.attempt < lease.task.maxAttempts) retried.push(id);
-      count += 1;
-    }
+  async orphaned(swarmlet: LocalSwarmlet, message: string, lastStarted?: number | null): Promise<number> {
+    const orphans = [...swarmlet.inFlight].filter((id) => this.leases.get(id)?.swarmlet === swarmlet);
     swarmlet.inFlight.clear();
+    const culprit = culpritOf(orphans, lastStarted, undefined);
+    const innocents = orphans.filter((id) => id !== culprit);
+    const batch = newBatch();
+    const returned = [...innocents];
+    const lease = culprit === undefined ? undefined : this.leases.get(culprit);
+    for (const id of orphans) this.leases.delete(id);
+    if (innocents.length > 0) await this.options.broker.requeue(innocents);
+    if (lease) {
+      this.addFailure(batch, lease.task, 0, { message });
+      if (lease.task.attempt < lease.task.maxAttempts) returned.push(lease.task.id);
+    }
     await this.record(batch);
-    if (retried.length > 0) await this.fault(swarmlet.taskType, retried, message);
-    return count;
+    if (returned.length > 0) await this.fault(swarmlet.taskType, returned, message);
+    return lease ? 1 : 0;
   }
 
   /**

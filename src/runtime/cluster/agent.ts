@@ -480,12 +480,12 @@ export class ClusterAgent implements ProviderEvents {
     swarmlet.cpuPercent = sample.cpuPercent;
   }
 
-  exited(processId: string, _atMs: number, detail: string): void {
+  exited(processId: string, _atMs: number, detail: string, lastStarted?: number | null): void {
     this.states.gone(processId);
     this.run('exit', async () => {
       const swarmlet = this.pool.swarmlets.get(processId);
       if (!swarmlet || this.closed) return;
-      await this.pool.exited(swarmlet, detail);
+      await this.pool.exited(swarmlet, detail, lastStarted);
       this.scheduleReconcile(); // still desired: started again; a replacement that waited for its slot starts now
     });
   }
