@@ -19,6 +19,7 @@ import { BundleRefusals } from './bundle-refusals.js';
 import { CAP_BREAK_MEMORY_MS, CapBreaks } from './cap-breaks.js';
 import type { ClusterPool } from './cluster-pool.js';
 import { DirectorLoop } from './director-loop.js';
+import { LogTrimPoints } from './log-trim.js';
 import type { JobBook } from './job-book.js';
 import { readLiveNodes } from './live-nodes.js';
 import { DirectorLease } from './director-lease.js';
@@ -32,7 +33,6 @@ import {
   keys,
   logEntrySchema,
   parseStored,
-  type LogBase,
   type ClusterProgress,
   type JobOutcome,
   type LogEntry,
@@ -97,14 +97,7 @@ export class ClusterDirector {
   private readonly book: JobBook;
   private readonly pool: ClusterPool;
   private lastLogId = '0-0';
-  /** Running jobs in log order: the entry each began at and the id counters just before it (the trim point). */
-  private readonly runningSince = new Map<
-    string,
-    { readonly entryId: string; readonly counters: ReturnType<JobBook['tracker']['counters']> }
-  >();
-  private trimmedTo = '0-0';
-  /** Trim points as they became safe, oldest first: each is used once it is `logRetentionMs` old. */
-  private trimCandidates: { readonly atMs: number; readonly base: LogBase }[] = [];
+  private readonly trimPoints: LogTrimPoints;
   private applying = false;
   private stopped = false;
   private cancelTicks: (() => void) | undefined;
@@ -159,6 +152,7 @@ export class ClusterDirector {
       },
     });
     this.book = this.loop.book;
+    this.trimPoints = new LogTrimPoints(options.logRetentionMs);
     this.pool = this.loop.pool;
     this.modules = new ModuleRecords(redis, this.k, (topic, line) => warnings.warn(topic, line));
     this.desired = new DesiredStates(redis, this.k, options.prefix, (topic, line) => warnings.warn(topic, line));
@@ -272,7 +266,7 @@ export class ClusterDirector {
     const base = await readLogBase(this.redis, this.k);
     if (base) {
       this.book.tracker.restoreCounters(base);
-      this.trimmedTo = base.minId;
+      this.trimPoints.restored(base.minId);
     }
     let replayed = 0;
     for (let start = base ? base.minId : '-'; ; start = `(${this.lastLogId}`) {
@@ -379,8 +373,8 @@ export class ClusterDirector {
     const counters = this.book.tracker.counters();
     const { ready, finished } = this.book.apply(entry, Number(id.split('-')[0]));
     if (entry.kind === 'job' && !finished.some((f) => f.jobKey === entry.jobKey))
-      this.runningSince.set(entry.jobKey, { entryId: id, counters });
-    for (const { jobKey } of finished) this.runningSince.delete(jobKey);
+      this.trimPoints.began(entry.jobKey, id, counters);
+    for (const { jobKey } of finished) this.trimPoints.ended(jobKey);
     await this.handOut(ready, live);
     for (const { jobKey, outcome, cancel } of finished) {
       // A failed job's micro-tasks still waiting in BullMQ would only run for nothing.
@@ -582,29 +576,19 @@ export class ClusterDirector {
   }
 
   /**
-   * Bounds the log: entries before the oldest running job's first entry are no longer needed to
-   * rebuild anything. The counters at that point go to `<prefix>:log-base` first, so a director
-   * that replays the rest allocates the same ids; then XTRIM MINID drops what is older.
+   * Bounds the log (log-trim.ts says where): the counters at the trim point go to `<prefix>:log-base` first, so a
+   * director that replays the rest allocates the same ids; then XTRIM MINID drops what is older.
    */
   private async trimLog(nowMs: number): Promise<void> {
-    if (this.applying || this.lastLogId === '0-0') return;
-    const oldest = this.runningSince.values().next().value;
-    const [ms, seq] = this.lastLogId.split('-').map(Number) as [number, number];
-    const safe: LogBase = oldest
-      ? { minId: oldest.entryId, ...oldest.counters }
-      : { minId: `${ms}-${seq + 1}`, ...this.book.tracker.counters() };
-    // A trim point stays valid later: every job running then or since began at or after it.
-    if (this.trimCandidates.at(-1)?.base.minId !== safe.minId) this.trimCandidates.push({ atMs: nowMs, base: safe });
-    const ripe = this.trimCandidates.filter((c) => c.atMs <= nowMs - this.options.logRetentionMs);
-    const base = ripe.at(-1)?.base;
-    if (base === undefined || base.minId === this.trimmedTo) return;
-    this.trimCandidates = this.trimCandidates.slice(ripe.length);
+    if (this.applying) return;
+    const base = this.trimPoints.due(nowMs, this.lastLogId, this.book.tracker.counters());
+    if (base === undefined) return;
     await this.redis.set(this.k.logBase, JSON.stringify(base));
     await this.redis.xtrim(this.k.log, 'MINID', base.minId);
     await this.repairing(this.k.refused, 'zset', 'admission refusals recorded so far', () =>
       this.gate.forgetBefore(base.minId),
     );
-    this.trimmedTo = base.minId;
+    this.trimPoints.trimmed(base.minId);
   }
 
   private async publishProgress(snapshot: Snapshot, nowMs: number): Promise<void> {
