@@ -53,6 +53,16 @@ describe("KeepWarm: the simulator's adaptive keep-alive driving the runtime", ()
     ).toEqual([]);
   });
 
+  it('sees a burst that came and went between two ticks: its plan starts over', () => {
+    const keepWarm = new KeepWarm(adaptiveWarmPolicy({ coldPriceS: 5 }));
+    const at = (nowMs: number, overrides: Parameters<typeof load>[1]) =>
+      keepWarm.observe(snapshot({ nowMs, load: [load('short', overrides)] }));
+    at(0, { ready: 1 });
+    at(100, {}); // idle at 0.1 s: kept 5 s (no history yet)
+    at(4_000, { completedInWindow: 1 }); // a 20 ms call ran between 3.9 and 4.0 s: nothing queued at either tick
+    expect(keepWarm.wantsLoaded('short', 4_000 + 4_900)).toBe(true); // not unloaded at 5.1 s while it is still used
+  });
+
   it('preloads into a running swarmlet when there is no free slot', () => {
     const keepWarm = trained(12);
     const full = [swarmlet('s1', 'other'), swarmlet('s2', 'other'), swarmlet('s3', 'other')];

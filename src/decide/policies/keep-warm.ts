@@ -22,13 +22,18 @@ export class KeepWarm {
 
   constructor(private readonly policy: WarmPolicy) {}
 
-  /** Feeds each type's busy/idle transitions since the last tick to the policy. */
+  /**
+   * Feeds each type's busy/idle transitions since the last tick to the policy. A burst that came and went between two
+   * ticks (micro-tasks shorter than a tick: nothing queued or in flight at either) is seen by what completed in the
+   * window: an arrival and an idle at this tick (its plan starts over, as it would had a tick caught it running).
+   */
   observe(snapshot: Snapshot): void {
     for (const load of snapshot.load) {
       const active = load.ready + load.inFlight + load.blocked > 0;
+      const cameAndWent = !active && load.completedInWindow > 0;
       let app = this.apps.get(load.taskType);
       if (!app) {
-        if (!active) continue;
+        if (!active && !cameAndWent) continue;
         app = {
           state: this.policy.newApp({ appId: load.taskType, memoryMb: snapshot.limits.swarmletMemoryMb }),
           busy: false,
@@ -37,14 +42,15 @@ export class KeepWarm {
         };
         this.apps.set(load.taskType, app);
       }
-      if (active && !app.busy) {
+      if ((active || cameAndWent) && !app.busy) {
         const warm = snapshot.swarmlets.some(
           (s) => s.state !== 'stopped' && (s.taskType === load.taskType || s.warmTypes.includes(load.taskType)),
         );
         this.policy.onArrival(app.state, snapshot.nowMs, !warm);
         app.busy = true;
         app.plan = undefined;
-      } else if (!active && app.busy) {
+      }
+      if (!active && app.busy) {
         app.busy = false;
         app.idleAtMs = snapshot.nowMs;
         app.plan = this.policy.onIdle(app.state, snapshot.nowMs, { nextArrivalMs: undefined });
