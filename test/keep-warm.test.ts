@@ -16,8 +16,8 @@ const tickAt = (nowMs: number, swarmlets = [swarmlet('s1', 'other')]) =>
   });
 
 /** Feeds `cycles` periods of 100 ms ticks to a KeepWarm whose cold start costs 5 s of idle swarmlet. */
-function trained(cycles: number): KeepWarm {
-  const keepWarm = new KeepWarm(adaptiveWarmPolicy({ coldPriceS: 5 }));
+function trained(cycles: number, startMs = 0): KeepWarm {
+  const keepWarm = new KeepWarm(adaptiveWarmPolicy({ coldPriceS: 5 }), startMs);
   for (let nowMs = 0; nowMs < cycles * PERIOD_MS; nowMs += 100) keepWarm.observe(tickAt(nowMs));
   return keepWarm;
 }
@@ -51,6 +51,19 @@ describe("KeepWarm: the simulator's adaptive keep-alive driving the runtime", ()
     expect(
       keepWarm.prewarms(tickAt(beforeBurst, [swarmlet('s1', 'other', { warmTypes: ['other', 'tick'] })]), new Set()),
     ).toEqual([]);
+  });
+
+  it('starts a shadow a start and a tick before its window opens, so it is loaded when the window says', () => {
+    const keepWarm = trained(12, 100);
+    const idleAtMs = 11 * PERIOD_MS + BUSY_MS;
+    let opensAtMs = idleAtMs + 3_000; // the first tick inside the pre-warm window
+    while (keepWarm.wantsLoaded('tick', opensAtMs) !== true && opensAtMs < idleAtMs + PERIOD_MS) opensAtMs += 100;
+    expect(keepWarm.wantsLoaded('tick', opensAtMs)).toBe(true);
+    // A shadow started at the next tick (opensAtMs − 100) would be loaded only at opensAtMs + 0: one tick too late.
+    expect(keepWarm.prewarms(tickAt(opensAtMs - 300), new Set())).toEqual([]);
+    expect(keepWarm.prewarms(tickAt(opensAtMs - 200), new Set())).toEqual([
+      expect.objectContaining({ kind: 'prewarm', taskType: 'tick' }),
+    ]);
   });
 
   it('sees a burst that came and went between two ticks: its plan starts over', () => {

@@ -23,6 +23,11 @@ export interface AdaptiveParams {
    * policy (the simulator's) may stop it sooner and pre-warm before the type's next predicted burst.
    */
   readonly keepAliveMs: number;
+  /**
+   * What starting a swarmlet takes (a fork and a module load: ~80–100 ms measured). A keep-alive plan's shadow is
+   * started this long plus one tick before its pre-warm window opens, so it is loaded when the window says.
+   */
+  readonly startMs: number;
   /** Pre-warm this long before a job's predicted first demand for a type (from its history). */
   readonly lookaheadMs: number;
   /** Reclaim a shadow that got no work this long after its predicted demand. */
@@ -42,6 +47,7 @@ export const ADAPTIVE_DEFAULTS: AdaptiveParams = {
   moveMargin: 0.5,
   cooldownMs: 500,
   keepAliveMs: 2_000,
+  startMs: 100,
   lookaheadMs: 30_000,
   reclaimAfterMs: 5_000,
   consolidateBelowUtilization: 0.3,

@@ -33,7 +33,7 @@ export function adaptivePolicy(overrides: Partial<AdaptiveParams> = {}): Policy<
       lowUseTicks: new Map(),
       waitingSinceMs: new Map(),
       // A cold start is priced at keepAliveMs of an idle swarmlet: with no history that is how long one is kept.
-      keepWarm: new KeepWarm(adaptiveWarmPolicy({ coldPriceS: params.keepAliveMs / 1000 })),
+      keepWarm: new KeepWarm(adaptiveWarmPolicy({ coldPriceS: params.keepAliveMs / 1000 }), params.startMs),
     }),
     decide(state, snapshot) {
       state.keepWarm.observe(snapshot);

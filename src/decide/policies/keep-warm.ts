@@ -20,7 +20,11 @@ interface App {
 export class KeepWarm {
   private readonly apps = new Map<string, App>();
 
-  constructor(private readonly policy: WarmPolicy) {}
+  constructor(
+    private readonly policy: WarmPolicy,
+    /** How long a swarmlet takes to start: shadows are started that long plus a tick before their window opens. */
+    private readonly startMs = 0,
+  ) {}
 
   /**
    * Feeds each type's busy/idle transitions since the last tick to the policy. A burst that came and went between two
@@ -76,14 +80,20 @@ export class KeepWarm {
     return `idle ${formatMs(nowMs - app.idleAtMs)}; plan: keep ${formatMs(keepAliveMs)}${window}`;
   }
 
-  /** Shadows (or preloads) for types whose pre-warm window is open and that are warm nowhere. */
+  /**
+   * Shadows (or preloads) for types whose pre-warm window is open, or opens before a swarmlet started now and one
+   * tick later would be loaded (a shadow started as the window opened was loaded a start too late: an arrival at the
+   * window's edge found it starting), and that are warm nowhere.
+   */
   prewarms(snapshot: Snapshot, used: ReadonlySet<string>): Action[] {
     const actions: Action[] = [];
     const live = snapshot.swarmlets.filter((s) => s.state !== 'stopped' && s.state !== 'draining');
     let free = snapshot.limits.maxSwarmlets - live.length;
+    const aheadMs = snapshot.nowMs + snapshot.windowMs + this.startMs;
     for (const [taskType, app] of this.apps) {
       if (app.busy || !app.plan || app.plan.prewarmAfterMs === undefined) continue;
-      if (this.wantsLoaded(taskType, snapshot.nowMs) !== true || live.some((s) => isWarmFor(s, taskType))) continue;
+      const due = this.wantsLoaded(taskType, snapshot.nowMs) === true || this.wantsLoaded(taskType, aheadMs) === true;
+      if (!due || live.some((s) => isWarmFor(s, taskType))) continue;
       const reason = `adaptive keep-alive expects ${taskType} again (${this.describe(taskType, snapshot.nowMs)})`;
       if (free > 0) {
         actions.push({ kind: 'prewarm', taskType, reason: `${reason}: shadow swarmlet` });
