@@ -94,4 +94,17 @@ describe('prewarm plan: shadow swarmlets from job history', () => {
     const actions = prewarmActions(snap, new Set(), { ...params, lookaheadMs: 0 });
     expect(describeActions(actions)).toEqual(expected);
   });
+
+  it("keeps a shadow while its type's keep-alive plan wants it loaded (the plan's pre-warm window)", () => {
+    // No job expects it: it would go 5 s after its start, before the window it was started for has closed.
+    const shadow = swarmlet('c1', 'compress', { shadow: true, startedAtMs: 11_000 });
+    const snap = snapshot({
+      nowMs: 40_000,
+      limits: { maxSwarmlets: 2 },
+      swarmlets: [shadow],
+      load: [load('compress')],
+    });
+    expect(describeActions(prewarmActions(snap, new Set(), params))).toEqual(['reclaim:c1:']);
+    expect(prewarmActions(snap, new Set(), params, (type) => type === 'compress')).toEqual([]);
+  });
 });

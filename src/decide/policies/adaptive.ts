@@ -49,7 +49,14 @@ export function adaptivePolicy(overrides: Partial<AdaptiveParams> = {}): Policy<
       plan.rebalance(demands);
       const lowUseTicks = plan.consolidate(demands, state.lowUseTicks);
       plan.deprovisionIdle(demands);
-      plan.add(prewarmActions(snapshot, plan.usedSwarmlets(), params));
+      plan.add(
+        prewarmActions(
+          snapshot,
+          plan.usedSwarmlets(),
+          params,
+          (taskType) => state.keepWarm.wantsLoaded(taskType, snapshot.nowMs) === true,
+        ),
+      );
       plan.add(state.keepWarm.prewarms(snapshot, plan.usedSwarmlets()));
       return {
         state: { durations, lowUseTicks, waitingSinceMs, keepWarm: state.keepWarm },

@@ -13,9 +13,15 @@ export interface PrewarmParams {
  * Shadow swarmlets from job history: when a running job has run before, each task type it will
  * need is loaded and warmed ahead of its predicted first demand — into a free slot as a new
  * shadow swarmlet, else preloaded into running swarmlets so a later specialization is instant.
- * Shadows whose prediction expired without work are reclaimed.
+ * Shadows whose prediction expired without work are reclaimed, except while the type's keep-alive plan still wants it
+ * loaded (`keptWarm`: the keep-warm shadows are the plan's, held for its pre-warm window).
  */
-export function prewarmActions(snapshot: Snapshot, used: ReadonlySet<string>, params: PrewarmParams): Action[] {
+export function prewarmActions(
+  snapshot: Snapshot,
+  used: ReadonlySet<string>,
+  params: PrewarmParams,
+  keptWarm: (taskType: string) => boolean = () => false,
+): Action[] {
   const actions: Action[] = [];
   const live = snapshot.swarmlets.filter((s) => s.state !== 'stopped' && s.state !== 'draining');
   let free = snapshot.limits.maxSwarmlets - live.length;
@@ -48,7 +54,7 @@ export function prewarmActions(snapshot: Snapshot, used: ReadonlySet<string>, pa
       }
     }
   }
-  return [...actions, ...reclaimActions(snapshot, live, used, params)];
+  return [...actions, ...reclaimActions(snapshot, live, used, params, keptWarm)];
 }
 
 function canPreload(swarmlet: SwarmletView, taskType: string, used: ReadonlySet<string>): boolean {
@@ -66,9 +72,12 @@ function reclaimActions(
   live: readonly SwarmletView[],
   used: ReadonlySet<string>,
   params: PrewarmParams,
+  keptWarm: (taskType: string) => boolean,
 ): Action[] {
   const actions: Action[] = [];
   for (const shadow of live.filter((s) => s.shadow && s.state === 'idle' && !used.has(s.id))) {
+    // A keep-warm shadow waits for its window to close (reclaimed after 5 s, one 14 s window took two starts).
+    if (keptWarm(shadow.taskType)) continue;
     const expectedAtMs = latestExpected(snapshot.jobProfiles, shadow.taskType);
     const expiredMs = expectedAtMs === undefined ? snapshot.nowMs - shadow.startedAtMs : snapshot.nowMs - expectedAtMs;
     if (expiredMs < params.reclaimAfterMs) continue;
