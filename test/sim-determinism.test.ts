@@ -177,7 +177,45 @@ describe('swarmlet sim (end to end)', () => {
     expect(report.rows.map((r) => r.policy)).toEqual(['oracle', 'never-unload', 'keepalive-10m']);
   });
 
+  it('--policy …,orchestrator adds the trace replayed through the real orchestrator, byte-identical run to run', async () => {
+    const [a, b] = [await tempDir(), await tempDir()];
+    const args = (out: string) => [
+      'sim',
+      '--trace',
+      FIXTURE,
+      '--hours',
+      '8-9',
+      '--seeds',
+      '1',
+      '--policy',
+      'keepalive-10m,hybrid-histogram,orchestrator',
+      '--cold-start-ms',
+      '80',
+      '--out',
+      out,
+      '--no-progress',
+    ];
+    const first = await swarmlet(args(a));
+    await swarmlet(args(b));
+    for (const file of ['report.json', 'results.csv', 'pareto.svg'])
+      expect(await readFile(join(b, file), 'utf8'), file).toBe(await readFile(join(a, file), 'utf8'));
+    const tableRows = first.stdout.split('\n').filter((line) => line.startsWith('| orchestrator '));
+    expect(tableRows).toHaveLength(1);
+    expect(first.stdout).toMatch(
+      /orchestrator, seed 1: \d+ swarmlet starts, at most \d+ swarmlets at once \(limit \d+, never reached\)/,
+    );
+    const report = JSON.parse(await readFile(join(a, 'report.json'), 'utf8')) as {
+      rows: { policy: string }[];
+      orchestrator: { policy: string; seed: number; poolLimit: number; ticks: number; actions: object }[];
+    };
+    expect(report.rows.map((row) => row.policy)).toEqual(['keepalive-10m', 'hybrid-histogram', 'orchestrator']);
+    expect(report.orchestrator).toEqual([expect.objectContaining({ policy: 'orchestrator', seed: 1 })]);
+    expect(report.orchestrator[0]!.ticks).toBeGreaterThanOrEqual(36_000);
+    expect(JSON.stringify(report)).not.toMatch(/wallMs|replayMs/);
+  });
+
   it.each([
+    [['--policy', 'nope,orchestrator'], /policy: unknown warm policy "nope".*oracle, orchestrator/],
     [['--arrivals', 'sometimes'], /--arrivals: "sometimes" is not one of even, uniform, poisson/],
     [['--hours', '5-3'], /--hours: "5-3" is not a range/],
     [['--policy', 'nope'], /policy: unknown warm policy "nope"/],

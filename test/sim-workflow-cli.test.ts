@@ -213,7 +213,7 @@ describe('swarmlet sim --workflow (end to end)', () => {
     ],
     [
       ['--trace', 'test/fixtures/traces/azure-functions-2019', '--cold-start-ms', '5'],
-      /--cold-start-ms: applies to --workflow replays only/,
+      /--cold-start-ms: applies to --workflow replays and to the orchestrator entry of --trace replays only\. Fix: add orchestrator to --policy/,
     ],
   ])('sim %j: refused with the fix', async (extra, message) => {
     const failure = await failing(['sim', '--no-progress', ...extra]);

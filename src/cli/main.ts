@@ -6,7 +6,7 @@ import { serveCommand } from './serve.js';
 import { addRedisSourceFlags } from './redis-flags.js';
 import { agentCommand } from './agent.js';
 import { keysCommand } from './keys.js';
-import { ALL_POLICIES, simCommand } from './sim.js';
+import { ALL_POLICIES, ORCHESTRATOR_POLICY, simCommand } from './sim.js';
 import { DEFAULT_WORKFLOW_OUT, DEFAULT_WORKFLOW_SLOTS } from './sim-workflow.js';
 import { DEFAULT_WORKFLOW_POLICIES } from '../sim/workflow/compare.js';
 import { DEFAULT_COLD_START_MS } from '../sim/workflow/replay.js';
@@ -67,7 +67,7 @@ program
   )
   .option(
     '--policy <list>',
-    `comma-separated policies (default: ${ALL_POLICIES}; with --workflow: ${DEFAULT_WORKFLOW_POLICIES.join(',')})`,
+    `comma-separated policies (default: ${ALL_POLICIES}; with --workflow: ${DEFAULT_WORKFLOW_POLICIES.join(',')}). --trace also takes ${ORCHESTRATOR_POLICY} (opt-in): every invocation a job through the real orchestrator and adaptive policy on simulated swarmlets, ~5,000 ticks a second: keep it to a subset, e.g. --functions 200 --hours 8-12 (~1 min)`,
   )
   .option(
     '--seeds <n|list>',
@@ -81,7 +81,7 @@ program
   )
   .option(
     '--cold-start-ms <ms>',
-    "--workflow: what a swarmlet's start (or a change of its type) costs, in ms; the default is an assumption until the cold start is measured on this machine",
+    "--workflow (and --trace's orchestrator entry): what a swarmlet's start (or a change of its type) costs, in ms; the default is an assumption until the cold start is measured on this machine",
     String(DEFAULT_COLD_START_MS),
   )
   .option(
@@ -104,7 +104,7 @@ program
   .option('--durations <mode>', "average (each row's Average) or sampled (inverse CDF over its percentiles)", 'average')
   .option(
     '--cold-price <seconds>',
-    "adaptive's knob: a cold start costs this many seconds of the app's memory held idle",
+    "adaptive's knob: a cold start costs this many seconds of the app's memory held idle (the orchestrator entry: the adaptive policy's keep-alive)",
     '14400',
   )
   .option(

@@ -174,7 +174,7 @@ export function parseWorkflowSeeds(text: string): number[] {
   return seeds;
 }
 
-function parseColdStart(text: string): number {
+export function parseColdStart(text: string): number {
   const value = Number(text);
   if (text.trim() === '' || !Number.isFinite(value) || value < 0 || value > MAX_COLD_START_MS)
     throw new InputError(

@@ -7,12 +7,13 @@ import { ADAPTIVE_WARM_DEFAULTS, adaptiveWarmPolicy } from '../decide/warm/adapt
 import { warmPolicyByName } from '../decide/warm/registry.js';
 import { forecastErrors, type ForecastErrorReport } from '../sim/forecast-report.js';
 import { llmTraceFile, simSla } from './sim-sla.js';
-import { parseWorkflowSeeds, simWorkflow } from './sim-workflow.js';
+import { parseColdStart, parseWorkflowSeeds, simWorkflow } from './sim-workflow.js';
 import { simCluster } from './sim-cluster.js';
 import { paretoSvg } from '../sim/pareto-plot.js';
 import { buildRows, renderTable, toCsv } from '../sim/report.js';
 import { runSimulation, type PolicyEntry } from '../sim/run-sim.js';
 import { loadAzureFunctions } from '../sim/traces/azure-functions.js';
+import { replayTraceThroughOrchestrator, type OrchestratorTraceDetails } from '../sim/orchestrator-trace.js';
 
 export interface SimCommandOptions {
   readonly trace?: string;
@@ -39,6 +40,8 @@ export interface SimCommandOptions {
 export const ALL_POLICIES =
   'adaptive,hybrid-histogram,keepalive-10m,keepalive-20m,never-unload,hpa,kpa,openwhisk,oracle';
 const BASELINE = 'keepalive-10m';
+/** The trace as a workload of the real orchestrator (opt-in: it simulates every 100 ms tick, so it is slow). */
+export const ORCHESTRATOR_POLICY = 'orchestrator';
 
 /** Flags of one kind of replay only, by commander's attribute name. */
 const TRACE_ONLY = {
@@ -84,7 +87,17 @@ export async function simCommand(options: SimCommandOptions, command?: Command):
       'is missing',
       'give --trace <dir> (e.g. ../shared/traces/azure-functions-2019) or --workflow <file|dir> (e.g. ../shared/traces/wfcommons)',
     );
-  const workflowFlag = given({ ...WORKFLOW_ONLY, ...CLUSTER_ONLY, nodes: '--nodes' });
+  const orchestrator = (options.policy ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .includes(ORCHESTRATOR_POLICY);
+  if (!orchestrator && given({ coldStartMs: '--cold-start-ms' }))
+    throw new InputError(
+      '--cold-start-ms',
+      'applies to --workflow replays and to the orchestrator entry of --trace replays only',
+      `add ${ORCHESTRATOR_POLICY} to --policy (e.g. --policy keepalive-10m,hybrid-histogram,${ORCHESTRATOR_POLICY}) or remove --cold-start-ms`,
+    );
+  const workflowFlag = given({ slots: '--slots', ...CLUSTER_ONLY, nodes: '--nodes' });
   if (workflowFlag)
     throw new InputError(
       workflowFlag,
@@ -130,7 +143,12 @@ async function simTrace(options: SimCommandOptions & { trace: string; policy: st
     ...(options.functions !== undefined && { functions: wholeNumber('--functions', options.functions) }),
     ...(options.hours !== undefined && { hours: parseHours(options.hours) }),
   };
-  const policies = policyEntries(options.policy, positive('--cold-price', options.coldPrice), options.sweep);
+  const policies = policyEntries(
+    options.policy,
+    positive('--cold-price', options.coldPrice),
+    options.sweep,
+    parseColdStart(options.coldStartMs),
+  );
   const bar = options.progress
     ? new cliProgress.SingleBar(
         { stream: process.stderr, format: ' replay |{bar}| {value}/{total} · {label}', hideCursor: true },
@@ -156,6 +174,7 @@ async function simTrace(options: SimCommandOptions & { trace: string; policy: st
   bar?.stop();
   const families = new Map(policies.filter((p) => p.family).map((p) => [p.label, p.family!]));
   const rows = buildRows(run.results, BASELINE, families);
+  const details = run.results.flatMap((r) => (r.details ? [{ policy: r.policy, seed: r.seed, ...r.details }] : []));
   const report = {
     trace: resolve(options.trace),
     seeds,
@@ -163,6 +182,7 @@ async function simTrace(options: SimCommandOptions & { trace: string; policy: st
     baseline: BASELINE,
     invocationsPerSeed: run.invocationsPerSeed,
     rows: rows.map(({ invocationsPerSecond: _speed, ...row }) => row),
+    ...(details.length > 0 && { orchestrator: details }),
     forecastError: forecasts,
   };
   await writeOutputs(resolve(options.out), report, run.results, rows);
@@ -172,7 +192,7 @@ async function simTrace(options: SimCommandOptions & { trace: string; policy: st
     `seeds ${seeds.join(', ')} · ${run.invocationsPerSeed[0]} invocations per seed · arrivals ${loadOptions.arrivals} · durations ${loadOptions.durations}\n\n`,
   );
   process.stdout.write(
-    `${renderTable(rows, true)}\n\n${describeOracleGap(rows)}${describeForecasts(forecasts)}\nwritten: ${join(options.out, 'report.json')}, results.csv, pareto.svg\n`,
+    `${renderTable(rows, true)}\n\n${describeOrchestrator(details)}${describeOracleGap(rows)}${describeForecasts(forecasts)}\nwritten: ${join(options.out, 'report.json')}, results.csv, pareto.svg\n`,
   );
 }
 
@@ -188,8 +208,11 @@ async function writeOutputs(
   await writeFile(join(dir, 'pareto.svg'), paretoSvg(rows, 'Keep-alive policies: cold starts vs wasted memory'));
 }
 
-/** Baselines by name; `adaptive` adds its default point and a sweep of its one knob (the frontier). */
-function policyEntries(list: string, coldPriceS: number, sweep: string): PolicyEntry[] {
+/**
+ * Baselines by name; `adaptive` adds its default point and a sweep of its one knob (the frontier); `orchestrator` the
+ * trace through the real orchestrator (adaptive policy, simulated swarmlets with `coldStartMs` starts).
+ */
+function policyEntries(list: string, coldPriceS: number, sweep: string, coldStartMs: number): PolicyEntry[] {
   const names = list
     .split(',')
     .map((name) => name.trim())
@@ -197,6 +220,16 @@ function policyEntries(list: string, coldPriceS: number, sweep: string): PolicyE
   if (!names.includes(BASELINE)) names.push(BASELINE); // waste is normalised to it
   const entries: PolicyEntry[] = [];
   for (const name of names) {
+    if (name === ORCHESTRATOR_POLICY) {
+      const model = { coldStartMs, loadMs: coldStartMs, stopMs: 0 };
+      // The adaptive policy prices a cold start as its keep-alive of idle time: the same knob as adaptive's here.
+      const policy = { keepAliveMs: coldPriceS * 1000 };
+      entries.push({
+        label: name,
+        replay: (trace, run) => replayTraceThroughOrchestrator(trace, { ...run, model, policy }),
+      });
+      continue;
+    }
     if (name !== 'adaptive') {
       checkPolicyName(name); // unknown names fail here, before any replay
       entries.push({ label: name, make: () => warmPolicyByName(name) });
@@ -215,6 +248,19 @@ function policyEntries(list: string, coldPriceS: number, sweep: string): PolicyE
     }
   }
   return entries;
+}
+
+/** What the orchestrator did per seed besides the table's measures: its pool, actions and the latency it added. */
+function describeOrchestrator(details: readonly object[]): string {
+  return details
+    .map((entry) => {
+      const d = entry as unknown as OrchestratorTraceDetails & { seed: number };
+      const actions = Object.entries(d.actions)
+        .map(([kind, count]) => `${kind} ${count}`)
+        .join(', ');
+      return `${ORCHESTRATOR_POLICY}, seed ${d.seed}: ${d.swarmletStarts} swarmlet starts, at most ${d.peakSwarmlets} swarmlets at once (limit ${d.poolLimit}${d.unplacedTicks > 0 ? `, demand left unplaced in ${d.unplacedTicks} ticks` : ', never reached'}); actions: ${actions || 'none'}; ${d.ticks} ticks; wait arrival → start: mean ${d.waitMs.mean.toFixed(1)} ms, p99 ${d.waitMs.p99.toFixed(1)} ms, max ${d.waitMs.max.toFixed(1)} ms (${d.waited} invocations waited)\n`;
+    })
+    .join('');
 }
 
 /** How far our default point is from the clairvoyant bound, and where it stands against hybrid. */
@@ -254,7 +300,10 @@ function checkPolicyName(name: string): void {
     if (error instanceof InputError)
       throw InputError.preformatted(
         '--policy',
-        error.message.replace(/^policy: /, '').replace('use one of: ', 'use one of: adaptive, '),
+        error.message
+          .replace(/^policy: /, '')
+          .replace('use one of: ', 'use one of: adaptive, ')
+          .replace(/oracle(?=[^,]*$)/, `oracle, ${ORCHESTRATOR_POLICY} (the real orchestrator; opt-in, slow)`),
       );
     throw error;
   }

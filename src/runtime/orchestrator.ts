@@ -187,10 +187,12 @@ export class Orchestrator implements ProviderEvents {
     const nowMs = this.clock.nowMs();
     if (job.deadlineMs !== undefined) record.deadlineAtMs = nowMs + job.deadlineMs;
     this.outcomes.started(record.id, job, nowMs);
-    this.options.history.started(record.id, jobKey(job), nowMs);
     const result = new Promise<unknown>((resolve, reject) => this.pending.set(record.id, { record, resolve, reject }));
     this.run(
       async () => {
+        // Running (for the history's pre-warm) only with its micro-tasks queued: a tick between the two took its own
+        // type for demand to come and preloaded it into every other swarmlet (found replaying one-task jobs).
+        this.options.history.started(record.id, jobKey(job), nowMs);
         await this.dispatcher.enqueue(ready.map((task) => task.id));
         // A type nobody serves yet gets the loop's attention at once instead of at the next tick.
         const served = new Set(

@@ -17,6 +17,8 @@ export interface PolicyResult {
   readonly p75AppColdPercentWithFirst: number;
   readonly wastedGbSeconds: number;
   readonly replayMs: number;
+  /** What a replay of its own reports besides (the orchestrator's actions, pool and waits); deterministic. */
+  readonly details?: object;
 }
 
 /** Linear-interpolated percentile (as numpy's default), p in 0..100. */

@@ -79,13 +79,18 @@ export function renderTable(rows: readonly PolicyRow[], withSpeed: boolean): str
       fmt(row.wastedPercentOfBaseline, 1),
       fmt(row.wastedGbHours, 1),
     ];
-    if (withSpeed) line.push(`${(row.invocationsPerSecond / 1e6).toFixed(2)}M`);
+    if (withSpeed) line.push(speed(row.invocationsPerSecond));
     return line;
   });
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((c) => c[i]!.length)));
   const line = (values: string[]) =>
     `| ${values.map((v, i) => (i === 0 ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join(' | ')} |`;
   return [line(header), `|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|`, ...cells.map(line)].join('\n');
+}
+
+/** Invocations per second of replay: millions for the per-app replays, thousands for the orchestrator's. */
+function speed(perSecond: number): string {
+  return perSecond >= 1e5 ? `${(perSecond / 1e6).toFixed(2)}M` : `${(perSecond / 1e3).toFixed(1)}k`;
 }
 
 export function toCsv(results: readonly PolicyResult[]): string {

@@ -1,15 +1,30 @@
 import type { WarmPolicy } from '../decide/warm/warm-policy.js';
 import { checkAccounting } from './invariants.js';
 import { summarize, type PolicyResult } from './metrics.js';
-import { replayTrace } from './replay.js';
+import { replayTrace, type AppOutcome } from './replay.js';
 import type { Trace } from './trace.js';
 
-/** A policy to replay, with the label it carries in reports (e.g. `adaptive(λ=600s)`). */
-export interface PolicyEntry {
+/**
+ * A policy to replay, with the label it carries in reports (e.g. `adaptive(λ=600s)`): a keep-alive policy for the
+ * per-app replay (`make`), or a replay of its own that yields the same per-app outcomes (`replay`: the orchestrator).
+ */
+export type PolicyEntry = WarmPolicyEntry | ReplayEntry;
+
+interface EntryLabel {
   readonly label: string;
-  readonly make: () => WarmPolicy;
   /** Points of one policy family drawn as a line (a knob sweep) on the Pareto plot. */
   readonly family?: string;
+}
+
+export interface WarmPolicyEntry extends EntryLabel {
+  readonly make: () => WarmPolicy;
+}
+
+export interface ReplayEntry extends EntryLabel {
+  readonly replay: (
+    trace: Trace,
+    run: { readonly seed: number; readonly check: boolean },
+  ) => Promise<{ readonly outcomes: AppOutcome[]; readonly details?: object }>;
 }
 
 export interface SimOptions {
@@ -41,14 +56,21 @@ export async function runSimulation(policies: readonly PolicyEntry[], options: S
     invocationsPerSeed.push(calls);
     for (const entry of policies) {
       const startedAtMs = performance.now();
-      const outcomes = replayTrace(trace, entry.make(), {
-        coldStartMs: options.coldStartMs,
-        check: options.check,
-        seed,
-      });
+      const { outcomes, details } =
+        'replay' in entry
+          ? await entry.replay(trace, { seed, check: options.check })
+          : {
+              outcomes: replayTrace(trace, entry.make(), {
+                coldStartMs: options.coldStartMs,
+                check: options.check,
+                seed,
+              }),
+              details: undefined,
+            };
       const replayMs = performance.now() - startedAtMs;
       checkAccounting(entry.label, seed, calls, outcomes);
-      results.push({ ...summarize(entry.label, seed, outcomes, replayMs) });
+      const result = summarize(entry.label, seed, outcomes, replayMs);
+      results.push(details === undefined ? result : { ...result, details });
       options.onProgress?.(++done, total, entry.label);
     }
   }

@@ -1,6 +1,7 @@
 import type { Environment } from '../../core/environment.js';
 import type { Provider, ProviderEvents } from '../../runtime/provider.js';
 import { RESULT_OK, type WireTask } from '../../runtime/local/wire.js';
+import type { LoadedTally } from './loaded-tally.js';
 
 /** What a simulated swarmlet costs in time: its cold start, a later type's load, and leaving. */
 export interface SimSwarmletModel {
@@ -75,6 +76,8 @@ export class SimProvider implements Provider {
     private readonly model: SimSwarmletModel,
     private readonly work: SimWork,
     private readonly faults: SimFaults = {},
+    /** Where the keep-alive measures are kept (which types are warm, idle memory-time), if anyone reads them. */
+    private readonly tally?: LoadedTally,
   ) {}
 
   /** Swarmlets up and not asked to stop (the VOPR's kills pick among them). */
@@ -102,6 +105,7 @@ export class SimProvider implements Provider {
       exited: false,
     };
     this.swarmlets.set(swarmletId, swarmlet);
+    this.tally?.started(swarmletId);
     this.maxServing = Math.max(this.maxServing, this.serving().length);
     this.coldStarts++;
     this.served.push({ swarmletId, taskType, atMs: this.now() });
@@ -113,14 +117,20 @@ export class SimProvider implements Provider {
   load(swarmletId: string, taskType: string, _modulePath: string, activate: boolean): void {
     const swarmlet = this.swarmlets.get(swarmletId);
     if (!swarmlet) return;
-    if (activate) this.served.push({ swarmletId, taskType, atMs: this.now() });
+    if (activate) {
+      this.served.push({ swarmletId, taskType, atMs: this.now() });
+      this.tally?.leaving(swarmletId);
+    }
     const { loadMs } = this.model;
     this.later(swarmlet, loadMs, () => this.ready(swarmletId, swarmlet, taskType, loadMs, activate));
   }
 
   private ready(swarmletId: string, swarmlet: SimSwarmlet, taskType: string, loadMs: number, activate: boolean): void {
     swarmlet.readyTypes.add(taskType);
-    if (activate) swarmlet.activeType = taskType;
+    if (activate) {
+      swarmlet.activeType = taskType;
+      this.tally?.activated(swarmletId, taskType, this.now());
+    }
     this.events.ready(swarmletId, taskType, this.now(), loadMs, activate, false);
   }
 
@@ -147,6 +157,7 @@ export class SimProvider implements Provider {
     const swarmlet = this.swarmlets.get(swarmletId);
     if (!swarmlet || swarmlet.exited) return;
     swarmlet.stopping = true;
+    this.tally?.leaving(swarmletId);
     this.later(swarmlet, this.model.stopMs, () => this.exit(swarmletId, 'stopped'));
   }
 
@@ -179,6 +190,7 @@ export class SimProvider implements Provider {
       this.ran.push({ label, swarmletId, startMs, endMs: this.now() });
       const usage: [number, number] = [Math.round(ms * 1000 * cpuCores), Math.round(memoryMb * 1024)];
       swarmlet.running = undefined;
+      this.tally?.free(swarmletId, this.now());
       // The output is the micro-task's own id: a checker can tell whose result each output is.
       const deliver = () =>
         this.events.results(swarmletId, [[taskId, RESULT_OK, label, Math.round(ms * 1000), usage]], this.now());
@@ -188,6 +200,7 @@ export class SimProvider implements Provider {
       if (!swarmlet.exited && !swarmlet.running) this.runNext(swarmletId, swarmlet);
     });
     swarmlet.running = { taskId, cancel };
+    this.tally?.busy(swarmletId, startMs);
   }
 
   private exit(swarmletId: string, detail: string): void {
@@ -199,6 +212,7 @@ export class SimProvider implements Provider {
     const lastStarted = swarmlet.running?.taskId ?? null;
     this.swarmlets.delete(swarmletId);
     this.heldMs += this.now() - swarmlet.startedAtMs;
+    this.tally?.exited(swarmletId, this.now());
     this.events.exited(swarmletId, this.now(), detail, lastStarted);
   }
 

@@ -10,6 +10,7 @@ import { Orchestrator } from '../../runtime/orchestrator.js';
 import { EMPTY_HISTORY } from '../../runtime/stores/history-store.js';
 import { SimProvider, type SimFaults, type SimRun, type SimSwarmletModel } from '../environment/sim-provider.js';
 import type { RunSummary } from '../../runtime/run-report.js';
+import type { ProviderEvents } from '../../runtime/provider.js';
 import { settle, VirtualEnvironment } from '../environment/virtual-environment.js';
 import { lowerBoundMs, workflowBounds } from './bounds.js';
 import type { Workflow } from './load.js';
@@ -76,21 +77,14 @@ export async function runThroughOrchestrator(
   let provider: SimProvider | undefined;
   const installed: { faults: SimFaults } = { faults: {} };
   const faults: SimFaults = { resultDelayMs: () => installed.faults.resultDelayMs?.() ?? 0 };
-  const orchestrator = new Orchestrator({
-    taskTypes: new Map(workflow.types.map((type) => [type, simTaskType(type)])),
-    broker: new MemoryBroker({ clock: environment.clock }),
-    policy: policyOf(options.policy),
-    limits: { maxSwarmlets: options.slots, maxMemoryMb: Number.MAX_SAFE_INTEGER, swarmletMemoryMb: 60 },
-    trackerLimits: LIMITS,
-    maxAttempts: options.maxAttempts ?? LIMITS.maxAttempts,
-    tickMs: options.tickMs ?? 100,
+  const orchestrator = simOrchestrator({
     environment,
+    types: workflow.types,
+    policy: policyOf(options.policy),
+    slots: options.slots,
+    tickMs: options.tickMs,
+    maxAttempts: options.maxAttempts,
     provider: (events) => (provider = new SimProvider(events, environment, options.model, workOf, faults)),
-    history: new JobHistory(EMPTY_HISTORY, undefined, () => undefined),
-    hardLimits: { taskTimeoutMs: undefined, swarmletMemoryLimitMb: undefined, onRunaway: 'alert' },
-    admission: undefined,
-    cores: options.slots,
-    loadTimeoutMs: FOREVER_MS,
   });
   orchestrator.start();
   if (options.faults) installed.faults = options.faults({ environment, provider: provider! });
@@ -140,6 +134,38 @@ export async function replayThroughOrchestrator(
   };
 }
 
+/**
+ * The embedded runtime's orchestrator on a virtual clock over simulated swarmlets: `slots` swarmlets (and cores) at
+ * most, no memory limit, no hard limits, loads never time out (a simulated load cannot hang).
+ */
+export function simOrchestrator(options: {
+  readonly environment: VirtualEnvironment;
+  readonly types: readonly string[];
+  readonly policy: Policy;
+  readonly slots: number;
+  readonly tickMs: number | undefined;
+  readonly maxAttempts: number | undefined;
+  readonly provider: (events: ProviderEvents) => SimProvider;
+}): Orchestrator {
+  const { environment } = options;
+  return new Orchestrator({
+    taskTypes: new Map(options.types.map((type) => [type, simTaskType(type)])),
+    broker: new MemoryBroker({ clock: environment.clock }),
+    policy: options.policy,
+    limits: { maxSwarmlets: options.slots, maxMemoryMb: Number.MAX_SAFE_INTEGER, swarmletMemoryMb: 60 },
+    trackerLimits: LIMITS,
+    maxAttempts: options.maxAttempts ?? LIMITS.maxAttempts,
+    tickMs: options.tickMs ?? 100,
+    environment,
+    provider: options.provider,
+    history: new JobHistory(EMPTY_HISTORY, undefined, () => undefined),
+    hardLimits: { taskTimeoutMs: undefined, swarmletMemoryLimitMb: undefined, onRunaway: 'alert' },
+    admission: undefined,
+    cores: options.slots,
+    loadTimeoutMs: FOREVER_MS,
+  });
+}
+
 function policyOf(choice: OrchestratorReplayOptions['policy']): Policy {
   return (choice === 'adaptive' ? adaptivePolicy() : staticPolicy(choice.static)) as Policy;
 }
@@ -164,7 +190,7 @@ export interface SimInput {
   readonly type: string;
 }
 
-function workOf(input: unknown): { ms: number; cpuCores: number; memoryMb: number; taskType: string } {
+export function workOf(input: unknown): { ms: number; cpuCores: number; memoryMb: number; taskType: string } {
   const { ms, cpu, mb, type } = input as SimInput;
   return { ms, cpuCores: cpu, memoryMb: mb, taskType: type };
 }
