@@ -1,7 +1,7 @@
 import type { Action } from '../../core/actions.js';
 import { isWarmAfter, type WarmPlan, type WarmPolicy } from '../warm/warm-policy.js';
 import { formatMs } from '../demand.js';
-import type { Snapshot, SwarmletView } from '../snapshot.js';
+import type { Snapshot } from '../snapshot.js';
 
 interface App {
   readonly state: unknown;
@@ -90,10 +90,13 @@ export class KeepWarm {
     const live = snapshot.swarmlets.filter((s) => s.state !== 'stopped' && s.state !== 'draining');
     let free = snapshot.limits.maxSwarmlets - live.length;
     const aheadMs = snapshot.nowMs + snapshot.windowMs + this.startMs;
+    let warmTypes: Set<string> | undefined; // built once, when a window is due (a scan per type was types × pool)
     for (const [taskType, app] of this.apps) {
       if (app.busy || !app.plan || app.plan.prewarmAfterMs === undefined) continue;
       const due = this.wantsLoaded(taskType, snapshot.nowMs) === true || this.wantsLoaded(taskType, aheadMs) === true;
-      if (!due || live.some((s) => isWarmFor(s, taskType))) continue;
+      if (!due) continue;
+      warmTypes ??= new Set(live.flatMap((s) => [s.taskType, ...s.warmTypes]));
+      if (warmTypes.has(taskType)) continue;
       const reason = `adaptive keep-alive expects ${taskType} again (${this.describe(taskType, snapshot.nowMs)})`;
       if (free > 0) {
         actions.push({ kind: 'prewarm', taskType, reason: `${reason}: shadow swarmlet` });
@@ -105,8 +108,4 @@ export class KeepWarm {
     }
     return actions;
   }
-}
-
-function isWarmFor(swarmlet: SwarmletView, taskType: string): boolean {
-  return swarmlet.taskType === taskType || swarmlet.warmTypes.includes(taskType);
 }
