@@ -67,7 +67,7 @@ program
   )
   .option(
     '--policy <list>',
-    `comma-separated policies (default: ${ALL_POLICIES}; with --workflow: ${DEFAULT_WORKFLOW_POLICIES.join(',')}). --trace also takes ${ORCHESTRATOR_POLICY} (opt-in): every invocation a job through the real orchestrator and adaptive policy on simulated swarmlets, ~5,000 ticks a second: keep it to a subset, e.g. --functions 200 --hours 8-12 (~1 min)`,
+    `comma-separated policies (default: ${ALL_POLICIES}; with --workflow: ${DEFAULT_WORKFLOW_POLICIES.join(',')}). --trace also takes ${ORCHESTRATOR_POLICY} (opt-in): every invocation a job through the real orchestrator and adaptive policy on simulated swarmlets, every 100 ms tick simulated: keep it to a subset, e.g. --functions 200 --hours 8-12 (~35 s a seed; all 1,000 functions over one hour ~90 s)`,
   )
   .option(
     '--seeds <n|list>',
