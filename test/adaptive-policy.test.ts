@@ -340,6 +340,12 @@ describe('adaptive: deprovision', () => {
       stopped: false,
     },
     { name: 'idle less than the keep-alive', idleMs: keepAliveMs - 1, hashLoad: {}, stopped: false },
+    {
+      name: 'idle past keep-alive, nothing queued, others of its type still running micro-tasks',
+      idleMs: keepAliveMs + 1,
+      hashLoad: { inFlight: 2 },
+      stopped: true,
+    },
   ])('(e) $name → deprovisioned: $stopped', ({ idleMs, hashLoad, stopped }) => {
     const decision = decideOnce(idleFor(idleMs, hashLoad));
     expectReasons(decision);
@@ -403,5 +409,78 @@ describe('adaptive: batching a type that has no swarmlet (no ping-pong per micro
       if (result.decision.actions.length > 0) actionsAt.push(nowMs);
     }
     expect(actionsAt[0]).toBe(ADAPTIVE_DEFAULTS.maxWaitMs);
+  });
+});
+
+describe('adaptive: long micro-tasks, no hints', () => {
+  // Measured once: a type that took `ms` per micro-task in the last window.
+  const measured = (ms: number): Partial<TaskTypeLoad> => ({ meanDurationMsInWindow: ms, completedInWindow: 1 });
+
+  it('switches the busy swarmlet closest to the end of its micro-task, not the least used one', () => {
+    // Both fetch swarmlets are busy on 10 s micro-tasks: f1 began its own a moment ago, f2 nine seconds ago.
+    const decision = decideOnce(
+      snapshot({
+        limits: { maxSwarmlets: 2 },
+        swarmlets: [busy('f1', 'fetch', { busyForMs: 100 }), busy('f2', 'fetch', { busyForMs: 9_000 })],
+        load: [
+          load('fetch', { ready: 5, inFlight: 2, ...measured(10_000) }),
+          load('render', { ready: 1, ...measured(1_000) }),
+        ],
+      }),
+    );
+    expect(of(decision, 'specialize')).toMatchObject([{ swarmletId: 'f2', toTaskType: 'render' }]);
+  });
+
+  it('a type with nothing queued gives its idle swarmlets to a queued type while its own micro-tasks still run', () => {
+    // 6 project swarmlets run 30 s micro-tasks, 2 sit idle, nothing of project is queued; diff has 20 × 1.5 s queued
+    // on one swarmlet. Counted as work project would miss (6 × 30 s on 7 swarmlets, ×1.5 margin: 38 s against diff's
+    // 31.5 s), the running micro-tasks kept both idle ones from diff. The busy ones are not switched: predicted free in
+    // 30 s, after diff's queue drains on three (10.5 s).
+    const decision = decideOnce(
+      snapshot({
+        limits: { maxSwarmlets: 9 },
+        swarmlets: [
+          ...busyGroup('p', 'project', 6),
+          swarmlet('p-idle-1', 'project'),
+          swarmlet('p-idle-2', 'project'),
+          busy('d1', 'diff'),
+        ],
+        load: [
+          load('project', { inFlight: 6, ...measured(30_000) }),
+          load('diff', { ready: 20, inFlight: 1, ...measured(1_500) }),
+        ],
+      }),
+    );
+    expectReasons(decision);
+    expect(of(decision, 'specialize').map((a) => [a.swarmletId, a.toTaskType])).toEqual([
+      ['p-idle-1', 'diff'],
+      ['p-idle-2', 'diff'],
+    ]);
+  });
+
+  // b's one swarmlet is a switch still running a long micro-task of a; a2 sits idle, nothing of a queued.
+  const behindWork = (lastMorphAtMs: number, idle: boolean) =>
+    snapshot({
+      nowMs: 10_000,
+      windowMs: 100,
+      limits: { maxSwarmlets: 2 },
+      swarmlets: [
+        busy('a1', 'a', { pendingTaskType: 'b', lastMorphAtMs, busyForMs: 9_000 }),
+        idle ? swarmlet('a2', 'a') : busy('a2', 'a', { busyForMs: 1_000 }),
+      ],
+      load: [load('a', { inFlight: idle ? 1 : 2, ...measured(5_000) }), load('b', { ready: 1, ...measured(1_000) })],
+    });
+
+  it("a type whose only swarmlet still runs another type's micro-task a tick after the switch takes an idle one", () => {
+    expect(of(decideOnce(behindWork(5_000, true)), 'specialize')).toMatchObject([
+      { swarmletId: 'a2', toTaskType: 'b' },
+    ]);
+  });
+
+  it('…but not within the tick of the switch, and never a second busy one to wait behind', () => {
+    expect(of(decideOnce(behindWork(9_950, true)), 'specialize')).toEqual([]);
+    const decision = decideOnce(behindWork(5_000, false));
+    expect(of(decision, 'specialize')).toEqual([]);
+    expect(decision.unplaced.map((u) => u.taskType)).toEqual(['b']);
   });
 });

@@ -5,6 +5,8 @@ export interface TypeDemand {
   readonly taskType: string;
   /** Micro-tasks that could run now (ready + in flight). */
   readonly backlog: number;
+  /** Of those, the ones waiting for a swarmlet (ready, not in flight): only these can use another swarmlet. */
+  readonly queued: number;
   /** Known future demand (waiting on dependencies). */
   readonly blocked: number;
   readonly durationMs: number;
@@ -42,6 +44,7 @@ export function demandByType(snapshot: Snapshot, durationOf: (load: TaskTypeLoad
     demands.set(load.taskType, {
       taskType: load.taskType,
       backlog,
+      queued: load.ready,
       blocked: load.blocked,
       durationMs,
       workMs: backlog * durationMs,
@@ -50,7 +53,15 @@ export function demandByType(snapshot: Snapshot, durationOf: (load: TaskTypeLoad
   }
   for (const [type, swarmlets] of byType) {
     if (!demands.has(type))
-      demands.set(type, { taskType: type, backlog: 0, blocked: 0, durationMs: 0, workMs: 0, swarmlets });
+      demands.set(type, {
+        taskType: type,
+        backlog: 0,
+        queued: 0,
+        blocked: 0,
+        durationMs: 0,
+        workMs: 0,
+        swarmlets,
+      });
   }
   return demands;
 }

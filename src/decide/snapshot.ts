@@ -12,6 +12,11 @@ export interface SwarmletView {
   /** Last time it was started, specialized or reshaped: the cooldown runs from here. */
   readonly lastMorphAtMs: number;
   readonly inFlight: number;
+  /**
+   * How long the micro-task it is running has run (0 or undefined: none, or unknown where the environment cannot
+   * tell): with its type's predicted duration, how soon it will be free.
+   */
+  readonly busyForMs?: number;
   /** Busy fraction over the last window, 0..1. */
   readonly utilization: number;
   /** Resident memory from its monitor; undefined until the first sample. */

@@ -309,7 +309,7 @@ export class Orchestrator implements ProviderEvents {
         this.usage.predictedDurationMs(stats.taskType),
       ),
     );
-    const swarmlets = [...this.swarmlets.values()].map((s) => s.view());
+    const swarmlets = [...this.swarmlets.values()].map((s) => s.view(nowMs));
     this.options.history.pool(servingByType(swarmlets));
     return {
       nowMs,

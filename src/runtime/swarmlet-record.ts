@@ -101,7 +101,7 @@ export class SwarmletRecord {
     this.windowStartMs = nowMs;
   }
 
-  view(): SwarmletView {
+  view(nowMs: number): SwarmletView {
     return {
       id: this.id,
       taskType: this.taskType,
@@ -110,6 +110,8 @@ export class SwarmletRecord {
       lastBusyAtMs: this.lastBusyAtMs,
       lastMorphAtMs: this.lastMorphAtMs,
       inFlight: this.inFlight.size,
+      // Its oldest micro-task started at its last progress (a swarmlet runs its queue in order).
+      busyForMs: this.inFlight.size > 0 ? Math.max(0, nowMs - this.progressAtMs) : 0,
       utilization: this.utilization,
       rssMb: this.rssMb,
       pendingTaskType: this.pendingTaskType,

@@ -12,6 +12,11 @@ export class TickPlan {
   private readonly counts = new Map<string, number>();
   /** Per type, the swarmlets that may be reshaped this tick, best first (built on first use; used ones skipped). */
   private readonly movables = new Map<string, SwarmletView[]>();
+  /**
+   * Per type, the swarmlets switching to it that still run another type's micro-task a tick after they were chosen:
+   * they count as its swarmlets, but serve it only once that micro-task ends, which may be minutes away.
+   */
+  private readonly switchingBehindWork = new Map<string, number>();
   private live: number;
   private memoryMb: number;
 
@@ -25,6 +30,12 @@ export class TickPlan {
   ) {
     this.live = liveSwarmlets(snapshot).length;
     this.memoryMb = memoryInUseMb(snapshot);
+    for (const s of snapshot.swarmlets) {
+      if (s.pendingTaskType === undefined || s.inFlight === 0 || s.state === 'stopped' || s.state === 'draining')
+        continue;
+      if (snapshot.nowMs - s.lastMorphAtMs < snapshot.windowMs) continue; // chosen this tick or the last: wait for it
+      this.switchingBehindWork.set(s.pendingTaskType, (this.switchingBehindWork.get(s.pendingTaskType) ?? 0) + 1);
+    }
   }
 
   usedSwarmlets(): ReadonlySet<string> {
@@ -41,6 +52,15 @@ export class TickPlan {
 
   private count(demand: TypeDemand): number {
     return this.counts.get(demand.taskType) ?? demand.swarmlets.length;
+  }
+
+  /**
+   * The type's swarmlets that serve it now or as soon as they are free: not those still running another type's
+   * micro-task. (Counting them, a type whose one swarmlet waited behind a 170 s micro-task of another type was not
+   * needy while swarmlets sat idle: 1000genome 6ch-250k at 32 slots lost 180 s.)
+   */
+  private available(demand: TypeDemand): number {
+    return this.count(demand) - (this.switchingBehindWork.get(demand.taskType) ?? 0);
   }
 
   /** Greedy min-max drain time: give a swarmlet to the type whose backlog would take longest to drain. */
@@ -63,8 +83,10 @@ export class TickPlan {
   private needyTypes(demands: Map<string, TypeDemand>): TypeDemand[] {
     const needy: { demand: TypeDemand; drain: number }[] = [];
     for (const demand of demands.values()) {
-      const count = this.count(demand);
-      if (demand.backlog <= count) continue; // more swarmlets than micro-tasks: another one cannot help
+      const count = this.available(demand);
+      // Nothing waits for a swarmlet (what runs finishes where it runs), or more swarmlets than micro-tasks: another
+      // one cannot help.
+      if (demand.queued === 0 || demand.backlog <= count) continue;
       const drain = drainMs(demand.workMs, count);
       if (count === 0 || drain > this.params.replicateAboveMs) needy.push({ demand, drain });
     }
@@ -76,13 +98,13 @@ export class TickPlan {
   private replicate(demand: TypeDemand): boolean {
     const { limits } = this.snapshot;
     if (this.live >= limits.maxSwarmlets || this.memoryMb + limits.swarmletMemoryMb > limits.maxMemoryMb) return false;
-    const count = this.count(demand);
+    const count = this.available(demand);
     this.actions.push({
       kind: 'replicate',
       taskType: demand.taskType,
       reason: `${demand.backlog} queued, ~${formatMs(drainMs(demand.workMs, count))} of work per swarmlet with ${count}`,
     });
-    this.counts.set(demand.taskType, count + 1);
+    this.counts.set(demand.taskType, this.count(demand) + 1);
     this.live += 1;
     this.memoryMb += limits.swarmletMemoryMb;
     return true;
@@ -90,19 +112,27 @@ export class TickPlan {
 
   /** Takes a swarmlet from the type that misses it least, if that clearly shortens the longest drain. */
   private specializeInto(needy: TypeDemand, demands: Map<string, TypeDemand>): boolean {
-    const needyDrain = drainMs(needy.workMs, this.count(needy));
+    const needyDrain = drainMs(needy.workMs, this.available(needy));
+    // One switch already waits behind another type's work: only a swarmlet free now helps sooner (a second busy one
+    // would pile a second wait on the first).
+    const idleOnly = (this.switchingBehindWork.get(needy.taskType) ?? 0) > 0;
     // The donor is the type that misses a swarmlet least; only then which of its swarmlets (a scan per type per round
     // was quadratic in the pool: 3.4 s a tick at 10,000 swarmlets).
     let best: { demand: TypeDemand; drainAfter: number } | undefined;
     for (const demand of demands.values()) {
-      if (demand === needy || this.count(demand) === 0 || !this.hasMovable(demand)) continue;
-      const drainAfter = drainMs(demand.workMs, this.count(demand) - 1);
+      if (demand === needy || this.count(demand) === 0 || !this.movable(demand, needy.taskType, idleOnly, needyDrain))
+        continue;
+      // A type with nothing queued loses nothing: its running micro-tasks finish where they run, and a swarmlet
+      // taken from it serves the needy type once its own is done. (Counting them as its work kept 11 idle mProject
+      // swarmlets from 490 queued mDiffFit micro-tasks for 20 s on montage 2mass-05d at 128 slots.)
+      const drainAfter = demand.queued === 0 ? 0 : drainMs(demand.workMs, this.count(demand) - 1);
       if (!best || drainAfter < best.drainAfter) best = { demand, drainAfter };
     }
     if (!best || best.drainAfter * (1 + this.params.moveMargin) >= needyDrain) return false;
-    const donor = { ...best, swarmlet: this.movable(best.demand, needy.taskType)! };
-    const starting = this.count(needy) === 0 ? this.batchReady(needy) : `~${formatMs(needyDrain)} of work per swarmlet`;
-    if (starting === undefined && donor.drainAfter > 0) return false; // let its queue grow into a batch first
+    const donor = { ...best, swarmlet: this.movable(best.demand, needy.taskType, idleOnly, needyDrain)! };
+    const starting =
+      this.available(needy) === 0 ? this.batchReady(needy) : `~${formatMs(needyDrain)} of work per swarmlet`;
+    if (starting === undefined && donor.demand.backlog > 0) return false; // let its queue grow into a batch first
     this.actions.push({
       kind: 'specialize',
       swarmletId: donor.swarmlet.id,
@@ -140,21 +170,32 @@ export class TickPlan {
   }
 
   /**
-   * A swarmlet of this type that may be reshaped now, idle ones first: not already chosen, and out
-   * of its cooldown unless it sits idle with nothing of its type queued (nothing to lose then).
+   * A swarmlet of this type that may be reshaped now, the soonest free first: not already chosen, and out of its
+   * cooldown unless it sits idle with nothing of its type queued (nothing to lose then). A busy one only if it is
+   * predicted free before the receiving type's queue would drain without it (`withinMs`), and not `idleOnly`.
    */
-  private movable(demand: TypeDemand, toTaskType: string): SwarmletView | undefined {
+  private movable(
+    demand: TypeDemand,
+    toTaskType: string,
+    idleOnly: boolean,
+    withinMs: number,
+  ): SwarmletView | undefined {
     const candidates = this.movablesOf(demand);
-    return candidates.find((s) => !this.used.has(s.id) && s.warmTypes.includes(toTaskType)) ?? candidates[0];
-  }
-
-  private hasMovable(demand: TypeDemand): boolean {
-    return this.movablesOf(demand).length > 0;
+    const fits = (s: SwarmletView): boolean =>
+      !this.used.has(s.id) && (s.inFlight === 0 || (!idleOnly && freeInMs(s, demand) < withinMs));
+    const first = candidates[0];
+    return (
+      candidates.find((s) => fits(s) && s.warmTypes.includes(toTaskType)) ??
+      (first !== undefined && fits(first) ? first : undefined)
+    );
   }
 
   /**
-   * The type's reshapeable swarmlets, least loaded first, from the first not chosen yet (those chosen further on are
-   * skipped by the caller). What does not change within a tick is worked out once.
+   * The type's reshapeable swarmlets, the soonest free first (idle, then busy by the predicted rest of what they run),
+   * from the first not chosen yet (those chosen further on are skipped by the caller). A busy swarmlet switches once
+   * its micro-task ends: least loaded first picked the one that had just started its micro-task, and on srasearch at 8
+   * slots a new type waited 2,800 s behind a fasterq-dump that began as it was chosen. What does not change within a
+   * tick is worked out once.
    */
   private movablesOf(demand: TypeDemand): SwarmletView[] {
     let candidates = this.movables.get(demand.taskType);
@@ -162,10 +203,13 @@ export class TickPlan {
       candidates = demand.swarmlets
         .filter((s) => {
           if (s.pendingTaskType !== undefined || (s.state !== 'idle' && s.state !== 'busy')) return false;
-          const idleWithoutWork = s.state === 'idle' && demand.backlog === 0;
+          const idleWithoutWork = s.state === 'idle' && demand.queued === 0;
           return idleWithoutWork || this.snapshot.nowMs - s.lastMorphAtMs >= this.params.cooldownMs;
         })
-        .sort((a, b) => a.inFlight - b.inFlight || a.utilization - b.utilization);
+        .sort(
+          (a, b) =>
+            freeInMs(a, demand) - freeInMs(b, demand) || a.inFlight - b.inFlight || a.utilization - b.utilization,
+        );
       this.movables.set(demand.taskType, candidates);
     }
     while (candidates.length > 0 && this.used.has(candidates[0]!.id)) candidates.shift();
@@ -182,8 +226,7 @@ export class TickPlan {
       );
       if (group.length < 2) continue;
       const meanUse = group.reduce((sum, s) => sum + s.utilization, 0) / group.length;
-      const queued = demand.backlog - group.reduce((sum, s) => sum + s.inFlight, 0);
-      if (meanUse >= this.params.consolidateBelowUtilization || queued > 0) continue;
+      if (meanUse >= this.params.consolidateBelowUtilization || demand.queued > 0) continue;
       const ticks = (previous.get(demand.taskType) ?? 0) + 1;
       lowUseTicks.set(demand.taskType, ticks);
       if (ticks < this.params.consolidateAfterTicks) continue;
@@ -206,7 +249,8 @@ export class TickPlan {
   /** Stops swarmlets idle past the keep-alive whose type has nothing queued or pending. */
   deprovisionIdle(demands: Map<string, TypeDemand>): void {
     for (const demand of demands.values()) {
-      if (demand.backlog > 0 || demand.blocked > 0) continue;
+      // Work in flight elsewhere does not need an idle swarmlet (it kept 7 idle on srasearch for 1,600 s).
+      if (demand.queued > 0 || demand.blocked > 0) continue;
       // The type's keep-alive plan decides; before it has one, the fixed keep-alive does.
       const wanted = this.keepWarm.wantsLoaded(demand.taskType, this.snapshot.nowMs);
       for (const swarmlet of demand.swarmlets) {
@@ -226,4 +270,9 @@ export class TickPlan {
       }
     }
   }
+}
+
+/** When a swarmlet is predicted free of what it holds: its micro-tasks at the type's duration, less what has run. */
+function freeInMs(swarmlet: SwarmletView, demand: TypeDemand): number {
+  return swarmlet.inFlight === 0 ? 0 : Math.max(0, swarmlet.inFlight * demand.durationMs - (swarmlet.busyForMs ?? 0));
 }

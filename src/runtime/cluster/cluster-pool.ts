@@ -215,6 +215,7 @@ export class ClusterPool {
         lastBusyAtMs: placed.lastBusyAtMs,
         lastMorphAtMs: placed.lastMorphAtMs,
         inFlight: status?.inFlight ?? 0,
+        ...(status?.busyForMs !== undefined && { busyForMs: status.busyForMs }),
         utilization: busy ? 1 : 0,
         rssMb: status?.rssMb,
         pendingTaskType: undefined,
