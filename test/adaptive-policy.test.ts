@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Action, Decision } from '../src/core/actions.js';
 import { adaptivePolicy, ADAPTIVE_DEFAULTS, type AdaptiveParams } from '../src/decide/policies/adaptive.js';
+import { chainTailsMs, demandByType } from '../src/decide/demand.js';
 import type { Snapshot, SwarmletView, TaskTypeLoad } from '../src/decide/snapshot.js';
 import { initialLoopState, step } from '../src/decide/step.js';
 import { applyDecision, busy, busyGroup, kinds, load, snapshot, swarmlet } from './support/snapshots.js';
@@ -482,5 +483,40 @@ describe('adaptive: long micro-tasks, no hints', () => {
     const decision = decideOnce(behindWork(5_000, false));
     expect(of(decision, 'specialize')).toEqual([]);
     expect(decision.unplaced.map((u) => u.taskType)).toEqual(['b']);
+  });
+
+  it('serves first the type whose work leads to more work (its chain), not only the longest drain', () => {
+    // One free slot. a-sink: 10 s queued on one swarmlet; b-head: 9 s queued on one, and then a 5 s `next` micro-task
+    // waits on it. By drain alone a-sink (10 s) would get it; counting the chain b-head finishes last (14 s).
+    const decision = decideOnce(
+      snapshot({
+        limits: { maxSwarmlets: 3 },
+        swarmlets: [busy('s1', 'a-sink'), busy('h1', 'b-head')],
+        load: [
+          load('a-sink', { ready: 9, inFlight: 1, ...measured(1_000) }),
+          load('b-head', { ready: 8, inFlight: 1, ...measured(1_000), successors: ['next'] }),
+          load('next', { blocked: 4, ...measured(5_000) }),
+        ],
+      }),
+    );
+    expect(of(decision, 'replicate').map((a) => a.taskType)).toEqual(['b-head']);
+  });
+
+  it('chain tails: the longest path of predicted durations through types still waiting, cycles cut', () => {
+    const demands = demandByType(
+      snapshot({
+        load: [
+          load('a', { ready: 1, successors: ['b', 'c'] }),
+          load('b', { blocked: 1, hintDurationMs: 10, successors: ['d'] }),
+          load('c', { blocked: 1, hintDurationMs: 50 }),
+          load('d', { blocked: 1, hintDurationMs: 100, successors: ['d'] }),
+          load('e', { ready: 1, successors: ['f'] }),
+          load('f', { hintDurationMs: 1_000 }), // nothing of it waits any more
+        ],
+      }),
+      (l) => l.hintDurationMs ?? 1,
+    );
+    // d waits on d (a join on its split): one more d after a d, and there the cycle is cut.
+    expect(Object.fromEntries(chainTailsMs(demands))).toEqual({ a: 210, b: 200, c: 0, d: 100, e: 0, f: 0 });
   });
 });

@@ -286,6 +286,27 @@ describe('JobTracker: split', () => {
   });
 });
 
+describe("JobTracker: where each type's work leads (successorTypes)", () => {
+  it("records the types that wait on a type, from the DAG and from a split's join", () => {
+    const t = tracker();
+    t.hasJoin = (type) => type === 'sort';
+    submit(t, {
+      tasks: [
+        { id: 'load', type: 'hash', input: 1 },
+        { id: 'pack', type: 'compress', input: 2, deps: ['load'] },
+        { id: 'order', type: 'sort', input: 3, deps: ['pack', 'load'] },
+      ],
+    });
+    const successors = () => Object.fromEntries([...t.successorTypes].map(([type, next]) => [type, [...next].sort()]));
+    expect(successors()).toEqual({ hash: ['compress', 'sort'], compress: ['sort'] });
+    // A split of `sort` into hash children: its join (a sort micro-task) waits on them.
+    const { ready } = submit(t, { type: 'sort', input: [2, 1] });
+    expect(t.start(ready[0]!.id)).toBe(true);
+    t.split(ready[0]!.id, [{ input: [2] }, { type: 'hash', input: [1] }]);
+    expect(successors()).toEqual({ hash: ['compress', 'sort'], compress: ['sort'], sort: ['sort'] });
+  });
+});
+
 describe('JobTracker: limits at submit', () => {
   const small = { maxPayloadBytes: 64 };
   const oversized: { name: string; job: JobInput; field: string }[] = [

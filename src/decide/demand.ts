@@ -14,6 +14,8 @@ export interface TypeDemand {
   readonly workMs: number;
   /** Live swarmlets serving (or about to serve) the type. */
   readonly swarmlets: SwarmletView[];
+  /** Types whose micro-tasks wait on this type's in the jobs' DAGs. */
+  readonly successors: readonly string[];
 }
 
 /** Expected time to drain a type's backlog with `count` swarmlets (∞ when work waits on none). */
@@ -49,6 +51,7 @@ export function demandByType(snapshot: Snapshot, durationOf: (load: TaskTypeLoad
       durationMs,
       workMs: backlog * durationMs,
       swarmlets: byType.get(load.taskType) ?? [],
+      successors: load.successors ?? [],
     });
   }
   for (const [type, swarmlets] of byType) {
@@ -61,9 +64,38 @@ export function demandByType(snapshot: Snapshot, durationOf: (load: TaskTypeLoad
         durationMs: 0,
         workMs: 0,
         swarmlets,
+        successors: [],
       });
   }
   return demands;
+}
+
+/**
+ * Per type, the longest chain of predicted micro-task durations that must still follow its work before the jobs end:
+ * over the types waiting on it (with micro-tasks still blocked), their duration plus their own chain. HEFT's upward
+ * rank, on task types and learned durations instead of known runtimes. A cycle (a type waiting on itself, as a split's
+ * join does) is cut where it closes.
+ */
+export function chainTailsMs(demands: ReadonlyMap<string, TypeDemand>): Map<string, number> {
+  const tails = new Map<string, number>();
+  const visiting = new Set<string>();
+  const tailOf = (type: string): number => {
+    const known = tails.get(type);
+    if (known !== undefined) return known;
+    if (visiting.has(type)) return 0;
+    visiting.add(type);
+    let tail = 0;
+    for (const next of demands.get(type)?.successors ?? []) {
+      const successor = demands.get(next);
+      if (successor === undefined || successor.blocked === 0) continue; // nothing of it waits any more
+      tail = Math.max(tail, successor.durationMs + tailOf(next));
+    }
+    visiting.delete(type);
+    tails.set(type, tail);
+    return tail;
+  };
+  for (const type of demands.keys()) tailOf(type);
+  return tails;
 }
 
 export function formatMs(ms: number): string {

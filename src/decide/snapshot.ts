@@ -65,6 +65,11 @@ export interface TaskTypeLoad {
    * and in the cluster (the director's job book holds one). Undefined: none yet.
    */
   readonly predictedDurationMs?: number;
+  /**
+   * Task types with micro-tasks that wait on this type's in the jobs' DAGs (a split's join on its children too): what
+   * its work leads to. Undefined where the environment does not tell.
+   */
+  readonly successors?: readonly string[];
 }
 
 export interface PoolLimits {

@@ -307,6 +307,7 @@ export class Orchestrator implements ProviderEvents {
         this.tracker.counts.get(stats.taskType)?.blocked ?? 0,
         runningFor.get(stats.taskType) ?? 0,
         this.usage.predictedDurationMs(stats.taskType),
+        this.tracker.successorTypes.get(stats.taskType),
       ),
     );
     const swarmlets = [...this.swarmlets.values()].map((s) => s.view(nowMs));

@@ -40,6 +40,7 @@ export class TypeStats {
     blocked: number,
     runningForMs = 0,
     predictedDurationMs?: number,
+    successors?: ReadonlySet<string>,
   ): TaskTypeLoad {
     const load: TaskTypeLoad = {
       taskType: this.taskType,
@@ -51,6 +52,7 @@ export class TypeStats {
       hintDurationMs: this.hintDurationMs,
       runningForMs,
       ...(predictedDurationMs !== undefined && { predictedDurationMs }),
+      ...(successors !== undefined && successors.size > 0 && { successors: [...successors] }),
     };
     this.windowCount = 0;
     this.windowDurationMs = 0;

@@ -100,6 +100,7 @@ export class DirectorLoop {
         this.book.tracker.counts.get(stats.taskType)?.blocked ?? 0,
         running.get(stats.taskType) ?? 0,
         this.book.usage.predictedDurationMs(stats.taskType),
+        this.book.tracker.successorTypes.get(stats.taskType),
       ),
     );
     return { nowMs, windowMs: this.options.tickMs, limits: this.pool.limits(nodes), swarmlets, load, jobProfiles: [] };

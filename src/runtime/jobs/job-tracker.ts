@@ -51,6 +51,11 @@ export class JobTracker {
   readonly jobs = new Map<number, JobRecord>();
   readonly counts = new Map<string, TypeCounts>();
   /**
+   * Per task type, the types with micro-tasks that wait on its micro-tasks (the jobs' dependencies, and a split's join
+   * on its children), as the jobs' DAGs declare them: where its work leads. Bounded by the registered types, squared.
+   */
+  readonly successorTypes = new Map<string, Set<string>>();
+  /**
    * Keep the ready micro-tasks of jobs that fail, for the caller to cancel in its broker (takeCancelled).
    * The embedded runtime does; the cluster's job book tracks what it handed out itself.
    */
@@ -133,6 +138,7 @@ export class JobTracker {
       const created = this.createTasks(job, nodes, index, task.depth + 1, task.id, `${task.label}/`);
       task.children = created.map((child) => child.id);
       task.pendingChildren = created.length;
+      if (this.hasJoin(task.taskType)) for (const child of created) this.leadsTo(child.taskType, task.taskType);
       // The splitting run was a micro-task of its own; a join, if any, will be another.
       job.done += 1;
       this.countsOf(task.taskType).done += 1;
@@ -307,10 +313,20 @@ export class JobTracker {
       else counts.blocked += 1;
     }
     for (const task of created) {
-      for (const dep of task.deps) (created[dep - firstId]!.dependents ??= []).push(task.id);
+      for (const dep of task.deps) {
+        const source = created[dep - firstId]!;
+        (source.dependents ??= []).push(task.id);
+        this.leadsTo(source.taskType, task.taskType);
+      }
     }
     this.tasks.addRun(firstId, created);
     return created;
+  }
+
+  private leadsTo(fromType: string, toType: string): void {
+    let successors = this.successorTypes.get(fromType);
+    if (successors === undefined) this.successorTypes.set(fromType, (successors = new Set()));
+    successors.add(toType);
   }
 
   /** Counts `count` more micro-tasks for the job, or throws when they would take it past maxMicroTasksPerJob. */
