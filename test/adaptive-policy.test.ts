@@ -304,6 +304,25 @@ describe('adaptive: consolidate', () => {
     expect(firstConsolidation).toBe(2 + params.consolidateAfterTicks);
   });
 
+  it('shadows waiting for blocked work are not consolidated (they are reclaimed on their own terms)', () => {
+    const policy = adaptivePolicy(params);
+    let state = initialLoopState(policy);
+    for (let tick = 0; tick < params.consolidateAfterTicks + 2; tick++) {
+      const nowMs = 1_000 + tick * 100;
+      const result = step(
+        policy,
+        state,
+        snapshot({
+          nowMs,
+          swarmlets: ['a', 'b', 'c'].map((id) => swarmlet(id, 'hash', { shadow: true, startedAtMs: 900 })),
+          load: [load('hash', { blocked: 3, hintDurationMs: 5 })],
+        }),
+      );
+      state = result.state;
+      expect(of(result.decision, 'consolidate')).toEqual([]);
+    }
+  });
+
   it('busy groups are not consolidated however long they run', () => {
     const policy = adaptivePolicy(params);
     let state = initialLoopState(policy);
@@ -518,5 +537,65 @@ describe('adaptive: long micro-tasks, no hints', () => {
     );
     // d waits on d (a join on its split): one more d after a d, and there the cycle is cut.
     expect(Object.fromEntries(chainTailsMs(demands))).toEqual({ a: 210, b: 200, c: 0, d: 100, e: 0, f: 0 });
+  });
+
+  describe('shadows ahead of a chain (work only waiting on what runs now)', () => {
+    // cat (and big, 30 micro-tasks of 1 s) wait on blastall; blastall has nothing queued or blocked, two micro-tasks
+    // running, measured at 9.5 s and predicted within 5 % lately.
+    const ahead = (blastall: Partial<TaskTypeLoad>, busyForMs: number, maxSwarmlets = 8) =>
+      snapshot({
+        limits: { maxSwarmlets },
+        swarmlets: [busy('b1', 'blastall', { busyForMs }), busy('b2', 'blastall', { busyForMs: 9_000 })],
+        load: [
+          load('blastall', {
+            inFlight: 2,
+            ...measured(9_500),
+            successors: ['cat', 'big'],
+            durationErrorRatio: 0.05,
+            ...blastall,
+          }),
+          load('cat', { blocked: 1 }),
+          load('big', { blocked: 30, ...measured(1_000) }),
+        ],
+      });
+
+    it('starts what the released work keeps busy for a keep-alive when the work ahead is predicted done within it', () => {
+      const decision = decideOnce(ahead({}, 8_500, 20));
+      expectReasons(decision);
+      // cat: its one micro-task; big: 30 × 1 s keeps 15 busy for the 2 s keep-alive (not 30).
+      expect(
+        of(decision, 'prewarm')
+          .map((a) => a.taskType)
+          .sort(),
+      ).toEqual([...Array(15).fill('big'), 'cat']);
+      expect(decision.actions.every((a) => a.kind === 'prewarm' && a.swarmletId === undefined)).toBe(true);
+    });
+
+    it.each([
+      { why: 'predicted done later than the keep-alive', blastall: {}, busyForMs: 1_000, slots: 20 },
+      {
+        why: 'a micro-task ahead has overrun its prediction by more than the keep-alive',
+        blastall: {},
+        busyForMs: 12_000,
+        slots: 20,
+      },
+      {
+        why: 'the predictions ahead are off by more than the keep-alive',
+        blastall: { durationErrorRatio: 0.3 },
+        busyForMs: 9_000,
+        slots: 20,
+      },
+      {
+        why: 'how good the predictions ahead are is not known',
+        blastall: { durationErrorRatio: undefined },
+        busyForMs: 9_000,
+        slots: 20,
+      },
+      { why: 'work ahead still queued', blastall: { ready: 3 }, busyForMs: 9_000, slots: 20 },
+      { why: 'work ahead still blocked', blastall: { blocked: 3 }, busyForMs: 9_000, slots: 20 },
+      { why: 'no free slot', blastall: {}, busyForMs: 9_000, slots: 2 },
+    ])('none when $why', ({ blastall, busyForMs, slots }) => {
+      expect(of(decideOnce(ahead(blastall, busyForMs, slots)), 'prewarm')).toEqual([]);
+    });
   });
 });

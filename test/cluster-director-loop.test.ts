@@ -79,4 +79,26 @@ describe("the director's loop", () => {
     expect(load?.predictedDurationMs).toBeCloseTo(5, 6);
     expect(load?.predictedDurationMs).toBe(loop.book.usage.predictedDurationMs('square'));
   });
+
+  it("shows the policy where each type's work leads (successors) and how good its duration predictions have been", () => {
+    const loop = new DirectorLoop({ policy: adaptivePolicy() as Policy, tickMs: 200, maxAttempts: 3, pool });
+    loop.book.addTaskType({ taskType: 'work', hasJoin: false, hintDurationMs: undefined });
+    loop.book.addTaskType({ taskType: 'join', hasJoin: false, hintDurationMs: undefined });
+    const job = {
+      tasks: [
+        ...[1, 2, 3, 4].map((n) => ({ id: `w${n}`, type: 'work', input: n })),
+        { id: 'j', type: 'join', input: 0, deps: ['w1', 'w2', 'w3', 'w4'] },
+      ],
+    };
+    for (const task of loop.book.apply({ kind: 'job', jobKey: 'a', job, modules: ['work', 'join'] }, 1).ready)
+      loop.book.toBrokerTask(task);
+    const loadOf = (nowMs: number, type: string) =>
+      loop.decide(new Map(), new Map(), nowMs).snapshot.load.find((l) => l.taskType === type);
+    expect(loadOf(1_000, 'work')).toMatchObject({ successors: ['join'] });
+    expect(loadOf(1_000, 'work')?.durationErrorRatio).toBeUndefined();
+    const results = [1, 2, 3].map((id) => ({ id, status: 'ok' as const, value: id, durationUs: 5_000, attempt: 1 }));
+    loop.book.apply({ kind: 'results', nodeId: 'n1', results }, 2);
+    expect(loadOf(2_000, 'work')?.durationErrorRatio).toBe(loop.book.usage.durationErrorRatio('work'));
+    expect(loadOf(2_000, 'work')?.durationErrorRatio).toBeCloseTo(0, 6);
+  });
 });

@@ -163,6 +163,33 @@ describe('cluster pool: policy actions on desired state, placed by auction', () 
   });
 });
 
+describe('cluster pool: shadows', () => {
+  it("a tick's shadows of a type are one auction; they are shadows (not consolidated) until their agent reports them busy", () => {
+    const pool = new ClusterPool(OPTIONS);
+    pool.observe(nodes, NOW);
+    const outcomes = pool.replicate('cat', 3, nodes, NOW, true);
+    expect(outcomes.filter((o) => o.includes(' placed on '))).toHaveLength(3);
+    expect(pool.takeDecisions()).toHaveLength(1);
+    const [first] = pool.views(nodes, NOW);
+    expect(pool.views(nodes, NOW).map((v) => v.shadow)).toEqual([true, true, true]);
+    // Its agent reports it busy once: no longer a shadow; the other two still are.
+    const nodeId = pool.takeChanged().find(({ state }) => state.swarmlets.some((x) => x.id === first!.id))!.nodeId;
+    const live = nodes.get(nodeId)!;
+    const busyNode = new Map(nodes);
+    busyNode.set(nodeId, {
+      ...live,
+      heartbeat: {
+        ...live.heartbeat,
+        swarmlets: [{ id: first!.id, taskType: 'cat', state: 'busy', inFlight: 1, tasksDone: 0, busyForMs: 50 }],
+      },
+    });
+    const after = pool.views(busyNode, NOW + 1_000);
+    expect(after.find((v) => v.id === first!.id)).toMatchObject({ shadow: false, busyForMs: 50 });
+    expect(after.filter((v) => v.shadow)).toHaveLength(2);
+    expect(pool.views(nodes, NOW + 2_000).find((v) => v.id === first!.id)?.shadow).toBe(false);
+  });
+});
+
 describe('cluster pool: measured health feeds the auction', () => {
   const twins = new Map([
     node({ nodeId: 'a', kind: 'server', pricePerCoreSecond: 0.0001 }),

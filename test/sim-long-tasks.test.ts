@@ -92,4 +92,19 @@ describe('long micro-tasks, no hints', () => {
     expect(checkRuns(workflow, result.ran, 2)).toEqual([]);
     expect(runOf(result, 'b_ID1').startMs).toBeLessThan(runOf(result, 'a_ID2').endMs + 1_000);
   });
+
+  it('the type a join waits on is warm when the last micro-task ahead of it ends', async () => {
+    // split → four work tasks (5–5.6 s) → join. Started when the join became ready, its swarmlet cost a tick and a
+    // cold start after the last work task (200 ms of a 6.4 s run); started while that one runs, none.
+    const workflow = dag('join-after-work', [
+      { id: 'split_ID1', seconds: 0.1 },
+      ...[5, 5.2, 5.4, 5.6].map((seconds, i) => ({ id: `work_ID${i + 1}`, seconds, parents: ['split_ID1'] })),
+      { id: 'join_ID1', seconds: 0.1, parents: ['work_ID1', 'work_ID2', 'work_ID3', 'work_ID4'] },
+    ]);
+    const result = await replayThroughOrchestrator(workflow, { slots: 8, policy: 'adaptive', model });
+    expect(checkRuns(workflow, result.ran, 8)).toEqual([]);
+    const lastWorkEndMs = Math.max(...result.ran.filter((r) => r.label.startsWith('work_')).map((r) => r.endMs));
+    expect(runOf(result, 'join_ID1').startMs - lastWorkEndMs).toBeLessThan(50);
+    expect(result.actions.prewarm).toBe(1);
+  });
 });

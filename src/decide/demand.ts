@@ -16,6 +16,8 @@ export interface TypeDemand {
   readonly swarmlets: SwarmletView[];
   /** Types whose micro-tasks wait on this type's in the jobs' DAGs. */
   readonly successors: readonly string[];
+  /** How far off its duration prediction has been lately (TaskTypeLoad.durationErrorRatio); undefined: not known. */
+  readonly durationErrorRatio?: number;
 }
 
 /** Expected time to drain a type's backlog with `count` swarmlets (∞ when work waits on none). */
@@ -52,6 +54,7 @@ export function demandByType(snapshot: Snapshot, durationOf: (load: TaskTypeLoad
       workMs: backlog * durationMs,
       swarmlets: byType.get(load.taskType) ?? [],
       successors: load.successors ?? [],
+      ...(load.durationErrorRatio !== undefined && { durationErrorRatio: load.durationErrorRatio }),
     });
   }
   for (const [type, swarmlets] of byType) {

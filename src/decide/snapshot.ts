@@ -70,6 +70,11 @@ export interface TaskTypeLoad {
    * its work leads to. Undefined where the environment does not tell.
    */
   readonly successors?: readonly string[];
+  /**
+   * How far off `predictedDurationMs` has been lately: the median of |actual − predicted| ÷ actual (0.1: 10 %).
+   * Undefined until completions were scored, or where the environment does not tell.
+   */
+  readonly durationErrorRatio?: number;
 }
 
 export interface PoolLimits {

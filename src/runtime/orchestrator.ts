@@ -308,6 +308,7 @@ export class Orchestrator implements ProviderEvents {
         runningFor.get(stats.taskType) ?? 0,
         this.usage.predictedDurationMs(stats.taskType),
         this.tracker.successorTypes.get(stats.taskType),
+        this.usage.durationErrorRatio(stats.taskType),
       ),
     );
     const swarmlets = [...this.swarmlets.values()].map((s) => s.view(nowMs));

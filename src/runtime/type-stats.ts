@@ -41,6 +41,7 @@ export class TypeStats {
     runningForMs = 0,
     predictedDurationMs?: number,
     successors?: ReadonlySet<string>,
+    durationErrorRatio?: number,
   ): TaskTypeLoad {
     const load: TaskTypeLoad = {
       taskType: this.taskType,
@@ -53,6 +54,7 @@ export class TypeStats {
       runningForMs,
       ...(predictedDurationMs !== undefined && { predictedDurationMs }),
       ...(successors !== undefined && successors.size > 0 && { successors: [...successors] }),
+      ...(durationErrorRatio !== undefined && { durationErrorRatio }),
     };
     this.windowCount = 0;
     this.windowDurationMs = 0;

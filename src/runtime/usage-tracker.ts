@@ -269,6 +269,15 @@ export class UsageTracker implements DurationEstimate {
     return Number.isFinite(value) ? value : this.hints.get(taskType)?.durationMs;
   }
 
+  /**
+   * How far off the duration prediction has been for the type: the median of |actual − predicted| ÷ actual over recent
+   * completions (0.1: 10 %); undefined until some are scored.
+   */
+  durationErrorRatio(taskType: string): number | undefined {
+    const error = usageError(this.model, taskType, 'duration').medianAbsolutePercentageError;
+    return error.ready ? error.value : undefined;
+  }
+
   /** Predicted resident memory of a swarmlet serving the type (MB); undefined: no hint and nothing measured. */
   predictedMemoryMb(taskType: string): number | undefined {
     const value = predictUsageValue(this.model, taskType, 'memory');

@@ -49,6 +49,7 @@ export function adaptivePolicy(overrides: Partial<AdaptiveParams> = {}): Policy<
       plan.rebalance(demands);
       const lowUseTicks = plan.consolidate(demands, state.lowUseTicks);
       plan.deprovisionIdle(demands);
+      plan.prewarmAhead(demands);
       plan.add(
         prewarmActions(
           snapshot,

@@ -46,6 +46,8 @@ interface Placed {
   readonly startedAtMs: number;
   lastMorphAtMs: number;
   lastBusyAtMs: number;
+  /** Placed ahead of its work by a `prewarm` and not yet seen busy: a shadow (not consolidated, reclaimed unused). */
+  shadow: boolean;
 }
 
 const DECISIONS_KEPT = 200;
@@ -119,6 +121,7 @@ export class ClusterPool {
         startedAtMs: nowMs,
         lastMorphAtMs: nowMs,
         lastBusyAtMs: nowMs,
+        shadow: false,
       });
       const n = Number(/^s(\d+)$/.exec(id)?.[1] ?? 0);
       this.nextId = Math.max(this.nextId, n + 1);
@@ -200,7 +203,10 @@ export class ClusterPool {
     return [...this.placed].map(([id, placed]) => {
       const status = reported.get(id);
       const busy = status !== undefined && status.inFlight > 0;
-      if (busy) placed.lastBusyAtMs = nowMs;
+      if (busy) {
+        placed.lastBusyAtMs = nowMs;
+        placed.shadow = false;
+      }
       const state =
         status === undefined || status.taskType !== placed.taskType
           ? 'starting'
@@ -220,7 +226,7 @@ export class ClusterPool {
         rssMb: status?.rssMb,
         pendingTaskType: undefined,
         warmTypes: [placed.taskType],
-        shadow: false,
+        shadow: placed.shadow,
       };
     });
   }
@@ -246,11 +252,11 @@ export class ClusterPool {
   act(action: Action, nodes: ReadonlyMap<string, LiveNode>, nowMs: number): string {
     switch (action.kind) {
       case 'replicate':
-        return this.place(action.taskType, 1, nodes, nowMs)[0]!;
+        return this.place(action.taskType, 1, nodes, nowMs, false)[0]!;
       case 'prewarm':
         // A preload into an existing swarmlet is an embedded-mode refinement; a shadow is a placement.
         return action.swarmletId === undefined
-          ? this.place(action.taskType, 1, nodes, nowMs)[0]!
+          ? this.place(action.taskType, 1, nodes, nowMs, true)[0]!
           : 'preload skipped in cluster mode';
       case 'specialize': {
         const placed = this.placed.get(action.swarmletId);
@@ -349,13 +355,25 @@ export class ClusterPool {
   /**
    * Several swarmlets of a type wanted in one tick: one auction for all of them (every node's slots ranked once; with
    * a thousand bidders, an auction per swarmlet made a burst of placements a tick of a second). Returns what happened
-   * to each, in order.
+   * to each, in order. `shadow`: placed ahead of their work (prewarms).
    */
-  replicate(taskType: string, count: number, nodes: ReadonlyMap<string, LiveNode>, nowMs: number): string[] {
-    return this.place(taskType, count, nodes, nowMs);
+  replicate(
+    taskType: string,
+    count: number,
+    nodes: ReadonlyMap<string, LiveNode>,
+    nowMs: number,
+    shadow = false,
+  ): string[] {
+    return this.place(taskType, count, nodes, nowMs, shadow);
   }
 
-  private place(taskType: string, count: number, nodes: ReadonlyMap<string, LiveNode>, nowMs: number): string[] {
+  private place(
+    taskType: string,
+    count: number,
+    nodes: ReadonlyMap<string, LiveNode>,
+    nowMs: number,
+    shadow: boolean,
+  ): string[] {
     const footprint = this.footprints.of(taskType);
     const keptOut = this.keptOut(taskType);
     const refused = [...keptOut]
@@ -377,6 +395,7 @@ export class ClusterPool {
           startedAtMs: nowMs,
           lastMorphAtMs: nowMs,
           lastBusyAtMs: nowMs,
+          shadow,
         });
         outcomes.push(`${id} (${taskType}, claims ${footprint.reason}) placed on ${winner.nodeId}: ${verdict}`);
       }

@@ -68,7 +68,8 @@ export class DirectorLoop {
 
   /**
    * Carries out the actions on desired state: first those that free or move swarmlets, then each type's replicates in
-   * one auction (pool.replicate). Outcomes in the actions' order.
+   * one auction (pool.replicate), and its shadows (prewarms of a new swarmlet) in another. Outcomes in the actions'
+   * order.
    */
   private act(
     actions: readonly Action[],
@@ -77,13 +78,21 @@ export class DirectorLoop {
   ): { action: Action; outcome: string }[] {
     const outcomes: string[] = [];
     const replicas = new Map<string, number[]>();
+    const shadows = new Map<string, number[]>();
     actions.forEach((action, i) => {
-      if (action.kind !== 'replicate') outcomes[i] = this.pool.act(action, nodes, nowMs);
-      else replicas.set(action.taskType, [...(replicas.get(action.taskType) ?? []), i]);
+      if (action.kind === 'replicate') replicas.set(action.taskType, [...(replicas.get(action.taskType) ?? []), i]);
+      else if (action.kind === 'prewarm' && action.swarmletId === undefined)
+        shadows.set(action.taskType, [...(shadows.get(action.taskType) ?? []), i]);
+      else outcomes[i] = this.pool.act(action, nodes, nowMs);
     });
-    for (const [taskType, at] of replicas) {
-      const placed = this.pool.replicate(taskType, at.length, nodes, nowMs);
-      at.forEach((i, k) => (outcomes[i] = placed[k]!));
+    for (const [group, shadow] of [
+      [replicas, false],
+      [shadows, true],
+    ] as const) {
+      for (const [taskType, at] of group) {
+        const placed = this.pool.replicate(taskType, at.length, nodes, nowMs, shadow);
+        at.forEach((i, k) => (outcomes[i] = placed[k]!));
+      }
     }
     return actions.map((action, i) => ({ action, outcome: outcomes[i]! }));
   }
@@ -101,6 +110,7 @@ export class DirectorLoop {
         running.get(stats.taskType) ?? 0,
         this.book.usage.predictedDurationMs(stats.taskType),
         this.book.tracker.successorTypes.get(stats.taskType),
+        this.book.usage.durationErrorRatio(stats.taskType),
       ),
     );
     return { nowMs, windowMs: this.options.tickMs, limits: this.pool.limits(nodes), swarmlets, load, jobProfiles: [] };
