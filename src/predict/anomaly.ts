@@ -269,6 +269,12 @@ export function runawayThresholdMs(
   return Math.max(expectedMs * Math.max(options.minFactor, Math.exp(median + options.zThreshold * sigma)), floorMs);
 }
 
+/** Whether `ratioStatistics` would be ready, without computing them (the running check asks every tick). */
+export function ratiosReady(detector: AnomalyDetector, taskType: string, kind: AnomalyKind): boolean {
+  const window = detector.types.get(taskType)?.[kind];
+  return window !== undefined && window.size > 0 && window.size >= detector.options.minSamples;
+}
+
 export function ratioStatistics(detector: AnomalyDetector, taskType: string, kind: AnomalyKind): RatioStatistics {
   const window = detector.types.get(taskType)?.[kind];
   if (window === undefined || window.size === 0)

@@ -20,6 +20,7 @@ import {
   createAnomalyDetector,
   observeCompleted,
   ratioStatistics,
+  ratiosReady,
   type AnomalyDetector,
   type AnomalyEvent,
   type AnomalyOptions,
@@ -83,8 +84,7 @@ export function checkTaskRunning(
   sizeBytes?: number,
 ): AnomalyEvent | undefined {
   const duration = predictFromHistory(watch.model, taskType, 'duration', sizeBytes);
-  if (!Number.isFinite(duration.value) || !ratioStatistics(watch.detector, taskType, 'duration').ready)
-    return undefined;
+  if (!Number.isFinite(duration.value) || !ratiosReady(watch.detector, taskType, 'duration')) return undefined;
   const overhead = predictFromHistory(watch.model, overheadKey(taskType), 'duration', sizeBytes).value;
   const runningMs = Number.isFinite(overhead) ? Math.max(0, elapsedMs - 2 * overhead) : elapsedMs;
   return checkRunning(watch.detector, taskType, runningMs, duration.value, duration.allowanceLog);
@@ -105,8 +105,13 @@ export function observeDispatchOverhead(
   observeUsage(watch.model, overheadKey(taskType), features, { durationMs: Math.max(0, overheadMs) });
 }
 
+/** The same string each time: a fresh one would be hashed again at every lookup, for each running micro-task a tick. */
+const overheadKeys = new Map<string, string>();
+
 function overheadKey(taskType: string): string {
-  return `${taskType} (dispatch)`;
+  let key = overheadKeys.get(taskType);
+  if (key === undefined) overheadKeys.set(taskType, (key = `${taskType} (dispatch)`));
+  return key;
 }
 
 function judgeCompletion(
