@@ -27,6 +27,8 @@ export function step<S>(
 }
 
 function enforceLimits(decision: Decision, snapshot: Snapshot): Decision {
+  // Most ticks ask for nothing: no index of the pool to build then.
+  if (decision.actions.length === 0) return { actions: [], unplaced: [...decision.unplaced] };
   const byId = new Map(snapshot.swarmlets.map((s) => [s.id, s]));
   const touched = new Set<string>();
   let live = liveSwarmlets(snapshot).length;

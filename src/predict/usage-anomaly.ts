@@ -83,11 +83,40 @@ export function checkTaskRunning(
   elapsedMs: number,
   sizeBytes?: number,
 ): AnomalyEvent | undefined {
+  const baseline = runningBaseline(watch, taskType, sizeBytes);
+  return baseline && checkRunningAgainst(watch, taskType, baseline, elapsedMs);
+}
+
+/** What `checkTaskRunning` judges elapsed time against: the same for every running micro-task of a type and size. */
+export interface RunningBaseline {
+  readonly durationMs: number;
+  readonly allowanceLog: number;
+  /** The learned dispatch overhead; NaN: none learned. */
+  readonly overheadMs: number;
+}
+
+/**
+ * The type's baseline for running micro-tasks of this size, or undefined while they are not judged (too little
+ * history, or too few judged completions). It changes only when the watch learns (`observeTaskCompletion`,
+ * `observeDispatchOverhead`): a caller checking many running micro-tasks may keep it until then.
+ */
+export function runningBaseline(watch: UsageWatch, taskType: string, sizeBytes?: number): RunningBaseline | undefined {
   const duration = predictFromHistory(watch.model, taskType, 'duration', sizeBytes);
   if (!Number.isFinite(duration.value) || !ratiosReady(watch.detector, taskType, 'duration')) return undefined;
-  const overhead = predictFromHistory(watch.model, overheadKey(taskType), 'duration', sizeBytes).value;
+  const overheadMs = predictFromHistory(watch.model, overheadKey(taskType), 'duration', sizeBytes).value;
+  return { durationMs: duration.value, allowanceLog: duration.allowanceLog, overheadMs };
+}
+
+/** `checkTaskRunning` against a baseline `runningBaseline` gave. */
+export function checkRunningAgainst(
+  watch: UsageWatch,
+  taskType: string,
+  baseline: RunningBaseline,
+  elapsedMs: number,
+): AnomalyEvent | undefined {
+  const overhead = baseline.overheadMs;
   const runningMs = Number.isFinite(overhead) ? Math.max(0, elapsedMs - 2 * overhead) : elapsedMs;
-  return checkRunning(watch.detector, taskType, runningMs, duration.value, duration.allowanceLog);
+  return checkRunning(watch.detector, taskType, runningMs, baseline.durationMs, baseline.allowanceLog);
 }
 
 /**

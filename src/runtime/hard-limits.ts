@@ -23,7 +23,7 @@ export interface HardLimits {
  * running; the rest of the swarmlet's micro-tasks are requeued as they were.
  */
 export function enforceHardLimits(
-  swarmlets: readonly SwarmletRecord[],
+  swarmlets: Iterable<SwarmletRecord>,
   limits: HardLimits,
   nowMs: number,
   kill: (swarmletId: string, reason: string) => void,

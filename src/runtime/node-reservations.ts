@@ -114,10 +114,11 @@ export class NodeReservations {
     this.ledger.release(swarmletId, nowMs);
   }
 
-  /** Each tick: busy swarmlets keep their claims; a claim outliving its swarmlet's work expires. */
-  renew(busy: Iterable<SwarmletRecord>, nowMs: number): void {
+  /** Each tick: busy swarmlets (those with work in flight) keep their claims; a claim outliving its work expires. */
+  renew(swarmlets: Iterable<SwarmletRecord>, nowMs: number): void {
     this.needs.clear(); // predictions move: work the claims out again this tick
-    for (const swarmlet of busy) {
+    for (const swarmlet of swarmlets) {
+      if (swarmlet.inFlight.size === 0) continue;
       const claim = this.ledger.claimOf(swarmlet.id);
       if (!claim) continue;
       const leaseMs = Math.max(1_000, 2 * this.needOf(swarmlet.taskType).durationMs);

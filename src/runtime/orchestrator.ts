@@ -257,7 +257,7 @@ export class Orchestrator implements ProviderEvents {
 
   private async tick(): Promise<void> {
     enforceHardLimits(
-      [...this.swarmlets.values()],
+      this.swarmlets.values(),
       this.options.hardLimits,
       this.clock.nowMs(),
       (id, reason) => this.provider.kill(id, reason),
@@ -271,10 +271,7 @@ export class Orchestrator implements ProviderEvents {
       this.provider.kill(late.id, `was stopped: it ${reason}`);
     }
     this.pool.expireSnapshots(this.clock.nowMs());
-    this.reservations.renew(
-      [...this.swarmlets.values()].filter((s) => s.inFlight.size > 0),
-      this.clock.nowMs(),
-    );
+    this.reservations.renew(this.swarmlets.values(), this.clock.nowMs());
     const snapshot = await this.observe();
     const { state, decision } = step(this.options.policy, this.loopState, snapshot);
     this.loopState = state;

@@ -1,9 +1,11 @@
 import type { AnomalyEvent } from '../predict/anomaly.js';
 import {
-  checkTaskRunning,
+  checkRunningAgainst,
   createUsageWatch,
   observeDispatchOverhead,
   observeTaskCompletion,
+  runningBaseline,
+  type RunningBaseline,
   type UsageWatch,
 } from '../predict/usage-anomaly.js';
 import {
@@ -107,6 +109,11 @@ export class UsageTracker implements DurationEstimate {
   /** When running micro-tasks were dispatched (seen by `running`), to learn the dispatch overhead. */
   private readonly dispatchedAtMs = new Map<number, number>();
   readonly anomalies: AnomalyRecord[] = [];
+  /**
+   * Each type's (and phase's) baseline for running micro-tasks without a size, null while they are not judged: the
+   * same for every running micro-task of the type until the watch learns again (each tick checks every busy swarmlet).
+   */
+  private readonly runningBaselines = new Map<string, RunningBaseline | null>();
 
   constructor(
     private readonly hints: ReadonlyMap<string, ResourceHints>,
@@ -126,6 +133,7 @@ export class UsageTracker implements DurationEstimate {
   ): void {
     if (this.sampledOut(taskType, keyOf(taskType, phase), durationMs)) return;
     const sizeBytes = this.sizeFor(taskType, input);
+    this.runningBaselines.clear(); // the watch learns below
     const dispatchedAtMs = this.dispatchedAtMs.get(taskId);
     if (dispatchedAtMs !== undefined) {
       this.dispatchedAtMs.delete(taskId);
@@ -155,6 +163,7 @@ export class UsageTracker implements DurationEstimate {
     if (!(durationMs >= 0 && Number.isFinite(durationMs))) return; // read off the wire: not a measurement
     const key = keyOf(taskType, phase);
     if (this.sampledOut(taskType, key, durationMs)) return;
+    this.runningBaselines.clear(); // the model learns below
     const hints = phase === 'run' ? this.hints.get(taskType) : undefined;
     observeUsage(this.model, key, { hints }, { durationMs });
   }
@@ -190,12 +199,21 @@ export class UsageTracker implements DurationEstimate {
       this.dispatchedAtMs.set(taskId, atMs - elapsedMs);
     }
     const sizeBytes = input === undefined ? undefined : this.sizeFor(taskType, input);
-    const event = checkTaskRunning(this.watch, keyOf(taskType, phase), elapsedMs, sizeBytes);
+    const key = keyOf(taskType, phase);
+    const baseline = this.baselineOf(key, sizeBytes);
+    const event = baseline && checkRunningAgainst(this.watch, key, baseline, elapsedMs);
     if (!event) return undefined;
     this.flaggedRunning.add(taskId);
     if (this.flaggedRunning.size > ANOMALIES_KEPT * 10) this.flaggedRunning.clear();
     this.record(taskType, event, atMs, microTask);
     return event;
+  }
+
+  private baselineOf(key: string, sizeBytes: number | undefined): RunningBaseline | undefined {
+    if (sizeBytes !== undefined) return runningBaseline(this.watch, key, sizeBytes);
+    let baseline = this.runningBaselines.get(key);
+    if (baseline === undefined) this.runningBaselines.set(key, (baseline = runningBaseline(this.watch, key) ?? null));
+    return baseline ?? undefined;
   }
 
   /**
