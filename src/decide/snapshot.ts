@@ -99,6 +99,7 @@ export function liveSwarmlets(snapshot: Snapshot): SwarmletView[] {
   return snapshot.swarmlets.filter((s) => s.state !== 'stopped' && s.state !== 'draining');
 }
 
-export function memoryInUseMb(snapshot: Snapshot): number {
-  return liveSwarmlets(snapshot).reduce((sum, s) => sum + (s.rssMb ?? snapshot.limits.swarmletMemoryMb), 0);
+/** `live`: the snapshot's live swarmlets, where the caller has them already. */
+export function memoryInUseMb(snapshot: Snapshot, live: readonly SwarmletView[] = liveSwarmlets(snapshot)): number {
+  return live.reduce((sum, s) => sum + (s.rssMb ?? snapshot.limits.swarmletMemoryMb), 0);
 }

@@ -3,7 +3,7 @@ import type { Environment } from '../core/environment.js';
 import { AdmissionError, SwarmletBugError, TaskModuleError } from '../core/errors.js';
 import type { Job } from '../core/job.js';
 import type { Policy } from '../decide/policy.js';
-import type { PoolLimits, Snapshot } from '../decide/snapshot.js';
+import type { PoolLimits, Snapshot, SwarmletView, TaskTypeLoad } from '../decide/snapshot.js';
 import { initialLoopState, step, type LoopState } from '../decide/step.js';
 import type { Broker } from './brokers/broker.js';
 import { JobTracker, type JobRecord, type TrackerLimits } from './jobs/job-tracker.js';
@@ -287,6 +287,8 @@ export class Orchestrator implements ProviderEvents {
     this.dispatcher.resync(depths);
     const inFlight = new Map<string, number>();
     const runningFor = new Map<string, number>();
+    // One pass over the pool (observe runs every tick): close each window, count, and take its view.
+    const swarmlets: SwarmletView[] = [];
     for (const swarmlet of this.swarmlets.values()) {
       swarmlet.closeWindow(nowMs);
       inFlight.set(swarmlet.taskType, (inFlight.get(swarmlet.taskType) ?? 0) + swarmlet.inFlight.size);
@@ -296,19 +298,21 @@ export class Orchestrator implements ProviderEvents {
           swarmlet.taskType,
           Math.max(runningFor.get(swarmlet.taskType) ?? 0, nowMs - swarmlet.progressAtMs),
         );
+      swarmlets.push(swarmlet.view(nowMs));
     }
-    const load = [...this.stats.values()].map((stats) =>
-      stats.closeWindow(
-        depths.get(stats.taskType) ?? 0,
-        inFlight.get(stats.taskType) ?? 0,
-        this.tracker.counts.get(stats.taskType)?.blocked ?? 0,
-        runningFor.get(stats.taskType) ?? 0,
-        this.usage.predictedDurationMs(stats.taskType),
-        this.tracker.successorTypes.get(stats.taskType),
-        this.usage.durationErrorRatio(stats.taskType),
-      ),
-    );
-    const swarmlets = [...this.swarmlets.values()].map((s) => s.view(nowMs));
+    const load: TaskTypeLoad[] = [];
+    for (const stats of this.stats.values())
+      load.push(
+        stats.closeWindow(
+          depths.get(stats.taskType) ?? 0,
+          inFlight.get(stats.taskType) ?? 0,
+          this.tracker.counts.get(stats.taskType)?.blocked ?? 0,
+          runningFor.get(stats.taskType) ?? 0,
+          this.usage.predictedDurationMs(stats.taskType),
+          this.tracker.successorTypes.get(stats.taskType),
+          this.usage.durationErrorRatio(stats.taskType),
+        ),
+      );
     this.options.history.pool(servingByType(swarmlets));
     return {
       nowMs,

@@ -11,6 +11,27 @@ export interface Transition {
 
 const HISTORY_LIMIT = 32;
 
+/** A set that counts its changes: what is built from it is rebuilt only once it changed. */
+export class CountedSet<T> extends Set<T> {
+  changes = 0;
+
+  override add(value: T): this {
+    if (!this.has(value)) this.changes += 1;
+    return super.add(value);
+  }
+
+  override delete(value: T): boolean {
+    const deleted = super.delete(value);
+    if (deleted) this.changes += 1;
+    return deleted;
+  }
+
+  override clear(): void {
+    if (this.size > 0) this.changes += 1;
+    super.clear();
+  }
+}
+
 /** The director's record of one swarmlet: lifecycle (through the one table), in-flight work and busy time. */
 export class SwarmletRecord {
   state: SwarmletState = 'starting';
@@ -23,9 +44,12 @@ export class SwarmletRecord {
   lastMorphAtMs: number;
   rssMb: number | undefined;
   /** Task types loaded and warmed in it. */
-  readonly warmTypes = new Set<string>();
+  readonly warmTypes = new CountedSet<string>();
   /** Task types being preloaded into it. */
-  readonly loadingTypes = new Set<string>();
+  readonly loadingTypes = new CountedSet<string>();
+  /** The view's warm types, and the sets' change count it was built at (a view a tick: built only on a change). */
+  private warmView: readonly string[] = [];
+  private warmViewChanges = -1;
   /** Loads requested while micro-tasks of that type were waiting: they finish as cold starts. */
   readonly demandLoads = new Set<string>();
   /** Started ahead of predicted demand and not yet given work. */
@@ -115,9 +139,18 @@ export class SwarmletRecord {
       utilization: this.utilization,
       rssMb: this.rssMb,
       pendingTaskType: this.pendingTaskType,
-      warmTypes: [...this.warmTypes, ...this.loadingTypes],
+      warmTypes: this.warmTypesView(),
       shadow: this.shadow,
     };
+  }
+
+  private warmTypesView(): readonly string[] {
+    const changes = this.warmTypes.changes + this.loadingTypes.changes;
+    if (changes !== this.warmViewChanges) {
+      this.warmView = [...this.warmTypes, ...this.loadingTypes];
+      this.warmViewChanges = changes;
+    }
+    return this.warmView;
   }
 
   private endBusy(atMs: number): void {

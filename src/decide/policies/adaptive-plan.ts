@@ -17,6 +17,8 @@ export class TickPlan {
    * they count as its swarmlets, but serve it only once that micro-task ends, which may be minutes away.
    */
   private readonly switchingBehindWork = new Map<string, number>();
+  /** The snapshot's live swarmlets (the prewarm rules read them too). */
+  readonly liveSwarmlets: readonly SwarmletView[];
   private live: number;
   private memoryMb: number;
 
@@ -28,8 +30,9 @@ export class TickPlan {
     /** Types with no measurement and no hint: how long they take is unknown until one runs. */
     private readonly unmeasured: ReadonlySet<string> = new Set(),
   ) {
-    this.live = liveSwarmlets(snapshot).length;
-    this.memoryMb = memoryInUseMb(snapshot);
+    this.liveSwarmlets = liveSwarmlets(snapshot);
+    this.live = this.liveSwarmlets.length;
+    this.memoryMb = memoryInUseMb(snapshot, this.liveSwarmlets);
     for (const s of snapshot.swarmlets) {
       if (s.pendingTaskType === undefined || s.inFlight === 0 || s.state === 'stopped' || s.state === 'draining')
         continue;

@@ -40,11 +40,9 @@ export function adaptivePolicy(overrides: Partial<AdaptiveParams> = {}): Policy<
       const durations = learnDurations(state.durations, snapshot, params.durationAlpha);
       const demands = demandByType(snapshot, (load) => estimateDurationMs(load, durations, params));
       const waitingSinceMs = trackWaiting(state.waitingSinceMs, demands, snapshot.nowMs);
-      const unmeasured = new Set(
-        snapshot.load
-          .filter((load) => !durations.has(load.taskType) && load.hintDurationMs === undefined)
-          .map((load) => load.taskType),
-      );
+      const unmeasured = new Set<string>();
+      for (const load of snapshot.load)
+        if (!durations.has(load.taskType) && load.hintDurationMs === undefined) unmeasured.add(load.taskType);
       const plan = new TickPlan(snapshot, params, waitingSinceMs, state.keepWarm, unmeasured);
       plan.rebalance(demands);
       const lowUseTicks = plan.consolidate(demands, state.lowUseTicks);
@@ -56,9 +54,10 @@ export function adaptivePolicy(overrides: Partial<AdaptiveParams> = {}): Policy<
           plan.usedSwarmlets(),
           params,
           (taskType) => state.keepWarm.wantsLoaded(taskType, snapshot.nowMs) === true,
+          plan.liveSwarmlets,
         ),
       );
-      plan.add(state.keepWarm.prewarms(snapshot, plan.usedSwarmlets()));
+      plan.add(state.keepWarm.prewarms(snapshot, plan.usedSwarmlets(), plan.liveSwarmlets));
       return {
         state: { durations, lowUseTicks, waitingSinceMs, keepWarm: state.keepWarm },
         decision: { actions: plan.actions, unplaced: plan.unplaced },
@@ -93,7 +92,13 @@ function trackWaiting(
   return waiting;
 }
 
-function learnDurations(previous: ReadonlyMap<string, Ewma>, snapshot: Snapshot, alpha: number): Map<string, Ewma> {
+function learnDurations(
+  previous: ReadonlyMap<string, Ewma>,
+  snapshot: Snapshot,
+  alpha: number,
+): ReadonlyMap<string, Ewma> {
+  // Most ticks complete nothing: the previous map (never changed once made) serves as it is.
+  if (snapshot.load.every((load) => load.meanDurationMsInWindow === undefined)) return previous;
   const next = new Map(previous);
   for (const load of snapshot.load) {
     if (load.meanDurationMsInWindow === undefined) continue;

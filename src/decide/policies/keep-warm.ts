@@ -1,7 +1,7 @@
 import type { Action } from '../../core/actions.js';
 import { isWarmAfter, type WarmPlan, type WarmPolicy } from '../warm/warm-policy.js';
 import { formatMs } from '../demand.js';
-import type { Snapshot } from '../snapshot.js';
+import { liveSwarmlets, type Snapshot, type SwarmletView } from '../snapshot.js';
 
 interface App {
   readonly state: unknown;
@@ -85,9 +85,12 @@ export class KeepWarm {
    * tick later would be loaded (a shadow started as the window opened was loaded a start too late: an arrival at the
    * window's edge found it starting), and that are warm nowhere.
    */
-  prewarms(snapshot: Snapshot, used: ReadonlySet<string>): Action[] {
+  prewarms(
+    snapshot: Snapshot,
+    used: ReadonlySet<string>,
+    live: readonly SwarmletView[] = liveSwarmlets(snapshot),
+  ): Action[] {
     const actions: Action[] = [];
-    const live = snapshot.swarmlets.filter((s) => s.state !== 'stopped' && s.state !== 'draining');
     let free = snapshot.limits.maxSwarmlets - live.length;
     const aheadMs = snapshot.nowMs + snapshot.windowMs + this.startMs;
     let warmTypes: Set<string> | undefined; // built once, when a window is due (a scan per type was types × pool)

@@ -1,6 +1,6 @@
 import type { Action } from '../../core/actions.js';
 import { formatMs } from '../demand.js';
-import type { JobProfileView, Snapshot, SwarmletView } from '../snapshot.js';
+import { liveSwarmlets, type JobProfileView, type Snapshot, type SwarmletView } from '../snapshot.js';
 
 export interface PrewarmParams {
   /** Pre-warm a type this long before history says a running job will first need it. */
@@ -21,9 +21,11 @@ export function prewarmActions(
   used: ReadonlySet<string>,
   params: PrewarmParams,
   keptWarm: (taskType: string) => boolean = () => false,
+  live: readonly SwarmletView[] = liveSwarmlets(snapshot),
 ): Action[] {
+  // No running job has history (most ticks, and every first run): only shadows may be due for reclaiming.
+  if (snapshot.jobProfiles.length === 0) return reclaimActions(snapshot, live, used, params, keptWarm);
   const actions: Action[] = [];
-  const live = snapshot.swarmlets.filter((s) => s.state !== 'stopped' && s.state !== 'draining');
   let free = snapshot.limits.maxSwarmlets - live.length;
   const preloading = new Set<string>();
   // Types with work queued or running are the rebalancer's business: pre-warming is for demand to come.

@@ -80,7 +80,9 @@ export class MemoryBroker implements Broker {
   }
 
   async depths(): Promise<Map<string, number>> {
-    return new Map([...this.queues].map(([type, queue]) => [type, queue.size]));
+    const depths = new Map<string, number>();
+    for (const [type, queue] of this.queues) depths.set(type, queue.size);
+    return depths;
   }
 
   async leased(): Promise<number> {
