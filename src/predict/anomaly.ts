@@ -114,6 +114,8 @@ export interface AnomalyDetector {
   readonly types: Map<string, TypeRatios>;
   /** Log elapsed ratios of the latest completions minus their type's median (the contention estimate). */
   readonly recentDeviations: RollingWindow;
+  /** Ratios observed so far: what was read from the detector holds until this moves. */
+  learned: number;
 }
 
 /** Robust location and scale of one type and measure's log ratios; `ready` false before `minSamples`. */
@@ -149,7 +151,12 @@ export function createAnomalyDetector(overrides: Partial<AnomalyOptions> = {}): 
     if (!(options[field] >= 0))
       throw new InputError(`anomaly.${field}`, `${options[field]} is negative`, 'use a number of ms ≥ 0');
   }
-  return { options, types: new Map(), recentDeviations: initRollingWindow(Math.max(1, options.contentionWindow)) };
+  return {
+    options,
+    types: new Map(),
+    recentDeviations: initRollingWindow(Math.max(1, options.contentionWindow)),
+    learned: 0,
+  };
 }
 
 /** How a completion is judged beyond its type's statistics. */
@@ -184,6 +191,7 @@ export function observeCompleted(
   const judged = { phase: 'completed', minExcessMs } as const;
   const event = judge(detector.options, window, taskType, kind, judged, actual, predicted, slackLog);
   const logRatio = Math.log(actual / predicted);
+  detector.learned += 1;
   if (kind === 'duration' && window.size >= detector.options.minSamples)
     pushRolling(detector.recentDeviations, logRatio - rollingMedian(window) - allowanceLog);
   pushRolling(window, logRatio);

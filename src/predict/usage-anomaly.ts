@@ -97,14 +97,19 @@ export interface RunningBaseline {
 
 /**
  * The type's baseline for running micro-tasks of this size, or undefined while they are not judged (too little
- * history, or too few judged completions). It changes only when the watch learns (`observeTaskCompletion`,
- * `observeDispatchOverhead`): a caller checking many running micro-tasks may keep it until then.
+ * history, or too few judged completions). It changes only when the watch learns (`learnedSoFar` moves): a caller
+ * checking many running micro-tasks may keep it until then.
  */
 export function runningBaseline(watch: UsageWatch, taskType: string, sizeBytes?: number): RunningBaseline | undefined {
   const duration = predictFromHistory(watch.model, taskType, 'duration', sizeBytes);
   if (!Number.isFinite(duration.value) || !ratiosReady(watch.detector, taskType, 'duration')) return undefined;
   const overheadMs = predictFromHistory(watch.model, overheadKey(taskType), 'duration', sizeBytes).value;
   return { durationMs: duration.value, allowanceLog: duration.allowanceLog, overheadMs };
+}
+
+/** Moves whenever the watch's model or detector learns (never goes back). */
+export function learnedSoFar(watch: UsageWatch): number {
+  return watch.model.learned + watch.detector.learned;
 }
 
 /** `checkTaskRunning` against a baseline `runningBaseline` gave. */

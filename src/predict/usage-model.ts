@@ -113,6 +113,8 @@ interface TypeUsageState {
 export interface UsageModel {
   readonly options: UsageModelOptions;
   readonly types: Map<string, TypeUsageState>;
+  /** Observations folded in so far: what was read from the model holds until this moves. */
+  learned: number;
 }
 
 export type UsageEstimate =
@@ -174,7 +176,7 @@ export function createUsageModel(overrides: Partial<UsageModelOptions> = {}): Us
   if (!(options.hintSpreadFactor >= 1))
     throw new InputError('usage.hintSpreadFactor', `${options.hintSpreadFactor} is below 1`, 'use a factor ≥ 1');
   checkUnitInterval('usage.hintConfidence', options.hintConfidence, true);
-  return { options, types: new Map() };
+  return { options, types: new Map(), learned: 0 };
 }
 
 /** Point prediction (the median) for one measure; NaN = no data yet. Allocation-free for a known type. */
@@ -226,6 +228,7 @@ export function observeUsage(model: UsageModel, taskType: string, features: Usag
   const type = typeState(model, taskType, features.hints);
   const u = logSizeOrNaN(features.sizeBytes);
   const { options } = model;
+  model.learned += 1;
   observeMeasure(options, type.duration, hintOf(type.hints, 'duration'), u, actual.durationMs, options.floorDurationMs);
   if (actual.cpu !== undefined)
     observeMeasure(options, type.cpu, hintOf(type.hints, 'cpu'), u, actual.cpu, options.floorCpu);

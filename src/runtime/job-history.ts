@@ -1,5 +1,5 @@
 import type { Job } from '../core/job.js';
-import type { JobProfileView, SwarmletView } from '../decide/snapshot.js';
+import type { JobProfileView } from '../decide/snapshot.js';
 import { updateJobProfile, type JobProfile, type TypeProfile } from '../predict/job-profile.js';
 import type { History, HistoryStore } from './stores/history-store.js';
 
@@ -99,11 +99,4 @@ export class JobHistory {
 /** Which job "the same job" is across runs: its owner and name (or its root task type). */
 export function jobKey(job: Job): string {
   return `${job.owner}/${job.name ?? ('type' in job ? job.type : 'dag')}`;
-}
-
-export function servingByType(swarmlets: readonly SwarmletView[]): Map<string, number> {
-  const counts = new Map<string, number>();
-  for (const s of swarmlets)
-    if (s.state !== 'stopped' && s.state !== 'draining') counts.set(s.taskType, (counts.get(s.taskType) ?? 0) + 1);
-  return counts;
 }

@@ -31,6 +31,12 @@ export interface ReservationReport {
 }
 
 const NODE = 'node';
+
+interface Need {
+  readonly cpu: number;
+  readonly memoryMb: number;
+  readonly durationMs: number;
+}
 /** CPU is compressible: busy swarmlets may claim up to twice the cores (a slow task beats a killed one). */
 const CPU_OVERCOMMIT = 2;
 
@@ -50,13 +56,11 @@ export class NodeReservations {
   private deferred = 0;
   private lastDeferral: string | undefined;
   /**
-   * Each type's claim, worked out once per tick: a claim is made per idle→busy swarmlet, which with one micro-task in
-   * flight is per micro-task.
+   * Each type's claim, worked out once per tick (`needsTick`: the tick it was worked out in): a claim is made per
+   * idle→busy swarmlet, which with one micro-task in flight is per micro-task.
    */
-  private readonly needs = new Map<
-    string,
-    { readonly cpu: number; readonly memoryMb: number; readonly durationMs: number }
-  >();
+  private readonly needs = new Map<string, { tick: number; need: Need }>();
+  private needsTick = 0;
 
   constructor(
     private readonly budget: NodeBudget,
@@ -116,7 +120,7 @@ export class NodeReservations {
 
   /** Each tick: busy swarmlets (those with work in flight) keep their claims; a claim outliving its work expires. */
   renew(swarmlets: Iterable<SwarmletRecord>, nowMs: number): void {
-    this.needs.clear(); // predictions move: work the claims out again this tick
+    this.needsTick += 1; // predictions move: work the claims out again this tick
     for (const swarmlet of swarmlets) {
       if (swarmlet.inFlight.size === 0) continue;
       const claim = this.ledger.claimOf(swarmlet.id);
@@ -141,19 +145,22 @@ export class NodeReservations {
     };
   }
 
-  private needOf(taskType: string): { readonly cpu: number; readonly memoryMb: number; readonly durationMs: number } {
-    let need = this.needs.get(taskType);
-    if (need === undefined) {
+  private needOf(taskType: string): Need {
+    let entry = this.needs.get(taskType);
+    if (entry === undefined)
+      this.needs.set(taskType, (entry = { tick: -1, need: { cpu: 0, memoryMb: 0, durationMs: 0 } }));
+    if (entry.tick !== this.needsTick) {
       const cpu = Math.min(this.budget.cores * CPU_OVERCOMMIT, Math.max(0.05, this.usage.predictedCpu(taskType) ?? 1));
       // Never more than the whole budget: a lone swarmlet always gets to run (its hard limit still guards it).
-      need = {
+      // A new object: a claim keeps the one it was made with.
+      entry.need = {
         cpu,
         memoryMb: Math.min(this.memoryOf(taskType), this.budget.memoryMb),
         durationMs: this.durationOf(taskType),
       };
-      this.needs.set(taskType, need);
+      entry.tick = this.needsTick;
     }
-    return need;
+    return entry.need;
   }
 
   private memoryOf(taskType: string): number {

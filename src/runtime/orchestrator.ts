@@ -10,7 +10,7 @@ import { JobTracker, type JobRecord, type TrackerLimits } from './jobs/job-track
 import { RESULT_ERROR, RESULT_OK, type MonitorSample, type WireResult } from './local/ipc.js';
 import type { TaskTypeInfo } from './local/task-compiler.js';
 import type { Provider, ProviderEvents } from './provider.js';
-import { jobKey, servingByType, type JobHistory } from './job-history.js';
+import { jobKey, type JobHistory } from './job-history.js';
 import type { ActionRecord, FaultRecord, RunSummary } from './run-report.js';
 import { progressView, runSummary, type ProgressView, type ReportSources } from './run-reporter.js';
 import type { SwarmletRecord } from './swarmlet-record.js';
@@ -103,6 +103,8 @@ export class Orchestrator implements ProviderEvents {
   private lastProgress: ProgressView | undefined;
   private failedTicksInRow = 0;
   private readonly loads: LoadWatch;
+  /** Per task type, observe's counts over the pool (kept between ticks: observe runs every tick). */
+  private readonly tallies = new Map<string, { inFlight: number; runningForMs: number }>();
   progressListener: ((view: ProgressView) => void) | undefined;
 
   private get clock() {
@@ -285,35 +287,40 @@ export class Orchestrator implements ProviderEvents {
     const nowMs = this.clock.nowMs();
     const depths = await this.options.broker.depths();
     this.dispatcher.resync(depths);
-    const inFlight = new Map<string, number>();
-    const runningFor = new Map<string, number>();
-    // One pass over the pool (observe runs every tick): close each window, count, and take its view.
+    // One pass over the pool (observe runs every tick): close each window, tally its type, and take its view.
+    for (const tally of this.tallies.values()) {
+      tally.inFlight = 0;
+      tally.runningForMs = 0;
+    }
+    const serving = new Map<string, number>();
     const swarmlets: SwarmletView[] = [];
     for (const swarmlet of this.swarmlets.values()) {
       swarmlet.closeWindow(nowMs);
-      inFlight.set(swarmlet.taskType, (inFlight.get(swarmlet.taskType) ?? 0) + swarmlet.inFlight.size);
+      let tally = this.tallies.get(swarmlet.taskType);
+      if (!tally) this.tallies.set(swarmlet.taskType, (tally = { inFlight: 0, runningForMs: 0 }));
+      tally.inFlight += swarmlet.inFlight.size;
       // Its oldest micro-task started at its last progress (a swarmlet runs its queue in order).
-      if (swarmlet.inFlight.size > 0)
-        runningFor.set(
-          swarmlet.taskType,
-          Math.max(runningFor.get(swarmlet.taskType) ?? 0, nowMs - swarmlet.progressAtMs),
-        );
+      if (swarmlet.inFlight.size > 0) tally.runningForMs = Math.max(tally.runningForMs, nowMs - swarmlet.progressAtMs);
+      if (swarmlet.state !== 'stopped' && swarmlet.state !== 'draining')
+        serving.set(swarmlet.taskType, (serving.get(swarmlet.taskType) ?? 0) + 1);
       swarmlets.push(swarmlet.view(nowMs));
     }
     const load: TaskTypeLoad[] = [];
-    for (const stats of this.stats.values())
+    for (const stats of this.stats.values()) {
+      const tally = this.tallies.get(stats.taskType);
       load.push(
         stats.closeWindow(
           depths.get(stats.taskType) ?? 0,
-          inFlight.get(stats.taskType) ?? 0,
+          tally?.inFlight ?? 0,
           this.tracker.counts.get(stats.taskType)?.blocked ?? 0,
-          runningFor.get(stats.taskType) ?? 0,
+          tally?.runningForMs ?? 0,
           this.usage.predictedDurationMs(stats.taskType),
           this.tracker.successorTypes.get(stats.taskType),
           this.usage.durationErrorRatio(stats.taskType),
         ),
       );
-    this.options.history.pool(servingByType(swarmlets));
+    }
+    this.options.history.pool(serving);
     return {
       nowMs,
       windowMs: this.options.tickMs,

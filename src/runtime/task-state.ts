@@ -76,6 +76,7 @@ export class TaskStates {
 
   /** Asks unanswered for longer than `STATE_TIMEOUT_MS`: given up, so the caller can go on without them. */
   overdue(nowMs: number): { readonly swarmletId: string; readonly taskType: string }[] {
+    if (this.asks.size === 0) return []; // asked every tick; almost always nothing is pending
     const late = [...this.asks]
       .filter(([, ask]) => nowMs - ask.atMs > STATE_TIMEOUT_MS)
       .map(([swarmletId, ask]) => ({ swarmletId, taskType: ask.taskType }));

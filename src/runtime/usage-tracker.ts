@@ -3,6 +3,7 @@ import {
   checkRunningAgainst,
   createUsageWatch,
   observeDispatchOverhead,
+  learnedSoFar,
   observeTaskCompletion,
   runningBaseline,
   type RunningBaseline,
@@ -114,6 +115,8 @@ export class UsageTracker implements DurationEstimate {
    * same for every running micro-task of the type until the watch learns again (each tick checks every busy swarmlet).
    */
   private readonly runningBaselines = new Map<string, RunningBaseline | null>();
+  /** What the watch had learned when `runningBaselines` were worked out. */
+  private baselinesLearned = 0;
 
   constructor(
     private readonly hints: ReadonlyMap<string, ResourceHints>,
@@ -133,7 +136,6 @@ export class UsageTracker implements DurationEstimate {
   ): void {
     if (this.sampledOut(taskType, keyOf(taskType, phase), durationMs)) return;
     const sizeBytes = this.sizeFor(taskType, input);
-    this.runningBaselines.clear(); // the watch learns below
     const dispatchedAtMs = this.dispatchedAtMs.get(taskId);
     if (dispatchedAtMs !== undefined) {
       this.dispatchedAtMs.delete(taskId);
@@ -163,7 +165,6 @@ export class UsageTracker implements DurationEstimate {
     if (!(durationMs >= 0 && Number.isFinite(durationMs))) return; // read off the wire: not a measurement
     const key = keyOf(taskType, phase);
     if (this.sampledOut(taskType, key, durationMs)) return;
-    this.runningBaselines.clear(); // the model learns below
     const hints = phase === 'run' ? this.hints.get(taskType) : undefined;
     observeUsage(this.model, key, { hints }, { durationMs });
   }
@@ -211,6 +212,10 @@ export class UsageTracker implements DurationEstimate {
 
   private baselineOf(key: string, sizeBytes: number | undefined): RunningBaseline | undefined {
     if (sizeBytes !== undefined) return runningBaseline(this.watch, key, sizeBytes);
+    if (learnedSoFar(this.watch) !== this.baselinesLearned) {
+      this.runningBaselines.clear();
+      this.baselinesLearned = learnedSoFar(this.watch);
+    }
     let baseline = this.runningBaselines.get(key);
     if (baseline === undefined) this.runningBaselines.set(key, (baseline = runningBaseline(this.watch, key) ?? null));
     return baseline ?? undefined;
