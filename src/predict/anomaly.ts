@@ -255,6 +255,14 @@ export function checkRunning(
 }
 
 /**
+ * The elapsed ÷ predicted ratio at or below which `checkRunning(detector, …, allowanceLog)` returns nothing: its
+ * first, cheapest test, worked out once for many in-flight micro-tasks (it moves only when the detector learns).
+ */
+export function runningQuietRatio(detector: AnomalyDetector, allowanceLog = 0): number {
+  return detector.options.minFactor * Math.exp(allowanceLog + contentionLog(detector));
+}
+
+/**
  * Elapsed time at which `checkRunning` starts flagging a task predicted to take `predictedDurationMs`:
  * max(predicted × slack × max(minFactor, exp(median + zThreshold × σ̂)), predicted × slack + minExcessMs),
  * with coldFactor instead before `minSamples`; slack = exp(allowance + contention).

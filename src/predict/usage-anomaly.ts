@@ -21,6 +21,7 @@ import {
   observeCompleted,
   ratioStatistics,
   ratiosReady,
+  runningQuietRatio,
   type AnomalyDetector,
   type AnomalyEvent,
   type AnomalyOptions,
@@ -93,6 +94,8 @@ export interface RunningBaseline {
   readonly allowanceLog: number;
   /** The learned dispatch overhead; NaN: none learned. */
   readonly overheadMs: number;
+  /** Running ÷ predicted at or below this is not anomalous (`runningQuietRatio`). */
+  readonly quietRatio: number;
 }
 
 /**
@@ -104,7 +107,8 @@ export function runningBaseline(watch: UsageWatch, taskType: string, sizeBytes?:
   const duration = predictFromHistory(watch.model, taskType, 'duration', sizeBytes);
   if (!Number.isFinite(duration.value) || !ratiosReady(watch.detector, taskType, 'duration')) return undefined;
   const overheadMs = predictFromHistory(watch.model, overheadKey(taskType), 'duration', sizeBytes).value;
-  return { durationMs: duration.value, allowanceLog: duration.allowanceLog, overheadMs };
+  const quietRatio = runningQuietRatio(watch.detector, duration.allowanceLog);
+  return { durationMs: duration.value, allowanceLog: duration.allowanceLog, overheadMs, quietRatio };
 }
 
 /** Moves whenever the watch's model or detector learns (never goes back). */
@@ -121,6 +125,8 @@ export function checkRunningAgainst(
 ): AnomalyEvent | undefined {
   const overhead = baseline.overheadMs;
   const runningMs = Number.isFinite(overhead) ? Math.max(0, elapsedMs - 2 * overhead) : elapsedMs;
+  // Most checks end here, as checkRunning's first test would (a bad elapsed time goes on to be refused there).
+  if (runningMs >= 0 && runningMs / baseline.durationMs <= baseline.quietRatio) return undefined;
   return checkRunning(watch.detector, taskType, runningMs, baseline.durationMs, baseline.allowanceLog);
 }
 

@@ -2,8 +2,8 @@ import type { AnomalyEvent } from '../predict/anomaly.js';
 import {
   checkRunningAgainst,
   createUsageWatch,
-  observeDispatchOverhead,
   learnedSoFar,
+  observeDispatchOverhead,
   observeTaskCompletion,
   runningBaseline,
   type RunningBaseline,
@@ -16,6 +16,7 @@ import {
   predictUsageValue,
   usageError,
   type ResourceHints,
+  type UsageMeasure,
 } from '../predict/usage-model.js';
 import { MODE_JOIN, RESULT_SPLIT } from './local/wire.js';
 
@@ -78,6 +79,13 @@ export interface DurationEstimate {
   predictedDurationMs(taskType: string): number | undefined;
 }
 
+interface Predictions {
+  readonly learned: number;
+  readonly durationMs: number | undefined;
+  readonly memoryMb: number | undefined;
+  readonly cpu: number | undefined;
+}
+
 const ANOMALIES_KEPT = 100;
 /**
  * Micro-tasks shorter than TINY_MS are sampled once history predicts them that short too: observing one costs ~1.5 µs
@@ -115,6 +123,8 @@ export class UsageTracker implements DurationEstimate {
    * same for every running micro-task of the type until the watch learns again (each tick checks every busy swarmlet).
    */
   private readonly runningBaselines = new Map<string, RunningBaseline | null>();
+  /** Each type's predictions and what the model had learned when they were read (`predictionsOf`). */
+  private readonly predictions = new Map<string, Predictions>();
   /** What the watch had learned when `runningBaselines` were worked out. */
   private baselinesLearned = 0;
 
@@ -288,8 +298,7 @@ export class UsageTracker implements DurationEstimate {
    * hint and nothing measured. The one estimate the policy, admission and reservations read.
    */
   predictedDurationMs(taskType: string): number | undefined {
-    const value = predictUsageValue(this.model, taskType, 'duration');
-    return Number.isFinite(value) ? value : this.hints.get(taskType)?.durationMs;
+    return this.predictionsOf(taskType).durationMs;
   }
 
   /**
@@ -303,14 +312,33 @@ export class UsageTracker implements DurationEstimate {
 
   /** Predicted resident memory of a swarmlet serving the type (MB); undefined: no hint and nothing measured. */
   predictedMemoryMb(taskType: string): number | undefined {
-    const value = predictUsageValue(this.model, taskType, 'memory');
-    return Number.isFinite(value) ? value : this.hints.get(taskType)?.memoryMb;
+    return this.predictionsOf(taskType).memoryMb;
   }
 
   /** Predicted cores a busy swarmlet of the type uses. */
   predictedCpu(taskType: string): number | undefined {
-    const value = predictUsageValue(this.model, taskType, 'cpu');
-    return Number.isFinite(value) ? value : this.hints.get(taskType)?.cpu;
+    return this.predictionsOf(taskType).cpu;
+  }
+
+  /** The type's predictions, read again only once the model has learned since (they are read every tick). */
+  private predictionsOf(taskType: string): Predictions {
+    const learned = this.model.learned;
+    let predictions = this.predictions.get(taskType);
+    if (predictions === undefined || predictions.learned !== learned) {
+      const hints = this.hints.get(taskType);
+      const predicted = (measure: UsageMeasure, hint: number | undefined): number | undefined => {
+        const value = predictUsageValue(this.model, taskType, measure);
+        return Number.isFinite(value) ? value : hint;
+      };
+      predictions = {
+        learned,
+        durationMs: predicted('duration', hints?.durationMs),
+        memoryMb: predicted('memory', hints?.memoryMb),
+        cpu: predicted('cpu', hints?.cpu),
+      };
+      this.predictions.set(taskType, predictions);
+    }
+    return predictions;
   }
 
   private measure(taskType: string, durationMs: number, usage: MeasuredUsage): { cpuMs: number; memoryMb: number } {
