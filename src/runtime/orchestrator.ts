@@ -105,6 +105,11 @@ export class Orchestrator implements ProviderEvents {
   private readonly loads: LoadWatch;
   /** Per task type, observe's counts over the pool (kept between ticks: observe runs every tick). */
   private readonly tallies = new Map<string, { inFlight: number; runningForMs: number }>();
+  /** The hard limits' and runaway watch's callbacks, made once (they run every tick). */
+  private readonly taskOf = (id: number) => this.tracker.tasks.get(id);
+  private readonly labelOf = (id: number) => this.tracker.tasks.get(id)?.label;
+  private readonly runningOnSwarmlet = (swarmlet: SwarmletRecord) => this.runningOn(swarmlet);
+  private readonly kill = (swarmletId: string, reason: string): void => this.provider.kill(swarmletId, reason);
   progressListener: ((view: ProgressView) => void) | undefined;
 
   private get clock() {
@@ -262,11 +267,12 @@ export class Orchestrator implements ProviderEvents {
       this.swarmlets.values(),
       this.options.hardLimits,
       this.clock.nowMs(),
-      (id, reason) => this.provider.kill(id, reason),
-      (swarmlet) => this.runningOn(swarmlet),
-      (id) => this.tracker.tasks.get(id)?.label,
+      this.kill,
+      this.runningOnSwarmlet,
+      this.labelOf,
     );
-    await this.watchRunaways(this.clock.nowMs());
+    const runaways = this.watchRunaways(this.clock.nowMs());
+    if (runaways.length > 0) await this.requeueRunaways(runaways);
     for (const late of this.loads.overdue(this.swarmlets.values(), this.clock.nowMs())) {
       late.limitCulprit = -1; // no micro-task runs while it loads: nobody pays
       const reason = `did not finish loading ${late.taskType} within ${this.loads.timeoutMs} ms (its import or warmup hangs)`;
@@ -586,18 +592,18 @@ export class Orchestrator implements ProviderEvents {
 
   /**
    * Each busy swarmlet's running micro-task against its type's predicted duration (anomaly detection while it runs).
+   * Returns what isolated runaways had queued (to requeue): a tick without any goes on without waiting.
    */
-  private async watchRunaways(nowMs: number): Promise<void> {
-    const kill = (id: string, reason: string): void => this.provider.kill(id, reason);
+  private watchRunaways(nowMs: number): number[] {
     const moved: number[] = [];
     watchRunaways(
       this.swarmlets.values(),
-      (id) => this.tracker.tasks.get(id),
+      this.taskOf,
       this.usage,
       nowMs,
       this.startedAtMs,
       this.options.hardLimits.onRunaway,
-      kill,
+      this.kill,
       (swarmlet, runningId) => {
         const ids = isolateRunaway(swarmlet, runningId, (swarmletId, taskIds) =>
           this.provider.drop(swarmletId, taskIds),
@@ -611,7 +617,11 @@ export class Orchestrator implements ProviderEvents {
         moved.push(...ids);
       },
     );
-    if (moved.length === 0) return;
+    return moved;
+  }
+
+  /** What isolated runaways had queued behind them goes back to the broker, for other swarmlets. */
+  private async requeueRunaways(moved: number[]): Promise<void> {
     for (const id of moved) this.usage.forget(id);
     await this.options.broker.requeue(moved);
     for (const id of moved) this.dispatcher.requeued(id);
