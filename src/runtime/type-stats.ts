@@ -52,9 +52,10 @@ export class TypeStats {
       meanDurationMsInWindow: this.windowCount > 0 ? this.windowDurationMs / this.windowCount : undefined,
       hintDurationMs: this.hintDurationMs,
       runningForMs,
-      ...(predictedDurationMs !== undefined && { predictedDurationMs }),
-      ...(successors !== undefined && successors.size > 0 && { successors: [...successors] }),
-      ...(durationErrorRatio !== undefined && { durationErrorRatio }),
+      // One shape, whatever is known (undefined: not yet): the loop builds these every tick.
+      predictedDurationMs,
+      successors: successors !== undefined && successors.size > 0 ? [...successors] : undefined,
+      durationErrorRatio,
     };
     this.windowCount = 0;
     this.windowDurationMs = 0;

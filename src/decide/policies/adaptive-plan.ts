@@ -109,14 +109,14 @@ export class TickPlan {
       if (count === 0 || drain > this.params.replicateAboveMs)
         needy.push({ demand, drain, finish: drain + this.tailOf(demand) });
     }
-    return needy
-      .sort(
+    if (needy.length > 1)
+      needy.sort(
         (a, b) =>
           b.finish - a.finish ||
           this.tailOf(b.demand) - this.tailOf(a.demand) ||
           a.demand.taskType.localeCompare(b.demand.taskType),
-      )
-      .map((n) => n.demand);
+      );
+    return needy.map((n) => n.demand);
   }
 
   private replicate(demand: TypeDemand): boolean {
@@ -252,6 +252,7 @@ export class TickPlan {
   consolidate(demands: Map<string, TypeDemand>, previous: ReadonlyMap<string, number>): Map<string, number> {
     const lowUseTicks = new Map<string, number>();
     for (const demand of demands.values()) {
+      if (demand.swarmlets.length < 2) continue; // nor would its group have two
       // Shadows wait for work not yet ready, and are reclaimed on their own terms.
       const group = demand.swarmlets.filter(
         (s) =>
