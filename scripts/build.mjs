@@ -23,7 +23,7 @@ await build({
     index: 'src/index.ts',
     'swarmlet-host': 'src/runtime/local/swarmlet-host.ts',
     vopr: 'src/sim/vopr/main.ts',
-    ...(withBench && { bench: 'bench/main.ts' }),
+    ...(withBench && { bench: 'bench/main.ts', 'sim-digest': 'bench/sim-digest.ts' }),
   },
   outdir: 'dist',
   splitting: true,
