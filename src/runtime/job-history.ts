@@ -44,7 +44,7 @@ export class JobHistory {
    * profile keeps only those): every type for every job was jobs × types a tick, 25 of 71 s replaying an hour of 1,000
    * Azure functions as one-call jobs.
    */
-  pool(servingByType: ReadonlyMap<string, number>): void {
+  pool(servingByType: { get(taskType: string): number | undefined }): void {
     for (const job of this.running.values()) {
       for (const type of job.firstDemandAtMs.keys()) {
         const count = servingByType.get(type) ?? 0;

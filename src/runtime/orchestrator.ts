@@ -104,7 +104,9 @@ export class Orchestrator implements ProviderEvents {
   private failedTicksInRow = 0;
   private readonly loads: LoadWatch;
   /** Per task type, observe's counts over the pool (kept between ticks: observe runs every tick). */
-  private readonly tallies = new Map<string, { inFlight: number; runningForMs: number }>();
+  private readonly tallies = new Map<string, { inFlight: number; runningForMs: number; serving: number }>();
+  /** Swarmlets serving each type at this tick (not stopped or draining), from the tallies. */
+  private readonly servingNow = { get: (taskType: string) => this.tallies.get(taskType)?.serving };
   /** The hard limits' and runaway watch's callbacks, made once (they run every tick). */
   private readonly taskOf = (id: number) => this.tracker.tasks.get(id);
   private readonly labelOf = (id: number) => this.tracker.tasks.get(id)?.label;
@@ -297,18 +299,17 @@ export class Orchestrator implements ProviderEvents {
     for (const tally of this.tallies.values()) {
       tally.inFlight = 0;
       tally.runningForMs = 0;
+      tally.serving = 0;
     }
-    const serving = new Map<string, number>();
     const swarmlets: SwarmletView[] = [];
     for (const swarmlet of this.swarmlets.values()) {
       swarmlet.closeWindow(nowMs);
       let tally = this.tallies.get(swarmlet.taskType);
-      if (!tally) this.tallies.set(swarmlet.taskType, (tally = { inFlight: 0, runningForMs: 0 }));
+      if (!tally) this.tallies.set(swarmlet.taskType, (tally = { inFlight: 0, runningForMs: 0, serving: 0 }));
       tally.inFlight += swarmlet.inFlight.size;
       // Its oldest micro-task started at its last progress (a swarmlet runs its queue in order).
       if (swarmlet.inFlight.size > 0) tally.runningForMs = Math.max(tally.runningForMs, nowMs - swarmlet.progressAtMs);
-      if (swarmlet.state !== 'stopped' && swarmlet.state !== 'draining')
-        serving.set(swarmlet.taskType, (serving.get(swarmlet.taskType) ?? 0) + 1);
+      if (swarmlet.state !== 'stopped' && swarmlet.state !== 'draining') tally.serving += 1;
       swarmlets.push(swarmlet.view(nowMs));
     }
     const load: TaskTypeLoad[] = [];
@@ -326,7 +327,7 @@ export class Orchestrator implements ProviderEvents {
         ),
       );
     }
-    this.options.history.pool(serving);
+    this.options.history.pool(this.servingNow);
     return {
       nowMs,
       windowMs: this.options.tickMs,
