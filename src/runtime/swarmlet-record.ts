@@ -1,5 +1,6 @@
 import { transitionReason, type SwarmletState } from '../core/swarmlet-lifecycle.js';
 import type { SwarmletView } from '../decide/snapshot.js';
+import { CountedSet } from '../core/counted-set.js';
 import type { MonitorSample } from './local/ipc.js';
 
 export interface Transition {
@@ -10,27 +11,6 @@ export interface Transition {
 }
 
 const HISTORY_LIMIT = 32;
-
-/** A set that counts its changes: what is built from it is rebuilt only once it changed. */
-export class CountedSet<T> extends Set<T> {
-  changes = 0;
-
-  override add(value: T): this {
-    if (!this.has(value)) this.changes += 1;
-    return super.add(value);
-  }
-
-  override delete(value: T): boolean {
-    const deleted = super.delete(value);
-    if (deleted) this.changes += 1;
-    return deleted;
-  }
-
-  override clear(): void {
-    if (this.size > 0) this.changes += 1;
-    super.clear();
-  }
-}
 
 /** The director's record of one swarmlet: lifecycle (through the one table), in-flight work and busy time. */
 export class SwarmletRecord {

@@ -1,3 +1,4 @@
+import type { CountedSet } from '../core/counted-set.js';
 import type { TaskTypeLoad } from '../decide/snapshot.js';
 import type { TaskTypeReport } from './run-report.js';
 
@@ -9,6 +10,9 @@ export class TypeStats {
   readonly report: TaskTypeReport;
   private windowCount = 0;
   private windowDurationMs = 0;
+  /** The successors as the last load gave them, and the set's change count then (copied only once it changed). */
+  private successors:
+    { readonly from: CountedSet<string>; readonly changes: number; readonly view: string[] } | undefined;
 
   constructor(
     readonly taskType: string,
@@ -40,7 +44,7 @@ export class TypeStats {
     blocked: number,
     runningForMs = 0,
     predictedDurationMs?: number,
-    successors?: ReadonlySet<string>,
+    successors?: CountedSet<string>,
     durationErrorRatio?: number,
   ): TaskTypeLoad {
     const load: TaskTypeLoad = {
@@ -54,12 +58,21 @@ export class TypeStats {
       runningForMs,
       // One shape, whatever is known (undefined: not yet): the loop builds these every tick.
       predictedDurationMs,
-      successors: successors !== undefined && successors.size > 0 ? [...successors] : undefined,
+      successors: this.successorsView(successors),
       durationErrorRatio,
     };
     this.windowCount = 0;
     this.windowDurationMs = 0;
     return load;
+  }
+
+  /** The types that wait on this one, as an array (undefined: none known). */
+  private successorsView(successors: CountedSet<string> | undefined): string[] | undefined {
+    if (successors === undefined || successors.size === 0) return undefined;
+    let seen = this.successors;
+    if (seen?.from !== successors || seen.changes !== successors.changes)
+      this.successors = seen = { from: successors, changes: successors.changes, view: [...successors] };
+    return seen.view;
   }
 }
 

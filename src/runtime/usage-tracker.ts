@@ -1,4 +1,5 @@
 import type { AnomalyEvent } from '../predict/anomaly.js';
+import type { ErrorResult } from '../predict/forecast-error.js';
 import {
   checkRunningAgainst,
   createUsageWatch,
@@ -84,6 +85,11 @@ interface Predictions {
   readonly durationMs: number | undefined;
   readonly memoryMb: number | undefined;
   readonly cpu: number | undefined;
+  readonly durationErrorRatio: number | undefined;
+}
+
+function errorRatio(error: ErrorResult): number | undefined {
+  return error.ready ? error.value : undefined;
 }
 
 const ANOMALIES_KEPT = 100;
@@ -306,8 +312,7 @@ export class UsageTracker implements DurationEstimate {
    * completions (0.1: 10 %); undefined until some are scored.
    */
   durationErrorRatio(taskType: string): number | undefined {
-    const error = usageError(this.model, taskType, 'duration').medianAbsolutePercentageError;
-    return error.ready ? error.value : undefined;
+    return this.predictionsOf(taskType).durationErrorRatio;
   }
 
   /** Predicted resident memory of a swarmlet serving the type (MB); undefined: no hint and nothing measured. */
@@ -320,7 +325,10 @@ export class UsageTracker implements DurationEstimate {
     return this.predictionsOf(taskType).cpu;
   }
 
-  /** The type's predictions, read again only once the model has learned since (they are read every tick). */
+  /**
+   * The type's predictions and the duration's error, read again only once the model has learned since (they are read
+   * every tick).
+   */
   private predictionsOf(taskType: string): Predictions {
     const learned = this.model.learned;
     let predictions = this.predictions.get(taskType);
@@ -335,6 +343,7 @@ export class UsageTracker implements DurationEstimate {
         durationMs: predicted('duration', hints?.durationMs),
         memoryMb: predicted('memory', hints?.memoryMb),
         cpu: predicted('cpu', hints?.cpu),
+        durationErrorRatio: errorRatio(usageError(this.model, taskType, 'duration').medianAbsolutePercentageError),
       };
       this.predictions.set(taskType, predictions);
     }

@@ -294,14 +294,13 @@ export class TickPlan {
    */
   prewarmAhead(demands: Map<string, TypeDemand>): void {
     const { limits } = this.snapshot;
-    const predecessors = new Map<string, TypeDemand[]>();
-    for (const demand of demands.values())
-      for (const next of demand.successors) predecessors.set(next, [...(predecessors.get(next) ?? []), demand]);
+    let predecessors: Map<string, TypeDemand[]> | undefined; // worked out for the first type that wants a shadow
     for (const demand of demands.values()) {
       // As many as its released work keeps busy for a keep-alive, at most one per micro-task (tiny ones share one).
       const busyFor = Math.ceil((demand.blocked * demand.durationMs) / this.params.keepAliveMs);
       const want = Math.min(demand.blocked, Math.max(1, busyFor)) - this.count(demand);
       if (want <= 0 || demand.queued > 0) continue;
+      predecessors ??= predecessorsOf(demands);
       const ahead = predecessors.get(demand.taskType) ?? [];
       // Everything left ahead of it runs now (nothing queued or blocked there).
       if (ahead.some((p) => p.queued > 0 || p.blocked > 0)) continue;
@@ -369,6 +368,14 @@ export class TickPlan {
       }
     }
   }
+}
+
+/** Per type, the types whose micro-tasks its own wait on. */
+function predecessorsOf(demands: Map<string, TypeDemand>): Map<string, TypeDemand[]> {
+  const predecessors = new Map<string, TypeDemand[]>();
+  for (const demand of demands.values())
+    for (const next of demand.successors) predecessors.set(next, [...(predecessors.get(next) ?? []), demand]);
+  return predecessors;
 }
 
 /** When a swarmlet is predicted free of what it holds: its micro-tasks at the type's duration, less what has run. */

@@ -1,3 +1,4 @@
+import { CountedSet } from '../../core/counted-set.js';
 import { checkDag, unknownTaskType, type DagNode } from '../../core/dag.js';
 import { InputError, TaskFailedError, invariant } from '../../core/errors.js';
 import type { Job } from '../../core/job.js';
@@ -53,8 +54,9 @@ export class JobTracker {
   /**
    * Per task type, the types with micro-tasks that wait on its micro-tasks (the jobs' dependencies, and a split's join
    * on its children), as the jobs' DAGs declare them: where its work leads. Bounded by the registered types, squared.
+   * Each set counts its changes: the loop's snapshot copies it only when it changed.
    */
-  readonly successorTypes = new Map<string, Set<string>>();
+  readonly successorTypes = new Map<string, CountedSet<string>>();
   /**
    * Keep the ready micro-tasks of jobs that fail, for the caller to cancel in its broker (takeCancelled).
    * The embedded runtime does; the cluster's job book tracks what it handed out itself.
@@ -325,7 +327,7 @@ export class JobTracker {
 
   private leadsTo(fromType: string, toType: string): void {
     let successors = this.successorTypes.get(fromType);
-    if (successors === undefined) this.successorTypes.set(fromType, (successors = new Set()));
+    if (successors === undefined) this.successorTypes.set(fromType, (successors = new CountedSet()));
     successors.add(toType);
   }
 
