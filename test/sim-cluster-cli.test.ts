@@ -1,23 +1,11 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { swarmlet, failing } from './support/swarmlet-cli.js';
 
 // `swarmlet sim --workflow … --nodes` end to end (the built CLI): the table, results.json and the input it refuses.
-const run = promisify(execFile);
-const ROOT = resolve(import.meta.dirname, '..');
 const FIXTURE = 'test/fixtures/wfcommons/1000genome-chameleon-2ch-100k-001-cut.json';
-const bin = join(ROOT, 'bin', 'swarmlet.js');
-const swarmlet = (args: string[]) => run(process.execPath, [bin, ...args], { cwd: ROOT, maxBuffer: 64 * 2 ** 20 });
-const failing = (args: string[]) =>
-  swarmlet(args).then(
-    () => {
-      throw new Error(`expected ${args.join(' ')} to fail`);
-    },
-    (error: { code: number; stdout: string; stderr: string }) => error,
-  );
 
 let dir = '';
 afterAll(() => rm(dir, { recursive: true, force: true }));

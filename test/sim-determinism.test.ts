@@ -1,10 +1,9 @@
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ROOT, swarmlet, failing } from './support/swarmlet-cli.js';
 import { adaptiveWarmPolicy } from '../src/decide/warm/adaptive-warm.js';
 import { warmPolicyByName } from '../src/decide/warm/registry.js';
 import { runSimulation, type PolicyEntry, type SimOptions } from '../src/sim/run-sim.js';
@@ -12,7 +11,6 @@ import type { ArrivalPattern } from '../src/sim/trace.js';
 import { loadAzureFunctions } from '../src/sim/traces/azure-functions.js';
 import { withoutTimings } from './support/sim-traces.js';
 
-const ROOT = resolve(import.meta.dirname, '..');
 const FIXTURE = 'test/fixtures/traces/azure-functions-2019';
 const BASELINES = [
   'hybrid-histogram',
@@ -86,16 +84,6 @@ describe('runSimulation is deterministic', () => {
 });
 
 // End to end: the built bin (the test command runs `npm run build` first).
-const run = promisify(execFile);
-const bin = join(ROOT, 'bin', 'swarmlet.js');
-const swarmlet = (args: string[]) => run(process.execPath, [bin, ...args], { cwd: ROOT, maxBuffer: 64 * 2 ** 20 });
-const failing = (args: string[]) =>
-  swarmlet(args).then(
-    () => {
-      throw new Error(`expected ${args.join(' ')} to fail`);
-    },
-    (error: { code: number; stdout: string; stderr: string }) => error,
-  );
 
 const tempDirs: string[] = [];
 afterAll(() => Promise.all(tempDirs.map((dir) => rm(dir, { recursive: true, force: true }))));

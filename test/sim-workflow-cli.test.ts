@@ -1,26 +1,14 @@
-import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { swarmlet, failing } from './support/swarmlet-cli.js';
 
 // `swarmlet sim --workflow` end to end (the built CLI, as sim-determinism.test.ts runs `sim --trace`), on the small
 // WfCommons fixtures: the tables it prints, the files it writes, and the input it refuses.
-const run = promisify(execFile);
-const ROOT = resolve(import.meta.dirname, '..');
 const FIXTURES = 'test/fixtures/wfcommons';
 const POLICIES = ['adaptive', 'static-equal', 'static-by-work', 'hpa', 'ray', 'list'];
-const bin = join(ROOT, 'bin', 'swarmlet.js');
-const swarmlet = (args: string[]) => run(process.execPath, [bin, ...args], { cwd: ROOT, maxBuffer: 64 * 2 ** 20 });
-const failing = (args: string[]) =>
-  swarmlet(args).then(
-    () => {
-      throw new Error(`expected ${args.join(' ')} to fail`);
-    },
-    (error: { code: number; stdout: string; stderr: string }) => error,
-  );
 
 const tempDirs: string[] = [];
 afterAll(() => Promise.all(tempDirs.map((dir) => rm(dir, { recursive: true, force: true }))));
