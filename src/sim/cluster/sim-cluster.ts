@@ -7,7 +7,7 @@ import type { BrokerTask } from '../../runtime/brokers/broker.js';
 import type { LiveNode } from '../../runtime/cluster/cluster-pool.js';
 import { DIRECTOR_POOL } from '../../runtime/cluster/director.js';
 import { DirectorLoop } from '../../runtime/cluster/director-loop.js';
-import type { ClusterResult, TaskPayload } from '../../runtime/cluster/protocol.js';
+import type { TaskPayload } from '../../runtime/cluster/protocol.js';
 import type { SimRun } from '../environment/sim-provider.js';
 import { VirtualEnvironment } from '../environment/virtual-environment.js';
 import { checkRuns } from '../workflow/check-runs.js';
@@ -88,13 +88,6 @@ export function simulateCluster(workflow: Workflow, options: SimClusterOptions):
       if (outcome.status !== 'done') failure = outcome.error ?? outcome.status;
     }
   };
-  const result = (task: BrokerTask, status: ClusterResult['status'], durationMs: number, value: unknown) => ({
-    id: task.id,
-    status,
-    value,
-    durationUs: durationMs * 1000,
-    attempt: task.attempt,
-  });
   const work: SimWork = {
     take: (taskType) => queues.get(taskType)?.shift(),
     waiting: (s) => void (waiting.get(s.taskType) ?? waiting.set(s.taskType, new Set()).get(s.taskType)!).add(s),
@@ -103,7 +96,8 @@ export function simulateCluster(workflow: Workflow, options: SimClusterOptions):
     done: (s, task, startMs, finishMs) => {
       const label = (task.payload as TaskPayload).label;
       ran.push({ label, swarmletId: s.id, startMs, endMs: finishMs });
-      apply({ kind: 'results', nodeId: s.node.id, results: [result(task, 'ok', finishMs - startMs, label)] });
+      const result = { id: task.id, status: 'ok', value: label, durationUs: (finishMs - startMs) * 1000 } as const;
+      apply({ kind: 'results', nodeId: s.node.id, results: [{ ...result, attempt: task.attempt }] });
       loop.pool.recordResults(s.node.id, 0, environment.nowMs);
     },
     stopped: (s, nowMs) => tally.held(s, nowMs),
