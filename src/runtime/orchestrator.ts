@@ -174,7 +174,12 @@ export class Orchestrator implements ProviderEvents {
 
   start(): void {
     this.startedAtMs = this.clock.nowMs();
-    this.cancelTicks = this.options.environment.timers.every(this.options.tickMs, () => this.run(() => this.tick()));
+    this.cancelTicks = this.options.environment.timers.every(this.options.tickMs, () => {
+      // Checked when the timer fires, not behind the serial chain: a chain busy with a big job's results must not let
+      // a runaway run on past its time limit (the check is synchronous and skips swarmlets mid-exit).
+      this.enforceTimeLimits();
+      this.run(() => this.tick());
+    });
   }
 
   async stop(): Promise<void> {
@@ -264,7 +269,7 @@ export class Orchestrator implements ProviderEvents {
 
   // ── observe → step → act ────────────────────────────────────────────────
 
-  private async tick(): Promise<void> {
+  private enforceTimeLimits(): void {
     enforceHardLimits(
       this.swarmlets.values(),
       this.options.hardLimits,
@@ -273,6 +278,9 @@ export class Orchestrator implements ProviderEvents {
       this.runningOnSwarmlet,
       this.labelOf,
     );
+  }
+
+  private async tick(): Promise<void> {
     const runaways = this.watchRunaways(this.clock.nowMs());
     if (runaways.length > 0) await this.requeueRunaways(runaways);
     for (const late of this.loads.overdue(this.swarmlets.values(), this.clock.nowMs())) {
