@@ -29,6 +29,8 @@ import { Orchestrator, type ProgressView } from './runtime/orchestrator.js';
 import { defaultSwarmletMemoryLimitMb } from './runtime/hard-limits.js';
 import { EMPTY_HISTORY, FileHistoryStore } from './runtime/stores/history-store.js';
 import type { RunSummary } from './runtime/run-report.js';
+import { embeddedOperations } from './api/embedded-operations.js';
+import { listenError, startApiServer, type ApiServer } from './api/server.js';
 
 const optionsSchema = z
   .object({
@@ -93,6 +95,18 @@ const optionsSchema = z
      * `bwrap`, `process` (Node's permission model) or `none` (default: the code is the caller's own).
      */
     sandbox: z.enum(SANDBOX_CHOICES).default('none'),
+    /**
+     * Serve the HTTP API, live events, /metrics and the dashboard (README "Watch and control a run"). Loopback by
+     * default; another host needs a token, and changes (submit, cancel) always do (one is made when none is given).
+     */
+    http: z
+      .object({
+        port: z.number().int().min(0).max(65_535).default(0),
+        host: z.string().min(1).default('127.0.0.1'),
+        token: z.string().min(16).optional(),
+      })
+      .strict()
+      .optional(),
     /** A file where history lives between runs (job profiles for pre-warming); false (default): keep none. */
     historyFile: z.union([z.string().min(1), z.literal(false)]).default(false),
   })
@@ -109,6 +123,10 @@ export type SwarmOptions = z.input<typeof optionsSchema>;
  *     await swarm.stop();
  */
 export class Swarm {
+  /** The API server's address and token, when started with `http`. */
+  http: { readonly url: string; readonly token: string } | undefined;
+  private server: ApiServer | undefined;
+
   private constructor(
     private readonly orchestrator: Orchestrator,
     readonly taskTypes: ReadonlyMap<string, TaskTypeInfo>,
@@ -173,7 +191,25 @@ export class Swarm {
             : { maxBacklogMs: options.admission },
     });
     orchestrator.start();
-    return new Swarm(orchestrator, taskTypes, split);
+    const swarm = new Swarm(orchestrator, taskTypes, split);
+    if (options.http) await swarm.serve(options.http);
+    return swarm;
+  }
+
+  private async serve(http: { port: number; host: string; token?: string }): Promise<void> {
+    const operations = embeddedOperations({
+      orchestrator: this.orchestrator,
+      taskTypes: [...this.taskTypes.keys()],
+      clock: wallEnvironment.clock,
+      ...(this.staticSplit && { check: (job) => checkJobAgainstSplit(job, this.staticSplit!) }),
+    });
+    try {
+      this.server = await startApiServer({ ...http, operations, environment: wallEnvironment });
+    } catch (error) {
+      await this.orchestrator.stop();
+      throw listenError(error, http);
+    }
+    this.http = { url: this.server.url, token: this.server.token };
   }
 
   /** Submits a job and resolves with its output; rejects with InputError (bad job) or TaskFailedError. */
@@ -201,6 +237,8 @@ export class Swarm {
   }
 
   async stop(): Promise<void> {
+    await this.server?.close();
+    this.server = undefined;
     await this.orchestrator.stop();
   }
 }

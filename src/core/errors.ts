@@ -59,6 +59,16 @@ export class TaskFailedError extends Error {
   }
 }
 
+/** The job was cancelled (by its id, from the API or the CLI) before it finished. */
+export class JobCancelledError extends Error {
+  readonly jobId: number;
+  constructor(jobId: number) {
+    super(`job ${jobId} was cancelled`);
+    this.name = 'JobCancelledError';
+    this.jobId = jobId;
+  }
+}
+
 /** A task-type module could not be loaded in a swarmlet (syntax error, missing export...). */
 export class TaskModuleError extends Error {
   readonly modulePath: string;

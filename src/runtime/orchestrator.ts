@@ -29,6 +29,7 @@ import {
   type HardLimits,
 } from './hard-limits.js';
 import { JobOutcomes } from './job-outcomes.js';
+import { jobDetail, jobEnd, jobViews, type JobView } from './job-views.js';
 import { isLoading, LoadWatch } from './load-watch.js';
 import { jobsNeeding, jobsOf, refuseUnserved } from './jobs/job-blame.js';
 import type { AdmissionLimits } from '../schedule/admission.js';
@@ -70,6 +71,7 @@ const FAILED_TICKS_LIMIT = 20;
 
 interface PendingJob {
   readonly record: JobRecord;
+  readonly label: string;
   resolve(output: unknown): void;
   reject(error: Error): void;
 }
@@ -88,6 +90,9 @@ export class Orchestrator implements ProviderEvents {
   /** Jobs the tracker ended since the last settleJobs (scanning every pending job per result was quadratic). */
   private endedJobs: number[] = [];
   private readonly actionLog: ActionRecord[] = [];
+  private actionsLogged = 0;
+  /** Actions taken since the start, per kind (the log keeps only the last ones). */
+  private readonly actionCounts = new Map<string, number>();
   /** Stopped swarmlets, kept (bounded) for the summary only: the live map stays small in a long-lived swarm. */
   private readonly stopped: SwarmletRecord[] = [];
   private readonly faults: FaultRecord[] = [];
@@ -196,12 +201,20 @@ export class Orchestrator implements ProviderEvents {
 
   /** Accepts a validated job; the promise settles with its output or its failure. Throws InputError on a bad DAG. */
   submit(job: Job): Promise<unknown> {
+    return this.accept(job).done;
+  }
+
+  /** `submit`, also giving the job's id (to follow or cancel it). */
+  accept(job: Job): { jobId: number; done: Promise<unknown> } {
     this.admitOrThrow(job);
     const { job: record, ready } = this.tracker.submit(job);
     const nowMs = this.clock.nowMs();
     if (job.deadlineMs !== undefined) record.deadlineAtMs = nowMs + job.deadlineMs;
     this.outcomes.started(record.id, job, nowMs);
-    const result = new Promise<unknown>((resolve, reject) => this.pending.set(record.id, { record, resolve, reject }));
+    const label = job.name ?? ('tasks' in job ? [...new Set(job.tasks.map((t) => t.type))].join(',') : job.type);
+    const result = new Promise<unknown>((resolve, reject) =>
+      this.pending.set(record.id, { record, label, resolve, reject }),
+    );
     this.run(
       async () => {
         // Running (for the history's pre-warm) only with its micro-tasks queued: a tick between the two took its own
@@ -217,7 +230,7 @@ export class Orchestrator implements ProviderEvents {
       },
       () => [record.id],
     );
-    return result;
+    return { jobId: record.id, done: result };
   }
 
   /**
@@ -347,8 +360,7 @@ export class Orchestrator implements ProviderEvents {
   }
 
   private act(action: Action, nowMs: number): void {
-    this.actionLog.push({ atMs: nowMs, action });
-    if (this.actionLog.length > ACTION_LOG_LIMIT) this.actionLog.shift();
+    this.logAction(nowMs, action);
     switch (action.kind) {
       case 'replicate':
         return void this.pool.start(action.taskType, nowMs, false);
@@ -563,8 +575,7 @@ export class Orchestrator implements ProviderEvents {
     const live = [...this.swarmlets.values()].filter((s) => s.state !== 'stopped').length;
     if ((this.dispatcher.queued.get(taskType) ?? 0) === 0 || live >= this.options.limits.maxSwarmlets) return;
     const action = { kind: 'replicate', taskType, reason: `replaces ${crashed.id} (${detail})` } as const;
-    this.actionLog.push({ atMs, action });
-    if (this.actionLog.length > ACTION_LOG_LIMIT) this.actionLog.shift();
+    this.logAction(atMs, action);
     this.pool.start(taskType, atMs, false);
   }
 
@@ -582,6 +593,13 @@ export class Orchestrator implements ProviderEvents {
     this.pool.proceed(swarmlet, atMs);
   }
 
+  private logAction(atMs: number, action: Action): void {
+    this.actionLog.push({ atMs, action });
+    this.actionsLogged += 1;
+    this.actionCounts.set(action.kind, (this.actionCounts.get(action.kind) ?? 0) + 1);
+    if (this.actionLog.length > ACTION_LOG_LIMIT) this.actionLog.shift();
+  }
+
   private settleJobs(): void {
     const ended = this.endedJobs;
     this.endedJobs = [];
@@ -590,7 +608,7 @@ export class Orchestrator implements ProviderEvents {
       if (!job) continue;
       this.pending.delete(id);
       this.options.history.ended(id, job.record.status === 'done');
-      this.outcomes.ended(id, job.record.status === 'done' ? 'done' : 'failed', this.clock.nowMs());
+      this.outcomes.ended(id, jobEnd(job.record), this.clock.nowMs(), jobDetail(job.record, job.label));
       if (job.record.status === 'done') job.resolve(job.record.output);
       else job.reject(job.record.error!);
     }
@@ -672,6 +690,9 @@ export class Orchestrator implements ProviderEvents {
       counts: this.tracker.counts,
       swarmlets: [...this.stopped, ...this.swarmlets.values()],
       actionLog: this.actionLog,
+      actionsLogged: this.actionsLogged,
+      actionCounts: this.actionCounts,
+      queued: this.dispatcher.queued,
       faults: this.faults,
       usage: this.usage,
       jobs: this.outcomes.finished,
@@ -682,6 +703,30 @@ export class Orchestrator implements ProviderEvents {
         sandbox: this.provider.sandbox ?? 'none',
       },
     };
+  }
+
+  /**
+   * Cancels a running job: its waiting micro-tasks leave the queue, its running ones finish unseen, its promise
+   * rejects with JobCancelledError; no other job is touched. Resolves false when no such job is running.
+   */
+  cancel(jobId: number): Promise<boolean> {
+    return new Promise((resolve) =>
+      this.run(() => {
+        const cancelled = this.tracker.cancel(jobId);
+        this.settleJobs();
+        resolve(cancelled);
+      }),
+    );
+  }
+
+  /** Running and recently finished jobs with their progress per task type, newest first (for the API). */
+  jobs(): JobView[] {
+    return jobViews(this.pending.values(), this.tracker, this.outcomes, this.clock.nowMs());
+  }
+
+  /** What the run measured so far (read only): for the API's views and metrics. */
+  sources(): ReportSources {
+    return this.reportSources();
   }
 
   /** The latest saved state of each stateful task type (task-state.ts). */

@@ -25,6 +25,11 @@ export interface ReportSources {
   /** Live and recently stopped swarmlets. */
   readonly swarmlets: readonly SwarmletRecord[];
   readonly actionLog: readonly ActionRecord[];
+  /** Actions logged since the start (the log keeps the last ones): the sequence number after the newest. */
+  readonly actionsLogged: number;
+  readonly actionCounts: ReadonlyMap<string, number>;
+  /** Micro-tasks waiting in the queue per task type. */
+  readonly queued: ReadonlyMap<string, number>;
   readonly faults: readonly FaultRecord[];
   readonly usage: UsageTracker;
   readonly jobs: readonly JobOutcome[];

@@ -73,7 +73,7 @@ export class SwarmletPool {
       return;
     }
     swarmlet.transition('warming', nowMs);
-    swarmlet.taskType = taskType;
+    swarmlet.serve(taskType, nowMs);
     swarmlet.pendingTaskType = undefined;
     swarmlet.stateful = false; // until the new type's `ready` says
     swarmlet.stateSaved = false;

@@ -11,6 +11,7 @@ export interface Transition {
 }
 
 const HISTORY_LIMIT = 32;
+const SERVED_LIMIT = 64;
 
 /** The director's record of one swarmlet: lifecycle (through the one table), in-flight work and busy time. */
 export class SwarmletRecord {
@@ -54,11 +55,15 @@ export class SwarmletRecord {
   private windowStartMs: number;
   utilization = 0;
 
+  /** Which task type it served from when (the last SERVED_LIMIT switches): the dashboard's timeline. */
+  readonly served: { readonly taskType: string; readonly fromMs: number }[];
+
   constructor(
     readonly id: string,
     public taskType: string,
     readonly startedAtMs: number,
   ) {
+    this.served = [{ taskType, fromMs: startedAtMs }];
     this.lastBusyAtMs = startedAtMs;
     this.lastMorphAtMs = startedAtMs;
     this.progressAtMs = startedAtMs;
@@ -76,6 +81,13 @@ export class SwarmletRecord {
     this.history.push({ from: this.state, to, atMs, reason });
     if (this.history.length > HISTORY_LIMIT) this.history.shift();
     this.state = to;
+  }
+
+  /** Switches it to another task type (a specialization loading it). */
+  serve(taskType: string, atMs: number): void {
+    this.taskType = taskType;
+    this.served.push({ taskType, fromMs: atMs });
+    if (this.served.length > SERVED_LIMIT) this.served.shift();
   }
 
   /** When it entered its current state. */

@@ -2,12 +2,19 @@ import type { CountedSet } from '../core/counted-set.js';
 import type { TaskTypeLoad } from '../decide/snapshot.js';
 import type { TaskTypeReport } from './run-report.js';
 
+/** Upper bounds of the duration histogram's buckets, 1 ms to 5 min (Prometheus' `le`, in ms). */
+export const DURATION_BUCKETS_MS: readonly number[] = [
+  1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1_000, 2_500, 5_000, 10_000, 30_000, 60_000, 300_000,
+];
+
 /**
  * Measurements per task type: the window the loop reads each tick, and totals for the summary. A micro-task's
  * predicted duration is not here: the usage model's (usage-tracker.ts `predictedDurationMs`) is the one estimate.
  */
 export class TypeStats {
   readonly report: TaskTypeReport;
+  /** Completed micro-tasks per duration bucket (DURATION_BUCKETS_MS upper bounds, then +Inf): /metrics' histogram. */
+  readonly durationBuckets = new Array<number>(DURATION_BUCKETS_MS.length + 1).fill(0);
   private windowCount = 0;
   private windowDurationMs = 0;
   /** The successors as the last load gave them, and the set's change count then (copied only once it changed). */
@@ -32,6 +39,9 @@ export class TypeStats {
   }
 
   completed(durationMs: number): void {
+    let bucket = 0;
+    while (bucket < DURATION_BUCKETS_MS.length && durationMs > DURATION_BUCKETS_MS[bucket]!) bucket++;
+    this.durationBuckets[bucket]! += 1;
     this.windowCount += 1;
     this.windowDurationMs += durationMs;
     this.report.durationMsTotal += durationMs;

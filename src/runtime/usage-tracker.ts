@@ -93,6 +93,15 @@ function errorRatio(error: ErrorResult): number | undefined {
 }
 
 const ANOMALIES_KEPT = 100;
+/** Trail points kept per type (trimmed to half when full, so a push is O(1) amortized). */
+const TRAIL_KEPT = 400;
+
+export interface PredictionPoint {
+  readonly atMs: number;
+  /** What the model predicted before it learned from this micro-task (undefined: nothing yet). */
+  readonly predictedMs: number | undefined;
+  readonly actualMs: number;
+}
 /**
  * Micro-tasks shorter than TINY_MS are sampled once history predicts them that short too: observing one costs ~1.5 µs
  * (model and anomaly check), more than a 10 µs micro-task's work is worth. A type predicted at p ms is observed 1 in
@@ -124,6 +133,8 @@ export class UsageTracker implements DurationEstimate {
   /** When running micro-tasks were dispatched (seen by `running`), to learn the dispatch overhead. */
   private readonly dispatchedAtMs = new Map<number, number>();
   readonly anomalies: AnomalyRecord[] = [];
+  /** Per type, the last observed micro-tasks' predicted against actual duration (the dashboard's prediction chart). */
+  readonly trail = new Map<string, PredictionPoint[]>();
   /**
    * Each type's (and phase's) baseline for running micro-tasks without a size, null while they are not judged: the
    * same for every running micro-task of the type until the watch learns again (each tick checks every busy swarmlet).
@@ -158,6 +169,7 @@ export class UsageTracker implements DurationEstimate {
       const overheadMs = atMs - dispatchedAtMs - durationMs;
       observeDispatchOverhead(this.watch, keyOf(taskType, phase), sizeBytes, overheadMs);
     }
+    if (phase === 'run') this.addToTrail(taskType, atMs, durationMs);
     const actual = usage === undefined ? { durationMs } : { durationMs, ...this.measure(taskType, durationMs, usage) };
     const hints = phase === 'run' ? this.hints.get(taskType) : undefined; // a hint describes run()
     const event = observeTaskCompletion(
@@ -183,6 +195,13 @@ export class UsageTracker implements DurationEstimate {
     if (this.sampledOut(taskType, key, durationMs)) return;
     const hints = phase === 'run' ? this.hints.get(taskType) : undefined;
     observeUsage(this.model, key, { hints }, { durationMs });
+  }
+
+  private addToTrail(taskType: string, atMs: number, actualMs: number): void {
+    let trail = this.trail.get(taskType);
+    if (!trail) this.trail.set(taskType, (trail = []));
+    trail.push({ atMs, predictedMs: this.predictedDurationMs(taskType), actualMs });
+    if (trail.length > TRAIL_KEPT) trail.splice(0, trail.length - TRAIL_KEPT / 2);
   }
 
   /** Counts the completion; true when it is a tiny one left out (see TINY_MS). */

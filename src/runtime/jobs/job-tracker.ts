@@ -1,6 +1,6 @@
 import { CountedSet } from '../../core/counted-set.js';
 import { checkDag, unknownTaskType, type DagNode } from '../../core/dag.js';
-import { InputError, TaskFailedError, invariant } from '../../core/errors.js';
+import { InputError, JobCancelledError, TaskFailedError, invariant } from '../../core/errors.js';
 import type { Job } from '../../core/job.js';
 import { LIMITS, PRIORITIES } from '../../core/limits.js';
 import type { SplitChild } from '../../core/task-type.js';
@@ -27,6 +27,8 @@ export interface JobRecord {
   /** The job's micro-task ids, as [first id, count] runs (each creation allocates consecutive ids). */
   readonly idBlocks: [number, number][];
   readonly single: boolean;
+  /** This job's micro-tasks per task type (created, done): its progress bars. */
+  readonly byType: Map<string, { total: number; done: number }>;
 }
 
 export interface TrackerLimits {
@@ -106,6 +108,7 @@ export class JobTracker {
       pendingResults: 0,
       idBlocks: [],
       single: !('tasks' in job),
+      byType: new Map(),
     };
     // may throw (too many micro-tasks): register the job after
     this.reserve(record, nodes.length);
@@ -142,8 +145,7 @@ export class JobTracker {
       task.pendingChildren = created.length;
       if (this.hasJoin(task.taskType)) for (const child of created) this.leadsTo(child.taskType, task.taskType);
       // The splitting run was a micro-task of its own; a join, if any, will be another.
-      job.done += 1;
-      this.countsOf(task.taskType).done += 1;
+      this.countDone(job, task.taskType);
       return created.filter((child) => child.status === 'ready');
     } catch (error) {
       this.failJob(job, error instanceof Error ? error : new Error(String(error)));
@@ -189,10 +191,7 @@ export class JobTracker {
     const job = this.jobs.get(task.jobId)!;
     task.status = 'done';
     task.output = output;
-    if (ran) {
-      job.done += 1;
-      this.countsOf(task.taskType).done += 1;
-    }
+    if (ran) this.countDone(job, task.taskType);
     const ready: MicroTask[] = [];
     for (const dependentId of task.dependents ?? []) {
       const dependent = this.tasks.get(dependentId)!;
@@ -220,7 +219,7 @@ export class JobTracker {
       parent.input = { input: parent.input, outputs };
       parent.mode = MODE_JOIN;
       parent.status = 'ready';
-      this.countsOf(parent.taskType).total += 1; // the join is one more micro-task of this type
+      this.countCreated(this.jobs.get(parent.jobId)!, parent.taskType); // the join is one more micro-task of its type
       return [parent];
     }
     parent.status = 'running';
@@ -309,10 +308,9 @@ export class JobTracker {
         MODE_RUN,
       );
       created[i] = task;
-      const counts = this.countsOf(task.taskType);
-      counts.total += 1;
+      this.countCreated(job, task.taskType);
       if (deps.length === 0) task.status = 'ready';
-      else counts.blocked += 1;
+      else this.countsOf(task.taskType).blocked += 1;
     }
     for (const task of created) {
       for (const dep of task.deps) {
@@ -397,6 +395,26 @@ export class JobTracker {
     if (job) this.failJob(job, error);
   }
 
+  /** Cancels a running job: it fails with JobCancelledError, its waiting micro-tasks are dropped; false if it ended. */
+  cancel(jobId: number): boolean {
+    const job = this.jobs.get(jobId);
+    if (!job || job.status !== 'running') return false;
+    this.failJob(job, new JobCancelledError(jobId));
+    return true;
+  }
+
+  /** A live job's micro-tasks running now, per task type (a walk over its micro-tasks: for readers, not the loop). */
+  runningByType(jobId: number): Map<string, number> {
+    const running = new Map<string, number>();
+    for (const [firstId, count] of this.jobs.get(jobId)?.idBlocks ?? []) {
+      for (let id = firstId; id < firstId + count; id++) {
+        const task = this.tasks.get(id);
+        if (task?.status === 'running') running.set(task.taskType, (running.get(task.taskType) ?? 0) + 1);
+      }
+    }
+    return running;
+  }
+
   /** Micro-tasks of failed jobs still waiting in the broker, once each: the caller removes them there. */
   takeCancelled(): { id: number; taskType: string }[] {
     const cancelled = this.cancelled;
@@ -419,6 +437,19 @@ export class JobTracker {
         this.tasks.delete(id);
       }
     }
+  }
+
+  private countCreated(job: JobRecord, taskType: string): void {
+    this.countsOf(taskType).total += 1;
+    const mine = job.byType.get(taskType);
+    if (mine) mine.total += 1;
+    else job.byType.set(taskType, { total: 1, done: 0 });
+  }
+
+  private countDone(job: JobRecord, taskType: string): void {
+    job.done += 1;
+    this.countsOf(taskType).done += 1;
+    job.byType.get(taskType)!.done += 1;
   }
 
   private countsOf(taskType: string): TypeCounts {

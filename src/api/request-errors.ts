@@ -1,0 +1,57 @@
+import type { z } from 'zod';
+import { AdmissionError, InputError } from '../core/errors.js';
+import { previewValue } from '../core/json-input.js';
+import { NotFound } from './routes.js';
+
+/** An API error as JSON: the HTTP status, the field, what was wrong and what to send instead. */
+export interface ApiError {
+  readonly status: number;
+  readonly error: { readonly field: string; readonly message: string; readonly fix: string };
+}
+
+/** The first zod issue of a request's path or query, named the way a caller writes it (`query.limit`). */
+export function requestIssue(where: 'params' | 'query', issues: readonly z.core.$ZodIssue[], raw: unknown): ApiError {
+  const issue = issues[0]!;
+  const prefix = where === 'params' ? 'path' : 'query';
+  if (issue.code === 'unrecognized_keys') {
+    const field = `${prefix}.${issue.keys[0]}`;
+    return bad(field, `is not a known parameter (known: see /openapi.json)`, `remove ${field}`);
+  }
+  const key = String(issue.path[0] ?? '');
+  const field = key === '' ? prefix : `${prefix}.${key}`;
+  const given = key === '' ? raw : (raw as Record<string, unknown>)[key];
+  const fix =
+    issue.code === 'invalid_value' && 'values' in issue
+      ? `use one of: ${issue.values.map(String).join(', ')}`
+      : issue.code === 'too_big' || issue.code === 'too_small'
+        ? `give ${field} ${issue.message.replace(/^Too (big|small): expected \w+ to (be|have) /, '')}`
+        : key === 'id'
+          ? 'use an id from GET /api/jobs'
+          : `${issue.message}; see /openapi.json`;
+  return bad(field, `${issue.message} (got ${previewValue(given)})`, fix);
+}
+
+/** What a handler threw, as an API error; undefined for a bug (answered 500 without its stack). */
+export function handlerError(error: unknown): ApiError | undefined {
+  if (error instanceof InputError)
+    return bad(error.field, error.message, error.fix === '' ? 'see README.md for the job format' : error.fix);
+  if (error instanceof NotFound)
+    return { status: 404, error: { field: error.field, message: error.message, fix: error.fix } };
+  if (error instanceof AdmissionError)
+    return {
+      status: 429,
+      error: {
+        field: 'body',
+        message: error.message,
+        fix:
+          error.retryAfterMs === undefined
+            ? 'submit it later or with a higher priority'
+            : `retry in ${Math.ceil(error.retryAfterMs / 1000)} s`,
+      },
+    };
+  return undefined;
+}
+
+export function bad(field: string, message: string, fix: string, status = 400): ApiError {
+  return { status, error: { field, message, fix } };
+}

@@ -1,0 +1,170 @@
+import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
+import type { Environment } from '../core/environment.js';
+import { InputError } from '../core/errors.js';
+import { bearerMatches, isLoopback, newToken } from './auth.js';
+import { serveDashboard } from './dashboard-files.js';
+import { LiveFeed } from './live-feed.js';
+import { openApiDocument } from './openapi.js';
+import type { Operations } from './operations.js';
+import { bad, handlerError, requestIssue, type ApiError } from './request-errors.js';
+import { ROUTES, type Route } from './routes.js';
+
+export interface ApiServerOptions {
+  readonly operations: Operations;
+  readonly environment: Environment;
+  readonly host: string;
+  /** 0: any free port. */
+  readonly port: number;
+  /** Needed for changes always, and for everything off loopback; one is made when none is given on loopback. */
+  readonly token?: string;
+  /** The Prometheus exposition (api/metrics.ts), if served. */
+  readonly metrics?: () => Promise<{ contentType: string; body: string }>;
+}
+
+export interface ApiServer {
+  readonly url: string;
+  readonly token: string;
+  close(): Promise<void>;
+}
+
+/** Request bodies above this are refused (a job's payload limit is checked again by the runtime). */
+const BODY_LIMIT_BYTES = 8 * 2 ** 20;
+
+/** Serves the HTTP API, the live event stream, /metrics, /openapi.json and the dashboard on one port. */
+export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
+  const open = isLoopback(options.host);
+  if (!open && options.token === undefined)
+    throw new InputError(
+      'http.host',
+      `${options.host} is reachable from other machines and no token was given`,
+      'give --http-token-file FILE (a file holding a secret), or listen on 127.0.0.1',
+      { value: '127.0.0.1' },
+    );
+  const token = options.token ?? newToken();
+  const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT_BYTES });
+  // An empty body is no body (curl -X POST with a JSON content type); anything else must be JSON.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, text, done) => {
+    if (text === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(text as string));
+    } catch (error) {
+      done(Object.assign(new Error(`is not JSON: ${(error as Error).message}`), { statusCode: 400 }), undefined);
+    }
+  });
+  const feed = new LiveFeed(options.operations, options.environment.timers);
+  const allowed = (request: FastifyRequest, mutates: boolean) =>
+    (open && !mutates) ||
+    bearerMatches(request.headers.authorization, token) ||
+    (!mutates && queryToken(request) === token); // a query token only reads: URLs end up in logs and histories
+  const refuse = (reply: FastifyReply, error: ApiError) => reply.code(error.status).send({ error: error.error });
+  const unauthorized = bad('authorization', 'missing or wrong token', 'send the header Authorization: Bearer <token>');
+
+  app.setErrorHandler((error: { statusCode?: number; code?: string; message: string }, _request, reply) => {
+    // fastify's own refusals: a body that is not JSON, too big, of another content type.
+    const status = error.statusCode !== undefined && error.statusCode < 500 ? error.statusCode : 500;
+    if (status === 500) return refuse(reply, bad('request', 'internal error', 'retry; report it if it persists', 500));
+    return refuse(reply, bad('body', error.message, 'send a JSON body (Content-Type: application/json)', status));
+  });
+  app.setNotFoundHandler((request, reply) =>
+    refuse(reply, bad('url', `no route ${request.method} ${request.url.split('?')[0]}`, 'see /openapi.json', 404)),
+  );
+
+  for (const route of ROUTES) {
+    app.route({
+      method: route.method,
+      url: route.path,
+      handler: async (request, reply) => {
+        if (!allowed(request, route.mutates === true)) return refuse(reply, { ...unauthorized, status: 401 });
+        return answer(route, options.operations, request, reply, refuse);
+      },
+    });
+  }
+  app.get('/openapi.json', async () => openApiDocument(ROUTES));
+  app.get('/metrics', async (request, reply) => {
+    if (!allowed(request, false)) return refuse(reply, { ...unauthorized, status: 401 });
+    if (!options.metrics) return refuse(reply, bad('url', 'metrics are not served here', 'start with metrics', 404));
+    const { contentType, body } = await options.metrics();
+    return reply.type(contentType).send(body);
+  });
+  app.get('/api/events', (request, reply) => {
+    if (!allowed(request, false)) return void refuse(reply, { ...unauthorized, status: 401 });
+    reply.hijack();
+    reply.raw.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+    });
+    reply.raw.write(': live\n\n');
+    const unsubscribe = feed.subscribe(({ event, data }) =>
+      reply.raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`),
+    );
+    request.raw.on('close', unsubscribe);
+  });
+  serveDashboard(app);
+
+  await app.listen({ host: options.host, port: options.port });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : options.port;
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host;
+  return {
+    url: `http://${host}:${port}`,
+    token,
+    close: async () => {
+      // Live streams never end on their own: close them so the server can.
+      app.server.closeAllConnections?.();
+      await app.close();
+    },
+  };
+}
+
+async function answer(
+  route: Route,
+  operations: Operations,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  refuse: (reply: FastifyReply, error: ApiError) => FastifyReply,
+): Promise<unknown> {
+  const params = route.params ? route.params.safeParse(request.params) : { success: true as const, data: {} };
+  if (!params.success) return refuse(reply, requestIssue('params', params.error.issues, request.params));
+  const rawQuery = withoutToken(request.query);
+  const query = route.query ? route.query.safeParse(rawQuery) : { success: true as const, data: rawQuery };
+  if (!query.success) return refuse(reply, requestIssue('query', query.error.issues, rawQuery));
+  try {
+    const result = await route.handle(operations, { params: params.data, query: query.data, body: request.body });
+    return reply.code(route.ok.status).send(result);
+  } catch (error) {
+    const known = handlerError(error);
+    if (known) return refuse(reply, known);
+    throw error;
+  }
+}
+
+function queryToken(request: FastifyRequest): string | undefined {
+  const token = (request.query as Record<string, unknown> | undefined)?.token;
+  return typeof token === 'string' ? token : undefined;
+}
+
+/** The token may ride in the query (an EventSource cannot set headers): it is no parameter of any route. */
+function withoutToken(query: unknown): object {
+  if (typeof query !== 'object' || query === null) return {};
+  const { token: _token, ...rest } = query as Record<string, unknown>;
+  return rest;
+}
+
+/** Why the server could not listen, as bad input naming the option (a port in use, an address not here). */
+export function listenError(error: unknown, http: { port: number; host: string }): Error {
+  const code = (error as { code?: string }).code;
+  if (code === 'EADDRINUSE')
+    return new InputError(
+      'http.port',
+      `port ${http.port} on ${http.host} is in use`,
+      'give another port, or 0 for any free one',
+      { value: 0 },
+    );
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND')
+    return new InputError('http.host', `${http.host} is not an address of this machine`, 'listen on 127.0.0.1', {
+      value: '127.0.0.1',
+    });
+  return error instanceof Error ? error : new Error(String(error));
+}
