@@ -1,107 +1,146 @@
+import { linearAxis } from './plot/axis.js';
+import { around, baseline, type Box, placeLabels, spreadCoincident, type Spot } from './plot/label-placement.js';
+import {
+  axes,
+  axisTitles,
+  CUE,
+  f,
+  FONT_PX,
+  label,
+  legend,
+  type LegendEntry,
+  marker,
+  MARKER_PX,
+  PALETTE,
+  ring,
+  scales,
+  SHAPES,
+  svgDocument,
+  text,
+} from './plot/svg.js';
 import type { PolicyRow } from './report.js';
 
 /**
- * The Pareto plot as an SVG image: x = 75th-percentile app cold-start %, y = wasted memory-time
- * normalised to keepalive-10m. Lower-left is better. Each baseline is a point; a knob sweep
- * (family) is a line. Hand-drawn: one scatter plot does not warrant a charting dependency.
+ * The Pareto plot as an SVG image: x = 75th-percentile app cold-start %, y = wasted memory-time as % of
+ * keepalive-10m's; lower-left is better. Each baseline is a point named beside it; a knob sweep (family) is a line
+ * through its points, each named by its knob value. Points that coincide are spread on a ring, each still named.
  */
-const WIDTH = 760;
-const HEIGHT = 520;
-const MARGIN = { left: 70, right: 190, top: 40, bottom: 60 };
-const COLORS = [
-  '#1f77b4',
-  '#d62728',
-  '#2ca02c',
-  '#9467bd',
-  '#8c564b',
-  '#e377c2',
-  '#7f7f7f',
-  '#bcbd22',
-  '#17becf',
-  '#ff7f0e',
-];
+const FRAME: Box = { x: 90, y: 78, width: 640, height: 460 };
+const WIDTH = 1000;
+const HEIGHT = FRAME.y + FRAME.height + 70;
+const INSET_PX = 14;
+/** Markers nearer than this are spread apart (two markers side by side just touch). */
+const COINCIDE_PX = 2 * MARKER_PX + 3;
 
-export function paretoSvg(rows: readonly PolicyRow[], title: string): string {
-  const points = rows.map((row) => ({ row, x: row.p75AppColdPercent.mean, y: row.wastedPercentOfBaseline.mean }));
-  const xMax = niceCeil(Math.max(1, ...points.map((p) => p.x)));
-  const yMax = niceCeil(Math.max(100, ...points.map((p) => p.y)));
-  const plotW = WIDTH - MARGIN.left - MARGIN.right;
-  const plotH = HEIGHT - MARGIN.top - MARGIN.bottom;
-  const sx = (x: number) => MARGIN.left + (x / xMax) * plotW;
-  const sy = (y: number) => MARGIN.top + plotH - (y / yMax) * plotH;
-  const parts: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${HEIGHT}" font-family="sans-serif" font-size="12">`,
-    `<rect width="100%" height="100%" fill="white"/>`,
-    `<text x="${WIDTH / 2 - MARGIN.right / 2}" y="22" text-anchor="middle" font-size="14">${escape(title)}</text>`,
-    ...axes(xMax, yMax, sx, sy, plotW, plotH),
-  ];
-  const families = [...new Set(points.map((p) => p.row.family).filter((f): f is string => f !== undefined))];
-  families.forEach((family, i) => {
-    const line = points.filter((p) => p.row.family === family).sort((a, b) => a.x - b.x);
-    parts.push(
-      `<polyline fill="none" stroke="${COLORS[i % COLORS.length]}" stroke-width="2" points="${line.map((p) => `${sx(p.x).toFixed(1)},${sy(p.y).toFixed(1)}`).join(' ')}"/>`,
-    );
-  });
-  const singles = points.filter((p) => p.row.family === undefined);
-  singles.forEach((p, i) => {
-    const color = COLORS[(i + families.length) % COLORS.length]!;
-    parts.push(`<circle cx="${sx(p.x).toFixed(1)}" cy="${sy(p.y).toFixed(1)}" r="5" fill="${color}"/>`);
-    parts.push(legend(i + families.length, color, p.row.policy, 'circle'));
-  });
-  families.forEach((family, i) => {
-    const color = COLORS[i % COLORS.length]!;
-    for (const p of points.filter((q) => q.row.family === family))
-      parts.push(
-        `<rect x="${(sx(p.x) - 3).toFixed(1)}" y="${(sy(p.y) - 3).toFixed(1)}" width="6" height="6" fill="${color}"/>`,
-      );
-    parts.push(legend(i, color, `${family} (knob sweep)`, 'rect'));
-  });
-  parts.push('</svg>');
-  return parts.join('\n');
+const SINGLE_SHAPES = SHAPES.filter((shape) => shape !== 'square');
+
+interface Point {
+  readonly row: PolicyRow;
+  readonly color: string;
+  readonly shape: (typeof SHAPES)[number];
+  /** The text beside the point: a sweep's knob value, else the policy. */
+  readonly name: string;
 }
 
-function axes(
-  xMax: number,
-  yMax: number,
-  sx: (x: number) => number,
-  sy: (y: number) => number,
-  plotW: number,
-  plotH: number,
-): string[] {
+export function paretoSvg(rows: readonly PolicyRow[], title: string): string {
+  const families = [...new Set(rows.flatMap((row) => (row.family === undefined ? [] : [row.family])))];
+  const points = styled(rows, families);
+  const axisOptions = {
+    x: linearAxis(
+      rows.map((row) => row.p75AppColdPercent.mean),
+      { limit: 100 },
+    ),
+    y: linearAxis(
+      rows.map((row) => row.wastedPercentOfBaseline.mean),
+      { include: [100] },
+    ),
+    frame: FRAME,
+    insetPx: INSET_PX,
+  };
+  const { sx, sy } = scales(axisOptions);
+  const exact = points.map((p) => ({ x: sx(p.row.p75AppColdPercent.mean), y: sy(p.row.wastedPercentOfBaseline.mean) }));
+  const { spots, rings } = spreadCoincident(exact, COINCIDE_PX);
+  const seeds = Math.max(...rows.map((row) => row.seeds));
   const parts = [
-    `<rect x="${MARGIN.left}" y="${MARGIN.top}" width="${plotW}" height="${plotH}" fill="none" stroke="#333"/>`,
+    text(FRAME.x, 28, title, { size: FONT_PX.title, bold: true }),
+    text(
+      FRAME.x,
+      50,
+      `Mean over ${seeds} seed(s). A point per policy; a line joins a knob sweep's points, each named by its knob value.`,
+      { size: FONT_PX.note, fill: '#555' },
+    ),
+    ...axes(axisOptions),
+    ...axisTitles(
+      FRAME,
+      "cold starts: 75th percentile over apps of each app's cold-start rate (%, first calls excluded)",
+      "wasted memory-time (% of keepalive-10m's)",
+    ),
+    ...families.map((family) => sweepLine(points, exact, family)),
+    ...rings.map(ring),
+    ...points.map((p, i) => marker(p.shape, spots[i]!, p.color)),
+    ...labels(points, spots),
+    ...legend(legendEntries(points, families), FRAME.x + FRAME.width + 24, FRAME.y + 12),
   ];
-  for (let i = 0; i <= 5; i++) {
-    const x = (xMax * i) / 5;
-    const y = (yMax * i) / 5;
-    parts.push(`<line x1="${sx(x)}" y1="${MARGIN.top}" x2="${sx(x)}" y2="${MARGIN.top + plotH}" stroke="#eee"/>`);
-    parts.push(`<text x="${sx(x)}" y="${MARGIN.top + plotH + 18}" text-anchor="middle">${round(x)}</text>`);
-    parts.push(`<line x1="${MARGIN.left}" y1="${sy(y)}" x2="${MARGIN.left + plotW}" y2="${sy(y)}" stroke="#eee"/>`);
-    parts.push(`<text x="${MARGIN.left - 8}" y="${sy(y) + 4}" text-anchor="end">${round(y)}</text>`);
-  }
-  parts.push(
-    `<text x="${MARGIN.left + plotW / 2}" y="${HEIGHT - 15}" text-anchor="middle">75th-percentile app cold-start % (first calls excluded)</text>`,
-  );
-  parts.push(
-    `<text transform="translate(18 ${MARGIN.top + plotH / 2}) rotate(-90)" text-anchor="middle">wasted memory-time, % of keepalive-10m</text>`,
-  );
+  return svgDocument(WIDTH, HEIGHT, parts);
+}
+
+/** A family's points share its colour and the square; baselines take a colour and one of the other shapes each. */
+function styled(rows: readonly PolicyRow[], families: readonly string[]): Point[] {
+  let single = 0;
+  return rows.map((row) => {
+    if (row.family !== undefined) {
+      const color = PALETTE[families.indexOf(row.family) % PALETTE.length]!;
+      const name = row.policy.startsWith(`${row.family} `) ? row.policy.slice(row.family.length + 1) : row.policy;
+      return { row, color, shape: 'square', name };
+    }
+    const shape = SINGLE_SHAPES[single % SINGLE_SHAPES.length]!;
+    const color = PALETTE[(families.length + single++) % PALETTE.length]!;
+    return { row, color, shape, name: row.policy };
+  });
+}
+
+/** The sweep through its points' true spots, in order of cold starts (its knob's order). */
+function sweepLine(points: readonly Point[], exact: readonly Spot[], family: string): string {
+  const line = points
+    .map((p, i) => ({ p, spot: exact[i]! }))
+    .filter(({ p }) => p.row.family === family)
+    .sort((a, b) => a.p.row.p75AppColdPercent.mean - b.p.row.p75AppColdPercent.mean);
+  const color = line[0]!.p.color;
+  return `<polyline fill="none" stroke="${color}" stroke-width="2" stroke-opacity="0.8" points="${line.map(({ spot }) => `${f(spot.x)},${f(spot.y)}`).join(' ')}"/>`;
+}
+
+/** Every point's name, baselines before sweep values, then the cue as near the lower-left corner as is clear. */
+function labels(points: readonly Point[], spots: readonly Spot[]): string[] {
+  const order = points.map((_, i) => i).sort((a, b) => rank(points[a]!) - rank(points[b]!));
+  const corner = { x: FRAME.x, y: FRAME.y + FRAME.height };
+  const requests = [
+    ...order.map((i) => ({ text: points[i]!.name, at: spots[i]!, fontPx: FONT_PX.label })),
+    { text: CUE, at: corner, fontPx: FONT_PX.label },
+  ];
+  const markers = spots.map((spot) => around(spot, MARKER_PX + 2));
+  const area = { x: FRAME.x + 2, y: FRAME.y + 2, width: FRAME.width - 4, height: FRAME.height - 4 };
+  const placed = placeLabels(requests, markers, area);
+  const cue = placed.pop();
+  const parts = cue
+    ? [text(cue.box.x, baseline(cue.box.y, FONT_PX.label), CUE, { fill: '#666', className: 'cue' })]
+    : [];
+  placed.forEach((box, k) => {
+    if (box) parts.push(label(points[order[k]!]!.name, box));
+  });
   return parts;
 }
 
-function legend(index: number, color: string, label: string, shape: 'circle' | 'rect'): string {
-  const x = WIDTH - MARGIN.right + 16;
-  const y = MARGIN.top + 10 + index * 20;
-  const mark =
-    shape === 'circle'
-      ? `<circle cx="${x}" cy="${y - 4}" r="5" fill="${color}"/>`
-      : `<rect x="${x - 5}" y="${y - 9}" width="10" height="10" fill="${color}"/>`;
-  return `${mark}<text x="${x + 12}" y="${y}">${escape(label)}</text>`;
-}
+const rank = (point: Point) => (point.row.family === undefined ? 0 : 1);
 
-function niceCeil(value: number): number {
-  const step = 10 ** Math.floor(Math.log10(value));
-  return Math.ceil((value * 1.05) / step) * step;
+function legendEntries(points: readonly Point[], families: readonly string[]): LegendEntry[] {
+  const singles = points.filter((p) => p.row.family === undefined);
+  return [
+    ...singles.map((p) => ({ label: p.row.policy, color: p.color, shape: p.shape })),
+    ...families.map((family) => ({
+      label: `${family} (knob sweep)`,
+      color: points.find((p) => p.row.family === family)!.color,
+      shape: 'square' as const,
+      line: true,
+    })),
+  ];
 }
-
-const round = (value: number) => (Math.abs(value) >= 10 ? value.toFixed(0) : value.toFixed(1));
-const escape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
