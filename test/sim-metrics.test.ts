@@ -214,9 +214,7 @@ describe('paretoSvg', () => {
     expect(svg).not.toContain('NaN');
   });
 
-  it('each baseline is a point (with its legend mark), each family one polyline through its points in x order', () => {
-    const circles = svg.match(/<circle /g) ?? [];
-    expect(circles).toHaveLength(2 * 4); // plot point + legend mark per baseline
+  it('each family is one polyline through its points in x order; each point is named, a sweep point by its knob', () => {
     const polylines = [...svg.matchAll(/<polyline [^>]*points="([^"]+)"/g)].map((m) => m[1]!.split(' '));
     expect(polylines.map((points) => points.length)).toEqual([3, 2]);
     for (const points of polylines) {
@@ -225,19 +223,53 @@ describe('paretoSvg', () => {
     }
     expect(svg).toContain('adaptive (knob sweep)');
     expect(svg).toContain('other (knob sweep)');
-    for (const name of ['keepalive-10m', 'never-unload', 'oracle']) expect(svg).toContain(`>${name}</text>`);
+    const labels = [...svg.matchAll(/<text [^>]*class="label"[^>]*>([^<]*)<\/text>/g)].map((m) => m[1]);
+    expect(labels.sort()).toEqual(
+      ['keepalive-10m', 'never-unload', 'oracle', 'a&lt;b &amp; c', 'λ=1', 'λ=2', 'λ=3', '1', '2'].sort(),
+    );
   });
 
-  it('lower-left is better: the oracle sits at the plot origin, more waste is higher up (smaller y)', () => {
-    const point = (name: string) => {
-      const index = rows.findIndex((r) => r.policy === name);
-      const all = [...svg.matchAll(/<circle cx="([\d.]+)" cy="([\d.]+)" r="5"/g)].filter((_, i) => i % 2 === 0);
-      const singles = rows.filter((r) => r.family === undefined);
-      const m = all[singles.indexOf(rows[index]!)]!;
-      return { x: Number(m[1]), y: Number(m[2]) };
+  it('lower-left is better: the oracle sits on the 0 ticks, more waste is higher up (smaller y)', () => {
+    const tick = (axis: 'x' | 'y') => {
+      const m = svg.match(
+        axis === 'x'
+          ? /<text x="([\d.]+)" y="[\d.]+" [^>]*class="tick">0</
+          : /<text x="[\d.]+" y="([\d.]+)" [^>]*text-anchor="end" class="tick">0</,
+      )!;
+      return Number(m[1]) - (axis === 'y' ? 4.5 : 0);
     };
-    expect(point('oracle')).toEqual({ x: 70, y: 460 }); // margin.left, top + plot height
+    // Markers are drawn in row order, before the legend's.
+    const point = (name: string) =>
+      centre(
+        [...svg.matchAll(/<(?:circle|polygon) [^>]*?(?:cx="([\d.]+)" cy="([\d.]+)"|points="([^"]+)")/g)][
+          rows.findIndex((r) => r.policy === name)
+        ]!,
+      );
+    expect(Math.abs(point('oracle').x - tick('x'))).toBeLessThan(2); // a polygon's corner mean is not quite its centre
+    expect(Math.abs(point('oracle').y - tick('y'))).toBeLessThan(2);
     expect(point('never-unload').y).toBeLessThan(point('keepalive-10m').y);
     expect(point('keepalive-10m').x).toBeGreaterThan(point('never-unload').x);
+    expect(svg).toContain('↙ lower-left is better');
+  });
+
+  it('a percentage axis stops at 100 when the data reaches 100 but not beyond, and goes past it only if the data does', () => {
+    const xTicks = (data: PolicyRow[]) =>
+      [...paretoSvg(data, 't').matchAll(/<text x="[\d.]+" y="([\d.]+)" [^>]*class="tick">([^<]+)</g)]
+        .filter((m) => Number(m[1]) > 540) // under the frame
+        .map((m) => Number(m[2]));
+    expect(Math.max(...xTicks([row('keepalive-10m', 50, 100), row('kpa', 100, 60)]))).toBe(100);
+    expect(Math.max(...xTicks([row('keepalive-10m', 50, 100), row('kpa', 97, 60)]))).toBe(100);
+    expect(Math.max(...xTicks([row('keepalive-10m', 5, 100), row('kpa', 7.3, 60)]))).toBe(8);
+    expect(Math.max(...xTicks([row('keepalive-10m', 50, 100), row('odd', 130, 60)]))).toBe(150);
   });
 });
+
+/** A marker's centre: a circle's, or the mean of a polygon's corners. */
+function centre(m: RegExpMatchArray): { x: number; y: number } {
+  if (m[1] !== undefined) return { x: Number(m[1]), y: Number(m[2]) };
+  const corners = m[3]!.split(' ').map((p) => p.split(',').map(Number));
+  return {
+    x: corners.reduce((s, c) => s + c[0]!, 0) / corners.length,
+    y: corners.reduce((s, c) => s + c[1]!, 0) / corners.length,
+  };
+}
