@@ -445,3 +445,70 @@ describe('JobTracker: maxMicroTasksPerJob across nested splits', () => {
     expect([...t.jobs.keys()]).toEqual([running.job.id]);
   });
 });
+
+describe('JobTracker: per-job progress and cancel', () => {
+  /** What the job's micro-tasks really are, walked one by one, against the counts the tracker keeps as it goes. */
+  const walked = (t: JobTracker, jobId: number) => {
+    const running = new Map<string, number>();
+    for (const [first, count] of t.jobs.get(jobId)!.idBlocks)
+      for (let id = first; id < first + count; id++) {
+        const task = t.tasks.get(id);
+        if (task?.status === 'running') running.set(task.taskType, (running.get(task.taskType) ?? 0) + 1);
+      }
+    return running;
+  };
+  const kept = (t: JobTracker, jobId: number) =>
+    new Map([...t.jobs.get(jobId)!.byType].flatMap(([type, c]) => (c.running > 0 ? [[type, c.running]] : [])));
+
+  it('keeps running counts per type equal to the micro-tasks running, through starts, requeues, splits and joins', () => {
+    const t = tracker();
+    t.hasJoin = (type) => type === 'sort';
+    const { job, ready } = submit(t, {
+      tasks: [
+        { id: 'a', type: 'hash', input: 1 },
+        { id: 'b', type: 'sort', input: 2 },
+        { id: 'c', type: 'compress', input: 3, deps: ['a', 'b'] },
+      ],
+    });
+    const [a, b] = ready;
+    expect(t.start(a!.id)).toBe(true);
+    expect(t.start(b!.id)).toBe(true);
+    expect(kept(t, job.id)).toEqual(walked(t, job.id));
+    t.requeue(a!.id);
+    expect(kept(t, job.id)).toEqual(walked(t, job.id));
+    const children = t.split(b!.id, [{ input: 'x' }, { input: 'y' }]);
+    expect(kept(t, job.id)).toEqual(walked(t, job.id));
+    for (const child of children) runToDone(t, child, child.input);
+    const join = t.tasks.get(b!.id)!;
+    expect(join.mode).toBe(MODE_JOIN);
+    expect(t.start(join.id)).toBe(true);
+    expect(kept(t, job.id)).toEqual(walked(t, job.id));
+    expect(t.start(a!.id)).toBe(true);
+    t.completed(join.id, 'sorted');
+    const [c] = t.completed(a!.id, 'hashed');
+    expect(kept(t, job.id)).toEqual(walked(t, job.id));
+    expect(job.byType.get('sort')).toEqual({ total: 4, done: 4, running: 0 });
+    runToDone(t, c!, 'done');
+    expect(job.status).toBe('done');
+    expect(job.byType.get('compress')).toEqual({ total: 1, done: 1, running: 0 });
+  });
+
+  it('cancels a running job alone: its waiting micro-tasks are handed back once, its late results ignored', () => {
+    const t = tracker();
+    t.collectCancelled = true;
+    const ended: number[] = [];
+    t.onJobEnded = (job) => void ended.push(job.id);
+    const first = submit(t, { tasks: [1, 2, 3].map((i) => ({ id: `h${i}`, type: 'hash', input: i })) });
+    const second = submit(t, { type: 'sort', input: 0 });
+    expect(t.start(first.ready[0]!.id)).toBe(true);
+    expect(t.cancel(first.job.id)).toBe(true);
+    expect(t.cancel(first.job.id)).toBe(false);
+    expect(first.job.status).toBe('failed');
+    expect(first.job.error?.name).toBe('JobCancelledError');
+    expect(t.takeCancelled().map((c) => c.id)).toEqual(first.ready.slice(1).map((task) => task.id));
+    expect(t.completed(first.ready[0]!.id, 'late')).toEqual([]);
+    expect(runToDone(t, second.ready[0]!, 'sorted')).toEqual([]);
+    expect(second.job.status).toBe('done');
+    expect(ended).toEqual([first.job.id, second.job.id]);
+  });
+});

@@ -110,11 +110,14 @@ function swarmletViews(orchestrator: Orchestrator): SwarmletView[] {
 }
 
 function status(parts: EmbeddedParts): StatusView {
-  const summary = parts.orchestrator.summary();
+  // Not the summary: it is built for the end of a run (per swarmlet × action); this runs every second.
+  const { policy, uptimeMs } = parts.orchestrator.about();
+  const sources = parts.orchestrator.sources();
+  const microTasksDone = [...sources.counts.values()].reduce((sum, c) => sum + c.done, 0);
   const jobs = parts.orchestrator.jobs();
   const count = (state: string) => jobs.filter((j) => j.state === state).length;
   const bySwarmlet = new Map<string, { taskType: string; state: string; count: number }>();
-  for (const s of parts.orchestrator.sources().swarmlets) {
+  for (const s of sources.swarmlets) {
     if (s.state === 'stopped') continue;
     const key = `${s.taskType}\0${s.state}`;
     const entry = bySwarmlet.get(key) ?? { taskType: s.taskType, state: s.state, count: 0 };
@@ -123,11 +126,11 @@ function status(parts: EmbeddedParts): StatusView {
   }
   return {
     mode: 'embedded',
-    policy: summary.policy,
-    uptimeMs: summary.wallMs,
+    policy,
+    uptimeMs,
     jobs: { running: count('running'), done: count('done'), failed: count('failed') + count('cancelled') },
-    microTasksDone: summary.microTasks,
-    throughputPerSec: summary.throughputPerSec,
+    microTasksDone,
+    throughputPerSec: uptimeMs > 0 ? (microTasksDone * 1000) / uptimeMs : 0,
     swarmlets: [...bySwarmlet.values()],
   };
 }

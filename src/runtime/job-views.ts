@@ -1,6 +1,6 @@
 import { JobCancelledError } from '../core/errors.js';
 import type { PriorityName } from '../core/limits.js';
-import type { JobRecord, JobTracker } from './jobs/job-tracker.js';
+import type { JobRecord } from './jobs/job-tracker.js';
 import type { JobDetail, JobEnd, JobOutcomes } from './job-outcomes.js';
 
 /** One job as the API shows it: where it stands and how far each of its task types got. */
@@ -30,7 +30,7 @@ export function jobEnd(record: JobRecord): JobEnd {
 export function jobDetail(record: JobRecord, label: string): Omit<JobDetail, 'submittedAtMs' | 'endedAtMs'> {
   return {
     label,
-    byType: [...record.byType].map(([taskType, counts]) => ({ taskType, ...counts })),
+    byType: [...record.byType].map(([taskType, { total, done }]) => ({ taskType, total, done })),
     error: record.status === 'done' ? undefined : record.error?.message,
   };
 }
@@ -38,7 +38,6 @@ export function jobDetail(record: JobRecord, label: string): Omit<JobDetail, 'su
 /** Running jobs (live counts) then finished ones (as they ended), newest first. */
 export function jobViews(
   pending: Iterable<{ readonly record: JobRecord; readonly label: string }>,
-  tracker: JobTracker,
   outcomes: JobOutcomes,
   nowMs: number,
 ): JobView[] {
@@ -46,7 +45,6 @@ export function jobViews(
   for (const { record, label } of pending) {
     const info = outcomes.runningJob(record.id);
     if (!info || record.status !== 'running') continue; // ended this turn: settles into the finished list
-    const running = tracker.runningByType(record.id);
     views.push({
       id: record.id,
       label,
@@ -60,7 +58,7 @@ export function jobViews(
       deadlineMet: info.deadlineMs === undefined || nowMs - info.submittedAtMs <= info.deadlineMs ? undefined : false,
       done: record.done,
       total: record.created,
-      byType: [...record.byType].map(([taskType, c]) => ({ taskType, ...c, running: running.get(taskType) ?? 0 })),
+      byType: [...record.byType].map(([taskType, counts]) => ({ taskType, ...counts })),
       error: undefined,
     });
   }

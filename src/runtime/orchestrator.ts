@@ -721,7 +721,12 @@ export class Orchestrator implements ProviderEvents {
 
   /** Running and recently finished jobs with their progress per task type, newest first (for the API). */
   jobs(): JobView[] {
-    return jobViews(this.pending.values(), this.tracker, this.outcomes, this.clock.nowMs());
+    return jobViews(this.pending.values(), this.outcomes, this.clock.nowMs());
+  }
+
+  /** The policy's name and how long the swarm has run (ms). */
+  about(): { policy: string; uptimeMs: number } {
+    return { policy: this.options.policy.name, uptimeMs: this.clock.nowMs() - this.startedAtMs };
   }
 
   /** What the run measured so far (read only): for the API's views and metrics. */

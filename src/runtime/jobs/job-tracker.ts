@@ -28,7 +28,7 @@ export interface JobRecord {
   readonly idBlocks: [number, number][];
   readonly single: boolean;
   /** This job's micro-tasks per task type (created, done): its progress bars. */
-  readonly byType: Map<string, { total: number; done: number }>;
+  readonly byType: Map<string, { total: number; done: number; running: number }>;
 }
 
 export interface TrackerLimits {
@@ -139,6 +139,7 @@ export class JobTracker {
       const { nodes, index } = this.splitNodes(task, children);
       // Its join, if any, is counted now: a tree whose splits fit but whose joins would not fails while splitting.
       this.reserve(job, nodes.length + (this.hasJoin(task.taskType) ? 1 : 0));
+      this.countRunning(task, -1);
       task.status = 'split';
       const created = this.createTasks(job, nodes, index, task.depth + 1, task.id, `${task.label}/`);
       task.children = created.map((child) => child.id);
@@ -157,6 +158,7 @@ export class JobTracker {
   failed(id: number, attempts: number, message: string, stack?: string): void {
     const task = this.tasks.get(id);
     if (!task || task.status === 'done' || task.status === 'failed') return;
+    if (task.status === 'running') this.countRunning(task, -1);
     task.status = 'failed';
     this.failJob(this.jobs.get(task.jobId)!, new TaskFailedError(task.taskType, task.label, attempts, message, stack));
   }
@@ -165,6 +167,7 @@ export class JobTracker {
   start(id: number): boolean {
     const task = this.tasks.get(id);
     if (!task || this.jobs.get(task.jobId)!.status !== 'running') return false;
+    if (task.status !== 'running') this.countRunning(task, 1);
     task.status = 'running';
     return true;
   }
@@ -172,7 +175,9 @@ export class JobTracker {
   /** A running task goes back to the queue (its swarmlet died or it threw and will be retried). */
   requeue(id: number): void {
     const task = this.tasks.get(id);
-    if (task?.status === 'running') task.status = 'ready';
+    if (task?.status !== 'running') return;
+    this.countRunning(task, -1);
+    task.status = 'ready';
   }
 
   /** Outputs of a task's dependencies, by the user's labels (null when it has none). */
@@ -191,7 +196,10 @@ export class JobTracker {
     const job = this.jobs.get(task.jobId)!;
     task.status = 'done';
     task.output = output;
-    if (ran) this.countDone(job, task.taskType);
+    if (ran) {
+      this.countRunning(task, -1);
+      this.countDone(job, task.taskType);
+    }
     const ready: MicroTask[] = [];
     for (const dependentId of task.dependents ?? []) {
       const dependent = this.tasks.get(dependentId)!;
@@ -403,18 +411,6 @@ export class JobTracker {
     return true;
   }
 
-  /** A live job's micro-tasks running now, per task type (a walk over its micro-tasks: for readers, not the loop). */
-  runningByType(jobId: number): Map<string, number> {
-    const running = new Map<string, number>();
-    for (const [firstId, count] of this.jobs.get(jobId)?.idBlocks ?? []) {
-      for (let id = firstId; id < firstId + count; id++) {
-        const task = this.tasks.get(id);
-        if (task?.status === 'running') running.set(task.taskType, (running.get(task.taskType) ?? 0) + 1);
-      }
-    }
-    return running;
-  }
-
   /** Micro-tasks of failed jobs still waiting in the broker, once each: the caller removes them there. */
   takeCancelled(): { id: number; taskType: string }[] {
     const cancelled = this.cancelled;
@@ -443,7 +439,13 @@ export class JobTracker {
     this.countsOf(taskType).total += 1;
     const mine = job.byType.get(taskType);
     if (mine) mine.total += 1;
-    else job.byType.set(taskType, { total: 1, done: 0 });
+    else job.byType.set(taskType, { total: 1, done: 0, running: 0 });
+  }
+
+  /** Keeps the job's running count per type (its progress bars) as a micro-task enters or leaves `running`. */
+  private countRunning(task: MicroTask, delta: number): void {
+    const counts = this.jobs.get(task.jobId)?.byType.get(task.taskType);
+    if (counts) counts.running += delta;
   }
 
   private countDone(job: JobRecord, taskType: string): void {
