@@ -36,7 +36,6 @@ const agent = (prefix: string) =>
     nodeId: 'a',
     heartbeatMs: 100,
     ttlMs: 1_000,
-    log: () => undefined,
   });
 /** Micro-tasks waiting in a class queue: a job may carry several (`t<first>+<count>`). */
 const waiting = async (queue: string) => tasksIn(await cluster.redis().lrange(`adm:q:${queue}:wait`, 0, -1));

@@ -17,6 +17,8 @@ import { BullmqBroker } from '../src/runtime/brokers/bullmq-broker.js';
 import { ClusterAgent, type ClusterAgentOptions } from '../src/runtime/cluster/agent.js';
 import { PERSONAL_WITHOUT_CONSENT } from '../src/runtime/cluster/agent-config.js';
 import { heartbeatSchema, keys, type Heartbeat } from '../src/runtime/cluster/protocol.js';
+import { silentLogger } from '../src/core/logger.js';
+import { lineLogger } from './support/recording-logger.js';
 import { compiledModules, loggedResults, servingExactly, waitFor } from './support/cluster.js';
 import { commandsAfterQuit, endsWithin, holdNextCall } from './support/stop-races.js';
 import { startRedisServer, type RedisServer } from './support/redis-server.js';
@@ -64,7 +66,7 @@ async function startAgent(
     heartbeatMs: 100,
     ttlMs: 1_000,
     cacheDir,
-    log: (line) => lines.push(line),
+    logger: lineLogger(lines),
     ...options,
   });
   cleanups.push(() => agent.stop());
@@ -310,14 +312,14 @@ describe('cluster agent', () => {
     await expect(ClusterAgent.start({ redisUrl: server.url, kind: 'personal' })).rejects.toThrow(
       PERSONAL_WITHOUT_CONSENT,
     );
-    const personal = agentOptionsFromFlags({ redis: server.url, personal: true, maxCpu: '50%' }, () => {});
+    const personal = agentOptionsFromFlags({ redis: server.url, personal: true, maxCpu: '50%' }, silentLogger);
     await expect(ClusterAgent.start(personal)).rejects.toThrow(
       'personal machines join only with explicit consent: add --consent (and caps such as --max-cpu 50%)',
     );
     expect(
       agentOptionsFromFlags(
         { redis: server.url, personal: true, consent: true, maxCpu: '50%', hours: '22-7', idleOnly: true },
-        () => {},
+        silentLogger,
       ).consent,
     ).toEqual({
       granted: true,
@@ -327,7 +329,7 @@ describe('cluster agent', () => {
     });
     const flagError = (flags: Parameters<typeof agentOptionsFromFlags>[0]) => {
       try {
-        agentOptionsFromFlags(flags, () => {});
+        agentOptionsFromFlags(flags, silentLogger);
       } catch (error) {
         return error;
       }

@@ -8,6 +8,7 @@ import { ClusterDirector, type DirectorOptions } from '../src/runtime/cluster/di
 import { DirectorLease } from '../src/runtime/cluster/director-lease.js';
 import { Redis } from 'ioredis';
 import { logBaseSchema } from '../src/runtime/cluster/protocol.js';
+import { lineLogger } from './support/recording-logger.js';
 import { loggedResults, waitFor } from './support/cluster.js';
 import { startRedisServer, type RedisServer } from './support/redis-server.js';
 import { commandsAfterQuit, endsWithin, holdNextCall } from './support/stop-races.js';
@@ -107,7 +108,7 @@ it('one director per prefix: a second one waits for the lease, takes over at a g
     prefix: 'lease',
     tickMs: 50,
     leaseWaitMs: 10_000,
-    log: (line) => lines.push(line),
+    logger: lineLogger(lines),
   });
   await waitFor('the second director to wait', () =>
     lines.some((l) => l.startsWith('waiting for the lease of director')) ? true : undefined,
@@ -124,7 +125,7 @@ it('a director that loses its lease to another steps down: done settles, and it 
     redisUrl: server.url,
     prefix: 'usurp',
     tickMs: 50,
-    log: (line) => lines.push(line),
+    logger: lineLogger(lines),
   });
   try {
     // Another director took the prefix (it counts its taking in the epoch; garbage without that is repaired instead).

@@ -12,6 +12,7 @@ import { DirectorSupervisor } from '../src/runtime/cluster/director-supervisor.j
 import { keys, type JobOutcome } from '../src/runtime/cluster/protocol.js';
 import { seededRng } from '../src/core/clock.js';
 import { VirtualEnvironment } from '../src/sim/environment/virtual-environment.js';
+import { lineLogger } from './support/recording-logger.js';
 import { realCluster, waitFor } from './support/cluster.js';
 import { TEST_SIGN_KEY, TRUSTED } from './support/signing.js';
 
@@ -46,7 +47,7 @@ async function libraryCluster(
     redisUrl: url,
     prefix,
     tickMs: 50,
-    log: (line) => lines.push(line),
+    logger: lineLogger(lines),
     ...options.director,
   });
   const agentLines: string[] = [];
@@ -60,7 +61,7 @@ async function libraryCluster(
           nodeId: 'n1',
           heartbeatMs: 100,
           ttlMs: 1_000,
-          log: (line) => agentLines.push(line),
+          logger: lineLogger(agentLines),
           ...(typeof options.agent === 'object' && options.agent),
         });
   return {

@@ -20,7 +20,6 @@ it('lists a beating agent, drops ids whose heartbeat expired, skips a broken hea
     nodeId: 'alive',
     heartbeatMs: 100,
     ttlMs: 1_000,
-    log: () => undefined,
   });
   try {
     await redis.sadd(k.nodes, 'ghost', 'broken'); // ghost: its key expired long ago

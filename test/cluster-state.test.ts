@@ -14,6 +14,7 @@ import { BullmqBroker } from '../src/runtime/brokers/bullmq-broker.js';
 import { ClusterAgent, type ClusterAgentOptions } from '../src/runtime/cluster/agent.js';
 import { keys, taskStateRecordSchema } from '../src/runtime/cluster/protocol.js';
 import { ProcessProvider } from '../src/runtime/local/process-provider.js';
+import { lineLogger } from './support/recording-logger.js';
 import { compiledModules, loggedResults, servingExactly, waitFor } from './support/cluster.js';
 import { startRedisServer, type RedisServer } from './support/redis-server.js';
 import { TRUSTED } from './support/signing.js';
@@ -64,7 +65,7 @@ async function startAgent(prefix: string, nodeId: string, options: Partial<Clust
     ttlMs: 1_000,
     cacheDir,
     cpu: 4,
-    log: (line) => lines.push(line),
+    logger: lineLogger(lines),
     ...options,
   });
   cleanups.push(() => agent.stop());

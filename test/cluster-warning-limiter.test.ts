@@ -1,6 +1,7 @@
 /** The repeated-warning limiter on a virtual clock: one line per key per interval, then the count held back. */
 import { expect, it } from 'vitest';
 import { WarningLimiter } from '../src/core/warning-limiter.js';
+import { recordingLogger } from './support/recording-logger.js';
 
 function limiter(intervalMs = 1_000) {
   let nowMs = 0;
@@ -64,4 +65,22 @@ it('refuses an interval that is not a positive number, naming it and the fix', (
   expect(() => new WarningLimiter({ nowMs: () => 0 }, 0, () => undefined)).toThrow(
     /intervalMs: 0 is not a positive number\. Fix: use 30000/,
   );
+});
+
+it('into a logger: one warn event per interval for a warning in a loop, its ids kept and the repeats counted', () => {
+  let nowMs = 0;
+  const logger = recordingLogger();
+  // As the director and the agent wire it: the limiter's sink is the logger's warn.
+  const warnings = new WarningLimiter({ nowMs: () => nowMs }, 30_000, (line, fields) => logger.warn(fields, line));
+  for (let beat = 0; beat < 300; beat++, nowMs += 100)
+    warnings.warn('redis', 'redis: connect ECONNREFUSED 127.0.0.1:6379', { nodeId: 'n1', topic: 'redis' });
+  warnings.flush();
+  expect(logger.events).toEqual([
+    { level: 'warn', fields: { nodeId: 'n1', topic: 'redis' }, msg: 'redis: connect ECONNREFUSED 127.0.0.1:6379' },
+    {
+      level: 'warn',
+      fields: { nodeId: 'n1', topic: 'redis', suppressed: 299 },
+      msg: 'redis: connect ECONNREFUSED 127.0.0.1:6379 (299 repeat(s) in the last 30 s not shown)',
+    },
+  ]);
 });

@@ -9,9 +9,11 @@ import { InputError } from '../core/errors.js';
 import type { HourWindow, NodeKind } from '../place/node-probe.js';
 import { ClusterAgent, type ClusterAgentOptions } from '../runtime/cluster/agent.js';
 import { parseSandboxChoice } from '../runtime/local/sandbox.js';
+import { withFields, type Logger } from '../core/logger.js';
+import { addLogFlags, cliLogger, type LogFlags } from './log-flags.js';
 import { addRedisSourceFlags, requiredRedisConnection, type RedisFlags } from './redis-flags.js';
 
-export interface AgentCommandOptions extends RedisFlags {
+export interface AgentCommandOptions extends RedisFlags, LogFlags {
   readonly prefix?: string;
   readonly nodeId?: string;
   readonly price?: string;
@@ -77,7 +79,7 @@ export function agentCommand(program: Command): Command {
     )
     .option('--allow-unsandboxed', 'let a personal machine run task code without a sandbox, with the agent user rights')
     .action((options: AgentCommandOptions) => runAgent(options));
-  addRedisSourceFlags(command);
+  addLogFlags(addRedisSourceFlags(command));
   return command;
 }
 
@@ -85,19 +87,21 @@ const LEAVE_BOUND_MS = 10_000;
 
 /** Runs the agent until SIGINT or SIGTERM; resolves once it has left the swarm (or exits after a bound). */
 export async function runAgent(flags: AgentCommandOptions): Promise<void> {
-  const options = agentOptionsFromFlags(flags, (line) => process.stdout.write(`${line}\n`));
+  const logger = cliLogger(flags);
+  const options = agentOptionsFromFlags(flags, logger);
   let agent: ClusterAgent;
   try {
     agent = await ClusterAgent.start(options);
   } catch (error) {
     throw error instanceof InputError ? asFlagError(error) : error;
   }
+  const said = withFields(logger, { nodeId: agent.nodeId });
   await new Promise<void>((resolve) => {
     let leaving = false;
     const leave = (signal: string) => {
       if (leaving) process.exit(130); // a second Ctrl-C: do not wait
       leaving = true;
-      process.stdout.write(`${signal}: leaving the swarm (leases requeued, swarmlets stopped)\n`);
+      said.info({ signal }, `${signal}: leaving the swarm (leases requeued, swarmlets stopped)`);
       process.off('SIGUSR2', revoke);
       // Leaving waits on Redis (results, leases, the node key); with Redis gone it would wait
       // forever. Past the bound the agent exits: its leases come back by lock expiry elsewhere.
@@ -116,7 +120,7 @@ export async function runAgent(flags: AgentCommandOptions): Promise<void> {
         .finally(resolve);
     };
     const revoke = () => {
-      process.stdout.write('SIGUSR2: consent revoked: requeueing every lease and stopping every swarmlet\n');
+      said.warn({ signal: 'SIGUSR2' }, 'SIGUSR2: consent revoked: requeueing every lease and stopping every swarmlet');
       void agent.revokeConsent();
     };
     process.once('SIGINT', () => leave('SIGINT'));
@@ -126,7 +130,7 @@ export async function runAgent(flags: AgentCommandOptions): Promise<void> {
 }
 
 /** The flags as agent options; a bad flag is an InputError naming it. */
-export function agentOptionsFromFlags(flags: AgentCommandOptions, log: (line: string) => void): ClusterAgentOptions {
+export function agentOptionsFromFlags(flags: AgentCommandOptions, logger: Logger): ClusterAgentOptions {
   const kind = kindOf(flags);
   const caps =
     flags.maxCpu !== undefined || flags.maxMemory !== undefined || flags.hours !== undefined || flags.idleOnly === true;
@@ -134,7 +138,7 @@ export function agentOptionsFromFlags(flags: AgentCommandOptions, log: (line: st
   return {
     redisUrl: connection.url,
     ...(connection.tls && { redisTls: connection.tls }),
-    log,
+    logger,
     kind,
     ...(flags.prefix !== undefined && { prefix: flags.prefix }),
     ...(flags.nodeId !== undefined && { nodeId: flags.nodeId }),

@@ -3,6 +3,7 @@ import { AdmissionError, InputError, TaskFailedError, TaskModuleError } from '..
 import { runCommand } from './run.js';
 import { commanderInputError, runCommandSpec } from './run-options.js';
 import { serveCommand } from './serve.js';
+import { addLogFlags } from './log-flags.js';
 import { addRedisSourceFlags } from './redis-flags.js';
 import { agentCommand } from './agent.js';
 import { keysCommand } from './keys.js';
@@ -47,7 +48,7 @@ program
     "refuse a job whose class's predicted backlog is over its limit; limits like low=10s,normal=30s,high=2m (those are the defaults)",
   )
   .action(serveCommand);
-addRedisSourceFlags(program.commands.find((command) => command.name() === 'serve')!);
+addLogFlags(addRedisSourceFlags(program.commands.find((command) => command.name() === 'serve')!));
 
 agentCommand(program);
 keysCommand(program);

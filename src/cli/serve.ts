@@ -4,9 +4,10 @@ import type { PriorityName } from '../core/limits.js';
 import { DirectorSupervisor } from '../runtime/cluster/director-supervisor.js';
 import { DEFAULT_ADMISSION_LIMITS, type AdmissionLimits } from '../schedule/admission.js';
 import { durationMs } from './run.js';
+import { cliLogger, type LogFlags } from './log-flags.js';
 import { requiredRedisConnection, type RedisFlags } from './redis-flags.js';
 
-export interface ServeCommandOptions extends RedisFlags {
+export interface ServeCommandOptions extends RedisFlags, LogFlags {
   readonly prefix: string;
   readonly tickMs: string;
   readonly nodeTtlMs: string;
@@ -21,7 +22,7 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
   const connection = requiredRedisConnection(options);
   const tickMs = positive('--tick-ms', options.tickMs);
   const nodeTtlMs = positive('--node-ttl-ms', options.nodeTtlMs);
-  const log = (line: string): void => void process.stdout.write(`${new Date().toISOString()} ${line}\n`);
+  const logger = cliLogger(options);
   if (options.payment !== 'critical-value' && options.payment !== 'bid')
     throw new InputError(
       '--payment',
@@ -43,12 +44,15 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
     tickMs,
     nodeTtlMs,
     lockDurationMs: nodeTtlMs,
-    log,
+    logger,
     payment: options.payment,
     admission,
     batchMax,
   });
-  log(`director up on ${redactUrl(connection.url)} (prefix ${options.prefix}); waiting for agents and jobs`);
+  logger.info(
+    { prefix: options.prefix, redis: redactUrl(connection.url) },
+    `director up on ${redactUrl(connection.url)} (prefix ${options.prefix}); waiting for agents and jobs`,
+  );
   const stop = (): void => void director.stop();
   process.once('SIGINT', stop);
   process.once('SIGTERM', stop);

@@ -1,11 +1,16 @@
 import type { Clock } from './clock.js';
 import { InputError } from './errors.js';
+import type { LogFields } from './logger.js';
 
 interface Said {
   readonly atMs: number;
   readonly line: string;
+  readonly fields: LogFields | undefined;
   repeats: number;
 }
+
+/** Where a limited warning goes: its line, and its fields (with `suppressed`: the repeats not shown) if it has any. */
+export type WarningSink = (line: string, fields: LogFields) => void;
 
 /**
  * Repeated warnings, rate-limited per key: the first line of a key is said at once, repeats within
@@ -19,7 +24,7 @@ export class WarningLimiter {
   constructor(
     private readonly clock: Clock,
     private readonly intervalMs: number,
-    private readonly log: (line: string) => void,
+    private readonly log: WarningSink,
   ) {
     if (!(intervalMs > 0))
       throw new InputError(
@@ -30,15 +35,16 @@ export class WarningLimiter {
   }
 
   /** Says `line` unless `key` was said less than an interval ago (then the repeat is counted). */
-  warn(key: string, line: string): void {
+  warn(key: string, line: string, fields?: LogFields): void {
     const nowMs = this.clock.nowMs();
     const last = this.said.get(key);
     if (last !== undefined && nowMs - last.atMs < this.intervalMs) {
       last.repeats += 1;
       return;
     }
-    this.log(last !== undefined && last.repeats > 0 ? this.withRepeats(line, last.repeats) : line);
-    this.said.set(key, { atMs: nowMs, line, repeats: 0 });
+    if (last !== undefined && last.repeats > 0) this.sayRepeats(line, fields, last.repeats);
+    else this.log(line, fields ?? {});
+    this.said.set(key, { atMs: nowMs, line, fields, repeats: 0 });
   }
 
   /**
@@ -54,8 +60,8 @@ export class WarningLimiter {
         this.said.delete(key);
         continue;
       }
-      this.log(this.withRepeats(last.line, last.repeats));
-      this.said.set(key, { atMs: nowMs, line: last.line, repeats: 0 });
+      this.sayRepeats(last.line, last.fields, last.repeats);
+      this.said.set(key, { atMs: nowMs, line: last.line, fields: last.fields, repeats: 0 });
     }
   }
 
@@ -64,7 +70,8 @@ export class WarningLimiter {
     return this.said.size;
   }
 
-  private withRepeats(line: string, repeats: number): string {
-    return `${line} (${repeats} repeat(s) in the last ${Math.round(this.intervalMs / 1000)} s not shown)`;
+  private sayRepeats(line: string, fields: LogFields | undefined, repeats: number): void {
+    const seconds = Math.round(this.intervalMs / 1000);
+    this.log(`${line} (${repeats} repeat(s) in the last ${seconds} s not shown)`, { ...fields, suppressed: repeats });
   }
 }

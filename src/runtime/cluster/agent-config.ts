@@ -9,6 +9,7 @@ import { epochEnvironment } from '../local/wall-environment.js';
 import type { Clock } from '../../core/clock.js';
 import { availableParallelism, freemem, hostname, loadavg } from 'node:os';
 import { InputError } from '../../core/errors.js';
+import { silentLogger, withFields, type Logger } from '../../core/logger.js';
 import { redactUrl } from '../../core/redact-url.js';
 import { consentAllowsWork, consentLimits, type ConsentVerdict } from '../../place/consent.js';
 import {
@@ -77,8 +78,8 @@ export interface ClusterAgentOptions {
   readonly memoryMb?: number;
   /** The 1-minute load average per core (tests pass their own). */
   readonly loadPerCore?: () => number;
-  /** One line per change (started, specialized, stopping, exited, consent...). Default: none. */
-  readonly log?: (line: string) => void;
+  /** One event per change (started, specialized, stopping, exited, consent...), each with its ids. Default: none. */
+  readonly logger?: Logger;
   /** A warning repeated under one topic (a bad key read every heartbeat) is said once per this interval (30 000). */
   readonly warningIntervalMs?: number;
   /** Time for the warning limiter (tests pass a virtual one). Default: the wall clock. */
@@ -118,7 +119,8 @@ export interface AgentConfig {
   readonly cpu: number;
   readonly memoryMb: number;
   readonly loadPerCore: () => number;
-  readonly log: (line: string) => void;
+  /** Every event carries this node's id. */
+  readonly logger: Logger;
   readonly warningIntervalMs: number;
   readonly clock: Clock;
   readonly environment: Environment;
@@ -161,6 +163,7 @@ export function resolveAgentConfig(options: ClusterAgentOptions): AgentConfig {
       'use a TTL of at least twice the heartbeat (e.g. 3000 with 1000), so one late beat does not declare the node dead',
     );
   const prefix = options.prefix ?? DEFAULT_PREFIX;
+  const nodeId = options.nodeId ?? `${hostname()}-${process.pid}`;
   if (prefix.length === 0 || prefix.includes(' '))
     throw new InputError('prefix', `is ${JSON.stringify(prefix)}`, "use the director's prefix (default swarmlet)");
   return {
@@ -168,7 +171,7 @@ export function resolveAgentConfig(options: ClusterAgentOptions): AgentConfig {
     ...(options.redisTls !== undefined && { redisTls: options.redisTls }),
     prefix,
     kind,
-    nodeId: options.nodeId ?? `${hostname()}-${process.pid}`,
+    nodeId,
     pricePerCoreSecond: options.pricePerCoreSecond ?? 0,
     labels: options.labels ?? {},
     consent: options.consent,
@@ -186,7 +189,7 @@ export function resolveAgentConfig(options: ClusterAgentOptions): AgentConfig {
     cpu: options.cpu ?? availableParallelism(),
     memoryMb: options.memoryMb ?? Math.floor(freemem() / 2 ** 20),
     loadPerCore: options.loadPerCore ?? (() => (loadavg()[0] ?? 0) / availableParallelism()),
-    log: options.log ?? (() => {}),
+    logger: withFields(options.logger ?? silentLogger, { nodeId }),
     warningIntervalMs: integerAtLeast('warningIntervalMs', options.warningIntervalMs ?? 30_000, 1, 'e.g. 30000'),
     clock: options.clock ?? (options.environment ?? epochEnvironment).clock,
     environment: options.environment ?? epochEnvironment,

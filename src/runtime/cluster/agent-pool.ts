@@ -11,6 +11,7 @@
  * holds no micro-task; a swarmlet starting to serve one restores it.
  */
 import type { Clock } from '../../core/clock.js';
+import type { LogFields, Logger } from '../../core/logger.js';
 import { BundleRefusedError, type LocalModule, type ModuleCache } from './agent-modules.js';
 import type { AgentStates } from './agent-state.js';
 import { LocalSwarmlet, type ReconcilePlan } from './agent-swarmlets.js';
@@ -29,12 +30,12 @@ const HALT_STATE_TIMEOUT_MS = 1_000;
  */
 export class Announcer {
   private readonly said = new Map<string, string>();
-  constructor(private readonly log: (line: string) => void) {}
+  constructor(private readonly logger: Logger) {}
 
-  say(topic: string, line: string): void {
+  say(topic: string, line: string, fields: LogFields = {}): void {
     if (this.said.get(topic) === line) return;
     this.said.set(topic, line);
-    if (line !== '') this.log(line);
+    if (line !== '') this.logger.info(fields, line);
   }
 }
 
@@ -46,7 +47,7 @@ export interface AgentPoolOptions {
   readonly work: AgentWork;
   readonly drainTimeoutMs: number;
   readonly moduleKey: (taskType: string) => string;
-  readonly log: (line: string) => void;
+  readonly logger: Logger;
   readonly announcer: Announcer;
   readonly states: AgentStates;
   /** Runs `work` on the agent's serial chain (then reconciles): what waited for a state to be saved goes on. */
@@ -100,7 +101,10 @@ export class AgentPool {
       this.options.provider.kill(swarmlet.processId, reason);
     }
     if (requeued > 0 || running.length > 0)
-      this.options.log(`stopped ${running.length} swarmlet(s) and requeued ${requeued} micro-task(s): ${reason}`);
+      this.options.logger.info(
+        { swarmlets: running.length, requeued },
+        `stopped ${running.length} swarmlet(s) and requeued ${requeued} micro-task(s): ${reason}`,
+      );
   }
 
   /**
@@ -175,7 +179,10 @@ export class AgentPool {
     const topic = `${id}:state`;
     const other = this.handingOver(taskType);
     if (other !== undefined) {
-      this.options.announcer.say(topic, `${id}: waiting for ${other.id} to save the state of ${taskType}`);
+      this.options.announcer.say(topic, `${id}: waiting for ${other.id} to save the state of ${taskType}`, {
+        swarmletId: id,
+        taskType,
+      });
       return undefined;
     }
     try {
@@ -186,6 +193,7 @@ export class AgentPool {
       this.options.announcer.say(
         topic,
         `${id}: waiting: saved state of ${taskType} unusable: ${error instanceof Error ? error.message : String(error)}. Fix: repair or delete that key (the type then starts with no state)`,
+        { swarmletId: id, taskType },
       );
       return undefined;
     }
@@ -199,7 +207,8 @@ export class AgentPool {
     const swarmlet = new LocalSwarmlet(id, `${id}#${++this.processes}`, taskType, module.hash);
     this.swarmlets.set(swarmlet.processId, swarmlet);
     this.options.provider.start(swarmlet.processId, taskType, module.modulePath, stored.state);
-    this.options.log(
+    this.options.logger.info(
+      { swarmletId: id, taskType, hash: module.hash },
       `${id}: started (${module.hash}) for ${taskType}${stored.state === undefined ? '' : ' with its saved state'}: ${reason}`,
     );
   }
@@ -215,7 +224,8 @@ export class AgentPool {
     swarmlet.pending = { taskType, hash: module.hash, modulePath: module.modulePath, reason };
     if (swarmlet.state === 'idle' && swarmlet.inFlight.size === 0) return await this.load(swarmlet);
     if (swarmlet.inFlight.size > 0) swarmlet.drainDeadlineMs = this.options.clock.nowMs() + this.options.drainTimeoutMs;
-    this.options.log(
+    this.options.logger.info(
+      { swarmletId: swarmlet.id, taskType, from: swarmlet.taskType },
       `${swarmlet.id}: will specialize from ${swarmlet.taskType} to ${taskType} once its ${swarmlet.inFlight.size} micro-task(s) in flight finish: ${reason}`,
     );
   }
@@ -238,7 +248,8 @@ export class AgentPool {
     swarmlet.drainDeadlineMs = undefined;
     swarmlet.stateful = false; // until the new type's `ready` says
     this.options.provider.load(swarmlet.processId, pending.taskType, pending.modulePath, true, stored.state);
-    this.options.log(
+    this.options.logger.info(
+      { swarmletId: swarmlet.id, taskType: pending.taskType, from, hash: pending.hash },
       `${swarmlet.id}: specialized (${pending.hash}) from ${from} to ${pending.taskType}${stored.state === undefined ? '' : ' with its saved state'}: ${pending.reason}`,
     );
   }
@@ -255,7 +266,8 @@ export class AgentPool {
     const held = swarmlet.inFlight.size;
     if (held === 0) this.finish(swarmlet);
     else swarmlet.drainDeadlineMs = this.options.clock.nowMs() + this.options.drainTimeoutMs;
-    this.options.log(
+    this.options.logger.info(
+      { swarmletId: swarmlet.id, taskType: swarmlet.taskType },
       `${swarmlet.id}: stopping (${reason})${held > 0 ? ` after its ${held} micro-task(s) in flight` : ''}`,
     );
   }
@@ -266,7 +278,8 @@ export class AgentPool {
     for (const swarmlet of this.live) {
       if (swarmlet.drainDeadlineMs === undefined || swarmlet.drainDeadlineMs > nowMs) continue;
       const requeued = await this.options.work.giveBack(swarmlet);
-      this.options.log(
+      this.options.logger.warn(
+        { swarmletId: swarmlet.id, taskType: swarmlet.taskType, requeued },
         `${swarmlet.id}: waited ${this.options.drainTimeoutMs} ms for its work in flight: requeued ${requeued} micro-task(s)`,
       );
       await this.afterWork(swarmlet);
@@ -281,18 +294,22 @@ export class AgentPool {
       module = await this.options.modules.fetch(taskType);
     } catch (error) {
       if (error instanceof BundleRefusedError) {
-        announcer.say(id, `${id}: not started: ${error.message}`);
+        announcer.say(id, `${id}: not started: ${error.message}`, { swarmletId: id, taskType });
         await this.options.refused(error);
         return undefined;
       }
       announcer.say(
         id,
         `${id}: waiting: module of ${taskType} unusable: ${error instanceof Error ? error.message : String(error)}`,
+        { swarmletId: id, taskType },
       );
       return undefined;
     }
     if (module === undefined) {
-      announcer.say(id, `${id}: waiting: no module published for ${taskType} (${this.options.moduleKey(taskType)})`);
+      announcer.say(id, `${id}: waiting: no module published for ${taskType} (${this.options.moduleKey(taskType)})`, {
+        swarmletId: id,
+        taskType,
+      });
       return undefined;
     }
     const failure = this.loadFailures.get(taskType);
@@ -334,7 +351,8 @@ export class AgentPool {
 
   loadFailed(swarmlet: LocalSwarmlet, taskType: string, message: string): void {
     this.loadFailures.set(taskType, { hash: swarmlet.hash, untilMs: this.options.clock.nowMs() + LOAD_RETRY_MS });
-    this.options.log(
+    this.options.logger.warn(
+      { swarmletId: swarmlet.id, taskType, hash: swarmlet.hash },
       `${swarmlet.id}: loading ${taskType} (${swarmlet.hash}) failed: ${message}; trying again in ${LOAD_RETRY_MS / 1000} s`,
     );
     swarmlet.stopReason = `load of ${taskType} failed`;
@@ -351,11 +369,15 @@ export class AgentPool {
     const failed = await this.options.work.orphaned(swarmlet, message, lastStarted);
     swarmlet.transition('stopped');
     if (swarmlet.stopReason === undefined || failed > 0) {
-      this.options.log(
+      this.options.logger.warn(
+        { swarmletId: swarmlet.id, taskType: swarmlet.taskType, failed },
         `${swarmlet.id}: exited unexpectedly (${detail})${failed > 0 ? `: ${failed} micro-task(s) failed` : ''}`,
       );
     } else {
-      this.options.log(`${swarmlet.id}: stopped (${swarmlet.stopReason})`);
+      this.options.logger.info(
+        { swarmletId: swarmlet.id, taskType: swarmlet.taskType },
+        `${swarmlet.id}: stopped (${swarmlet.stopReason})`,
+      );
     }
   }
 }

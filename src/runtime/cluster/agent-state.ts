@@ -21,6 +21,7 @@
  * step of the chain may wait for them, bounded.
  */
 import type { Environment } from '../../core/environment.js';
+import type { LogFields, Logger } from '../../core/logger.js';
 import type { Redis } from 'ioredis';
 import type { Provider } from '../provider.js';
 import { STATE_TIMEOUT_MS, type StateAnswer } from '../task-state.js';
@@ -38,9 +39,9 @@ export interface AgentStatesOptions {
   readonly provider: Provider;
   /** Where time and timers come from (the agent's environment). */
   readonly environment: Environment;
-  readonly log: (line: string) => void;
+  readonly logger: Logger;
   /** A warning about `topic` (rate-limited by the agent). */
-  readonly warn?: (topic: string, line: string) => void;
+  readonly warn?: (topic: string, line: string, fields?: LogFields) => void;
 }
 
 interface Ask {
@@ -88,7 +89,9 @@ export class AgentStates {
     const moved = await this.options.redis.eval(SET_ASIDE, 2, key, `${key}:unreadable`, raw);
     if (moved === 0) return;
     const line = `${problem}: moved to ${key}:unreadable; ${key.split(':').at(-1)} starts with no saved state. Fix: none needed; inspect that key to see what wrote it`;
-    (this.options.warn ?? ((_topic: string, text: string) => this.options.log(text)))(key, line);
+    const fields = { key };
+    if (this.options.warn) this.options.warn(key, line, fields);
+    else this.options.logger.warn(fields, line);
   }
 
   /**
@@ -116,7 +119,8 @@ export class AgentStates {
       this.options.provider.snapshot(processId, taskType);
     });
     if ('message' in answer)
-      return this.options.log(
+      return this.options.logger.warn(
+        { swarmletId: id, taskType },
         `${id}: state of ${taskType} not saved: ${answer.message}; ${key} keeps the state saved before`,
       );
     const record: TaskStateRecord = {
@@ -130,9 +134,10 @@ export class AgentStates {
     try {
       await this.options.redis.set(key, JSON.stringify(record));
       this.saves += 1;
-      this.options.log(`${id}: saved the state of ${taskType} to ${key}`);
+      this.options.logger.info({ swarmletId: id, taskType }, `${id}: saved the state of ${taskType} to ${key}`);
     } catch (error) {
-      this.options.log(
+      this.options.logger.warn(
+        { swarmletId: id, taskType },
         `${id}: state of ${taskType} not saved: ${key}: ${error instanceof Error ? error.message : String(error)}`,
       );
     }

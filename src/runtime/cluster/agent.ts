@@ -108,8 +108,10 @@ export class ClusterAgent implements ProviderEvents {
     private readonly broker: BullmqBroker,
   ) {
     this.keys = keys(config.prefix);
-    this.announcer = new Announcer(config.log);
-    this.warnings = new WarningLimiter(config.clock, config.warningIntervalMs, config.log);
+    this.announcer = new Announcer(config.logger);
+    this.warnings = new WarningLimiter(config.clock, config.warningIntervalMs, (line, fields) =>
+      config.logger.warn(fields, line),
+    );
     const modules = new ModuleCache(redis, config.prefix, config.cacheDir, config.trust);
     mkdirSync(config.cacheDir, { recursive: true }); // bound into a sandbox at each start, so it must exist
     this.provider = new ProcessProvider(
@@ -138,8 +140,8 @@ export class ClusterAgent implements ProviderEvents {
       prefix: config.prefix,
       nodeId: config.nodeId,
       provider: this.provider,
-      log: config.log,
-      warn: (topic, line) => this.warnings.warn(topic, `warning: ${line}`),
+      logger: config.logger,
+      warn: (topic, line, fields) => this.warnings.warn(topic, `warning: ${line}`, fields),
     });
     this.pool = new AgentPool({
       clock: config.environment.clock,
@@ -148,7 +150,7 @@ export class ClusterAgent implements ProviderEvents {
       work: this.work,
       drainTimeoutMs: config.drainTimeoutMs,
       moduleKey: (type) => this.keys.module(type),
-      log: config.log,
+      logger: config.logger,
       announcer: this.announcer,
       states: this.states,
       refused: (refusal) => this.tellRefusal(refusal),
@@ -196,7 +198,7 @@ export class ClusterAgent implements ProviderEvents {
       // Completions fetch ahead what the type's serving swarmlets take at a time: no round trip to refill them, nothing
       // held idle.
       prefetch: (taskType) => late.agent?.work.depthOf(taskType, late.agent.pool.live) ?? 0,
-      onBackgroundError: (error) => config.log(`warning: broker: ${error.message}`),
+      onBackgroundError: (error) => config.logger.warn({ topic: 'broker' }, `warning: broker: ${error.message}`),
       environment: config.environment,
     });
     const agent = (late.agent = new ClusterAgent(config, redis, subscriber, broker));
@@ -224,13 +226,15 @@ export class ClusterAgent implements ProviderEvents {
       if (message === this.config.nodeId || message === '*') this.scheduleReconcile();
     });
     await this.subscriber.subscribe(this.keys.desiredChanged);
-    this.config.log(
+    this.config.logger.info(
+      { prefix: this.config.prefix, kind: this.config.kind },
       `agent ${this.config.nodeId} joined ${redactUrl(this.config.redisUrl)} (prefix ${this.config.prefix}): ${describeNode(this.lastAdvertisement)}`,
     );
     const caps = consentCaps(this.config);
     const held = this.provider.capEnforcement;
     if (held.cpu !== undefined || held.memory !== undefined)
-      this.config.log(
+      this.config.logger.info(
+        {},
         `consent caps held on what swarmlets use: ${[
           ...(held.cpu ? [`cpu ${Number(caps.cpuCores!.toFixed(3))} cores by ${capHow(held.cpu)}`] : []),
           ...(held.memory ? [`memory ${caps.memoryMb} MB by ${capHow(held.memory)}`] : []),
@@ -357,7 +361,7 @@ export class ClusterAgent implements ProviderEvents {
       ? { ok: false as const, reason: 'consent revoked by the owner' }
       : workAllowed(this.lastAdvertisement, this.config.environment.clock.nowMs());
     if (!verdict.ok) return this.halt(verdict.reason);
-    if (!this.allowed) this.config.log('consent: work allowed again');
+    if (!this.allowed) this.config.logger.info({}, 'consent: work allowed again');
     this.allowed = true;
     this.announcer.say('consent', '');
     const desired = await this.readDesired();
@@ -502,7 +506,8 @@ export class ClusterAgent implements ProviderEvents {
     const toldAtMs = this.refusalsToldAtMs.get(topic);
     if (toldAtMs !== undefined && nowMs - toldAtMs < REFUSAL_REPEAT_MS) return;
     this.refusalsToldAtMs.set(topic, nowMs);
-    if (toldAtMs === undefined) this.config.log(`refused: ${refusal.message}`);
+    if (toldAtMs === undefined)
+      this.config.logger.warn({ taskType: refusal.taskType, hash: refusal.hash }, `refused: ${refusal.message}`);
     const { taskType, hash, reason } = refusal;
     const entry = {
       kind: 'refusal',
@@ -554,7 +559,7 @@ export class ClusterAgent implements ProviderEvents {
 
   /** Repeated failures (Redis down: every heartbeat) are said once per warning interval, then their count. */
   private warn(topic: string, error: unknown): void {
-    this.warnings.warn(`warning:${topic}`, `warning: ${topic}: ${messageOf(error)}`);
+    this.warnings.warn(`warning:${topic}`, `warning: ${topic}: ${messageOf(error)}`, { topic });
   }
 }
 

@@ -41,7 +41,8 @@ export class DirectorSupervisor {
       await this.current.done;
       if (this.stopping) return;
       this.restarts += 1;
-      this.options.log?.(
+      this.options.logger?.warn(
+        {},
         'stepped down: starting again from the log (if another director holds the prefix, it gives up)',
       );
       this.current = await ClusterDirector.start(this.options);

@@ -3,6 +3,8 @@ import type { Clock } from '../../core/clock.js';
 import { sleep, type Environment } from '../../core/environment.js';
 import { epochEnvironment } from '../local/wall-environment.js';
 import { LIMITS } from '../../core/limits.js';
+import type { Action } from '../../core/actions.js';
+import { silentLogger, type LogFields, type Logger } from '../../core/logger.js';
 import { WarningLimiter } from '../../core/warning-limiter.js';
 import { adaptivePolicy } from '../../decide/policies/adaptive.js';
 import type { Policy } from '../../decide/policy.js';
@@ -56,7 +58,8 @@ export interface DirectorOptions {
   readonly leaseWaitMs?: number;
   /** A lease not renewed for this long returns to the queue (the holder died). */
   readonly lockDurationMs?: number;
-  readonly log?: (line: string) => void;
+  /** Where the director says what it does (default: nowhere); warnings repeated under one topic are rate-limited. */
+  readonly logger?: Logger;
   /** How auction winners are paid: `critical-value` (truthful, default) or `bid`. */
   readonly payment?: PaymentRule;
   /** Admission control by class on the predicted backlog (as `Swarm`'s `admission`); undefined: admit everything. */
@@ -105,7 +108,7 @@ export class ClusterDirector {
   private consuming: Promise<void> | undefined;
   /** The tick under way: stop waits for it, so none of its commands is written behind a QUIT. */
   private ticking: Promise<void> | undefined;
-  private readonly log: (line: string) => void;
+  private readonly logger: Logger;
   private readonly gate: AdmissionGate;
   private readonly desired: DesiredStates;
   private readonly modules: ModuleRecords;
@@ -124,10 +127,10 @@ export class ClusterDirector {
     private readonly options: Required<
       Omit<
         DirectorOptions,
-        'policy' | 'log' | 'payment' | 'leaseWaitMs' | 'admission' | 'clock' | 'redisTls' | 'environment'
+        'policy' | 'logger' | 'payment' | 'leaseWaitMs' | 'admission' | 'clock' | 'redisTls' | 'environment'
       >
     > &
-      Pick<DirectorOptions, 'log' | 'payment' | 'admission'>,
+      Pick<DirectorOptions, 'logger' | 'payment' | 'admission'>,
     private readonly warnings: WarningLimiter,
     policy: Policy,
     private readonly redis: Redis,
@@ -138,7 +141,7 @@ export class ClusterDirector {
   ) {
     this.k = keys(options.prefix);
     this.environment = environment;
-    this.log = options.log ?? (() => undefined);
+    this.logger = options.logger ?? silentLogger;
     this.loop = new DirectorLoop({
       policy,
       tickMs: options.tickMs,
@@ -171,10 +174,8 @@ export class ClusterDirector {
       warningIntervalMs: 30_000,
       ...options,
     };
-    const warnings = new WarningLimiter(
-      full.clock ?? epochEnvironment.clock,
-      full.warningIntervalMs,
-      full.log ?? (() => undefined),
+    const warnings = new WarningLimiter(full.clock ?? epochEnvironment.clock, full.warningIntervalMs, (line, fields) =>
+      (full.logger ?? silentLogger).warn(fields, line),
     );
     // Reconnect errors repeat every retry while Redis is down: one line per interval, then their count.
     const onError = (error: Error): void => warnings.warn('redis', `redis: ${error.message}`);
@@ -191,7 +192,8 @@ export class ClusterDirector {
     );
     try {
       await lease.acquire(full.leaseWaitMs ?? 2 * leaseMs, (holder) =>
-        full.log?.(
+        full.logger?.info(
+          { holder },
           `waiting for the lease of director ${holder} (one director per prefix; a crashed one's lease expires within ${leaseMs} ms)`,
         ),
       );
@@ -286,7 +288,10 @@ export class ClusterDirector {
     const outstanding = this.book.outstanding();
     if (outstanding.length > 0) await this.broker.enqueue(outstanding.map((task) => this.book.toBrokerTask(task)));
     if (replayed > 0)
-      this.log(`resumed: replayed ${replayed} log entries, ${outstanding.length} micro-task(s) outstanding`);
+      this.logger.info(
+        { replayed, outstanding: outstanding.length },
+        `resumed: replayed ${replayed} log entries, ${outstanding.length} micro-task(s) outstanding`,
+      );
   }
 
   /** Runs `step` on a key the cluster can do without; a key of the wrong type there is deleted and said once. */
@@ -359,7 +364,8 @@ export class ClusterDirector {
     } else if (entry.kind === 'unrunnable') {
       this.verdictsPending.delete(`${entry.taskType}\n${entry.hash}`);
       if (live)
-        this.log(
+        this.logger.error(
+          { taskType: entry.taskType, hash: entry.hash },
           `task type ${entry.taskType}: bundle ${entry.hash} refused by every live agent (${entry.refusals.map((r) => r.nodeId).join(', ')}): its jobs fail`,
         );
     } else if (entry.kind === 'fault') {
@@ -379,7 +385,10 @@ export class ClusterDirector {
     for (const { jobKey, outcome, cancel } of finished) {
       // A failed job's micro-tasks still waiting in BullMQ would only run for nothing.
       if (live && cancel.length > 0)
-        this.log(`job ${jobKey}: cancelled ${(await this.broker.cancel(cancel)).length} waiting micro-task(s)`);
+        this.logger.info(
+          { jobId: jobKey },
+          `job ${jobKey}: cancelled ${(await this.broker.cancel(cancel)).length} waiting micro-task(s)`,
+        );
       await this.publishOutcome(jobKey, outcome, live ? 'store' : 'replayed');
     }
   }
@@ -443,8 +452,13 @@ export class ClusterDirector {
     if (how === 'store') await this.redis.set(key, JSON.stringify(outcome), 'EX', OUTCOME_TTL_S);
     if (how === 'replayed') await this.redis.set(key, JSON.stringify(outcome), 'EX', OUTCOME_TTL_S, 'NX');
     await this.redis.publish(this.k.jobDone, jobKey);
-    if (outcome.status === 'refused') return this.log(`job ${jobKey}: refused by admission control: ${outcome.error}`);
-    this.log(
+    if (outcome.status === 'refused')
+      return this.logger.warn(
+        { jobId: jobKey, status: outcome.status },
+        `job ${jobKey}: refused by admission control: ${outcome.error}`,
+      );
+    this.logger.info(
+      { jobId: jobKey, status: outcome.status, microTasks: outcome.microTasks, wallMs: outcome.wallMs },
       `job ${jobKey}: ${outcome.status} after ${outcome.microTasks} micro-task(s) in ${outcome.wallMs} ms${outcome.duplicateResults > 0 ? ` (${outcome.duplicateResults} duplicate result(s) ignored)` : ''}`,
     );
   }
@@ -464,10 +478,11 @@ export class ClusterDirector {
       if (!(await this.lease.renew())) {
         // Another director holds the prefix now (this one stalled past its lease): two directors
         // would both apply the log and place swarmlets, so this one steps down.
-        this.log(
+        this.logger.warn(
+          {},
           'lost the director lease (another director took the prefix, or the lease and its epoch were both overwritten): stepping down',
         );
-        void this.stop().catch((error: unknown) => this.log(`stepping down: ${(error as Error).message}`));
+        void this.stop().catch((error: unknown) => this.logger.error({}, `stepping down: ${(error as Error).message}`));
         return;
       }
       const nodes = await readLiveNodes(this.redis, this.k, (message, topic) => this.warnings.warn(topic, message));
@@ -477,7 +492,8 @@ export class ClusterDirector {
       this.refusals.forgetExcept(new Set(nodes.keys()));
       await this.failRefusedEverywhere(nodes.keys());
       const { snapshot, outcomes } = this.loop.decide(nodes, await this.broker.depths(), nowMs);
-      for (const { action, outcome } of outcomes) this.log(`${action.kind}: ${outcome} (${action.reason})`);
+      for (const { action, outcome } of outcomes)
+        this.logger.info(actionFields(action), `${action.kind}: ${outcome} (${action.reason})`);
       const decisions = this.pool.takeDecisions();
       if (decisions.length > 0)
         await this.repairing(this.k.decisions, 'list', 'earlier auctions, a report only', () =>
@@ -504,10 +520,12 @@ export class ClusterDirector {
     this.warnings.warn(
       `refusal:${taskType}:${nodeId}`,
       `bundle of ${taskType} (${hash}) refused by agent ${nodeId}: ${reason}`,
+      { taskType, nodeId, hash },
     );
     const withdrawn = this.pool.withdraw(nodeId, taskType);
     if (withdrawn.length > 0)
-      this.log(
+      this.logger.info(
+        { taskType, nodeId, swarmletIds: withdrawn },
         `withdrawn: ${withdrawn.join(', ')} (${taskType}) from ${nodeId}, which refused its bundle; placed elsewhere`,
       );
   }
@@ -520,11 +538,15 @@ export class ClusterDirector {
     const { nodeId, taskType, reason } = fault;
     this.capBreaks.record(nodeId, taskType, reason, this.nowMs());
     if (!this.capBreaks.keptOut(taskType, this.nowMs(), this.liveNodeIds).has(nodeId)) {
-      this.log(`${taskType} broke the consent caps of ${nodeId} (${reason}); no other live node to move it to`);
+      this.logger.warn(
+        { taskType, nodeId },
+        `${taskType} broke the consent caps of ${nodeId} (${reason}); no other live node to move it to`,
+      );
       return;
     }
     const withdrawn = this.pool.withdraw(nodeId, taskType);
-    this.log(
+    this.logger.warn(
+      { taskType, nodeId, swarmletIds: withdrawn },
       `${taskType} broke the consent caps of ${nodeId} (${reason}): ${withdrawn.length > 0 ? `withdrawn: ${withdrawn.join(', ')}; ` : ''}placed elsewhere for ${CAP_BREAK_MEMORY_MS / 1000} s`,
     );
   }
@@ -567,7 +589,10 @@ export class ClusterDirector {
     if (transitions.length === 0) return;
     const latest: Record<string, string> = {};
     for (const { nodeId, from, to, reason, atMs } of transitions) {
-      this.log(`node ${nodeId}: ${from ?? 'unseen'} → ${to}: ${reason}`);
+      this.logger.info(
+        { nodeId, from: from ?? 'unseen', to },
+        `node ${nodeId}: ${from ?? 'unseen'} → ${to}: ${reason}`,
+      );
       latest[nodeId] = JSON.stringify({ state: to, sinceMs: atMs, reason } satisfies NodeStateRecord);
     }
     await this.repairing(this.k.nodeStates, 'hash', 'earlier node states, a report only', () =>
@@ -607,4 +632,15 @@ export class ClusterDirector {
     }
     await pipeline.exec();
   }
+}
+
+/** An action's ids as log fields (the swarmlet it acts on, the task type it serves or becomes). */
+function actionFields(action: Action): LogFields {
+  const taskType =
+    action.kind === 'specialize' ? action.toTaskType : 'taskType' in action ? action.taskType : undefined;
+  return {
+    action: action.kind,
+    ...('swarmletId' in action && action.swarmletId !== undefined && { swarmletId: action.swarmletId }),
+    ...(taskType !== undefined && { taskType }),
+  };
 }
