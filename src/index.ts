@@ -7,5 +7,6 @@ export { InputError, TaskFailedError, TaskModuleError } from './core/errors.js';
 export { Swarm, type SwarmOptions } from './swarm.js';
 export type { RunSummary } from './runtime/run-report.js';
 export type { ProgressView } from './runtime/orchestrator.js';
+export type { TaskLogLine, TaskLogQuery } from './runtime/task-log-book.js';
 export { adaptivePolicy } from './decide/policies/adaptive.js';
 export { staticPolicy } from './decide/policies/static.js';

@@ -26,6 +26,7 @@ import { compileTaskModule, type TaskTypeInfo } from './runtime/local/task-compi
 import { MODULE_LOAD_TIMEOUT_MS } from './runtime/local/module-check.js';
 import { JobHistory } from './runtime/job-history.js';
 import { Orchestrator, type ProgressView } from './runtime/orchestrator.js';
+import type { TaskLogLine, TaskLogQuery } from './runtime/task-log-book.js';
 import { defaultSwarmletMemoryLimitMb } from './runtime/hard-limits.js';
 import { EMPTY_HISTORY, FileHistoryStore } from './runtime/stores/history-store.js';
 import type { RunSummary } from './runtime/run-report.js';
@@ -229,6 +230,11 @@ export class Swarm {
 
   summary(): RunSummary {
     return this.orchestrator.summary();
+  }
+
+  /** The last lines a swarmlet, or a micro-task (by `context.id`), printed (bounded: task-log-book.ts). */
+  taskLogs(query: TaskLogQuery): { lines: TaskLogLine[] } {
+    return this.orchestrator.taskLogs(query);
   }
 
   /** For tests and operators: the swarmlets and what they are doing. */

@@ -33,6 +33,7 @@ import { jobDetail, jobEnd, jobViews, type JobView } from './job-views.js';
 import { isLoading, LoadWatch } from './load-watch.js';
 import { jobsNeeding, jobsOf, refuseUnserved } from './jobs/job-blame.js';
 import type { AdmissionLimits } from '../schedule/admission.js';
+import { TaskLogBook, type TaskLogLine, type TaskLogQuery } from './task-log-book.js';
 
 export interface OrchestratorOptions {
   readonly taskTypes: ReadonlyMap<string, TaskTypeInfo>;
@@ -118,6 +119,8 @@ export class Orchestrator implements ProviderEvents {
   private readonly runningOnSwarmlet = (swarmlet: SwarmletRecord) => this.runningOn(swarmlet);
   private readonly kill = (swarmletId: string, reason: string): void => this.provider.kill(swarmletId, reason);
   progressListener: ((view: ProgressView) => void) | undefined;
+  /** What tasks printed, bounded (task-log-book.ts); the provider still prints it as before. */
+  private readonly printedLines = new TaskLogBook();
 
   private get clock() {
     return this.options.environment.clock;
@@ -521,6 +524,15 @@ export class Orchestrator implements ProviderEvents {
     completed.push(id);
     const newlyReady = status === RESULT_OK ? this.tracker.completed(id, value) : this.tracker.split(id, value);
     for (const next of newlyReady) ready.push(next.id);
+  }
+
+  printed(swarmletId: string, atMs: number, line: string): void {
+    this.printedLines.record(atMs, swarmletId, line);
+  }
+
+  /** The last lines a swarmlet, or a micro-task (by its id as its task sees it: `context.id`), printed. */
+  taskLogs(query: TaskLogQuery): { lines: TaskLogLine[] } {
+    return { lines: this.printedLines.lines(query) };
   }
 
   exited(swarmletId: string, atMs: number, detail: string, lastStarted?: number | null): void {

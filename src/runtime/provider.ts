@@ -66,4 +66,6 @@ export interface ProviderEvents {
    * nothing was running; undefined: the provider cannot tell.
    */
   exited(swarmletId: string, atMs: number, detail: string, lastStarted?: number | null): void;
+  /** A line the swarmlet printed (already cut to length), with the `[label] ` of the micro-task it ran if any. */
+  printed?(swarmletId: string, atMs: number, line: string): void;
 }

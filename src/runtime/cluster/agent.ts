@@ -34,6 +34,7 @@ import type { MonitorSample, WireResult } from '../local/ipc.js';
 import { ProcessProvider, swarmletHostPath } from '../local/process-provider.js';
 import { nodeModulesAbove } from '../local/sandbox.js';
 import type { ProviderEvents } from '../provider.js';
+import { TaskLogBook } from '../task-log-book.js';
 import {
   buildAdvertisement,
   consentCaps,
@@ -99,6 +100,8 @@ export class ClusterAgent implements ProviderEvents {
   private readonly refusalsToldAtMs = new Map<string, number>();
   /** Heartbeats written and reconciles done (for status displays and tests). */
   beats = 0;
+  /** What this node's swarmlets printed, bounded, by the director's swarmlet ids (a director-side read comes later). */
+  readonly taskLogs = new TaskLogBook();
   reconciles = 0;
 
   private constructor(
@@ -418,6 +421,11 @@ export class ClusterAgent implements ProviderEvents {
   }
 
   // ── provider events ─────────────────────────────────────────────────────
+
+  printed(processId: string, _atMs: number, line: string): void {
+    const swarmletId = this.pool.swarmlets.get(processId)?.id ?? processId;
+    this.taskLogs.record(this.config.environment.clock.nowMs(), swarmletId, line); // epoch time, as the director's
+  }
 
   up(processId: string): void {
     const swarmlet = this.pool.swarmlets.get(processId);

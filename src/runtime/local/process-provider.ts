@@ -183,6 +183,7 @@ export class ProcessProvider implements Provider {
       monitorIntervalMs: this.options.monitorIntervalMs,
       load,
       output: this.options.output ?? ((line) => process.stderr.write(`${line}\n`)),
+      printed: (swarmletId, line) => this.events.printed?.(swarmletId, this.environment.clock.nowMs(), line),
       network,
       ...(this.options.sandbox && { sandbox: this.options.sandbox }),
       ...(joinFirst && { joinCgroups: joins }),

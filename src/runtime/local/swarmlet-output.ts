@@ -12,11 +12,16 @@ const LINE_MAX_CHARS = 4096;
  * where `--json` output goes, and always saying which swarmlet (and, from the host, which micro-task) said it.
  */
 export function prefixLines(stream: Readable, prefix: () => string, output: (line: string) => void): void {
+  eachLine(stream, (line) => output(`${prefix()}: ${line}`));
+}
+
+/** Each line of `stream`, cut at LINE_MAX_CHARS (a cut line says how long it was). */
+export function eachLine(stream: Readable, each: (line: string) => void): void {
   const decoder = new StringDecoder('utf8');
   let line = '';
   let dropped = 0;
   const emit = () => {
-    output(`${prefix()}: ${dropped > 0 ? `${line}… (${line.length + dropped} chars)` : line}`);
+    each(dropped > 0 ? `${line}… (${line.length + dropped} chars)` : line);
     line = '';
     dropped = 0;
   };

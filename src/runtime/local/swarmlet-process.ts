@@ -3,7 +3,7 @@ import type { MonitorSample, ToSwarmlet } from './ipc.js';
 import { BlackBox } from './black-box.js';
 import type { SwarmletCgroup } from './cgroup.js';
 import { processTree, treeCpuTimeMs, treeResidentMb } from './outside-usage.js';
-import { prefixLines } from './swarmlet-output.js';
+import { eachLine } from './swarmlet-output.js';
 import { swarmletLaunch, type SandboxOptions } from './sandbox.js';
 
 /** One forked swarmlet host as its parent sees it; `id` is set when a spare is given its first type. */
@@ -51,6 +51,8 @@ export interface ForkOptions {
   /** The first load, as JSON, given with the fork ('' for a spare that waits for a `load` message). */
   readonly load: string;
   readonly output: (line: string) => void;
+  /** Each line it prints once it has an id, as printed (a micro-task's start with its `[label] `), to be kept. */
+  readonly printed?: (swarmletId: string, line: string) => void;
   /** Where its task code is held in (sandbox.ts); undefined: no sandbox. */
   readonly sandbox?: SandboxOptions;
   /** May reach the network (bwrap only: without it the swarmlet has no network namespace but its own). */
@@ -123,8 +125,12 @@ export function forkSwarmlet(options: ForkOptions): SwarmletProcess {
     silentReady: new Set(),
   };
   const prefix = () => `swarmlet ${record.id ?? 'spare'}`;
-  prefixLines(child.stdout!, prefix, options.output);
-  prefixLines(child.stderr!, prefix, options.output);
+  const each = (line: string) => {
+    options.output(`${prefix()}: ${line}`);
+    if (record.id !== undefined) options.printed?.(record.id, line);
+  };
+  eachLine(child.stdout!, each);
+  eachLine(child.stderr!, each);
   child.on('error', () => undefined); // 'exit' follows and reports it
   return record;
 }
