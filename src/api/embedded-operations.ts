@@ -5,14 +5,12 @@ import type { Orchestrator } from '../runtime/orchestrator.js';
 import { DURATION_BUCKETS_MS } from '../runtime/type-stats.js';
 import type { Clock } from '../core/clock.js';
 import type { MetricsView, Operations } from './operations.js';
-import type { DecisionView, JobView, LogLineView, StatusView, SwarmletView } from './schemas.js';
+import type { DecisionView, JobView, StatusView, SwarmletView } from './schemas.js';
 
 export interface EmbeddedParts {
   readonly orchestrator: Orchestrator;
   readonly taskTypes: readonly string[];
   readonly clock: Clock;
-  /** What tasks printed (runtime/task-logs), if kept. */
-  readonly logs?: (target: { swarmletId: string } | { microTaskId: string }) => LogLineView[];
   /** Extra checks on a submitted job (a fixed split refuses types it runs none of). */
   readonly check?: (job: ReturnType<typeof parseJob>) => void;
 }
@@ -48,7 +46,7 @@ export function embeddedOperations(parts: EmbeddedParts): Operations {
     },
     anomalies: () => sources().usage.anomalies.map((a) => ({ ...a })),
     forecasts: () => forecasts(orchestrator),
-    logs: (target) => parts.logs?.(target) ?? [],
+    logs: (target) => orchestrator.taskLogs(target).lines.map((line) => ({ ...line })),
     metrics: () => metrics(orchestrator),
   };
 }

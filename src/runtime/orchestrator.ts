@@ -479,6 +479,7 @@ export class Orchestrator implements ProviderEvents {
         const completed: number[] = [];
         for (const result of results) {
           if (!swarmlet.inFlight.delete(result[0])) continue; // late or duplicate: recorded once only
+          swarmlet.ranLately(this.tracker.tasks.get(result[0]));
           swarmlet.stateSaved = false; // it ran work: its state may have changed
           try {
             await this.recordResult(result, atMs, ready, completed);
@@ -527,10 +528,23 @@ export class Orchestrator implements ProviderEvents {
   }
 
   printed(swarmletId: string, atMs: number, line: string): void {
-    this.printedLines.record(atMs, swarmletId, line);
+    this.printedLines.record(atMs, swarmletId, line, (label) => this.jobOfLabel(swarmletId, label));
   }
 
-  /** The last lines a swarmlet, or a micro-task (by its id as its task sees it: `context.id`), printed. */
+  /** The job of the micro-task with this label the swarmlet holds or just ran (a line may come after its result). */
+  private jobOfLabel(swarmletId: string, label: string): number | undefined {
+    const swarmlet = this.swarmlets.get(swarmletId);
+    for (const id of swarmlet?.inFlight ?? []) {
+      const task = this.tracker.tasks.get(id);
+      if (task?.label === label) return task.jobId;
+    }
+    return swarmlet?.recentLabels.get(label);
+  }
+
+  /**
+   * The last lines a swarmlet, or a micro-task, printed. A micro-task's id is `<job>:<label>` (its label is what its
+   * task sees as `context.id`).
+   */
   taskLogs(query: TaskLogQuery): { lines: TaskLogLine[] } {
     return { lines: this.printedLines.lines(query) };
   }

@@ -12,6 +12,7 @@ export interface Transition {
 
 const HISTORY_LIMIT = 32;
 const SERVED_LIMIT = 64;
+const RECENT_LABELS = 16;
 
 /** The director's record of one swarmlet: lifecycle (through the one table), in-flight work and busy time. */
 export class SwarmletRecord {
@@ -81,6 +82,16 @@ export class SwarmletRecord {
     this.history.push({ from: this.state, to, atMs, reason });
     if (this.history.length > HISTORY_LIMIT) this.history.shift();
     this.state = to;
+  }
+
+  /** The labels of the micro-tasks it ran last, with their jobs: what it prints after a result is still theirs. */
+  readonly recentLabels = new Map<string, number>();
+
+  ranLately(task: { readonly label: string; readonly jobId: number } | undefined): void {
+    if (!task) return;
+    this.recentLabels.delete(task.label);
+    this.recentLabels.set(task.label, task.jobId);
+    if (this.recentLabels.size > RECENT_LABELS) this.recentLabels.delete(this.recentLabels.keys().next().value!);
   }
 
   /** Switches it to another task type (a specialization loading it). */

@@ -58,11 +58,20 @@ export class TaskLogBook {
 
   constructor(private readonly limits: TaskLogLimits = DEFAULT_TASK_LOG_LIMITS) {}
 
-  /** One line a swarmlet printed, as its host wrote it (with the micro-task's `[label] ` when one was running). */
-  record(atMs: number, swarmletId: string, text: string): void {
+  /**
+   * One line a swarmlet printed, as its host wrote it (with the micro-task's `[label] ` when one was running). `jobOf`
+   * names the job of the labelled micro-task the swarmlet holds: its id is then `<job>:<label>`, unique across jobs.
+   */
+  record(atMs: number, swarmletId: string, text: string, jobOf?: (label: string) => number | undefined): void {
     const label = LABEL.exec(text);
+    const jobId = label ? jobOf?.(label[1]!) : undefined;
     const line: TaskLogLine = label
-      ? { atMs, swarmletId, microTaskId: label[1]!, line: text.slice(label[0].length) }
+      ? {
+          atMs,
+          swarmletId,
+          microTaskId: jobId === undefined ? label[1]! : `${jobId}:${label[1]}`,
+          line: text.slice(label[0].length),
+        }
       : { atMs, swarmletId, line: text };
     ringOf(this.swarmlets, swarmletId, this.limits.linesPerSwarmlet, this.limits.swarmlets).push(line);
     if (line.microTaskId !== undefined)
