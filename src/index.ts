@@ -3,7 +3,7 @@ export { defineTask } from './core/define-task.js';
 export { defineJob, type JobDefinition } from './core/define-job.js';
 export type { TaskDefinition, TaskContext, SplitChild } from './core/task-type.js';
 export type { JobInput } from './core/job.js';
-export { InputError, TaskFailedError, TaskModuleError } from './core/errors.js';
+export { InputError, JobCancelledError, TaskFailedError, TaskModuleError } from './core/errors.js';
 export { Swarm, type SwarmOptions } from './swarm.js';
 export type { RunSummary } from './runtime/run-report.js';
 export type { ProgressView } from './runtime/orchestrator.js';

@@ -216,12 +216,33 @@ export class Swarm {
   /** Submits a job and resolves with its output; rejects with InputError (bad job) or TaskFailedError. */
   run(job: JobInput): Promise<unknown> {
     try {
-      const parsed = parseJob(job, [...this.taskTypes.keys()].sort()[0]);
-      if (this.staticSplit) checkJobAgainstSplit(parsed, this.staticSplit);
-      return this.orchestrator.submit(parsed);
+      return this.submit(job).done;
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * Submits a job and gives its id at once (to follow it in `jobs()` or cancel it); `done` settles as `run` does.
+   * Throws InputError for a bad job.
+   */
+  submit(job: JobInput): { jobId: number; done: Promise<unknown> } {
+    const parsed = parseJob(job, [...this.taskTypes.keys()].sort()[0]);
+    if (this.staticSplit) checkJobAgainstSplit(parsed, this.staticSplit);
+    return this.orchestrator.accept(parsed);
+  }
+
+  /**
+   * Cancels a running job: its waiting micro-tasks are removed, its `done` rejects with JobCancelledError, no other
+   * job is touched. Resolves false when no such job is running.
+   */
+  cancel(jobId: number): Promise<boolean> {
+    return this.orchestrator.cancel(jobId);
+  }
+
+  /** Running and recently finished jobs, newest first, with progress per task type. */
+  jobs(): ReturnType<Orchestrator['jobs']> {
+    return this.orchestrator.jobs();
   }
 
   onProgress(listener: (view: ProgressView) => void): void {

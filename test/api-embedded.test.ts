@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { JobCancelledError } from '../src/core/errors.js';
 import { Swarm } from '../src/swarm.js';
 
 // The HTTP API over a real embedded swarm: submit, follow, cancel one job while another runs on, decisions by page.
@@ -98,5 +99,22 @@ describe('the HTTP API of an embedded swarm', () => {
     expect(swarmlets.some((s) => s.served.some((x) => x.taskType === 'busy'))).toBe(true);
     const doc = (await call('/openapi.json')).body;
     expect(Object.keys(doc.paths)).toContain('/api/jobs/{id}/cancel');
+  });
+});
+
+describe('job control from code', () => {
+  it('submit gives the id at once; cancel rejects that job alone with JobCancelledError', async () => {
+    swarm = await Swarm.start({ tasks, maxSwarmlets: 2, tickMs: 20 });
+    const long = swarm.submit(busyJob(300, 10));
+    const other = swarm.submit(busyJob(10, 2));
+    const failure = long.done.catch((error: unknown) => error);
+    expect(await swarm.cancel(long.jobId)).toBe(true);
+    expect(await swarm.cancel(long.jobId)).toBe(false);
+    expect(await failure).toBeInstanceOf(JobCancelledError);
+    expect(Object.keys((await other.done) as object)).toHaveLength(10);
+    expect(swarm.jobs().map((j) => [j.id, j.state])).toEqual([
+      [other.jobId, 'done'],
+      [long.jobId, 'cancelled'],
+    ]);
   });
 });
