@@ -12,6 +12,8 @@ export const FEED_PERIOD_MS = 200;
 /** The job list is looked at every JOBS_EVERY looks (sent when it changed), the status every STATUS_EVERY. */
 const JOBS_EVERY = 2;
 const STATUS_EVERY = 5;
+/** The newest jobs sent in a `jobs` event (older ones: GET /api/jobs). */
+const JOBS_SENT = 100;
 
 /**
  * The live event stream's source: while anyone listens, looks at the operations every FEED_PERIOD_MS and sends what
@@ -30,12 +32,21 @@ export class LiveFeed {
     private readonly timers: Timers,
   ) {}
 
+  get listening(): number {
+    return this.listeners.size;
+  }
+
   /** Starts listening; the listener first gets the current jobs and status. Returns the unsubscribe. */
   subscribe(listener: (event: LiveEvent) => void): () => void {
-    if (this.listeners.size === 0) this.start();
+    const jobs = this.operations.jobs().slice(0, JOBS_SENT);
+    // The first listener's list is the one the next looks compare with; a later one's may be newer than the others'.
+    if (this.listeners.size === 0) {
+      this.start();
+      this.lastJobs = JSON.stringify(jobs);
+    }
     this.listeners.add(listener);
     listener({ event: 'status', data: this.operations.status() });
-    listener({ event: 'jobs', data: { jobs: this.operations.jobs().slice(0, 100) } });
+    listener({ event: 'jobs', data: { jobs } });
     return () => {
       this.listeners.delete(listener);
       if (this.listeners.size === 0) this.stop();
@@ -75,7 +86,7 @@ export class LiveFeed {
     this.ticks += 1;
     if (this.ticks % STATUS_EVERY === 0) this.send({ event: 'status', data: this.operations.status() });
     if (this.ticks % JOBS_EVERY !== 0) return;
-    const jobs = this.operations.jobs().slice(0, 100);
+    const jobs = this.operations.jobs().slice(0, JOBS_SENT);
     const text = JSON.stringify(jobs);
     if (text !== this.lastJobs) {
       this.lastJobs = text;

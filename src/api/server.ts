@@ -29,6 +29,10 @@ export interface ApiServer {
 
 /** Request bodies above this are refused (a job's payload limit is checked again by the runtime). */
 const BODY_LIMIT_BYTES = 8 * 2 ** 20;
+/** Live streams open at once (each dashboard holds one): more would only let a client pin the server's memory. */
+export const MAX_LIVE_STREAMS = 64;
+/** A request must arrive whole within this (a client trickling its headers holds a socket, no more). */
+const REQUEST_TIMEOUT_MS = 30_000;
 
 /** Serves the HTTP API, the live event stream, /metrics, /openapi.json and the dashboard on one port. */
 export async function startApiServer(options: ApiServerOptions): Promise<ApiServer> {
@@ -41,7 +45,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       { value: '127.0.0.1' },
     );
   const token = options.token ?? newToken();
-  const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT_BYTES });
+  const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT_BYTES, requestTimeout: REQUEST_TIMEOUT_MS });
   // An empty body is no body (curl -X POST with a JSON content type); anything else must be JSON.
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, text, done) => {
@@ -89,6 +93,11 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   });
   app.get('/api/events', (request, reply) => {
     if (!allowed(request, false)) return void refuse(reply, { ...unauthorized, status: 401 });
+    if (feed.listening >= MAX_LIVE_STREAMS)
+      return void refuse(
+        reply,
+        bad('url', `${MAX_LIVE_STREAMS} live streams are open`, 'close one, or poll /api/jobs', 429),
+      );
     reply.hijack();
     reply.raw.writeHead(200, {
       'content-type': 'text/event-stream',
