@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { JobCancelledError } from '../src/core/errors.js';
 import { Swarm } from '../src/swarm.js';
+import { MAX_LIVE_STREAMS } from '../src/api/server.js';
 
 // The HTTP API over a real embedded swarm: submit, follow, cancel one job while another runs on, decisions by page.
 const tasks = ['test/fixtures/noop.task.ts', 'test/fixtures/busy.task.ts'];
@@ -116,5 +117,31 @@ describe('job control from code', () => {
       [other.jobId, 'done'],
       [long.jobId, 'cancelled'],
     ]);
+  });
+});
+
+describe('the live event stream', () => {
+  it('streams status and jobs at once, and refuses streams past its limit with a JSON error', async () => {
+    swarm = await Swarm.start({ tasks, maxSwarmlets: 1, http: { port: 0 } });
+    const aborts: AbortController[] = [];
+    const open = async () => {
+      const abort = new AbortController();
+      aborts.push(abort);
+      return fetch(`${swarm!.http!.url}/api/events`, { signal: abort.signal });
+    };
+    try {
+      const first = await open();
+      expect(first.headers.get('content-type')).toBe('text/event-stream');
+      const reader = first.body!.getReader();
+      let text = '';
+      while (!text.includes('event: jobs')) text += new TextDecoder().decode((await reader.read()).value);
+      expect(text).toMatch(/event: status\ndata: \{"mode":"embedded"/);
+      for (let i = 1; i < MAX_LIVE_STREAMS; i++) expect((await open()).status).toBe(200);
+      const refused = await open();
+      expect(refused.status).toBe(429);
+      expect(((await refused.json()) as Answer).error.field).toBe('url');
+    } finally {
+      for (const abort of aborts) abort.abort();
+    }
   });
 });
