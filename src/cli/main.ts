@@ -4,6 +4,7 @@ import { runCommand } from './run.js';
 import { commanderInputError, runCommandSpec } from './run-options.js';
 import { serveCommand } from './serve.js';
 import { addLogFlags } from './log-flags.js';
+import { ClusterJobCancelledError } from './run-cluster.js';
 import { addRedisSourceFlags } from './redis-flags.js';
 import { agentCommand } from './agent.js';
 import { keysCommand } from './keys.js';
@@ -47,6 +48,12 @@ program
     '--admission [limits]',
     "refuse a job whose class's predicted backlog is over its limit; limits like low=10s,normal=30s,high=2m (those are the defaults)",
   )
+  .option('--http <host:port>', 'serve the HTTP API and dashboard there, e.g. 127.0.0.1:8080 (port 0: any free port)')
+  .option(
+    '--http-token-file <file>',
+    'a file (mode 0600) holding the token changes need (and everything, off loopback); required off loopback',
+  )
+  .option('--sign-key <file>', 'with --http: signs the bundles of job files submitted as { jobFile }')
   .action(serveCommand);
 addLogFlags(addRedisSourceFlags(program.commands.find((command) => command.name() === 'serve')!));
 
@@ -139,6 +146,10 @@ function report(error: unknown): number {
   if (error instanceof AdmissionError) {
     process.stderr.write(`swarmlet: ${error.message}\n`);
     return 3;
+  }
+  if (error instanceof ClusterJobCancelledError) {
+    process.stderr.write(`swarmlet: job cancelled: ${error.message}\n`);
+    return 1;
   }
   if (error instanceof TaskFailedError) {
     process.stderr.write(`swarmlet: job failed: ${error.message}\n`);

@@ -80,6 +80,13 @@ export async function runClusterJob(
     if (outcome.status === 'done') write(`\noutput: ${preview(outcome.output)}\n`);
   }
   if (outcome.status === 'failed') throw new TaskFailedError(name, jobKey, 0, outcome.error ?? 'failed');
+  if (outcome.status === 'cancelled')
+    throw new ClusterJobCancelledError(`${name} (cluster job ${jobKey}) was ${outcome.error ?? 'cancelled'}`);
+}
+
+/** The job was cancelled on the cluster (POST /api/jobs/{id}/cancel): said as such, exit code 1. */
+export class ClusterJobCancelledError extends Error {
+  override readonly name = 'ClusterJobCancelledError';
 }
 
 function preview(output: unknown): string {

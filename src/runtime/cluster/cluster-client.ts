@@ -73,13 +73,36 @@ if type(outcome) == 'table' then
 elseif outcome then
   local ok, decoded = pcall(cjson.decode, outcome)
   local status = ok and type(decoded) == 'table' and decoded.status
-  if status == 'done' or status == 'failed' then return {outcome, ''} end
+  if status == 'done' or status == 'failed' or status == 'cancelled' then return {outcome, ''} end
   if status ~= 'refused' then replaced = outcome end
 end
 redis.call('DEL', KEYS[1])
 redis.call('XADD', KEYS[2], '*', 'e', ARGV[1])
 return {'', replaced}`;
 const WARNING_INTERVAL_MS = 30_000;
+
+/**
+ * Appends a job entry to the log unless its key already ended (SUBMIT): `standing` is that outcome's JSON ('' when
+ * appended), `replaced` what was in the outcome key and was no director's outcome ('' when nothing).
+ */
+export async function appendJob(
+  redis: Redis,
+  k: ClusterKeys,
+  entry: Extract<LogEntry, { kind: 'job' }>,
+): Promise<{ standing: string; replaced: string }> {
+  try {
+    const [standing, replaced] = (await redis.eval(SUBMIT, 2, k.job(entry.jobKey), k.log, JSON.stringify(entry))) as [
+      string,
+      string,
+    ];
+    return { standing, replaced };
+  } catch (error) {
+    if (!isWrongType(error)) throw error;
+    throw new Error(
+      `${await wrongLogType(redis, k)}: the job cannot be submitted. Fix: check --prefix; if it is right, the cluster's keys were overwritten: stop the director, delete ${k.log} and start it again`,
+    );
+  }
+}
 
 /** A job key from the user, checked (`field` names it in the error: `--job-key` on the CLI). */
 export function parseJobKey(value: string, field = 'jobKey'): string {
@@ -121,7 +144,7 @@ export async function runOnCluster(
     const done = new Promise<void>((resolve) =>
       listener.on('message', (_channel, key: string) => key === jobKey && resolve(void (ended = true))),
     );
-    const entry: LogEntry = { kind: 'job', jobKey, job, modules };
+    const entry = { kind: 'job' as const, jobKey, job, modules };
     const waiting = new JobWait(redis, k, jobKey, options);
     // Atomic with the outcome check: a key that already ended is answered, never logged again
     // (the director forgets keys whose log entries were trimmed; the outcome outlives them).
@@ -166,17 +189,9 @@ class JobWait {
     this.warnings = new WarningLimiter(this.clock, WARNING_INTERVAL_MS, options.onWarning ?? (() => undefined));
   }
 
-  async submit(entry: LogEntry): Promise<void> {
+  async submit(entry: Extract<LogEntry, { kind: 'job' }>): Promise<void> {
     const key = this.k.job(this.jobKey);
-    let replaced: string;
-    try {
-      [, replaced] = (await this.redis.eval(SUBMIT, 2, key, this.k.log, JSON.stringify(entry))) as [string, string];
-    } catch (error) {
-      if (!isWrongType(error)) throw error;
-      throw new Error(
-        `${await wrongLogType(this.redis, this.k)}: the job cannot be submitted. Fix: check --prefix; if it is right, the cluster's keys were overwritten: stop the director, delete ${this.k.log} and start it again`,
-      );
-    }
+    const { replaced } = await appendJob(this.redis, this.k, entry);
     if (replaced !== '')
       this.warnings.warn(key, `${key} held ${shown(replaced)}, not a job's outcome: replaced by this submit`);
     await this.checkDirector();

@@ -38,7 +38,8 @@ export interface ClusterPoolOptions {
   readonly capBreaksOf?: (taskType: string) => ReadonlyMap<string, string>;
 }
 
-interface Placed {
+/** A swarmlet the director wants on a node (what agents reconcile toward). */
+export interface Placed {
   readonly nodeId: string;
   taskType: string;
   /** Why it is there: the auction's verdict, or the specialization's. */
@@ -48,6 +49,8 @@ interface Placed {
   lastBusyAtMs: number;
   /** Placed ahead of its work by a `prewarm` and not yet seen busy: a shadow (not consolidated, reclaimed unused). */
   shadow: boolean;
+  /** The types it served, from when (its timeline, for the API); the last is its type now. */
+  readonly served: { taskType: string; fromMs: number }[];
 }
 
 const DECISIONS_KEPT = 200;
@@ -122,6 +125,7 @@ export class ClusterPool {
         lastMorphAtMs: nowMs,
         lastBusyAtMs: nowMs,
         shadow: false,
+        served: [{ taskType, fromMs: nowMs }],
       });
       const n = Number(/^s(\d+)$/.exec(id)?.[1] ?? 0);
       this.nextId = Math.max(this.nextId, n + 1);
@@ -191,6 +195,16 @@ export class ClusterPool {
     this.health.set(nodeId, health);
   }
 
+  /** The desired swarmlets by id (read only: for reports and the API). */
+  placements(): ReadonlyMap<string, Readonly<Placed>> {
+    return this.placed;
+  }
+
+  /** What one swarmlet of the type claims on a node now, for reports (hints, then measurements). */
+  claimOf(taskType: string): Resources {
+    return this.footprints.of(taskType);
+  }
+
   /** Health as measured so far (for reports). */
   healthOf(nodeId: string): NodeHealth | undefined {
     return this.health.get(nodeId);
@@ -236,16 +250,23 @@ export class ClusterPool {
     let maxSwarmlets = 0;
     let maxMemoryMb = 0;
     for (const { advertisement } of nodes.values()) {
-      const caps = consentLimits(advertisement);
-      const cpu = Math.min(advertisement.capacity.cpu, caps.cpu);
-      const memoryMb = Math.min(advertisement.capacity.memoryMb, caps.memoryMb);
-      maxSwarmlets += Math.min(
-        Math.floor(cpu / this.options.swarmletCpu + 1e-9),
-        Math.floor(memoryMb / this.options.swarmletMemoryMb),
-      );
+      const { slots, memoryMb } = this.capacityOf(advertisement);
+      maxSwarmlets += slots;
       maxMemoryMb += memoryMb;
     }
     return { maxSwarmlets: Math.max(0, maxSwarmlets), maxMemoryMb, swarmletMemoryMb: this.options.swarmletMemoryMb };
+  }
+
+  /** A node's room under its capacity and consent caps: swarmlets of the default claim, and memory. */
+  capacityOf(advertisement: NodeAdvertisement): { slots: number; memoryMb: number } {
+    const caps = consentLimits(advertisement);
+    const cpu = Math.min(advertisement.capacity.cpu, caps.cpu);
+    const memoryMb = Math.min(advertisement.capacity.memoryMb, caps.memoryMb);
+    const slots = Math.min(
+      Math.floor(cpu / this.options.swarmletCpu + 1e-9),
+      Math.floor(memoryMb / this.options.swarmletMemoryMb),
+    );
+    return { slots, memoryMb };
   }
 
   /** Carries out one policy action on desired state; returns what happened, for the log. */
@@ -266,6 +287,7 @@ export class ClusterPool {
         placed.taskType = action.toTaskType;
         placed.reason = `specialized: ${action.reason}`;
         placed.lastMorphAtMs = nowMs;
+        placed.served.push({ taskType: action.toTaskType, fromMs: nowMs });
         this.changed.add(placed.nodeId);
         return `${action.swarmletId} on ${placed.nodeId} → ${action.toTaskType}`;
       }
@@ -396,6 +418,7 @@ export class ClusterPool {
           lastMorphAtMs: nowMs,
           lastBusyAtMs: nowMs,
           shadow,
+          served: [{ taskType, fromMs: nowMs }],
         });
         outcomes.push(`${id} (${taskType}, claims ${footprint.reason}) placed on ${winner.nodeId}: ${verdict}`);
       }

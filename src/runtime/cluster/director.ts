@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { z } from 'zod';
 import type { Clock } from '../../core/clock.js';
 import { sleep, type Environment } from '../../core/environment.js';
 import { epochEnvironment } from '../local/wall-environment.js';
@@ -19,8 +20,10 @@ import { prefetchFor } from '../type-stats.js';
 import { AdmissionGate } from './admission-gate.js';
 import { BundleRefusals } from './bundle-refusals.js';
 import { CAP_BREAK_MEMORY_MS, CapBreaks } from './cap-breaks.js';
-import type { ClusterPool } from './cluster-pool.js';
+import type { ClusterPool, LiveNode } from './cluster-pool.js';
 import { DirectorLoop } from './director-loop.js';
+import { DirectorRecords } from './director-records.js';
+import { JobCancels, submitJob, type SubmitOptions } from './director-jobs.js';
 import { LogTrimPoints } from './log-trim.js';
 import type { JobBook } from './job-book.js';
 import { readLiveNodes } from './live-nodes.js';
@@ -33,6 +36,7 @@ import { failedStep, isWrongType, readLogBase, withTypeRepair, wrongLogType, typ
 import {
   DEFAULT_PREFIX,
   keys,
+  jobOutcomeSchema,
   logEntrySchema,
   parseStored,
   type ClusterProgress,
@@ -75,6 +79,11 @@ export interface DirectorOptions {
   readonly clock?: Clock;
   /** Where the director's time and timers come from. Default: the epoch clock and Node's timers. */
   readonly environment?: Environment;
+  /**
+   * Where its morphing actions and auctions are kept for the HTTP API; one object for the process, so a supervisor's
+   * next director continues the numbering. Default: its own.
+   */
+  readonly records?: DirectorRecords;
 }
 
 const LOG_PAGE = 1_000;
@@ -122,15 +131,24 @@ export class ClusterDirector {
   private readonly verdictsPending = new Set<string>();
   /** Ticks run (for status displays and tests). */
   ticks = 0;
+  /** Its morphing actions and auctions, for the HTTP API. */
+  readonly records: DirectorRecords;
+  readonly startedAtMs: number;
+  readonly policyName: string;
+  /** The live nodes and queue depths as the last tick read them (for the HTTP API). */
+  lastNodes: ReadonlyMap<string, LiveNode> = new Map();
+  lastDepths: ReadonlyMap<string, number> = new Map();
+  /** Cancels written to the log and not yet applied. */
+  private readonly cancels = new JobCancels();
 
   private constructor(
     private readonly options: Required<
       Omit<
         DirectorOptions,
-        'policy' | 'logger' | 'payment' | 'leaseWaitMs' | 'admission' | 'clock' | 'redisTls' | 'environment'
+        'policy' | 'logger' | 'payment' | 'leaseWaitMs' | 'admission' | 'clock' | 'redisTls' | 'environment' | 'records'
       >
     > &
-      Pick<DirectorOptions, 'logger' | 'payment' | 'admission'>,
+      Pick<DirectorOptions, 'logger' | 'payment' | 'admission' | 'records'>,
     private readonly warnings: WarningLimiter,
     policy: Policy,
     private readonly redis: Redis,
@@ -141,6 +159,9 @@ export class ClusterDirector {
   ) {
     this.k = keys(options.prefix);
     this.environment = environment;
+    this.records = options.records ?? new DirectorRecords();
+    this.startedAtMs = environment.clock.nowMs();
+    this.policyName = policy.name;
     this.logger = options.logger ?? silentLogger;
     this.loop = new DirectorLoop({
       policy,
@@ -257,6 +278,7 @@ export class ClusterDirector {
     await attempt(() => this.broker.close());
     await this.lease.release().catch(() => undefined); // a graceful stop hands over at once
     await attempt(() => this.redis.quit());
+    this.cancels.stopped();
     this.markDone();
     if (errors.length > 0) throw new AggregateError(errors, `director: ${errors.length} step(s) of stop failed`);
   }
@@ -333,6 +355,7 @@ export class ClusterDirector {
     } finally {
       this.lastLogId = id;
       this.applying = false;
+      this.cancels.applied(id);
     }
   }
 
@@ -370,6 +393,8 @@ export class ClusterDirector {
         );
     } else if (entry.kind === 'fault') {
       if (live && entry.capBreak) this.moveAfterCapBreak(entry);
+    } else if (entry.kind === 'cancel') {
+      if (live) this.logger.info({ jobId: entry.jobKey }, `job ${entry.jobKey}: cancel requested (${entry.reason})`);
     } else if (live)
       this.pool.recordResults(
         entry.nodeId,
@@ -491,10 +516,16 @@ export class ClusterDirector {
       await this.recordNodeTransitions();
       this.refusals.forgetExcept(new Set(nodes.keys()));
       await this.failRefusedEverywhere(nodes.keys());
-      const { snapshot, outcomes } = this.loop.decide(nodes, await this.broker.depths(), nowMs);
-      for (const { action, outcome } of outcomes)
+      const depths = await this.broker.depths();
+      this.lastNodes = nodes;
+      this.lastDepths = depths;
+      const { snapshot, outcomes } = this.loop.decide(nodes, depths, nowMs);
+      for (const { action, outcome } of outcomes) {
         this.logger.info(actionFields(action), `${action.kind}: ${outcome} (${action.reason})`);
+        this.records.morph(nowMs, action, outcome);
+      }
       const decisions = this.pool.takeDecisions();
+      this.records.auctions(decisions);
       if (decisions.length > 0)
         await this.repairing(this.k.decisions, 'list', 'earlier auctions, a report only', () =>
           this.redis
@@ -512,6 +543,49 @@ export class ClusterDirector {
     } catch (error) {
       if (!this.stopped) this.warnings.warn('tick', `tick failed: ${(error as Error).message}`);
     }
+  }
+
+  /** Whether this director acts for the prefix (false once it stopped or stepped down). */
+  get leading(): boolean {
+    return !this.stopped;
+  }
+
+  /** The jobs, pool and usage model it rebuilt from the log (read only: for the HTTP API). */
+  get jobBook(): JobBook {
+    return this.book;
+  }
+
+  get clusterPool(): ClusterPool {
+    return this.pool;
+  }
+
+  /**
+   * Submits a job as `swarmlet run --redis` does (director-jobs.ts): its bundles stored first when `taskPaths` are
+   * given, else its types must be registered already. Returns its job key; the director applies it from the log.
+   */
+  async submit(rawJob: unknown, options: SubmitOptions = {}): Promise<string> {
+    if (this.stopped) throw new Error('the director stopped');
+    return submitJob(this.redis, this.k, this.modules, rawJob, options, (job) => {
+      const decision = this.gate.decide(job, this.book, this.loop.servingTotal());
+      return decision === undefined || decision.admitted ? undefined : decision;
+    });
+  }
+
+  /**
+   * Cancels a running job through the log (so a replay cancels it too): resolves once the director applied it, with
+   * the job's state then; `undefined` for a key it knows nothing of.
+   */
+  async cancel(jobKey: string, reason: string): Promise<'cancelled' | 'done' | 'failed' | undefined> {
+    if (this.book.running(jobKey)) {
+      const entry: LogEntry = { kind: 'cancel', jobKey, reason };
+      const id = await this.redis.xadd(this.k.log, '*', 'e', JSON.stringify(entry));
+      await this.cancels.until(id!, () => this.lastLogId);
+    }
+    const ended = this.book.ended.find(jobKey);
+    if (ended) return ended.state === 'running' ? undefined : ended.state;
+    const key = this.k.job(jobKey);
+    const status = parseStoredOr(jobOutcomeSchema, await this.redis.get(key), key)?.status;
+    return status === 'refused' ? 'failed' : status;
   }
 
   /** An agent refused a bundle: said (rate-limited per type), and its swarmlets of the type are wanted elsewhere. */
@@ -643,4 +717,13 @@ function actionFields(action: Action): LogFields {
     ...('swarmletId' in action && action.swarmletId !== undefined && { swarmletId: action.swarmletId }),
     ...(taskType !== undefined && { taskType }),
   };
+}
+
+/** A stored value, or undefined when it is missing or does not parse (a report, not a step that must succeed). */
+function parseStoredOr<T>(schema: z.ZodType<T>, raw: string | null, key: string): T | undefined {
+  try {
+    return parseStored(schema, raw, key);
+  } catch {
+    return undefined;
+  }
 }

@@ -1,33 +1,15 @@
-import { parseJob } from '../../core/job.js';
+import { JobCancelledError } from '../../core/errors.js';
+import { parseJob, type Job } from '../../core/job.js';
 import { MODE_JOIN, RESULT_OK, RESULT_SPLIT } from '../local/wire.js';
 import type { BrokerTask } from '../brokers/broker.js';
-import { JobTracker, type JobRecord, type TrackerLimits } from '../jobs/job-tracker.js';
+import { JobTracker, type TrackerLimits } from '../jobs/job-tracker.js';
 import type { MicroTask } from '../jobs/micro-task.js';
 import { TypeStats } from '../type-stats.js';
 import { phaseOf, UsageTracker } from '../usage-tracker.js';
 import type { ResourceHints } from '../../predict/usage-model.js';
 import { refusedEverywhereMessage } from './bundle-refusals.js';
 import type { ClusterResult, JobOutcome, LogEntry, ModuleRecord, TaskPayload } from './protocol.js';
-
-interface BookedJob {
-  readonly jobKey: string;
-  readonly record: JobRecord;
-  readonly submittedAtMs: number;
-  microTasks: number;
-  duplicateResults: number;
-  /** This job's micro-tasks per type, created and finished (its own progress, apart from other jobs'). */
-  readonly byType: Map<string, { done: number; total: number }>;
-  /** Where counting into `byType` stopped: block index and ids of that block (blocks only grow, at the end). */
-  countedBlock: number;
-  countedInBlock: number;
-  /** Micro-tasks handed to the broker and not reported yet (id → type): what to cancel if the job fails. */
-  readonly handed: Map<number, string>;
-  /** The task types whose bundles the job was submitted with: a refusal of one fails it. */
-  readonly taskTypes: ReadonlySet<string>;
-  /** What went wrong and was retried, oldest first (at most MAX_JOB_FAULTS), and how many more there were. */
-  readonly faults: string[];
-  faultsLeftOut: number;
-}
+import { EndedJobs, jobLabel, runningView, type BookedJob, type BookJobView } from './job-book-views.js';
 
 /** Faults kept per job for its client; later ones are counted. */
 export const MAX_JOB_FAULTS = 20;
@@ -74,6 +56,8 @@ export class JobBook {
   private readonly refused: { jobKey: string; outcome: JobOutcome }[] = [];
   /** Results for micro-tasks already recorded (a re-run after a failover), over all jobs. */
   duplicateResults = 0;
+  /** Recently ended jobs as the API lists them (bounded; rebuilt by a replay as far as the log reaches). */
+  readonly ended = new EndedJobs();
 
   constructor(
     limits: TrackerLimits,
@@ -107,6 +91,7 @@ export class JobBook {
   apply(entry: LogEntry, nowMs: number): { ready: MicroTask[]; finished: FinishedJob[] } {
     if (entry.kind === 'unrunnable') this.refuseBundle(entry);
     if (entry.kind === 'fault') this.fault(entry);
+    if (entry.kind === 'cancel') this.cancel(entry);
     const ready =
       entry.kind === 'job'
         ? this.submit(entry.jobKey, entry.job, entry.modules, nowMs)
@@ -138,6 +123,24 @@ export class JobBook {
       if (booked.faults.length >= MAX_JOB_FAULTS) booked.faultsLeftOut += 1;
       else booked.faults.push(`micro-task ${id} (${fault.taskType}) on ${fault.nodeId}: ${fault.reason}; retried`);
     }
+  }
+
+  /**
+   * A job cancelled: it ends as `cancelled` (collected with the others that ended), its micro-tasks handed out and not
+   * reported are cancelled in the broker, and results of those already running are ignored as duplicates (the tracker
+   * forgot them). A key not running (ended, unknown) is left alone: a cancel races the job's end, and the end stands.
+   */
+  private cancel(entry: Extract<LogEntry, { kind: 'cancel' }>): void {
+    for (const [id, booked] of this.jobs) if (booked.jobKey === entry.jobKey) this.tracker.cancel(id);
+    this.cancelReasons.set(entry.jobKey, entry.reason);
+  }
+
+  private readonly cancelReasons = new Map<string, string>();
+
+  /** Running jobs then recently ended ones, newest first, for the API (`nowMs`: the director's clock). */
+  views(nowMs: number): BookJobView[] {
+    const running = [...this.jobs.values()].map((booked) => runningView(booked, nowMs));
+    return [...running.reverse(), ...this.ended.views()];
   }
 
   /** The task types running jobs were submitted with. */
@@ -223,8 +226,10 @@ export class JobBook {
   private submit(jobKey: string, raw: unknown, taskTypes: readonly string[], nowMs: number): MicroTask[] {
     if (this.runningKeys.has(jobKey)) return []; // a client retried its XADD
     let submitted: ReturnType<JobTracker['submit']>;
+    let job: Job;
     try {
-      submitted = this.tracker.submit(parseJob(raw));
+      job = parseJob(raw);
+      submitted = this.tracker.submit(job);
     } catch (error) {
       // Refused before it ran (bad DAG, unknown type): it ends at once, with the reason.
       this.refused.push({
@@ -242,6 +247,10 @@ export class JobBook {
     const booked: BookedJob = {
       jobKey,
       record: submitted.job,
+      label: jobLabel(job, jobKey),
+      name: job.name,
+      priority: job.priority,
+      deadlineMs: job.deadlineMs,
       submittedAtMs: nowMs,
       microTasks: 0,
       duplicateResults: 0,
@@ -321,19 +330,27 @@ export class JobBook {
       if (record.status === 'running') continue;
       this.jobs.delete(id);
       this.runningKeys.delete(booked.jobKey);
+      const cancelled = record.error instanceof JobCancelledError;
+      const reason = this.cancelReasons.get(booked.jobKey);
+      this.cancelReasons.delete(booked.jobKey);
+      const outcome: JobOutcome = {
+        status: cancelled ? 'cancelled' : record.status,
+        ...(record.status === 'done'
+          ? { output: record.output }
+          : { error: cancelled ? `cancelled: ${reason ?? 'by request'}` : (record.error?.message ?? 'failed') }),
+        wallMs: nowMs - booked.submittedAtMs,
+        microTasks: booked.microTasks,
+        duplicateResults: booked.duplicateResults,
+        ...(booked.faults.length > 0 && { faults: faultsOf(booked) }),
+      };
+      this.ended.add(booked, outcome, nowMs);
       finished.push({
         jobKey: booked.jobKey,
-        outcome: {
-          status: record.status,
-          ...(record.status === 'done' ? { output: record.output } : { error: record.error?.message ?? 'failed' }),
-          wallMs: nowMs - booked.submittedAtMs,
-          microTasks: booked.microTasks,
-          duplicateResults: booked.duplicateResults,
-          ...(booked.faults.length > 0 && { faults: faultsOf(booked) }),
-        },
+        outcome,
         cancel: [...booked.handed].map(([id, taskType]) => ({ id, taskType })),
       });
     }
+    this.cancelReasons.clear(); // a reason for a key that was not running is not kept for a later run of the key
     return finished;
   }
 }

@@ -5,7 +5,8 @@
  * Keys (prefix P, default `swarmlet`):
  * - `P:q:<taskType>:…`   micro-task queues (BullmqBroker, prefix `P:q`); payload = `TaskPayload`.
  * - `P:log`              ONE stream, in order: jobs (from clients), results, faults and bundle refusals
- *                        (from agents), and the director's verdict on a bundle every live agent refused. The
+ *                        (from agents), the director's verdict on a bundle every live agent refused, and
+ *                        cancellations (from the director's HTTP API). The
  *                        director applies it in stream order, so a restarted director that replays
  *                        it from the start rebuilds exactly the same state (same micro-task ids).
  * - `P:node:<id>`        the agent's heartbeat: its advertisement + status, with a TTL. A node whose
@@ -140,6 +141,11 @@ export const logEntrySchema = z.discriminatedUnion('kind', [
     reason: z.string().max(MAX_FAULT_CHARS),
     capBreak: z.boolean().default(false),
   }),
+  /**
+   * A job cancelled (the director's HTTP API writes it): applying it ends the job as `cancelled`, its waiting
+   * micro-tasks leave the queues and results of its running ones are ignored. In the log, so a replay cancels it too.
+   */
+  z.object({ kind: z.literal('cancel'), jobKey: z.string().min(1), reason: z.string().max(MAX_FAULT_CHARS) }),
 ]);
 export type LogEntry = z.infer<typeof logEntrySchema>;
 
@@ -219,8 +225,11 @@ export const taskStateRecordSchema = z.object({
 export type TaskStateRecord = z.infer<typeof taskStateRecordSchema>;
 
 export const jobOutcomeSchema = z.object({
-  /** `refused`: admission control turned the job away before it ran (nothing of it was queued). */
-  status: z.enum(['done', 'failed', 'refused']),
+  /**
+   * `refused`: admission control turned the job away before it ran (nothing of it was queued). `cancelled`: someone
+   * cancelled it (POST /api/jobs/{id}/cancel); `error` says who and why.
+   */
+  status: z.enum(['done', 'failed', 'refused', 'cancelled']),
   output: z.unknown().optional(),
   error: z.string().optional(),
   /** A refused job: when the predicted backlog should be back under its class limit. */
