@@ -7,6 +7,7 @@ const ERROR_TEXT: Record<number, string> = {
   401: 'missing or wrong token (Authorization: Bearer …)',
   404: 'no such thing',
   429: 'refused by admission control; retry later',
+  503: 'the cluster director is not in this process now (another holds the lease, or it is taking over)',
 };
 
 /** The OpenAPI 3.1 document, generated from the route table (one source for server, docs and contract tests). */

@@ -37,6 +37,8 @@ export function handlerError(error: unknown): ApiError | undefined {
     return bad(error.field, error.message, error.fix === '' ? 'see README.md for the job format' : error.fix);
   if (error instanceof NotFound)
     return { status: 404, error: { field: error.field, message: error.message, fix: error.fix } };
+  if (error instanceof Unavailable)
+    return { status: 503, error: { field: error.field, message: error.message, fix: error.fix } };
   if (error instanceof AdmissionError)
     return {
       status: 429,
@@ -54,4 +56,15 @@ export function handlerError(error: unknown): ApiError | undefined {
 
 export function bad(field: string, message: string, fix: string, status = 400): ApiError {
   return { status, error: { field, message, fix } };
+}
+
+/** The process cannot answer now (the cluster's director is elsewhere or taking over): 503, naming what is missing. */
+export class Unavailable extends Error {
+  constructor(
+    readonly field: string,
+    message: string,
+    readonly fix: string,
+  ) {
+    super(message);
+  }
 }

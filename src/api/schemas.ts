@@ -68,6 +68,7 @@ export const swarmletsSchema = z.object({ swarmlets: z.array(swarmletSchema), to
 export const nodeSchema = z.object({
   id,
   kind: z.string(),
+  labels: z.record(z.string(), z.string()).optional().describe("the node's probe labels (cluster)"),
   state: z.string(),
   price: z.number(),
   reliability: z.number().optional(),
@@ -134,7 +135,10 @@ export const statusSchema = z.object({
 
 // ── requests ────────────────────────────────────────────────────────────────
 
-export const jobIdParams = z.object({ id: z.string().regex(/^[A-Za-z0-9:_-]{1,200}$/, 'a job id from GET /api/jobs') });
+// `.` too: a cluster job's id is its job key (`run --job-key`), which may hold one.
+export const jobIdParams = z.object({
+  id: z.string().regex(/^[A-Za-z0-9.:_-]{1,200}$/, 'a job id from GET /api/jobs'),
+});
 
 export const listQuery = z
   .object({

@@ -6,8 +6,10 @@ import { DEFAULT_ADMISSION_LIMITS, type AdmissionLimits } from '../schedule/admi
 import { durationMs } from './run.js';
 import { cliLogger, type LogFlags } from './log-flags.js';
 import { requiredRedisConnection, type RedisFlags } from './redis-flags.js';
+import { DirectorRecords } from '../runtime/cluster/director-records.js';
+import { httpPlan, serveHttp, type HttpFlags } from './serve-http.js';
 
-export interface ServeCommandOptions extends RedisFlags, LogFlags {
+export interface ServeCommandOptions extends RedisFlags, LogFlags, HttpFlags {
   readonly prefix: string;
   readonly tickMs: string;
   readonly nodeTtlMs: string;
@@ -37,6 +39,16 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
       `"${options.batchMax}" is not a whole number`,
       'write --batch-max 64 (or 1 for one BullMQ job per micro-task)',
     );
+  const http = httpPlan(options); // checked before anything starts
+  const current: { supervisor?: DirectorSupervisor } = {}; // set once the director holds its lease
+  // Up before the director holds its lease: the API answers 503 naming the director until then.
+  const server =
+    http &&
+    (await serveHttp(
+      http,
+      () => current.supervisor?.director,
+      (line) => logger.info({}, line),
+    ));
   const director = await DirectorSupervisor.start({
     redisUrl: connection.url,
     ...(connection.tls && { redisTls: connection.tls }),
@@ -48,7 +60,12 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
     payment: options.payment,
     admission,
     batchMax,
+    records: new DirectorRecords(), // one for the process: decisions keep their numbering across a step-down
+  }).catch(async (error: unknown) => {
+    await server?.close();
+    throw error;
   });
+  current.supervisor = director;
   logger.info(
     { prefix: options.prefix, redis: redactUrl(connection.url) },
     `director up on ${redactUrl(connection.url)} (prefix ${options.prefix}); waiting for agents and jobs`,
@@ -61,6 +78,7 @@ export async function serveCommand(options: ServeCommandOptions): Promise<void> 
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);
+    await server?.close();
   }
 }
 
