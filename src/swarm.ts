@@ -31,6 +31,7 @@ import { defaultSwarmletMemoryLimitMb } from './runtime/hard-limits.js';
 import { EMPTY_HISTORY, FileHistoryStore } from './runtime/stores/history-store.js';
 import type { RunSummary } from './runtime/run-report.js';
 import { embeddedOperations } from './api/embedded-operations.js';
+import { prometheusMetrics } from './api/metrics.js';
 import { listenError, startApiServer, type ApiServer } from './api/server.js';
 
 const optionsSchema = z
@@ -205,7 +206,8 @@ export class Swarm {
       ...(this.staticSplit && { check: (job) => checkJobAgainstSplit(job, this.staticSplit!) }),
     });
     try {
-      this.server = await startApiServer({ ...http, operations, environment: wallEnvironment });
+      const { scrape } = prometheusMetrics(operations);
+      this.server = await startApiServer({ ...http, operations, environment: wallEnvironment, metrics: scrape });
     } catch (error) {
       await this.orchestrator.stop();
       throw listenError(error, http);

@@ -99,13 +99,6 @@ function status(director: ClusterDirector, nowMs: number): StatusView {
   const count = (state: string) => views.filter((j) => j.state === state).length;
   const uptimeMs = Math.max(0, nowMs - director.startedAtMs);
   const microTasksDone = doneCount(director);
-  const groups = new Map<string, { taskType: string; state: string; count: number }>();
-  for (const s of clusterSwarmlets(director)) {
-    const key = `${s.taskType}\0${s.state}`;
-    const group = groups.get(key) ?? { taskType: s.taskType, state: s.state, count: 0 };
-    group.count += 1;
-    groups.set(key, group);
-  }
   return {
     mode: 'cluster',
     policy: director.policyName,
@@ -113,8 +106,20 @@ function status(director: ClusterDirector, nowMs: number): StatusView {
     jobs: { running: count('running'), done: count('done'), failed: count('failed') + count('cancelled') },
     microTasksDone,
     throughputPerSec: uptimeMs > 0 ? (microTasksDone * 1000) / uptimeMs : 0,
-    swarmlets: [...groups.values()],
+    swarmlets: swarmletGroups(director),
   };
+}
+
+/** Swarmlets per task type and state. */
+function swarmletGroups(director: ClusterDirector): { taskType: string; state: string; count: number }[] {
+  const groups = new Map<string, { taskType: string; state: string; count: number }>();
+  for (const s of clusterSwarmlets(director)) {
+    const key = `${s.taskType}\0${s.state}`;
+    const group = groups.get(key) ?? { taskType: s.taskType, state: s.state, count: 0 };
+    group.count += 1;
+    groups.set(key, group);
+  }
+  return [...groups.values()];
 }
 
 function doneCount(director: ClusterDirector): number {
@@ -165,5 +170,6 @@ function metrics(director: ClusterDirector, nowMs: number): MetricsView {
     }),
     nodes: [...director.clusterPool.nodeStates()].map(([node, state]) => ({ node, state })),
     jobs: [...jobStates].map(([state, count]) => ({ state, count })),
+    swarmlets: swarmletGroups(director),
   };
 }

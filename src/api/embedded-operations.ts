@@ -114,14 +114,6 @@ function status(parts: EmbeddedParts): StatusView {
   const microTasksDone = [...sources.counts.values()].reduce((sum, c) => sum + c.done, 0);
   const jobs = parts.orchestrator.jobs();
   const count = (state: string) => jobs.filter((j) => j.state === state).length;
-  const bySwarmlet = new Map<string, { taskType: string; state: string; count: number }>();
-  for (const s of sources.swarmlets) {
-    if (s.state === 'stopped') continue;
-    const key = `${s.taskType}\0${s.state}`;
-    const entry = bySwarmlet.get(key) ?? { taskType: s.taskType, state: s.state, count: 0 };
-    entry.count += 1;
-    bySwarmlet.set(key, entry);
-  }
   return {
     mode: 'embedded',
     policy,
@@ -129,8 +121,23 @@ function status(parts: EmbeddedParts): StatusView {
     jobs: { running: count('running'), done: count('done'), failed: count('failed') + count('cancelled') },
     microTasksDone,
     throughputPerSec: uptimeMs > 0 ? (microTasksDone * 1000) / uptimeMs : 0,
-    swarmlets: [...bySwarmlet.values()],
+    swarmlets: liveSwarmlets(sources.swarmlets),
   };
+}
+
+/** Swarmlets not stopped, counted per type and state (the stopped ones are a bounded history, not a count). */
+function liveSwarmlets(
+  swarmlets: readonly { taskType: string; state: string }[],
+): { taskType: string; state: string; count: number }[] {
+  const byKey = new Map<string, { taskType: string; state: string; count: number }>();
+  for (const s of swarmlets) {
+    if (s.state === 'stopped') continue;
+    const key = `${s.taskType}\0${s.state}`;
+    const entry = byKey.get(key) ?? { taskType: s.taskType, state: s.state, count: 0 };
+    entry.count += 1;
+    byKey.set(key, entry);
+  }
+  return [...byKey.values()];
 }
 
 function forecasts(orchestrator: Orchestrator) {
@@ -165,6 +172,7 @@ function metrics(orchestrator: Orchestrator): MetricsView {
   return {
     microTasks: types.flatMap((t) => [
       { taskType: t.taskType, outcome: 'done' as const, count: sources.counts.get(t.taskType)?.done ?? 0 },
+      { taskType: t.taskType, outcome: 'failed' as const, count: t.failed },
       { taskType: t.taskType, outcome: 'retried' as const, count: t.report.retries },
     ]),
     durations: types.map((t) => ({
@@ -173,6 +181,7 @@ function metrics(orchestrator: Orchestrator): MetricsView {
       counts: t.durationBuckets,
       sumMs: t.report.durationMsTotal,
     })),
+    swarmlets: liveSwarmlets(sources.swarmlets),
     morphActions: [...sources.actionCounts].map(([kind, count]) => ({ kind, count })),
     queueDepth: types.map((t) => ({ taskType: t.taskType, depth: sources.queued.get(t.taskType) ?? 0 })),
     coldStarts: types.reduce((sum, t) => sum + t.report.coldStarts, 0),

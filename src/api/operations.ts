@@ -19,7 +19,10 @@ export interface MetricsView {
     counts: readonly number[];
     sumMs: number;
   }[];
+  /** Live swarmlets (not stopped) per type and state. */
+  readonly swarmlets: readonly { taskType: string; state: string; count: number }[];
   readonly morphActions: readonly { kind: string; count: number }[];
+  /** Per task type; the priority classes share one count (the dispatcher keeps no split by class). */
   readonly queueDepth: readonly { taskType: string; depth: number }[];
   readonly coldStarts: number;
   readonly predictionError: readonly { taskType: string; ratio: number }[];

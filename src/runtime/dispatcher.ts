@@ -82,6 +82,7 @@ export class Dispatcher {
         this.requeued(outcome.id);
         this.stats.get(task.taskType)!.report.retries += 1;
       } else {
+        this.stats.get(task.taskType)!.failed += 1;
         this.tracker.failed(outcome.id, outcome.attempt, failure.message, failure.stack);
       }
     }
@@ -94,7 +95,11 @@ export class Dispatcher {
   ): Promise<void> {
     await this.broker.complete(ids);
     const attempt = Number.isInteger(failure.attempt) && failure.attempt! > 0 ? failure.attempt! : 1;
-    for (const id of ids) this.tracker.failed(id, attempt, failure.message, failure.stack);
+    for (const id of ids) {
+      const stats = this.stats.get(this.tracker.tasks.get(id)?.taskType ?? '');
+      if (stats) stats.failed += 1;
+      this.tracker.failed(id, attempt, failure.message, failure.stack);
+    }
   }
 
   /** The broker's own counts, once per tick: the tally heals if it ever drifted. */

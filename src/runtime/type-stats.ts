@@ -15,6 +15,8 @@ export class TypeStats {
   readonly report: TaskTypeReport;
   /** Completed micro-tasks per duration bucket (DURATION_BUCKETS_MS upper bounds, then +Inf): /metrics' histogram. */
   readonly durationBuckets = new Array<number>(DURATION_BUCKETS_MS.length + 1).fill(0);
+  /** Micro-tasks that failed for good (no attempt left, or a failure no retry changes): /metrics outcome "failed". */
+  failed = 0;
   private windowCount = 0;
   private windowDurationMs = 0;
   /** The successors as the last load gave them, and the set's change count then (copied only once it changed). */
