@@ -49,7 +49,7 @@ const FAMILIES: readonly Family[] = [
   },
   {
     name: 'swarmlet_micro_task_duration_seconds',
-    help: 'How long completed micro-tasks ran, by task type.',
+    help: 'How long micro-task attempts ran to their end (done, or thrown), by task type.',
     type: 'histogram',
     samples: durationSamples,
   },
