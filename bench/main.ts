@@ -3,9 +3,10 @@
  * drift on this machine; the ratios are what we compare against the targets).
  *
  *   node dist/bench.js [--only <section>] [--pipeline-reps N]
- *   sections: throughput, latency, cold-start, pipeline, cluster, sandbox, simulator, placement
+ *   sections: throughput, latency, cold-start, pipeline, cluster, sandbox, simulator, placement, api
  */
 import { availableParallelism, cpus } from 'node:os';
+import { runApi } from './api.js';
 import { runCluster } from './cluster.js';
 import { runColdStart } from './cold-start.js';
 import { runLatency } from './latency.js';
@@ -26,6 +27,7 @@ const SECTIONS = [
   'sandbox',
   'simulator',
   'placement',
+  'api',
 ] as const;
 type Section = (typeof SECTIONS)[number];
 
@@ -79,6 +81,8 @@ async function runSection(section: Section, args: Args): Promise<SectionResult> 
       return runSimulator();
     case 'placement':
       return runPlacement();
+    case 'api':
+      return runApi();
   }
 }
 

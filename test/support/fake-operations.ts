@@ -46,8 +46,11 @@ function fakeView(swarm: FakeSwarm): MetricsView {
       { taskType: t.taskType, outcome: 'failed' as const, count: t.failed ?? 0 },
     ]),
     durations: swarm.types.map((t) => {
-      const counts = new Array<number>(DURATION_BUCKETS_MS.length + 1).fill(0);
-      for (let i = 0; i < t.done; i++) counts[i % counts.length]! += 1;
+      const buckets = DURATION_BUCKETS_MS.length + 1;
+      const counts = Array.from(
+        { length: buckets },
+        (_, b) => Math.floor(t.done / buckets) + (b < t.done % buckets ? 1 : 0),
+      );
       return { taskType: t.taskType, bucketsMs: DURATION_BUCKETS_MS, counts, sumMs: t.done * 3 };
     }),
     swarmlets: [...live.values()],
