@@ -62,7 +62,7 @@ const FAMILIES: readonly Family[] = [
   },
   {
     name: 'swarmlet_morph_actions_total',
-    help: 'Actions the control loop took, by kind (start, stop, morph, prewarm, ...).',
+    help: 'Actions the control loop took, by kind (replicate, specialize, consolidate, deprovision, prewarm, reclaim).',
     type: 'counter',
     samples: (r) => summed(r.view.morphActions.map((a) => [{ kind: a.kind }, a.count])),
   },
