@@ -103,6 +103,7 @@ function status(director: ClusterDirector, nowMs: number): StatusView {
     mode: 'cluster',
     policy: director.policyName,
     uptimeMs,
+    nowMs,
     jobs: { running: count('running'), done: count('done'), failed: count('failed') + count('cancelled') },
     microTasksDone,
     throughputPerSec: uptimeMs > 0 ? (microTasksDone * 1000) / uptimeMs : 0,

@@ -118,6 +118,7 @@ function status(parts: EmbeddedParts): StatusView {
     mode: 'embedded',
     policy,
     uptimeMs,
+    nowMs: parts.clock.nowMs(),
     jobs: { running: count('running'), done: count('done'), failed: count('failed') + count('cancelled') },
     microTasksDone,
     throughputPerSec: uptimeMs > 0 ? (microTasksDone * 1000) / uptimeMs : 0,

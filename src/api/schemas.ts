@@ -127,6 +127,7 @@ export const statusSchema = z.object({
   mode: z.enum(['embedded', 'cluster']),
   policy: z.string(),
   uptimeMs: ms,
+  nowMs: ms.describe("the runtime clock's now, the clock of every atMs here: a client maps those times onto its own"),
   jobs: z.object({ running: z.number().int(), done: z.number().int(), failed: z.number().int() }),
   microTasksDone: z.number().int(),
   throughputPerSec: z.number(),
