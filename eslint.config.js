@@ -71,6 +71,29 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard runs in the browser: plain ES modules, uPlot loaded as a global by index.html.
+    files: ['src/dashboard/**/*.js'],
+    languageOptions: {
+      globals: Object.fromEntries(
+        [
+          'window',
+          'document',
+          'location',
+          'history',
+          'sessionStorage',
+          'fetch',
+          'EventSource',
+          'Node',
+          'requestAnimationFrame',
+          'ResizeObserver',
+          'URLSearchParams',
+          'confirm',
+          'uPlot',
+        ].map((name) => [name, 'readonly']),
+      ),
+    },
+  },
+  {
     // The runtime runs in every environment (wall clock, epoch clock, virtual clock): its time and timers come from
     // the Environment (src/core/environment.ts), never from the globals.
     files: ['src/runtime/**', 'src/swarm.ts', 'src/swarm-checks.ts'],

@@ -1,0 +1,78 @@
+// The dashboard's wiring: the token, the first reads, the live feed, the polls. Views only draw what they are given.
+import { createApi, takeToken } from './api.js';
+import { DecisionLog } from './decision-log.js';
+import { createDecisionFeed } from './decisions.js';
+import { createForecasts } from './forecasts.js';
+import { createJobs } from './jobs.js';
+import { createNodes } from './nodes.js';
+import { createOverview } from './overview.js';
+import { serverClock } from './server-clock.js';
+import { createTimeline } from './timeline.js';
+
+/** Decisions kept in the page: enough for the feed and the timeline's marks, bounded whatever the run's length. */
+const DECISIONS_KEPT = 2000;
+const SWARMLETS_EVERY_MS = 1500;
+const FORECASTS_EVERY_MS = 2000;
+const NODES_EVERY_MS = 5000;
+
+const api = createApi(takeToken());
+const section = (id) => document.getElementById(id);
+const log = new DecisionLog(DECISIONS_KEPT);
+const overview = createOverview(section('overview'));
+const jobs = createJobs(section('jobs'), api);
+const timeline = createTimeline(section('timeline'), log);
+const feed = createDecisionFeed(section('decisions'), log);
+const forecasts = createForecasts(section('forecasts'));
+const nodes = createNodes(section('nodes'));
+
+function addDecisions(decisions) {
+  if (!log.add(decisions)) return;
+  timeline.requestDraw();
+  feed.update();
+}
+
+/** Reads `path` every `periodMs` (the next read waits for the last), skipping while the tab is hidden. */
+function poll(path, periodMs, show) {
+  const read = async () => {
+    try {
+      if (!document.hidden) show(await api.get(path));
+    } catch (error) {
+      console.warn(`${path}: ${error.message}`);
+    }
+    setTimeout(read, periodMs);
+  };
+  read();
+}
+
+function showLiveState(state) {
+  const badge = document.querySelector('[data-testid="live-state"]');
+  badge.dataset.state = state;
+  badge.lastElementChild.textContent = state;
+  // The feed starts from "now" on each connection: fetch what was logged while it was away.
+  if (state === 'live') api.decisionsAfter(log.lastSeq).then(addDecisions, () => {});
+}
+
+api.events(
+  {
+    status: (status) => {
+      serverClock.observe(status.nowMs);
+      overview.showStatus(status);
+      timeline.requestDraw();
+    },
+    jobs: ({ jobs: list }) => jobs.show(list),
+    decision: (decision) => addDecisions([decision]),
+    anomaly: (anomaly) => forecasts.addAnomalies([anomaly]),
+  },
+  showLiveState,
+);
+api.get('/api/jobs').then(
+  ({ jobs: list }) => jobs.show(list),
+  () => {},
+);
+api.get('/api/anomalies').then(
+  ({ anomalies }) => forecasts.resetAnomalies(anomalies),
+  () => {},
+);
+poll('/api/swarmlets', SWARMLETS_EVERY_MS, ({ swarmlets }) => timeline.showSwarmlets(swarmlets));
+poll('/api/forecasts', FORECASTS_EVERY_MS, ({ forecasts: list }) => forecasts.show(list));
+poll('/api/nodes', NODES_EVERY_MS, ({ nodes: list }) => nodes.show(list));
