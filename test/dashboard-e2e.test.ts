@@ -115,6 +115,13 @@ describe('the dashboard on a real embedded swarm', () => {
     await expect.poll(() => page.getByTestId(`job-row-${kept.jobId}`).getAttribute('data-state')).toBe('done');
     await expect.poll(() => page.getByTestId(`job-row-${doomed.jobId}`).getAttribute('data-state')).toBe('cancelled');
     expect(await page.getByTestId(`cancel-${kept.jobId}`).isVisible()).toBe(false);
+    // Hovering a mark on the decision strip shows its kind and reason.
+    const tooltip = page.getByTestId('timeline-tooltip');
+    const box = (await page.getByTestId('timeline').boundingBox())!;
+    for (let x = box.x + 150; x < box.x + box.width && !(await tooltip.isVisible()); x += 3)
+      await page.mouse.move(x, box.y + 22 + 12);
+    expect(await tooltip.textContent()).toMatch(/(replicate|specialize|prewarm) \(.*\)\n.+/);
+    expect(await page.getByTestId('nodes-section').isVisible()).toBe(false); // no nodes in an embedded swarm
     await page.screenshot({ path: `${ARTIFACTS}/dashboard-done.png`, fullPage: true });
     expect(errors).toEqual([]);
   }, 60_000);
