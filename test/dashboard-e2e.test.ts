@@ -115,12 +115,22 @@ describe('the dashboard on a real embedded swarm', () => {
     await expect.poll(() => page.getByTestId(`job-row-${kept.jobId}`).getAttribute('data-state')).toBe('done');
     await expect.poll(() => page.getByTestId(`job-row-${doomed.jobId}`).getAttribute('data-state')).toBe('cancelled');
     expect(await page.getByTestId(`cancel-${kept.jobId}`).isVisible()).toBe(false);
-    // Hovering a mark on the decision strip shows its kind and reason.
+    // Hovering a mark on the decision strip shows its kind and reason (the mark's place read from the drawn range).
     const tooltip = page.getByTestId('timeline-tooltip');
     const box = (await page.getByTestId('timeline').boundingBox())!;
-    for (let x = box.x + 150; x < box.x + box.width && !(await tooltip.isVisible()); x += 3)
-      await page.mouse.move(x, box.y + 22 + 12);
-    expect(await tooltip.textContent()).toMatch(/(replicate|specialize|prewarm) \(.*\)\n.+/);
+    const first = decisions.find((d) => d.seq === latencies[0]!.seq)! as Decision & { reason: string };
+    await expect
+      .poll(
+        async () => {
+          const range = (await page.getByTestId('timeline').getAttribute('data-range-ms'))!.split(' ').map(Number);
+          const [start, end] = range as [number, number];
+          const x = box.x + 150 + ((first.atMs - start) / (end - start)) * (box.width - 150 - 14);
+          await page.mouse.move(x, box.y + 22 + 12);
+          return (await tooltip.isVisible()) ? await tooltip.textContent() : '';
+        },
+        { timeout: 5_000 },
+      )
+      .toContain(first.reason);
     expect(await page.getByTestId('nodes-section').isVisible()).toBe(false); // no nodes in an embedded swarm
     await page.screenshot({ path: `${ARTIFACTS}/dashboard-done.png`, fullPage: true });
     expect(errors).toEqual([]);

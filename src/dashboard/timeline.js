@@ -12,6 +12,7 @@ const STRIP_HEIGHT = 24;
 const HEADER = AXIS_HEIGHT + STRIP_HEIGHT;
 const RIGHT_PAD = 14;
 const LISTED_MARKS = 300;
+const HOVER_MARKS = 4;
 /** The shortest time the axis spans: a run of a second would otherwise fill the width with one tick. */
 const MIN_SPAN_MS = 10_000;
 /** The timeline is as tall as its rows, up to this; beyond, it scrolls. */
@@ -87,6 +88,8 @@ export function createTimeline(root, log) {
     for (const decision of drawn) if (!drawnAt.has(decision.seq)) drawnAt.set(decision.seq, drawnAtMs);
     if (drawnAt.size > 2 * log.capacity) forgetOld(drawnAt, log.items[0]?.seq ?? 0);
     canvas.dataset.marks = String(drawn.length);
+    // The time range drawn, for tests that point at a mark (server clock; the rows start LABEL_WIDTH in).
+    canvas.dataset.rangeMs = `${start} ${end}`;
     const newest = drawn.at(-1);
     canvas.dataset.lastSeq = String(newest?.seq ?? -1);
     if (newest) canvas.dataset.lastDrawnAtMs = String(drawnAt.get(newest.seq));
@@ -126,15 +129,12 @@ export function createTimeline(root, log) {
   function hitText(px, py) {
     const { x } = layout;
     const near = (d) => Math.abs(x(d.atMs) - px) <= 5;
-    if (py >= AXIS_HEIGHT && py < HEADER) {
-      const hit = log.items.findLast((d) => near(d));
-      return hit && markText(hit);
-    }
+    if (py >= AXIS_HEIGHT && py < HEADER) return marksText(log.items.filter(near));
     if (py < HEADER) return undefined;
     const swarmlet = swarmlets[Math.floor((py - HEADER + scroller.scrollTop) / ROW_HEIGHT)];
     if (!swarmlet) return undefined;
-    const mark = (placed.bySwarmlet.get(swarmlet.id) ?? []).find(near);
-    if (mark) return markText(mark);
+    const marks = (placed.bySwarmlet.get(swarmlet.id) ?? []).filter(near);
+    if (marks.length > 0) return marksText(marks);
     return swarmletText(swarmlet, ends.get(swarmlet.id), px, layout);
   }
 
@@ -234,6 +234,14 @@ function drawMark(ctx, x, y, kind) {
   ctx.lineWidth = 1.5;
   ctx.strokeStyle = '#ffffff';
   ctx.stroke();
+}
+
+/** The marks under the pointer (several decisions often share a tick), newest first. */
+function marksText(decisions) {
+  if (decisions.length === 0) return undefined;
+  const shown = decisions.slice(-HOVER_MARKS).reverse().map(markText);
+  if (decisions.length > HOVER_MARKS) shown.push(`… and ${decisions.length - HOVER_MARKS} more`);
+  return shown.join('\n\n');
 }
 
 function markText(decision) {
