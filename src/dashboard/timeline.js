@@ -23,7 +23,7 @@ export function createTimeline(root, log) {
   const scroller = root.querySelector('.timeline-scroll');
   const canvas = scroller.querySelector('canvas');
   const spacer = scroller.querySelector('.timeline-spacer');
-  const tooltip = scroller.querySelector('.tooltip');
+  const tooltip = root.querySelector('.tooltip');
   const list = root.querySelector('[data-testid="timeline-marks"]');
   const windowSelect = root.querySelector('[data-testid="timeline-window"]');
   const context = canvas.getContext('2d');
@@ -121,9 +121,10 @@ export function createTimeline(root, log) {
     tooltip.hidden = text === undefined;
     if (text === undefined) return;
     tooltip.textContent = text;
-    const left = Math.min(px + 14, box.width - 390);
+    const left = Math.min(event.clientX + 14, window.innerWidth - tooltip.offsetWidth - 8);
+    const top = Math.min(event.clientY + 14, window.innerHeight - tooltip.offsetHeight - 8);
     tooltip.style.left = `${Math.max(0, left)}px`;
-    tooltip.style.top = `${scroller.scrollTop + py + 14}px`;
+    tooltip.style.top = `${Math.max(0, top)}px`;
   }
 
   function hitText(px, py) {
