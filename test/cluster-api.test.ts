@@ -41,7 +41,7 @@ function startServe(): Child {
 }
 
 const apiUrl = (serve: Child) =>
-  waitFor('the API URL', () => /HTTP API and dashboard on (http:\/\/\S+)/.exec(serve.output())?.[1]);
+  waitFor('the API URL', () => /HTTP API and dashboard on (http:\/\/[^\s";]+)/.exec(serve.output())?.[1]);
 
 interface Answer {
   state: string;

@@ -44,7 +44,11 @@ export function embeddedOperations(parts: EmbeddedParts): Operations {
       const from = Math.max(0, after + 1 - firstSeq);
       return actionLog.slice(from, from + limit).map((record, i) => decisionView(firstSeq + from + i, record));
     },
-    anomalies: () => sources().usage.anomalies.map((a) => ({ ...a })),
+    // The usage tracker counts from the swarm's start (as the summary does); the API gives every time on its clock.
+    anomalies: () => {
+      const { startedAtMs } = orchestrator.about();
+      return sources().usage.anomalies.map((a) => ({ ...a, atMs: startedAtMs + a.atMs }));
+    },
     forecasts: () => forecasts(orchestrator),
     logs: (target) => orchestrator.taskLogs(target).lines.map((line) => ({ ...line })),
     metrics: () => metrics(orchestrator),
@@ -143,6 +147,7 @@ function liveSwarmlets(
 
 function forecasts(orchestrator: Orchestrator) {
   const { usage, stats } = orchestrator.sources();
+  const { startedAtMs } = orchestrator.about();
   return [...stats.keys()].map((taskType) => {
     const view = usage.view(taskType);
     const trail = usage.trail.get(taskType) ?? [];
@@ -155,7 +160,7 @@ function forecasts(orchestrator: Orchestrator) {
       actualCpu: view.cpu.actualMean,
       predictedMemoryMb: view.memoryMb.predicted,
       actualMemoryMb: view.memoryMb.actualMean,
-      trail: trail.slice(-200).map((p) => withoutUndefined({ ...p })),
+      trail: trail.slice(-200).map((p) => withoutUndefined({ ...p, atMs: startedAtMs + p.atMs })),
     });
   });
 }

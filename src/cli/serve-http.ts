@@ -2,6 +2,7 @@ import { readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { clusterOperations } from '../api/cluster-operations.js';
 import { isLoopback } from '../api/auth.js';
+import { prometheusMetrics } from '../api/metrics.js';
 import { listenError, startApiServer, type ApiServer } from '../api/server.js';
 import { InputError } from '../core/errors.js';
 import type { ClusterDirector } from '../runtime/cluster/director.js';
@@ -107,6 +108,7 @@ export async function serveHttp(
       host: plan.host,
       port: plan.port,
       ...(plan.token !== undefined && { token: plan.token }),
+      metrics: prometheusMetrics(operations).scrape,
     });
   } catch (error) {
     throw listenError(error, plan);

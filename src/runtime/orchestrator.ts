@@ -750,9 +750,13 @@ export class Orchestrator implements ProviderEvents {
     return jobViews(this.pending.values(), this.outcomes, this.clock.nowMs());
   }
 
-  /** The policy's name and how long the swarm has run (ms). */
-  about(): { policy: string; uptimeMs: number } {
-    return { policy: this.options.policy.name, uptimeMs: this.clock.nowMs() - this.startedAtMs };
+  /** The policy's name, when the swarm started (its clock) and how long it has run (ms). */
+  about(): { policy: string; startedAtMs: number; uptimeMs: number } {
+    return {
+      policy: this.options.policy.name,
+      startedAtMs: this.startedAtMs,
+      uptimeMs: this.clock.nowMs() - this.startedAtMs,
+    };
   }
 
   /** What the run measured so far (read only): for the API's views and metrics. */
