@@ -143,6 +143,20 @@ describe('parseRunArguments: each refusal names the flag, and its fix is accepte
     [['--sandbox'], '--sandbox', /needs a value/],
     [['--sandbox', 'bwrap', '--redis', 'redis://127.0.0.1:1'], '--sandbox', /this run is on the cluster/],
     [['--redis', 'redis://127.0.0.1:1', '--sandbox=none'], '--sandbox', /each agent chooses its own/],
+    [['--port', '8080'], '--port', /only applies with --dashboard/],
+    [['--exit'], '--exit', /only applies with --dashboard/],
+    [['--http-token-file', 'x'], '--http-token-file', /only applies with --dashboard/],
+    [['--dashboard', '--port', '70000'], '--port', /"70000" is not a port \(0 to 65535\)\. Fix: write --port 0/],
+    [['--dashboard', '--port', 'any'], '--port', /"any" is not a port/],
+    [['--dashboard', '--http-host', '0.0.0.0'], '--http-host', /reachable from other machines and no token/],
+    [
+      ['--dashboard', '--http-token-file', '/nonexistent/t'],
+      '--http-token-file',
+      /cannot read \/nonexistent\/t \(ENOENT\)/,
+    ],
+    [['--dashboard', '--http-token-file', '/dev/null'], '--http-token-file', /holds 0 characters.*16 or more/],
+    [['--dashboard', '--http-token-file', '--json'], '--http-token-file', /looks like an option/],
+    [['--dashboard', '--redis', 'redis://127.0.0.1:1'], '--dashboard', /this run is on the cluster/],
   ])('%j', async (extra, field, message) => {
     const args = [job, ...quiet, ...extra];
     const error = await parseRunArguments(args).then(

@@ -1,5 +1,10 @@
 import { Command, CommanderError } from 'commander';
-import { AdmissionError, InputError, TaskFailedError, TaskModuleError } from '../core/errors.js';
+import { AdmissionError, InputError, JobCancelledError, TaskFailedError, TaskModuleError } from '../core/errors.js';
+import { ApiCallError } from './api-client.js';
+import { cancelCommand } from './cancel.js';
+import { jobsCommand } from './jobs.js';
+import { logsCommand } from './logs.js';
+import { statusCommand } from './status.js';
 import { runCommand } from './run.js';
 import { commanderInputError, runCommandSpec } from './run-options.js';
 import { serveCommand } from './serve.js';
@@ -59,6 +64,10 @@ addLogFlags(addRedisSourceFlags(program.commands.find((command) => command.name(
 
 agentCommand(program);
 keysCommand(program);
+jobsCommand(program);
+cancelCommand(program);
+statusCommand(program);
+logsCommand(program);
 
 program
   .command('sim')
@@ -149,6 +158,10 @@ function report(error: unknown): number {
   }
   if (error instanceof ClusterJobCancelledError) {
     process.stderr.write(`swarmlet: job cancelled: ${error.message}\n`);
+    return 1;
+  }
+  if (error instanceof ApiCallError || error instanceof JobCancelledError) {
+    process.stderr.write(`swarmlet: ${error.message}\n`);
     return 1;
   }
   if (error instanceof TaskFailedError) {

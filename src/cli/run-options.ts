@@ -1,7 +1,9 @@
+import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { Command, CommanderError } from 'commander';
 import { InputError, type FixValue } from '../core/errors.js';
+import { isLoopback } from '../api/auth.js';
 import { checkCacheDir, checkHistoryFile } from '../swarm-checks.js';
 import { parseSwarmOptions, type SwarmOptions } from '../swarm.js';
 import { findJobFile } from './load-job.js';
@@ -34,6 +36,12 @@ export interface RunCommandOptions extends RedisFlags {
   readonly workflow?: string;
   readonly timeScale?: string;
   readonly memoryScale?: string;
+  /** Serve the dashboard and the HTTP API (and keep serving after the job, unless --exit). */
+  readonly dashboard: boolean;
+  readonly port?: string;
+  readonly httpHost?: string;
+  readonly httpTokenFile?: string;
+  readonly exit: boolean;
 }
 
 /** A `swarmlet run` whose arguments all passed their checks: what to load and how to run it. */
@@ -87,6 +95,21 @@ export function runCommandSpec(): Command {
     .option('--redis-ca <file>', "with rediss://: the CA certificate (PEM) that signed the server's")
     .option('--redis-cert <file>', "with rediss://: this client's certificate (PEM), for a server that asks for one")
     .option('--redis-key <file>', 'with rediss://: the private key (PEM) of --redis-cert')
+    .option(
+      '--dashboard',
+      'serve the dashboard and the HTTP API (swarmlet jobs, cancel, status, logs find it); after the job, serve on until Ctrl-C',
+      false,
+    )
+    .option('--port <n>', 'with --dashboard: the port to listen on (default 0: any free one)')
+    .option(
+      '--http-host <host>',
+      'with --dashboard: the address to listen on (default 127.0.0.1; any other needs --http-token-file)',
+    )
+    .option(
+      '--http-token-file <file>',
+      'with --dashboard: a file holding the API token, 16+ characters (default: a fresh one, in .swarmlet/http.json)',
+    )
+    .option('--exit', 'with --dashboard: stop serving when the job ends (for scripts)', false)
     .option('--prefix <prefix>', "the cluster's key prefix in Redis", 'swarmlet')
     .option(
       '--job-key <key>',
@@ -160,7 +183,9 @@ export async function checkRunArguments(
     ...(options.priority !== undefined && { priority: priorityClass(options.priority) }),
     ...(options.deadline !== undefined && { deadlineMs: durationMs('--deadline', options.deadline) }),
   };
+  const http = httpFlags(options, redis !== undefined);
   const swarm = {
+    ...(http && { http }),
     policy: parsePolicy(options.policy),
     cacheDir: options.cacheDir,
     historyFile: options.history,
@@ -240,6 +265,7 @@ const PATH_FLAGS: readonly (readonly [keyof RunCommandOptions, string, string | 
   ['redisCert', '--redis-cert', undefined],
   ['redisKey', '--redis-key', undefined],
   ['signKey', '--sign-key', undefined],
+  ['httpTokenFile', '--http-token-file', undefined],
 ];
 
 /** commander takes whatever follows a flag as its value: in `--cache-dir --json`, a directory named `--json`. */
@@ -271,6 +297,8 @@ const FLAGS: Record<string, string> = {
  * the command line: the flag, and the fix as a flag's value (a static split with the fix applied to it, for a split).
  */
 export function asFlagError(error: InputError, swarm: RunPlan['swarm']): InputError {
+  const listen = LISTEN_FLAGS[error.field]; // the server's refusals: a port in use, a host not of this machine
+  if (listen) return flagError(listen[0], error.message.split('. Fix: ')[0]!.replace(/^[\w.]+: /, ''), listen[1]);
   const match = /^Swarm options\.(\w+)(?:\.static(?:\.([\w$]+)|\[("(?:[^"\\]|\\.)*")\]))?$/.exec(error.field);
   const option = match?.[1];
   const flag = option === undefined ? undefined : FLAGS[option];
@@ -289,6 +317,11 @@ export function asFlagError(error: InputError, swarm: RunPlan['swarm']): InputEr
     return flagError(flag, problem, 'remove');
   return flagError(flag, problem, { value: String(error.fixValue.value) });
 }
+
+const LISTEN_FLAGS: Record<string, [string, FixValue]> = {
+  'http.port': ['--port', { value: '0' }],
+  'http.host': ['--http-host', { value: '127.0.0.1' }],
+};
 
 /** The fix is always a flag to write or to remove, so it can be applied as it is written. */
 export function flagError(flag: string, problem: string, fixValue: FixValue, alternative?: string): InputError {
@@ -333,6 +366,8 @@ const FLAG_EXAMPLES: Record<string, string> = {
   '--prefix': 'swarmlet',
   '--redis': 'redis://127.0.0.1:6379',
   '--sandbox': 'auto',
+  '--port': '0',
+  '--http-host': '127.0.0.1',
 };
 
 /** `--set key=value` pairs into an options record. */
@@ -409,4 +444,65 @@ function integerFlag(flag: string, text: string, fallback: number): number {
   if (!/^\s*\d+\s*$/.test(text) || !Number.isSafeInteger(value) || value < 1)
     throw flagError(flag, `${JSON.stringify(text)} is not a positive integer`, { value: String(fallback) });
   return value;
+}
+
+const DASHBOARD_FLAGS = [
+  ['port', '--port'],
+  ['httpHost', '--http-host'],
+  ['httpTokenFile', '--http-token-file'],
+  ['exit', '--exit'],
+] as const;
+
+/** --dashboard and the flags that only mean something with it: the Swarm's `http` option. */
+function httpFlags(options: RunCommandOptions, cluster: boolean): SwarmOptions['http'] {
+  if (!options.dashboard) {
+    const given = DASHBOARD_FLAGS.find(([key]) => options[key] !== undefined && options[key] !== false);
+    if (given) throw flagError(given[1], 'only applies with --dashboard', 'remove', 'add --dashboard');
+    return undefined;
+  }
+  if (cluster)
+    throw flagError('--dashboard', 'serves a swarm on this machine, and this run is on the cluster', 'remove');
+  const port = options.port === undefined ? 0 : Number(options.port);
+  if (options.port !== undefined && (!/^\s*\d{1,5}\s*$/.test(options.port) || port > 65_535))
+    throw flagError(
+      '--port',
+      `${JSON.stringify(options.port)} is not a port (0 to 65535)`,
+      { value: '0' },
+      '0 is any free port',
+    );
+  const host = options.httpHost ?? '127.0.0.1';
+  if (options.httpTokenFile === undefined) {
+    if (!isLoopback(host))
+      throw flagError(
+        '--http-host',
+        `${host} is reachable from other machines and no token is given`,
+        { value: '127.0.0.1' },
+        'add --http-token-file FILE holding a secret',
+      );
+    return { port, host };
+  }
+  return { port, host, token: tokenFrom(options.httpTokenFile) };
+}
+
+/** The token file's secret: readable, and long enough not to be guessed. */
+function tokenFrom(file: string): string {
+  let token: string;
+  try {
+    token = readFileSync(file, 'utf8').trim();
+  } catch (error) {
+    throw flagError(
+      '--http-token-file',
+      `cannot read ${file} (${(error as { code?: string }).code ?? String(error)})`,
+      'remove',
+      'a readable file holding a secret of 16+ characters',
+    );
+  }
+  if (token.length < 16)
+    throw flagError(
+      '--http-token-file',
+      `${file} holds ${token.length} characters and a token needs 16 or more`,
+      'remove',
+      `write a longer secret into it: openssl rand -base64 24 > ${file}`,
+    );
+  return token;
 }

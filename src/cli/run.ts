@@ -1,11 +1,12 @@
 import type { JobDefinition } from '../core/define-job.js';
-import { InputError } from '../core/errors.js';
+import { InputError, JobCancelledError } from '../core/errors.js';
 import type { JobInput } from '../core/job.js';
 import { Swarm } from '../swarm.js';
 import { loadJob } from './load-job.js';
 import { ProgressBars, ProgressLines } from './progress.js';
 import { runClusterJob } from './run-cluster.js';
 import { asFlagError, checkRunArguments, type RunCommandOptions, type RunPlan } from './run-options.js';
+import { announceDashboard, dashboardUrl, serveUntilStopped } from './run-dashboard.js';
 import { renderSummary } from './summary-text.js';
 import { simulateLikeRun, simulatedLine } from './workflow-fidelity.js';
 import { writeWorkflowJob } from './workflow-job.js';
@@ -46,6 +47,7 @@ async function runJob(
     );
   }
   const swarm = await startSwarm(plan, taskPaths);
+  const removeHttpFile = swarm.http && announceDashboard(swarm.http);
   const progress = !options.progress
     ? undefined
     : process.stderr.isTTY
@@ -54,26 +56,53 @@ async function runJob(
   if (progress) swarm.onProgress((view) => progress.update(view));
   const stopOnSignal = (signal: NodeJS.Signals) => void swarm.stop().then(() => process.exit(128 + SIGNALS[signal]!));
   for (const signal of Object.keys(SIGNALS)) process.once(signal, stopOnSignal);
+  let failure: unknown;
   try {
-    const output = await swarm.run({ name: definition.name, ...jobInput, ...plan.sla }).catch((error: unknown) => {
-      throw error instanceof InputError ? asFlagError(error, plan.swarm) : error; // a static split without its type
-    });
+    try {
+      await runAndReport(swarm, definition.name, { ...jobInput, ...plan.sla }, plan, write, workflowJob?.workflow);
+    } catch (error) {
+      failure = error;
+    }
     progress?.stop();
-    const summary = swarm.summary();
-    const simulated = workflowJob && (await simulateLikeRun(workflowJob.workflow, plan, summary));
-    if (options.json)
-      write(
-        `${JSON.stringify({ job: definition.name, ...summary, output, ...(simulated && { simulated }) }, null, 2)}\n`,
-      );
-    else
-      write(
-        `${renderSummary(definition.name, summary)}\n\n${simulated ? `${simulatedLine(simulated)}\n` : `output: ${preview(output)}\n`}`,
-      );
+    for (const signal of Object.keys(SIGNALS)) process.off(signal, stopOnSignal);
+    // --dashboard serves on after the job, whatever its outcome (that is when one looks at what happened); a job
+    // refused as bad input never ran.
+    if (swarm.http && !options.exit && !(failure instanceof InputError))
+      await serveUntilStopped(dashboardUrl(swarm.http), failure === undefined ? 'done' : outcomeOf(failure));
   } finally {
     progress?.stop();
     for (const signal of Object.keys(SIGNALS)) process.off(signal, stopOnSignal);
     await swarm.stop();
+    removeHttpFile?.();
   }
+  if (failure !== undefined) throw failure;
+}
+
+/** Runs the job and prints its summary (as JSON with --json). */
+async function runAndReport(
+  swarm: Swarm,
+  name: string,
+  job: JobInput,
+  plan: RunPlan,
+  write: StdoutWriter,
+  workflow: Parameters<typeof simulateLikeRun>[0] | undefined,
+): Promise<void> {
+  const output = await swarm.run({ name, ...job }).catch((error: unknown) => {
+    throw error instanceof InputError ? asFlagError(error, plan.swarm) : error; // a static split without its type
+  });
+  const summary = swarm.summary();
+  const simulated = workflow && (await simulateLikeRun(workflow, plan, summary));
+  if (plan.options.json)
+    write(`${JSON.stringify({ job: name, ...summary, output, ...(simulated && { simulated }) }, null, 2)}\n`);
+  else
+    write(
+      `${renderSummary(name, summary)}\n\n${simulated ? `${simulatedLine(simulated)}\n` : `output: ${preview(output)}\n`}`,
+    );
+}
+
+function outcomeOf(error: unknown): string {
+  if (error instanceof JobCancelledError) return 'cancelled';
+  return `failed (${error instanceof Error ? error.message.split('\n')[0] : String(error)})`;
 }
 
 /**
