@@ -65,3 +65,17 @@ describe('default memory limit', () => {
     expect(['cgroup-v1', 'cgroup-v2', 'proc-sampling']).toContain(limits.memoryEnforcement);
   });
 });
+
+describe('two swarms in one process', () => {
+  it('stop in any order: the one stopped last finds the shared parent group gone (its stop threw ENOENT)', async () => {
+    // Found by the API contract test, which runs a second swarm beside the first.
+    const first = await Swarm.start({ tasks: [runaway], maxSwarmlets: 1 });
+    const idle = await Swarm.start({ tasks: [runaway], maxSwarmlets: 1 });
+    try {
+      await first.run({ type: 'runaway', input: { mode: 'ok' } });
+    } finally {
+      await first.stop();
+    }
+    await expect(idle.stop()).resolves.toBeUndefined();
+  });
+});

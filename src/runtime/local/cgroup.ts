@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync, type Dirent } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { isAlive } from './black-box.js';
 
@@ -179,9 +179,14 @@ export class MemoryCgroups {
   close(): void {
     // Groups of another swarm in this process still hold their processes: only empty ones go. Another provider's cap
     // group stays even when empty: its swarmlet groups are made in it (a recursive mkdir would make it again uncapped).
-    const children = readdirSync(this.parentDir, { withFileTypes: true }).filter(
-      (entry) => entry.isDirectory() && (this.nested || !entry.name.startsWith('caps-')),
-    );
+    let entries: Dirent[];
+    try {
+      entries = readdirSync(this.parentDir, { withFileTypes: true });
+    } catch (error) {
+      if ((error as { code?: string }).code !== 'ENOENT') throw error;
+      entries = []; // another swarm of this process closed it first (this one had no swarmlet left in it)
+    }
+    const children = entries.filter((entry) => entry.isDirectory() && (this.nested || !entry.name.startsWith('caps-')));
     for (const child of children) tryRmdir(join(this.parentDir, child.name));
     tryRmdir(this.parentDir);
     if (this.nested) tryRmdir(dirname(this.parentDir));
