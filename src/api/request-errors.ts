@@ -1,3 +1,5 @@
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { z } from 'zod';
 import { AdmissionError, InputError } from '../core/errors.js';
 import { previewValue } from '../core/json-input.js';
@@ -68,3 +70,38 @@ export class Unavailable extends Error {
     super(message);
   }
 }
+
+/**
+ * A request node's HTTP parser refused before any route saw it (headers over 16 KB, a malformed request line): the
+ * same JSON error, written on the socket, which then closes (fastify's default answered in its own shape).
+ */
+export function answerClientError(error: { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const { status, error: body } =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? bad('url', 'the request line and headers are over 16 KB', 'send a shorter URL and fewer headers', 431)
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? bad('request', 'the request took too long to arrive', 'send it again, whole', 408)
+        : bad('request', 'is not a well-formed HTTP/1.1 request', 'send one (a body needs Content-Length)');
+  const json = JSON.stringify({ error: body });
+  if (socket.writable)
+    socket.end(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n\r\n${json}`,
+    );
+  else socket.destroy();
+}
+
+/** The router's refusals of a URL (a bad percent-escape, a path segment too long) as API errors. */
+export function urlError(error: { code?: string }, path: string): ApiError {
+  return error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+    ? bad('url', `a path segment is longer than ${MAX_PARAM_LENGTH} characters`, 'use an id from GET /api/jobs')
+    : bad(
+        'url',
+        `${previewValue(path)} is not a valid URL (a bad percent-escape?)`,
+        'percent-encode it: see /openapi.json',
+      );
+}
+
+/** Job ids are at most 200 characters (schemas.ts): the router takes path parameters that long. */
+export const MAX_PARAM_LENGTH = 200;

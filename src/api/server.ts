@@ -6,7 +6,15 @@ import { serveDashboard } from './dashboard-files.js';
 import { LiveFeed } from './live-feed.js';
 import { openApiDocument } from './openapi.js';
 import type { Operations } from './operations.js';
-import { bad, handlerError, requestIssue, type ApiError } from './request-errors.js';
+import {
+  answerClientError,
+  bad,
+  handlerError,
+  MAX_PARAM_LENGTH,
+  requestIssue,
+  urlError,
+  type ApiError,
+} from './request-errors.js';
 import { ROUTES, type Route } from './routes.js';
 
 export interface ApiServerOptions {
@@ -45,7 +53,18 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
       { value: '127.0.0.1' },
     );
   const token = options.token ?? newToken();
-  const app = Fastify({ logger: false, bodyLimit: BODY_LIMIT_BYTES, requestTimeout: REQUEST_TIMEOUT_MS });
+  const app = Fastify({
+    logger: false,
+    bodyLimit: BODY_LIMIT_BYTES,
+    requestTimeout: REQUEST_TIMEOUT_MS,
+    maxParamLength: MAX_PARAM_LENGTH,
+    // Refusals before any route: answered in the API's error shape too.
+    clientErrorHandler: answerClientError,
+    frameworkErrors: (error, request, reply) => {
+      const { status, error: body } = urlError(error, request.url);
+      void (reply as FastifyReply).code(status).send({ error: body });
+    },
+  });
   // An empty body is no body (curl -X POST with a JSON content type); anything else must be JSON.
   app.removeContentTypeParser('application/json');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, text, done) => {
