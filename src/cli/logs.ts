@@ -31,9 +31,10 @@ export function logsCommand(program: Command): Command {
       process.stderr.write(`nothing printed is kept for ${key === 'swarmlet' ? 'swarmlet' : 'micro-task'} ${id}\n`);
       return;
     }
+    // atMs is the swarm's runtime clock, not a wall time: shown as seconds on it.
     for (const line of answer.lines)
       process.stdout.write(
-        `${new Date(line.atMs).toISOString().slice(11, 23)} ${line.swarmletId}` +
+        `${(line.atMs / 1000).toFixed(3).padStart(10)}s ${line.swarmletId}` +
           `${line.microTaskId === undefined ? '' : ` ${line.microTaskId}`} ${line.line}\n`,
       );
   });
