@@ -2,6 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROUTES, type Route } from '../src/api/routes.js';
 import { errorSchema } from '../src/api/schemas.js';
 import { Swarm } from '../src/swarm.js';
+import { clusterOperations } from '../src/api/cluster-operations.js';
+import { startApiServer, type ApiServer } from '../src/api/server.js';
+import { wallEnvironment } from '../src/runtime/local/wall-environment.js';
 import { schemaProblems } from './support/json-schema-check.js';
 
 // The API against its own document: /openapi.json from a running embedded swarm lists every route of the table, each
@@ -12,6 +15,7 @@ const TOKEN = 'contract-test-token-0123456789';
 let swarm: Swarm;
 /** The same API off loopback (reads need the token there too): where a read's 401 is provoked. */
 let guarded: Swarm;
+let leaderless: ApiServer;
 let doc: { paths: Record<string, Record<string, Operation>> };
 interface Operation {
   responses: Record<string, { content: { 'application/json': { schema: Record<string, unknown> } } }>;
@@ -24,14 +28,16 @@ interface Call {
   readonly token?: boolean;
   /** Off loopback: the server that needs the token for reads. */
   readonly guarded?: boolean;
+  /** A cluster process whose director does not hold the lease: where 503 is provoked. */
+  readonly leaderless?: boolean;
 }
 
 async function send(call: Call): Promise<{ status: number; body: unknown }> {
-  const server = call.guarded ? guarded : swarm;
+  const server = call.leaderless ? leaderless : call.guarded ? guarded.http! : swarm.http!;
   const headers: Record<string, string> = {};
   if (call.body !== undefined) headers['content-type'] = 'application/json';
-  if (call.token) headers.authorization = `Bearer ${server.http!.token}`;
-  const url = server.http!.url.replace('0.0.0.0', '127.0.0.1');
+  if (call.token) headers.authorization = `Bearer ${server.token}`;
+  const url = server.url.replace('0.0.0.0', '127.0.0.1');
   const response = await fetch(`${url}${call.path}`, {
     method: call.method ?? 'GET',
     headers,
@@ -102,12 +108,19 @@ beforeAll(async () => {
     http: { port: 0 },
   });
   guarded = await Swarm.start({ tasks, maxSwarmlets: 1, http: { port: 0, host: '0.0.0.0', token: TOKEN } });
+  leaderless = await startApiServer({
+    operations: clusterOperations({ director: () => undefined, clock: wallEnvironment.clock }),
+    environment: wallEnvironment,
+    host: '127.0.0.1',
+    port: 0,
+  });
   await swarm.run(busy(5, 20)); // the usage model learns busy's duration: admission can then predict a backlog
   doc = (await send({ path: '/openapi.json' })).body as typeof doc;
 }, 60_000);
 afterAll(async () => {
   await swarm?.stop();
   await guarded?.stop();
+  await leaderless?.close();
 });
 
 const pathOf = (route: Route) => route.path.replace(/:(\w+)/g, '{$1}');
@@ -155,18 +168,23 @@ describe('every route with valid input answers its documented schema', () => {
 
 describe('every documented error is provoked and answers the error schema', () => {
   const cases = ROUTES.flatMap((route) =>
-    [400, 401, ...(route.errors ?? [])].map((status) => [`${keyOf(route)} ${status}`, route, status] as const),
+    [400, 401, ...(route.errors ?? []), 503].map((status) => [`${keyOf(route)} ${status}`, route, status] as const),
   );
 
   it('the document lists exactly these errors per route', () => {
     for (const [, route, status] of cases) expect(Object.keys(operationOf(route)!.responses)).toContain(String(status));
     for (const route of ROUTES)
-      expect(Object.keys(operationOf(route)!.responses).length).toBe(1 + 2 + (route.errors?.length ?? 0));
+      expect(Object.keys(operationOf(route)!.responses).length).toBe(1 + 2 + (route.errors?.length ?? 0) + 1);
   });
 
   it.each(cases)('%s', async (key, route, status) => {
     if (status === 429) await send({ method: 'POST', path: '/api/jobs', body: busy(100, 20), token: true }); // a backlog
-    const provoke = status === 401 ? () => unauthorized(route) : PROVOKE[key];
+    const provoke =
+      status === 401
+        ? () => unauthorized(route)
+        : status === 503
+          ? () => ({ ...VALID[keyOf(route)]!(), leaderless: true })
+          : PROVOKE[key];
     expect(provoke, `no request provokes ${key}`).toBeDefined();
     const answer = await send(provoke!());
     expect(answer.status).toBe(status);

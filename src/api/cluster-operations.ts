@@ -67,7 +67,10 @@ export function clusterOperations(parts: ClusterParts): Operations {
     anomalies: () => known().jobBook.usage.anomalies.map((a) => ({ ...a })),
     forecasts: () => forecasts(known()),
     // Agents do not ship what tasks print to the director yet (each agent keeps its own): nothing to show here.
-    logs: () => [],
+    logs: () => {
+      known();
+      return [];
+    },
     metrics: () => metrics(known(), parts.clock.nowMs()),
   };
 }

@@ -15,7 +15,8 @@ export function openApiDocument(routes: readonly Route[]): object {
   const paths: Record<string, Record<string, object>> = {};
   for (const route of routes) {
     const path = route.path.replace(/:(\w+)/g, '{$1}');
-    const errors = [400, 401, ...(route.errors ?? [])];
+    // 503: a cluster process whose director does not hold the lease answers every route so.
+    const errors = [400, 401, ...(route.errors ?? []), 503];
     (paths[path] ??= {})[route.method.toLowerCase()] = {
       summary: route.summary,
       parameters: [...parameters(route.params, 'path'), ...parameters(route.query, 'query')],

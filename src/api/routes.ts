@@ -78,7 +78,7 @@ export const ROUTES: readonly Route[] = [
     body: jobBody,
     mutates: true,
     ok: { status: 201, schema: s.submittedSchema },
-    errors: [429, 503],
+    errors: [429],
     handle: (ops, { body }) => ops.submit(body),
   }),
   route({
@@ -102,7 +102,7 @@ export const ROUTES: readonly Route[] = [
     params: s.jobIdParams,
     mutates: true,
     ok: { status: 200, schema: s.cancelledSchema },
-    errors: [404, 503],
+    errors: [404],
     handle: async (ops, { params }) => {
       const state = await ops.cancel(params.id);
       if (state === undefined) throw noSuchJob(params.id);
