@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { clusterOperations } from '../api/cluster-operations.js';
 import { isLoopback } from '../api/auth.js';
 import { prometheusMetrics } from '../api/metrics.js';
+import { HTTP_FILE, writeHttpFile } from './http-file.js';
 import { listenError, startApiServer, type ApiServer } from '../api/server.js';
 import { InputError } from '../core/errors.js';
 import type { ClusterDirector } from '../runtime/cluster/director.js';
@@ -113,8 +114,11 @@ export async function serveHttp(
   } catch (error) {
     throw listenError(error, plan);
   }
-  // A token made here is for this machine's users only (loopback): said once so the operator can make changes.
-  const token = plan.token === undefined ? `; changes need Authorization: Bearer ${server.token}` : '';
-  log(`HTTP API and dashboard on ${server.url}${token}`);
+  // Secrets stay out of logs: a token made here goes to a file only its owner reads, where `swarmlet jobs` looks.
+  if (plan.token !== undefined) log(`HTTP API and dashboard on ${server.url}`);
+  else {
+    writeHttpFile({ url: server.url, token: server.token });
+    log(`HTTP API and dashboard on ${server.url} (the token changes need is in ${HTTP_FILE}, mode 0600)`);
+  }
   return server;
 }
