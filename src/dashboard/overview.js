@@ -44,7 +44,13 @@ export function createOverview(root) {
   function addPoint(status) {
     if (previous && status.uptimeMs > previous.uptimeMs) {
       const rate = ((status.microTasksDone - previous.microTasksDone) * 1000) / (status.uptimeMs - previous.uptimeMs);
-      times.push(Date.now() / 1000);
+      const nowSec = Date.now() / 1000;
+      // The rate holds over the span it was measured on: a first point alone gives uPlot no x range to draw.
+      if (times.length === 0) {
+        times.push(nowSec - (status.uptimeMs - previous.uptimeMs) / 1000);
+        rates.push(Math.max(0, rate));
+      }
+      times.push(nowSec);
       rates.push(Math.max(0, rate));
       if (times.length > POINTS_KEPT) {
         times.shift();
