@@ -3,28 +3,31 @@ import type { Operations } from './operations.js';
 
 /** One server-sent event: its name and JSON data. */
 export interface LiveEvent {
-  readonly event: 'decision' | 'jobs' | 'status' | 'anomaly';
+  readonly event: 'decision' | 'jobs' | 'status' | 'anomaly' | 'swarmlets' | 'nodes' | 'forecasts';
   readonly data: unknown;
 }
 
 /** How often the feed looks for news while someone listens: a decision reaches the dashboard within this. */
 export const FEED_PERIOD_MS = 200;
-/** The job list is looked at every JOBS_EVERY looks (sent when it changed), the status every STATUS_EVERY. */
-const JOBS_EVERY = 2;
+/** The status is sent every STATUS_EVERY looks; the lists below are looked at as often and sent when they changed. */
 const STATUS_EVERY = 5;
+const LISTS_EVERY = { jobs: 2, swarmlets: 5, nodes: 10, forecasts: 10 } as const;
 /** The newest jobs sent in a `jobs` event (older ones: GET /api/jobs). */
 const JOBS_SENT = 100;
 
 /**
  * The live event stream's source: while anyone listens, looks at the operations every FEED_PERIOD_MS and sends what
- * changed (new decisions one by one, the job list, the status, new anomalies). Nobody listening: no work at all.
+ * changed: new decisions and anomalies one by one, the status every second, and the job list (every 400 ms), the
+ * swarmlets (every second), the nodes and the forecasts (every 2 s) when they changed. Nobody listening: no work.
  */
 export class LiveFeed {
   private readonly listeners = new Set<(event: LiveEvent) => void>();
   private stopTimer: (() => void) | undefined;
   private lastSeq = -1;
-  private lastJobs = '';
-  private anomaliesSeen = 0;
+  /** What each list last sent looked like (its JSON). */
+  private readonly lastSent = new Map<keyof typeof LISTS_EVERY, string>();
+  /** The newest anomaly sent (the list keeps the last ones: once full its length stays, so it is told by key). */
+  private lastAnomaly: string | undefined;
   private ticks = 0;
 
   constructor(
@@ -42,8 +45,10 @@ export class LiveFeed {
     // The first listener's list is the one the next looks compare with; a later one's may be newer than the others'.
     if (this.listeners.size === 0) {
       this.start();
-      this.lastJobs = JSON.stringify(jobs);
+      this.lastSent.set('jobs', JSON.stringify(jobs));
     }
+    // The other lists go to everyone at their next look, the newcomer included.
+    for (const list of ['swarmlets', 'nodes', 'forecasts'] as const) this.lastSent.delete(list);
     this.listeners.add(listener);
     listener({ event: 'status', data: this.operations.status() });
     listener({ event: 'jobs', data: { jobs } });
@@ -56,7 +61,8 @@ export class LiveFeed {
   private start(): void {
     // New listeners see decisions from now on (older ones: GET /api/decisions).
     this.lastSeq = this.latestSeq();
-    this.anomaliesSeen = this.operations.anomalies().length;
+    const anomalies = this.operations.anomalies();
+    this.lastAnomaly = anomalies.length > 0 ? anomalyKey(anomalies[anomalies.length - 1]!) : undefined;
     this.stopTimer = this.timers.every(FEED_PERIOD_MS, () => this.look());
   }
 
@@ -77,24 +83,41 @@ export class LiveFeed {
       this.lastSeq = decision.seq;
       this.send({ event: 'decision', data: decision });
     }
-    const anomalies = this.operations.anomalies();
-    // The anomaly list keeps the last ones: once full, its length stays and the newest is last.
-    if (anomalies.length !== this.anomaliesSeen) {
-      for (const anomaly of anomalies.slice(this.anomaliesSeen)) this.send({ event: 'anomaly', data: anomaly });
-      this.anomaliesSeen = anomalies.length;
-    }
+    this.sendNewAnomalies();
     this.ticks += 1;
     if (this.ticks % STATUS_EVERY === 0) this.send({ event: 'status', data: this.operations.status() });
-    if (this.ticks % JOBS_EVERY !== 0) return;
-    const jobs = this.operations.jobs().slice(0, JOBS_SENT);
-    const text = JSON.stringify(jobs);
-    if (text !== this.lastJobs) {
-      this.lastJobs = text;
-      this.send({ event: 'jobs', data: { jobs } });
-    }
+    for (const list of Object.keys(LISTS_EVERY) as (keyof typeof LISTS_EVERY)[])
+      if (this.ticks % LISTS_EVERY[list] === 0) this.sendIfChanged(list);
+  }
+
+  private sendNewAnomalies(): void {
+    const anomalies = this.operations.anomalies();
+    const keys = anomalies.map(anomalyKey);
+    const from = this.lastAnomaly === undefined ? 0 : keys.lastIndexOf(this.lastAnomaly) + 1;
+    for (const anomaly of anomalies.slice(from)) this.send({ event: 'anomaly', data: anomaly });
+    if (keys.length > 0) this.lastAnomaly = keys[keys.length - 1];
+  }
+
+  private sendIfChanged(list: keyof typeof LISTS_EVERY): void {
+    const data =
+      list === 'jobs'
+        ? { jobs: this.operations.jobs().slice(0, JOBS_SENT) }
+        : list === 'swarmlets'
+          ? { swarmlets: this.operations.swarmlets() }
+          : list === 'nodes'
+            ? { nodes: this.operations.nodes() }
+            : { forecasts: this.operations.forecasts() };
+    const text = JSON.stringify(Object.values(data)[0]);
+    if (text === this.lastSent.get(list)) return;
+    this.lastSent.set(list, text);
+    this.send({ event: list, data });
   }
 
   private send(event: LiveEvent): void {
     for (const listener of this.listeners) listener(event);
   }
+}
+
+function anomalyKey(anomaly: { atMs: number; microTask: string; phase: string }): string {
+  return `${anomaly.atMs}|${anomaly.microTask}|${anomaly.phase}`;
 }
