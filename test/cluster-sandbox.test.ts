@@ -62,6 +62,20 @@ afterAll(async () => {
   await server.stop();
 });
 
+/** What a child logged, one message a line (its stdout is pino's JSON: one event a line). */
+function messages(output: string): string {
+  return output
+    .split('\n')
+    .flatMap((line) => {
+      try {
+        return [(JSON.parse(line) as { msg: string }).msg];
+      } catch {
+        return [line];
+      }
+    })
+    .join('\n');
+}
+
 /** The URL (with its password) only in the environment: never on a command line. */
 function cli(args: string[], extraEnv: Record<string, string> = {}): Child {
   const child = spawnCli(args, { PATH: process.env.PATH ?? '', SWARMLET_REDIS_URL: url, ...extraEnv });
@@ -130,7 +144,7 @@ const kinds: [string, string[], SandboxKind][] = [
 describe.each(kinds)('a personal agent, sandbox %s, on a password-protected Redis', (_, flags, kind) => {
   it('advertises its sandbox (what the director reads) and says it on joining', async () => {
     const { agent } = await startCluster(flags);
-    expect(agent.output()).toMatch(
+    expect(messages(agent.output())).toMatch(
       new RegExp(`^agent laptop joined redis://:\\*\\*\\*@127\\.0\\.0\\.1:\\d+ .*personal.*, sandbox ${kind}\\b`, 'm'),
     );
     // The director's own read of the heartbeat; the first one is written just after the line above.
@@ -205,7 +219,7 @@ describe('a personal agent where bubblewrap cannot run (no bwrap on its PATH)', 
     for (const flags of [['--sandbox', 'process'], []]) {
       const agent = cli([...base, ...flags], noBwrap);
       await waitFor('the agent to join', () => /joined/.test(agent.output()));
-      expect(agent.output()).toMatch(/^agent laptop joined .*personal.*, sandbox process\b/m);
+      expect(messages(agent.output())).toMatch(/^agent laptop joined .*personal.*, sandbox process\b/m);
       await agent.stop('SIGTERM');
     }
   });
@@ -214,7 +228,7 @@ describe('a personal agent where bubblewrap cannot run (no bwrap on its PATH)', 
 describe('a personal agent with --sandbox none --allow-unsandboxed (the owner accepts task code with their rights)', () => {
   it("advertises none; task code reads what the agent user reads (the agent's environment too), its own environment holds no secret, and what it leaves running dies with the agent", async () => {
     const { agent } = await startCluster(['--sandbox', 'none', '--allow-unsandboxed']);
-    expect(agent.output()).toMatch(/^agent laptop joined .*personal.*, sandbox none\b/m);
+    expect(messages(agent.output())).toMatch(/^agent laptop joined .*personal.*, sandbox none\b/m);
     expect(await attack({ attack: 'read', path: join(home, 'private.txt') })).toMatchObject({
       status: 'done',
       output: 'the owner only'.length,
