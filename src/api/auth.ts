@@ -5,6 +5,17 @@ export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || /^127(\.\d{1,3}){3}$/.test(host);
 }
 
+/**
+ * Whether a request's Host header names this machine's loopback (any port). A page of another site whose name was
+ * made to resolve to 127.0.0.1 (DNS rebinding) is same-origin with itself, not with us, but sends its own name here:
+ * refused, it cannot read what loopback serves without a token.
+ */
+export function isLoopbackHost(header: string | undefined): boolean {
+  if (header === undefined) return false;
+  const name = header.startsWith('[') ? header.slice(0, header.indexOf(']') + 1) : header.replace(/:\d*$/, '');
+  return name === '[::1]' || isLoopback(name.toLowerCase());
+}
+
 /** A fresh token for a server given none: reads stay open on loopback, changes always need it. */
 export function newToken(): string {
   return randomBytes(24).toString('base64url');

@@ -1,7 +1,7 @@
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Environment } from '../core/environment.js';
 import { InputError } from '../core/errors.js';
-import { bearerMatches, isLoopback, newToken } from './auth.js';
+import { bearerMatches, isLoopback, isLoopbackHost, newToken } from './auth.js';
 import { serveDashboard } from './dashboard-files.js';
 import { LiveFeed } from './live-feed.js';
 import { openApiDocument } from './openapi.js';
@@ -82,6 +82,21 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     (!mutates && queryToken(request) === token); // a query token only reads: URLs end up in logs and histories
   const refuse = (reply: FastifyReply, error: ApiError) => reply.code(error.status).send({ error: error.error });
   const unauthorized = bad('authorization', 'missing or wrong token', 'send the header Authorization: Bearer <token>');
+
+  // Loopback reads need no token, so a page whose name was rebound to 127.0.0.1 must not be answered by name.
+  if (open)
+    app.addHook('onRequest', async (request, reply) => {
+      if (!isLoopbackHost(request.headers.host))
+        return refuse(
+          reply,
+          bad(
+            'host',
+            `this server answers only to its loopback names, not "${request.headers.host ?? ''}"`,
+            'use the address the server printed (http://127.0.0.1:<port>, or localhost)',
+            421,
+          ),
+        );
+    });
 
   app.setErrorHandler((error: { statusCode?: number; code?: string; message: string }, _request, reply) => {
     // fastify's own refusals: a body that is not JSON, too big, of another content type.

@@ -1,0 +1,171 @@
+import { connect, type Socket } from 'node:net';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { Timers } from '../src/core/environment.js';
+import type { Operations } from '../src/api/operations.js';
+import { Unavailable } from '../src/api/request-errors.js';
+import { MAX_LIVE_STREAMS, startApiServer, type ApiServer } from '../src/api/server.js';
+import type { DecisionView, JobView, StatusView } from '../src/api/schemas.js';
+import { wallEnvironment } from '../src/runtime/local/wall-environment.js';
+
+// Attacks on the HTTP API from outside: other websites (simple requests, CORS, DNS rebinding), slow or greedy clients
+// of the live stream, and reads that throw. The operations are a stub that records every change asked of it.
+
+const status: StatusView = {
+  mode: 'embedded',
+  policy: 'adaptive',
+  uptimeMs: 1,
+  nowMs: 1,
+  jobs: { running: 1, done: 0, failed: 0 },
+  microTasksDone: 0,
+  throughputPerSec: 0,
+  swarmlets: [],
+};
+const job: JobView = {
+  id: '1',
+  label: 'noop ×1',
+  priority: 'normal',
+  state: 'running',
+  submittedAtMs: 0,
+  wallMs: 1,
+  done: 0,
+  total: 1,
+  byType: [],
+};
+
+interface Stub extends Operations {
+  readonly changes: string[];
+  decisionsLogged: DecisionView[];
+  failReads?: Error;
+}
+
+function stubOperations(): Stub {
+  const read =
+    <T>(value: () => T) =>
+    () => {
+      if (stub.failReads) throw stub.failReads;
+      return value();
+    };
+  const stub: Stub = {
+    mode: 'embedded',
+    changes: [],
+    decisionsLogged: [],
+    status: read(() => status),
+    jobs: read(() => [job]),
+    submit: async (body) => {
+      stub.changes.push(`submit ${JSON.stringify(body)}`);
+      return { jobId: '2' };
+    },
+    cancel: async (id) => {
+      stub.changes.push(`cancel ${id}`);
+      return 'cancelled';
+    },
+    swarmlets: read(() => []),
+    nodes: read(() => []),
+    decisions: (after, limit) => stub.decisionsLogged.filter((d) => d.seq > after).slice(0, limit),
+    anomalies: read(() => []),
+    forecasts: read(() => []),
+    logs: read(() => []),
+    metrics: () => {
+      throw new Error('not served');
+    },
+  };
+  return stub;
+}
+
+/** Timers the test ticks by hand: the live feed's looks happen when the test says. */
+function manualTimers(): Timers & { tick(): void } {
+  const runs = new Set<() => void>();
+  return {
+    every(_ms, run) {
+      runs.add(run);
+      return () => runs.delete(run);
+    },
+    after: wallEnvironment.timers.after,
+    tick: () => {
+      for (const run of runs) run();
+    },
+  };
+}
+
+let server: ApiServer | undefined;
+afterEach(async () => {
+  await server?.close();
+  server = undefined;
+});
+
+async function start(operations: Operations, extra: { host?: string; token?: string; timers?: Timers } = {}) {
+  server = await startApiServer({
+    operations,
+    environment: { clock: wallEnvironment.clock, timers: extra.timers ?? wallEnvironment.timers },
+    host: extra.host ?? '127.0.0.1',
+    port: 0,
+    ...(extra.token !== undefined && { token: extra.token }),
+  });
+  return server;
+}
+
+/** A raw HTTP/1.1 request (fetch cannot set Host): the status line and headers of the answer. */
+async function raw(url: string, request: string): Promise<{ status: number; head: string; body: string }> {
+  const { hostname, port } = new URL(url);
+  const socket = connect(Number(port), hostname.replace(/^\[|\]$/g, ''));
+  socket.write(request);
+  let text = '';
+  for await (const chunk of socket) text += String(chunk);
+  const [head = '', body = ''] = text.split('\r\n\r\n');
+  return { status: Number(head.split(' ')[1]), head, body };
+}
+
+describe('requests another website can make', () => {
+  it('a text/plain POST (no preflight) neither submits nor cancels, even with the token in the query', async () => {
+    const ops = stubOperations();
+    const { url, token } = await start(ops);
+    for (const type of ['text/plain', 'application/x-www-form-urlencoded', 'multipart/form-data; boundary=x']) {
+      const submit = await fetch(`${url}/api/jobs?token=${token}`, {
+        method: 'POST',
+        headers: { 'content-type': type, origin: 'https://evil.example' },
+        body: '{"type":"noop","input":1}',
+      });
+      expect(submit.status, type).toBeGreaterThanOrEqual(400);
+      const cancel = await fetch(`${url}/api/jobs/1/cancel?token=${token}`, {
+        method: 'POST',
+        headers: { 'content-type': type, origin: 'https://evil.example' },
+        body: '',
+      });
+      expect(cancel.status, type).toBeGreaterThanOrEqual(400);
+    }
+    expect(ops.changes).toEqual([]);
+  });
+
+  it('grants no other origin the right to read: no CORS headers, and the preflight of a JSON POST fails', async () => {
+    const { url } = await start(stubOperations());
+    const read = await fetch(`${url}/api/jobs`, { headers: { origin: 'https://evil.example' } });
+    expect(read.headers.get('access-control-allow-origin')).toBeNull();
+    const preflight = await fetch(`${url}/api/jobs`, {
+      method: 'OPTIONS',
+      headers: {
+        origin: 'https://evil.example',
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization, content-type',
+      },
+    });
+    expect(preflight.ok).toBe(false);
+    expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
+    expect(preflight.headers.get('access-control-allow-headers')).toBeNull();
+  });
+
+  it('refuses a loopback request whose Host is another name (DNS rebinding) and answers its own names', async () => {
+    const { url } = await start(stubOperations());
+    const port = new URL(url).port;
+    const get = (host: string, path = '/api/jobs') =>
+      raw(url, `GET ${path} HTTP/1.1\r\nHost: ${host}\r\nConnection: close\r\n\r\n`);
+    for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `[::1]:${port}`, 'localhost'])
+      expect((await get(host)).status, host).toBe(200);
+    for (const path of ['/api/jobs', '/api/events', '/api/status', '/openapi.json', '/']) {
+      const rebound = await get(`evil.example:${port}`, path);
+      expect(rebound.status, path).toBe(421);
+      expect(JSON.parse(rebound.body).error.field).toBe('host');
+    }
+    expect((await get(`127.0.0.1.evil.example:${port}`)).status).toBe(421);
+    expect((await get(`localhost.evil.example:${port}`)).status).toBe(421);
+  });
+});
