@@ -169,3 +169,19 @@ describe('requests another website can make', () => {
     expect((await get(`localhost.evil.example:${port}`)).status).toBe(421);
   });
 });
+
+describe('headers that keep the dashboard out of other pages', () => {
+  it('sends a script-src self policy, no framing, no sniffing and no referrer on the page, its files and answers', async () => {
+    const { url } = await start(stubOperations());
+    for (const path of ['/', '/dashboard/main.js', '/vendor/uplot.js', '/api/jobs', '/openapi.json', '/nope']) {
+      const { headers } = await fetch(`${url}${path}`);
+      const policy = headers.get('content-security-policy') ?? '';
+      expect(policy, path).toMatch(/(^|; )script-src 'self'(;|$)/);
+      expect(policy, path).toMatch(/(^|; )frame-ancestors 'none'(;|$)/);
+      expect(policy, path).toMatch(/(^|; )default-src 'self'(;|$)/);
+      expect(headers.get('x-frame-options'), path).toBe('DENY');
+      expect(headers.get('x-content-type-options'), path).toBe('nosniff');
+      expect(headers.get('referrer-policy'), path).toBe('no-referrer');
+    }
+  });
+});
