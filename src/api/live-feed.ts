@@ -41,6 +41,8 @@ export class LiveFeed {
 
   /** Starts listening; the listener first gets the current jobs and status. Returns the unsubscribe. */
   subscribe(listener: (event: LiveEvent) => void): () => void {
+    // Every read before anything is kept: a read that throws (no director here yet) leaves nothing subscribed.
+    const status = this.operations.status();
     const jobs = this.operations.jobs().slice(0, JOBS_SENT);
     // The first listener's list is the one the next looks compare with; a later one's may be newer than the others'.
     if (this.listeners.size === 0) {
@@ -50,7 +52,7 @@ export class LiveFeed {
     // The other lists go to everyone at their next look, the newcomer included.
     for (const list of ['swarmlets', 'nodes', 'forecasts'] as const) this.lastSent.delete(list);
     this.listeners.add(listener);
-    listener({ event: 'status', data: this.operations.status() });
+    listener({ event: 'status', data: status });
     listener({ event: 'jobs', data: { jobs } });
     return () => {
       this.listeners.delete(listener);
@@ -63,7 +65,14 @@ export class LiveFeed {
     this.lastSeq = this.latestSeq();
     const anomalies = this.operations.anomalies();
     this.lastAnomaly = anomalies.length > 0 ? anomalyKey(anomalies[anomalies.length - 1]!) : undefined;
-    this.stopTimer = this.timers.every(FEED_PERIOD_MS, () => this.look());
+    this.stopTimer = this.timers.every(FEED_PERIOD_MS, () => {
+      // A read that throws in a timer would end the process: that look is skipped, the next may answer.
+      try {
+        this.look();
+      } catch {
+        // nothing sent this time
+      }
+    });
   }
 
   private latestSeq(): number {

@@ -4,6 +4,7 @@ import { InputError } from '../core/errors.js';
 import { bearerMatches, isLoopback, isLoopbackHost, newToken } from './auth.js';
 import { serveDashboard } from './dashboard-files.js';
 import { LiveFeed } from './live-feed.js';
+import { openLiveStream } from './live-stream.js';
 import { openApiDocument } from './openapi.js';
 import type { Operations } from './operations.js';
 import {
@@ -148,18 +149,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         reply,
         bad('url', `${MAX_LIVE_STREAMS} live streams are open`, 'close one, or poll /api/jobs', 429),
       );
-    reply.hijack();
-    reply.raw.writeHead(200, {
-      ...SECURITY_HEADERS,
-      'content-type': 'text/event-stream',
-      'cache-control': 'no-store',
-      connection: 'keep-alive',
-    });
-    reply.raw.write(': live\n\n');
-    const unsubscribe = feed.subscribe(({ event, data }) =>
-      reply.raw.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`),
-    );
-    request.raw.on('close', unsubscribe);
+    openLiveStream(feed, request, reply, SECURITY_HEADERS, refuse);
   });
   serveDashboard(app);
 

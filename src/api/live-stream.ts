@@ -1,0 +1,39 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { LiveEvent, LiveFeed } from './live-feed.js';
+import { bad, handlerError, type ApiError } from './request-errors.js';
+
+/** Answers a request for the live feed: the first events, then every event as it comes, until either side leaves. */
+export function openLiveStream(
+  feed: LiveFeed,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  headers: Record<string, string>,
+  refuse: (reply: FastifyReply, error: ApiError) => unknown,
+): void {
+  // Subscribed before answering: reads that cannot answer yet (no director here) are a JSON error, not a mute stream.
+  const first: string[] = [];
+  let write = (text: string): void => void first.push(text);
+  let unsubscribe: () => void;
+  try {
+    unsubscribe = feed.subscribe((event) => write(eventText(event)));
+  } catch (error) {
+    refuse(reply, handlerError(error) ?? bad('request', 'internal error', 'retry; report it if it persists', 500));
+    return;
+  }
+  reply.hijack();
+  const out = reply.raw;
+  out.writeHead(200, {
+    ...headers,
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-store',
+    connection: 'keep-alive',
+  });
+  write = (text) => void out.write(text);
+  write(`: live\n\n${first.join('')}`);
+  out.on('close', unsubscribe);
+  request.raw.on('close', unsubscribe);
+}
+
+function eventText({ event, data }: LiveEvent): string {
+  return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+}
