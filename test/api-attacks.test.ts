@@ -73,7 +73,7 @@ function stubOperations(): Stub {
 }
 
 /** Timers the test ticks by hand: the live feed's looks happen when the test says. */
-function manualTimers(): Timers & { tick(): void } {
+function manualTimers(): Timers & { tick(): void; readonly active: number } {
   const runs = new Set<() => void>();
   return {
     every(_ms, run) {
@@ -83,6 +83,9 @@ function manualTimers(): Timers & { tick(): void } {
     after: wallEnvironment.timers.after,
     tick: () => {
       for (const run of runs) run();
+    },
+    get active() {
+      return runs.size;
     },
   };
 }
@@ -183,5 +186,67 @@ describe('headers that keep the dashboard out of other pages', () => {
       expect(headers.get('x-content-type-options'), path).toBe('nosniff');
       expect(headers.get('referrer-policy'), path).toBe('no-referrer');
     }
+  });
+});
+
+describe('the live stream under greedy and slow clients', () => {
+  it('gives a slot back when its client goes away', async () => {
+    const timers = manualTimers();
+    const { url } = await start(stubOperations(), { timers });
+    for (let round = 0; round < 2; round++) {
+      const aborts = Array.from({ length: MAX_LIVE_STREAMS }, () => new AbortController());
+      const streams = await Promise.all(aborts.map((a) => fetch(`${url}/api/events`, { signal: a.signal })));
+      expect(streams.map((r) => r.status)).toEqual(streams.map(() => 200));
+      expect((await fetch(`${url}/api/events`)).status).toBe(429);
+      for (const abort of aborts) abort.abort();
+      await vi.waitFor(() => expect(timers.active).toBe(0)); // nobody listens: the feed stops looking
+    }
+  });
+
+  it('drops a client that reads nothing instead of buffering for it without bound', async () => {
+    const timers = manualTimers();
+    const ops = stubOperations();
+    const { url } = await start(ops, { timers });
+    const { port } = new URL(url);
+    const socket: Socket = connect(Number(port), '127.0.0.1');
+    socket.write(`GET /api/events HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n\r\n`);
+    await new Promise((resolve) => socket.once('data', resolve));
+    socket.pause(); // reads no more
+    const closed = new Promise((resolve) => socket.once('close', resolve));
+    const reason = 'x'.repeat(2000);
+    // 40 MB of decisions: more than the kernel buffers of both ends hold.
+    for (let tick = 0; tick < 40 && timers.active > 0; tick++) {
+      const first = ops.decisionsLogged.length;
+      for (let i = 0; i < 500; i++) ops.decisionsLogged.push({ seq: first + i, atMs: 0, kind: 'replicate', reason });
+      timers.tick();
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    await vi.waitFor(() => expect(timers.active).toBe(0));
+    socket.resume();
+    await closed;
+  });
+
+  it('answers 503 naming the director when the reads cannot answer yet, and a failing look leaves the stream open', async () => {
+    const timers = manualTimers();
+    const ops = stubOperations();
+    ops.failReads = new Unavailable('director', 'this process does not hold the director lease yet', 'retry');
+    const { url } = await start(ops, { timers });
+    const early = await fetch(`${url}/api/events`);
+    expect(early.status).toBe(503);
+    expect(((await early.json()) as { error: { field: string } }).error.field).toBe('director');
+    expect(timers.active).toBe(0);
+
+    ops.failReads = undefined;
+    const abort = new AbortController();
+    const stream = await fetch(`${url}/api/events`, { signal: abort.signal });
+    const reader = stream.body!.getReader();
+    ops.failReads = new Error('a read broke');
+    for (let i = 0; i < 10; i++) timers.tick(); // would be an uncaught exception in a timer: the process gone
+    ops.failReads = undefined;
+    ops.decisionsLogged.push({ seq: 0, atMs: 0, kind: 'replicate', reason: 'after the storm' });
+    timers.tick();
+    let text = '';
+    while (!text.includes('after the storm')) text += new TextDecoder().decode((await reader.read()).value);
+    abort.abort();
   });
 });

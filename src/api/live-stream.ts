@@ -2,6 +2,12 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { LiveEvent, LiveFeed } from './live-feed.js';
 import { bad, handlerError, type ApiError } from './request-errors.js';
 
+/**
+ * Bytes a live stream may have waiting for its client: past this the client reads slower than the swarm talks (or
+ * not at all) and is dropped; EventSource reconnects and reads the news it missed from the API.
+ */
+export const MAX_UNSENT_BYTES = 2 ** 20;
+
 /** Answers a request for the live feed: the first events, then every event as it comes, until either side leaves. */
 export function openLiveStream(
   feed: LiveFeed,
@@ -28,7 +34,10 @@ export function openLiveStream(
     'cache-control': 'no-store',
     connection: 'keep-alive',
   });
-  write = (text) => void out.write(text);
+  write = (text) => {
+    out.write(text);
+    if (out.writableLength > MAX_UNSENT_BYTES) out.destroy();
+  };
   write(`: live\n\n${first.join('')}`);
   out.on('close', unsubscribe);
   request.raw.on('close', unsubscribe);
