@@ -173,6 +173,40 @@ describe('requests another website can make', () => {
   });
 });
 
+describe('the token', () => {
+  it('is asked for before a change request is read: no token, no parsing of its body', async () => {
+    const ops = stubOperations();
+    const { url } = await start(ops);
+    const huge = `[${'1,'.repeat(3 * 2 ** 20)}`; // 6 MB that is not even JSON
+    const answer = await fetch(`${url}/api/jobs`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: huge,
+    });
+    expect(answer.status).toBe(401);
+    expect(((await answer.json()) as { error: { field: string } }).error.field).toBe('authorization');
+    expect(ops.changes).toEqual([]);
+  });
+
+  it('off loopback guards every read too (the dashboard files and the OpenAPI document stay open)', async () => {
+    const { url, token } = await start(stubOperations(), { host: '0.0.0.0', token: 'a-secret-of-the-operator' });
+    const local = url.replace('0.0.0.0', '127.0.0.1');
+    for (const path of ['/api/jobs', '/api/status', '/api/decisions', '/api/events', '/metrics']) {
+      expect((await fetch(`${local}${path}`)).status, path).toBe(401);
+      expect((await fetch(`${local}${path}?token=wrong-secret-of-the-operat`)).status, path).toBe(401);
+    }
+    expect((await fetch(`${local}/api/jobs?token=${token}`)).status).toBe(200);
+    expect((await fetch(`${local}/api/jobs`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    for (const path of ['/', '/dashboard/main.js', '/openapi.json'])
+      expect((await fetch(`${local}${path}`)).status, path).toBe(200);
+    // Another name is fine here: whoever reaches this address needs the token anyway.
+    expect(
+      (await raw(local, `GET /api/jobs?token=${token} HTTP/1.1\r\nHost: swarm.lan\r\nConnection: close\r\n\r\n`))
+        .status,
+    ).toBe(200);
+  });
+});
+
 describe('headers that keep the dashboard out of other pages', () => {
   it('sends a script-src self policy, no framing, no sniffing and no referrer on the page, its files and answers', async () => {
     const { url } = await start(stubOperations());
