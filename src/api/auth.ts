@@ -24,7 +24,13 @@ export function newToken(): string {
 /** Compares a request's `Authorization: Bearer …` with the token in constant time. */
 export function bearerMatches(header: string | undefined, token: string): boolean {
   if (header === undefined || !header.startsWith('Bearer ')) return false;
-  const given = Buffer.from(header.slice('Bearer '.length).trim());
-  const wanted = Buffer.from(token);
-  return given.length === wanted.length && timingSafeEqual(given, wanted);
+  return tokenMatches(header.slice('Bearer '.length).trim(), token);
+}
+
+/** Compares a given token (a header's, a query's) with the token in constant time (its length aside). */
+export function tokenMatches(given: string | undefined, token: string): boolean {
+  if (given === undefined) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
 }

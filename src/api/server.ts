@@ -1,7 +1,7 @@
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Environment } from '../core/environment.js';
 import { InputError } from '../core/errors.js';
-import { bearerMatches, isLoopback, isLoopbackHost, newToken } from './auth.js';
+import { bearerMatches, isLoopback, isLoopbackHost, newToken, tokenMatches } from './auth.js';
 import { serveDashboard } from './dashboard-files.js';
 import { LiveFeed } from './live-feed.js';
 import { openLiveStream } from './live-stream.js';
@@ -93,7 +93,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const allowed = (request: FastifyRequest, mutates: boolean) =>
     (open && !mutates) ||
     bearerMatches(request.headers.authorization, token) ||
-    (!mutates && queryToken(request) === token); // a query token only reads: URLs end up in logs and histories
+    (!mutates && tokenMatches(queryToken(request), token)); // a query token only reads: URLs end up in logs and histories
   const refuse = (reply: FastifyReply, error: ApiError) => reply.code(error.status).send({ error: error.error });
   const unauthorized = bad('authorization', 'missing or wrong token', 'send the header Authorization: Bearer <token>');
 
