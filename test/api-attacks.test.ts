@@ -6,6 +6,7 @@ import { Unavailable } from '../src/api/request-errors.js';
 import { MAX_LIVE_STREAMS, startApiServer, type ApiServer } from '../src/api/server.js';
 import type { DecisionView, JobView, StatusView } from '../src/api/schemas.js';
 import { wallEnvironment } from '../src/runtime/local/wall-environment.js';
+import { Swarm } from '../src/swarm.js';
 
 // Attacks on the HTTP API from outside: other websites (simple requests, CORS, DNS rebinding), slow or greedy clients
 // of the live stream, and reads that throw. The operations are a stub that records every change asked of it.
@@ -282,5 +283,28 @@ describe('the live stream under greedy and slow clients', () => {
     let text = '';
     while (!text.includes('after the storm')) text += new TextDecoder().decode((await reader.read()).value);
     abort.abort();
+  });
+});
+
+describe('job ids', () => {
+  it('cancels a job by its id only, not by another spelling of the number (0x1, 1e0, 1.0, 01)', async () => {
+    const swarm = await Swarm.start({ tasks: ['test/fixtures/busy.task.ts'], maxSwarmlets: 1, http: { port: 0 } });
+    try {
+      const { url, token } = swarm.http!;
+      const running = swarm.submit({ type: 'busy', input: { ms: 60_000 } });
+      const ended = running.done.catch(() => {});
+      const cancel = (id: string) =>
+        fetch(`${url}/api/jobs/${id}/cancel`, { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+      for (const alias of ['0x1', '1e0', '1.0', '01', '0b1']) {
+        const answer = await cancel(alias);
+        expect(answer.status, alias).toBe(400);
+        expect(((await answer.json()) as { error: { field: string } }).error.field).toBe('id');
+      }
+      expect(swarm.jobs()[0]!.state).toBe('running');
+      expect(await (await cancel(String(running.jobId))).json()).toEqual({ jobId: '1', state: 'cancelled' });
+      await ended;
+    } finally {
+      await swarm.stop();
+    }
   });
 });

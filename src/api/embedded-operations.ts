@@ -55,9 +55,10 @@ export function embeddedOperations(parts: EmbeddedParts): Operations {
   };
 }
 
+/** The id as GET /api/jobs spells it: Number() alone also read 0x1, 1e0 or 01 as job 1, which GET /api/jobs/0x1 is not. */
 function numericId(jobId: string): number {
   const id = Number(jobId);
-  if (!Number.isSafeInteger(id) || id < 1)
+  if (!/^[1-9]\d*$/.test(jobId) || !Number.isSafeInteger(id))
     throw new InputError('id', `"${jobId}" is not a job id of this swarm`, 'use an id from GET /api/jobs', {
       value: '1',
     });
