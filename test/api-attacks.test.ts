@@ -174,6 +174,24 @@ describe('requests another website can make', () => {
   });
 });
 
+describe('malformed requests', () => {
+  it('are refused in the API error shape, naming the field, whether fastify or Node refuses them', async () => {
+    const { url } = await start(stubOperations());
+    const port = new URL(url).port;
+    const cases: [string, number, string][] = [
+      [`GET /api/jobs/%zz HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`, 400, 'url'],
+      [`GET /api/jobs/${'9'.repeat(300)} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`, 414, 'url'],
+      [`GET /api/jobs?${'a'.repeat(20_000)} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`, 431, 'url'],
+      ['NOT HTTP AT ALL\r\n\r\n', 400, 'request'],
+    ];
+    for (const [request, status, field] of cases) {
+      const answer = await raw(url, request);
+      expect(answer.status, request.slice(0, 30)).toBe(status);
+      expect(JSON.parse(answer.body), request.slice(0, 30)).toMatchObject({ error: { field } });
+    }
+  });
+});
+
 describe('the token', () => {
   it('is asked for before a change request is read: no token, no parsing of its body', async () => {
     const ops = stubOperations();

@@ -72,11 +72,11 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
     bodyLimit: BODY_LIMIT_BYTES,
     requestTimeout: REQUEST_TIMEOUT_MS,
     routerOptions: { maxParamLength: MAX_PARAM_LENGTH },
-    // Refusals before any route: answered in the API's error shape too.
+    // Refusals before any route: answered in the API's error shape too, with the security headers.
     clientErrorHandler: answerClientError,
     frameworkErrors: (error, request, reply) => {
       const { status, error: body } = urlError(error, request.url);
-      void (reply as FastifyReply).code(status).send({ error: body });
+      void (reply as FastifyReply).code(status).headers(SECURITY_HEADERS).send({ error: body });
     },
   });
   // An empty body is no body (curl -X POST with a JSON content type); anything else must be JSON.
