@@ -55,7 +55,7 @@ export function embeddedOperations(parts: EmbeddedParts): Operations {
   };
 }
 
-/** The id as GET /api/jobs spells it: Number() alone also read 0x1, 1e0 or 01 as job 1, which GET /api/jobs/0x1 is not. */
+/** The id as GET /api/jobs spells it: Number() alone read 0x1, 1e0 or 01 as job 1 (GET /api/jobs/0x1 is no job). */
 function numericId(jobId: string): number {
   const id = Number(jobId);
   if (!/^[1-9]\d*$/.test(jobId) || !Number.isSafeInteger(id))

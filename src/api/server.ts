@@ -38,7 +38,7 @@ export interface ApiServer {
 
 /**
  * On every answer: scripts only from this server (an injected tag in the page runs nothing), no page may frame the
- * dashboard (clickjacking its cancel buttons), no content sniffing, no referrer (the page's address is nobody's business).
+ * dashboard (clickjacking its cancel buttons), no content sniffing, no referrer (the page's address is nobody's).
  */
 const SECURITY_HEADERS = {
   'content-security-policy':
@@ -93,7 +93,8 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const allowed = (request: FastifyRequest, mutates: boolean) =>
     (open && !mutates) ||
     bearerMatches(request.headers.authorization, token) ||
-    (!mutates && tokenMatches(queryToken(request), token)); // a query token only reads: URLs end up in logs and histories
+    // A query token only reads: URLs end up in logs and histories.
+    (!mutates && tokenMatches(queryToken(request), token));
   const refuse = (reply: FastifyReply, error: ApiError) => reply.code(error.status).send({ error: error.error });
   const unauthorized = bad('authorization', 'missing or wrong token', 'send the header Authorization: Bearer <token>');
 
