@@ -326,3 +326,37 @@ describe('job ids', () => {
     }
   });
 });
+
+describe('requests from pages of other sites', () => {
+  it('are refused unless the browser navigates there: no live stream, no read, no change request reaches the swarm', async () => {
+    const ops = stubOperations();
+    const { url, token } = await start(ops);
+    const port = new URL(url).port;
+    const from = (site: string, mode: string, init: RequestInit = {}) =>
+      fetch(`${url}${init.method === 'POST' ? '/api/jobs/1/cancel' : '/api/events'}`, {
+        ...init,
+        headers: { 'sec-fetch-site': site, 'sec-fetch-mode': mode, ...(init.headers as Record<string, string>) },
+      });
+    for (const site of ['cross-site', 'same-site']) {
+      const stream = await from(site, 'cors');
+      expect(stream.status, site).toBe(403);
+      expect(((await stream.json()) as { error: { field: string } }).error.field).toBe('origin');
+      // Even a page that somehow had the token: the browser says where the request comes from.
+      const post = await from(site, 'cors', { method: 'POST', headers: { authorization: `Bearer ${token}` } });
+      expect(post.status).toBe(403);
+      // Following a link to the dashboard from another site still opens it (fetch always says mode cors).
+      const link = await raw(
+        url,
+        `GET / HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nSec-Fetch-Site: ${site}\r\nSec-Fetch-Mode: navigate\r\n` +
+          'Connection: close\r\n\r\n',
+      );
+      expect(link.status).toBe(200);
+    }
+    expect(ops.changes).toEqual([]);
+    for (const site of ['same-origin', 'none']) {
+      const abort = new AbortController();
+      expect((await from(site, 'cors', { signal: abort.signal })).status, site).toBe(200);
+      abort.abort();
+    }
+  });
+});

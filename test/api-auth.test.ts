@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bearerMatches, isLoopbackHost, tokenMatches } from '../src/api/auth.js';
+import { bearerMatches, isFromOtherSite, isLoopbackHost, tokenMatches } from '../src/api/auth.js';
 
 // The token checks the server makes: header and query alike go through one constant-time compare.
 describe('token and host checks', () => {
@@ -25,5 +25,15 @@ describe('token and host checks', () => {
       '0.0.0.0',
     ])
       expect(isLoopbackHost(host), String(host)).toBe(false);
+  });
+
+  it('tells requests of other sites by what the browser says, letting links and non-browsers through', () => {
+    const from = (site?: string, mode?: string) => isFromOtherSite({ 'sec-fetch-site': site, 'sec-fetch-mode': mode });
+    expect(from('cross-site', 'cors')).toBe(true);
+    expect(from('same-site', 'no-cors')).toBe(true);
+    expect(from('cross-site', 'navigate')).toBe(false);
+    expect(from('same-origin', 'cors')).toBe(false);
+    expect(from('none', 'navigate')).toBe(false);
+    expect(from()).toBe(false);
   });
 });

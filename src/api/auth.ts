@@ -16,6 +16,16 @@ export function isLoopbackHost(header: string | undefined): boolean {
   return name === '[::1]' || isLoopback(name.toLowerCase());
 }
 
+/**
+ * Whether a browser says the request comes from a page of another site (Fetch Metadata), other than by following a
+ * link: such a page may not hold live streams, make the swarm work or try changes. Clients that are no browser send
+ * no such header and are judged by the token alone.
+ */
+export function isFromOtherSite(headers: Record<string, string | string[] | undefined>): boolean {
+  const site = headers['sec-fetch-site'];
+  return (site === 'cross-site' || site === 'same-site') && headers['sec-fetch-mode'] !== 'navigate';
+}
+
 /** A fresh token for a server given none: reads stay open on loopback, changes always need it. */
 export function newToken(): string {
   return randomBytes(24).toString('base64url');

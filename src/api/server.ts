@@ -1,7 +1,7 @@
 import Fastify, { type FastifyReply, type FastifyRequest } from 'fastify';
 import type { Environment } from '../core/environment.js';
 import { InputError } from '../core/errors.js';
-import { bearerMatches, isLoopback, isLoopbackHost, newToken, tokenMatches } from './auth.js';
+import { bearerMatches, isFromOtherSite, isLoopback, isLoopbackHost, newToken, tokenMatches } from './auth.js';
 import { serveDashboard } from './dashboard-files.js';
 import { LiveFeed } from './live-feed.js';
 import { openLiveStream } from './live-stream.js';
@@ -98,8 +98,13 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
   const refuse = (reply: FastifyReply, error: ApiError) => reply.code(error.status).send({ error: error.error });
   const unauthorized = bad('authorization', 'missing or wrong token', 'send the header Authorization: Bearer <token>');
 
-  app.addHook('onRequest', async (_request, reply) => {
+  app.addHook('onRequest', async (request, reply) => {
     reply.headers(SECURITY_HEADERS);
+    if (isFromOtherSite(request.headers))
+      return refuse(
+        reply,
+        bad('origin', 'a page of another site may not call this API', 'open the dashboard this server serves', 403),
+      );
   });
   // Loopback reads need no token, so a page whose name was rebound to 127.0.0.1 must not be answered by name.
   if (open)
