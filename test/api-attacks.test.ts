@@ -180,7 +180,7 @@ describe('malformed requests', () => {
     const port = new URL(url).port;
     const cases: [string, number, string][] = [
       [`GET /api/jobs/%zz HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`, 400, 'url'],
-      [`GET /api/jobs/${'9'.repeat(300)} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`, 414, 'url'],
+      [`GET /api/jobs/${'9'.repeat(300)} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`, 400, 'url'],
       [`GET /api/jobs?${'a'.repeat(20_000)} HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n`, 431, 'url'],
       ['NOT HTTP AT ALL\r\n\r\n', 400, 'request'],
     ];
