@@ -52,6 +52,25 @@ class Ring {
 
 const LABEL = /^\[([^\]]+)\] /;
 
+/** The job (its id embedded, its key in the cluster) of the micro-task with this label a swarmlet holds. */
+export type JobOfLabel = (label: string) => number | string | undefined;
+
+/**
+ * A printed line attributed: to its micro-task when it starts with the host's `[label] ` (`<job>:<label>` when `jobOf`
+ * knows the job, the bare label otherwise), always to its swarmlet.
+ */
+export function taskLogLine(atMs: number, swarmletId: string, text: string, jobOf?: JobOfLabel): TaskLogLine {
+  const label = LABEL.exec(text);
+  if (!label) return { atMs, swarmletId, line: text };
+  const jobId = jobOf?.(label[1]!);
+  return {
+    atMs,
+    swarmletId,
+    microTaskId: jobId === undefined ? label[1]! : `${jobId}:${label[1]}`,
+    line: text.slice(label[0].length),
+  };
+}
+
 export class TaskLogBook {
   private readonly swarmlets = new Map<string, Ring>();
   private readonly microTasks = new Map<string, Ring>();
@@ -62,18 +81,13 @@ export class TaskLogBook {
    * One line a swarmlet printed, as its host wrote it (with the micro-task's `[label] ` when one was running). `jobOf`
    * names the job of the labelled micro-task the swarmlet holds: its id is then `<job>:<label>`, unique across jobs.
    */
-  record(atMs: number, swarmletId: string, text: string, jobOf?: (label: string) => number | undefined): void {
-    const label = LABEL.exec(text);
-    const jobId = label ? jobOf?.(label[1]!) : undefined;
-    const line: TaskLogLine = label
-      ? {
-          atMs,
-          swarmletId,
-          microTaskId: jobId === undefined ? label[1]! : `${jobId}:${label[1]}`,
-          line: text.slice(label[0].length),
-        }
-      : { atMs, swarmletId, line: text };
-    ringOf(this.swarmlets, swarmletId, this.limits.linesPerSwarmlet, this.limits.swarmlets).push(line);
+  record(atMs: number, swarmletId: string, text: string, jobOf?: JobOfLabel): void {
+    this.keep(taskLogLine(atMs, swarmletId, text, jobOf));
+  }
+
+  /** A line already attributed (taskLogLine). */
+  keep(line: TaskLogLine): void {
+    ringOf(this.swarmlets, line.swarmletId, this.limits.linesPerSwarmlet, this.limits.swarmlets).push(line);
     if (line.microTaskId !== undefined)
       ringOf(this.microTasks, line.microTaskId, this.limits.linesPerMicroTask, this.limits.microTasks).push(line);
   }
