@@ -74,6 +74,8 @@ describe('isTaskPayload', () => {
     ['negative depth', { ...payload, depth: -1 }, false],
     ['deps a list', { ...payload, deps: [1] }, false],
     ['label missing', { mode: 0, input: 1, depth: 0, deps: null }, false],
+    ['with its job key', { ...payload, jobKey: 'job-1' }, true],
+    ['a job key not text', { ...payload, jobKey: 7 }, false],
     ['not an object', 'payload', false],
   ])('%s: %s', (_, value, accepted) => {
     expect(isTaskPayload(value)).toBe(accepted);
@@ -88,6 +90,7 @@ describe('isTaskPayload', () => {
         depth: fc.oneof(fc.integer({ min: -2, max: 5 }), fc.double()),
         deps: fc.oneof(fc.constant(null), fc.dictionary(fc.string(), fc.anything()), fc.array(fc.anything())),
         label: fc.oneof(fc.string(), fc.integer()),
+        jobKey: fc.oneof(fc.string(), fc.integer(), fc.constant(null)),
       },
       { requiredKeys: [] },
     );

@@ -6,6 +6,9 @@
 import { transitionReason, type SwarmletState } from '../../core/swarmlet-lifecycle.js';
 import type { DesiredState, SwarmletStatus } from './protocol.js';
 
+/** Finished micro-tasks whose job keys a swarmlet remembers, for lines printed after their results. */
+const RECENT_LABELS = 64;
+
 /** A type change that waits for in-flight work to finish. */
 export interface PendingLoad {
   readonly taskType: string;
@@ -40,6 +43,11 @@ export class LocalSwarmlet {
   /** `tasksDone` at its last checkpoint, and whether one is under way (agent-pool.ts `checkpoint`). */
   tasksAtCheckpoint = 0;
   checkpointing = false;
+  /**
+   * The job keys of the micro-tasks it ran last, by label: a line it prints may arrive after the micro-task's result
+   * (printed lines and results travel apart), and is still filed under `<jobKey>:<label>`.
+   */
+  readonly recentJobKeys = new Map<string, string>();
 
   constructor(
     /** The director's id (`s3`). */
@@ -51,6 +59,13 @@ export class LocalSwarmlet {
     public taskType: string,
     public hash: string,
   ) {}
+
+  /** Remembers a finished micro-task's job key by its label (the last RECENT_LABELS). */
+  ranLabel(label: string, jobKey: string): void {
+    this.recentJobKeys.delete(label);
+    this.recentJobKeys.set(label, jobKey);
+    if (this.recentJobKeys.size > RECENT_LABELS) this.recentJobKeys.delete(this.recentJobKeys.keys().next().value!);
+  }
 
   /** Moves along the one lifecycle table; an illegal edge throws (a bug). */
   transition(to: SwarmletState): void {

@@ -30,6 +30,9 @@ interface Lease {
   readonly task: BrokerTask;
   /** Its payload's mode: a join's duration is learned apart from a run's. */
   readonly mode: number;
+  /** What its printed lines are filed under: `<jobKey>:<label>` (the job key absent from older directors). */
+  readonly label: string;
+  readonly jobKey: string | undefined;
 }
 
 /** What one result batch does in Redis: one log entry, then its leases ended. */
@@ -147,8 +150,8 @@ export class AgentWork {
         });
         continue;
       }
-      const { mode, input, depth, deps, label } = payload.data;
-      this.leases.set(task.id, { swarmlet, task, mode });
+      const { mode, input, depth, deps, label, jobKey } = payload.data;
+      this.leases.set(task.id, { swarmlet, task, mode, label, jobKey });
       if (swarmlet.inFlight.size === 0) swarmlet.progressAtMs = this.options.clock.nowMs();
       swarmlet.inFlight.add(task.id);
       wire.push([task.id, mode, input, depth, task.attempt, deps, label]);
@@ -179,6 +182,7 @@ export class AgentWork {
       if (lease?.swarmlet !== swarmlet) continue;
       this.leases.delete(id);
       swarmlet.inFlight.delete(id);
+      if (lease.jobKey !== undefined) swarmlet.ranLabel(lease.label, lease.jobKey);
       swarmlet.progressAtMs = this.options.clock.nowMs();
       swarmlet.tasksDone += 1;
       this.know(lease.task.taskType);
@@ -198,6 +202,15 @@ export class AgentWork {
       this.completed += 1;
     }
     if (!isEmpty(batch)) this.unrecorded.push(batch);
+  }
+
+  /** The job key of the micro-task with this label the swarmlet holds or just ran (for its printed lines). */
+  jobKeyOf(swarmlet: LocalSwarmlet, label: string): string | undefined {
+    for (const id of swarmlet.inFlight) {
+      const lease = this.leases.get(id);
+      if (lease?.label === label) return lease.jobKey;
+    }
+    return swarmlet.recentJobKeys.get(label);
   }
 
   /** Something staged and not yet written. */

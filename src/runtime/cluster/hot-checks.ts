@@ -32,5 +32,6 @@ export function isResultsEntry(value: unknown): value is LogEntry {
 export function isTaskPayload(value: unknown): value is TaskPayload {
   if (!isObject(value) || (value.mode !== MODE_RUN && value.mode !== MODE_JOIN) || !('input' in value)) return false;
   if (!isCount(value.depth, 0) || typeof value.label !== 'string') return false;
+  if (value.jobKey !== undefined && typeof value.jobKey !== 'string') return false;
   return value.deps === null || (isObject(value.deps) && Object.getPrototypeOf(value.deps) === Object.prototype);
 }

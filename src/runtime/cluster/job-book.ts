@@ -203,13 +203,15 @@ export class JobBook {
   toBrokerTask(task: MicroTask): BrokerTask {
     const job = this.tracker.jobs.get(task.jobId)!;
     if (task.status === 'ready') this.tracker.start(task.id);
-    this.jobs.get(task.jobId)?.handed.set(task.id, task.taskType);
+    const booked = this.jobs.get(task.jobId);
+    booked?.handed.set(task.id, task.taskType);
     const payload: TaskPayload = {
       mode: task.mode,
       input: task.input,
       depth: task.depth,
       deps: this.tracker.depOutputs(task),
       label: task.label,
+      ...(booked !== undefined && { jobKey: booked.jobKey }),
     };
     return {
       id: task.id,

@@ -27,6 +27,9 @@
  * - `P:decisions`        the latest placement auctions with every node's verdict and reason.
  * - `P:node-states`      each node's lifecycle state (alive, suspect, draining, dead), since when and why.
  * - `P:refused`          log entry ids of jobs refused by admission control, so a replay skips them.
+ * - `P:tasklog:s:<swarmletId>`  the last lines a swarmlet's tasks printed (a list of `TaskLogLineRecord`, oldest
+ *                        first, trimmed and expiring: task-log-shipper.ts); `P:tasklog:t:<jobKey>:<label>` the
+ *                        same per micro-task. Written by agents, read by the director's API.
  */
 import { z } from 'zod';
 import { MODE_JOIN, MODE_RUN } from '../local/wire.js';
@@ -56,6 +59,10 @@ export const keys = (prefix: string) => ({
   nodeStates: `${prefix}:node-states`,
   /** Log entry ids of jobs admission control refused (sorted by entry time): a replay skips them. */
   refused: `${prefix}:refused`,
+  /** The last lines a swarmlet printed (a list, oldest first, trimmed and expiring). */
+  taskLogOfSwarmlet: (swarmletId: string) => `${prefix}:tasklog:s:${swarmletId}`,
+  /** The last lines a micro-task printed, by its id `<jobKey>:<label>`. */
+  taskLogOfMicroTask: (microTaskId: string) => `${prefix}:tasklog:t:${microTaskId}`,
 });
 export type ClusterKeys = ReturnType<typeof keys>;
 
@@ -89,8 +96,19 @@ export const taskPayloadSchema = z.object({
   depth: z.number().int().min(0),
   deps: z.record(z.string(), z.unknown()).nullable(),
   label: z.string(),
+  /** Its job's key: what its printed lines are filed under (`<jobKey>:<label>`). Absent from older directors. */
+  jobKey: z.string().optional(),
 });
 export type TaskPayload = z.infer<typeof taskPayloadSchema>;
+
+/** One line a task printed, as an agent stores it in `P:tasklog:…` (already cut to 4096 chars by the host). */
+export const taskLogLineRecordSchema = z.object({
+  atMs: z.number(),
+  swarmletId: z.string(),
+  microTaskId: z.string().optional(),
+  line: z.string(),
+});
+export type TaskLogLineRecord = z.infer<typeof taskLogLineRecordSchema>;
 
 /** One result an agent reports: ok output, a split's children, or a failure that used its last attempt. */
 export const clusterResultSchema = z.object({
