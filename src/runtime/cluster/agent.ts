@@ -34,7 +34,7 @@ import type { MonitorSample, WireResult } from '../local/ipc.js';
 import { ProcessProvider, swarmletHostPath } from '../local/process-provider.js';
 import { nodeModulesAbove } from '../local/sandbox.js';
 import type { ProviderEvents } from '../provider.js';
-import { TaskLogBook } from '../task-log-book.js';
+import { TaskLogBook, taskLogLine } from '../task-log-book.js';
 import {
   buildAdvertisement,
   consentCaps,
@@ -55,6 +55,7 @@ import { planReconcile, type LocalSwarmlet } from './agent-swarmlets.js';
 import { AgentWork } from './agent-work.js';
 import { desiredStateSchema, keys, parseStored, type DesiredState, type Heartbeat } from './protocol.js';
 import { connectRedis, redactUrl, redisConnectionOptions } from './redis-connect.js';
+import { TaskLogShipper } from './task-log-shipper.js';
 
 export type { ClusterAgentOptions } from './agent-config.js';
 
@@ -68,6 +69,8 @@ const monotonic = wallEnvironment.clock;
  * enough that such a job hears within about this long, rarely enough not to flood the log.
  */
 const REFUSAL_REPEAT_MS = 2_000;
+/** How long a stopping agent waits to ship the last printed lines (Redis may be gone). */
+const SHIP_ON_STOP_MS = 1_000;
 
 export class ClusterAgent implements ProviderEvents {
   private readonly keys: ReturnType<typeof keys>;
@@ -100,8 +103,10 @@ export class ClusterAgent implements ProviderEvents {
   private readonly refusalsToldAtMs = new Map<string, number>();
   /** Heartbeats written and reconciles done (for status displays and tests). */
   beats = 0;
-  /** What this node's swarmlets printed, bounded, by the director's swarmlet ids (a director-side read comes later). */
+  /** What this node's swarmlets printed, bounded, by the director's swarmlet ids (also shipped to Redis: `shipper`). */
   readonly taskLogs = new TaskLogBook();
+  /** Sends what swarmlets print to Redis for the director's API (task-log-shipper.ts). */
+  readonly shipper: TaskLogShipper;
   reconciles = 0;
 
   private constructor(
@@ -115,6 +120,12 @@ export class ClusterAgent implements ProviderEvents {
     this.warnings = new WarningLimiter(config.clock, config.warningIntervalMs, (line, fields) =>
       config.logger.warn(fields, line),
     );
+    this.shipper = new TaskLogShipper({
+      redis,
+      keys: this.keys,
+      timers: config.environment.timers,
+      warn: (topic, line) => this.warnings.warn(topic, line, { topic: 'task logs' }),
+    });
     const modules = new ModuleCache(redis, config.prefix, config.cacheDir, config.trust);
     mkdirSync(config.cacheDir, { recursive: true }); // bound into a sandbox at each start, so it must exist
     this.provider = new ProcessProvider(
@@ -318,6 +329,7 @@ export class ClusterAgent implements ProviderEvents {
     // the connection, which can drop QUIT's own reply).
     await Promise.all(this.background);
     await this.provider.stopAll();
+    await attempt(() => this.shipper.stop(SHIP_ON_STOP_MS)); // the last lines printed, not waiting on a Redis gone
     await attempt(() =>
       this.redis.multi().del(this.keys.node(this.config.nodeId)).srem(this.keys.nodes, this.config.nodeId).exec(),
     );
@@ -422,9 +434,16 @@ export class ClusterAgent implements ProviderEvents {
 
   // ── provider events ─────────────────────────────────────────────────────
 
-  printed(processId: string, _atMs: number, line: string): void {
-    const swarmletId = this.pool.swarmlets.get(processId)?.id ?? processId;
-    this.taskLogs.record(this.config.environment.clock.nowMs(), swarmletId, line); // epoch time, as the director's
+  printed(processId: string, _atMs: number, text: string): void {
+    const swarmlet = this.pool.swarmlets.get(processId);
+    const line = taskLogLine(
+      this.config.environment.clock.nowMs(), // epoch time, as the director's
+      swarmlet?.id ?? processId,
+      text,
+      (label) => (swarmlet ? this.work.jobKeyOf(swarmlet, label) : undefined),
+    );
+    this.taskLogs.keep(line);
+    this.shipper.add(line);
   }
 
   up(processId: string): void {
