@@ -66,11 +66,8 @@ export function clusterOperations(parts: ClusterParts): Operations {
         ),
     anomalies: () => known().jobBook.usage.anomalies.map((a) => ({ ...a })),
     forecasts: () => forecasts(known()),
-    // Agents do not ship what tasks print to the director yet (each agent keeps its own): nothing to show here.
-    logs: () => {
-      known();
-      return [];
-    },
+    // Agents ship what tasks print to Redis (task-log-shipper.ts); a director that stepped down no longer reads it.
+    logs: (target) => leading().taskLogs(target),
     metrics: () => metrics(known(), parts.clock.nowMs()),
   };
 }

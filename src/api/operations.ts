@@ -49,6 +49,7 @@ export interface Operations {
   decisions(after: number, limit: number): DecisionView[];
   anomalies(): AnomalyView[];
   forecasts(): ForecastView[];
-  logs(target: { swarmletId: string } | { microTaskId: string }): LogLineView[];
+  /** The cluster reads them from Redis (agents ship them there), hence a promise. */
+  logs(target: { swarmletId: string } | { microTaskId: string }): LogLineView[] | Promise<LogLineView[]>;
   metrics(): MetricsView;
 }

@@ -164,8 +164,8 @@ export const ROUTES: readonly Route[] = [
     summary: 'What tasks printed, by swarmlet or by micro-task (bounded: the last lines)',
     query: s.logsQuery,
     ok: { status: 200, schema: s.logsSchema },
-    handle: (ops, { query }) => ({
-      lines: ops.logs(
+    handle: async (ops, { query }) => ({
+      lines: await ops.logs(
         query.swarmlet !== undefined ? { swarmletId: query.swarmlet } : { microTaskId: query.microTask! },
       ),
     }),

@@ -17,6 +17,7 @@ import type { MicroTask } from '../jobs/micro-task.js';
 import type { AdmissionLimits } from '../../schedule/admission.js';
 import { leaseBatchSize } from '../../schedule/lease-batch.js';
 import { prefetchFor } from '../type-stats.js';
+import type { TaskLogLine, TaskLogQuery } from '../task-log-book.js';
 import { AdmissionGate } from './admission-gate.js';
 import { BundleRefusals } from './bundle-refusals.js';
 import { CAP_BREAK_MEMORY_MS, CapBreaks } from './cap-breaks.js';
@@ -25,6 +26,7 @@ import { DirectorLoop } from './director-loop.js';
 import { DirectorRecords } from './director-records.js';
 import { JobCancels, submitJob, type SubmitOptions } from './director-jobs.js';
 import { LogTrimPoints } from './log-trim.js';
+import { readTaskLogs } from './task-log-reader.js';
 import type { JobBook } from './job-book.js';
 import { readLiveNodes } from './live-nodes.js';
 import { DirectorLease } from './director-lease.js';
@@ -586,6 +588,11 @@ export class ClusterDirector {
     const key = this.k.job(jobKey);
     const status = parseStoredOr(jobOutcomeSchema, await this.redis.get(key), key)?.status;
     return status === 'refused' ? 'failed' : status;
+  }
+
+  /** What tasks printed, as agents shipped it to Redis (task-log-shipper.ts), oldest first. */
+  taskLogs(query: TaskLogQuery): Promise<TaskLogLine[]> {
+    return readTaskLogs(this.redis, this.k, query);
   }
 
   /** An agent refused a bundle: said (rate-limited per type), and its swarmlets of the type are wanted elsewhere. */
