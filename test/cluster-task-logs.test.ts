@@ -97,7 +97,11 @@ it('GET /api/logs on the director: a micro-task by <jobKey>:<label>, a swarmlet 
     const swarmletId = first[0]!.swarmletId;
     expect(await c.swarmletIds()).toContain(swarmletId);
     const ofSwarmlet = await c.logs(`swarmlet=${swarmletId}`);
-    expect(ofSwarmlet.length).toBe(123);
+    // Both micro-tasks usually ran there (123 lines); the second may have gone to another swarmlet of the type.
+    expect(ofSwarmlet.filter((l) => l.microTaskId === 'print-job:first').map((l) => l.line)).toEqual(
+      numbered('first', 0, 3),
+    );
+    expect([3, 123]).toContain(ofSwarmlet.length);
     for (const line of ofSwarmlet) {
       expect(line.swarmletId).toBe(swarmletId);
       expect(line.line.startsWith(`${line.microTaskId!.slice('print-job:'.length)} line `)).toBe(true);
@@ -168,7 +172,7 @@ it('Redis stopped mid-run: the task prints on, the agent buffers at most 1,000 l
   let stopped = false;
   try {
     const running = c.run(
-      { tasks: [{ id: 'talk', type: 'slow-printer', input: { lines: 2_000, everyMs: 0.2 } }] },
+      { tasks: [{ id: 'talk', type: 'slow-printer', input: { lines: 3_000, everyMs: 0.2 } }] },
       'slow',
     );
     await waitFor('the task printing', () =>
@@ -177,7 +181,7 @@ it('Redis stopped mid-run: the task prints on, the agent buffers at most 1,000 l
     process.kill(pid, 'SIGSTOP');
     stopped = true;
     // The micro-task runs to its end while Redis answers nothing: printing never waits for Redis.
-    await waitFor('the task printing its last line with Redis stopped', () => label(1_999));
+    await waitFor('the task printing its last line with Redis stopped', () => label(2_999));
     expect(c.agent.shipper.buffered).toBeLessThanOrEqual(1_000);
     expect(c.agent.shipper.dropped).toBeGreaterThan(0);
     process.kill(pid, 'SIGCONT');
@@ -185,9 +189,9 @@ it('Redis stopped mid-run: the task prints on, the agent buffers at most 1,000 l
     expect((await running).outcome.status).toBe('done');
     const lines = await waitFor('the last lines shipped', async () => {
       const found = await c.logs('microTask=slow:talk');
-      return found.at(-1)?.line === 'talk line 1999' && found;
+      return found.at(-1)?.line === 'talk line 2999' && found;
     });
-    expect(lines.map((l) => l.line)).toEqual(numbered('talk', 1_950, 2_000));
+    expect(lines.map((l) => l.line)).toEqual(numbered('talk', 2_950, 3_000));
     expect(c.agentLines).toContainEqual(expect.stringMatching(/task logs: printed lines not shipped to Redis/));
   } finally {
     if (stopped) process.kill(pid, 'SIGCONT');
