@@ -3,11 +3,12 @@
  * drift on this machine; the ratios are what we compare against the targets).
  *
  *   node dist/bench.js [--only <section>] [--pipeline-reps N]
- *   sections: throughput, latency, cold-start, pipeline, cluster, sandbox, simulator, placement, api
+ *   sections: throughput, latency, cold-start, pipeline, cluster, sandbox, simulator, placement, api, dashboard
  */
 import { availableParallelism, cpus } from 'node:os';
 import { runApi } from './api.js';
 import { runCluster } from './cluster.js';
+import { runDashboard } from './dashboard.js';
 import { runColdStart } from './cold-start.js';
 import { runLatency } from './latency.js';
 import { runPipeline } from './pipeline.js';
@@ -28,6 +29,7 @@ const SECTIONS = [
   'simulator',
   'placement',
   'api',
+  'dashboard',
 ] as const;
 type Section = (typeof SECTIONS)[number];
 
@@ -83,6 +85,8 @@ async function runSection(section: Section, args: Args): Promise<SectionResult> 
       return runPlacement();
     case 'api':
       return runApi();
+    case 'dashboard':
+      return runDashboard();
   }
 }
 

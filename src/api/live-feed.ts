@@ -14,6 +14,8 @@ const STATUS_EVERY = 5;
 const LISTS_EVERY = { jobs: 2, swarmlets: 5, nodes: 10, forecasts: 10 } as const;
 /** The newest jobs sent in a `jobs` event (older ones: GET /api/jobs). */
 const JOBS_SENT = 100;
+/** The newest swarmlets sent in a `swarmlets` event (as GET /api/swarmlets answers by default). */
+const SWARMLETS_SENT = 1000;
 
 /**
  * The live event stream's source: while anyone listens, looks at the operations every FEED_PERIOD_MS and sends what
@@ -112,7 +114,7 @@ export class LiveFeed {
       list === 'jobs'
         ? { jobs: this.operations.jobs().slice(0, JOBS_SENT) }
         : list === 'swarmlets'
-          ? { swarmlets: this.operations.swarmlets() }
+          ? { swarmlets: this.operations.swarmlets().slice(-SWARMLETS_SENT) }
           : list === 'nodes'
             ? { nodes: this.operations.nodes() }
             : { forecasts: this.operations.forecasts() };

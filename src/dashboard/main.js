@@ -1,4 +1,4 @@
-// The dashboard's wiring: the token, the first reads, the live feed, the polls. Views only draw what they are given.
+// The dashboard's wiring: the token, the first reads, the live feed. Views only draw what they are given.
 import { createApi, takeToken } from './api.js';
 import { DecisionLog } from './decision-log.js';
 import { createDecisionFeed } from './decisions.js';
@@ -11,9 +11,6 @@ import { createTimeline } from './timeline.js';
 
 /** Decisions kept in the page: enough for the feed and the timeline's marks, bounded whatever the run's length. */
 const DECISIONS_KEPT = 2000;
-const SWARMLETS_EVERY_MS = 1500;
-const FORECASTS_EVERY_MS = 2000;
-const NODES_EVERY_MS = 5000;
 
 const api = createApi(takeToken());
 const section = (id) => document.getElementById(id);
@@ -31,17 +28,9 @@ function addDecisions(decisions) {
   feed.update();
 }
 
-/** Reads `path` every `periodMs` (the next read waits for the last), skipping while the tab is hidden. */
-function poll(path, periodMs, show) {
-  const read = async () => {
-    try {
-      if (!document.hidden) show(await api.get(path));
-    } catch (error) {
-      console.warn(`${path}: ${error.message}`);
-    }
-    setTimeout(read, periodMs);
-  };
-  read();
+/** One read at start (the live feed then sends what changes). */
+function readOnce(path, show) {
+  api.get(path).then(show, (error) => console.warn(`${path}: ${error.message}`));
 }
 
 function showLiveState(state) {
@@ -62,6 +51,10 @@ api.events(
     jobs: ({ jobs: list }) => jobs.show(list),
     decision: (decision) => addDecisions([decision]),
     anomaly: (anomaly) => forecasts.addAnomalies([anomaly]),
+    // Sent when they changed (swarmlets every second at most, forecasts and nodes every 2 s).
+    swarmlets: ({ swarmlets }) => timeline.showSwarmlets(swarmlets),
+    forecasts: ({ forecasts: list }) => forecasts.show(list),
+    nodes: ({ nodes: list }) => nodes.show(list),
   },
   showLiveState,
 );
@@ -73,6 +66,6 @@ api.get('/api/anomalies').then(
   ({ anomalies }) => forecasts.resetAnomalies(anomalies),
   () => {},
 );
-poll('/api/swarmlets', SWARMLETS_EVERY_MS, ({ swarmlets }) => timeline.showSwarmlets(swarmlets));
-poll('/api/forecasts', FORECASTS_EVERY_MS, ({ forecasts: list }) => forecasts.show(list));
-poll('/api/nodes', NODES_EVERY_MS, ({ nodes: list }) => nodes.show(list));
+readOnce('/api/swarmlets', ({ swarmlets }) => timeline.showSwarmlets(swarmlets));
+readOnce('/api/forecasts', ({ forecasts: list }) => forecasts.show(list));
+readOnce('/api/nodes', ({ nodes: list }) => nodes.show(list));
