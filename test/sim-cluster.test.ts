@@ -53,6 +53,23 @@ describe('a simulated cluster', () => {
     expect(virtual(cluster(20, 7, 0.5))).toEqual(virtual(cluster(20, 7, 0.5)));
     expect(virtual(cluster(20, 7, 0.5))).not.toEqual(virtual(cluster(20, 8, 0.5)));
   });
+
+  it("shows each tick's loop and decisions to onTick without changing the run (the API bench reads it)", () => {
+    const ticks: { nowMs: number; auctions: number; swarmlets: number }[] = [];
+    const nodes = mixNodes(20, mix, seededRng(7));
+    const watched = simulateCluster(workflow, {
+      nodes,
+      seed: 7,
+      nodeFailures: 0.5,
+      onTick: ({ loop, decisions, nowMs }) =>
+        ticks.push({ nowMs, auctions: decisions.length, swarmlets: loop.pool.placements().size }),
+    });
+    expect(virtual(watched)).toEqual(virtual(cluster(20, 7, 0.5)));
+    expect(ticks).toHaveLength(watched.tick.count);
+    expect(ticks.reduce((sum, t) => sum + t.auctions, 0)).toBe(watched.auctions);
+    expect(Math.max(...ticks.map((t) => t.swarmlets))).toBeGreaterThan(0);
+    expect(ticks.map((t) => t.nowMs)).toEqual([...ticks.map((t) => t.nowMs)].sort((a, b) => a - b));
+  });
 });
 
 describe('--node-mix', () => {

@@ -4,9 +4,9 @@ import type { Policy } from '../../decide/policy.js';
 import { DEFAULT_HEALTH_OPTIONS } from '../../place/node-health.js';
 import type { NodeAdvertisement } from '../../place/node-probe.js';
 import type { BrokerTask } from '../../runtime/brokers/broker.js';
-import type { LiveNode } from '../../runtime/cluster/cluster-pool.js';
+import type { LiveNode, PlacementDecision } from '../../runtime/cluster/cluster-pool.js';
 import { DIRECTOR_POOL } from '../../runtime/cluster/director.js';
-import { DirectorLoop } from '../../runtime/cluster/director-loop.js';
+import { DirectorLoop, type DirectorDecision } from '../../runtime/cluster/director-loop.js';
 import type { TaskPayload } from '../../runtime/cluster/protocol.js';
 import type { SimRun } from '../environment/sim-provider.js';
 import { VirtualEnvironment } from '../environment/virtual-environment.js';
@@ -37,6 +37,18 @@ export interface SimClusterOptions {
   readonly lockDurationMs?: number;
   readonly maxAttempts?: number;
   readonly maxVirtualMs?: number;
+  /** Sees the director's state after each tick (the API's views of a large cluster are measured on it). */
+  readonly onTick?: (tick: SimTick) => void;
+}
+
+/** One tick of the simulated director: its loop and what it saw and decided. */
+export interface SimTick {
+  readonly loop: DirectorLoop;
+  readonly live: ReadonlyMap<string, LiveNode>;
+  readonly depths: ReadonlyMap<string, number>;
+  readonly outcomes: DirectorDecision['outcomes'];
+  readonly decisions: readonly PlacementDecision[];
+  readonly nowMs: number;
 }
 
 const JOB_KEY = 'workflow';
@@ -136,7 +148,10 @@ export function simulateCluster(workflow: Workflow, options: SimClusterOptions):
     const depths = new Map([...queues].map(([taskType, queue]) => [taskType, queue.length]));
     const { outcomes } = loop.decide(live, depths, nowMs);
     const changed = loop.pool.takeChanged();
-    tally.tick(performance.now() - started, outcomes, loop.pool.takeDecisions().length, loop.pool.takeTransitions());
+    const tookMs = performance.now() - started;
+    const decisions = loop.pool.takeDecisions();
+    tally.tick(tookMs, outcomes, decisions.length, loop.pool.takeTransitions());
+    options.onTick?.({ loop, live, depths, outcomes, decisions, nowMs });
     for (const { nodeId, state } of changed) byId.get(nodeId)?.reconcile(state);
   };
 
