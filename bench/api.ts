@@ -2,6 +2,8 @@
  * Section api: what the HTTP API costs the run. (a) No-op throughput of an embedded swarm serving the API with a live
  * event stream open and /metrics scraped every second, against the same swarm without http, runs interleaved.
  * (b) /metrics answer time over HTTP for a swarm of 1,000 swarmlets and 100 task types (a fake Operations).
+ * (c) The same overhead for a cluster's director (api-cluster.ts). (d) /metrics and /api/status answer times of a
+ * director holding 1,000 nodes (api-big-cluster.ts).
  */
 import { prometheusMetrics } from '../src/api/metrics.js';
 import { startApiServer } from '../src/api/server.js';
@@ -9,6 +11,9 @@ import type { JobInput } from '../src/core/job.js';
 import { wallEnvironment } from '../src/runtime/local/wall-environment.js';
 import { Swarm } from '../src/swarm.js';
 import { fakeOperations, type FakeSwarm } from '../test/support/fake-operations.js';
+import { clients } from './api-clients.js';
+import { bigClusterAnswers } from './api-big-cluster.js';
+import { clusterApiOverhead } from './api-cluster.js';
 import { WORKERS } from './baselines.js';
 import type { Detail, Row, SectionResult } from './table.js';
 import { CACHE_DIR, NOOP_TASK, fmt, log, median, now, percentile, settle } from './util.js';
@@ -26,36 +31,6 @@ function noopDag(count: number): JobInput {
   return { tasks };
 }
 
-/** The clients a served swarm has: a live event stream read to its end, and a scraper. Returns how to stop them. */
-function clients(url: string): { stop: () => Promise<{ events: number; scrapes: number }> } {
-  const abort = new AbortController();
-  let events = 0;
-  let scrapes = 0;
-  const stream = (async () => {
-    const response = await fetch(`${url}/api/events`, { signal: abort.signal });
-    const reader = response.body!.getReader();
-    const decoder = new TextDecoder();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      events += decoder.decode(value, { stream: true }).match(/^event: /gm)?.length ?? 0;
-    }
-  })().catch(() => {});
-  const scrape = async () => {
-    await (await fetch(`${url}/metrics`, { signal: abort.signal })).text();
-    scrapes += 1;
-  };
-  const timer = setInterval(() => void scrape().catch(() => {}), SCRAPE_EVERY_MS);
-  return {
-    stop: async () => {
-      clearInterval(timer);
-      abort.abort();
-      await stream;
-      return { events, scrapes };
-    },
-  };
-}
-
 /** One run on a fresh swarm: warm-up job, then the measured one; micro-tasks per second of the measured job. */
 async function run(served: boolean): Promise<{ throughput: number; cpuMs: number; events: number; scrapes: number }> {
   const swarm = await Swarm.start({
@@ -64,7 +39,7 @@ async function run(served: boolean): Promise<{ throughput: number; cpuMs: number
     cacheDir: CACHE_DIR,
     ...(served && { http: { port: 0 } }),
   });
-  const watching = served ? clients(swarm.http!.url) : undefined;
+  const watching = served ? clients(swarm.http!.url, { scrapeEveryMs: SCRAPE_EVERY_MS }) : undefined;
   try {
     await swarm.run(noopDag(WARMUP_TASKS));
     const job = noopDag(TASKS_PER_RUN);
@@ -161,6 +136,8 @@ export async function runApi(): Promise<SectionResult> {
   const { served, bare, slowdowns, servedCpuMs, bareCpuMs, events, scrapes } = await overhead();
   log(`api: ${SCRAPES} scrapes of /metrics for 1,000 swarmlets and 100 task types`);
   const { times, bytes } = await scrapeTimes();
+  const cluster = await clusterApiOverhead();
+  const big = await bigClusterAnswers();
   const withApi = median(served);
   const without = median(bare);
   const p50 = median(times);
@@ -189,6 +166,8 @@ export async function runApi(): Promise<SectionResult> {
       goal: 'lower',
       target: 1,
     },
+    ...cluster.rows,
+    ...big.rows,
   ];
   const details: Detail[] = [
     {
@@ -221,6 +200,12 @@ export async function runApi(): Promise<SectionResult> {
     },
     { section: SECTION, name: '/metrics answer median', value: p50, unit: 'ms', note: `${SCRAPES} scrapes` },
     { section: SECTION, name: '/metrics answer p99', value: p99, unit: 'ms', note: `${bytes} bytes per answer` },
+    ...cluster.details,
+    ...big.details,
   ];
-  return { rows, details, extra: { served, bare, slowdowns, servedCpuMs, bareCpuMs, scrapeMs: times } };
+  return {
+    rows,
+    details,
+    extra: { served, bare, slowdowns, servedCpuMs, bareCpuMs, scrapeMs: times, ...cluster.extra, ...big.extra },
+  };
 }

@@ -58,7 +58,7 @@ function noopJob(count: number) {
 }
 
 /** A key pair for this run: the client signs with the private key, the agents trust the public one. */
-function benchKeys(): { signKey: KeyObject; publicKeyPath: string } {
+export function benchKeys(): { signKey: KeyObject; publicKeyPath: string } {
   const pair = generateKeyPairSync('ed25519');
   const publicKeyPath = join(mkdtempSync(join(tmpdir(), 'swarmlet-bench-keys-')), 'bench.pub');
   writeFileSync(publicKeyPath, pair.publicKey.export({ type: 'spki', format: 'pem' }));
@@ -69,7 +69,7 @@ function benchKeys(): { signKey: KeyObject; publicKeyPath: string } {
  * A director (in this process) and one agent process on its own prefix; `batchMax` 1: one BullMQ job per micro-task;
  * `keys` undefined: unsigned bundles.
  */
-async function startCluster(
+export async function startCluster(
   url: string,
   prefix: string,
   batchMax: number,
@@ -112,6 +112,7 @@ async function startCluster(
     return (count * 1000) / (now() - started);
   };
   return {
+    director,
     run,
     async stop() {
       agent.kill('SIGTERM');
