@@ -4,7 +4,7 @@ import type { JobInput } from '../core/job.js';
 import type { ClusterDirector } from '../runtime/cluster/director.js';
 import type { SubmitOptions } from '../runtime/cluster/director-jobs.js';
 import { DURATION_BUCKETS_MS } from '../runtime/type-stats.js';
-import { clean, clusterNodes, clusterSwarmlets } from './cluster-views.js';
+import { clean, clusterNodes, clusterSwarmletStates, clusterSwarmlets } from './cluster-views.js';
 import type { MetricsView, Operations } from './operations.js';
 import { Unavailable } from './request-errors.js';
 import type { DecisionView, ForecastView, JobView, StatusView } from './schemas.js';
@@ -114,7 +114,7 @@ function status(director: ClusterDirector, nowMs: number): StatusView {
 /** Swarmlets per task type and state. */
 function swarmletGroups(director: ClusterDirector): { taskType: string; state: string; count: number }[] {
   const groups = new Map<string, { taskType: string; state: string; count: number }>();
-  for (const s of clusterSwarmlets(director)) {
+  for (const s of clusterSwarmletStates(director)) {
     const key = `${s.taskType}\0${s.state}`;
     const group = groups.get(key) ?? { taskType: s.taskType, state: s.state, count: 0 };
     group.count += 1;

@@ -11,19 +11,16 @@ const VERDICTS_SHOWN = 5;
  * that it no longer wants (draining, stopping).
  */
 export function clusterSwarmlets(director: ClusterDirector): SwarmletView[] {
-  const reported = new Map<string, { nodeId: string; status: SwarmletStatus }>();
-  for (const [nodeId, { heartbeat }] of director.lastNodes)
-    for (const status of heartbeat.swarmlets) reported.set(status.id, { nodeId, status });
+  const reported = reportedSwarmlets(director);
   const morphs = morphsBySwarmlet(director);
   const views: SwarmletView[] = [];
   for (const [id, placed] of director.clusterPool.placements()) {
     const status = reported.get(id)?.status;
-    const ready = status !== undefined && status.taskType === placed.taskType && status.state !== 'stopped';
     views.push(
       clean({
         id,
         node: placed.nodeId,
-        state: ready ? status.state : 'starting',
+        state: placedState(placed.taskType, status),
         taskType: placed.taskType,
         warmTypes: [placed.taskType],
         startedAtMs: placed.startedAtMs,
@@ -51,6 +48,34 @@ export function clusterSwarmlets(director: ClusterDirector): SwarmletView[] {
       }),
     );
   return views;
+}
+
+/**
+ * Each swarmlet's task type and state as clusterSwarmlets says them, without building its view (its timeline and
+ * morphs): what the status and /metrics count, several times a second while a dashboard is open.
+ */
+export function clusterSwarmletStates(director: ClusterDirector): { taskType: string; state: string }[] {
+  const reported = reportedSwarmlets(director);
+  const states: { taskType: string; state: string }[] = [];
+  for (const [id, placed] of director.clusterPool.placements()) {
+    states.push({ taskType: placed.taskType, state: placedState(placed.taskType, reported.get(id)?.status) });
+    reported.delete(id);
+  }
+  for (const { status } of reported.values()) states.push({ taskType: status.taskType, state: status.state });
+  return states;
+}
+
+/** What agents last reported of each swarmlet, by id. */
+function reportedSwarmlets(director: ClusterDirector): Map<string, { nodeId: string; status: SwarmletStatus }> {
+  const reported = new Map<string, { nodeId: string; status: SwarmletStatus }>();
+  for (const [nodeId, { heartbeat }] of director.lastNodes)
+    for (const status of heartbeat.swarmlets) reported.set(status.id, { nodeId, status });
+  return reported;
+}
+
+/** A wanted swarmlet is starting until its agent reports it serving the type it is wanted for. */
+function placedState(taskType: string, status: SwarmletStatus | undefined): string {
+  return status !== undefined && status.taskType === taskType && status.state !== 'stopped' ? status.state : 'starting';
 }
 
 function measured(status: SwarmletStatus | undefined) {
