@@ -1,4 +1,14 @@
-/** The HTTP clients of a served swarm in the api benches: what an open dashboard and a Prometheus server do. */
+/**
+ * The HTTP clients of a served swarm in the api benches: what an open dashboard and a Prometheus server do, in a
+ * process of their own (bench/fixtures/dashboard-clients.mjs) as a browser and Prometheus are, so that the bench
+ * process's CPU and event loop carry the server's work only.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { ROOT } from './util.js';
+
+const CLIENTS = join(ROOT, 'bench', 'fixtures', 'dashboard-clients.mjs');
 
 export interface ClientOptions {
   readonly scrapeEveryMs: number;
@@ -12,45 +22,29 @@ export interface ClientCounts {
   readonly polls: number;
 }
 
-/** A live event stream read to its end, a /metrics scraper and pollers. Returns how to stop them. */
-export function clients(url: string, options: ClientOptions): { stop: () => Promise<ClientCounts> } {
-  const abort = new AbortController();
-  let events = 0;
-  let scrapes = 0;
-  let polls = 0;
-  const stream = (async () => {
-    const response = await fetch(`${url}/api/events`, { signal: abort.signal });
-    const reader = response.body!.getReader();
-    const decoder = new TextDecoder();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      events += decoder.decode(value, { stream: true }).match(/^event: /gm)?.length ?? 0;
-    }
-  })().catch(() => {});
-  const read = async (path: string) => {
-    const response = await fetch(`${url}${path}`, { signal: abort.signal });
-    if (!response.ok) throw new Error(`GET ${path}: ${response.status}`);
-    await response.text();
-  };
-  const timers = [
-    setInterval(() => void read('/metrics').then(() => (scrapes += 1), ignoreAbort), options.scrapeEveryMs),
-  ];
-  for (const { path, everyMs } of options.polls ?? [])
-    timers.push(setInterval(() => void read(path).then(() => (polls += 1), ignoreAbort), everyMs));
+/** A live event stream read to its end, a /metrics scraper and pollers, open once this resolves. */
+export async function clients(url: string, options: ClientOptions): Promise<{ stop: () => Promise<ClientCounts> }> {
+  const child = spawn(process.execPath, [CLIENTS, url, JSON.stringify(options)], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  child.stdout.setEncoding('utf8');
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (chunk: string) => {
+      out += chunk;
+      if (out.startsWith('ready\n')) resolve();
+    });
+    child.once('exit', (code) =>
+      reject(new Error(`the bench's API clients exited (${code}) before the stream opened`)),
+    );
+  });
+  await ready;
   let stopped: Promise<ClientCounts> | undefined;
-  return {
-    stop: () =>
-      (stopped ??= (async () => {
-        for (const timer of timers) clearInterval(timer);
-        abort.abort();
-        await stream;
-        return { events, scrapes, polls };
-      })()),
+  const stop = async (): Promise<ClientCounts> => {
+    const exited = once(child, 'exit');
+    child.kill('SIGTERM');
+    await exited;
+    return JSON.parse(out.slice('ready\n'.length)) as ClientCounts;
   };
-}
-
-/** A request cut by stop() is expected; any other failure means the served numbers are not what they claim. */
-function ignoreAbort(error: unknown): void {
-  if ((error as Error).name !== 'AbortError') process.stderr.write(`[bench] api client: ${(error as Error).message}\n`);
+  return { stop: () => (stopped ??= stop()) };
 }

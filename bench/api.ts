@@ -39,7 +39,7 @@ async function run(served: boolean): Promise<{ throughput: number; cpuMs: number
     cacheDir: CACHE_DIR,
     ...(served && { http: { port: 0 } }),
   });
-  const watching = served ? clients(swarm.http!.url, { scrapeEveryMs: SCRAPE_EVERY_MS }) : undefined;
+  const watching = served ? await clients(swarm.http!.url, { scrapeEveryMs: SCRAPE_EVERY_MS }) : undefined;
   try {
     await swarm.run(noopDag(WARMUP_TASKS));
     const job = noopDag(TASKS_PER_RUN);
