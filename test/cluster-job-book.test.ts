@@ -152,6 +152,37 @@ describe("per-job progress (each client sees its own job, not the cluster's tota
     run(b, [results([4, 'ok', 0], [5, 'ok', 0])]);
     expect(byKey().s).toEqual([{ taskType: 'square-sum', done: 3, total: 4 }]);
   });
+
+  it("counts each job's micro-tasks running per type: handed out, not reported (a duplicate or a re-hand changes none)", () => {
+    const b = book();
+    const running = (jobKey: string) =>
+      b
+        .views(2_000)
+        .find((v) => v.id === jobKey)!
+        .byType.map(({ taskType, running }) => ({ taskType, running }));
+    run(b, [
+      job('a', [
+        { id: 'x', type: 'square', input: 2 },
+        { id: 'y', type: 'square', input: 3 },
+        { id: 'z', type: 'sort', input: [2, 1], deps: ['x'] },
+      ]),
+      job('b', [{ id: 'w', type: 'square', input: 4 }]),
+    ]);
+    expect(running('a')).toEqual([
+      { taskType: 'square', running: 2 },
+      { taskType: 'sort', running: 0 },
+    ]);
+    expect(running('b')).toEqual([{ taskType: 'square', running: 1 }]);
+    // A replayed director hands out what is outstanding again: still two running, not four.
+    for (const task of b.outstanding()) b.toBrokerTask(task);
+    expect(running('a')[0]).toEqual({ taskType: 'square', running: 2 });
+    run(b, [results([1, 'ok', 4]), results([1, 'ok', 4])]); // x done (twice: the second a duplicate); z handed out
+    expect(running('a')).toEqual([
+      { taskType: 'square', running: 1 },
+      { taskType: 'sort', running: 1 },
+    ]);
+    expect(running('b')).toEqual([{ taskType: 'square', running: 1 }]);
+  });
 });
 
 describe("a failed job's waiting micro-tasks", () => {

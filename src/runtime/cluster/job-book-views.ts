@@ -21,6 +21,8 @@ export interface BookedJob {
   countedInBlock: number;
   /** Micro-tasks handed to the broker and not reported yet (id → type): what to cancel if the job fails. */
   readonly handed: Map<number, string>;
+  /** `handed` counted per type, kept with it: the job list's `running`, read several times a second by the API. */
+  readonly handedByType: Map<string, number>;
   /** The task types whose bundles the job was submitted with: a refusal of one fails it. */
   readonly taskTypes: ReadonlySet<string>;
   /** What went wrong and was retried, oldest first (at most MAX_JOB_FAULTS), and how many more there were. */
@@ -61,13 +63,11 @@ export function jobLabel(job: Job, jobKey: string): string {
  * running on a swarmlet (the director does not see which until a result comes).
  */
 export function runningView(booked: BookedJob, nowMs: number): BookJobView {
-  const running = new Map<string, number>();
-  for (const taskType of booked.handed.values()) running.set(taskType, (running.get(taskType) ?? 0) + 1);
   const byType = [...booked.byType].map(([taskType, c]) => ({
     taskType,
     total: c.total,
     done: c.done,
-    running: running.get(taskType) ?? 0,
+    running: booked.handedByType.get(taskType) ?? 0,
   }));
   const wallMs = Math.max(0, nowMs - booked.submittedAtMs);
   return withoutUndefined({

@@ -204,7 +204,10 @@ export class JobBook {
     const job = this.tracker.jobs.get(task.jobId)!;
     if (task.status === 'ready') this.tracker.start(task.id);
     const booked = this.jobs.get(task.jobId);
-    booked?.handed.set(task.id, task.taskType);
+    if (booked && !booked.handed.has(task.id)) {
+      booked.handed.set(task.id, task.taskType);
+      booked.handedByType.set(task.taskType, (booked.handedByType.get(task.taskType) ?? 0) + 1);
+    }
     const payload: TaskPayload = {
       mode: task.mode,
       input: task.input,
@@ -260,6 +263,7 @@ export class JobBook {
       countedBlock: 0,
       countedInBlock: 0,
       handed: new Map(),
+      handedByType: new Map(),
       taskTypes: new Set(taskTypes),
       faults: [],
       faultsLeftOut: 0,
@@ -280,7 +284,8 @@ export class JobBook {
     }
     const booked = this.jobs.get(task.jobId);
     if (booked) {
-      booked.handed.delete(task.id);
+      if (booked.handed.delete(task.id))
+        booked.handedByType.set(task.taskType, booked.handedByType.get(task.taskType)! - 1);
       booked.microTasks += 1;
       const counts = booked.byType.get(task.taskType);
       if (counts) counts.done += 1;
