@@ -124,10 +124,15 @@ describe('the live event stream', () => {
   it('streams status and jobs at once, and refuses streams past its limit with a JSON error', async () => {
     swarm = await Swarm.start({ tasks, maxSwarmlets: 1, http: { port: 0 } });
     const aborts: AbortController[] = [];
+    // Each response is held: fetch closes the connection of a response the garbage collector takes (that closed
+    // streams under load, and the 65th found room).
+    const held: Response[] = [];
     const open = async () => {
       const abort = new AbortController();
       aborts.push(abort);
-      return fetch(`${swarm!.http!.url}/api/events`, { signal: abort.signal });
+      const response = await fetch(`${swarm!.http!.url}/api/events`, { signal: abort.signal });
+      held.push(response);
+      return response;
     };
     try {
       const first = await open();

@@ -1,4 +1,4 @@
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyReply } from 'fastify';
 import type { LiveEvent, LiveFeed } from './live-feed.js';
 import { bad, handlerError, type ApiError } from './request-errors.js';
 
@@ -11,7 +11,6 @@ export const MAX_UNSENT_BYTES = 2 ** 20;
 /** Answers a request for the live feed: the first events, then every event as it comes, until either side leaves. */
 export function openLiveStream(
   feed: LiveFeed,
-  request: FastifyRequest,
   reply: FastifyReply,
   headers: Record<string, string>,
   refuse: (reply: FastifyReply, error: ApiError) => unknown,
@@ -39,8 +38,9 @@ export function openLiveStream(
     if (out.writableLength > MAX_UNSENT_BYTES) out.destroy();
   };
   write(`: live\n\n${first.join('')}`);
+  // The response's close, not the request's: a request without a body may close as soon as it is read (Node 16+),
+  // which would leave the stream open and mute.
   out.on('close', unsubscribe);
-  request.raw.on('close', unsubscribe);
 }
 
 function eventText({ event, data }: LiveEvent): string {

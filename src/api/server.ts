@@ -156,7 +156,7 @@ export async function startApiServer(options: ApiServerOptions): Promise<ApiServ
         reply,
         bad('url', `${MAX_LIVE_STREAMS} live streams are open`, 'close one, or poll /api/jobs', 429),
       );
-    openLiveStream(feed, request, reply, SECURITY_HEADERS, refuse);
+    openLiveStream(feed, reply, SECURITY_HEADERS, refuse);
   });
   serveDashboard(app);
 
