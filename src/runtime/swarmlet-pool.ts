@@ -1,3 +1,4 @@
+import type { Action } from '../core/actions.js';
 import type { Timers } from '../core/environment.js';
 import type { TaskTypeInfo } from './local/task-compiler.js';
 import type { Provider } from './provider.js';
@@ -29,6 +30,23 @@ export class SwarmletPool {
     private readonly fault: FaultSink,
     private readonly timers: Timers,
   ) {}
+
+  /** Carries out one of the policy's actions on the pool. */
+  act(action: Action, nowMs: number): void {
+    switch (action.kind) {
+      case 'replicate':
+        return void this.start(action.taskType, nowMs, false);
+      case 'prewarm':
+        if (action.swarmletId === undefined) return void this.start(action.taskType, nowMs, true);
+        return this.preload(this.swarmlets.get(action.swarmletId)!, action.taskType);
+      case 'specialize':
+        return this.specialize(this.swarmlets.get(action.swarmletId)!, action.toTaskType, nowMs);
+      case 'consolidate':
+      case 'deprovision':
+      case 'reclaim':
+        return this.retire(this.swarmlets.get(action.swarmletId)!, action.reason, nowMs);
+    }
+  }
 
   start(taskType: string, nowMs: number, shadow: boolean): SwarmletRecord {
     const swarmlet = new SwarmletRecord(`s${this.nextSwarmletId++}`, taskType, nowMs);
