@@ -1,11 +1,13 @@
 import { randomUUID, type KeyObject } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import type { z } from 'zod';
 import { AdmissionError, InputError } from '../../core/errors.js';
 import { parseJob, type Job } from '../../core/job.js';
 import type { AdmissionDecision } from '../../schedule/admission.js';
 import { appendJob, storeModules } from './cluster-client.js';
+import type { JobBook } from './job-book.js';
 import type { ModuleRecords } from './module-records.js';
-import type { ClusterKeys } from './protocol.js';
+import { jobOutcomeSchema, parseStored, type ClusterKeys, type LogEntry } from './protocol.js';
 
 export interface SubmitOptions {
   /** Task modules to compile and register first (a job file's); without them, the job's types must be registered. */
@@ -99,5 +101,46 @@ export class JobCancels {
     for (const w of this.waiting)
       w.reject(new Error('the director stopped before applying it; the next director applies it from the log'));
     this.waiting = [];
+  }
+}
+
+/** What cancelling a job through the log reads and writes. */
+export interface CancelParts {
+  readonly redis: Redis;
+  readonly k: Pick<ClusterKeys, 'log' | 'job'>;
+  readonly book: Pick<JobBook, 'running' | 'ended'>;
+  readonly cancels: JobCancels;
+  /** The last log entry the director applied. */
+  readonly lastLogId: () => string;
+}
+
+/**
+ * Cancels a running job through the log (so a replay cancels it too): resolves once the director applied it, with
+ * the job's state then; `undefined` for a key it knows nothing of.
+ */
+export async function cancelJob(
+  parts: CancelParts,
+  jobKey: string,
+  reason: string,
+): Promise<'cancelled' | 'done' | 'failed' | undefined> {
+  const { redis, k, book } = parts;
+  if (book.running(jobKey)) {
+    const entry: LogEntry = { kind: 'cancel', jobKey, reason };
+    const id = await redis.xadd(k.log, '*', 'e', JSON.stringify(entry));
+    await parts.cancels.until(id!, parts.lastLogId);
+  }
+  const ended = book.ended.find(jobKey);
+  if (ended) return ended.state === 'running' ? undefined : ended.state;
+  const key = k.job(jobKey);
+  const status = parseStoredOr(jobOutcomeSchema, await redis.get(key), key)?.status;
+  return status === 'refused' ? 'failed' : status;
+}
+
+/** A stored value, or undefined when it is missing or does not parse (a report, not a step that must succeed). */
+function parseStoredOr<T>(schema: z.ZodType<T>, raw: string | null, key: string): T | undefined {
+  try {
+    return parseStored(schema, raw, key);
+  } catch {
+    return undefined;
   }
 }

@@ -1,30 +1,26 @@
 import type { Redis } from 'ioredis';
-import type { z } from 'zod';
-import type { Clock } from '../../core/clock.js';
 import { sleep, type Environment } from '../../core/environment.js';
 import { epochEnvironment } from '../local/wall-environment.js';
 import { LIMITS } from '../../core/limits.js';
-import type { Action } from '../../core/actions.js';
-import { silentLogger, type LogFields, type Logger } from '../../core/logger.js';
+import { silentLogger, type Logger } from '../../core/logger.js';
 import { WarningLimiter } from '../../core/warning-limiter.js';
 import { adaptivePolicy } from '../../decide/policies/adaptive.js';
 import type { Policy } from '../../decide/policy.js';
-import type { Snapshot } from '../../decide/snapshot.js';
-import type { PaymentRule } from '../../place/auction.js';
 import { DEFAULT_HEALTH_OPTIONS } from '../../place/node-health.js';
 import { BullmqBroker } from '../brokers/bullmq-broker.js';
 import type { MicroTask } from '../jobs/micro-task.js';
-import type { AdmissionLimits } from '../../schedule/admission.js';
 import { leaseBatchSize } from '../../schedule/lease-batch.js';
 import { prefetchFor } from '../type-stats.js';
 import type { TaskLogLine, TaskLogQuery } from '../task-log-book.js';
 import { AdmissionGate } from './admission-gate.js';
-import { BundleRefusals } from './bundle-refusals.js';
-import { CAP_BREAK_MEMORY_MS, CapBreaks } from './cap-breaks.js';
 import type { ClusterPool, LiveNode } from './cluster-pool.js';
 import { DirectorLoop } from './director-loop.js';
 import { DirectorRecords } from './director-records.js';
-import { JobCancels, submitJob, type SubmitOptions } from './director-jobs.js';
+import { cancelJob, JobCancels, submitJob, type SubmitOptions } from './director-jobs.js';
+import { DIRECTOR_POOL, type DirectorOptions } from './director-options.js';
+import { actionFields, DirectorReports } from './director-reports.js';
+import { OUTCOME_TTL_S, OutcomePublisher } from './outcome-publisher.js';
+import { PlacementFaults } from './placement-faults.js';
 import { LogTrimPoints } from './log-trim.js';
 import { readTaskLogs } from './task-log-reader.js';
 import type { JobBook } from './job-book.js';
@@ -32,68 +28,15 @@ import { readLiveNodes } from './live-nodes.js';
 import { DirectorLease } from './director-lease.js';
 import { DesiredStates } from './desired-states.js';
 import { ModuleRecords } from './module-records.js';
-import { connectRedis, redisConnectionOptions, type RedisTls } from './redis-connect.js';
+import { connectRedis, redisConnectionOptions } from './redis-connect.js';
 import { isResultsEntry } from './hot-checks.js';
-import { failedStep, isWrongType, readLogBase, withTypeRepair, wrongLogType, type RedisType } from './redis-repair.js';
-import {
-  DEFAULT_PREFIX,
-  keys,
-  jobOutcomeSchema,
-  logEntrySchema,
-  parseStored,
-  type ClusterProgress,
-  type JobOutcome,
-  type LogEntry,
-  type ModuleRecord,
-  type NodeStateRecord,
-} from './protocol.js';
+import { isWrongType, readLogBase, withTypeRepair, wrongLogType, type RedisType } from './redis-repair.js';
+import { DEFAULT_PREFIX, keys, logEntrySchema, parseStored, type LogEntry, type ModuleRecord } from './protocol.js';
 
-export interface DirectorOptions {
-  readonly redisUrl: string;
-  /** For a `rediss://` URL: the CA, and this client's certificate and key (PEM text). */
-  readonly redisTls?: RedisTls;
-  readonly prefix?: string;
-  readonly policy?: Policy;
-  readonly tickMs?: number;
-  readonly maxAttempts?: number;
-  /** A node silent this long is dead (its heartbeat key expires at its own TTL; this bounds the director's view). */
-  readonly nodeTtlMs?: number;
-  /** Log entries stay at least this long after they could be trimmed (recent history to inspect). Default 60 000. */
-  readonly logRetentionMs?: number;
-  /** How long a second director waits for the first one's lease before it gives up (default 2 × the lease). */
-  readonly leaseWaitMs?: number;
-  /** A lease not renewed for this long returns to the queue (the holder died). */
-  readonly lockDurationMs?: number;
-  /** Where the director says what it does (default: nowhere); warnings repeated under one topic are rate-limited. */
-  readonly logger?: Logger;
-  /** How auction winners are paid: `critical-value` (truthful, default) or `bid`. */
-  readonly payment?: PaymentRule;
-  /** Admission control by class on the predicted backlog (as `Swarm`'s `admission`); undefined: admit everything. */
-  readonly admission?: AdmissionLimits;
-  /**
-   * Most micro-tasks per BullMQ job when many are ready at once (schedule/lease-batch.ts); 1: one job per micro-task.
-   * Default 64.
-   */
-  readonly batchMax?: number;
-  /** A warning repeated under one topic (a bad key read every tick) is said once per this interval. Default 30 000. */
-  readonly warningIntervalMs?: number;
-  /** Time for the warning limiter (tests pass a virtual one). Default: the wall clock. */
-  readonly clock?: Clock;
-  /** Where the director's time and timers come from. Default: the epoch clock and Node's timers. */
-  readonly environment?: Environment;
-  /**
-   * Where its morphing actions and auctions are kept for the HTTP API; one object for the process, so a supervisor's
-   * next director continues the numbering. Default: its own.
-   */
-  readonly records?: DirectorRecords;
-}
+export type { DirectorOptions } from './director-options.js';
+export { DIRECTOR_POOL } from './director-options.js';
 
 const LOG_PAGE = 1_000;
-/** What a swarmlet of a type with no hint and no measurement claims on a node, and its expected life (for pricing). */
-export const DIRECTOR_POOL = { swarmletCpu: 1, swarmletMemoryMb: 60, slotLifeMs: 60_000 } as const;
-const PROGRESS_TTL_MS = 60_000;
-const OUTCOME_TTL_S = 24 * 3600;
-const DECISIONS_KEPT = 100;
 /** Module records are checked less often than each tick: a check decodes every bundle in Redis. */
 const VERIFY_MODULES_EVERY_TICKS = 10;
 
@@ -123,14 +66,12 @@ export class ClusterDirector {
   private readonly gate: AdmissionGate;
   private readonly desired: DesiredStates;
   private readonly modules: ModuleRecords;
-  /** Which agents refused which bundle; each type's bundle hash as its latest job's module record gave it. */
-  private readonly refusals = new BundleRefusals();
+  /** Each type's bundle hash as its latest job's module record gave it. */
   private readonly bundleHashes = new Map<string, string>();
-  /** Where types broke nodes' consent caps lately: kept off those nodes while another can take them. */
-  private readonly capBreaks = new CapBreaks();
-  private liveNodeIds: ReadonlySet<string> = new Set();
-  /** Bundles whose `unrunnable` entry is written and not yet read back from the log. */
-  private readonly verdictsPending = new Set<string>();
+  /** Bundles agents refused and caps types broke: where types are kept off. */
+  private readonly placement: PlacementFaults;
+  private readonly outcomes: OutcomePublisher;
+  private readonly reports: DirectorReports;
   /** Ticks run (for status displays and tests). */
   ticks = 0;
   /** Its morphing actions and auctions, for the HTTP API. */
@@ -173,8 +114,8 @@ export class ClusterDirector {
         ...DIRECTOR_POOL,
         health: { ...DEFAULT_HEALTH_OPTIONS, ttlMs: options.nodeTtlMs, suspectAfterMs: options.nodeTtlMs / 2 },
         payment: options.payment,
-        refusedBy: (taskType) => this.refusals.refusers(taskType, this.bundleHashes.get(taskType)),
-        capBreaksOf: (taskType) => this.capBreaks.keptOut(taskType, this.nowMs(), this.liveNodeIds),
+        refusedBy: (taskType) => this.placement.refusedBy(taskType),
+        capBreaksOf: (taskType) => this.placement.keptOut(taskType),
       },
     });
     this.book = this.loop.book;
@@ -183,6 +124,12 @@ export class ClusterDirector {
     this.modules = new ModuleRecords(redis, this.k, (topic, line) => warnings.warn(topic, line));
     this.desired = new DesiredStates(redis, this.k, options.prefix, (topic, line) => warnings.warn(topic, line));
     this.gate = new AdmissionGate(redis, this.k, options.admission, OUTCOME_TTL_S);
+    const nowMs = () => this.nowMs();
+    this.placement = new PlacementFaults(this.pool, this.bundleHashes, redis, this.k, warnings, this.logger, nowMs);
+    this.outcomes = new OutcomePublisher(redis, this.k, this.logger);
+    this.reports = new DirectorReports(redis, this.k, this.logger, (key, type, loses, step) =>
+      this.repairing(key, type, loses, step),
+    );
   }
 
   static async start(options: DirectorOptions): Promise<ClusterDirector> {
@@ -379,22 +326,12 @@ export class ClusterDirector {
       const unreadable = await this.learnModules(entry.modules);
       if (unreadable !== undefined) {
         const refused = this.book.refuse(entry.jobKey, unreadable);
-        if (refused) await this.publishOutcome(refused.jobKey, refused.outcome, live ? 'store' : 'replayed');
+        if (refused) await this.outcomes.publish(refused.jobKey, refused.outcome, live ? 'store' : 'replayed');
         return;
       }
-      for (const taskType of entry.modules) this.refusals.forgetType(taskType);
-    } else if (entry.kind === 'refusal') {
-      this.refusals.record(entry);
-      if (live) this.withdrawRefused(entry);
-    } else if (entry.kind === 'unrunnable') {
-      this.verdictsPending.delete(`${entry.taskType}\n${entry.hash}`);
-      if (live)
-        this.logger.error(
-          { taskType: entry.taskType, hash: entry.hash },
-          `task type ${entry.taskType}: bundle ${entry.hash} refused by every live agent (${entry.refusals.map((r) => r.nodeId).join(', ')}): its jobs fail`,
-        );
-    } else if (entry.kind === 'fault') {
-      if (live && entry.capBreak) this.moveAfterCapBreak(entry);
+      for (const taskType of entry.modules) this.placement.refusals.forgetType(taskType);
+    } else if (entry.kind === 'refusal' || entry.kind === 'unrunnable' || entry.kind === 'fault') {
+      this.placement.applied(entry, live);
     } else if (entry.kind === 'cancel') {
       if (live) this.logger.info({ jobId: entry.jobKey }, `job ${entry.jobKey}: cancel requested (${entry.reason})`);
     } else if (live)
@@ -416,7 +353,7 @@ export class ClusterDirector {
           { jobId: jobKey },
           `job ${jobKey}: cancelled ${(await this.broker.cancel(cancel)).length} waiting micro-task(s)`,
         );
-      await this.publishOutcome(jobKey, outcome, live ? 'store' : 'replayed');
+      await this.outcomes.publish(jobKey, outcome, live ? 'store' : 'replayed');
     }
   }
 
@@ -431,7 +368,7 @@ export class ClusterDirector {
     if (!live || this.book.running(entry.jobKey)) return true; // a duplicate submit: the book ignores it
     const decision = this.gate.decide(entry.job, this.book, this.loop.servingTotal());
     if (decision === undefined || decision.admitted) return true;
-    await this.publishOutcome(entry.jobKey, await this.gate.refuse(id, entry.jobKey, decision), 'stored');
+    await this.outcomes.publish(entry.jobKey, await this.gate.refuse(id, entry.jobKey, decision), 'stored');
     return false;
   }
 
@@ -465,31 +402,6 @@ export class ClusterDirector {
     this.warnings.warn(this.k.log, `skipped a bad log entry: ${reason}`);
   }
 
-  /**
-   * Stores a job's outcome (unless `stored` already) and tells waiting clients. A replay stores only
-   * where no outcome is: the one stored live stands, even if the replay now reads a module record
-   * that changed since (a later run of the same key has overwritten an earlier one live).
-   */
-  private async publishOutcome(
-    jobKey: string,
-    outcome: JobOutcome,
-    how: 'store' | 'replayed' | 'stored',
-  ): Promise<void> {
-    const key = this.k.job(jobKey);
-    if (how === 'store') await this.redis.set(key, JSON.stringify(outcome), 'EX', OUTCOME_TTL_S);
-    if (how === 'replayed') await this.redis.set(key, JSON.stringify(outcome), 'EX', OUTCOME_TTL_S, 'NX');
-    await this.redis.publish(this.k.jobDone, jobKey);
-    if (outcome.status === 'refused')
-      return this.logger.warn(
-        { jobId: jobKey, status: outcome.status },
-        `job ${jobKey}: refused by admission control: ${outcome.error}`,
-      );
-    this.logger.info(
-      { jobId: jobKey, status: outcome.status, microTasks: outcome.microTasks, wallMs: outcome.wallMs },
-      `job ${jobKey}: ${outcome.status} after ${outcome.microTasks} micro-task(s) in ${outcome.wallMs} ms${outcome.duplicateResults > 0 ? ` (${outcome.duplicateResults} duplicate result(s) ignored)` : ''}`,
-    );
-  }
-
   /** A tick, unless one is under way (a slow Redis stretches ticks; they never overlap) or the director stopped. */
   private startTick(): void {
     if (this.ticking !== undefined || this.stopped) return;
@@ -514,10 +426,10 @@ export class ClusterDirector {
       }
       const nodes = await readLiveNodes(this.redis, this.k, (message, topic) => this.warnings.warn(topic, message));
       this.pool.observe(nodes, nowMs);
-      this.liveNodeIds = new Set(nodes.keys());
-      await this.recordNodeTransitions();
-      this.refusals.forgetExcept(new Set(nodes.keys()));
-      await this.failRefusedEverywhere(nodes.keys());
+      this.placement.liveNodeIds = new Set(nodes.keys());
+      await this.reports.nodeTransitions(this.pool.takeTransitions());
+      this.placement.refusals.forgetExcept(new Set(nodes.keys()));
+      await this.placement.failRefusedEverywhere(this.book.runningTaskTypes(), nodes.keys());
       const depths = await this.broker.depths();
       this.lastNodes = nodes;
       this.lastDepths = depths;
@@ -528,19 +440,11 @@ export class ClusterDirector {
       }
       const decisions = this.pool.takeDecisions();
       this.records.auctions(decisions);
-      if (decisions.length > 0)
-        await this.repairing(this.k.decisions, 'list', 'earlier auctions, a report only', () =>
-          this.redis
-            .multi()
-            .lpush(this.k.decisions, ...decisions.map((d) => JSON.stringify(d)))
-            .ltrim(this.k.decisions, 0, DECISIONS_KEPT - 1)
-            .exec()
-            .then(failedStep),
-        );
+      await this.reports.decisions(decisions);
       for (const { nodeId, state: desired } of this.pool.takeChanged()) await this.desired.write(nodeId, desired);
       await this.desired.verify();
       if (this.ticks % VERIFY_MODULES_EVERY_TICKS === 0) await this.modules.verify();
-      await this.publishProgress(snapshot, nowMs);
+      await this.reports.progress(this.book.progress(), snapshot, nowMs);
       await this.trimLog(nowMs);
     } catch (error) {
       if (!this.stopped) this.warnings.warn('tick', `tick failed: ${(error as Error).message}`);
@@ -577,80 +481,14 @@ export class ClusterDirector {
    * Cancels a running job through the log (so a replay cancels it too): resolves once the director applied it, with
    * the job's state then; `undefined` for a key it knows nothing of.
    */
-  async cancel(jobKey: string, reason: string): Promise<'cancelled' | 'done' | 'failed' | undefined> {
-    if (this.book.running(jobKey)) {
-      const entry: LogEntry = { kind: 'cancel', jobKey, reason };
-      const id = await this.redis.xadd(this.k.log, '*', 'e', JSON.stringify(entry));
-      await this.cancels.until(id!, () => this.lastLogId);
-    }
-    const ended = this.book.ended.find(jobKey);
-    if (ended) return ended.state === 'running' ? undefined : ended.state;
-    const key = this.k.job(jobKey);
-    const status = parseStoredOr(jobOutcomeSchema, await this.redis.get(key), key)?.status;
-    return status === 'refused' ? 'failed' : status;
+  cancel(jobKey: string, reason: string): Promise<'cancelled' | 'done' | 'failed' | undefined> {
+    const { redis, k, book, cancels } = this;
+    return cancelJob({ redis, k, book, cancels, lastLogId: () => this.lastLogId }, jobKey, reason);
   }
 
   /** What tasks printed, as agents shipped it to Redis (task-log-shipper.ts), oldest first. */
   taskLogs(query: TaskLogQuery): Promise<TaskLogLine[]> {
     return readTaskLogs(this.redis, this.k, query);
-  }
-
-  /** An agent refused a bundle: said (rate-limited per type), and its swarmlets of the type are wanted elsewhere. */
-  private withdrawRefused(refusal: Extract<LogEntry, { kind: 'refusal' }>): void {
-    const { nodeId, taskType, hash, reason } = refusal;
-    this.warnings.warn(
-      `refusal:${taskType}:${nodeId}`,
-      `bundle of ${taskType} (${hash}) refused by agent ${nodeId}: ${reason}`,
-      { taskType, nodeId, hash },
-    );
-    const withdrawn = this.pool.withdraw(nodeId, taskType);
-    if (withdrawn.length > 0)
-      this.logger.info(
-        { taskType, nodeId, swarmletIds: withdrawn },
-        `withdrawn: ${withdrawn.join(', ')} (${taskType}) from ${nodeId}, which refused its bundle; placed elsewhere`,
-      );
-  }
-
-  /**
-   * A type broke a node's consent caps: its swarmlets there are withdrawn and the node is kept out of its placements
-   * for a while (cap-breaks.ts), so the retried micro-task runs elsewhere; unless no other live node is left for it.
-   */
-  private moveAfterCapBreak(fault: Extract<LogEntry, { kind: 'fault' }>): void {
-    const { nodeId, taskType, reason } = fault;
-    this.capBreaks.record(nodeId, taskType, reason, this.nowMs());
-    if (!this.capBreaks.keptOut(taskType, this.nowMs(), this.liveNodeIds).has(nodeId)) {
-      this.logger.warn(
-        { taskType, nodeId },
-        `${taskType} broke the consent caps of ${nodeId} (${reason}); no other live node to move it to`,
-      );
-      return;
-    }
-    const withdrawn = this.pool.withdraw(nodeId, taskType);
-    this.logger.warn(
-      { taskType, nodeId, swarmletIds: withdrawn },
-      `${taskType} broke the consent caps of ${nodeId} (${reason}): ${withdrawn.length > 0 ? `withdrawn: ${withdrawn.join(', ')}; ` : ''}placed elsewhere for ${CAP_BREAK_MEMORY_MS / 1000} s`,
-    );
-  }
-
-  /**
-   * A bundle running jobs need that every live agent refused will never run: an `unrunnable` entry goes to the log,
-   * and applying it fails those jobs (so a replay fails them at the same point).
-   */
-  private async failRefusedEverywhere(liveNodeIds: Iterable<string>): Promise<void> {
-    const live = [...liveNodeIds];
-    for (const taskType of this.book.runningTaskTypes()) {
-      const hash = this.bundleHashes.get(taskType);
-      const bundle = `${taskType}\n${hash}`;
-      if (hash === undefined || this.verdictsPending.has(bundle)) continue;
-      const refusals = this.refusals.refusedByEveryLiveNode(taskType, hash, live);
-      if (refusals === undefined) continue;
-      const entry: LogEntry = { kind: 'unrunnable', taskType, hash, refusals: [...refusals] };
-      this.verdictsPending.add(bundle); // before the write: the log reader may apply it before the write returns
-      await this.redis.xadd(this.k.log, '*', 'e', JSON.stringify(entry)).catch((error: unknown) => {
-        this.verdictsPending.delete(bundle); // tried again next tick
-        throw error;
-      });
-    }
   }
 
   /** Micro-tasks per BullMQ job for `ready` of a type handed out at once (schedule/lease-batch.ts). */
@@ -662,23 +500,6 @@ export class ClusterDirector {
       perSwarmlet,
       max: this.options.batchMax,
     });
-  }
-
-  /** Each node lifecycle edge goes to the log and to `P:node-states` (the node's latest state, for reports). */
-  private async recordNodeTransitions(): Promise<void> {
-    const transitions = this.pool.takeTransitions();
-    if (transitions.length === 0) return;
-    const latest: Record<string, string> = {};
-    for (const { nodeId, from, to, reason, atMs } of transitions) {
-      this.logger.info(
-        { nodeId, from: from ?? 'unseen', to },
-        `node ${nodeId}: ${from ?? 'unseen'} → ${to}: ${reason}`,
-      );
-      latest[nodeId] = JSON.stringify({ state: to, sinceMs: atMs, reason } satisfies NodeStateRecord);
-    }
-    await this.repairing(this.k.nodeStates, 'hash', 'earlier node states, a report only', () =>
-      this.redis.hset(this.k.nodeStates, latest),
-    );
   }
 
   /**
@@ -695,42 +516,5 @@ export class ClusterDirector {
       this.gate.forgetBefore(base.minId),
     );
     this.trimPoints.trimmed(base.minId);
-  }
-
-  private async publishProgress(snapshot: Snapshot, nowMs: number): Promise<void> {
-    const jobs = this.book.progress();
-    if (jobs.length === 0) return;
-    const serving = new Map<string, number>();
-    for (const s of snapshot.swarmlets) serving.set(s.taskType, (serving.get(s.taskType) ?? 0) + 1);
-    const pipeline = this.redis.pipeline();
-    for (const { jobKey, taskTypes, faults } of jobs) {
-      const progress: ClusterProgress = {
-        atMs: nowMs,
-        taskTypes: taskTypes.map((t) => ({ ...t, swarmlets: serving.get(t.taskType) ?? 0 })),
-        ...(faults.length > 0 && { faults: [...faults] }),
-      };
-      pipeline.set(this.k.progress(jobKey), JSON.stringify(progress), 'PX', PROGRESS_TTL_MS);
-    }
-    await pipeline.exec();
-  }
-}
-
-/** An action's ids as log fields (the swarmlet it acts on, the task type it serves or becomes). */
-function actionFields(action: Action): LogFields {
-  const taskType =
-    action.kind === 'specialize' ? action.toTaskType : 'taskType' in action ? action.taskType : undefined;
-  return {
-    action: action.kind,
-    ...('swarmletId' in action && action.swarmletId !== undefined && { swarmletId: action.swarmletId }),
-    ...(taskType !== undefined && { taskType }),
-  };
-}
-
-/** A stored value, or undefined when it is missing or does not parse (a report, not a step that must succeed). */
-function parseStoredOr<T>(schema: z.ZodType<T>, raw: string | null, key: string): T | undefined {
-  try {
-    return parseStored(schema, raw, key);
-  } catch {
-    return undefined;
   }
 }
