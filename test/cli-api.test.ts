@@ -56,7 +56,9 @@ function exited(child: ChildProcess): Promise<number | null> {
 
 const noStack = (text: string) => expect(text).not.toMatch(/\n\s+at /);
 
-describe('swarmlet jobs, status, cancel and logs against swarmlet run --dashboard', () => {
+// Each step spawns the built CLI (a Node start) beside a swarm kept busy: on a loaded 2-core machine (the suite beside
+// CPU hogs) a test's dozen starts can pass 30 s.
+describe('swarmlet jobs, status, cancel and logs against swarmlet run --dashboard', { timeout: 120_000 }, () => {
   let run: ReturnType<typeof startRun>;
   let written: { url: string; token: string };
   beforeAll(async () => {
