@@ -2,9 +2,9 @@
  * A real Prometheus for tests: a child process on a free loopback port, scraping the given targets every second,
  * its data in a temporary directory removed on stop. Tests that need it fail (never skip) when the binary is missing.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { freePort, spawnDaemon } from './daemon.js';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -40,7 +40,7 @@ export async function startPrometheus(targets: readonly string[], readyTimeoutMs
     ].join('\n'),
   );
   const port = await freePort();
-  const child = spawn(
+  const { child, exited } = spawnDaemon(
     BINARY,
     [
       `--config.file=${config}`,
@@ -48,22 +48,9 @@ export async function startPrometheus(targets: readonly string[], readyTimeoutMs
       `--web.listen-address=127.0.0.1:${port}`,
       '--log.level=warn',
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    NOT_FOUND,
+    'before it was ready',
   );
-  let output = '';
-  const keep = (chunk: Buffer): void => {
-    output = (output + chunk.toString()).slice(-4_000);
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  const exited = new Promise<Error>((resolve) => {
-    child.once('error', (error: NodeJS.ErrnoException) =>
-      resolve(error.code === 'ENOENT' ? new Error(NOT_FOUND) : error),
-    );
-    child.once('exit', (code, signal) =>
-      resolve(new Error(`prometheus exited (code ${code}, signal ${signal}) before it was ready:\n${output}`)),
-    );
-  });
   const stopOnExit = (): void => void child.kill('SIGKILL');
   process.once('exit', stopOnExit);
   const url = `http://127.0.0.1:${port}`;
@@ -112,18 +99,5 @@ function kill(child: ChildProcess): Promise<void> {
     process.kill(child.pid!, 'SIGTERM');
     // A TSDB flush normally takes milliseconds: never wait for ever.
     setTimeout(() => child.exitCode === null && child.signalCode === null && child.kill('SIGKILL'), 5_000).unref();
-  });
-}
-
-/** A port the OS just handed out on loopback (listen on 0, read it, close). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
   });
 }

@@ -2,9 +2,10 @@
  * A real redis-server for tests: a child process on a free loopback port, no persistence.
  * Tests that need Redis fail (never skip) when the binary is missing: the error says what to install.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import type { ChildProcess } from 'node:child_process';
 import net from 'node:net';
+import { freePort, spawnDaemon } from './daemon.js';
+import { readFileSync } from 'node:fs';
 import tls from 'node:tls';
 
 export interface RedisServer {
@@ -64,7 +65,7 @@ async function startOnce(port: number, options: RedisServerOptions): Promise<Red
     ? ['--port', '0', '--tls-port', String(port), '--tls-cert-file', tlsFiles.certFile]
     : ['--port', String(port)];
   const tlsArgs = tlsFiles ? ['--tls-key-file', tlsFiles.keyFile, '--tls-ca-cert-file', tlsFiles.caFile] : [];
-  const child = spawn(
+  const { child, exited } = spawnDaemon(
     binary,
     [
       ...listen,
@@ -72,26 +73,9 @@ async function startOnce(port: number, options: RedisServerOptions): Promise<Red
       ...['--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
       ...(options.args ?? []),
     ],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    NOT_FOUND,
+    `before answering PING on port ${port}`,
   );
-  let output = '';
-  const keep = (chunk: Buffer): void => {
-    output = (output + chunk.toString()).slice(-4_000);
-  };
-  child.stdout!.on('data', keep);
-  child.stderr!.on('data', keep);
-  const exited = new Promise<Error>((resolve) => {
-    child.once('error', (error: NodeJS.ErrnoException) =>
-      resolve(error.code === 'ENOENT' ? new Error(NOT_FOUND) : error),
-    );
-    child.once('exit', (code, signal) =>
-      resolve(
-        new Error(
-          `redis-server exited (code ${code}, signal ${signal}) before answering PING on port ${port}:\n${output}`,
-        ),
-      ),
-    );
-  });
   const ready = await Promise.race([waitForPong(port, readyTimeoutMs, tlsFiles).then(() => undefined), exited]);
   if (ready instanceof Error) {
     await kill(child);
@@ -110,19 +94,6 @@ async function startOnce(port: number, options: RedisServerOptions): Promise<Red
       await kill(child);
     },
   };
-}
-
-/** A port the OS just handed out on loopback (listen on 0, read it, close). */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function waitForPong(port: number, timeoutMs: number, tlsFiles: TlsFiles | undefined): Promise<void> {
