@@ -12,7 +12,7 @@ export function jobOfLabel(
     const task = tracker.tasks.get(id);
     if (task?.label === label) return task.jobId;
   }
-  return swarmlet?.recentLabels.get(label);
+  return swarmlet?.recentJobOf(label);
 }
 
 /** For fault tests: the swarmlets and their states. */

@@ -84,14 +84,28 @@ export class SwarmletRecord {
     this.state = to;
   }
 
-  /** The labels of the micro-tasks it ran last, with their jobs: what it prints after a result is still theirs. */
-  readonly recentLabels = new Map<string, number>();
+  /**
+   * The labels of the micro-tasks it ran last and their jobs, in a ring: what it prints after a result is still theirs.
+   * Two plain arrays written in place: this runs for every result (no allocation, no map on the hot path).
+   */
+  private readonly recentLabels = new Array<string>(RECENT_LABELS);
+  private readonly recentJobs = new Array<number>(RECENT_LABELS);
+  private nextRecent = 0;
 
   ranLately(task: { readonly label: string; readonly jobId: number } | undefined): void {
     if (!task) return;
-    this.recentLabels.delete(task.label);
-    this.recentLabels.set(task.label, task.jobId);
-    if (this.recentLabels.size > RECENT_LABELS) this.recentLabels.delete(this.recentLabels.keys().next().value!);
+    this.recentLabels[this.nextRecent] = task.label;
+    this.recentJobs[this.nextRecent] = task.jobId;
+    this.nextRecent = (this.nextRecent + 1) % RECENT_LABELS;
+  }
+
+  /** The job of the micro-task with this label it ran last, if among the last RECENT_LABELS. */
+  recentJobOf(label: string): number | undefined {
+    for (let back = 1; back <= RECENT_LABELS; back++) {
+      const i = (this.nextRecent - back + RECENT_LABELS) % RECENT_LABELS;
+      if (this.recentLabels[i] === label) return this.recentJobs[i];
+    }
+    return undefined;
   }
 
   /** Switches it to another task type (a specialization loading it). */
