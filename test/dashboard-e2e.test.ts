@@ -104,7 +104,8 @@ describe('the dashboard on a real embedded swarm', () => {
     await page.getByTestId(`cancel-${doomed.jobId}`).click();
     await expect.poll(() => page.getByTestId(`cancel-result-${doomed.jobId}`).textContent()).toBe('cancelled');
     expect((await call<{ state: string }>(`/api/jobs/${doomed.jobId}`)).state).toBe('cancelled');
-    expect((await call<{ state: string }>(`/api/jobs/${kept.jobId}`)).state).toBe('running');
+    // The first job goes on untouched (on a loaded machine it may already have finished: never cancelled or failed).
+    expect(['running', 'done']).toContain((await call<{ state: string }>(`/api/jobs/${kept.jobId}`)).state);
     await vi.waitFor(
       async () => expect((await call<{ state: string }>(`/api/jobs/${kept.jobId}`)).state).toBe('done'),
       {
